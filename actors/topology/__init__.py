@@ -1,0 +1,1 @@
+"""Topology: the site description (topology.yaml) as typed values, its loader and checks."""
