@@ -80,6 +80,44 @@ class InitFieldBus:
     bus: BusConfig
     strings: tuple[StringConfig, ...]  # string masters polled on this bus
     master_controller: MasterControllerConfig | None  # when the BM-MC sits on this bus
+    topology: Topology  # the simulator transport builds its model of the site from it
+
+
+@dataclass(frozen=True)
+class InitMasterController:
+    config: MasterControllerConfig
+    bus: Address  # the FieldBus actor of the bus the BM-MC sits on
+    topology: Topology
+
+
+@dataclass(frozen=True)
+class InitWebServer:
+    topology: Topology
+
+
+@dataclass(frozen=True)
+class GatewayReady:
+    """Gateway -> whoever sent InitGateway: every child is created and every service answered."""
+
+    gateway_id: str
+    children: tuple[str, ...]
+    failures: tuple[str, ...] = ()  # services that could not start, with the reason
+
+
+@dataclass(frozen=True)
+class ServiceStarted:
+    """A protocol actor -> gateway: my server is listening."""
+
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ServiceFailed:
+    """A protocol actor -> gateway: my server could not start (e.g. port in use)."""
+
+    name: str
+    error: str
 
 
 @dataclass(frozen=True)
@@ -177,6 +215,29 @@ class CellReading:
 
 
 @dataclass(frozen=True)
+class InitCellBank:
+    """String master -> its in-process cell bank: create one CellSensor per battery."""
+
+    battery: BatteryType
+    snapshots: tuple[CellSnapshot | None, ...]
+
+
+@dataclass(frozen=True)
+class CellBatch:
+    """String master -> its in-process cell bank: this scan's readings, one per cell."""
+
+    readings: tuple[CellReading, ...]
+
+
+@dataclass(frozen=True)
+class CellBatchResult:
+    """Cell bank -> string master: one status per cell, same order as the readings."""
+
+    statuses: tuple[CellStatus, ...]
+    restarted: tuple[int, ...]  # cell indices whose actor failed and was re-created this scan
+
+
+@dataclass(frozen=True)
 class CellStatus:
     """Cell sensor actor -> string master (in-process)."""
 
@@ -234,10 +295,22 @@ class UpsStatus:
     index: int
     timestamp: float
     health: Health
-    voltage_v: float  # average of the fresh string voltages
-    current_a: float  # sum of the fresh string currents
-    soc_pct: float  # average of the fresh string SOCs
+    voltage_v: float | None  # average of the fresh string voltages (None: no fresh string)
+    current_a: float | None  # sum of the fresh string currents
+    soc_pct: float | None  # average of the fresh string SOCs
     string_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UpsUpdate:
+    """UPS -> gateway -> subscribers: one message per UPS per scan (never one per string).
+
+    Cross-process messages cost ~0.6 ms each whatever their size (THESPIAN.md §8-8), so the UPS
+    batches its strings' statuses of a scan together with its aggregates.
+    """
+
+    ups: UpsStatus
+    strings: tuple[StringStatus, ...]
 
 
 @dataclass(frozen=True)
@@ -329,6 +402,61 @@ class CrashForTest:
 
 
 @dataclass(frozen=True)
+class GetCellRestarts:
+    """Ask a string master how often each of its cell sensor actors was re-created."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
+class CellRestarts:
+    request_id: int
+    counts: tuple[int, ...]
+    snapshots: tuple[CellSnapshot | None, ...]
+
+
+@dataclass(frozen=True)
+class StringMasterStarted:
+    """String master -> its UPS -> gateway, after every (re)start: where and which process I am."""
+
+    string_id: str
+    address: Address
+    pid: int
+
+
+@dataclass(frozen=True)
+class LocateString:
+    """Ask the gateway for the current string master of a string (tests, diagnostics)."""
+
+    request_id: int
+    string_id: str
+
+
+@dataclass(frozen=True)
+class StringLocation:
+    request_id: int
+    string_id: str
+    address: Address | None  # None while the string master is being re-created
+    pid: int
+
+
+@dataclass(frozen=True)
+class GetBusStats:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class BusStats:
+    """How well a FieldBus keeps its schedule (benchmarks and diagnostics)."""
+
+    request_id: int
+    bus_id: str
+    scans_done: int
+    worst_lag_ms: float  # latest start of a scan behind its schedule
+    outputs_written: int
+
+
+@dataclass(frozen=True)
 class WhoAreYou:
     """Ask an actor for its process id (tests kill processes by pid)."""
 
@@ -340,3 +468,233 @@ class IAm:
     request_id: int
     pid: int
     name: str
+
+
+# ----------------------------------------------------------------------------------------
+# Field bus over Modbus RTU (issue 3): what a serial line reports besides string scans.
+# Each is reported once per change (lost once, recovered once), never once per poll.
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceCommunicationLost:
+    """FieldBus -> parent: a device missed `misses` polls in a row (BusConfig.miss_limit)."""
+
+    bus_id: str
+    device_address: int
+    device: str  # "string s1 (BM-SS)", "BM-LC"
+    misses: int
+    reason: str  # the last error: "timeout", "Modbus exception 2", ...
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class DeviceCommunicationRecovered:
+    bus_id: str
+    device_address: int
+    device: str
+    outage_s: float
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class BusPortLost:
+    """The serial port vanished or failed (cable/USB adapter unplugged); reopened with backoff."""
+
+    bus_id: str
+    port: str
+    reason: str
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class BusPortReopened:
+    bus_id: str
+    port: str
+    outage_s: float
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class OutputWritten:
+    """FieldBus -> commander: the outcome of a SetOutput (ok=False says why in `error`)."""
+
+    device_address: int
+    output: int  # 1..8
+    on: bool
+    ok: bool
+    error: str
+    queued_ms: float  # from arrival at the bus to the request going on the wire
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class IoModuleScan:
+    """FieldBus -> master controller: inputs and outputs of one BM-LC, once per scan."""
+
+    bus_id: str
+    device_address: int
+    scan_no: int
+    timestamp: float
+    responded: bool  # False: the module did not answer; inputs/outputs are void
+    inputs: tuple[bool, ...] = ()  # input 1 first
+    outputs: tuple[bool, ...] = ()
+
+
+BusEvent = DeviceCommunicationLost | DeviceCommunicationRecovered | BusPortLost | BusPortReopened | OutputWritten
+
+
+# ----------------------------------------------------------------------------------------
+# Alarms and notification (issue 5; actors/site/alarms/, alarm_manager.py, notifier.py).
+# `kind` is an actors.site.alarms.kinds.AlarmKind value (a str enum, so plain str here).
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlarmRaised:
+    """Up (cell sensor / string master / master controller -> gateway -> alarm manager)."""
+
+    kind: str
+    ups_id: str | None
+    string_id: str | None
+    cell_index: int | None  # 1-based, None for string/UPS/site alarms
+    value: float | None  # the value that crossed the limit (scaled units for cells)
+    limit: float | None  # the threshold it crossed, None for yes/no alarms
+    time: float  # UNIX seconds
+    detail: str = ""  # a digital input's name ("leakage"), else ""
+
+
+@dataclass(frozen=True)
+class AlarmCleared:
+    """Up: the condition of an alarm is gone (value = the value that cleared it)."""
+
+    kind: str
+    ups_id: str | None
+    string_id: str | None
+    cell_index: int | None
+    value: float | None
+    limit: float | None
+    time: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AcknowledgeAlarm:
+    """Operator (web, Modbus, SNMP) -> gateway -> alarm manager."""
+
+    alarm_id: int
+    who: str
+
+
+@dataclass(frozen=True)
+class AlarmNotice:
+    """Alarm manager -> gateway -> subscribers (notifier, web, SNMP traps): a stored alarm changed.
+
+    event: "raised" | "cleared" | "acknowledged" | "closed" (cleared while the gateway was down).
+    """
+
+    event: str
+    alarm_id: int
+    kind: str
+    title: str  # the operator-visible name ("Temperature high", or a digital input's name)
+    ups_id: str | None
+    string_id: str | None
+    cell_index: int | None
+    value: float | None
+    limit: float | None
+    from_time: float
+    to_time: float | None
+    acknowledged_by: str | None
+    acknowledged_at: float | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SetSiren:
+    """Alarm manager -> gateway -> master controller: every BM-LC output of function "siren"."""
+
+    on: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class InitAlarmManager:
+    topology: Topology
+    settings_db: str  # <storage dir>/settings.db
+    switch_off_kinds: tuple[str, ...] = ("cell_voltage_high", "cell_voltage_low", "cell_temperature_high")
+    reconcile_after_s: float = 120.0  # after a restart, alarms not re-raised within this are closed
+
+
+@dataclass(frozen=True)
+class InitNotifier:
+    settings_db: str  # <storage dir>/settings.db
+    site_name: str = ""
+
+
+@dataclass(frozen=True)
+class ReloadNotificationSettings:
+    """Web -> notifier: the SMTP/SMS/matrix settings in settings.db were changed."""
+
+
+@dataclass(frozen=True)
+class SendTestNotification:
+    """Web -> notifier: the settings pages' "Test e-mail" / "Test SMS" buttons.
+
+    channel: "email" | "sms"; contact: an e-mail address or a phone number. The reply is a
+    NotificationTestResult to the sender.
+    """
+
+    request_id: int
+    channel: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class NotificationTestResult:
+    request_id: int
+    channel: str
+    contact: str
+    ok: bool
+    error: str  # "" when ok
+
+
+# ----------------------------------------------------------------------------------------
+# History (issue 4): the Historian actor (actors/site/historian.py).
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitHistorian:
+    """Gateway -> Historian: where to store, for how long, and the site (names of strings)."""
+
+    storage_dir: str
+    retention_days: int
+    min_free_mb: int
+    topology: Topology
+    commit_interval_s: float = 60.0  # a crash loses at most this much of the newest scans
+    hot_days: int = 2
+    alarm_sink: Address | None = None  # receives HistoryDiskAlarm
+
+
+@dataclass(frozen=True)
+class HistorianFlush:
+    """Ask the Historian to commit everything received so far; it answers HistorianFlushed."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
+class HistorianFlushed:
+    request_id: int
+    committed: int  # scans committed since start
+    pending: int  # scans still waiting (0 unless a commit failed)
+    dropped: int  # scans refused because the writer fell behind
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryDiskAlarm:
+    """Historian -> alarm sink: free space fell under the floor (oldest data deleted) or recovered."""
+
+    text: str
+    active: bool

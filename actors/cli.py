@@ -1,0 +1,105 @@
+"""The `btms` command line: run, check, bom, token (sim, discover, export: see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_TOPOLOGY = Path("topology.yaml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="btms", description="Battery monitoring gateway for UPS battery strings")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the gateway on a topology")
+    run.add_argument("topology", nargs="?", type=Path, default=DEFAULT_TOPOLOGY)
+
+    check = commands.add_parser("check", help="validate a topology file; print every problem as FILE:LINE: message")
+    check.add_argument("topology", type=Path)
+
+    bom = commands.add_parser("bom", help="hardware list and power budget a topology needs")
+    bom.add_argument("topology", type=Path)
+
+    token = commands.add_parser("token", help="API tokens for the JSON API")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    for name, help_text in (("create", "create a token and print it once"), ("revoke", "revoke a token")):
+        sub = token_commands.add_parser(name, help=help_text)
+        sub.add_argument("name")
+        sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    listing = token_commands.add_parser("list", help="list token names")
+    listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from actors.runtime.gateway_process import run_gateway
+
+        return run_gateway(args.topology)
+    if args.command == "check":
+        return _check(args.topology)
+    if args.command == "bom":
+        return _bom(args.topology)
+    if args.command == "token":
+        return _token(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _load_or_report(path: Path):
+    from actors.topology.loader import TopologyError, load_topology
+
+    try:
+        return load_topology(path)
+    except TopologyError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: {len(error.problems)} problem(s)", file=sys.stderr)
+        return None
+
+
+def _check(path: Path) -> int:
+    topology = _load_or_report(path)
+    if topology is None:
+        return 1
+    print(f"{path}: OK ({len(topology.upses)} UPSes, {len(topology.strings)} strings, "
+          f"{sum(s.battery.count for s in topology.strings)} batteries)")
+    return 0
+
+
+def _bom(path: Path) -> int:
+    topology = _load_or_report(path)
+    if topology is None:
+        return 1
+    from actors.topology.bom import bill_of_materials, format_bill_of_materials
+
+    print(format_bill_of_materials(bill_of_materials(topology)))
+    return 0
+
+
+def _token(args) -> int:
+    from web.api_tokens import TokenError, create_token, list_tokens, revoke_token
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    storage = topology.storage_dir()
+    if args.token_command == "create":
+        try:
+            print(create_token(storage, args.name))
+        except TokenError as error:
+            print(f"btms token create: {error}", file=sys.stderr)
+            return 1
+        return 0
+    if args.token_command == "revoke":
+        if not revoke_token(storage, args.name):
+            print(f"btms token revoke: no token named {args.name!r}", file=sys.stderr)
+            return 1
+        return 0
+    for name, created in list_tokens(storage):
+        print(f"{name}\t{created}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Is a cell sensor's reading physically possible? Pure functions.
+
+A value outside what the BM-CS can measure is not a battery condition but a sensor or wiring
+fault: the manuals show a sensor reporting 300.0 °C. Such a value must never raise a
+"temperature high" alarm nor be averaged into a string; it is flagged instead.
+Ranges are the BM-CS measuring ranges of seed 000/002.
+"""
+
+from __future__ import annotations
+
+from actors.messages import CellFault, Health
+
+# Measuring range of the cell voltage, mV, by nominal battery voltage (seed 000, 002).
+VOLTAGE_RANGE_MV = {2: (1600, 2600), 6: (4800, 10000), 12: (7500, 15600)}
+RESISTANCE_RANGE_UOHM = (100, 50_000)  # 0.1 .. 50 mΩ
+TEMPERATURE_RANGE_DC = (-200, 850)  # -20 .. +85 °C
+
+# Below this fraction of the lower voltage limit the sensor sees no battery: open cell or lead.
+OPEN_CIRCUIT_FRACTION = 0.5
+# Above this factor of the upper limit no lead-acid battery can be: a sensor fault.
+IMPLAUSIBLE_HIGH_FACTOR = 1.1
+
+
+def reading_faults(
+    nominal_voltage: int,
+    responded: bool,
+    voltage_mv: int,
+    resistance_uohm: int,
+    temperature_dc: int,
+) -> CellFault:
+    """Every reason this reading cannot be taken as a measurement of a healthy connection."""
+    if not responded:
+        return CellFault.NO_RESPONSE
+    faults = CellFault.NONE
+    v_low, v_high = VOLTAGE_RANGE_MV[nominal_voltage]
+    if voltage_mv < v_low * OPEN_CIRCUIT_FRACTION:
+        faults |= CellFault.OPEN_CIRCUIT
+    elif voltage_mv > v_high * IMPLAUSIBLE_HIGH_FACTOR:
+        faults |= CellFault.VOLTAGE_IMPLAUSIBLE
+    r_low, r_high = RESISTANCE_RANGE_UOHM
+    if not r_low <= resistance_uohm <= r_high and not faults & CellFault.OPEN_CIRCUIT:
+        faults |= CellFault.RESISTANCE_IMPLAUSIBLE
+    t_low, t_high = TEMPERATURE_RANGE_DC
+    if not t_low <= temperature_dc <= t_high:
+        faults |= CellFault.TEMPERATURE_IMPLAUSIBLE
+    return faults
+
+
+def health_of(faults: CellFault) -> Health:
+    if faults & CellFault.NO_RESPONSE:
+        return Health.STALE
+    if faults:
+        return Health.ERROR
+    return Health.OK

@@ -1,0 +1,1 @@
+"""Starting, guarding and stopping the gateway's actor system."""

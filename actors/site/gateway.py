@@ -1,0 +1,232 @@
+"""Gateway: the root of the actor tree of one BM-GW, built from topology.yaml.
+
+It creates and supervises its children (one FieldBus per bus, one Ups per UPS, the master
+controller, the protocol actors), keeps the latest status of every UPS and string, fans each
+UpsUpdate out to its subscribers, and routes commands down (a string relay goes to the master
+controller). A child that dies is re-created with its configuration; a re-created FieldBus is
+announced to everyone who sends to it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
+
+from actors.device.fieldbus import FieldBus
+from actors.device.master_controller import MasterController
+from actors.log import configure_structlog, get_logger
+from actors.messages import (
+    BusAddressChanged,
+    GatewayReady,
+    GetSiteStatus,
+    IAm,
+    InitFieldBus,
+    InitGateway,
+    InitMasterController,
+    InitUps,
+    InitWebServer,
+    LocateString,
+    ServiceFailed,
+    ServiceStarted,
+    SetStringRelay,
+    SiteStatus,
+    StringLocation,
+    StringMasterStarted,
+    Subscribe,
+    Unsubscribe,
+    UpsUpdate,
+    WhoAreYou,
+)
+from actors.supervision import RestartPolicy, child_named, find_name, replace_child
+from actors.topology.model import Topology
+from actors.ups.ups import Ups
+
+READY_TIMEOUT_S = 8.0
+
+
+class Gateway(ActorTypeDispatcher):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        configure_structlog()
+        self.topology: Topology | None = None
+        self.children: list[tuple[str, object]] = []
+        self.subscribers: list = []
+        self.latest_ups: dict = {}
+        self.latest_strings: dict = {}
+        self.string_masters: dict[str, tuple[object, int]] = {}
+        self.policy = RestartPolicy()
+        self.ready_to = None
+        self.services_expected: set[str] = set()
+        self.services_reported: dict[str, str | None] = {}
+        self.log = get_logger("btms.gateway")
+
+    # -- building the tree ------------------------------------------------------------------
+
+    def receiveMsg_InitGateway(self, message: InitGateway, sender):
+        self.topology = message.topology
+        self.ready_to = sender
+        self.log = get_logger("btms.gateway", gateway=self.topology.gateway.id)
+        for bus in self.topology.buses:
+            self._spawn(f"bus:{bus.id}")
+        if self.topology.master_controller is not None:
+            self._spawn("master_controller")
+        for ups in self.topology.upses:
+            self._spawn(f"ups:{ups.id}")
+        for name in self._service_names():
+            self.services_expected.add(name)
+            self._spawn(name)
+        self.log.info("actor tree created", children=[n for n, _ in self.children])
+        if self.services_expected:
+            self.wakeupAfter(timedelta(seconds=READY_TIMEOUT_S), payload="ready-timeout")
+        else:
+            self._report_ready()
+
+    def _service_names(self) -> list[str]:
+        services = []
+        if self.topology.services.web.enabled:
+            services.append("web")
+        return services
+
+    def _factories(self) -> dict[str, Callable[[], tuple[type, object]]]:
+        t = self.topology
+        factories: dict[str, Callable[[], tuple[type, object]]] = {}
+        for bus in t.buses:
+            strings = tuple(s for s in t.strings if s.bus == bus.id)
+            mc = t.master_controller if t.master_controller and t.master_controller.bus == bus.id else None
+            factories[f"bus:{bus.id}"] = lambda bus=bus, strings=strings, mc=mc: (
+                FieldBus,
+                InitFieldBus(bus, strings, mc, t),
+            )
+        for ups in t.upses:
+            factories[f"ups:{ups.id}"] = lambda ups=ups: (
+                Ups,
+                InitUps(ups, self._bus_addresses(), self.myAddress),
+            )
+        if t.master_controller is not None:
+            factories["master_controller"] = lambda: (
+                MasterController,
+                InitMasterController(t.master_controller, child_named(self.children, f"bus:{t.master_controller.bus}"), t),
+            )
+        factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
+        return factories
+
+    def _bus_addresses(self) -> tuple[tuple[str, object], ...]:
+        return tuple((b.id, child_named(self.children, f"bus:{b.id}")) for b in self.topology.buses)
+
+    def _spawn(self, name: str) -> None:
+        actor_class, init = self._factories()[name]()
+        address = self.createActor(actor_class)
+        replace_child(self.children, name, address)
+        self.send(address, init)
+        if name.startswith("bus:"):
+            announcement = BusAddressChanged(name[4:], address)
+            for other, child in self.children:
+                if (other.startswith("ups:") or other == "master_controller") and child is not None:
+                    self.send(child, announcement)
+
+    # -- supervision ------------------------------------------------------------------------
+
+    def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
+        name = find_name(self.children, message.childAddress)
+        if name is None:
+            return
+        self.subscribers = [s for s in self.subscribers if s != message.childAddress]
+        replace_child(self.children, name, None)
+        delay = self.policy.delay_before_restart(name, time.monotonic())
+        self.log.warning("child exited, re-creating it", child=name, delay_s=delay)
+        if delay:
+            self.wakeupAfter(timedelta(seconds=delay), payload=("restart", name))
+        else:
+            self._spawn(name)
+
+    def receiveMsg_WakeupMessage(self, message, sender):
+        if message.payload == "ready-timeout":
+            self._report_ready()
+        elif isinstance(message.payload, tuple) and message.payload[0] == "restart":
+            self._spawn(message.payload[1])
+
+    def receiveMsg_ServiceStarted(self, message: ServiceStarted, sender):
+        self.log.info("service started", service=message.name, detail=message.detail)
+        self.services_reported[message.name] = None
+        self._maybe_ready()
+
+    def receiveMsg_ServiceFailed(self, message: ServiceFailed, sender):
+        self.log.error("service failed", service=message.name, error=message.error)
+        self.services_reported[message.name] = message.error
+        self._maybe_ready()
+
+    def _maybe_ready(self) -> None:
+        if self.ready_to is not None and self.services_expected <= set(self.services_reported):
+            self._report_ready()
+
+    def _report_ready(self) -> None:
+        if self.ready_to is None:
+            return
+        failures = tuple(f"{n}: {e}" for n, e in self.services_reported.items() if e)
+        missing = tuple(f"{n}: did not report within {READY_TIMEOUT_S:.0f} s" for n in self.services_expected - set(self.services_reported))
+        self.send(self.ready_to, GatewayReady(self.topology.gateway.id, tuple(n for n, _ in self.children), failures + missing))
+        self.ready_to = None
+
+    # -- data up and out --------------------------------------------------------------------
+
+    def receiveMsg_Subscribe(self, message: Subscribe, sender):
+        if message.subscriber not in self.subscribers:
+            self.subscribers.append(message.subscriber)
+        for update in self._current_updates():
+            self.send(message.subscriber, update)
+
+    def receiveMsg_Unsubscribe(self, message: Unsubscribe, sender):
+        self.subscribers = [s for s in self.subscribers if s != message.subscriber]
+
+    def receiveMsg_UpsUpdate(self, message: UpsUpdate, sender):
+        self.latest_ups[message.ups.ups_id] = message.ups
+        for string in message.strings:
+            self.latest_strings[string.string_id] = string
+        for subscriber in self.subscribers:
+            self.send(subscriber, message)
+
+    def _current_updates(self) -> list[UpsUpdate]:
+        updates = []
+        for ups_id, ups in self.latest_ups.items():
+            strings = tuple(s for s in self.latest_strings.values() if s.ups_id == ups_id)
+            updates.append(UpsUpdate(ups, strings))
+        return updates
+
+    def receiveMsg_GetSiteStatus(self, message: GetSiteStatus, sender):
+        self.send(
+            sender,
+            SiteStatus(message.request_id, tuple(self.latest_ups.values()), tuple(self.latest_strings.values())),
+        )
+
+    def receiveMsg_StringMasterStarted(self, message: StringMasterStarted, sender):
+        self.string_masters[message.string_id] = (message.address, message.pid)
+
+    def receiveMsg_LocateString(self, message: LocateString, sender):
+        address, pid = self.string_masters.get(message.string_id, (None, 0))
+        self.send(sender, StringLocation(message.request_id, message.string_id, address, pid))
+
+    # -- commands down ----------------------------------------------------------------------
+
+    def receiveMsg_SetStringRelay(self, message: SetStringRelay, sender):
+        controller = child_named(self.children, "master_controller")
+        if controller is None:
+            self.log.error("string relay command but no master controller", string=message.string_id)
+            return
+        self.send(controller, message)
+
+    def receiveMsg_WhoAreYou(self, message: WhoAreYou, sender):
+        self.send(sender, IAm(message.request_id, os.getpid(), "gateway"))
+
+    def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
+        self.log.info("gateway stopping")
+
+
+def _web_server_class() -> type:
+    # Imported late: the web stack is heavy and the simpleSystemBase unit tests do not need it.
+    from web.server_actor import WebServer
+
+    return WebServer

@@ -1,0 +1,40 @@
+"""The settings database: users, API tokens (and the alarm helpers' tables) in one SQLite file.
+
+Kept apart from the sample history (a different file) so that a log-in or a settings page
+never waits behind the sample writer. WAL lets the CLI write a token while the gateway reads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SETTINGS_FILE = "settings.db"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT,
+    email TEXT,
+    phone TEXT,
+    role TEXT NOT NULL DEFAULT 'operator'
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    name TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+def settings_path(storage_dir: Path) -> Path:
+    return storage_dir / SETTINGS_FILE
+
+
+def open_settings(storage_dir: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the settings database with its schema."""
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(settings_path(storage_dir), timeout=5)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.executescript(SCHEMA)
+    return connection

@@ -1,0 +1,143 @@
+"""StringMaster: the actor of one BM-SS and its string (a process of its own).
+
+Per scan it receives one StringScan from its FieldBus, lets its cells (in a private in-process
+actor system, see cell_bank.py) check and estimate their batteries, computes the string's
+values and sends the StringStatus up to its UPS. It keeps the last good state of its cells in
+a snapshot that its UPS holds for it, so a re-created master resumes where it left off.
+"""
+
+from __future__ import annotations
+
+import os
+
+from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
+
+from actors.log import configure_structlog, get_logger
+from actors.messages import (
+    AttachString,
+    BusAddressChanged,
+    CellBatch,
+    CellBatchResult,
+    CellReading,
+    CellRestarts,
+    CrashForTest,
+    GetCellRestarts,
+    IAm,
+    InitCellBank,
+    InitStringMaster,
+    StringScan,
+    StringSnapshot,
+    StringMasterStarted,
+    StringSnapshotSaved,
+    WhoAreYou,
+)
+from actors.string.cell_bank import CellBank
+from actors.string.string_values import stale_status, string_status
+
+SNAPSHOT_EVERY_SCANS = 10
+CELL_ASK_TIMEOUT_S = 5.0
+
+
+class StringMaster(ActorTypeDispatcher):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        configure_structlog()
+        self.config = None
+        self.bus = None
+        self.ups = None
+        self.cells_system = None
+        self.bank = None
+        self.soc_pct = 100.0
+        self.cell_snapshots: tuple = ()
+        self.restart_counts: list[int] = []
+        self.scans_seen = 0
+        self.held: list = []  # messages that arrived before Init (THESPIAN.md §1)
+        self.log = get_logger("btms.string_master")
+
+    def receiveMsg_InitStringMaster(self, message: InitStringMaster, sender):
+        self.config = message.string
+        self.bus = message.bus
+        self.ups = message.ups
+        self.log = get_logger("btms.string_master", string=self.config.id)
+        count = self.config.battery.count
+        if message.snapshot is not None:
+            self.soc_pct = message.snapshot.soc_pct
+            self.cell_snapshots = message.snapshot.cells
+        self.restart_counts = [0] * count
+        self.cells_system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
+        self.bank = self.cells_system.createActor(CellBank)
+        self.cells_system.ask(self.bank, InitCellBank(self.config.battery, self.cell_snapshots), CELL_ASK_TIMEOUT_S)
+        self.send(self.bus, AttachString(self.config.id, self.myAddress))
+        self.send(self.ups, StringMasterStarted(self.config.id, self.myAddress, os.getpid()))
+        self.log.info("string master started", cells=count, restored=message.snapshot is not None)
+        held, self.held = self.held, []
+        for m, s in held:
+            self.receiveMessage(m, s)
+
+    def receiveMsg_BusAddressChanged(self, message: BusAddressChanged, sender):
+        if self.config is None:
+            self.held.append((message, sender))
+            return
+        if message.bus_id == self.config.bus:
+            self.bus = message.address
+            self.send(self.bus, AttachString(self.config.id, self.myAddress))
+
+    def receiveMsg_StringScan(self, scan: StringScan, sender):
+        if self.config is None:
+            return  # a scan before Init is stale by the time Init arrives; the next one counts
+        if not scan.responded:
+            status = stale_status(self.config, scan.scan_no, scan.timestamp, self.soc_pct)
+        else:
+            result = self._ask_cells(scan)
+            status = string_status(self.config, scan, result.statuses, self.soc_pct)
+            self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
+            self.soc_pct = status.soc_pct
+        self.send(self.ups, status)
+        self.scans_seen += 1
+        if self.scans_seen % SNAPSHOT_EVERY_SCANS == 1:
+            self.send(self.ups, StringSnapshotSaved(self.config.id, StringSnapshot(self.soc_pct, self.cell_snapshots)))
+
+    def _ask_cells(self, scan: StringScan) -> CellBatchResult:
+        n = self.config.battery.count
+        readings = tuple(
+            CellReading(
+                scan_no=scan.scan_no,
+                timestamp=scan.timestamp,
+                responded=_at(scan.cell_responded, i, False),
+                voltage_mv=_at(scan.cell_voltage_mv, i, 0),
+                resistance_uohm=_at(scan.cell_resistance_uohm, i, 0),
+                temperature_dc=_at(scan.cell_temperature_dc, i, 0),
+                string_current_ca=scan.current_ca,
+            )
+            for i in range(n)
+        )
+        result = self.cells_system.ask(self.bank, CellBatch(readings), CELL_ASK_TIMEOUT_S)
+        if not isinstance(result, CellBatchResult):
+            raise RuntimeError(f"string {self.config.id}: cell bank did not answer scan {scan.scan_no}")
+        for index in result.restarted:
+            self.restart_counts[index - 1] += 1
+            self.log.warning("cell sensor actor re-created", cell=index, scan=scan.scan_no)
+        return result
+
+    def receiveMsg_CrashForTest(self, message: CrashForTest, sender):
+        if message.cell_index is None:
+            raise RuntimeError("string master: crash requested by a test")
+        result = self.cells_system.ask(self.bank, message, CELL_ASK_TIMEOUT_S)
+        if isinstance(result, CellBatchResult):
+            for index in result.restarted:
+                self.restart_counts[index - 1] += 1
+
+    def receiveMsg_GetCellRestarts(self, message: GetCellRestarts, sender):
+        self.send(sender, CellRestarts(message.request_id, tuple(self.restart_counts), tuple(self.cell_snapshots)))
+
+    def receiveMsg_WhoAreYou(self, message: WhoAreYou, sender):
+        self.send(sender, IAm(message.request_id, os.getpid(), self.config.id if self.config else "?"))
+
+    def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
+        if self.cells_system is not None:
+            self.cells_system.shutdown()
+            self.cells_system = None
+
+
+def _at(values: tuple, i: int, default):
+    return values[i] if i < len(values) else default

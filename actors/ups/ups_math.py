@@ -1,0 +1,27 @@
+"""UPS aggregates of its strings (seed 000): voltage average, current sum, SOC average.
+
+Only fresh strings count: a string whose master did not answer must not pull the UPS voltage
+towards zero nor hide its current. With no fresh string the aggregates are None (unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class UpsAggregate:
+    voltage_v: float | None
+    current_a: float | None
+    soc_pct: float | None
+
+
+def aggregate(voltages_v: Sequence[float], currents_a: Sequence[float], socs_pct: Sequence[float]) -> UpsAggregate:
+    if not voltages_v:
+        return UpsAggregate(None, None, None)
+    return UpsAggregate(
+        voltage_v=sum(voltages_v) / len(voltages_v),
+        current_a=sum(currents_a),
+        soc_pct=sum(socs_pct) / len(socs_pct) if socs_pct else None,
+    )

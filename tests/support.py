@@ -1,0 +1,92 @@
+"""Helpers shared by the tests: topologies built in code, free ports, waiting with a deadline."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from actors.topology.model import (
+    BatteryType,
+    BusConfig,
+    GatewayConfig,
+    IoModuleConfig,
+    MasterControllerConfig,
+    ModbusTcpConfig,
+    OutputConfig,
+    ServicesConfig,
+    StorageConfig,
+    StringConfig,
+    Topology,
+    UpsConfig,
+    WebConfig,
+)
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> T:
+    """Poll `condition` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last value: {last!r}")
+
+
+def small_topology(
+    tmp_path: Path,
+    upses: int = 1,
+    strings_per_ups: int = 2,
+    cells: int = 4,
+    web_port: int | None = None,
+    admin_port: int | None = None,
+    scan_period_s: float = 0.2,
+    sim_name: str | None = None,
+) -> Topology:
+    ups_configs = []
+    index = 0
+    outputs = []
+    for u in range(1, upses + 1):
+        strings = []
+        for k in range(1, strings_per_ups + 1):
+            index += 1
+            sid = f"U{u}S{k}"
+            strings.append(
+                StringConfig(
+                    id=sid,
+                    index=index,
+                    name=f"String {sid}",
+                    ups_id=f"U{u}",
+                    bus="sim",
+                    address=index,
+                    battery=BatteryType(12, 100.0, cells),
+                    hall_range_a=500,
+                    climate_sensor=True,
+                )
+            )
+            outputs.append(OutputConfig("io1", index, "disconnect", sid))
+        ups_configs.append(UpsConfig(f"U{u}", u, f"UPS {u}", tuple(strings)))
+    return Topology(
+        gateway=GatewayConfig("gwtest", "Test site", admin_port or free_port()),
+        buses=(BusConfig("sim", f"sim://{sim_name or tmp_path.name}", scan_period_s=scan_period_s),),
+        upses=tuple(ups_configs),
+        master_controller=MasterControllerConfig("sim", 100, (IoModuleConfig("io1", 101),), tuple(outputs)),
+        services=ServicesConfig(
+            web=WebConfig(enabled=web_port is not None, port=web_port or 8080),
+            modbus=ModbusTcpConfig(enabled=False),
+        ),
+        storage=StorageConfig(path=str(tmp_path / "var")),
+        source=str(tmp_path / "topology.yaml"),
+    )

@@ -1,0 +1,143 @@
+"""The Ups -> StringMaster -> CellSensor tree, driven by real StringScan messages, on both bases.
+
+The test plays the FieldBus and the gateway with a Recorder actor: it receives the string
+masters' AttachString and the UPS's UpsUpdate messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from actors.messages import (
+    AttachString,
+    CellFault,
+    CellRestarts,
+    ChargeState,
+    CrashForTest,
+    GetCellRestarts,
+    Health,
+    InitUps,
+    StringScan,
+    UpsUpdate,
+)
+from actors.ups.ups import Ups
+from tests.recorder import GetRecorded, Recorder
+from tests.support import small_topology, wait_for
+
+CELLS = 4
+_scan_numbers = itertools.count(1)
+
+
+def scan(string_id: str, **changes) -> StringScan:
+    values = dict(
+        string_id=string_id,
+        scan_no=next(_scan_numbers),
+        timestamp=1_700_000_000.0 + next(_scan_numbers),
+        responded=True,
+        voltage_cv=5440,  # 4 × 13.6 V
+        current_ca=20,  # 0.2 A float current
+        hall_ok=True,
+        ambient_dc=235,
+        humidity_dpct=451,
+        relay_closed=True,
+        cell_voltage_mv=(13600, 13590, 13610, 13600),
+        cell_resistance_uohm=(4000, 4100, 3900, 4000),
+        cell_temperature_dc=(250, 251, 249, 250),
+        cell_responded=(True,) * CELLS,
+    )
+    values.update(changes)
+    return StringScan(**values)
+
+
+@pytest.fixture
+def tree(actor_system, tmp_path):
+    topology = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS)
+    recorder = actor_system.createActor(Recorder)
+    ups = actor_system.createActor(Ups)
+    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder))
+    attach = wait_for(lambda: _first(actor_system, recorder, AttachString), what="the string master to attach")
+    return actor_system, recorder, attach.master
+
+
+def _recorded(asys, recorder) -> tuple:
+    return asys.ask(recorder, GetRecorded(), 5).messages
+
+
+def _first(asys, recorder, kind):
+    return next((m for m in _recorded(asys, recorder) if isinstance(m, kind)), None)
+
+
+def _string_status_of_scan(asys, recorder, scan_no: int):
+    for message in _recorded(asys, recorder):
+        if isinstance(message, UpsUpdate):
+            for status in message.strings:
+                if status.scan_no == scan_no:
+                    return status
+    return None
+
+
+def send_scan_and_wait(tree, **changes):
+    asys, recorder, master = tree
+    s = scan("U1S1", **changes)
+    asys.tell(master, s)
+    return wait_for(lambda: _string_status_of_scan(asys, recorder, s.scan_no), what=f"the status of scan {s.scan_no}")
+
+
+def test_healthy_scan_gives_string_values(tree):
+    status = send_scan_and_wait(tree)
+    assert status.health == Health.OK
+    assert status.voltage_v == pytest.approx(54.40)
+    assert status.current_a == pytest.approx(0.20)
+    assert status.state == ChargeState.FLOAT
+    assert status.ambient_c == pytest.approx(23.5)
+    assert status.humidity_pct == pytest.approx(45.1)
+    assert status.cell_voltage_mv == (13600, 13590, 13610, 13600)
+    assert 99.0 < status.balance_pct <= 100.0
+    assert status.cell_health == (int(Health.OK),) * CELLS
+
+
+def test_open_cell_is_flagged_and_puts_the_string_in_error(tree):
+    status = send_scan_and_wait(tree, cell_voltage_mv=(13600, 2, 13610, 13600))
+    assert status.cell_faults[1] & CellFault.OPEN_CIRCUIT
+    assert status.cell_health[1] == Health.ERROR
+    assert status.health == Health.ERROR
+
+
+def test_implausible_temperature_is_a_sensor_fault_not_a_temperature(tree):
+    status = send_scan_and_wait(tree, cell_temperature_dc=(250, 3000, 249, 250))
+    assert status.cell_faults[1] & CellFault.TEMPERATURE_IMPLAUSIBLE
+    assert not status.cell_faults[0]
+    assert status.health == Health.ERROR
+
+
+def test_silent_string_master_gives_a_stale_status(tree):
+    status = send_scan_and_wait(tree, responded=False)
+    assert status.health == Health.STALE
+    assert status.stale
+    assert set(status.cell_health) == {int(Health.STALE)}
+
+
+def test_discharge_lowers_cell_soc(tree):
+    send_scan_and_wait(tree)
+    first = send_scan_and_wait(tree, current_ca=-20000, timestamp=1_800_000_000.0)
+    later = send_scan_and_wait(tree, current_ca=-20000, timestamp=1_800_000_600.0)  # 10 min at 200 A
+    assert first.state == ChargeState.DISCHARGE
+    assert later.soc_pct < first.soc_pct - 20  # 33 Ah of 100 Ah
+
+
+def test_crashing_cell_sensor_is_recreated_with_its_last_good_state(tree):
+    asys, recorder, master = tree
+    send_scan_and_wait(tree)
+    before = asys.ask(master, GetCellRestarts(1), 5)
+    assert isinstance(before, CellRestarts)
+    asys.tell(master, CrashForTest(cell_index=2))
+    after = wait_for(
+        lambda: (r := asys.ask(master, GetCellRestarts(2), 5)) and r.counts[1] == 1 and r,
+        what="cell 2 to be re-created",
+    )
+    assert after.counts == (0, 1, 0, 0)
+    assert after.snapshots[1].reference_resistance_uohm == before.snapshots[1].reference_resistance_uohm == 4100
+    status = send_scan_and_wait(tree)
+    assert status.cell_health[1] == Health.OK

@@ -1,0 +1,83 @@
+"""API tokens for the JSON API: created by `btms token create NAME`, sent as a Bearer token.
+
+Only a SHA-256 digest of each token is stored: a token is 256 random bits, so a fast hash is
+enough (a slow password hash protects guessable secrets, not random ones). There is no default
+token: until an installer creates one, the API answers 401 to everyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from actors.site.settings_db import open_settings, settings_path
+
+TOKEN_PREFIX = "btms_"
+
+
+class TokenError(Exception):
+    pass
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(storage_dir: Path, name: str) -> str:
+    """A new token for `name`; printed once and never stored in clear."""
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise TokenError(f"token name {name!r}: use letters, digits, '-' and '_'")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with open_settings(storage_dir) as db:
+        try:
+            db.execute(
+                "INSERT INTO api_tokens(name, token_sha256, created_at) VALUES (?, ?, ?)",
+                (name, digest(token), datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+        except sqlite3.IntegrityError as error:
+            raise TokenError(f"a token named {name!r} exists already; revoke it first") from error
+    return token
+
+
+def list_tokens(storage_dir: Path) -> list[tuple[str, str]]:
+    with open_settings(storage_dir) as db:
+        return list(db.execute("SELECT name, created_at FROM api_tokens ORDER BY name"))
+
+
+def revoke_token(storage_dir: Path, name: str) -> bool:
+    with open_settings(storage_dir) as db:
+        return db.execute("DELETE FROM api_tokens WHERE name = ?", (name,)).rowcount > 0
+
+
+class TokenVerifier:
+    """Checks Bearer tokens against the settings database from the web server's event loop."""
+
+    def __init__(self, storage_dir: Path) -> None:
+        self.path = settings_path(storage_dir)
+        open_settings(storage_dir).close()  # create the schema before the first request
+        self.db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self.db = await aiosqlite.connect(self.path)
+
+    async def close(self) -> None:
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    async def name_of(self, token: str) -> str | None:
+        """The token's name, or None if it is unknown or revoked."""
+        if self.db is None:
+            await self.open()
+        wanted = digest(token)
+        async with self.db.execute("SELECT name, token_sha256 FROM api_tokens WHERE token_sha256 = ?", (wanted,)) as rows:
+            row = await rows.fetchone()
+        if row is None or not hmac.compare_digest(row[1], wanted):
+            return None
+        return row[0]

@@ -1,0 +1,101 @@
+"""The Quart application: the JSON API under /api/v1 (and, later, the operator UI).
+
+Every /api route needs `Authorization: Bearer <token>` (tokens from `btms token create`).
+Errors are JSON with a message that says what is wrong: 401 without a valid token, 404 for an
+unknown path or id. The app only reads the SiteView; it never waits on the actor tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from quart import Quart, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from web.api_tokens import TokenVerifier
+from web.site_view import SiteView
+
+API = "/api/v1"
+
+
+def create_app(view: SiteView, verifier: TokenVerifier, on_serving: Callable[[], Awaitable[None]] | None = None) -> Quart:
+    app = Quart("btms")
+    app.config["JSON_SORT_KEYS"] = False
+
+    @app.before_serving
+    async def opened() -> None:
+        await verifier.open()
+        if on_serving is not None:
+            await on_serving()
+
+    @app.after_serving
+    async def closed() -> None:
+        await verifier.close()
+
+    @app.before_request
+    async def authenticate():
+        if not request.path.startswith("/api/"):
+            return None
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(401, "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')")
+        name = await verifier.name_of(token.strip())
+        if name is None:
+            return _error(401, "invalid or revoked API token")
+        g.token_name = name
+        return None
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException):
+        if error.code == 404:
+            return _error(404, f"no such resource: {request.path}")
+        if error.code == 405:
+            return _error(405, f"method {request.method} not allowed on {request.path}")
+        return _error(error.code or 500, error.description or "error")
+
+    @app.get(f"{API}/site")
+    async def site():
+        return jsonify(view.site_json())
+
+    @app.get(f"{API}/ups/<ups_id>")
+    async def ups(ups_id: str):
+        if not _exists(lambda: view.topology.ups(ups_id)):
+            return _error(404, f"no UPS with id {ups_id!r}")
+        return jsonify(view.ups_json(ups_id))
+
+    @app.get(f"{API}/strings/<string_id>")
+    async def string(string_id: str):
+        if not _exists(lambda: view.topology.string(string_id)):
+            return _error(404, f"no string with id {string_id!r}")
+        return jsonify(view.string_json(string_id))
+
+    @app.get(f"{API}/strings/<string_id>/cells")
+    async def cells(string_id: str):
+        if not _exists(lambda: view.topology.string(string_id)):
+            return _error(404, f"no string with id {string_id!r}")
+        return jsonify(view.cells_json(string_id))
+
+    @app.get(f"{API}/openapi.json")
+    async def openapi():
+        from web.openapi import openapi_document
+
+        return jsonify(openapi_document())
+
+    return app
+
+
+def _exists(lookup: Callable[[], object]) -> bool:
+    try:
+        lookup()
+    except KeyError:
+        return False
+    return True
+
+
+def _error(status: int, message: str):
+    response = jsonify({"error": {"status": status, "message": message}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="btms"'
+    return response

@@ -1,0 +1,65 @@
+"""WebServer: the protocol actor that serves the Quart app with Hypercorn.
+
+It subscribes to the gateway and keeps a SiteView up to date in its event loop; the HTTP
+handlers read that view. It tells the gateway when it listens (or why it cannot: a port in use
+must stop `btms run` with a clear message, not leave a gateway nobody can reach).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from actors.log import configure_structlog, get_logger
+from actors.messages import InitWebServer, ServiceFailed, ServiceStarted, Subscribe, UpsUpdate
+from actors.protocol_actor import ProtocolActor
+from web.api_tokens import TokenVerifier
+from web.app import create_app
+from web.site_view import SiteView
+
+
+class WebServer(ProtocolActor):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        configure_structlog()
+        self.view: SiteView | None = None
+        self.log = get_logger("btms.web")
+
+    def receiveMsg_InitWebServer(self, message: InitWebServer, sender):
+        self.gateway = sender
+        topology = message.topology
+        web = topology.services.web
+        self.view = SiteView(topology)
+        verifier = TokenVerifier(topology.storage_dir())
+        scheme = "https" if web.tls_cert else "http"
+        where = f"{scheme}://{web.host}:{web.port}"
+
+        async def on_serving() -> None:
+            self.post_command(ServiceStarted("web", where))
+
+        app = create_app(self.view, verifier, on_serving)
+        config = Config()
+        config.bind = [f"{web.host}:{web.port}"]
+        config.accesslog = None
+        config.errorlog = None
+        config.graceful_timeout = 1.0
+        if web.tls_cert and web.tls_key:
+            config.certfile = web.tls_cert
+            config.keyfile = web.tls_key
+
+        async def main() -> None:
+            try:
+                await serve(app, config, shutdown_trigger=asyncio.Event().wait)
+            except OSError as error:
+                self.post_command(ServiceFailed("web", f"cannot listen on {web.host}:{web.port}: {error.strerror or error}"))
+
+        self.start_loop(main)
+        self.send(self.gateway, Subscribe(self.myAddress))
+        return self.watch()
+
+    def receiveMsg_UpsUpdate(self, message: UpsUpdate, sender):
+        if self.view is not None:
+            self.in_loop(self.view.apply, message)
+        return self.watch()

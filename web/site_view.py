@@ -1,0 +1,176 @@
+"""The web server's view of the site: the latest UpsUpdate of every UPS, rendered as JSON.
+
+Updated in the web server's event loop from actor messages, read by request handlers in the
+same loop: no locks, no asks into the actor tree on the request path.
+Stale data is never served as current: a value the gateway could not read is null, and the
+object says "stale": true with the time of the last scan.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from actors.messages import CellFault, ChargeState, Health, StringStatus, UpsStatus, UpsUpdate
+from actors.topology.model import Topology
+
+
+def iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
+
+
+def fault_names(faults: int) -> list[str]:
+    return [f.name.lower() for f in CellFault if f and faults & f]
+
+
+class SiteView:
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.upses: dict[str, UpsStatus] = {}
+        self.strings: dict[str, StringStatus] = {}
+
+    def apply(self, update: UpsUpdate) -> None:
+        self.upses[update.ups.ups_id] = update.ups
+        for string in update.strings:
+            self.strings[string.string_id] = string
+
+    # -- JSON --------------------------------------------------------------------------------
+
+    def site_json(self) -> dict[str, Any]:
+        t = self.topology
+        return {
+            "gateway": {"id": t.gateway.id, "name": t.gateway.name},
+            "upses": [self.ups_json(u.id, with_strings=False) for u in t.upses],
+            "strings": [self.string_json(s.id) for s in t.strings],
+        }
+
+    def ups_json(self, ups_id: str, with_strings: bool = True) -> dict[str, Any]:
+        config = self.topology.ups(ups_id)
+        status = self.upses.get(ups_id)
+        body: dict[str, Any] = {
+            "id": config.id,
+            "index": config.index,
+            "name": config.name,
+            "string_ids": [s.id for s in config.strings],
+        }
+        if status is None:
+            body.update(health="unknown", stale=True, timestamp=None, voltage_v=None, current_a=None, soc_pct=None)
+        else:
+            body.update(
+                health=status.health.name.lower(),
+                stale=status.health == Health.STALE,
+                timestamp=iso(status.timestamp),
+                voltage_v=_round(status.voltage_v, 2),
+                current_a=_round(status.current_a, 2),
+                soc_pct=_round(status.soc_pct, 0),
+            )
+        if with_strings:
+            body["strings"] = [self.string_json(s.id) for s in config.strings]
+        return body
+
+    def string_json(self, string_id: str) -> dict[str, Any]:
+        config = self.topology.string(string_id)
+        status = self.strings.get(string_id)
+        body: dict[str, Any] = {
+            "id": config.id,
+            "index": config.index,
+            "name": config.name,
+            "ups_id": config.ups_id,
+            "cell_count": config.battery.count,
+            "battery": {
+                "nominal_voltage_v": config.battery.nominal_voltage,
+                "capacity_ah": config.battery.capacity_ah,
+            },
+        }
+        if status is None or status.health == Health.STALE:
+            body.update(
+                health="unknown" if status is None else "stale",
+                stale=True,
+                timestamp=iso(status.timestamp) if status else None,
+                voltage_v=None,
+                current_a=None,
+                state=None,
+                soc_pct=None,
+                soh_pct=None,
+                balance_pct=None,
+                ambient_temperature_c=None,
+                ambient_humidity_pct=None,
+                hall_sensor_ok=None,
+                relay_closed=None,
+                cells_in_error=None,
+            )
+            return body
+        body.update(
+            health=status.health.name.lower(),
+            stale=False,
+            timestamp=iso(status.timestamp),
+            scan_no=status.scan_no,
+            voltage_v=_round(status.voltage_v, 2),
+            current_a=_round(status.current_a, 2),
+            state=ChargeState(status.state).name.lower(),
+            soc_pct=_round(status.soc_pct, 0),
+            soh_pct=_round(status.soh_pct, 0),
+            balance_pct=_round(status.balance_pct, 2),
+            ambient_temperature_c=_round(status.ambient_c, 1),
+            ambient_humidity_pct=_round(status.humidity_pct, 1),
+            hall_sensor_ok=status.hall_ok,
+            relay_closed=status.relay_closed,
+            cells_in_error=sum(1 for h in status.cell_health if h != Health.OK),
+        )
+        return body
+
+    def cells_json(self, string_id: str) -> dict[str, Any]:
+        config = self.topology.string(string_id)
+        status = self.strings.get(string_id)
+        cells = []
+        for i in range(config.battery.count):
+            if status is None or status.health == Health.STALE:
+                cells.append(_void_cell(i + 1, "unknown" if status is None else "stale"))
+                continue
+            faults = CellFault(status.cell_faults[i])
+            if faults & CellFault.NO_RESPONSE:
+                cells.append(_void_cell(i + 1, "stale"))
+                continue
+            cells.append(
+                {
+                    "index": i + 1,
+                    "health": Health(status.cell_health[i]).name.lower(),
+                    "stale": False,
+                    "faults": fault_names(faults),
+                    "voltage_v": None
+                    if faults & CellFault.VOLTAGE_IMPLAUSIBLE
+                    else status.cell_voltage_mv[i] / 1000.0,
+                    "resistance_mohm": None
+                    if faults & (CellFault.RESISTANCE_IMPLAUSIBLE | CellFault.OPEN_CIRCUIT)
+                    else status.cell_resistance_uohm[i] / 1000.0,
+                    "temperature_c": None
+                    if faults & CellFault.TEMPERATURE_IMPLAUSIBLE
+                    else status.cell_temperature_dc[i] / 10.0,
+                    "soc_pct": status.cell_soc_pct[i],
+                    "soh_pct": status.cell_soh_pct[i],
+                }
+            )
+        return {
+            "string_id": string_id,
+            "timestamp": iso(status.timestamp) if status else None,
+            "stale": status is None or status.health == Health.STALE,
+            "cells": cells,
+        }
+
+
+def _void_cell(index: int, health: str) -> dict[str, Any]:
+    return {
+        "index": index,
+        "health": health,
+        "stale": True,
+        "faults": ["no_response"] if health == "stale" else [],
+        "voltage_v": None,
+        "resistance_mohm": None,
+        "temperature_c": None,
+        "soc_pct": None,
+        "soh_pct": None,
+    }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
