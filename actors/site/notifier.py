@@ -1,0 +1,295 @@
+"""The Notifier: e-mail and SMS for alarm events, batched, logged, retried, restart-safe.
+
+It subscribes to the gateway and acts on AlarmNotice ("raised"/"cleared"). Each event is first
+written to the batching inbox in settings.db; when a channel's window closes, its events become
+one queued message per recipient; the queue is worked with exponential back-off until
+`retry_for_s` has passed. Inbox and queue are tables, so a restart loses nothing: it resumes
+where it stopped. Every attempt (and the settings pages' test sends) goes to the attempt log.
+
+`NotificationService` is the asyncio engine and is tested without actors; `Notifier` is the thin
+protocol actor around it (actor thread -> loop: `in_loop`; loop -> actors: `post_command`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from actors.messages import (
+    Address,
+    AlarmNotice,
+    InitNotifier,
+    NotificationTestResult,
+    ReloadNotificationSettings,
+    SendTestNotification,
+    Subscribe,
+)
+from actors.protocol_actor import ProtocolActor
+from actors.site.alarms.compose import InboxEvent, compose, contact_label, retry_delay_s, to_gsm_text
+from actors.site.alarms.notification_store import NotificationStore, QueuedMessage, Recipient
+from actors.site.alarms.settings import CHANNELS, NotificationSettings, channel_enabled
+from protocols.gsm_modem import ModemError, send_sms_via_modem
+from protocols.sms_http import SmsHttpError, send_sms_http
+from protocols.smtp_mailer import MailError, send_mail
+
+_NOT_CONFIGURED = ("SMTP server not configured", "SMS not configured")
+
+
+class DeliveryError(Exception):
+    """A send failed; `permanent` means retrying cannot help (nothing is configured)."""
+
+    def __init__(self, text: str, permanent: bool = False) -> None:
+        super().__init__(text)
+        self.permanent = permanent
+
+
+class NotificationService:
+    def __init__(self, store: NotificationStore, site_name: str = "", clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._site_name = site_name
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._modem_lock = asyncio.Lock()
+        self.settings = NotificationSettings()
+        self._switches: dict[tuple[str, str], tuple[bool, bool]] = {}
+
+    async def reload(self) -> None:
+        self.settings = await self._store.load_settings()
+        self._switches = await self._store.switches()
+        self._wake.set()
+
+    # -- events in --------------------------------------------------------------------------
+
+    def _channel_on(self, channel: str) -> bool:
+        return channel == "email" or self.settings.sms.method != "off"
+
+    async def on_notice(self, n: AlarmNotice) -> int:
+        """Put a raise/clear into each enabled channel's window; returns how many were queued."""
+        if n.event not in ("raised", "cleared"):
+            return 0
+        now = self._clock()
+        added = 0
+        for channel in CHANNELS:
+            if not self._channel_on(channel) or not channel_enabled(self._switches, n.string_id, n.kind, channel):
+                continue
+            when = n.from_time if n.event == "raised" else (n.to_time or now)
+            await self._store.add_to_inbox(
+                InboxEvent(0, channel, when, n.event, n.alarm_id, n.title, n.ups_id, n.string_id, n.cell_index, n.value),
+                received_at=now,
+            )
+            added += 1
+        if added:
+            self._wake.set()
+        return added
+
+    # -- the worker -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Flush closed windows, send due messages, sleep until the next deadline or event."""
+        while True:
+            self._wake.clear()
+            await self.step()
+            deadline = await self._next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._clock())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    async def step(self) -> None:
+        now = self._clock()
+        for channel in CHANNELS:
+            await self._flush_inbox(channel, now)
+        due = await self._store.queued(due_before=now)
+        by_channel = [[m for m in due if m.channel == c] for c in CHANNELS]
+        await asyncio.gather(*(self._send_all(ms) for ms in by_channel if ms))
+
+    async def _next_deadline(self) -> float | None:
+        times = []
+        for channel in CHANNELS:
+            inbox = await self._store.inbox(channel)
+            if inbox:
+                times.append(min(r for _, r in inbox) + self.settings.batch_window_s)
+        queued = await self._store.queued()
+        if queued:
+            times.append(queued[0].next_attempt_at)
+        return min(times) if times else None
+
+    async def _flush_inbox(self, channel: str, now: float) -> None:
+        inbox = await self._store.inbox(channel)
+        if not inbox or min(r for _, r in inbox) + self.settings.batch_window_s > now:
+            return
+        events = [e for e, _ in inbox]
+        c = compose(events, self._site_name)
+        recipients = await self._store.recipients(channel)
+        messages = [
+            QueuedMessage(
+                id=0, channel=channel, recipient=r.name, contact=r.contact(channel), alarm_label=c.alarm_label,
+                subject=c.subject, body=c.body if channel == "email" else c.sms_text, ups_id=c.ups_id,
+                string_id=c.string_id, cell_index=c.cell_index, created_at=now, next_attempt_at=now, attempts=0,
+            )
+            for r in recipients
+        ]
+        await self._store.move_to_queue([e.id for e in events], messages)
+
+    async def _send_all(self, messages: list[QueuedMessage]) -> None:
+        for m in messages:
+            await self._attempt(m)
+
+    async def _attempt(self, m: QueuedMessage) -> None:
+        now = self._clock()
+        attempts = m.attempts + 1
+        try:
+            await self._deliver(m.channel, m.contact, m.subject, m.body)
+        except DeliveryError as e:
+            await self._store.log_attempt(
+                m.channel, alarm=m.alarm_label, time=now, contact=contact_label(m.recipient, m.contact), ok=False,
+                error=str(e), ups_id=m.ups_id, string_id=m.string_id, cell_index=m.cell_index,
+            )
+            s = self.settings
+            next_at = self._clock() + retry_delay_s(attempts, s.retry_first_s, s.retry_max_s)
+            if e.permanent or next_at > m.created_at + s.retry_for_s:
+                await self._store.remove(m.id)
+            else:
+                await self._store.reschedule(m.id, next_at, attempts)
+            return
+        await self._store.log_attempt(
+            m.channel, alarm=m.alarm_label, time=now, contact=contact_label(m.recipient, m.contact), ok=True,
+            error="", ups_id=m.ups_id, string_id=m.string_id, cell_index=m.cell_index,
+        )
+        await self._store.remove(m.id)
+
+    async def _deliver(self, channel: str, contact: str, subject: str, body: str) -> None:
+        if channel == "email":
+            s = self.settings.smtp
+            if not s.configured:
+                raise DeliveryError("SMTP server not configured", permanent=True)
+            try:
+                await send_mail(
+                    host=s.host, port=s.port, sender=s.sender, to=[contact], subject=subject, body=body,
+                    security=s.security, username=s.username, password=s.password, timeout_s=s.timeout_s,
+                    ca_file=s.ca_file,
+                )
+            except MailError as e:
+                raise DeliveryError(str(e)) from e
+            return
+        sms = self.settings.sms
+        if not sms.configured:
+            raise DeliveryError("SMS not configured", permanent=True)
+        text = to_gsm_text(body)
+        try:
+            if sms.method == "modem":
+                async with self._modem_lock:  # one user of the serial port at a time
+                    await send_sms_via_modem(
+                        port=sms.modem_port, number=contact, text=text, baudrate=sms.modem_baudrate,
+                        pin=sms.modem_pin, timeout_s=sms.modem_timeout_s,
+                    )
+            else:
+                await send_sms_http(
+                    url=sms.http_url, number=contact, text=text, token=sms.http_token,
+                    to_field=sms.http_to_field, text_field=sms.http_text_field, timeout_s=sms.http_timeout_s,
+                )
+        except (ModemError, SmsHttpError) as e:
+            raise DeliveryError(str(e)) from e
+
+    # -- the settings pages' test buttons ---------------------------------------------------
+
+    async def send_test(self, channel: str, contact: str) -> tuple[bool, str]:
+        """Send a test message now (no batching, no retry) and log the attempt."""
+        if channel not in CHANNELS:
+            return False, f"unknown channel {channel!r}"
+        site = f"{self._site_name}: " if self._site_name else ""
+        label = "Test e-mail" if channel == "email" else "Test SMS"
+        text = f"{site}test message from the battery monitoring gateway"
+        try:
+            await self._deliver(channel, contact, f"{site}{label}", text)
+            ok, error = True, ""
+        except DeliveryError as e:
+            ok, error = False, str(e)
+        await self._store.log_attempt(channel, alarm=label, time=self._clock(), contact=contact, ok=ok, error=error)
+        return ok, error
+
+    async def recipients(self, channel: str) -> list[Recipient]:
+        return await self._store.recipients(channel)
+
+
+class Notifier(ProtocolActor):
+    """Protocol actor around NotificationService. Leaf: creates no actors."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inputs: asyncio.Queue | None = None
+        self._early: list[Any] = []
+
+    def receiveMsg_InitNotifier(self, message: InitNotifier, sender: Address):
+        if self._inputs is None:
+            self.gateway = sender
+            self._inputs = asyncio.Queue()
+            inputs = self._inputs
+
+            async def main() -> None:
+                store = await NotificationStore.open(message.settings_db)
+                service = NotificationService(store, message.site_name)
+                try:
+                    await service.reload()
+                    worker = asyncio.create_task(service.run())
+                    while True:
+                        item = await inputs.get()
+                        await self._handle(service, item)
+                        if worker.done():
+                            worker.result()  # re-raise what stopped it
+                finally:
+                    await store.close()
+
+            self.start_loop(main)
+            self.send(sender, Subscribe(self.myAddress))
+            for item in self._early:
+                self.in_loop(inputs.put_nowait, item)
+            self._early.clear()
+        return self.watch()
+
+    async def _handle(self, service: NotificationService, item: Any) -> None:
+        if isinstance(item, AlarmNotice):
+            await service.on_notice(item)
+        elif isinstance(item, ReloadNotificationSettings):
+            await service.reload()
+        elif isinstance(item, tuple):  # (SendTestNotification, reply-to)
+            request, reply_to = item
+
+            async def test() -> None:
+                ok, error = await service.send_test(request.channel, request.contact)
+                self.post_command((reply_to, NotificationTestResult(request.request_id, request.channel,
+                                                                    request.contact, ok, error)))
+
+            asyncio.get_running_loop().create_task(test())
+
+    def _enqueue(self, item: Any) -> None:
+        if self._inputs is None:
+            self._early.append(item)  # held until InitNotifier (THESPIAN.md §1)
+        else:
+            self.in_loop(self._inputs.put_nowait, item)
+
+    def on_command(self, message: Any) -> None:
+        if isinstance(message, tuple):
+            reply_to, reply = message
+            self.send(reply_to, reply)
+        else:
+            super().on_command(message)
+
+    def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender: Address):
+        self._enqueue(message)
+        return self.watch()
+
+    def receiveMsg_ReloadNotificationSettings(self, message: ReloadNotificationSettings, sender: Address):
+        self._enqueue(message)
+        return self.watch()
+
+    def receiveMsg_SendTestNotification(self, message: SendTestNotification, sender: Address):
+        self._enqueue((message, sender))
+        return self.watch()
+
+    def receiveUnrecognizedMessage(self, message: Any, sender: Address):
+        """StringStatus / UpsStatus from the subscription: not needed here."""
+        return self.watch()
