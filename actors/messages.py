@@ -141,6 +141,7 @@ class InitCell:
     index: int  # 1-based position in the string
     battery: BatteryType
     snapshot: CellSnapshot | None  # last good state, when re-created after a crash
+    limits: Any = None  # actors.site.alarms.CellLimits (in-process only)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,7 @@ class InitCellBank:
 
     battery: BatteryType
     snapshots: tuple[CellSnapshot | None, ...]
+    limits: Any = None  # actors.site.alarms.CellLimits of the string (in-process only)
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,7 @@ class CellStatus:
     soc_pct: int
     soh_pct: int
     snapshot: CellSnapshot
+    alarm_transitions: tuple = ()  # actors.site.alarms.AlarmTransition raised/cleared this scan
 
 
 @dataclass(frozen=True)
@@ -368,6 +371,13 @@ class SetOutput:
 
 
 @dataclass(frozen=True)
+class AttachMasterController:
+    """Master controller -> the FieldBus of its bus: send me the IO modules' scans."""
+
+    master_controller: Address
+
+
+@dataclass(frozen=True)
 class GetSiteStatus:
     request_id: int
 
@@ -399,6 +409,27 @@ class CrashForTest:
     """
 
     cell_index: int | None = None
+
+
+@dataclass(frozen=True)
+class InjectSimFault:
+    """Developer -> gateway -> the FieldBus of a simulated bus: break something in the simulator.
+
+    `fault` is a sim.faults dataclass (OpenCell, ThermalRunaway, ImplausibleValue, ...); with
+    `clear` every fault of that type is removed from the string instead.
+    """
+
+    string_id: str
+    fault: Any
+    clear: bool = False
+
+
+@dataclass(frozen=True)
+class SetSimInput:
+    """Developer -> gateway -> FieldBus: a simulated leak/fire detector closes (on) or opens."""
+
+    alarm: str  # the input's alarm name in topology.yaml, e.g. "leakage"
+    on: bool
 
 
 @dataclass(frozen=True)
@@ -698,3 +729,22 @@ class HistoryDiskAlarm:
 
     text: str
     active: bool
+
+
+# ----------------------------------------------------------------------------------------
+# SCADA and NMS (issue 6; protocols/modbus_actor.py, protocols/snmp_actor.py).
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitModbusServer:
+    """Gateway -> ModbusServer actor: serve this site (services.modbus) and subscribe to me."""
+
+    topology: Topology
+
+
+@dataclass(frozen=True)
+class InitSnmpAgent:
+    """Gateway -> SnmpAgent actor: serve this site (services.snmp) and subscribe to me."""
+
+    topology: Topology

@@ -20,7 +20,7 @@ API = "/api/v1"
 
 def create_app(view: SiteView, verifier: TokenVerifier, on_serving: Callable[[], Awaitable[None]] | None = None) -> Quart:
     app = Quart("btms")
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
 
     @app.before_serving
     async def opened() -> None:

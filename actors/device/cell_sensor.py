@@ -12,7 +12,8 @@ from __future__ import annotations
 from thespian.actors import ActorTypeDispatcher
 
 from actors.device.cell_checks import health_of, reading_faults
-from actors.messages import CellFault, CellReading, CellSnapshot, CellStatus, CrashForTest, InitCell
+from actors.messages import CellFault, CellReading, CellSnapshot, CellStatus, CrashForTest, Health, InitCell
+from actors.site.alarms import CELL_ALARMS_CLEAR, evaluate_cell
 from actors.string.battery_math import soh_from_resistance, update_soc
 
 # Across a longer gap in the data the current is unknown: integrating the last one would be a guess.
@@ -29,11 +30,14 @@ class CellSensor(ActorTypeDispatcher):
         self.soh_pct = 100.0
         self.reference_uohm = 0
         self.last_timestamp: float | None = None
+        self.limits = None
+        self.alarms = CELL_ALARMS_CLEAR
 
     def receiveMsg_InitCell(self, message: InitCell, sender):
         self.index = message.index
         self.nominal_voltage = message.battery.nominal_voltage
         self.capacity_ah = message.battery.capacity_ah
+        self.limits = message.limits
         if message.snapshot is not None:
             self.soc_pct = message.snapshot.soc_pct
             self.soh_pct = message.snapshot.soh_pct
@@ -57,10 +61,27 @@ class CellSensor(ActorTypeDispatcher):
             self._update_estimates(reading)
         else:
             self.last_timestamp = None  # do not integrate current across a gap of bad data
+        transitions: list = []
+        if self.limits is not None:
+            self.alarms, transitions = evaluate_cell(
+                self.alarms,
+                self.limits,
+                responded=reading.responded,
+                faults=int(faults),
+                voltage_mv=reading.voltage_mv,
+                resistance_uohm=reading.resistance_uohm,
+                temperature_dc=reading.temperature_dc,
+                soc_pct=self.soc_pct,
+                soh_pct=self.soh_pct,
+                now=reading.timestamp,
+            )
+        health = health_of(faults)
+        if health == Health.OK and self.alarms.active_kinds():
+            health = Health.ERROR  # a battery in alarm is shown as "error", as SCADA expects
         return CellStatus(
             index=self.index,
             scan_no=reading.scan_no,
-            health=health_of(faults),
+            health=health,
             faults=faults,
             voltage_mv=reading.voltage_mv,
             resistance_uohm=reading.resistance_uohm,
@@ -68,6 +89,7 @@ class CellSensor(ActorTypeDispatcher):
             soc_pct=round(self.soc_pct),
             soh_pct=round(self.soh_pct),
             snapshot=CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm),
+            alarm_transitions=tuple(transitions),
         )
 
     def _update_estimates(self, reading: CellReading) -> None:

@@ -14,7 +14,18 @@ from datetime import timedelta
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher
 
 from actors.log import configure_structlog, get_logger
-from actors.messages import AttachString, BusStats, GetBusStats, InitFieldBus, SetOutput
+from actors.messages import (
+    AttachMasterController,
+    AttachString,
+    BusStats,
+    GetBusStats,
+    InitFieldBus,
+    InjectSimFault,
+    IoModuleScan,
+    OutputWritten,
+    SetOutput,
+    SetSimInput,
+)
 from protocols.fieldbus_transport import FieldBusTransport, TransportError
 
 
@@ -36,6 +47,8 @@ class FieldBus(ActorTypeDispatcher):
         self.bus = None
         self.strings: dict = {}
         self.masters: dict[str, object] = {}
+        self.master_controller = None
+        self.io_module_addresses: tuple[int, ...] = ()
         self.transport: FieldBusTransport | None = None
         self.t0 = 0.0
         self.scan_no = 0
@@ -46,6 +59,8 @@ class FieldBus(ActorTypeDispatcher):
     def receiveMsg_InitFieldBus(self, message: InitFieldBus, sender):
         self.bus = message.bus
         self.strings = {s.id: s for s in message.strings}
+        if message.master_controller is not None:
+            self.io_module_addresses = tuple(m.address for m in message.master_controller.io_modules)
         self.log = get_logger("btms.fieldbus", bus=self.bus.id)
         self.transport = open_transport(message)
         self.t0 = time.monotonic()
@@ -55,6 +70,9 @@ class FieldBus(ActorTypeDispatcher):
 
     def receiveMsg_AttachString(self, message: AttachString, sender):
         self.masters[message.string_id] = message.master
+
+    def receiveMsg_AttachMasterController(self, message: AttachMasterController, sender):
+        self.master_controller = message.master_controller
 
     def receiveMsg_WakeupMessage(self, message, sender):
         if message.payload != "scan" or self.transport is None:
@@ -79,17 +97,52 @@ class FieldBus(ActorTypeDispatcher):
         for string_id, master in self.masters.items():
             scan = self.transport.poll_string(self.strings[string_id], self.scan_no, timestamp)
             self.send(master, scan)
+        if self.master_controller is not None:
+            for address in self.io_module_addresses:
+                inputs = self.transport.read_inputs(address)
+                self.send(
+                    self.master_controller,
+                    IoModuleScan(self.bus.id, address, self.scan_no, timestamp, inputs is not None, inputs or ()),
+                )
 
     def receiveMsg_SetOutput(self, message: SetOutput, sender):
+        arrived = time.monotonic()
+        error = ""
         try:
             self.transport.write_output(message.device_address, message.output, message.on)
-        except TransportError as error:
-            self.log.error("output write failed", device=message.device_address, output=message.output, error=str(error))
+        except TransportError as failure:
+            error = str(failure)
+        self.send(
+            sender,
+            OutputWritten(message.device_address, message.output, message.on, not error, error,
+                          (time.monotonic() - arrived) * 1000.0, time.time()),
+        )
+        if error:
+            self.log.error("output write failed", device=message.device_address, output=message.output, error=error)
             return
         self.outputs_written += 1
         self.log.info(
             "output written", device=message.device_address, output=message.output, on=message.on, reason=message.reason
         )
+
+    def receiveMsg_InjectSimFault(self, message: InjectSimFault, sender):
+        site = self._simulated_site()
+        string = site.string(message.string_id)
+        if message.clear:
+            string.clear_faults(type(message.fault))
+        else:
+            string.inject(message.fault)
+        self.log.warning("simulator fault", string=message.string_id, fault=repr(message.fault), clear=message.clear)
+
+    def receiveMsg_SetSimInput(self, message: SetSimInput, sender):
+        self._simulated_site().set_alarm_input(message.alarm, message.on)
+        self.log.warning("simulator input", alarm=message.alarm, on=message.on)
+
+    def _simulated_site(self):
+        site = getattr(self.transport, "site", None)
+        if site is None:
+            raise TransportError(f"bus {self.bus.id}: faults can only be injected into a sim:// bus")
+        return site
 
     def receiveMsg_GetBusStats(self, message: GetBusStats, sender):
         self.send(

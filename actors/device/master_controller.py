@@ -1,8 +1,10 @@
 """MasterController: the actor of the BM-MC and its BM-LC IO modules.
 
 Commands flow down through it: "open string A2's breaker" becomes "switch output 2 of IO
-module 101 on" on the bus the BM-MC sits on. By the convention of the IO modules an output that
-is ON disconnects its string (fail-safe wiring is the installer's choice; see docs/topology.md).
+module 101 on" on the bus the BM-MC sits on; the siren follows the alarm manager. By the
+convention of the IO modules an output that is ON disconnects its string or sounds the siren
+(see docs/topology.md). Its digital inputs (leakage, fire, ...) raise alarms, with the same
+on-delay logic as every other alarm so that a bouncing contact raises one alarm.
 """
 
 from __future__ import annotations
@@ -10,7 +12,18 @@ from __future__ import annotations
 from thespian.actors import ActorTypeDispatcher
 
 from actors.log import configure_structlog, get_logger
-from actors.messages import InitMasterController, SetOutput, SetStringRelay
+from actors.messages import (
+    AttachMasterController,
+    InitMasterController,
+    IoModuleScan,
+    OutputWritten,
+    SetOutput,
+    SetSiren,
+    SetStringRelay,
+)
+from actors.site.alarms import INACTIVE, evaluate_digital_input, to_alarm_message
+
+INPUT_DELAY_S = 2.0  # a contact must stay on (or off) this long to raise (or clear) its alarm
 
 
 class MasterController(ActorTypeDispatcher):
@@ -19,17 +32,28 @@ class MasterController(ActorTypeDispatcher):
         configure_structlog()
         self.config = None
         self.bus = None
+        self.gateway = None
+        self.topology = None
         self.module_addresses: dict[str, int] = {}
+        self.input_states: dict[tuple[str, int], object] = {}
         self.log = get_logger("btms.master_controller")
 
     def receiveMsg_InitMasterController(self, message: InitMasterController, sender):
         self.config = message.config
-        self.bus = message.bus
+        self.topology = message.topology
+        self.gateway = sender
         self.module_addresses = {m.id: m.address for m in self.config.io_modules}
+        self.input_states = {(i.module, i.input): INACTIVE for i in self.config.inputs}
+        self._attach(message.bus)
+
+    def _attach(self, bus) -> None:
+        self.bus = bus
+        if bus is not None:
+            self.send(bus, AttachMasterController(self.myAddress))
 
     def receiveMsg_BusAddressChanged(self, message, sender):
         if self.config is not None and message.bus_id == self.config.bus:
-            self.bus = message.address
+            self._attach(message.address)
 
     def receiveMsg_SetStringRelay(self, message: SetStringRelay, sender):
         output = next(
@@ -41,3 +65,29 @@ class MasterController(ActorTypeDispatcher):
         command = SetOutput(self.module_addresses[output.module], output.output, not message.closed, message.reason)
         self.log.info("string relay command", string=message.string_id, closed=message.closed, reason=message.reason)
         self.send(self.bus, command)
+
+    def receiveMsg_SetSiren(self, message: SetSiren, sender):
+        for output in self.config.outputs:
+            if output.function == "siren":
+                self.send(self.bus, SetOutput(self.module_addresses[output.module], output.output, message.on, message.reason))
+        self.log.info("siren", on=message.on, reason=message.reason)
+
+    def receiveMsg_OutputWritten(self, message: OutputWritten, sender):
+        if not message.ok:
+            self.log.error("output write failed", device=message.device_address, output=message.output, error=message.error)
+
+    def receiveMsg_IoModuleScan(self, scan: IoModuleScan, sender):
+        module = next((m.id for m in self.config.io_modules if m.address == scan.device_address), None)
+        if module is None:
+            return
+        for configured in self.config.inputs:
+            if configured.module != module:
+                continue
+            on = scan.inputs[configured.input - 1] if scan.responded and len(scan.inputs) >= configured.input else None
+            key = (configured.module, configured.input)
+            self.input_states[key], transition = evaluate_digital_input(
+                self.input_states[key], on, configured.alarm, scan.timestamp, INPUT_DELAY_S
+            )
+            if transition is not None:
+                ups_id = self.topology.string(configured.string).ups_id if configured.string else None
+                self.send(self.gateway, to_alarm_message(transition, ups_id=ups_id, string_id=configured.string))

@@ -45,7 +45,7 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
 
         watchdog = asys.createActor(Watchdog)
         asys.tell(watchdog, StartWatchdog(WATCHDOG_TIMEOUT_S))
-        gateway = asys.createActor(Gateway)
+        gateway = asys.createActor(Gateway, globalName="gateway")
         ready = asys.ask(gateway, InitGateway(topology), READY_TIMEOUT_S)
         if not isinstance(ready, GatewayReady):
             print(f"gateway {topology.gateway.id}: the actor tree did not start within {READY_TIMEOUT_S:.0f} s", file=err)

@@ -20,6 +20,14 @@ from actors.device.fieldbus import FieldBus
 from actors.device.master_controller import MasterController
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
+    AcknowledgeAlarm,
+    AlarmCleared,
+    AlarmNotice,
+    AlarmRaised,
+    InitAlarmManager,
+    InitNotifier,
+    SetSimInput,
+    SetSiren,
     BusAddressChanged,
     GatewayReady,
     GetSiteStatus,
@@ -29,6 +37,7 @@ from actors.messages import (
     InitMasterController,
     InitUps,
     InitWebServer,
+    InjectSimFault,
     LocateString,
     ServiceFailed,
     ServiceStarted,
@@ -59,6 +68,7 @@ class Gateway(ActorTypeDispatcher):
         self.latest_strings: dict = {}
         self.string_masters: dict[str, tuple[object, int]] = {}
         self.policy = RestartPolicy()
+        self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
         self.ready_to = None
         self.services_expected: set[str] = set()
         self.services_reported: dict[str, str | None] = {}
@@ -74,6 +84,8 @@ class Gateway(ActorTypeDispatcher):
             self._spawn(f"bus:{bus.id}")
         if self.topology.master_controller is not None:
             self._spawn("master_controller")
+        self._spawn("alarms")
+        self._spawn("notifier")
         for ups in self.topology.upses:
             self._spawn(f"ups:{ups.id}")
         for name in self._service_names():
@@ -112,6 +124,9 @@ class Gateway(ActorTypeDispatcher):
                 InitMasterController(t.master_controller, child_named(self.children, f"bus:{t.master_controller.bus}"), t),
             )
         factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
+        settings_db = str(t.storage_dir() / "settings.db")
+        factories["alarms"] = lambda: (_class("actors.site.alarm_manager", "AlarmManager"), InitAlarmManager(t, settings_db))
+        factories["notifier"] = lambda: (_class("actors.site.notifier", "Notifier"), InitNotifier(settings_db, t.gateway.name))
         return factories
 
     def _bus_addresses(self) -> tuple[tuple[str, object], ...]:
@@ -132,7 +147,7 @@ class Gateway(ActorTypeDispatcher):
 
     def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
         name = find_name(self.children, message.childAddress)
-        if name is None:
+        if name is None or self.exiting:
             return
         self.subscribers = [s for s in self.subscribers if s != message.childAddress]
         replace_child(self.children, name, None)
@@ -209,24 +224,58 @@ class Gateway(ActorTypeDispatcher):
         address, pid = self.string_masters.get(message.string_id, (None, 0))
         self.send(sender, StringLocation(message.request_id, message.string_id, address, pid))
 
+    # -- alarms -----------------------------------------------------------------------------
+
+    def receiveMsg_AlarmRaised(self, message: AlarmRaised, sender):
+        self._to_child("alarms", message)
+
+    def receiveMsg_AlarmCleared(self, message: AlarmCleared, sender):
+        self._to_child("alarms", message)
+
+    def receiveMsg_AcknowledgeAlarm(self, message: AcknowledgeAlarm, sender):
+        self._to_child("alarms", message)
+
+    def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
+        for subscriber in self.subscribers:
+            self.send(subscriber, message)
+
+    def receiveMsg_SetSiren(self, message: SetSiren, sender):
+        self._to_child("master_controller", message)
+
+    def _to_child(self, name: str, message) -> None:
+        child = child_named(self.children, name)
+        if child is None:
+            self.log.error("message for a child that is not running", child=name, message=type(message).__name__)
+            return
+        self.send(child, message)
+
     # -- commands down ----------------------------------------------------------------------
 
     def receiveMsg_SetStringRelay(self, message: SetStringRelay, sender):
-        controller = child_named(self.children, "master_controller")
-        if controller is None:
-            self.log.error("string relay command but no master controller", string=message.string_id)
-            return
-        self.send(controller, message)
+        self._to_child("master_controller", message)
+
+    def receiveMsg_InjectSimFault(self, message: InjectSimFault, sender):
+        self._to_child(f"bus:{self.topology.string(message.string_id).bus}", message)
+
+    def receiveMsg_SetSimInput(self, message: SetSimInput, sender):
+        if self.topology.master_controller is not None:
+            self._to_child(f"bus:{self.topology.master_controller.bus}", message)
 
     def receiveMsg_WhoAreYou(self, message: WhoAreYou, sender):
         self.send(sender, IAm(message.request_id, os.getpid(), "gateway"))
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
+        self.exiting = True
         self.log.info("gateway stopping")
 
 
 def _web_server_class() -> type:
-    # Imported late: the web stack is heavy and the simpleSystemBase unit tests do not need it.
-    from web.server_actor import WebServer
+    return _class("web.server_actor", "WebServer")
 
-    return WebServer
+
+def _class(module: str, name: str) -> type:
+    """Protocol actors are imported when first created: their stacks are heavy and unit tests
+    of the tree do not need them."""
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

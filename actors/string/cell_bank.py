@@ -28,6 +28,7 @@ class CellBank(ActorTypeDispatcher):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.battery: BatteryType | None = None
+        self.limits = None
         self.cells: list = []  # ActorAddress per cell, index 0 = battery 1
         self.snapshots: list[CellSnapshot | None] = []
         self.pending: dict[int, CellStatus | None] = {}
@@ -38,13 +39,14 @@ class CellBank(ActorTypeDispatcher):
 
     def receiveMsg_InitCellBank(self, message: InitCellBank, sender):
         self.battery = message.battery
+        self.limits = message.limits
         self.snapshots = list(message.snapshots) + [None] * (message.battery.count - len(message.snapshots))
         self.cells = [self._create_cell(i) for i in range(1, message.battery.count + 1)]
         self.send(sender, CellBatchResult((), ()))
 
     def _create_cell(self, index: int):
         address = self.createActor(CellSensor)
-        self.send(address, InitCell(index, self.battery, self.snapshots[index - 1]))
+        self.send(address, InitCell(index, self.battery, self.snapshots[index - 1], self.limits))
         return address
 
     def receiveMsg_CellBatch(self, message: CellBatch, sender):

@@ -31,6 +31,7 @@ from actors.messages import (
     StringSnapshotSaved,
     WhoAreYou,
 )
+from actors.site.alarms import STRING_ALARMS_CLEAR, cell_limits_for_string, evaluate_string, string_limits_for, to_alarm_message
 from actors.string.cell_bank import CellBank
 from actors.string.string_values import stale_status, string_status
 
@@ -51,6 +52,8 @@ class StringMaster(ActorTypeDispatcher):
         self.cell_snapshots: tuple = ()
         self.restart_counts: list[int] = []
         self.scans_seen = 0
+        self.string_limits = None
+        self.string_alarms = STRING_ALARMS_CLEAR
         self.held: list = []  # messages that arrived before Init (THESPIAN.md §1)
         self.log = get_logger("btms.string_master")
 
@@ -66,7 +69,11 @@ class StringMaster(ActorTypeDispatcher):
         self.restart_counts = [0] * count
         self.cells_system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
         self.bank = self.cells_system.createActor(CellBank)
-        self.cells_system.ask(self.bank, InitCellBank(self.config.battery, self.cell_snapshots), CELL_ASK_TIMEOUT_S)
+        self.string_limits = string_limits_for(self.config)
+        cell_limits = cell_limits_for_string(self.config)
+        self.cells_system.ask(
+            self.bank, InitCellBank(self.config.battery, self.cell_snapshots, cell_limits), CELL_ASK_TIMEOUT_S
+        )
         self.send(self.bus, AttachString(self.config.id, self.myAddress))
         self.send(self.ups, StringMasterStarted(self.config.id, self.myAddress, os.getpid()))
         self.log.info("string master started", cells=count, restored=message.snapshot is not None)
@@ -85,6 +92,7 @@ class StringMaster(ActorTypeDispatcher):
     def receiveMsg_StringScan(self, scan: StringScan, sender):
         if self.config is None:
             return  # a scan before Init is stale by the time Init arrives; the next one counts
+        transitions: list = []  # (cell index or None, AlarmTransition)
         if not scan.responded:
             status = stale_status(self.config, scan.scan_no, scan.timestamp, self.soc_pct)
         else:
@@ -92,7 +100,25 @@ class StringMaster(ActorTypeDispatcher):
             status = string_status(self.config, scan, result.statuses, self.soc_pct)
             self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
             self.soc_pct = status.soc_pct
+            transitions += [(c.index, t) for c in result.statuses for t in c.alarm_transitions]
+        self.string_alarms, string_transitions = evaluate_string(
+            self.string_alarms,
+            self.string_limits,
+            responded=scan.responded,
+            voltage_v=status.voltage_v if scan.responded else None,
+            current_a=status.current_a if scan.responded and scan.hall_ok else None,
+            soc_pct=status.soc_pct if scan.responded else None,
+            hall_ok=scan.hall_ok if scan.responded else None,
+            relay_closed=scan.relay_closed if scan.responded else None,
+            now=scan.timestamp,
+        )
+        transitions += [(None, t) for t in string_transitions]
         self.send(self.ups, status)
+        for cell_index, transition in transitions:
+            self.send(
+                self.ups,
+                to_alarm_message(transition, ups_id=self.config.ups_id, string_id=self.config.id, cell_index=cell_index),
+            )
         self.scans_seen += 1
         if self.scans_seen % SNAPSHOT_EVERY_SCANS == 1:
             self.send(self.ups, StringSnapshotSaved(self.config.id, StringSnapshot(self.soc_pct, self.cell_snapshots)))

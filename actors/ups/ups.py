@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from thespian.actors import ActorTypeDispatcher, ChildActorExited
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
 
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
+    AlarmCleared,
+    AlarmRaised,
     BusAddressChanged,
     Health,
     InitStringMaster,
@@ -46,6 +48,7 @@ class Ups(ActorTypeDispatcher):
         self.pending: dict[str, StringStatus] = {}
         self.flush_armed = False
         self.policy = RestartPolicy()
+        self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
         self.log = get_logger("btms.ups")
 
     def receiveMsg_InitUps(self, message: InitUps, sender):
@@ -65,7 +68,7 @@ class Ups(ActorTypeDispatcher):
 
     def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
         string_id = find_name(self.masters, message.childAddress)
-        if string_id is None:
+        if string_id is None or self.exiting:
             return  # the duplicate exit notice of an address already replaced
         delay = self.policy.delay_before_restart(string_id, time.monotonic())
         self.log.warning("string master exited, re-creating it", string=string_id, delay_s=delay)
@@ -128,5 +131,14 @@ class Ups(ActorTypeDispatcher):
             string_ids=tuple(s.id for s in self.config.strings),
         )
 
+    def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
+        self.exiting = True
+
     def receiveMsg_StringMasterStarted(self, message: StringMasterStarted, sender):
+        self.send(self.gateway, message)
+
+    def receiveMsg_AlarmRaised(self, message: AlarmRaised, sender):
+        self.send(self.gateway, message)
+
+    def receiveMsg_AlarmCleared(self, message: AlarmCleared, sender):
         self.send(self.gateway, message)
