@@ -1,9 +1,15 @@
 """FieldBus: the one owner of a field bus (an RS-485 line or the in-process simulator).
 
 Only one party may talk on an RS-485 line at a time, so every request to the devices of a bus
-goes through this actor. It starts a scan on an absolute schedule (re-arming relative to the
-last tick drifts by milliseconds per tick, THESPIAN.md §2), hands each string master one
-StringScan per scan, and carries out output commands between scans as soon as they arrive.
+goes through this actor. It hands each string master one StringScan per scan and each BM-LC
+scan to the master controller, and carries out output commands ahead of polling.
+
+Two modes behind one actor:
+- `sim://`: the simulator is called from this actor's timer, on an absolute schedule
+  (re-arming relative to the last tick drifts by milliseconds per tick, THESPIAN.md §2);
+- a serial line (`/dev/tty...`, a pty, `socket://`): an RtuBusPoller runs the Modbus RTU
+  conversation in its own thread (protocols/rtu_poller.py); its results come back through the
+  ProtocolActor's watched socketpair, so they reach the actor within a millisecond.
 """
 
 from __future__ import annotations
@@ -11,13 +17,15 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher
-
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
     AttachMasterController,
     AttachString,
+    BusPortLost,
+    BusPortReopened,
     BusStats,
+    DeviceCommunicationLost,
+    DeviceCommunicationRecovered,
     GetBusStats,
     InitFieldBus,
     InjectSimFault,
@@ -25,22 +33,15 @@ from actors.messages import (
     OutputWritten,
     SetOutput,
     SetSimInput,
+    StringScan,
 )
+from actors.protocol_actor import ProtocolActor
 from protocols.fieldbus_transport import FieldBusTransport, TransportError
 
-
-def open_transport(message: InitFieldBus) -> FieldBusTransport:
-    """The transport for the bus's port: the simulator for sim://, Modbus RTU otherwise."""
-    if message.bus.is_simulated:
-        from protocols.sim_transport import SimTransport
-
-        return SimTransport(message.bus, message.topology)
-    raise TransportError(
-        f"bus {message.bus.id}: port {message.bus.port!r}: serial transport not available in this build"
-    )
+_SCAN = "fieldbus-scan"
 
 
-class FieldBus(ActorTypeDispatcher):
+class FieldBus(ProtocolActor):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         configure_structlog()
@@ -50,39 +51,106 @@ class FieldBus(ActorTypeDispatcher):
         self.master_controller = None
         self.io_module_addresses: tuple[int, ...] = ()
         self.transport: FieldBusTransport | None = None
+        self.poller = None
         self.t0 = 0.0
         self.scan_no = 0
+        self.scans_done = 0
         self.worst_lag_s = 0.0
         self.outputs_written = 0
         self.log = get_logger("btms.fieldbus")
 
     def receiveMsg_InitFieldBus(self, message: InitFieldBus, sender):
+        self.gateway = sender
         self.bus = message.bus
         self.strings = {s.id: s for s in message.strings}
         if message.master_controller is not None:
             self.io_module_addresses = tuple(m.address for m in message.master_controller.io_modules)
         self.log = get_logger("btms.fieldbus", bus=self.bus.id)
-        self.transport = open_transport(message)
-        self.t0 = time.monotonic()
-        self.scan_no = 0
-        self.wakeupAfter(timedelta(seconds=0), payload="scan")
+        if self.bus.is_simulated:
+            from protocols.sim_transport import SimTransport
+
+            self.transport = SimTransport(message.bus, message.topology)
+            self.t0 = time.monotonic()
+            self.wakeupAfter(timedelta(seconds=0), payload=_SCAN)
+        else:
+            from protocols.rtu_poller import RtuBusPoller
+
+            self.poller = RtuBusPoller(
+                self.bus,
+                message.strings,
+                self.io_module_addresses,
+                on_scan=self.post_command,
+                on_event=self.post_command,
+                on_io_scan=self.post_command,
+            )
+            self.poller.start()
         self.log.info("field bus started", port=self.bus.port, strings=len(self.strings))
+        return self.watch()
 
     def receiveMsg_AttachString(self, message: AttachString, sender):
         self.masters[message.string_id] = message.master
+        return self.watch()
 
     def receiveMsg_AttachMasterController(self, message: AttachMasterController, sender):
         self.master_controller = message.master_controller
+        return self.watch()
 
-    def receiveMsg_WakeupMessage(self, message, sender):
-        if message.payload != "scan" or self.transport is None:
+    # -- results of a scan, from either mode --------------------------------------------------
+
+    def on_command(self, message) -> None:
+        """Results handed over by the RTU poller's thread."""
+        if isinstance(message, StringScan):
+            self.scans_done += message.string_id == next(iter(self.strings), None)
+            self._deliver_string(message)
+        elif isinstance(message, IoModuleScan):
+            self._deliver_io(message)
+        elif isinstance(message, OutputWritten):
+            self._output_written(message)
+        elif isinstance(message, (DeviceCommunicationLost, DeviceCommunicationRecovered, BusPortLost, BusPortReopened)):
+            self._bus_event(message)
+
+    def _deliver_string(self, scan: StringScan) -> None:
+        master = self.masters.get(scan.string_id)
+        if master is not None:
+            self.send(master, scan)
+
+    def _deliver_io(self, scan: IoModuleScan) -> None:
+        if self.master_controller is not None:
+            self.send(self.master_controller, scan)
+
+    def _output_written(self, result: OutputWritten) -> None:
+        if result.ok:
+            self.outputs_written += 1
+            self.log.info("output written", device=result.device_address, output=result.output, on=result.on,
+                          queued_ms=round(result.queued_ms, 1))
+        else:
+            self.log.error("output write failed", device=result.device_address, output=result.output, error=result.error)
+        if self.master_controller is not None:
+            self.send(self.master_controller, result)
+
+    def _bus_event(self, event) -> None:
+        if isinstance(event, DeviceCommunicationLost):
+            self.log.error("device not answering", device=event.device, address=event.device_address,
+                           misses=event.misses, reason=event.reason)
+        elif isinstance(event, DeviceCommunicationRecovered):
+            self.log.warning("device answering again", device=event.device, address=event.device_address,
+                             outage_s=round(event.outage_s, 1))
+        elif isinstance(event, BusPortLost):
+            self.log.error("serial port lost", port=event.port, reason=event.reason)
+        else:
+            self.log.warning("serial port reopened", port=event.port, outage_s=round(event.outage_s, 1))
+
+    # -- the simulator's schedule --------------------------------------------------------------
+
+    def on_wakeup(self, payload) -> None:
+        if payload != _SCAN or self.transport is None:
             return
         period = self.bus.scan_period_s
         due = self.t0 + self.scan_no * period
-        now = time.monotonic()
-        self.worst_lag_s = max(self.worst_lag_s, now - due)
-        self._scan()
+        self.worst_lag_s = max(self.worst_lag_s, time.monotonic() - due)
+        self._simulated_scan()
         self.scan_no += 1
+        self.scans_done += 1
         next_due = self.t0 + self.scan_no * period
         now = time.monotonic()
         if now > next_due:  # overran: skip the missed slots instead of bursting to catch up
@@ -90,53 +158,47 @@ class FieldBus(ActorTypeDispatcher):
             self.log.warning("scan overran its period", missed_scans=missed)
             self.scan_no += missed
             next_due = self.t0 + self.scan_no * period
-        self.wakeupAfter(timedelta(seconds=max(0.0, next_due - now)), payload="scan")
+        self.wakeupAfter(timedelta(seconds=max(0.0, next_due - now)), payload=_SCAN)
 
-    def _scan(self) -> None:
+    def _simulated_scan(self) -> None:
         timestamp = time.time()
-        for string_id, master in self.masters.items():
-            scan = self.transport.poll_string(self.strings[string_id], self.scan_no, timestamp)
-            self.send(master, scan)
-        if self.master_controller is not None:
-            for address in self.io_module_addresses:
-                inputs = self.transport.read_inputs(address)
-                self.send(
-                    self.master_controller,
-                    IoModuleScan(self.bus.id, address, self.scan_no, timestamp, inputs is not None, inputs or ()),
-                )
+        for string_id in self.masters:
+            self._deliver_string(self.transport.poll_string(self.strings[string_id], self.scan_no, timestamp))
+        for address in self.io_module_addresses:
+            inputs = self.transport.read_inputs(address)
+            self._deliver_io(IoModuleScan(self.bus.id, address, self.scan_no, timestamp, inputs is not None, inputs or ()))
+
+    # -- commands ------------------------------------------------------------------------------
 
     def receiveMsg_SetOutput(self, message: SetOutput, sender):
+        if self.poller is not None:
+            self.poller.submit(message)  # on the wire before the next poll request
+            return self.watch()
         arrived = time.monotonic()
         error = ""
         try:
             self.transport.write_output(message.device_address, message.output, message.on)
         except TransportError as failure:
             error = str(failure)
-        self.send(
-            sender,
+        self._output_written(
             OutputWritten(message.device_address, message.output, message.on, not error, error,
-                          (time.monotonic() - arrived) * 1000.0, time.time()),
+                          (time.monotonic() - arrived) * 1000.0, time.time())
         )
-        if error:
-            self.log.error("output write failed", device=message.device_address, output=message.output, error=error)
-            return
-        self.outputs_written += 1
-        self.log.info(
-            "output written", device=message.device_address, output=message.output, on=message.on, reason=message.reason
-        )
+        return self.watch()
 
     def receiveMsg_InjectSimFault(self, message: InjectSimFault, sender):
-        site = self._simulated_site()
-        string = site.string(message.string_id)
+        string = self._simulated_site().string(message.string_id)
         if message.clear:
             string.clear_faults(type(message.fault))
         else:
             string.inject(message.fault)
         self.log.warning("simulator fault", string=message.string_id, fault=repr(message.fault), clear=message.clear)
+        return self.watch()
 
     def receiveMsg_SetSimInput(self, message: SetSimInput, sender):
         self._simulated_site().set_alarm_input(message.alarm, message.on)
         self.log.warning("simulator input", alarm=message.alarm, on=message.on)
+        return self.watch()
 
     def _simulated_site(self):
         site = getattr(self.transport, "site", None)
@@ -145,11 +207,13 @@ class FieldBus(ActorTypeDispatcher):
         return site
 
     def receiveMsg_GetBusStats(self, message: GetBusStats, sender):
-        self.send(
-            sender,
-            BusStats(message.request_id, self.bus.id, self.scan_no, self.worst_lag_s * 1000.0, self.outputs_written),
-        )
+        self.send(sender, BusStats(message.request_id, self.bus.id, self.scans_done, self.worst_lag_s * 1000.0,
+                                   self.outputs_written))
+        return self.watch()
 
-    def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
+    def receiveMsg_ActorExitRequest(self, message, sender):
+        if self.poller is not None:
+            self.poller.stop()
         if self.transport is not None:
             self.transport.close()
+        super().receiveMsg_ActorExitRequest(message, sender)
