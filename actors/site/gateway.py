@@ -35,6 +35,8 @@ from actors.messages import (
     InitFieldBus,
     InitGateway,
     InitMasterController,
+    InitModbusServer,
+    InitSnmpAgent,
     InitUps,
     InitWebServer,
     InjectSimFault,
@@ -98,10 +100,8 @@ class Gateway(ActorTypeDispatcher):
             self._report_ready()
 
     def _service_names(self) -> list[str]:
-        services = []
-        if self.topology.services.web.enabled:
-            services.append("web")
-        return services
+        s = self.topology.services
+        return [name for name, enabled in (("web", s.web.enabled), ("modbus", s.modbus.enabled), ("snmp", s.snmp.enabled)) if enabled]
 
     def _factories(self) -> dict[str, Callable[[], tuple[type, object]]]:
         t = self.topology
@@ -124,6 +124,8 @@ class Gateway(ActorTypeDispatcher):
                 InitMasterController(t.master_controller, child_named(self.children, f"bus:{t.master_controller.bus}"), t),
             )
         factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
+        factories["modbus"] = lambda: (_class("protocols.modbus_actor", "ModbusServerActor"), InitModbusServer(t))
+        factories["snmp"] = lambda: (_class("protocols.snmp_actor", "SnmpAgentActor"), InitSnmpAgent(t))
         settings_db = str(t.storage_dir() / "settings.db")
         factories["alarms"] = lambda: (_class("actors.site.alarm_manager", "AlarmManager"), InitAlarmManager(t, settings_db))
         factories["notifier"] = lambda: (_class("actors.site.notifier", "Notifier"), InitNotifier(settings_db, t.gateway.name))

@@ -35,6 +35,7 @@ from actors.topology.model import (
     OutputConfig,
     ServicesConfig,
     SnmpConfig,
+    SnmpV3UserConfig,
     StorageConfig,
     StringConfig,
     Topology,
@@ -77,7 +78,9 @@ INPUT_KEYS = ("module", "input", "alarm", "string")
 SERVICES_KEYS = ("web", "modbus", "snmp")
 WEB_KEYS = ("enabled", "host", "port", "tls_cert", "tls_key")
 MODBUS_KEYS = ("enabled", "host", "port", "write_enabled", "write_clients")
-SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers")
+SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers", "trap_community", "notify_type", "v3_users")
+SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key")
+SNMP_V3_MIN_KEY = 8  # USM passphrases shorter than 8 characters are refused (RFC 3414)
 STORAGE_KEYS = ("path", "retention_days", "min_free_mb")
 
 # Communities every scanner tries first; SNMP must use one the site chose.
@@ -434,12 +437,28 @@ class _TopologyReader:
                 self.log.add(line, f"{s.path}.trap_receivers: {text!r} is not HOST:PORT")
             else:
                 receivers.append(text)
+        users = []
+        for path, node in s.items("v3_users"):
+            u = Section(self.log, node, path, SNMP_V3_USER_KEYS)
+            user = SnmpV3UserConfig(
+                name=u.text("name", pattern=ID_PATTERN, pattern_says=ID_SAYS),  # type: ignore[arg-type]
+                auth_key=u.text("auth_key"),  # type: ignore[arg-type]
+                priv_key=u.text("priv_key"),  # type: ignore[arg-type]
+            )
+            for key in ("auth_key", "priv_key"):
+                secret = getattr(user, key)
+                if secret is not None and len(secret) < SNMP_V3_MIN_KEY:
+                    u.problem(key, f"must be at least {SNMP_V3_MIN_KEY} characters (SNMPv3 USM)")
+            users.append(user)
         snmp = SnmpConfig(
             enabled=s.boolean("enabled", False),  # type: ignore[arg-type]
             host=self._host(s),  # type: ignore[arg-type]
             port=s.integer("port", 1161, lo=1, hi=65535),  # type: ignore[arg-type]
             read_community=s.text("read_community", None),
             trap_receivers=tuple(receivers),
+            trap_community=s.text("trap_community", None),
+            notify_type=s.text("notify_type", "trap", choices=("trap", "inform")),  # type: ignore[arg-type]
+            v3_users=tuple(users),
         )
         if snmp.read_community in WELL_KNOWN_COMMUNITIES:
             s.problem(
@@ -447,11 +466,11 @@ class _TopologyReader:
                 f"{snmp.read_community!r} is a well-known default that every scanner tries; "
                 "choose your own community",
             )
-        elif snmp.enabled and not s.has("read_community"):
+        elif snmp.enabled and not s.has("read_community") and not users:
             s.problem(
                 "enabled",
-                "SNMP is enabled but read_community is not set; there is no default community, "
-                "choose one",
+                "SNMP is enabled but neither read_community nor v3_users is set; there is no default "
+                "community, choose one (or configure SNMPv3 users)",
             )
         return snmp
 

@@ -131,12 +131,24 @@ class ModbusTcpConfig:
 
 
 @dataclass(frozen=True)
+class SnmpV3UserConfig:
+    """An SNMPv3 USM user with authPriv (HMAC-SHA authentication, AES-128 privacy)."""
+
+    name: str
+    auth_key: str  # passphrase, at least 8 characters
+    priv_key: str
+
+
+@dataclass(frozen=True)
 class SnmpConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 1161
     read_community: str | None = None  # no default: v2c is off unless a community is set
     trap_receivers: tuple[str, ...] = ()  # "host:port"
+    trap_community: str | None = None  # community of v2c notifications (default: read_community)
+    notify_type: str = "trap"  # "trap" (fire and forget) or "inform" (acknowledged, retried)
+    v3_users: tuple[SnmpV3UserConfig, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -301,3 +301,22 @@ def test_alarm_overrides_are_checked_by_the_alarm_rules(tmp_path: Path) -> None:
     good = write(tmp_path, site([overrides % (1, 1, entries[0])]), "ok.yaml")
     overridden = load_topology(good).strings[0].alarm_overrides
     assert overridden == (("cell_voltage_high_v", 14.4), ("string_soc_low_pct", 40.0))
+
+
+def test_snmp_v3_users_are_loaded_and_short_keys_refused(tmp_path):
+    from actors.topology.loader import load_topology, check_topology
+
+    base = (Path(__file__).parent.parent / "data" / "topologies" / "minimal.yaml").read_text()
+    good = base + (
+        "services:\n  snmp:\n    enabled: true\n    v3_users:\n"
+        "      - {name: nms, auth_key: auth-secret-1, priv_key: priv-secret-1}\n"
+    )
+    path = tmp_path / "good.yaml"
+    path.write_text(good)
+    snmp = load_topology(path).services.snmp
+    assert [u.name for u in snmp.v3_users] == ["nms"] and snmp.read_community is None
+    bad = good.replace("priv-secret-1", "short")
+    path.write_text(bad)
+    problems = check_topology(path)
+    assert [p.line for p in problems] == [len(bad.splitlines())]
+    assert "priv_key: must be at least 8 characters" in problems[0].message

@@ -1,0 +1,432 @@
+"""Modbus TCP server for SCADA/BMS: serves the register map of `protocols.modbus_map`.
+
+Plain asyncio, no Thespian: the ModbusServer actor feeds it with `apply(message)` from its
+loop thread and receives commands through the `on_command` callback (called in the loop).
+
+pymodbus 3.16 does the framing. What this module adds around it:
+- one datastore unit per configured UPS, string and the gateway, updated in place when a
+  status arrives (a list slice assignment: atomic for readers, ~0.5 ms for 12k registers,
+  where `async_setValues` would take ~10 ms and run the write checks on our own data);
+- a request guard in the connection handler, because pymodbus' datastore action sees neither
+  the unit id nor the client's address: unknown unit ids, unsupported functions and writes from
+  clients that are not allowed are answered with an exception before the datastore is touched;
+- staleness: a string that stops sending statuses is served as stale after `stale_after_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.pdu import ExceptionResponse
+from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from actors.messages import AcknowledgeAlarm, AlarmNotice, Health, SetStringRelay, StringStatus, UpsStatus
+from actors.topology.model import ModbusTcpConfig, StringConfig, Topology
+from protocols import modbus_map as mm
+from protocols.modbus_map import Block, Freshness
+
+log = logging.getLogger(__name__)
+
+READ_FUNCTIONS = frozenset({3, 4})
+WRITE_FUNCTIONS = frozenset({6, 16})
+DEFAULT_STALE_AFTER_S = 10.0
+
+CommandSink = Callable[[Any], None]
+
+# The address of the client whose request is being handled (set per request task by the
+# connection handler, read by the datastore actions that turn writes into commands).
+_client_ip: contextvars.ContextVar[str] = contextvars.ContextVar("modbus_client_ip", default="")
+
+
+@dataclass(frozen=True)
+class WritePolicy:
+    enabled: bool
+    clients: frozenset[str]
+
+    @classmethod
+    def from_config(cls, config: ModbusTcpConfig) -> WritePolicy:
+        return cls(config.write_enabled, frozenset(config.write_clients))
+
+    def allows(self, client_ip: str) -> bool:
+        return self.enabled and client_ip in self.clients
+
+
+def request_refusal(
+    unit_id: int, function_code: int, client_ip: str, known_units: frozenset[int] | set[int], policy: WritePolicy
+) -> ExcCodes | None:
+    """The exception a request gets before any datastore access, or None to serve it."""
+    if unit_id not in known_units:
+        return ExcCodes.GATEWAY_PATH_UNAVIABLE  # (sic: pymodbus' spelling) code 0x0A
+    if function_code in READ_FUNCTIONS:
+        return None
+    if function_code in WRITE_FUNCTIONS and policy.allows(client_ip):
+        return None
+    return ExcCodes.ILLEGAL_FUNCTION
+
+
+def acknowledge_commands(value: int, active: dict[int, AlarmNotice], who: str) -> list[AcknowledgeAlarm] | None:
+    """A value written to alarm_acknowledge -> the acknowledgements, or None if invalid."""
+    if value == mm.ACKNOWLEDGE_ALL:
+        return [AcknowledgeAlarm(alarm_id=i, who=who) for i, a in sorted(active.items()) if a.acknowledged_at is None]
+    if value in active:
+        return [AcknowledgeAlarm(alarm_id=value, who=who)]
+    return None
+
+
+def relay_command(string_id: str, value: int) -> SetStringRelay | None:
+    """A value written to string_relay_command -> the command, or None if invalid."""
+    if value not in (0, 1):
+        return None
+    action = "on" if value else "off"
+    return SetStringRelay(string_id=string_id, closed=bool(value), reason=f"Modbus TCP write: switch string {action}")
+
+
+class _GuardedRequestHandler(ServerRequestHandler):
+    """One per connection: refuses what `request_refusal` says before pymodbus handles it."""
+
+    _client_ip: str | None = None
+
+    def client_ip(self) -> str:
+        if self._client_ip is None:
+            peer = self.transport.get_extra_info("peername") if self.transport else None
+            self._client_ip = str(peer[0]) if peer else ""
+        return self._client_ip
+
+    async def handle_request(self) -> None:
+        pdu = self.last_pdu
+        if pdu is not None:
+            _client_ip.set(self.client_ip())
+            refusal = self.server.guard(pdu.dev_id, pdu.function_code, self.client_ip())
+            if refusal is not None:
+                response = ExceptionResponse(pdu.function_code, refusal)
+                response.transaction_id = pdu.transaction_id
+                response.dev_id = pdu.dev_id
+                self.server_send(response, self.last_addr)
+                return
+        await super().handle_request()
+
+
+class _GuardedTcpServer(ModbusTcpServer):
+    def __init__(self, devices: list[SimDevice], address: tuple[str, int], guard: Callable[[int, int, str], ExcCodes | None]):
+        super().__init__(devices, address=address)
+        self.guard = guard
+
+    def callback_new_connection(self) -> ServerRequestHandler:
+        return _GuardedRequestHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)
+
+
+@dataclass
+class _StringState:
+    config: StringConfig
+    ups_index: int
+    words: list[int] = field(default_factory=list)
+    status: StringStatus | None = None
+    received_at: float = 0.0  # monotonic
+    last_fresh_timestamp: float = 0.0
+    last_fresh_scan_no: int = 0
+    served_stale: bool = True
+
+
+@dataclass
+class _UpsState:
+    index: int
+    string_count: int
+    words: list[int] = field(default_factory=list)
+    status: UpsStatus | None = None
+    received_at: float = 0.0
+    last_fresh_timestamp: float = 0.0
+
+
+class ScadaModbusServer:
+    """The gateway's Modbus TCP server. Call `start()`, then `apply()` statuses; `stop()`."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        on_command: CommandSink,
+        config: ModbusTcpConfig | None = None,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    ) -> None:
+        self.topology = topology
+        self.config = config or topology.services.modbus
+        self.on_command = on_command
+        self.stale_after_s = stale_after_s
+        self.policy = WritePolicy.from_config(self.config)
+        self._strings: dict[str, _StringState] = {}
+        self._upses: dict[str, _UpsState] = {}
+        self._gateway_words: list[int] = []
+        self._server: _GuardedTcpServer | None = None
+        self._ticker: asyncio.Task | None = None
+        self._heartbeat = 0
+        self._last_update = 0.0
+        self._alarms: dict[int, AlarmNotice] = {}  # active alarms by id
+        self._string_alarm_bits: dict[str, int] = {}
+        self._cell_alarm_bits: dict[str, list[int]] = {}
+        self.units: frozenset[int] = frozenset()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        devices = self._build_devices()
+        address = (self.config.host, self.config.port)
+        server = _GuardedTcpServer(devices, address, self._guard)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as exc:
+            raise OSError(f"Modbus TCP server: cannot listen on {address[0]}:{address[1]} ({exc})") from exc
+        self._server = server
+        self._attach_datastore(server)
+        self._render_all()
+        self._ticker = asyncio.create_task(self._tick_forever(), name="modbus-heartbeat")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+            self._ticker = None
+        if self._server is not None:
+            await self._server.shutdown()
+            self._server = None
+
+    async def serve(self) -> None:
+        """start(), then run until cancelled, then stop(): the `main` of a protocol actor."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0 in tests)."""
+        if self._server is None or self._server.transport is None:
+            raise RuntimeError("Modbus TCP server is not running")
+        return int(self._server.transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+    # -- data in --------------------------------------------------------------------------
+
+    def apply(self, message: Any) -> None:
+        """A status from the gateway (StringStatus, UpsStatus); other messages are ignored."""
+        if isinstance(message, StringStatus):
+            self._apply_string(message)
+        elif isinstance(message, UpsStatus):
+            self._apply_ups(message)
+        elif isinstance(message, AlarmNotice):
+            self._apply_alarm(message)
+
+    def _apply_alarm(self, notice: AlarmNotice) -> None:
+        if notice.event in ("raised", "acknowledged"):
+            self._alarms[notice.alarm_id] = notice
+        elif notice.event in ("cleared", "closed"):
+            self._alarms.pop(notice.alarm_id, None)
+        if notice.string_id is not None:
+            self._recompute_alarm_bits(notice.string_id)
+            state = self._strings.get(notice.string_id)
+            if state is not None:
+                self._render_string(state)
+        self._render_gateway()
+
+    def _recompute_alarm_bits(self, string_id: str) -> None:
+        state = self._strings.get(string_id)
+        if state is None:
+            return
+        mine = [a for a in self._alarms.values() if a.string_id == string_id]
+        self._string_alarm_bits[string_id] = mm.alarm_bits(
+            (a.kind for a in mine if a.cell_index is None), mm.STRING_ALARM_BITS
+        )
+        cells = [0] * state.config.battery.count
+        for a in mine:
+            if a.cell_index is not None and 1 <= a.cell_index <= len(cells):
+                cells[a.cell_index - 1] |= mm.alarm_bits((a.kind,), mm.CELL_ALARM_BITS)
+        self._cell_alarm_bits[string_id] = cells
+
+    def _apply_string(self, status: StringStatus) -> None:
+        state = self._strings.get(status.string_id)
+        if state is None:
+            log.warning("Modbus TCP: status of unknown string %r ignored", status.string_id)
+            return
+        state.status = status
+        state.received_at = time.monotonic()
+        if not status.stale:
+            state.last_fresh_timestamp = status.timestamp
+            state.last_fresh_scan_no = status.scan_no
+            self._last_update = max(self._last_update, status.timestamp)
+        self._render_string(state)
+        self._render_gateway()
+
+    def _apply_ups(self, status: UpsStatus) -> None:
+        state = self._upses.get(status.ups_id)
+        if state is None:
+            log.warning("Modbus TCP: status of unknown UPS %r ignored", status.ups_id)
+            return
+        state.status = status
+        state.received_at = time.monotonic()
+        if status.health != Health.STALE:
+            state.last_fresh_timestamp = status.timestamp
+        self._render_ups(state)
+
+    # -- datastore ------------------------------------------------------------------------
+
+    def _build_devices(self) -> list[SimDevice]:
+        devices = [self._device(mm.GATEWAY_UNIT_ID, mm.span(Block.GATEWAY), Block.GATEWAY, self._gateway_action)]
+        for ups in self.topology.upses:
+            self._upses[ups.id] = _UpsState(index=ups.index, string_count=len(ups.strings))
+            devices.append(self._device(ups.index, mm.span(Block.UPS), Block.UPS, None))
+            for string in ups.strings:
+                self._strings[string.id] = _StringState(config=string, ups_index=ups.index)
+                n = mm.string_unit_span(string.battery.count)
+                devices.append(self._device(mm.STRING_UNIT_BASE + string.index, n, Block.STRING,
+                                            self._relay_action(string.id)))
+        self.units = frozenset(d.id for d in devices)
+        return devices
+
+    @staticmethod
+    def _device(unit: int, size: int, block: Block, action: Any) -> SimDevice:
+        """One unit: read-only registers, except the writable ones of `block`, which the action sees."""
+        writable = sorted(r.address for r in mm.registers_of(block) if r.writable)
+        data: list[SimData] = []
+        start = 0
+        for address in writable:
+            if address > start:
+                data.append(SimData(start, count=address - start, values=0, datatype=DataType.REGISTERS, readonly=True))
+            data.append(SimData(address, count=1, values=0, datatype=DataType.REGISTERS, readonly=False))
+            start = address + 1
+        if size > start:
+            data.append(SimData(start, count=size - start, values=0, datatype=DataType.REGISTERS, readonly=True))
+        return SimDevice(id=unit, simdata=data, action=action)
+
+    def _attach_datastore(self, server: _GuardedTcpServer) -> None:
+        """Hold the datastore's own register lists (pymodbus internal SimRuntime; see module doc)."""
+        devices = server.context.devices  # type: ignore[union-attr]
+        self._gateway_words = devices[mm.GATEWAY_UNIT_ID].block["x"][2]
+        for ups in self._upses.values():
+            ups.words = devices[ups.index].block["x"][2]
+        for string in self._strings.values():
+            string.words = devices[mm.STRING_UNIT_BASE + string.config.index].block["x"][2]
+
+    def _guard(self, unit_id: int, function_code: int, client_ip: str) -> ExcCodes | None:
+        return request_refusal(unit_id, function_code, client_ip, self.units, self.policy)
+
+    def _relay_action(self, string_id: str) -> Callable[..., Any]:
+        async def action(fc: int, start: int, address: int, count: int, regs: list[int], values: Any) -> ExcCodes | None:
+            if values is None or fc not in WRITE_FUNCTIONS:
+                return None
+            # The guard allowed the write; the datastore has checked that only writable
+            # registers are addressed, so this is string_relay_command (one register).
+            command = relay_command(string_id, int(values[0]))
+            if command is None:
+                return ExcCodes.ILLEGAL_VALUE
+            log.info("Modbus TCP: %s", command.reason)
+            self.on_command(command)
+            return None
+
+        return action
+
+    async def _gateway_action(self, fc: int, start: int, address: int, count: int, regs: list[int], values: Any) -> ExcCodes | None:
+        if values is None or fc not in WRITE_FUNCTIONS:
+            return None
+        commands = acknowledge_commands(int(values[0]), self._alarms, f"Modbus TCP {_client_ip.get()}")
+        if commands is None:
+            return ExcCodes.ILLEGAL_VALUE
+        for command in commands:
+            self.on_command(command)
+        log.info("Modbus TCP: %d alarm(s) acknowledged by %s", len(commands), _client_ip.get())
+        values[0] = 0  # the register reads 0 afterwards
+        return None
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def _is_stale(self, status: Any, received_at: float, now: float) -> bool:
+        return status is None or status.health == Health.STALE or now - received_at > self.stale_after_s
+
+    def _render_string(self, state: _StringState, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        stale = self._is_stale(state.status, state.received_at, now)
+        cell_bits = self._cell_alarm_bits.get(state.config.id, [])
+        values = mm.string_values(
+            state.status,
+            ups_index=state.ups_index,
+            cell_count=state.config.battery.count,
+            freshness=Freshness(stale, state.last_fresh_timestamp),
+            alarm_bits=self._string_alarm_bits.get(state.config.id, 0),
+            cell_alarm_count=sum(1 for b in cell_bits if b),
+            last_fresh_scan_no=state.last_fresh_scan_no,
+        )
+        mm.pack(Block.STRING, values, state.words)
+        mm.pack_cells(state.status, stale, state.config.battery.count, cell_bits, state.words)
+        state.served_stale = stale
+
+    def _render_ups(self, state: _UpsState, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        stale = self._is_stale(state.status, state.received_at, now)
+        values = mm.ups_values(state.status, state.string_count, Freshness(stale, state.last_fresh_timestamp))
+        mm.pack(Block.UPS, values, state.words)
+
+    def _render_gateway(self) -> None:
+        stale_count = sum(1 for s in self._strings.values() if s.served_stale)
+        error = stale_count > 0 or any(
+            s.status is not None and s.status.health == Health.ERROR for s in self._strings.values()
+        )
+        active = len(self._alarms)
+        unacknowledged = sum(1 for a in self._alarms.values() if a.acknowledged_at is None)
+        summary = (
+            (1 if any(any(b) for b in self._cell_alarm_bits.values()) else 0)
+            | (2 if any(self._string_alarm_bits.values()) else 0)
+            | (4 if stale_count else 0)
+            | (8 if unacknowledged else 0)
+        )
+        mm.pack(
+            Block.GATEWAY,
+            {
+                "gateway_status": int(Health.ERROR if error else Health.OK),
+                "gateway_heartbeat": self._heartbeat & 0xFFFF,
+                "gateway_time": int(time.time()),
+                "gateway_last_update": int(self._last_update),
+                "alarm_active_count": active,
+                "alarm_unacknowledged_count": unacknowledged,
+                "alarm_summary": summary,
+                "stale_string_count": stale_count,
+                "string_count": len(self._strings),
+                "ups_count": len(self._upses),
+                "map_version": mm.MAP_VERSION,
+                "alarm_acknowledge": 0,
+            },
+            self._gateway_words,
+        )
+
+    def _render_all(self) -> None:
+        for s in self._strings.values():
+            self._render_string(s)
+        for u in self._upses.values():
+            self._render_ups(u)
+        self._render_gateway()
+
+    def tick(self) -> None:
+        """Once per second: heartbeat, clock, and strings/UPSes that went quiet become stale."""
+        self._heartbeat += 1
+        now = time.monotonic()
+        for s in self._strings.values():
+            if not s.served_stale and self._is_stale(s.status, s.received_at, now):
+                log.warning("Modbus TCP: no status from string %s for %.0f s: served as stale", s.config.id, self.stale_after_s)
+                self._render_string(s, now)
+        for u in self._upses.values():
+            if u.status is not None and now - u.received_at > self.stale_after_s:
+                self._render_ups(u, now)
+        self._render_gateway()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.tick()

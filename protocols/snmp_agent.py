@@ -1,0 +1,560 @@
+"""SNMP agent for NMSes: the BTMS-GATEWAY-MIB tables, the UPS-MIB battery group, alarm traps.
+
+Plain asyncio, no Thespian: the SnmpAgent actor feeds it with `apply(message)` in its loop.
+
+Why a subtree controller instead of one pysnmp object per instance: 3,840 cells × 7 columns
+as MibScalarInstance objects cost 190–235 µs per varbind and 62 MB; a sorted list of OIDs with
+bisect costs 70–95 µs and a few MB (PROTOCOLS.md §3). Values are kept as plain Python values
+and turned into SNMP syntax only when a request asks for them. Everything outside our
+subtrees (system group, SNMP engine MIBs) is delegated to pysnmp's own controller.
+
+Stale data is never served as current: the status column reads stale(3) and the value
+columns of the row are absent (GET answers noSuchInstance, walks skip them).
+
+UPS-MIB (RFC 1628): one SNMP context per UPS, named "ups<index>": with SNMPv3 select it with
+the context name (`snmpget -n ups1`), with v2c use the community "<community>@ups<index>".
+The default context serves the enterprise MIB, whose UPS table has every UPS in one walk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.entity import config, engine
+from pysnmp.entity.rfc3413 import cmdrsp, context
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    NotificationType,
+    ObjectIdentity,
+    UdpTransportTarget,
+    send_notification,
+)
+from pysnmp.hlapi.v3arch.asyncio.ntforg import VB_PROCESSOR
+from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.smi import instrum
+
+from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
+from actors.topology.model import SnmpConfig, Topology
+from protocols import snmp_oids as so
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STALE_AFTER_S = 10.0
+BATTERY_LOW_SOC_PCT = 25.0  # upsBatteryStatus batteryLow below this state of charge
+DISCHARGE_CURRENT_A = -0.5  # a UPS current below this counts as running on battery
+
+OID = tuple[int, ...]
+_COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
+_ALL_COLUMN_OIDS = frozenset(c.oid for c in so.ALL_COLUMNS) | frozenset(c.oid for c in so.UPS_BATTERY)
+_PROTO: dict[str, Any] = {
+    "Integer32": rfc1902.Integer32(),
+    "Unsigned32": rfc1902.Unsigned32(),
+    "OctetString": rfc1902.OctetString(),
+}
+
+
+@dataclass(frozen=True)
+class SnmpV3User:
+    """A USM user with authPriv: HMAC-SHA-96 authentication and AES-128 privacy."""
+
+    name: str
+    auth_key: str  # passphrase, at least 8 characters
+    priv_key: str
+
+    def __post_init__(self) -> None:
+        if len(self.auth_key) < 8 or len(self.priv_key) < 8:
+            raise ValueError(f"SNMPv3 user {self.name!r}: auth and priv passphrases need at least 8 characters")
+
+
+# ------------------------------------------------------------------------------------------
+# Values: pure functions from statuses to column values (None = absent).
+# ------------------------------------------------------------------------------------------
+
+
+def health_code(health: int, stale: bool) -> int:
+    return int(Health.STALE) if stale else int(health)
+
+
+def string_row(status: StringStatus | None, stale: bool) -> dict[str, int | None]:
+    """The value columns of btmsStringTable (index and configuration columns excluded)."""
+    s = None if stale else status
+    return {
+        "btmsStringStatus": health_code(status.health if status else Health.STALE, stale or status is None),
+        "btmsStringVoltage": round(s.voltage_v * 100) if s else None,
+        "btmsStringCurrent": round(s.current_a * 100) if s else None,
+        "btmsStringSoc": round(s.soc_pct) if s else None,
+        "btmsStringSoh": round(s.soh_pct) if s else None,
+        "btmsStringBalance": round(s.balance_pct * 100) if s else None,
+        "btmsStringState": int(s.state) if s else None,
+        "btmsStringAmbientTemperature": round(s.ambient_c * 10) if s and s.ambient_c is not None else None,
+        "btmsStringAmbientHumidity": round(s.humidity_pct * 10) if s and s.humidity_pct is not None else None,
+        "btmsStringRelayClosed": (1 if s.relay_closed else 2) if s else None,
+        "btmsStringHallSensorOk": (1 if s.hall_ok else 2) if s else None,
+    }
+
+
+def ups_row(status: UpsStatus | None, stale: bool) -> dict[str, int | None]:
+    s = None if stale else status
+    return {
+        "btmsUpsStatus": health_code(status.health if status else Health.STALE, stale or status is None),
+        "btmsUpsVoltage": round(s.voltage_v * 100) if s else None,
+        "btmsUpsCurrent": round(s.current_a * 100) if s else None,
+        "btmsUpsSoc": round(s.soc_pct) if s else None,
+    }
+
+
+def ups_battery_group(
+    ups: UpsStatus | None,
+    stale: bool,
+    strings: Iterable[StringStatus],
+    capacity_ah: float,
+    on_battery_since: float | None,
+    now: float,
+) -> dict[str, int | None]:
+    """UPS-MIB upsBattery objects of one UPS from its status and its strings' statuses.
+
+    upsEstimatedMinutesRemaining is absent unless the UPS is discharging (no load, no
+    estimate); upsBatteryTemperature is the hottest fresh cell, in whole °C.
+    """
+    if ups is None or stale:
+        return {c.name: (1 if c.name == "upsBatteryStatus" else None) for c in so.UPS_BATTERY}
+    soc = ups.soc_pct
+    battery_status = 4 if soc <= 0 else 3 if soc < BATTERY_LOW_SOC_PCT else 2
+    minutes = None
+    if ups.current_a < DISCHARGE_CURRENT_A and capacity_ah > 0:
+        minutes = max(1, round(soc / 100 * capacity_ah / -ups.current_a * 60))
+    temps = [max(s.cell_temperature_dc) for s in strings if not s.stale and s.cell_temperature_dc]
+    return {
+        "upsBatteryStatus": battery_status,
+        "upsSecondsOnBattery": round(now - on_battery_since) if on_battery_since is not None else 0,
+        "upsEstimatedMinutesRemaining": minutes,
+        "upsEstimatedChargeRemaining": min(max(round(soc), 0), 100),
+        "upsBatteryVoltage": round(ups.voltage_v * 10),
+        "upsBatteryCurrent": round(ups.current_a * 10),
+        "upsBatteryTemperature": round(max(temps) / 10) if temps else None,
+    }
+
+
+def alarm_row(notice: AlarmNotice, topology: Topology) -> dict[str, int | str]:
+    def ups_index(ups_id: str | None) -> int:
+        return next((u.index for u in topology.upses if u.id == ups_id), 0)
+
+    def string_index(string_id: str | None) -> int:
+        return next((s.index for s in topology.strings if s.id == string_id), 0)
+
+    return {
+        "btmsAlarmKind": notice.kind,
+        "btmsAlarmTitle": notice.title,
+        "btmsAlarmUpsIndex": ups_index(notice.ups_id),
+        "btmsAlarmStringIndex": string_index(notice.string_id),
+        "btmsAlarmCellIndex": notice.cell_index or 0,
+        "btmsAlarmValue": "" if notice.value is None else f"{notice.value:g}",
+        "btmsAlarmLimit": "" if notice.limit is None else f"{notice.limit:g}",
+        "btmsAlarmTime": int(notice.from_time),
+        "btmsAlarmAcknowledged": 1 if notice.acknowledged_at is not None else 2,
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# The OID store and the controller that serves it.
+# ------------------------------------------------------------------------------------------
+
+
+class OidStore:
+    """Sorted instance OIDs under some prefixes, with plain values (None = absent)."""
+
+    def __init__(self, prefixes: Sequence[OID]) -> None:
+        self.prefixes = tuple(prefixes)
+        self._oids: list[OID] = []
+        self._values: dict[OID, Any] = {}
+        self._protos: dict[OID, Any] = {}
+
+    def define(self, oid: OID, wire_type: str, value: Any = None) -> None:
+        if oid not in self._protos:
+            bisect.insort(self._oids, oid)
+        self._protos[oid] = _PROTO[wire_type]
+        self._values[oid] = value
+
+    def remove(self, oid: OID) -> None:
+        if oid in self._protos:
+            i = bisect.bisect_left(self._oids, oid)
+            del self._oids[i]
+            del self._protos[oid]
+            del self._values[oid]
+
+    def set(self, oid: OID, value: Any) -> None:
+        self._values[oid] = value
+
+    def prefix_of(self, oid: OID) -> OID | None:
+        for p in self.prefixes:
+            if oid[: len(p)] == p:
+                return p
+        return None
+
+    def syntax(self, oid: OID) -> Any:
+        proto = self._protos.get(oid)
+        if proto is None:
+            return rfc1905.noSuchInstance if oid[:-1] in _ALL_COLUMN_OIDS else rfc1905.noSuchObject
+        value = self._values[oid]
+        return rfc1905.noSuchInstance if value is None else proto.clone(value)
+
+    def next_after(self, oid: OID) -> tuple[OID, Any] | None:
+        i = bisect.bisect_right(self._oids, oid)
+        oids, values = self._oids, self._values
+        while i < len(oids):
+            value = values[oids[i]]
+            if value is not None:
+                return oids[i], self._protos[oids[i]].clone(value)
+            i += 1
+        return None
+
+
+class SubtreeController(instrum.MibInstrumController):
+    """Serves an OidStore's subtrees; delegates every other OID to pysnmp's own controller."""
+
+    def __init__(self, mib_builder: Any, store: OidStore, fallback: instrum.MibInstrumController) -> None:
+        super().__init__(mib_builder)
+        self.store = store
+        self.fallback = fallback
+
+    def read_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
+        out: list[Any] = []
+        for idx, (name, value) in enumerate(var_binds):
+            oid = tuple(name)
+            if self.store.prefix_of(oid) is None:
+                out.extend(self.fallback.read_variables((name, value), **ctx))
+                continue
+            ctx["idx"] = idx
+            if ctx["acFun"]("read", (name, None), **ctx):  # True: not in the caller's view
+                out.append((name, rfc1905.noSuchObject))
+            else:
+                out.append((name, self.store.syntax(oid)))
+        return out
+
+    def read_next_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
+        out: list[Any] = []
+        for idx, (name, value) in enumerate(var_binds):
+            oid = tuple(name)
+            ctx["idx"] = idx
+            mine = self.store.next_after(oid)
+            if mine is not None:
+                p = self.store.prefix_of(oid)
+                inside = p is not None and mine[0][: len(p)] == p  # nothing of pysnmp's lies between
+                if inside and not ctx["acFun"]("read", (name, None), **ctx):
+                    out.append((rfc1902.ObjectName(mine[0]), mine[1]))
+                    continue
+            theirs = self.fallback.read_next_variables((name, value), **ctx)[0]
+            at_end = isinstance(theirs[1], rfc1905.EndOfMibView)
+            if mine is not None and (at_end or tuple(theirs[0]) > mine[0]):
+                if ctx["acFun"]("read", (rfc1902.ObjectName(mine[0]), None), **ctx):
+                    out.append(theirs)  # ours not in view: pysnmp's next (or end of view)
+                else:
+                    out.append((rfc1902.ObjectName(mine[0]), mine[1]))
+            else:
+                out.append(theirs)
+        return out
+
+
+# ------------------------------------------------------------------------------------------
+# The agent.
+# ------------------------------------------------------------------------------------------
+
+
+def _parse_receiver(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"SNMP trap receiver {text!r}: expected host:port")
+    return host, int(port)
+
+
+class BtmsSnmpAgent:
+    """Call `start()`, then `apply()` statuses and alarm notices; `stop()` at the end."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        on_command: Callable[[Any], None],
+        config_: SnmpConfig | None = None,
+        v3_users: Sequence[SnmpV3User] = (),
+        trap_community: str | None = None,
+        notify_type: str = "trap",  # "trap" or "inform"
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+    ) -> None:
+        self.topology = topology
+        self.config = config_ or topology.services.snmp
+        self.on_command = on_command  # nothing is writable over SNMP yet; kept for the actor API
+        self.v3_users = tuple(v3_users)
+        self.trap_community = trap_community or self.config.read_community or "public"
+        if notify_type not in ("trap", "inform"):
+            raise ValueError(f"SNMP notify_type {notify_type!r}: expected 'trap' or 'inform'")
+        self.notify_type = notify_type
+        self.stale_after_s = stale_after_s
+        self.receivers = tuple(_parse_receiver(r) for r in self.config.trap_receivers)
+        self.store = OidStore((so.ENTERPRISE,))
+        self.ups_stores: dict[int, OidStore] = {u.index: OidStore((so.UPS_MIB_BATTERY,)) for u in topology.upses}
+        self._strings: dict[str, tuple[StringStatus | None, float]] = {s.id: (None, 0.0) for s in topology.strings}
+        self._upses: dict[str, tuple[UpsStatus | None, float]] = {u.id: (None, 0.0) for u in topology.upses}
+        self._on_battery_since: dict[str, float | None] = {u.id: None for u in topology.upses}
+        self._alarms: dict[int, AlarmNotice] = {}
+        self._last_update = 0.0
+        self._engine: engine.SnmpEngine | None = None
+        self._socket: socket.socket | None = None
+        self._targets: list[Any] = []
+        self._ticker: asyncio.Task | None = None
+        self._pending: set[asyncio.Task] = set()
+        self.traps_sent = 0
+        self._cell_counts = {s.index: s.battery.count for s in topology.strings}
+        self._define_static()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        eng = engine.SnmpEngine()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.config.host, self.config.port))  # pysnmp's own bind fails silently
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"SNMP agent: cannot listen on {self.config.host}:{self.config.port} ({exc})") from exc
+        self._socket = sock
+        config.add_transport(eng, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(sock=sock))
+        contexts = [b""] + [f"ups{i}".encode() for i in self.ups_stores]
+        if self.config.read_community:
+            config.add_v1_system(eng, "btms-v2c", self.config.read_community)
+            config.add_vacm_user(eng, 2, "btms-v2c", "noAuthNoPriv", readSubTree=(1, 3, 6, 1))
+            for i in self.ups_stores:
+                config.add_v1_system(eng, f"btms-v2c-ups{i}", f"{self.config.read_community}@ups{i}",
+                                     contextName=f"ups{i}")
+                config.add_vacm_user(eng, 2, f"btms-v2c-ups{i}", "noAuthNoPriv", readSubTree=(1, 3, 6, 1),
+                                     contextName=f"ups{i}")
+        for user in self.v3_users:
+            config.add_v3_user(eng, user.name, config.USM_AUTH_HMAC96_SHA, user.auth_key,
+                               config.USM_PRIV_CFB128_AES, user.priv_key)
+            for ctx_name in contexts:
+                config.add_vacm_user(eng, 3, user.name, "authPriv", readSubTree=(1, 3, 6, 1), contextName=ctx_name)
+        snmp_context = context.SnmpContext(eng)
+        default = snmp_context.get_mib_instrum()
+        mib_builder = default.get_mib_builder()
+        mib_builder.import_symbols("__SNMPv2-MIB", "sysUpTime")  # start the sysUpTime clock now
+        snmp_context.context_names[b""] = SubtreeController(mib_builder, self.store, default)
+        for i, store in self.ups_stores.items():
+            snmp_context.register_context_name(f"ups{i}", SubtreeController(mib_builder, store, default))
+        for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, cmdrsp.BulkCommandResponder):
+            responder(eng, snmp_context)
+        self._engine = eng
+        self._targets = [await UdpTransportTarget.create(r, timeout=1, retries=1) for r in self.receivers]
+        # Load the MIB modules notifications need now: the first send would take ~0.4 s.
+        VB_PROCESSOR.make_varbinds(eng.cache, NotificationType(ObjectIdentity(so.ALARM_RAISED)))
+        self._render_all()
+        self._ticker = asyncio.create_task(self._tick_forever(), name="snmp-staleness")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+            self._ticker = None
+        for task in list(self._pending):
+            task.cancel()
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    async def serve(self) -> None:
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._socket is None:
+            raise RuntimeError("SNMP agent is not running")
+        return int(self._socket.getsockname()[1])
+
+    # -- data in --------------------------------------------------------------------------
+
+    def apply(self, message: Any) -> None:
+        if isinstance(message, StringStatus):
+            if message.string_id not in self._strings:
+                log.warning("SNMP: status of unknown string %r ignored", message.string_id)
+                return
+            self._strings[message.string_id] = (message, time.monotonic())
+            if not message.stale:
+                self._last_update = max(self._last_update, message.timestamp)
+            self._render_string(self.topology.string(message.string_id).index, message, message.stale)
+            self._render_gateway()
+        elif isinstance(message, UpsStatus):
+            if message.ups_id not in self._upses:
+                log.warning("SNMP: status of unknown UPS %r ignored", message.ups_id)
+                return
+            self._upses[message.ups_id] = (message, time.monotonic())
+            self._track_on_battery(message)
+            self._render_ups(message.ups_id)
+        elif isinstance(message, AlarmNotice):
+            self._apply_alarm(message)
+
+    def _track_on_battery(self, status: UpsStatus) -> None:
+        discharging = status.health != Health.STALE and status.current_a < DISCHARGE_CURRENT_A
+        since = self._on_battery_since[status.ups_id]
+        if discharging and since is None:
+            self._on_battery_since[status.ups_id] = time.time()
+        elif not discharging:
+            self._on_battery_since[status.ups_id] = None
+
+    def _apply_alarm(self, notice: AlarmNotice) -> None:
+        row = alarm_row(notice, self.topology)
+        if notice.event in ("raised", "acknowledged"):
+            self._alarms[notice.alarm_id] = notice
+            for c in so.ALARM_COLUMNS[1:]:
+                self.store.define(c.oid + (notice.alarm_id,), c.wire_type, row[c.name])
+        elif notice.event in ("cleared", "closed"):
+            self._alarms.pop(notice.alarm_id, None)
+            for c in so.ALARM_COLUMNS[1:]:
+                self.store.remove(c.oid + (notice.alarm_id,))
+        self._render_gateway()
+        if notice.event in ("raised", "cleared") and self._engine is not None:
+            trap = so.ALARM_RAISED if notice.event == "raised" else so.ALARM_CLEARED
+            var_binds = [(so.column(n).oid + (notice.alarm_id,), row[n]) for n in so.NOTIFICATION_OBJECTS]
+            task = asyncio.get_running_loop().create_task(self._notify(trap, var_binds))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _notify(self, trap: OID, var_binds: list[tuple[OID, Any]]) -> None:
+        assert self._engine is not None
+        bound = []
+        for oid, value in var_binds:
+            wire = _COLUMN_BY_OID[oid[:-1]].wire_type
+            bound.append((rfc1902.ObjectName(oid), _PROTO[wire].clone(value)))
+        for target in self._targets:
+            notification = NotificationType(ObjectIdentity(trap)).add_varbinds(*bound)
+            error_indication, _, _, _ = await send_notification(
+                self._engine, CommunityData(self.trap_community), target, ContextData(), self.notify_type, notification
+            )
+            if error_indication:
+                log.warning("SNMP: %s to %s failed: %s", self.notify_type, target.transport_addr, error_indication)
+            else:
+                self.traps_sent += 1
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def _define_static(self) -> None:
+        """Every instance that exists for the topology, with configuration values filled in."""
+        for c in so.GATEWAY_SCALARS:
+            self.store.define(c.oid + (0,), c.wire_type)
+        for u in self.topology.upses:
+            for c in so.UPS_COLUMNS[1:]:
+                self.store.define(c.oid + (u.index,), c.wire_type)
+            self.store.set(so.column("btmsUpsName").oid + (u.index,), u.name)
+            for c in so.UPS_BATTERY:
+                self.ups_stores[u.index].define(c.oid + (0,), c.wire_type)
+        for s in self.topology.strings:
+            ups_index = self.topology.ups(s.ups_id).index
+            for c in so.STRING_COLUMNS[1:]:
+                self.store.define(c.oid + (s.index,), c.wire_type)
+            self.store.set(so.column("btmsStringName").oid + (s.index,), s.name)
+            self.store.set(so.column("btmsStringUpsIndex").oid + (s.index,), ups_index)
+            self.store.set(so.column("btmsStringCellCount").oid + (s.index,), s.battery.count)
+            for c in so.CELL_COLUMNS[1:]:
+                for cell in range(1, s.battery.count + 1):
+                    self.store.define(c.oid + (s.index, cell), c.wire_type)
+
+    def _render_all(self) -> None:
+        now = time.monotonic()
+        for s in self.topology.strings:
+            status, at = self._strings[s.id]
+            self._render_string(s.index, status, status is None or status.stale or now - at > self.stale_after_s)
+        for u in self.topology.upses:
+            self._render_ups(u.id)
+        self._render_gateway()
+
+    def _render_string(self, index: int, status: StringStatus | None, stale: bool) -> None:
+        store = self.store
+        for name, value in string_row(status, stale).items():
+            store.set(so.column(name).oid + (index,), value)
+        if status is not None and not stale:
+            store.set(so.column("btmsStringTimestamp").oid + (index,), int(status.timestamp))
+            store.set(so.column("btmsStringScanCounter").oid + (index,), status.scan_no & 0xFFFFFFFF)
+        elif status is None:
+            store.set(so.column("btmsStringTimestamp").oid + (index,), 0)
+        self._render_cells(index, self._cell_counts[index], None if stale else status)
+
+    def _render_cells(self, index: int, count: int, s: StringStatus | None) -> None:
+        set_ = self.store.set
+        cols = [c.oid for c in so.CELL_COLUMNS[1:]]  # status, V, R, T, SOC, SOH, faults
+        have = len(s.cell_health) if s is not None else 0
+        for i in range(count):
+            key = (index, i + 1)
+            if s is not None and i < have and s.cell_health[i] != Health.STALE:
+                row = (int(s.cell_health[i]), s.cell_voltage_mv[i], s.cell_resistance_uohm[i],
+                       s.cell_temperature_dc[i], s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i])
+            else:
+                faults = s.cell_faults[i] if s is not None and i < len(s.cell_faults) else None
+                row = (int(Health.STALE), None, None, None, None, None, faults)
+            for oid, value in zip(cols, row):
+                set_(oid + key, value)
+
+    def _render_ups(self, ups_id: str) -> None:
+        cfg = self.topology.ups(ups_id)
+        status, at = self._upses[ups_id]
+        stale = status is None or status.health == Health.STALE or time.monotonic() - at > self.stale_after_s
+        for name, value in ups_row(status, stale).items():
+            self.store.set(so.column(name).oid + (cfg.index,), value)
+        if status is not None and not stale:
+            self.store.set(so.column("btmsUpsTimestamp").oid + (cfg.index,), int(status.timestamp))
+        elif status is None:
+            self.store.set(so.column("btmsUpsTimestamp").oid + (cfg.index,), 0)
+        strings = [st for st, _ in (self._strings[s.id] for s in cfg.strings) if st is not None]
+        capacity = sum(s.battery.capacity_ah for s in cfg.strings)  # strings in parallel
+        battery = ups_battery_group(status, stale, strings, capacity, self._on_battery_since[ups_id], time.time())
+        store = self.ups_stores[cfg.index]
+        for c in so.UPS_BATTERY:
+            store.set(c.oid + (0,), battery[c.name])
+
+    def _render_gateway(self) -> None:
+        now = time.monotonic()
+        stale = sum(1 for st, at in self._strings.values() if st is None or st.stale or now - at > self.stale_after_s)
+        error = stale > 0 or any(st is not None and st.health == Health.ERROR for st, _ in self._strings.values())
+        values = {
+            "btmsGwStatus": int(Health.ERROR if error else Health.OK),
+            "btmsGwStringCount": len(self._strings),
+            "btmsGwUpsCount": len(self._upses),
+            "btmsGwActiveAlarms": len(self._alarms),
+            "btmsGwUnacknowledgedAlarms": sum(1 for a in self._alarms.values() if a.acknowledged_at is None),
+            "btmsGwStaleStrings": stale,
+            "btmsGwLastUpdate": int(self._last_update),
+        }
+        for name, value in values.items():
+            self.store.set(so.column(name).oid + (0,), value)
+
+    def tick(self) -> None:
+        """Strings and UPSes that stopped sending statuses become stale."""
+        now = time.monotonic()
+        for s in self.topology.strings:
+            status, at = self._strings[s.id]
+            if status is not None and not status.stale and now - at > self.stale_after_s:
+                self._render_string(s.index, status, True)
+        for u in self.topology.upses:
+            self._render_ups(u.id)
+        self._render_gateway()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.tick()
+

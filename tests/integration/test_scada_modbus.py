@@ -1,0 +1,268 @@
+"""The Modbus TCP server with real clients: mbpoll (libmodbus) and the pymodbus client.
+
+The server runs in its own event-loop thread (as in the ModbusServer actor) and is fed with
+StringStatus/UpsStatus messages built here; every value read is compared with the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pymodbus.client import AsyncModbusTcpClient
+
+from actors.messages import AcknowledgeAlarm, AlarmNotice, Health, SetStringRelay
+from actors.topology.model import ModbusTcpConfig, Topology
+from protocols import modbus_map as mm
+from protocols.modbus_tcp_server import ScadaModbusServer
+from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+
+pytestmark = pytest.mark.integration
+
+
+class ServerThread:
+    """A ScadaModbusServer in a daemon thread's loop; commands land in `self.commands`."""
+
+    def __init__(self, topology: Topology, stale_after_s: float = 10.0) -> None:
+        self.commands: list[Any] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = ScadaModbusServer(topology, self.commands.append, stale_after_s=stale_after_s)
+        self.call(self.server.start())
+        self.port = self.server.port
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+
+    def apply(self, *messages: Any) -> None:
+        async def go() -> None:
+            for m in messages:
+                self.server.apply(m)
+
+        self.call(go())
+
+    def do(self, fn: Callable[[], Any]) -> None:
+        async def go() -> None:
+            fn()
+
+        self.call(go())
+
+    def close(self) -> None:
+        self.call(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def site() -> Topology:
+    return sample_topology(
+        upses=2, strings_per_ups=2, cells=4,
+        modbus=ModbusTcpConfig(host="127.0.0.1", port=0, write_enabled=True, write_clients=("127.0.0.1",)),
+    )
+
+
+@pytest.fixture
+def server(site: Topology) -> Iterator[ServerThread]:
+    st = ServerThread(site)
+    yield st
+    st.close()
+
+
+def mbpoll(port: int, unit: int, ref: int, count: int, kind: str = "4") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["mbpoll", "-m", "tcp", "-a", str(unit), "-0", "-r", str(ref), "-c", str(count), "-t", kind, "-1",
+         "-o", "2", "-p", str(port), "127.0.0.1"],
+        capture_output=True, text=True, timeout=20,
+    )
+
+
+def mbpoll_values(out: str) -> dict[int, int]:
+    """`[12]: 	65535 (-1)` lines -> {12: 65535} (the first number, as mbpoll prints it)."""
+    return {int(a): int(v) for a, v in re.findall(r"^\[(\d+)\]:\s+(-?\d+)", out, re.MULTILINE)}
+
+
+def test_mbpoll_reads_string_cell_and_ups_registers(server: ServerThread, site: Topology) -> None:
+    status = sample_string_status(site, "s2", scan_no=77)
+    ups = sample_ups_status(site, "ups1")
+    server.apply(status, ups)
+
+    head = mbpoll_values(mbpoll(server.port, 102, 0, 22).stdout)
+    assert head[0] == 1 and head[1] == Health.OK and head[10] == 4 and head[15] == 0 and head[18] == 77
+    assert (head[2] << 16 | head[3]) == round(status.voltage_v * 100)
+    assert mm.decode(mm.RegType.INT32, [head[4], head[5]]) == round(status.current_a * 100)
+    assert head[6] == round(status.soc_pct) and head[7] == round(status.balance_pct * 100)
+    assert head[12] == 0xFFFF and mm.decode(mm.RegType.INT16, [head[11]]) is None  # s2 has no BM-TH
+    assert (head[16] << 16 | head[17]) == int(status.timestamp)
+
+    # signed 32-bit, high word first, as libmodbus decodes it
+    current = subprocess.run(
+        ["mbpoll", "-m", "tcp", "-a", "102", "-0", "-r", "4", "-c", "1", "-t", "4:int", "-B", "-1", "-p",
+         str(server.port), "127.0.0.1"], capture_output=True, text=True, timeout=20,
+    )
+    assert mbpoll_values(current.stdout)[4] == round(status.current_a * 100)
+
+    cell3 = mbpoll_values(mbpoll(server.port, 102, 300, 9, kind="3").stdout)  # input registers: same data
+    assert cell3[300] == 1 and cell3[301] == status.cell_voltage_mv[2]
+    assert (cell3[302] << 16 | cell3[303]) == status.cell_resistance_uohm[2]
+    assert mm.decode(mm.RegType.INT16, [cell3[304]]) == status.cell_temperature_dc[2]
+    assert (cell3[305], cell3[306]) == (status.cell_soc_pct[2], status.cell_soh_pct[2])
+
+    u = mbpoll_values(mbpoll(server.port, 1, 0, 10).stdout)
+    assert u[0] == 1 and mm.decode(mm.RegType.INT32, [u[3], u[4]]) == round(ups.current_a * 100) and u[9] == 2
+
+
+def test_mbpoll_sees_exception_codes(server: ServerThread) -> None:
+    unknown_unit = mbpoll(server.port, 9, 0, 2)
+    assert unknown_unit.returncode != 0 and "Gateway path unavailable" in unknown_unit.stderr
+    past_last_cell = mbpoll(server.port, 101, 4 * 100 + 9, 1)  # 4 cells: 409 is past the span
+    assert past_last_cell.returncode != 0 and "Illegal data address" in past_last_cell.stderr
+
+
+def test_pymodbus_client_values_and_exceptions(server: ServerThread, site: Topology) -> None:
+    status = sample_string_status(site, "s1")
+    server.apply(status, sample_string_status(site, "s3", health=Health.STALE))
+
+    async def scenario() -> dict[str, Any]:
+        c = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=3, retries=0)
+        await c.connect()
+        try:
+            out: dict[str, Any] = {}
+            out["cell4"] = (await c.read_holding_registers(400, count=9, device_id=101)).registers
+            out["ambient"] = (await c.read_holding_registers(11, count=2, device_id=101)).registers
+            out["stale"] = (await c.read_holding_registers(0, count=22, device_id=103)).registers
+            out["stale_cell"] = (await c.read_input_registers(100, count=9, device_id=103)).registers
+            out["gateway"] = (await c.read_holding_registers(0, count=13, device_id=100)).registers
+            out["unit"] = (await c.read_holding_registers(0, count=1, device_id=42)).exception_code
+            out["addr"] = (await c.read_holding_registers(12_000, count=1, device_id=101)).exception_code
+            out["coil"] = (await c.read_coils(0, count=1, device_id=101)).exception_code
+            out["readonly"] = (await c.write_register(1, 5, device_id=101)).exception_code
+            out["bad_value"] = (await c.write_register(20, 7, device_id=101)).exception_code
+            out["off"] = (await c.write_register(20, 0, device_id=104)).isError()
+            return out
+        finally:
+            c.close()
+
+    out = server.call(scenario())
+    v = out["cell4"]
+    assert v[0] == 1 and v[1] == status.cell_voltage_mv[3] and (v[2] << 16 | v[3]) == status.cell_resistance_uohm[3]
+    assert mm.decode(mm.RegType.INT16, out["ambient"][:1]) == round(status.ambient_c * 10)
+    assert out["ambient"][1] == round(status.humidity_pct * 10)
+    stale = out["stale"]
+    assert stale[1] == 2 and stale[15] == 1 and stale[2:4] == [0x8000, 0] and stale[6] == 0xFFFF
+    assert out["stale_cell"][:5] == [2, 0xFFFF, 0xFFFF, 0xFFFF, 0x8000]
+    gw = out["gateway"]
+    assert gw[0] == 2 and gw[9] == 3 and gw[10] == 4 and gw[11] == 2 and gw[12] == mm.MAP_VERSION  # s2, s3, s4 stale
+    assert (out["unit"], out["addr"], out["coil"], out["readonly"], out["bad_value"]) == (10, 2, 1, 2, 3)
+    assert out["off"] is False
+    assert server.commands == [SetStringRelay(string_id="s4", closed=False, reason="Modbus TCP write: switch string off")]
+
+
+def test_writes_refused_for_clients_not_listed() -> None:
+    t = sample_topology(modbus=ModbusTcpConfig(host="127.0.0.1", port=0, write_enabled=True, write_clients=("10.1.2.3",)))
+    st = ServerThread(t)
+    try:
+        async def write() -> int:
+            c = AsyncModbusTcpClient("127.0.0.1", port=st.port, timeout=3, retries=0)
+            await c.connect()
+            try:
+                return (await c.write_register(20, 0, device_id=101)).exception_code
+            finally:
+                c.close()
+
+        assert st.call(write()) == 1
+        assert st.commands == []
+    finally:
+        st.close()
+
+
+def test_alarm_bits_counts_and_acknowledge_by_modbus(server: ServerThread, site: Topology) -> None:
+    server.apply(sample_string_status(site, "s1"))
+    raised = AlarmNotice(
+        event="raised", alarm_id=12, kind="cell_voltage_high", title="Voltage high", ups_id="ups1", string_id="s1",
+        cell_index=2, value=14.9, limit=14.4, from_time=time.time(), to_time=None, acknowledged_by=None,
+        acknowledged_at=None,
+    )
+    hall = AlarmNotice(**{**raised.__dict__, "alarm_id": 13, "kind": "hall_sensor", "cell_index": None})
+    server.apply(raised, hall)
+
+    async def scenario() -> tuple[list[int], list[int], list[int], int, int]:
+        c = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=3, retries=0)
+        await c.connect()
+        try:
+            head = (await c.read_holding_registers(0, count=22, device_id=101)).registers
+            cell2 = (await c.read_holding_registers(200, count=9, device_id=101)).registers
+            gw = (await c.read_holding_registers(0, count=9, device_id=100)).registers
+            bad = (await c.write_register(20, 99, device_id=100)).exception_code
+            ok = (await c.write_register(20, 0xFFFF, device_id=100)).isError()
+            return head, cell2, gw, bad, int(ok)
+        finally:
+            c.close()
+
+    head, cell2, gw, bad, err = server.call(scenario())
+    assert head[9] == 1 << mm.STRING_ALARM_BITS["hall_sensor"] and head[21] == 1
+    assert cell2[7] == 1 << mm.CELL_ALARM_BITS["cell_voltage_high"]
+    assert gw[6:9] == [2, 2, 0b1111]  # 2 active, 2 unacknowledged; cell, string alarm, stale strings, unack
+    assert bad == 3 and err == 0
+    assert sorted(c.alarm_id for c in server.commands if isinstance(c, AcknowledgeAlarm)) == [12, 13]
+    server.apply(AlarmNotice(**{**raised.__dict__, "event": "cleared"}))
+    assert server.call(_read(server.port, 101, 207, 1)) == [0]
+
+
+async def _read(port: int, unit: int, address: int, count: int) -> list[int]:
+    c = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=3, retries=0)
+    await c.connect()
+    try:
+        return (await c.read_holding_registers(address, count=count, device_id=unit)).registers
+    finally:
+        c.close()
+
+
+def test_string_that_goes_quiet_is_served_stale() -> None:
+    t = sample_topology(upses=1, strings_per_ups=1, cells=2)
+    st = ServerThread(t, stale_after_s=0.2)
+    try:
+        st.apply(sample_string_status(t, "s1"))
+        assert st.call(_read(st.port, 101, 1, 1)) == [1]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            st.do(st.server.tick)
+            if st.call(_read(st.port, 101, 15, 1)) == [1]:
+                break
+        assert st.call(_read(st.port, 101, 0, 4)) == [1, 2, 0x8000, 0]
+    finally:
+        st.close()
+
+
+def test_sixteen_concurrent_clients_and_a_malformed_frame(server: ServerThread, site: Topology) -> None:
+    status = sample_string_status(site, "s1")
+    server.apply(status)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=3) as bad:
+        bad.sendall(b"\x00\x01\x00\x00\x00\xff\x65\x03garbage-not-modbus" * 20)
+        bad.sendall(struct.pack(">HHHBB", 7, 0, 2, 101, 0x2B))  # a function we do not serve
+
+        async def one_client(k: int) -> list[list[int]]:
+            c = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=5, retries=0)
+            await c.connect()
+            try:
+                return [(await c.read_holding_registers(100 * (1 + k % 4), count=9, device_id=101)).registers
+                        for _ in range(20)]
+            finally:
+                c.close()
+
+        async def all_clients() -> list[list[list[int]]]:
+            return await asyncio.gather(*(one_client(k) for k in range(16)))
+
+        results = server.call(all_clients())
+    assert len(results) == 16
+    for k, reads in enumerate(results):
+        cell = k % 4
+        assert all(r[1] == status.cell_voltage_mv[cell] for r in reads)

@@ -1,0 +1,66 @@
+"""SNMP agent pieces without a network: value functions, the OID store, the generated MIB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pysnmp.proto import rfc1905
+
+from actors.messages import Health
+from protocols import snmp_oids as so
+from protocols.snmp_agent import OidStore, string_row, ups_battery_group, ups_row
+from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_string_row_scales_and_stale_rows_have_no_values() -> None:
+    t = sample_topology()
+    s = sample_string_status(t, "s1")
+    row = string_row(s, stale=False)
+    assert row["btmsStringVoltage"] == round(s.voltage_v * 100) and row["btmsStringCurrent"] < 0
+    assert row["btmsStringAmbientTemperature"] == round(s.ambient_c * 10) and row["btmsStringRelayClosed"] == 1
+    stale = string_row(s, stale=True)
+    assert stale["btmsStringStatus"] == Health.STALE
+    assert all(v is None for k, v in stale.items() if k != "btmsStringStatus")
+    assert ups_row(None, stale=True)["btmsUpsVoltage"] is None
+
+
+def test_ups_battery_group() -> None:
+    t = sample_topology(cells=3)
+    ups = sample_ups_status(t, "ups1")  # -101.5 A: discharging
+    strings = [sample_string_status(t, "s1"), sample_string_status(t, "s2")]
+    g = ups_battery_group(ups, False, strings, capacity_ah=200.0, on_battery_since=1000.0, now=1060.0)
+    assert g["upsBatteryStatus"] == 2 and g["upsSecondsOnBattery"] == 60
+    assert g["upsEstimatedMinutesRemaining"] == round(0.814 * 200 / 101.5 * 60)
+    assert g["upsBatteryVoltage"] == round(ups.voltage_v * 10) and g["upsBatteryCurrent"] == round(ups.current_a * 10)
+    assert g["upsBatteryTemperature"] == round(max(max(s.cell_temperature_dc) for s in strings) / 10)
+    unknown = ups_battery_group(ups, True, strings, 200.0, None, 0.0)
+    assert unknown["upsBatteryStatus"] == 1 and unknown["upsBatteryVoltage"] is None
+
+
+def test_oid_store_next_skips_absent_values_and_get_distinguishes_instance_from_object() -> None:
+    col = so.column("btmsCellVoltage").oid
+    store = OidStore((so.ENTERPRISE,))
+    store.define(col + (1, 1), "Integer32", 2150)
+    store.define(col + (1, 2), "Integer32", None)
+    store.define(col + (1, 3), "Integer32", 2170)
+    nxt = store.next_after(col + (1, 1))
+    assert nxt is not None and nxt[0] == col + (1, 3) and int(nxt[1]) == 2170
+    assert store.next_after(col + (1, 3)) is None
+    assert store.syntax(col + (1, 2)) is rfc1905.noSuchInstance
+    assert store.syntax(so.ENTERPRISE + (9, 9)) is rfc1905.noSuchObject
+    store.remove(col + (1, 3))
+    assert store.next_after(col + (1, 1)) is None
+
+
+def test_oids_are_unique_and_under_the_enterprise() -> None:
+    oids = [c.oid for c in so.ALL_COLUMNS]
+    assert len(set(oids)) == len(oids)
+    assert all(o[: len(so.ENTERPRISE)] == so.ENTERPRISE for o in oids)
+    assert all(c.units.isascii() and c.description.isascii() for c in so.ALL_COLUMNS)
+
+
+def test_shipped_mib_is_generated_from_the_oid_table() -> None:
+    shipped = (REPO / "docs" / "mibs" / "BTMS-GATEWAY-MIB.txt").read_text(encoding="ascii")
+    assert shipped == so.mib_text(), "stale MIB: run `python -m protocols.snmp_oids > docs/mibs/BTMS-GATEWAY-MIB.txt`"
