@@ -1,4 +1,4 @@
-"""The `btms` command line: run, check, bom, token (sim, discover, export: see --help)."""
+"""The `btms` command line: run, check, bom, token, sim, sim-fault, discover."""
 
 from __future__ import annotations
 
@@ -31,6 +31,28 @@ def main(argv: list[str] | None = None) -> int:
     listing = token_commands.add_parser("list", help="list token names")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
 
+    sim = commands.add_parser("sim", help="serve a topology's devices as Modbus RTU slaves (pseudo-terminals or TCP)")
+    sim.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    sim.add_argument("--listen", choices=("pty", "tcp"), default="pty")
+    sim.add_argument("--run-dir", type=Path, default=None, help="where the stable device links live (default: <storage>/sim)")
+    sim.add_argument("--tcp-port-base", type=int, default=0, help="with --listen tcp: bus n listens on BASE + n")
+    sim.add_argument("--control-port", type=int, default=0, help="loopback port of the fault control channel (0: any)")
+    sim.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("sim-fault", help="inject a fault into a running `btms sim` (see `btms sim-fault -h`)", add_help=False)
+
+    discover = commands.add_parser("discover", help="scan a bus for devices and print a draft topology")
+    discover.add_argument("--port", required=True, help="/dev/ttyUSB0, a pty path or socket://host:port")
+    discover.add_argument("--addresses", default="1-247", help="e.g. 1-32,100-104")
+    discover.add_argument("--baudrates", default=None, help="comma separated, e.g. 115200,19200,9600")
+    discover.add_argument("--timeout", type=float, default=None, help="answer timeout per request, s")
+
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["sim-fault"]:
+        from sim.control import run_fault_cli
+
+        return run_fault_cli(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "run":
         from actors.runtime.gateway_process import run_gateway
@@ -42,6 +64,19 @@ def main(argv: list[str] | None = None) -> int:
         return _bom(args.topology)
     if args.command == "token":
         return _token(args)
+    if args.command == "sim":
+        from sim.fieldbus_sim import run_simulator
+
+        return run_simulator(args.topology, args.listen, run_dir=args.run_dir, tcp_port_base=args.tcp_port_base,
+                             control_port=args.control_port, seed=args.seed)
+    if args.command == "discover":
+        from protocols.discovery import DEFAULT_BAUDRATES, run_discover
+
+        try:
+            rates = tuple(int(b) for b in args.baudrates.split(",")) if args.baudrates else DEFAULT_BAUDRATES
+        except ValueError:
+            parser.error(f"--baudrates {args.baudrates!r}: give baud rates as numbers separated by commas")
+        return run_discover(args.port, args.addresses, rates, args.timeout)
     parser.error(f"unknown command {args.command}")
     return 2
 

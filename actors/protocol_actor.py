@@ -16,6 +16,7 @@ create children.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import queue
 import socket
 import threading
@@ -32,6 +33,14 @@ _LOOP_START_TIMEOUT_S = 10.0
 
 
 class ProtocolActor(ActorTypeDispatcher):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Thespian passes `capabilities` only to an __init__ that names it (withPossibleInitArgs);
+        without it the actor cannot know that watches work and would never wake on commands."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "capabilities" not in inspect.signature(init).parameters:
+            raise TypeError(f"{cls.__name__}.__init__ must accept `capabilities` and pass it to ProtocolActor")
+
     def __init__(self, capabilities: dict | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._watch_supported = bool((capabilities or {}).get("Thespian Watch Supported"))

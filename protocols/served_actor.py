@@ -19,8 +19,8 @@ from actors.topology.model import Topology
 class ServedActor(ProtocolActor):
     service_name = "service"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, capabilities=None, *args, **kwargs):
+        super().__init__(capabilities, *args, **kwargs)
         self.server: Any = None
 
     def make_server(self, topology: Topology) -> Any:

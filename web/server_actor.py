@@ -21,8 +21,8 @@ from web.site_view import SiteView
 
 
 class WebServer(ProtocolActor):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, capabilities=None, *args, **kwargs):
+        super().__init__(capabilities, *args, **kwargs)
         configure_structlog()
         self.view: SiteView | None = None
         self.log = get_logger("btms.web")

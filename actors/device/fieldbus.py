@@ -42,8 +42,8 @@ _SCAN = "fieldbus-scan"
 
 
 class FieldBus(ProtocolActor):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, capabilities=None, *args, **kwargs):
+        super().__init__(capabilities, *args, **kwargs)
         configure_structlog()
         self.bus = None
         self.strings: dict = {}

@@ -150,8 +150,8 @@ class AlarmBook:
 class AlarmManager(ProtocolActor):
     """Protocol actor around AlarmBook (its asyncio thread owns the SQLite connection). Leaf."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, capabilities=None, *args, **kwargs):
+        super().__init__(capabilities, *args, **kwargs)
         self._inputs: asyncio.Queue | None = None
         self._early: list[Any] = []
 

@@ -218,8 +218,8 @@ class NotificationService:
 class Notifier(ProtocolActor):
     """Protocol actor around NotificationService. Leaf: creates no actors."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, capabilities=None, *args, **kwargs):
+        super().__init__(capabilities, *args, **kwargs)
         self._inputs: asyncio.Queue | None = None
         self._early: list[Any] = []
 
