@@ -165,7 +165,14 @@ def gateway_actor(admin_port: int):
     """
     from thespian.actors import ActorSystem
 
+    from actors.runtime.loopback import bind_thespian_to
     from actors.site.gateway import Gateway
 
-    asys = ActorSystem("multiprocTCPBase", {"Admin Port": admin_port}, transientUnique=True)
+    bind_thespian_to("127.0.0.1")  # the gateway's admin listens on loopback only
+    if admin_port not in _connections:
+        _connections[admin_port] = ActorSystem("multiprocTCPBase", {"Admin Port": admin_port}, transientUnique=True)
+    asys = _connections[admin_port]
     return asys, asys.createActor(Gateway, globalName="gateway")
+
+
+_connections: dict = {}

@@ -39,12 +39,15 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
     storage = topology.storage_dir()
     asys = start_actor_system(topology.gateway.admin_port, storage / "log")
     try:
-        from actors.messages import GatewayReady, Heartbeat, InitGateway, StartWatchdog
+        from actors.messages import GatewayReady, InitGateway, StartWatchdog
         from actors.site.gateway import Gateway
         from actors.site.watchdog import Watchdog
 
         watchdog = asys.createActor(Watchdog)
         asys.tell(watchdog, StartWatchdog(WATCHDOG_TIMEOUT_S))
+        # Heartbeats start with the watchdog: building a large tree takes longer than its timeout.
+        heartbeat = threading.Thread(target=_feed_watchdog, args=(asys, watchdog, stop), name="heartbeat", daemon=True)
+        heartbeat.start()
         gateway = asys.createActor(Gateway, globalName="gateway")
         ready = asys.ask(gateway, InitGateway(topology), READY_TIMEOUT_S)
         if not isinstance(ready, GatewayReady):
@@ -55,12 +58,21 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
                 print(f"gateway {topology.gateway.id}: {failure}", file=err)
             return 1
         _announce(topology, out)
-        while not stop.wait(HEARTBEAT_PERIOD_S):
-            asys.tell(watchdog, Heartbeat(time.time()))
+        stop.wait()
         print("stopping", file=out, flush=True)
         return 0
     finally:
+        stop.set()
         asys.shutdown()
+
+
+def _feed_watchdog(asys, watchdog, stop: threading.Event) -> None:
+    """Heartbeats from their own thread, through its own private context (THESPIAN.md §4)."""
+    from actors.messages import Heartbeat
+
+    with asys.private() as context:
+        while not stop.wait(HEARTBEAT_PERIOD_S):
+            context.tell(watchdog, Heartbeat(time.time()))
 
 
 def _announce(topology, out: TextIO) -> None:
