@@ -29,11 +29,15 @@ from actors.messages import (
     SetSimInput,
     SetSiren,
     BusAddressChanged,
+    BusStats,
+    GetBusStats,
     GatewayReady,
     GetSiteStatus,
     IAm,
     InitFieldBus,
     InitGateway,
+    InitHistorian,
+    HistoryDiskAlarm,
     InitMasterController,
     InitModbusServer,
     InitSnmpAgent,
@@ -69,6 +73,7 @@ class Gateway(ActorTypeDispatcher):
         self.latest_ups: dict = {}
         self.latest_strings: dict = {}
         self.string_masters: dict[str, tuple[object, int]] = {}
+        self.stats_askers: list[tuple[int, object]] = []  # (request id, asker): addresses are unhashable
         self.policy = RestartPolicy()
         self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
         self.ready_to = None
@@ -88,6 +93,7 @@ class Gateway(ActorTypeDispatcher):
             self._spawn("master_controller")
         self._spawn("alarms")
         self._spawn("notifier")
+        self._spawn("historian")
         for ups in self.topology.upses:
             self._spawn(f"ups:{ups.id}")
         for name in self._service_names():
@@ -128,6 +134,11 @@ class Gateway(ActorTypeDispatcher):
         factories["snmp"] = lambda: (_class("protocols.snmp_actor", "SnmpAgentActor"), InitSnmpAgent(t))
         settings_db = str(t.storage_dir() / "settings.db")
         factories["alarms"] = lambda: (_class("actors.site.alarm_manager", "AlarmManager"), InitAlarmManager(t, settings_db))
+        factories["historian"] = lambda: (
+            _class("actors.site.historian", "Historian"),
+            InitHistorian(str(t.storage_dir()), t.storage.retention_days, t.storage.min_free_mb, t,
+                          alarm_sink=self.myAddress),
+        )
         factories["notifier"] = lambda: (_class("actors.site.notifier", "Notifier"), InitNotifier(settings_db, t.gateway.name))
         return factories
 
@@ -139,6 +150,8 @@ class Gateway(ActorTypeDispatcher):
         address = self.createActor(actor_class)
         replace_child(self.children, name, address)
         self.send(address, init)
+        if name == "historian":  # it does not subscribe itself: it only listens
+            self.subscribers.append(address)
         if name.startswith("bus:"):
             announcement = BusAddressChanged(name[4:], address)
             for other, child in self.children:
@@ -237,6 +250,11 @@ class Gateway(ActorTypeDispatcher):
     def receiveMsg_AcknowledgeAlarm(self, message: AcknowledgeAlarm, sender):
         self._to_child("alarms", message)
 
+    def receiveMsg_HistoryDiskAlarm(self, message: HistoryDiskAlarm, sender):
+        """The history disk's free-space floor: a site-level alarm like any other."""
+        kind = AlarmRaised if message.active else AlarmCleared
+        self._to_child("alarms", kind("storage_space_low", None, None, None, None, None, time.time(), message.text))
+
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
         for subscriber in self.subscribers:
             self.send(subscriber, message)
@@ -262,6 +280,20 @@ class Gateway(ActorTypeDispatcher):
     def receiveMsg_SetSimInput(self, message: SetSimInput, sender):
         if self.topology.master_controller is not None:
             self._to_child(f"bus:{self.topology.master_controller.bus}", message)
+
+    def receiveMsg_GetBusStats(self, message: GetBusStats, sender):
+        """Ask every FieldBus; each BusStats goes back to the asker (diagnostics, benchmarks)."""
+        for name, child in self.children:
+            if name.startswith("bus:") and child is not None:
+                self.stats_askers.append((message.request_id, sender))
+                self.send(child, message)
+
+    def receiveMsg_BusStats(self, message: BusStats, sender):
+        for i, (request_id, asker) in enumerate(self.stats_askers):
+            if request_id == message.request_id:
+                del self.stats_askers[i]
+                self.send(asker, message)
+                return
 
     def receiveMsg_WhoAreYou(self, message: WhoAreYou, sender):
         self.send(sender, IAm(message.request_id, os.getpid(), "gateway"))

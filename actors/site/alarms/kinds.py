@@ -42,6 +42,8 @@ class AlarmKind(str, Enum):
     SENSOR_FAULT = "sensor_fault"  # a device answers with an implausible value
     # A BM-LC digital input named by the topology (leakage, fire, ...); `detail` holds its name.
     DIGITAL_INPUT = "digital_input"
+    # The history database's disk fell under its free-space floor (oldest data is being deleted).
+    STORAGE_SPACE_LOW = "storage_space_low"
 
     @property
     def title(self) -> str:
@@ -78,6 +80,7 @@ _TITLES: dict[AlarmKind, str] = {
     AlarmKind.COMMUNICATION_LOST: "Communication lost",
     AlarmKind.SENSOR_FAULT: "Sensor fault",
     AlarmKind.DIGITAL_INPUT: "Digital input",
+    AlarmKind.STORAGE_SPACE_LOW: "Storage space low",
 }
 
 _SETTING_LABELS: dict[AlarmKind, str] = {
@@ -97,6 +100,7 @@ _SETTING_LABELS: dict[AlarmKind, str] = {
     AlarmKind.COMMUNICATION_LOST: "Communication lost",
     AlarmKind.SENSOR_FAULT: "Sensor fault",
     AlarmKind.DIGITAL_INPUT: "Digital inputs (leakage, fire, ...)",
+    AlarmKind.STORAGE_SPACE_LOW: "Storage space low",
 }
 
 CELL_LIMIT_KINDS = frozenset(
