@@ -5,7 +5,7 @@ runs against it. Request -> reply, both single JSON lines; a reply is {"ok": tru
 {"ok": false, "error": "..."} naming what was wrong with the request.
 
 Commands ("cmd"):
-  status                                   line ports, noise, request counters
+  status                                   line ports, noise, request counters, IO modules' inputs and outputs
   inject   string=ID fault=NAME [args={}]  fault names: see FAULTS (args are the fault's fields)
   clear    string=ID [fault=NAME]          remove one kind of fault, or all
   input    module=ID input=1..8 on=BOOL    a leak/fire detector on a BM-LC input
@@ -85,11 +85,19 @@ class FaultController:
             raise ControlError(str(exc.args[0])) from None
 
     def _cmd_status(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The buses' counters and every BM-LC's inputs and outputs (what the gateway switched)."""
+        controller = self.site.topology.master_controller
+        modules = controller.io_modules if controller is not None else ()
         return {
             "buses": {
                 bus_id: {"port": s.port, "plugged": s.endpoint.plugged, "noise": s.noise_fraction, **s.counters}
                 for bus_id, s in self.field.servers.items()
-            }
+            },
+            "io_modules": {
+                m.id: {"address": io.address, "online": io.online, "inputs": list(io.inputs), "outputs": list(io.outputs)}
+                for m in modules
+                for io in (self.site.io_module(m.id),)
+            },
         }
 
     def _cmd_inject(self, request: dict[str, Any]) -> dict[str, Any]:

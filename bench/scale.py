@@ -1,0 +1,167 @@
+"""Scale benchmark (issue 2): a full gateway, 32 strings x 120 batteries, on the simulator.
+
+Runs `btms run` as a user would (every service of a production gateway enabled), lets it scan
+at 1 s for at least 60 s, and measures for the whole process tree (the main program and every
+actor process of its actor system):
+- scans completed by the field bus vs scans expected, and its worst start lag;
+- that every string's status kept pace (scan numbers seen by the API);
+- CPU seconds per second (user + system, all processes);
+- peak total PSS (sum of Pss from /proc/PID/smaps_rollup: forked actors share pages, so
+  summed RSS would overstate).
+Last line: one JSON object with the keys issue 2 names.
+
+    python bench/scale.py [--seconds 60] [--strings 32] [--cells 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from actors.messages import BusStats, GetBusStats  # noqa: E402
+from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
+from tests.support import free_port  # noqa: E402
+
+STRINGS_PER_UPS = 4
+
+
+def topology(tmp: Path, strings: int, cells: int) -> tuple[Path, dict]:
+    upses = []
+    for u in range((strings + STRINGS_PER_UPS - 1) // STRINGS_PER_UPS):
+        members = []
+        for k in range(STRINGS_PER_UPS):
+            index = u * STRINGS_PER_UPS + k + 1
+            if index > strings:
+                break
+            members.append({
+                "id": f"S{index:02d}", "index": index, "bus": "sim", "address": index,
+                "battery": {"nominal_voltage": 2, "capacity_ah": 1000, "count": cells},
+                "hall_range_a": 1000, "climate_sensor": True,
+            })
+        upses.append({"id": f"UPS{u + 1}", "index": u + 1, "strings": members})
+    outputs = [{"module": "lc1", "output": 1, "function": "siren"}]
+    data = {
+        "gateway": {"id": "bench", "name": "Scale benchmark", "admin_port": free_port()},
+        "buses": [{"id": "sim", "port": f"sim://{tmp.name}", "scan_period_s": 1.0}],
+        "upses": upses,
+        "master_controller": {"bus": "sim", "address": 200, "io_modules": [{"id": "lc1", "address": 201}],
+                              "outputs": outputs},
+        "services": {
+            "web": {"host": "127.0.0.1", "port": free_port()},
+            "modbus": {"host": "127.0.0.1", "port": free_port()},
+            "snmp": {"enabled": True, "host": "127.0.0.1", "port": free_port(), "read_community": "bench-community"},
+        },
+        "storage": {"path": str(tmp / "var")},
+    }
+    path = tmp / "topology.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path, data
+
+
+def tree_pids(gateway: GatewayProcess) -> set[int]:
+    return gateway.actor_pids() | {gateway.process.pid}
+
+
+def cpu_seconds(pids: set[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            out[pid] = t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def pss_mib(pids: set[int]) -> float:
+    total_kib = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total_kib += int(line.split()[1])
+                        break
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return total_kib / 1024.0
+
+
+def bus_stats(admin_port: int) -> BusStats:
+    asys, gw = gateway_actor(admin_port)
+    reply = asys.ask(gw, GetBusStats(int(time.time() * 1000) % 1_000_000), 5)
+    if not isinstance(reply, BusStats):
+        raise RuntimeError(f"no bus statistics from the gateway: {reply!r}")
+    return reply
+
+
+def string_scans(gateway: GatewayProcess) -> dict[str, int]:
+    _, site = gateway.get("/api/v1/site")
+    return {s["id"]: s.get("scan_no", -1) for s in site["strings"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--strings", type=int, default=32)
+    parser.add_argument("--cells", type=int, default=120)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="btms-scale-") as tmp_name:
+        tmp = Path(tmp_name)
+        path, data = topology(tmp, args.strings, args.cells)
+        gateway = GatewayProcess.start(tmp, path, data)
+        pids: set[int] = set()
+        try:
+            started = time.monotonic()
+            wait_serving(gateway, timeout=60)
+            print(f"serving after {time.monotonic() - started:.1f} s; warming up 5 s")
+            time.sleep(5)  # benchmark pacing, not synchronisation: let start-up work settle
+            pids = tree_pids(gateway)
+            print(f"{len(pids)} processes in the tree")
+            cpu0, scans0, stats0, t0 = cpu_seconds(pids), string_scans(gateway), bus_stats(gateway.admin_port), time.monotonic()
+            peak_pss = pss_mib(pids)
+            while time.monotonic() - t0 < args.seconds:
+                time.sleep(2)  # sampling period of the PSS measurement
+                pids |= tree_pids(gateway)
+                peak_pss = max(peak_pss, pss_mib(pids))
+            elapsed = time.monotonic() - t0
+            cpu1, scans1, stats1 = cpu_seconds(pids), string_scans(gateway), bus_stats(gateway.admin_port)
+        finally:
+            pids |= tree_pids(gateway)
+            gateway.stop(signal.SIGTERM)
+            kill_all(pids)
+
+    cpu = sum(cpu1.get(p, 0.0) - cpu0.get(p, 0.0) for p in cpu1)
+    expected = int(elapsed // 1.0)
+    done = stats1.scans_done - stats0.scans_done
+    lagging = {s: scans1[s] - scans0[s] for s in scans1 if scans1[s] - scans0[s] < expected - 1}
+    print(f"scans: {done} done, {expected} expected over {elapsed:.1f} s; worst start lag {stats1.worst_lag_ms:.1f} ms")
+    print(f"strings behind the bus: {lagging or 'none'}")
+    print(f"CPU: {cpu:.2f} s in {elapsed:.1f} s = {cpu / elapsed:.3f} s/s (target <= 0.30)")
+    print(f"peak PSS of the tree: {peak_pss:.0f} MiB (target <= 512)")
+    print(json.dumps({
+        "bench": "scale",
+        "cells": args.strings * args.cells,
+        "scans_expected": expected,
+        "scans_done": done,
+        "worst_lag_ms": round(stats1.worst_lag_ms, 1),
+        "cpu_s_per_s": round(cpu / elapsed, 3),
+        "pss_mib": round(peak_pss, 1),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
