@@ -2,7 +2,7 @@
 
 On its Init message it builds its server, runs the server's `serve()` in the event-loop thread,
 subscribes to the gateway and tells it whether the server listens (ServiceStarted) or why not
-(ServiceFailed: a port in use must stop `btms run` with a clear message). Every UpsUpdate is
+(ServiceFailed: a port in use must stop `btms run` with a clear message). Every SiteUpdate is
 unpacked into the UpsStatus and StringStatus values the servers apply; alarm notices pass as
 they are. Commands the server produces (a Modbus write) go to the gateway.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.messages import Address, AlarmNotice, ServiceFailed, ServiceStarted, Subscribe, UpsUpdate
+from actors.messages import Address, AlarmNotice, ServiceFailed, ServiceStarted, SiteUpdate, Subscribe
 from actors.protocol_actor import ProtocolActor
 from actors.topology.model import Topology
 
@@ -54,11 +54,12 @@ class ServedActor(ProtocolActor):
         self.start_loop(main)
         self.send(sender, Subscribe(self.myAddress))
 
-    def receiveMsg_UpsUpdate(self, message: UpsUpdate, sender: Address):
+    def receiveMsg_SiteUpdate(self, message: SiteUpdate, sender: Address):
         if self.server is not None:
-            self.in_loop(self.server.apply, message.ups)
-            for string in message.strings:
-                self.in_loop(self.server.apply, string)
+            for update in message.updates:
+                self.in_loop(self.server.apply, update.ups)
+                for string in update.strings:
+                    self.in_loop(self.server.apply, string)
         return self.watch()
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender: Address):

@@ -13,7 +13,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from actors.log import configure_structlog, get_logger
-from actors.messages import InitWebServer, ServiceFailed, ServiceStarted, Subscribe, UpsUpdate
+from actors.messages import InitWebServer, ServiceFailed, ServiceStarted, SiteUpdate, Subscribe
 from actors.protocol_actor import ProtocolActor
 from web.api_tokens import TokenVerifier
 from web.app import create_app
@@ -59,7 +59,8 @@ class WebServer(ProtocolActor):
         self.send(self.gateway, Subscribe(self.myAddress))
         return self.watch()
 
-    def receiveMsg_UpsUpdate(self, message: UpsUpdate, sender):
+    def receiveMsg_SiteUpdate(self, message: SiteUpdate, sender):
         if self.view is not None:
-            self.in_loop(self.view.apply, message)
+            for update in message.updates:
+                self.in_loop(self.view.apply, update)
         return self.watch()

@@ -2,7 +2,7 @@
 
 It creates and supervises its children (one FieldBus per bus, one Ups per UPS, the master
 controller, the protocol actors), keeps the latest status of every UPS and string, fans each
-UpsUpdate out to its subscribers, and routes commands down (a string relay goes to the master
+scan's UpsUpdates out to its subscribers as one SiteUpdate, and routes commands down (a string relay goes to the master
 controller). A child that dies is re-created with its configuration; a re-created FieldBus is
 announced to everyone who sends to it.
 """
@@ -18,6 +18,7 @@ from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExi
 
 from actors.device.fieldbus import FieldBus
 from actors.device.master_controller import MasterController
+from actors.forking import prepare_to_fork
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
     AcknowledgeAlarm,
@@ -49,6 +50,7 @@ from actors.messages import (
     ServiceStarted,
     SetStringRelay,
     SiteStatus,
+    SiteUpdate,
     StringLocation,
     StringMasterStarted,
     Subscribe,
@@ -61,6 +63,8 @@ from actors.topology.model import Topology
 from actors.ups.ups import Ups
 
 READY_TIMEOUT_S = 8.0
+# If some UPSes have not reported a scan this long after the first did, publish what we have.
+PUBLISH_AFTER_S = 0.3
 
 
 class Gateway(ActorTypeDispatcher):
@@ -73,6 +77,8 @@ class Gateway(ActorTypeDispatcher):
         self.latest_ups: dict = {}
         self.latest_strings: dict = {}
         self.string_masters: dict[str, tuple[object, int]] = {}
+        self.pending_updates: dict[str, UpsUpdate] = {}
+        self.publish_armed = False
         self.stats_askers: list[tuple[int, object]] = []  # (request id, asker): addresses are unhashable
         self.policy = RestartPolicy()
         self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
@@ -147,6 +153,7 @@ class Gateway(ActorTypeDispatcher):
 
     def _spawn(self, name: str) -> None:
         actor_class, init = self._factories()[name]()
+        prepare_to_fork()
         address = self.createActor(actor_class)
         replace_child(self.children, name, address)
         self.send(address, init)
@@ -174,7 +181,10 @@ class Gateway(ActorTypeDispatcher):
             self._spawn(name)
 
     def receiveMsg_WakeupMessage(self, message, sender):
-        if message.payload == "ready-timeout":
+        if message.payload == "publish":
+            self.publish_armed = False
+            self._publish()
+        elif message.payload == "ready-timeout":
             self._report_ready()
         elif isinstance(message.payload, tuple) and message.payload[0] == "restart":
             self._spawn(message.payload[1])
@@ -206,8 +216,8 @@ class Gateway(ActorTypeDispatcher):
     def receiveMsg_Subscribe(self, message: Subscribe, sender):
         if message.subscriber not in self.subscribers:
             self.subscribers.append(message.subscriber)
-        for update in self._current_updates():
-            self.send(message.subscriber, update)
+        if self.latest_ups:
+            self.send(message.subscriber, self._current_site())
 
     def receiveMsg_Unsubscribe(self, message: Unsubscribe, sender):
         self.subscribers = [s for s in self.subscribers if s != message.subscriber]
@@ -216,15 +226,28 @@ class Gateway(ActorTypeDispatcher):
         self.latest_ups[message.ups.ups_id] = message.ups
         for string in message.strings:
             self.latest_strings[string.string_id] = string
-        for subscriber in self.subscribers:
-            self.send(subscriber, message)
+        self.pending_updates[message.ups.ups_id] = message
+        if len(self.pending_updates) >= len(self.topology.upses):
+            self._publish()
+        elif not self.publish_armed:
+            self.publish_armed = True
+            self.wakeupAfter(timedelta(seconds=PUBLISH_AFTER_S), payload="publish")
 
-    def _current_updates(self) -> list[UpsUpdate]:
+    def _publish(self) -> None:
+        """One SiteUpdate per scan to each subscriber (messages cost per message, not per byte)."""
+        if not self.pending_updates:
+            return
+        update = SiteUpdate(tuple(self.pending_updates.values()))
+        self.pending_updates = {}
+        for subscriber in self.subscribers:
+            self.send(subscriber, update)
+
+    def _current_site(self) -> SiteUpdate:
         updates = []
         for ups_id, ups in self.latest_ups.items():
             strings = tuple(s for s in self.latest_strings.values() if s.ups_id == ups_id)
             updates.append(UpsUpdate(ups, strings))
-        return updates
+        return SiteUpdate(tuple(updates))
 
     def receiveMsg_GetSiteStatus(self, message: GetSiteStatus, sender):
         self.send(

@@ -29,7 +29,7 @@ from actors.messages import (
     InitHistorian,
     StringStatus,
     UpsStatus,
-    UpsUpdate,
+    SiteUpdate,
 )
 from actors.site.history.retention import RetentionPolicy
 from actors.site.history.writer import HistoryWriter
@@ -105,11 +105,12 @@ class Historian(ActorTypeDispatcher):
         assert self.loop is not None
         self.loop.call_soon_threadsafe(self.writer.submit_string, msg)
 
-    def receiveMsg_UpsUpdate(self, msg: UpsUpdate, sender: object) -> None:
-        """What the gateway sends: one UPS and its strings of a scan."""
-        for string in msg.strings:
-            self.receiveMsg_StringStatus(string, sender)
-        self.receiveMsg_UpsStatus(msg.ups, sender)
+    def receiveMsg_SiteUpdate(self, msg: SiteUpdate, sender: object) -> None:
+        """What the gateway sends: every UPS of a scan with its strings."""
+        for update in msg.updates:
+            for string in update.strings:
+                self.receiveMsg_StringStatus(string, sender)
+            self.receiveMsg_UpsStatus(update.ups, sender)
 
     def receiveMsg_UpsStatus(self, msg: UpsStatus, sender: object) -> None:
         # UPS values are derived from the stored strings (docs/storage.md); nothing to write.

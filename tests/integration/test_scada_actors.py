@@ -8,7 +8,7 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 from thespian.actors import ActorExitRequest, ActorSystem
 
-from actors.messages import InitModbusServer, Subscribe, UpsUpdate
+from actors.messages import InitModbusServer, SiteUpdate, Subscribe, UpsUpdate
 from actors.topology.model import ModbusTcpConfig
 from protocols.modbus_actor import ModbusServerActor
 from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
@@ -33,7 +33,7 @@ def test_modbus_actor_subscribes_and_serves_what_it_receives() -> None:
         reply = system.ask(actor, InitModbusServer(t), 10)
         assert isinstance(reply, Subscribe) and reply.subscriber == actor
         status = sample_string_status(t, "s1")
-        system.tell(actor, UpsUpdate(sample_ups_status(t, status.ups_id), (status,)))  # as the gateway sends it
+        system.tell(actor, SiteUpdate((UpsUpdate(sample_ups_status(t, status.ups_id), (status,)),)))  # as the gateway sends it
         client = ModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
         deadline = time.monotonic() + 10
         while not client.connect() and time.monotonic() < deadline:  # the loop binds after Init returns
