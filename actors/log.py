@@ -36,6 +36,7 @@ def configure_structlog(*, console: bool | None = None, level: int = logging.INF
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _add_pid,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -45,6 +46,12 @@ def configure_structlog(*, console: bool | None = None, level: int = logging.INF
     )
     if not _inside_actor() and not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+
+
+def _add_pid(logger: Any, method: str, event: dict) -> dict:
+    """Every actor is a process: the pid says which one logged (and which one to look at)."""
+    event["pid"] = os.getpid()
+    return event
 
 
 def _inside_actor() -> bool:

@@ -144,7 +144,7 @@ def main() -> int:
             kill_all(pids)
 
     cpu = sum(cpu1.get(p, 0.0) - cpu0.get(p, 0.0) for p in cpu1)
-    expected = int(elapsed // 1.0)
+    expected = round(elapsed / 1.0)  # scan starts in the window, at a 1 s period
     done = stats1.scans_done - stats0.scans_done
     lagging = {s: scans1[s] - scans0[s] for s in scans1 if scans1[s] - scans0[s] < expected - 1}
     print(f"scans: {done} done, {expected} expected over {elapsed:.1f} s; worst start lag {stats1.worst_lag_ms:.1f} ms")

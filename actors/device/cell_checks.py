@@ -20,6 +20,14 @@ OPEN_CIRCUIT_FRACTION = 0.5
 # Above this factor of the upper limit no lead-acid battery can be: a sensor fault.
 IMPLAUSIBLE_HIGH_FACTOR = 1.1
 
+# Plain int bits of CellFault: this runs 3,840 times a second, and enum flag arithmetic costs
+# about a microsecond per operation where int arithmetic costs a few tens of nanoseconds.
+_NO_RESPONSE = int(CellFault.NO_RESPONSE)
+_OPEN_CIRCUIT = int(CellFault.OPEN_CIRCUIT)
+_VOLTAGE_IMPLAUSIBLE = int(CellFault.VOLTAGE_IMPLAUSIBLE)
+_RESISTANCE_IMPLAUSIBLE = int(CellFault.RESISTANCE_IMPLAUSIBLE)
+_TEMPERATURE_IMPLAUSIBLE = int(CellFault.TEMPERATURE_IMPLAUSIBLE)
+
 
 def reading_faults(
     nominal_voltage: int,
@@ -27,27 +35,30 @@ def reading_faults(
     voltage_mv: int,
     resistance_uohm: int,
     temperature_dc: int,
-) -> CellFault:
-    """Every reason this reading cannot be taken as a measurement of a healthy connection."""
+) -> int:
+    """Every reason this reading cannot be taken as a measurement of a healthy connection.
+
+    Returns the CellFault bits as a plain int (CellFault(value) names them).
+    """
     if not responded:
-        return CellFault.NO_RESPONSE
-    faults = CellFault.NONE
+        return _NO_RESPONSE
+    faults = 0
     v_low, v_high = VOLTAGE_RANGE_MV[nominal_voltage]
     if voltage_mv < v_low * OPEN_CIRCUIT_FRACTION:
-        faults |= CellFault.OPEN_CIRCUIT
+        faults = _OPEN_CIRCUIT
     elif voltage_mv > v_high * IMPLAUSIBLE_HIGH_FACTOR:
-        faults |= CellFault.VOLTAGE_IMPLAUSIBLE
+        faults = _VOLTAGE_IMPLAUSIBLE
     r_low, r_high = RESISTANCE_RANGE_UOHM
-    if not r_low <= resistance_uohm <= r_high and not faults & CellFault.OPEN_CIRCUIT:
-        faults |= CellFault.RESISTANCE_IMPLAUSIBLE
+    if not r_low <= resistance_uohm <= r_high and not faults & _OPEN_CIRCUIT:
+        faults |= _RESISTANCE_IMPLAUSIBLE
     t_low, t_high = TEMPERATURE_RANGE_DC
     if not t_low <= temperature_dc <= t_high:
-        faults |= CellFault.TEMPERATURE_IMPLAUSIBLE
+        faults |= _TEMPERATURE_IMPLAUSIBLE
     return faults
 
 
-def health_of(faults: CellFault) -> Health:
-    if faults & CellFault.NO_RESPONSE:
+def health_of(faults: int) -> Health:
+    if faults & _NO_RESPONSE:
         return Health.STALE
     if faults:
         return Health.ERROR

@@ -32,6 +32,8 @@ class CellSensor(ActorTypeDispatcher):
         self.last_timestamp: float | None = None
         self.limits = None
         self.alarms = CELL_ALARMS_CLEAR
+        self.in_alarm = False  # any alarm of this cell active (recomputed only when one changes)
+        self.snapshot = CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm)
 
     def receiveMsg_InitCell(self, message: InitCell, sender):
         self.index = message.index
@@ -67,7 +69,7 @@ class CellSensor(ActorTypeDispatcher):
                 self.alarms,
                 self.limits,
                 responded=reading.responded,
-                faults=int(faults),
+                faults=faults,
                 voltage_mv=reading.voltage_mv,
                 resistance_uohm=reading.resistance_uohm,
                 temperature_dc=reading.temperature_dc,
@@ -75,9 +77,16 @@ class CellSensor(ActorTypeDispatcher):
                 soh_pct=self.soh_pct,
                 now=reading.timestamp,
             )
+            if transitions:
+                self.in_alarm = bool(self.alarms.active_kinds())
         health = health_of(faults)
-        if health == Health.OK and self.alarms.active_kinds():
+        if self.in_alarm and health == Health.OK:
             health = Health.ERROR  # a battery in alarm is shown as "error", as SCADA expects
+        snapshot = self.snapshot
+        if (snapshot.soc_pct, snapshot.soh_pct, snapshot.reference_resistance_uohm) != (
+            self.soc_pct, self.soh_pct, self.reference_uohm
+        ):
+            snapshot = self.snapshot = CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm)
         return CellStatus(
             index=self.index,
             scan_no=reading.scan_no,
@@ -88,7 +97,7 @@ class CellSensor(ActorTypeDispatcher):
             temperature_dc=reading.temperature_dc,
             soc_pct=round(self.soc_pct),
             soh_pct=round(self.soh_pct),
-            snapshot=CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm),
+            snapshot=snapshot,
             alarm_transitions=tuple(transitions),
         )
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 
+# Imported here, not when the private cell system starts: the UPS imports this module before it
+# forks its string masters, so these pages are shared by all of them instead of copied 32 times.
+import thespian.system.simpleSystemBase  # noqa: F401
 from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
 
 from actors.log import configure_structlog, get_logger

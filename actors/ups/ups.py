@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
 
+from actors.forking import prepare_to_fork
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
     AlarmCleared,
@@ -57,11 +58,13 @@ class Ups(ActorTypeDispatcher):
         self.buses = dict(message.bus_addresses)
         self.snapshots.update(dict(message.string_snapshots))
         self.log = get_logger("btms.ups", ups=self.config.id)
+        self.log.info("ups started", strings=len(self.config.strings))
         for string in self.config.strings:
             self._spawn(string.id)
 
     def _spawn(self, string_id: str) -> None:
         string = next(s for s in self.config.strings if s.id == string_id)
+        prepare_to_fork()
         address = self.createActor(StringMaster)
         replace_child(self.masters, string_id, address)
         self.send(address, InitStringMaster(string, self.buses[string.bus], self.myAddress, self.snapshots.get(string_id)))
