@@ -12,25 +12,55 @@ from collections.abc import Awaitable, Callable
 from quart import Quart, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from actors.site.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
+from web.request_args import BadRequest, NotFound
+from web.routes_alarms import AlarmAccess, alarm_routes
+from web.routes_history import history_routes
+from web.tree_bridge import TreeBridge
 from web.site_view import SiteView
 
 API = "/api/v1"
 
 
-def create_app(view: SiteView, verifier: TokenVerifier, on_serving: Callable[[], Awaitable[None]] | None = None) -> Quart:
+def create_app(
+    view: SiteView,
+    verifier: TokenVerifier,
+    on_serving: Callable[[], Awaitable[None]] | None = None,
+    *,
+    bridge: TreeBridge | None = None,
+    history: HistoryReader | None = None,
+    alarms: AlarmAccess | None = None,
+) -> Quart:
+    """The app; history and alarm routes exist when their stores are given."""
     app = Quart("btms")
     app.json.sort_keys = False
+    if history is not None:
+        app.register_blueprint(history_routes(history), url_prefix=API)
+    if alarms is not None and bridge is not None:
+        app.register_blueprint(alarm_routes(alarms, bridge, view.topology), url_prefix=API)
 
     @app.before_serving
     async def opened() -> None:
         await verifier.open()
+        if alarms is not None:
+            await alarms.open()
         if on_serving is not None:
             await on_serving()
 
     @app.after_serving
     async def closed() -> None:
         await verifier.close()
+        if alarms is not None:
+            await alarms.close()
+
+    @app.errorhandler(BadRequest)
+    async def bad_request(error: BadRequest):
+        return _error(400, str(error))
+
+    @app.errorhandler(NotFound)
+    async def not_found(error: NotFound):
+        return _error(404, str(error.args[0] if error.args else error))
 
     @app.before_request
     async def authenticate():

@@ -13,10 +13,13 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from actors.log import configure_structlog, get_logger
-from actors.messages import InitWebServer, ServiceFailed, ServiceStarted, SiteUpdate, Subscribe
+from actors.messages import InitWebServer, NotificationTestResult, ServiceFailed, ServiceStarted, SiteUpdate, Subscribe
 from actors.protocol_actor import ProtocolActor
 from web.api_tokens import TokenVerifier
+from actors.site.history.reader import HistoryReader
 from web.app import create_app
+from web.routes_alarms import AlarmAccess
+from web.tree_bridge import TreeBridge
 from web.site_view import SiteView
 
 
@@ -25,6 +28,7 @@ class WebServer(ProtocolActor):
         super().__init__(capabilities, *args, **kwargs)
         configure_structlog()
         self.view: SiteView | None = None
+        self.bridge: TreeBridge | None = None
         self.log = get_logger("btms.web")
 
     def receiveMsg_InitWebServer(self, message: InitWebServer, sender):
@@ -39,7 +43,15 @@ class WebServer(ProtocolActor):
         async def on_serving() -> None:
             self.post_command(ServiceStarted("web", where))
 
-        app = create_app(self.view, verifier, on_serving)
+        self.bridge = TreeBridge(self.post_command)
+        app = create_app(
+            self.view,
+            verifier,
+            on_serving,
+            bridge=self.bridge,
+            history=HistoryReader(topology.storage_dir()),
+            alarms=AlarmAccess(topology.storage_dir() / "settings.db"),
+        )
         config = Config()
         config.bind = [f"{web.host}:{web.port}"]
         config.accesslog = None
@@ -57,6 +69,11 @@ class WebServer(ProtocolActor):
 
         self.start_loop(main)
         self.send(self.gateway, Subscribe(self.myAddress))
+        return self.watch()
+
+    def receiveMsg_NotificationTestResult(self, message: NotificationTestResult, sender):
+        if self.bridge is not None:
+            self.in_loop(self.bridge.resolve, message.request_id, message)
         return self.watch()
 
     def receiveMsg_SiteUpdate(self, message: SiteUpdate, sender):

@@ -45,6 +45,8 @@ from actors.messages import (
     InitUps,
     InitWebServer,
     InjectSimFault,
+    NotificationTestResult,
+    SendTestNotification,
     LocateString,
     ServiceFailed,
     ServiceStarted,
@@ -79,7 +81,8 @@ class Gateway(ActorTypeDispatcher):
         self.string_masters: dict[str, tuple[object, int]] = {}
         self.pending_updates: dict[str, UpsUpdate] = {}
         self.publish_armed = False
-        self.stats_askers: list[tuple[int, object]] = []  # (request id, asker): addresses are unhashable
+        # (reply type, request id, asker) waiting for a child's reply; addresses are unhashable
+        self.askers: list[tuple[type, int, object]] = []
         self.policy = RestartPolicy()
         self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
         self.ready_to = None
@@ -143,7 +146,7 @@ class Gateway(ActorTypeDispatcher):
         factories["historian"] = lambda: (
             _class("actors.site.historian", "Historian"),
             InitHistorian(str(t.storage_dir()), t.storage.retention_days, t.storage.min_free_mb, t,
-                          alarm_sink=self.myAddress),
+                          commit_interval_s=t.storage.commit_interval_s, alarm_sink=self.myAddress),
         )
         factories["notifier"] = lambda: (_class("actors.site.notifier", "Notifier"), InitNotifier(settings_db, t.gateway.name))
         return factories
@@ -273,6 +276,14 @@ class Gateway(ActorTypeDispatcher):
     def receiveMsg_AcknowledgeAlarm(self, message: AcknowledgeAlarm, sender):
         self._to_child("alarms", message)
 
+    def receiveMsg_SendTestNotification(self, message: SendTestNotification, sender):
+        """A settings page's "test e-mail/SMS": the notifier's answer goes back to the asker."""
+        self.askers.append((NotificationTestResult, message.request_id, sender))
+        self._to_child("notifier", message)
+
+    def receiveMsg_NotificationTestResult(self, message: NotificationTestResult, sender):
+        self._reply_to_asker(message.request_id, message)
+
     def receiveMsg_HistoryDiskAlarm(self, message: HistoryDiskAlarm, sender):
         """The history disk's free-space floor: a site-level alarm like any other."""
         kind = AlarmRaised if message.active else AlarmCleared
@@ -308,14 +319,17 @@ class Gateway(ActorTypeDispatcher):
         """Ask every FieldBus; each BusStats goes back to the asker (diagnostics, benchmarks)."""
         for name, child in self.children:
             if name.startswith("bus:") and child is not None:
-                self.stats_askers.append((message.request_id, sender))
+                self.askers.append((BusStats, message.request_id, sender))
                 self.send(child, message)
 
     def receiveMsg_BusStats(self, message: BusStats, sender):
-        for i, (request_id, asker) in enumerate(self.stats_askers):
-            if request_id == message.request_id:
-                del self.stats_askers[i]
-                self.send(asker, message)
+        self._reply_to_asker(message.request_id, message)
+
+    def _reply_to_asker(self, request_id: int, reply) -> None:
+        for i, (reply_type, waiting_id, asker) in enumerate(self.askers):
+            if waiting_id == request_id and isinstance(reply, reply_type):
+                del self.askers[i]
+                self.send(asker, reply)
                 return
 
     def receiveMsg_WhoAreYou(self, message: WhoAreYou, sender):

@@ -163,6 +163,8 @@ class StorageConfig:
     path: str = "var"  # directory of the databases, relative to the topology file's folder
     retention_days: int = 365
     min_free_mb: int = 1024
+    # Samples are committed in batches: a power cut loses at most this much; shorter wears the SSD.
+    commit_interval_s: float = 60.0
 
 
 @dataclass(frozen=True)

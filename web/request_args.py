@@ -1,0 +1,49 @@
+"""Query-string arguments of the API, checked with messages that say what is wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class BadRequest(ValueError):
+    """Becomes an HTTP 400 whose message is this exception's text."""
+
+
+class NotFound(LookupError):
+    """Becomes an HTTP 404 whose message is this exception's text."""
+
+
+def timestamp(args, name: str, default: float | None = None) -> float:
+    """An ISO 8601 time with its UTC offset, e.g. 2026-11-22T10:00:00+01:00, as UNIX seconds."""
+    text = args.get(name)
+    if text is None:
+        if default is None:
+            raise BadRequest(f"'{name}' is required: an ISO 8601 time with offset, e.g. 2026-11-22T10:00:00+01:00")
+        return default
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"'{name}': {text!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise BadRequest(f"'{name}': {text!r} has no UTC offset (add Z or +01:00)")
+    return when.timestamp()
+
+
+def integer(args, name: str, default: int, lo: int, hi: int) -> int:
+    text = args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"'{name}': {text!r} is not a whole number") from None
+    if not lo <= value <= hi:
+        raise BadRequest(f"'{name}': {value} is not within {lo}..{hi}")
+    return value
+
+
+def choice(args, name: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+    value = args.get(name, default)
+    if value is None or value not in allowed:
+        raise BadRequest(f"'{name}' must be one of {', '.join(allowed)}; got {value!r}")
+    return value

@@ -1,0 +1,128 @@
+"""Alarm routes: the manual's alarm table (pages and CSV), acknowledgement, operator commands.
+
+Reads go straight to the alarm table in settings.db (its own file: never behind the sample
+writer). Writes become actor messages to the gateway: the AlarmManager owns the table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import Blueprint, Response, g, jsonify, request
+
+from actors.messages import AcknowledgeAlarm, NotificationTestResult, SendTestNotification, SetStringRelay
+from actors.site.alarms.kinds import AlarmLevel
+from actors.site.alarms.store import AlarmRecord, AlarmStore
+from actors.topology.model import Topology
+from web.request_args import BadRequest, NotFound, integer
+from web.site_view import iso
+from web.tree_bridge import TreeBridge
+
+TEST_NOTIFICATION_TIMEOUT_S = 60.0  # an SMS through a GSM modem can take a minute
+
+
+class AlarmAccess:
+    """The alarm table, opened in the web server's loop when it starts serving."""
+
+    def __init__(self, settings_db: Path) -> None:
+        self.path = settings_db
+        self.store: AlarmStore | None = None
+
+    async def open(self) -> None:
+        self.store = await AlarmStore.open(self.path)
+
+    async def close(self) -> None:
+        if self.store is not None:
+            await self.store.close()
+            self.store = None
+
+
+def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) -> Blueprint:
+    bp = Blueprint("alarms", __name__)
+    labels = {u.id: f"#{u.index:02d}" for u in topology.upses} | {s.id: f"#{s.index:02d}" for s in topology.strings}
+
+    def where() -> tuple[str | None, str | None]:
+        ups, string = request.args.get("ups"), request.args.get("string")
+        _known(topology, ups, string)
+        return ups, string
+
+    @bp.get("/alarms")
+    async def alarms():
+        ups, string = where()
+        page = await access.store.page(
+            ups_id=ups, string_id=string, active_only=request.args.get("active") in ("1", "true"),
+            offset=integer(request.args, "offset", 0, 0, 10**9), limit=integer(request.args, "limit", 50, 1, 1000),
+        )
+        return jsonify({"total": page.total, "alarms": [_alarm_json(r) for r in page.rows]})
+
+    @bp.get("/alarms.csv")
+    async def alarms_csv():
+        ups, string = where()
+        level = AlarmLevel.STRING if string else AlarmLevel.UPS if ups else AlarmLevel.SITE
+        chunks = access.store.csv_chunks(level, ups_id=ups, string_id=string, labels=labels)
+
+        async def body():
+            async for chunk in chunks:
+                yield chunk.encode()
+
+        return Response(body(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="btms-alarms.csv"'})
+
+    @bp.post("/alarms/<int:alarm_id>/acknowledge")
+    async def acknowledge(alarm_id: int):
+        record = await access.store.get(alarm_id)
+        if record is None:
+            return _error(404, f"no alarm #{alarm_id}")
+        if record.acknowledged_by:
+            return _error(409, f"alarm #{alarm_id} was acknowledged by {record.acknowledged_by} at {iso(record.acknowledged_at)}")
+        bridge.command(AcknowledgeAlarm(alarm_id, g.token_name))
+        return jsonify({"alarm": alarm_id, "acknowledged_by": g.token_name}), 202
+
+    @bp.post("/strings/<string_id>/relay")
+    async def relay(string_id: str):
+        """Open or close a string's breaker. After a switch-off only this brings a string back."""
+        _known(topology, None, string_id)
+        body = await request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("closed"), bool):
+            raise BadRequest('send a JSON body {"closed": true} (switch on) or {"closed": false} (switch off)')
+        closed = body["closed"]
+        bridge.command(SetStringRelay(string_id, closed, f"operator {g.token_name} via the API"))
+        return jsonify({"string": string_id, "closed": closed}), 202
+
+    @bp.post("/notifications/test")
+    async def test_notification():
+        body = await request.get_json(silent=True)
+        channel = body.get("channel") if isinstance(body, dict) else None
+        contact = body.get("contact") if isinstance(body, dict) else None
+        if channel not in ("email", "sms") or not isinstance(contact, str) or not contact.strip():
+            raise BadRequest('send a JSON body {"channel": "email" | "sms", "contact": "address or phone number"}')
+        try:
+            result: NotificationTestResult = await bridge.request(
+                lambda rid: SendTestNotification(rid, channel, contact.strip()), TEST_NOTIFICATION_TIMEOUT_S
+            )
+        except TimeoutError:
+            return _error(504, f"the notifier did not answer within {TEST_NOTIFICATION_TIMEOUT_S:.0f} s")
+        return jsonify({"channel": channel, "contact": result.contact, "sent": result.ok, "error": result.error or None})
+
+    return bp
+
+
+def _known(topology: Topology, ups: str | None, string: str | None) -> None:
+    if ups and all(u.id != ups for u in topology.upses):
+        raise NotFound(f"no UPS with id {ups!r}")
+    if string and all(s.id != string for s in topology.strings):
+        raise NotFound(f"no string with id {string!r}")
+
+
+def _alarm_json(r: AlarmRecord) -> dict:
+    return {
+        "id": r.id, "kind": r.kind, "title": r.title, "status": r.status,
+        "ups_id": r.ups_id, "string_id": r.string_id, "cell": r.cell_index,
+        "value": r.value, "limit": r.limit, "from": iso(r.from_time), "to": iso(r.to_time) if r.to_time else None,
+        "acknowledged_by": r.acknowledged_by, "acknowledged_at": iso(r.acknowledged_at) if r.acknowledged_at else None,
+    }
+
+
+def _error(status: int, message: str):
+    response = jsonify({"error": {"status": status, "message": message}})
+    response.status_code = status
+    return response
