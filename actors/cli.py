@@ -1,4 +1,4 @@
-"""The `btms` command line: run, check, bom, token, sim, sim-fault, discover."""
+"""The `btms` command line: run, check, bom, token, export, sim, sim-fault, discover."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
     listing = token_commands.add_parser("list", help="list token names")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+
+    export = commands.add_parser("export", help="write stored history as CSV files (RFC 4180, UTF-8)")
+    export.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    export.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset, e.g. 2026-11-01T00:00+01:00")
+    export.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset")
+    export.add_argument("--ups", default=None)
+    export.add_argument("--string", default=None)
+    export.add_argument("--cell", type=int, default=None, help="one battery of --string (1-based)")
+    export.add_argument("--out", type=Path, default=Path("."), help="folder for the CSV files")
 
     sim = commands.add_parser("sim", help="serve a topology's devices as Modbus RTU slaves (pseudo-terminals or TCP)")
     sim.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
@@ -64,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bom(args.topology)
     if args.command == "token":
         return _token(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "sim":
         from sim.fieldbus_sim import run_simulator
 
@@ -110,6 +121,46 @@ def _bom(path: Path) -> int:
 
     print(format_bill_of_materials(bill_of_materials(topology)))
     return 0
+
+
+def _export(args) -> int:
+    from datetime import datetime
+
+    from actors.site.history.export_csv import run_export
+    from actors.site.history.reader import UnknownItem
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    try:
+        start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
+    except ValueError as error:
+        print(f"btms export: {error}", file=sys.stderr)
+        return 2
+    try:
+        files = run_export(topology.storage_dir(), topology, start, end, args.ups, args.string, args.cell, args.out,
+                           _progress_bar("exporting"))
+    except (ValueError, UnknownItem) as error:
+        print(f"\nbtms export: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 1
+    for path in files:
+        print(path)
+    return 0
+
+
+def _progress_bar(label: str):
+    """A one-line progress bar on a terminal; silent when stderr is not one."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+
+    return show
 
 
 def _token(args) -> int:

@@ -126,3 +126,25 @@ def test_test_email_without_smtp_settings_says_why(gateway):
     assert code == 200 and body["sent"] is False
     assert "not configured" in body["error"]
     assert call(gateway, "POST", "/api/v1/notifications/test", {"channel": "fax", "contact": "1"})[0] == 400
+
+
+def test_btms_export_writes_csv_files(gateway, tmp_path):
+    from tests.gateway_process import btms
+
+    frm = since(gateway.started_at)
+    def stored():
+        code, body = call(gateway, "GET", f"/api/v1/series?level=string&id=A2&quantity=voltage&from={frm}")
+        return code == 200 and len(body["points"]) >= 2
+
+    wait_for(stored, timeout=20, what="stored scans of A2")
+    to = datetime.now(UTC).isoformat()
+    out = tmp_path / "export"
+    done = btms("export", "--topology", str(gateway.topology), "--from", frm, "--to", to, "--string", "A2", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    files = sorted(out.glob("*.csv"))
+    assert [f.name.split("-")[1] for f in files] == ["cells", "strings"]
+    cells = list(csv.reader(files[0].open(encoding="utf-8")))
+    assert cells[0][:4] == ["time", "ups", "string", "cell"]
+    assert {row[3] for row in cells[1:]} == {str(n) for n in range(1, 9)}  # every battery of A2
+    bad = btms("export", "--topology", str(gateway.topology), "--from", "2026-11-01T00:00", "--to", to, "--out", str(out))
+    assert bad.returncode != 0 and "offset" in bad.stderr
