@@ -33,6 +33,7 @@ from actors.messages import AcknowledgeAlarm, AlarmNotice, Health, SetStringRela
 from actors.topology.model import ModbusTcpConfig, StringConfig, Topology
 from protocols import modbus_map as mm
 from protocols.modbus_map import Block, Freshness
+from protocols.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -189,13 +190,8 @@ class ScadaModbusServer:
         self._ticker = asyncio.create_task(self._tick_forever(), name="modbus-heartbeat")
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
-            self._ticker = None
+        await cancel_and_wait(self._ticker)
+        self._ticker = None
         if self._server is not None:
             await self._server.shutdown()
             self._server = None

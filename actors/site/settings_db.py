@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
+
 SETTINGS_FILE = "settings.db"
 
 SCHEMA = """
@@ -29,6 +31,22 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 
 def settings_path(storage_dir: Path) -> Path:
     return storage_dir / SETTINGS_FILE
+
+
+async def open_settings_async(path: str | Path, schema: str) -> aiosqlite.Connection:
+    """The settings database from an event loop, with one component's tables created.
+
+    WAL so readers never block the writer; a busy timeout because the CLI, the web server and
+    the alarm actors each hold a connection to this one file.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(str(path))
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("PRAGMA busy_timeout=5000")
+    await db.executescript(schema)
+    await db.commit()
+    return db
 
 
 def open_settings(storage_dir: Path) -> sqlite3.Connection:

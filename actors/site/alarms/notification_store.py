@@ -13,6 +13,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from actors.site.settings_db import open_settings_async
+
 from actors.site.alarms.compose import InboxEvent
 from actors.site.alarms.settings import CHANNELS, NotificationSettings, settings_from_kv, settings_to_kv
 
@@ -101,14 +103,7 @@ class NotificationStore:
 
     @classmethod
     async def open(cls, path: str | Path) -> NotificationStore:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path))
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.executescript(_SCHEMA)
-        await db.commit()
-        return cls(db)
+        return cls(await open_settings_async(path, _SCHEMA))
 
     async def close(self) -> None:
         await self._db.close()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from actors.site.settings_db import open_settings_async
+
 from actors.messages import AlarmCleared, AlarmNotice, AlarmRaised
 from actors.site.alarms.kinds import AlarmLevel, alarm_title
 from actors.site.alarms.lifecycle import AlarmKey, key_of
@@ -175,14 +177,7 @@ class AlarmStore:
 
     @classmethod
     async def open(cls, path: str | Path) -> AlarmStore:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path))
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.executescript(_SCHEMA)
-        await db.commit()
-        return cls(db)
+        return cls(await open_settings_async(path, _SCHEMA))
 
     async def close(self) -> None:
         await self._db.close()
