@@ -5,8 +5,14 @@ Plain asyncio, no Thespian: the SnmpAgent actor feeds it with `apply(message)` i
 Why a subtree controller instead of one pysnmp object per instance: 3,840 cells × 7 columns
 as MibScalarInstance objects cost 190–235 µs per varbind and 62 MB; a sorted list of OIDs with
 bisect costs 70–95 µs and a few MB (PROTOCOLS.md §3). Values are kept as plain Python values
-and turned into SNMP syntax only when a request asks for them. Everything outside our
-subtrees (system group, SNMP engine MIBs) is delegated to pysnmp's own controller.
+and turned into SNMP syntax only when a request asks for them, then kept until they change.
+Everything outside our subtrees (system group, SNMP engine MIBs) is delegated to pysnmp's
+own controller.
+
+GETBULK, what NMSes walk tables with, has its own responder (`SubtreeBulkResponder`, protocols/snmp_store.py): it
+answers from cached BER bytes per varbind instead of pyasn1 objects, and asks VACM once per
+column per request. A `snmpbulkwalk -Cr64` of the 3,840-cell table (26,880 varbinds) went
+from 5–7 s to about 1 s (issue 6, `bench/scada.py`).
 
 Stale data is never served as current: the status column reads stale(3) and the value
 columns of the row are absent (GET answers noSuchInstance, walks skip them).
@@ -19,11 +25,10 @@ The default context serves the enterprise MIB, whose UPS table has every UPS in 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,27 +44,32 @@ from pysnmp.hlapi.v3arch.asyncio import (
     send_notification,
 )
 from pysnmp.hlapi.v3arch.asyncio.ntforg import VB_PROCESSOR
-from pysnmp.proto import rfc1902, rfc1905
-from pysnmp.smi import instrum
+from pysnmp.proto import rfc1902
 
 from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
 from actors.topology.model import SnmpConfig, Topology
 from protocols import snmp_oids as so
+from protocols.snmp_ber import OID
+from protocols.snmp_rows import (
+    DISCHARGE_CURRENT_A,
+    alarm_row,
+    string_row,
+    ups_battery_group,
+    ups_row,
+)
+from protocols.snmp_store import (
+    VALUE_PROTOTYPES,
+    OidStore,
+    SubtreeBulkResponder,
+    SubtreeController,
+)
+from protocols.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STALE_AFTER_S = 10.0
-BATTERY_LOW_SOC_PCT = 25.0  # upsBatteryStatus batteryLow below this state of charge
-DISCHARGE_CURRENT_A = -0.5  # a UPS current below this counts as running on battery
 
-OID = tuple[int, ...]
 _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
-_ALL_COLUMN_OIDS = frozenset(c.oid for c in so.ALL_COLUMNS) | frozenset(c.oid for c in so.UPS_BATTERY)
-_PROTO: dict[str, Any] = {
-    "Integer32": rfc1902.Integer32(),
-    "Unsigned32": rfc1902.Unsigned32(),
-    "OctetString": rfc1902.OctetString(),
-}
 
 
 @dataclass(frozen=True)
@@ -73,195 +83,6 @@ class SnmpV3User:
     def __post_init__(self) -> None:
         if len(self.auth_key) < 8 or len(self.priv_key) < 8:
             raise ValueError(f"SNMPv3 user {self.name!r}: auth and priv passphrases need at least 8 characters")
-
-
-# ------------------------------------------------------------------------------------------
-# Values: pure functions from statuses to column values (None = absent).
-# ------------------------------------------------------------------------------------------
-
-
-def health_code(health: int, stale: bool) -> int:
-    return int(Health.STALE) if stale else int(health)
-
-
-def string_row(status: StringStatus | None, stale: bool) -> dict[str, int | None]:
-    """The value columns of btmsStringTable (index and configuration columns excluded)."""
-    s = None if stale else status
-    return {
-        "btmsStringStatus": health_code(status.health if status else Health.STALE, stale or status is None),
-        "btmsStringVoltage": round(s.voltage_v * 100) if s else None,
-        "btmsStringCurrent": round(s.current_a * 100) if s else None,
-        "btmsStringSoc": round(s.soc_pct) if s else None,
-        "btmsStringSoh": round(s.soh_pct) if s else None,
-        "btmsStringBalance": round(s.balance_pct * 100) if s else None,
-        "btmsStringState": int(s.state) if s else None,
-        "btmsStringAmbientTemperature": round(s.ambient_c * 10) if s and s.ambient_c is not None else None,
-        "btmsStringAmbientHumidity": round(s.humidity_pct * 10) if s and s.humidity_pct is not None else None,
-        "btmsStringRelayClosed": (1 if s.relay_closed else 2) if s else None,
-        "btmsStringHallSensorOk": (1 if s.hall_ok else 2) if s else None,
-    }
-
-
-def ups_row(status: UpsStatus | None, stale: bool) -> dict[str, int | None]:
-    s = None if stale else status
-    return {
-        "btmsUpsStatus": health_code(status.health if status else Health.STALE, stale or status is None),
-        "btmsUpsVoltage": round(s.voltage_v * 100) if s else None,
-        "btmsUpsCurrent": round(s.current_a * 100) if s else None,
-        "btmsUpsSoc": round(s.soc_pct) if s else None,
-    }
-
-
-def ups_battery_group(
-    ups: UpsStatus | None,
-    stale: bool,
-    strings: Iterable[StringStatus],
-    capacity_ah: float,
-    on_battery_since: float | None,
-    now: float,
-) -> dict[str, int | None]:
-    """UPS-MIB upsBattery objects of one UPS from its status and its strings' statuses.
-
-    upsEstimatedMinutesRemaining is absent unless the UPS is discharging (no load, no
-    estimate); upsBatteryTemperature is the hottest fresh cell, in whole °C.
-    """
-    if ups is None or stale:
-        return {c.name: (1 if c.name == "upsBatteryStatus" else None) for c in so.UPS_BATTERY}
-    soc = ups.soc_pct
-    battery_status = 4 if soc <= 0 else 3 if soc < BATTERY_LOW_SOC_PCT else 2
-    minutes = None
-    if ups.current_a < DISCHARGE_CURRENT_A and capacity_ah > 0:
-        minutes = max(1, round(soc / 100 * capacity_ah / -ups.current_a * 60))
-    temps = [max(s.cell_temperature_dc) for s in strings if not s.stale and s.cell_temperature_dc]
-    return {
-        "upsBatteryStatus": battery_status,
-        "upsSecondsOnBattery": round(now - on_battery_since) if on_battery_since is not None else 0,
-        "upsEstimatedMinutesRemaining": minutes,
-        "upsEstimatedChargeRemaining": min(max(round(soc), 0), 100),
-        "upsBatteryVoltage": round(ups.voltage_v * 10),
-        "upsBatteryCurrent": round(ups.current_a * 10),
-        "upsBatteryTemperature": round(max(temps) / 10) if temps else None,
-    }
-
-
-def alarm_row(notice: AlarmNotice, topology: Topology) -> dict[str, int | str]:
-    def ups_index(ups_id: str | None) -> int:
-        return next((u.index for u in topology.upses if u.id == ups_id), 0)
-
-    def string_index(string_id: str | None) -> int:
-        return next((s.index for s in topology.strings if s.id == string_id), 0)
-
-    return {
-        "btmsAlarmKind": notice.kind,
-        "btmsAlarmTitle": notice.title,
-        "btmsAlarmUpsIndex": ups_index(notice.ups_id),
-        "btmsAlarmStringIndex": string_index(notice.string_id),
-        "btmsAlarmCellIndex": notice.cell_index or 0,
-        "btmsAlarmValue": "" if notice.value is None else f"{notice.value:g}",
-        "btmsAlarmLimit": "" if notice.limit is None else f"{notice.limit:g}",
-        "btmsAlarmTime": int(notice.from_time),
-        "btmsAlarmAcknowledged": 1 if notice.acknowledged_at is not None else 2,
-    }
-
-
-# ------------------------------------------------------------------------------------------
-# The OID store and the controller that serves it.
-# ------------------------------------------------------------------------------------------
-
-
-class OidStore:
-    """Sorted instance OIDs under some prefixes, with plain values (None = absent)."""
-
-    def __init__(self, prefixes: Sequence[OID]) -> None:
-        self.prefixes = tuple(prefixes)
-        self._oids: list[OID] = []
-        self._values: dict[OID, Any] = {}
-        self._protos: dict[OID, Any] = {}
-
-    def define(self, oid: OID, wire_type: str, value: Any = None) -> None:
-        if oid not in self._protos:
-            bisect.insort(self._oids, oid)
-        self._protos[oid] = _PROTO[wire_type]
-        self._values[oid] = value
-
-    def remove(self, oid: OID) -> None:
-        if oid in self._protos:
-            i = bisect.bisect_left(self._oids, oid)
-            del self._oids[i]
-            del self._protos[oid]
-            del self._values[oid]
-
-    def set(self, oid: OID, value: Any) -> None:
-        self._values[oid] = value
-
-    def prefix_of(self, oid: OID) -> OID | None:
-        for p in self.prefixes:
-            if oid[: len(p)] == p:
-                return p
-        return None
-
-    def syntax(self, oid: OID) -> Any:
-        proto = self._protos.get(oid)
-        if proto is None:
-            return rfc1905.noSuchInstance if oid[:-1] in _ALL_COLUMN_OIDS else rfc1905.noSuchObject
-        value = self._values[oid]
-        return rfc1905.noSuchInstance if value is None else proto.clone(value)
-
-    def next_after(self, oid: OID) -> tuple[OID, Any] | None:
-        i = bisect.bisect_right(self._oids, oid)
-        oids, values = self._oids, self._values
-        while i < len(oids):
-            value = values[oids[i]]
-            if value is not None:
-                return oids[i], self._protos[oids[i]].clone(value)
-            i += 1
-        return None
-
-
-class SubtreeController(instrum.MibInstrumController):
-    """Serves an OidStore's subtrees; delegates every other OID to pysnmp's own controller."""
-
-    def __init__(self, mib_builder: Any, store: OidStore, fallback: instrum.MibInstrumController) -> None:
-        super().__init__(mib_builder)
-        self.store = store
-        self.fallback = fallback
-
-    def read_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
-        out: list[Any] = []
-        for idx, (name, value) in enumerate(var_binds):
-            oid = tuple(name)
-            if self.store.prefix_of(oid) is None:
-                out.extend(self.fallback.read_variables((name, value), **ctx))
-                continue
-            ctx["idx"] = idx
-            if ctx["acFun"]("read", (name, None), **ctx):  # True: not in the caller's view
-                out.append((name, rfc1905.noSuchObject))
-            else:
-                out.append((name, self.store.syntax(oid)))
-        return out
-
-    def read_next_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
-        out: list[Any] = []
-        for idx, (name, value) in enumerate(var_binds):
-            oid = tuple(name)
-            ctx["idx"] = idx
-            mine = self.store.next_after(oid)
-            if mine is not None:
-                p = self.store.prefix_of(oid)
-                inside = p is not None and mine[0][: len(p)] == p  # nothing of pysnmp's lies between
-                if inside and not ctx["acFun"]("read", (name, None), **ctx):
-                    out.append((rfc1902.ObjectName(mine[0]), mine[1]))
-                    continue
-            theirs = self.fallback.read_next_variables((name, value), **ctx)[0]
-            at_end = isinstance(theirs[1], rfc1905.EndOfMibView)
-            if mine is not None and (at_end or tuple(theirs[0]) > mine[0]):
-                if ctx["acFun"]("read", (rfc1902.ObjectName(mine[0]), None), **ctx):
-                    out.append(theirs)  # ours not in view: pysnmp's next (or end of view)
-                else:
-                    out.append((rfc1902.ObjectName(mine[0]), mine[1]))
-            else:
-                out.append(theirs)
-        return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -348,7 +169,7 @@ class BtmsSnmpAgent:
         snmp_context.context_names[b""] = SubtreeController(mib_builder, self.store, default)
         for i, store in self.ups_stores.items():
             snmp_context.register_context_name(f"ups{i}", SubtreeController(mib_builder, store, default))
-        for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, cmdrsp.BulkCommandResponder):
+        for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, SubtreeBulkResponder):
             responder(eng, snmp_context)
         self._engine = eng
         self._targets = [await UdpTransportTarget.create(r, timeout=1, retries=1) for r in self.receivers]
@@ -358,13 +179,8 @@ class BtmsSnmpAgent:
         self._ticker = asyncio.create_task(self._tick_forever(), name="snmp-staleness")
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
-            self._ticker = None
+        await cancel_and_wait(self._ticker)
+        self._ticker = None
         for task in list(self._pending):
             task.cancel()
         if self._engine is not None:
@@ -380,6 +196,13 @@ class BtmsSnmpAgent:
             await asyncio.Event().wait()
         finally:
             await self.stop()
+
+    @property
+    def snmp_engine(self) -> engine.SnmpEngine:
+        """The running pysnmp engine, to add VACM views or users beyond the configured ones."""
+        if self._engine is None:
+            raise RuntimeError("SNMP agent is not running")
+        return self._engine
 
     @property
     def port(self) -> int:
@@ -440,7 +263,7 @@ class BtmsSnmpAgent:
         bound = []
         for oid, value in var_binds:
             wire = _COLUMN_BY_OID[oid[:-1]].wire_type
-            bound.append((rfc1902.ObjectName(oid), _PROTO[wire].clone(value)))
+            bound.append((rfc1902.ObjectName(oid), VALUE_PROTOTYPES[wire].clone(value)))
         for target in self._targets:
             notification = NotificationType(ObjectIdentity(trap)).add_varbinds(*bound)
             error_indication, _, _, _ = await send_notification(

@@ -8,8 +8,13 @@ from pysnmp.proto import rfc1905
 
 from actors.messages import Health
 from protocols import snmp_oids as so
-from protocols.snmp_agent import OidStore, string_row, ups_battery_group, ups_row
-from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+from protocols.snmp_rows import string_row, ups_battery_group, ups_row
+from protocols.snmp_store import OidStore
+from tests.unit.test_scada_samples import (
+    sample_string_status,
+    sample_topology,
+    sample_ups_status,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
