@@ -135,6 +135,8 @@ class InitUps:
     bus_addresses: tuple[tuple[str, Address], ...]  # bus id -> FieldBus actor
     gateway: Address
     string_snapshots: tuple[tuple[str, StringSnapshot], ...] = ()
+    # bus id -> seconds of silence after which "communication lost" is raised (from miss_limit)
+    communication_lost_after_s: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class InitStringMaster:
     bus: Address
     ups: Address
     snapshot: StringSnapshot | None  # last good state, when re-created after a crash
+    communication_lost_after_s: float | None = None  # None: the alarm rules' default delay
 
 
 @dataclass(frozen=True)

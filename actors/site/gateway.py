@@ -61,7 +61,7 @@ from actors.messages import (
     WhoAreYou,
 )
 from actors.supervision import RestartPolicy, child_named, find_name, replace_child
-from actors.topology.model import Topology
+from actors.topology.model import BusConfig, Topology
 from actors.ups.ups import Ups
 
 READY_TIMEOUT_S = 8.0
@@ -131,7 +131,8 @@ class Gateway(ActorTypeDispatcher):
         for ups in t.upses:
             factories[f"ups:{ups.id}"] = lambda ups=ups: (
                 Ups,
-                InitUps(ups, self._bus_addresses(), self.myAddress),
+                InitUps(ups, self._bus_addresses(), self.myAddress,
+                        communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses)),
             )
         if t.master_controller is not None:
             factories["master_controller"] = lambda: (
@@ -338,6 +339,12 @@ class Gateway(ActorTypeDispatcher):
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
         self.exiting = True
         self.log.info("gateway stopping")
+
+
+def communication_lost_after_s(bus: BusConfig) -> float:
+    """A device is lost at its miss_limit-th unanswered scan in a row: (miss_limit - 1) periods
+    after the first miss."""
+    return (bus.miss_limit - 1) * bus.scan_period_s
 
 
 def _web_server_class() -> type:

@@ -9,6 +9,7 @@ a snapshot that its UPS holds for it, so a re-created master resumes where it le
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 # Imported here, not when the private cell system starts: the UPS imports this module before it
 # forks its string masters, so these pages are shared by all of them instead of copied 32 times.
@@ -74,6 +75,9 @@ class StringMaster(ActorTypeDispatcher):
         self.bank = self.cells_system.createActor(CellBank)
         self.string_limits = string_limits_for(self.config)
         cell_limits = cell_limits_for_string(self.config)
+        if message.communication_lost_after_s is not None:  # the bus's miss_limit decides, not a default
+            self.string_limits = replace(self.string_limits, communication_lost_delay_s=message.communication_lost_after_s)
+            cell_limits = replace(cell_limits, communication_lost_delay_s=message.communication_lost_after_s)
         self.cells_system.ask(
             self.bank, InitCellBank(self.config.battery, self.cell_snapshots, cell_limits), CELL_ASK_TIMEOUT_S
         )

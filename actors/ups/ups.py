@@ -43,6 +43,7 @@ class Ups(ActorTypeDispatcher):
         self.config = None
         self.gateway = None
         self.buses: dict[str, object] = {}
+        self.lost_after: dict[str, float] = {}
         self.masters: list[tuple[str, object]] = []
         self.snapshots: dict = {}
         self.latest: dict[str, StringStatus] = {}
@@ -57,6 +58,7 @@ class Ups(ActorTypeDispatcher):
         self.gateway = message.gateway
         self.buses = dict(message.bus_addresses)
         self.snapshots.update(dict(message.string_snapshots))
+        self.lost_after = dict(message.communication_lost_after_s)
         self.log = get_logger("btms.ups", ups=self.config.id)
         self.log.info("ups started", strings=len(self.config.strings))
         for string in self.config.strings:
@@ -67,7 +69,11 @@ class Ups(ActorTypeDispatcher):
         prepare_to_fork()
         address = self.createActor(StringMaster)
         replace_child(self.masters, string_id, address)
-        self.send(address, InitStringMaster(string, self.buses[string.bus], self.myAddress, self.snapshots.get(string_id)))
+        self.send(
+            address,
+            InitStringMaster(string, self.buses[string.bus], self.myAddress, self.snapshots.get(string_id),
+                             self.lost_after.get(string.bus)),
+        )
 
     def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
         string_id = find_name(self.masters, message.childAddress)

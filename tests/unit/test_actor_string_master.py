@@ -141,3 +141,31 @@ def test_crashing_cell_sensor_is_recreated_with_its_last_good_state(tree):
     assert after.snapshots[1].reference_resistance_uohm == before.snapshots[1].reference_resistance_uohm == 4100
     status = send_scan_and_wait(tree)
     assert status.cell_health[1] == Health.OK
+
+
+def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_system, tmp_path):
+    from actors.messages import AlarmRaised
+    from actors.site.gateway import communication_lost_after_s
+
+    topology = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS, scan_period_s=0.5)
+    bus = topology.buses[0]
+    assert bus.miss_limit == 3
+    recorder = actor_system.createActor(Recorder)
+    ups = actor_system.createActor(Ups)
+    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder,
+                                   communication_lost_after_s=(("sim", communication_lost_after_s(bus)),)))
+    master = wait_for(lambda: _first(actor_system, recorder, AttachString), what="the master").master
+    t0 = 1_900_000_000.0
+
+    def lost_alarms():
+        return [m for m in _recorded(actor_system, recorder)
+                if isinstance(m, AlarmRaised) and m.kind == "communication_lost" and m.cell_index is None]
+
+    for k in range(2):  # two silent scans: not yet
+        s = scan("U1S1", responded=False, timestamp=t0 + k * bus.scan_period_s)
+        actor_system.tell(master, s)
+        wait_for(lambda: _string_status_of_scan(actor_system, recorder, s.scan_no), what="a stale status")
+    assert lost_alarms() == []
+    actor_system.tell(master, scan("U1S1", responded=False, timestamp=t0 + 2 * bus.scan_period_s))
+    raised = wait_for(lost_alarms, what="communication lost at the third silent scan")
+    assert raised[0].string_id == "U1S1"
