@@ -101,6 +101,27 @@ def evaluate_flag(
     return new, AlarmTransition(kind, new.active, 1.0 if condition else 0.0, None, now, detail)
 
 
+class _ScanTransitions:
+    """Evaluates one scan's limits and flags and collects the transitions they produce."""
+
+    def __init__(self, now: float, off_delay_s: float) -> None:
+        self.now = now
+        self.off_delay_s = off_delay_s
+        self.events: list[AlarmTransition] = []
+
+    def limit(self, state: LimitState, value: float | None, limit: Limit) -> LimitState:
+        new, transition = evaluate(state, value, limit, self.now)
+        if transition is not None:
+            self.events.append(transition)
+        return new
+
+    def flag(self, state: LimitState, condition: bool | None, kind: AlarmKind, on_delay_s: float) -> LimitState:
+        new, transition = evaluate_flag(state, condition, kind, on_delay_s, self.off_delay_s, self.now)
+        if transition is not None:
+            self.events.append(transition)
+        return new
+
+
 # ---------------------------------------------------------------------------------------
 # Cells
 # ---------------------------------------------------------------------------------------
@@ -201,19 +222,8 @@ def evaluate_cell(
             temperature_dc = None
         fault_condition = bool(faults & _IMPLAUSIBLE)
 
-    events: list[AlarmTransition] = []
-
-    def lim(s: LimitState, v: float | None, limit: Limit) -> LimitState:
-        new, t = evaluate(s, v, limit, now)
-        if t is not None:
-            events.append(t)
-        return new
-
-    def flag(s: LimitState, c: bool | None, kind: AlarmKind, delay: float) -> LimitState:
-        new, t = evaluate_flag(s, c, kind, delay, limits.voltage_high.off_delay_s, now)
-        if t is not None:
-            events.append(t)
-        return new
+    scan = _ScanTransitions(now, limits.voltage_high.off_delay_s)
+    lim, flag, events = scan.limit, scan.flag, scan.events
 
     new = CellAlarmState(
         voltage_high=lim(state.voltage_high, voltage_mv, limits.voltage_high),
@@ -277,19 +287,8 @@ def evaluate_string(
     elif hall_ok is False:
         current_a = None
 
-    events: list[AlarmTransition] = []
-
-    def lim(s: LimitState, v: float | None, limit: Limit) -> LimitState:
-        new, t = evaluate(s, v, limit, now)
-        if t is not None:
-            events.append(t)
-        return new
-
-    def flag(s: LimitState, c: bool | None, kind: AlarmKind, delay: float) -> LimitState:
-        new, t = evaluate_flag(s, c, kind, delay, limits.voltage_high.off_delay_s, now)
-        if t is not None:
-            events.append(t)
-        return new
+    scan = _ScanTransitions(now, limits.voltage_high.off_delay_s)
+    lim, flag, events = scan.limit, scan.flag, scan.events
 
     new = StringAlarmState(
         voltage_high=lim(state.voltage_high, voltage_v, limits.voltage_high),
