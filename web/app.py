@@ -36,7 +36,7 @@ def create_app(
     app = Quart("btms")
     app.json.sort_keys = False
     if history is not None:
-        app.register_blueprint(history_routes(history), url_prefix=API)
+        app.register_blueprint(history_routes(history, view.topology), url_prefix=API)
     if alarms is not None and bridge is not None:
         app.register_blueprint(alarm_routes(alarms, bridge, view.topology), url_prefix=API)
 

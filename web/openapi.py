@@ -35,6 +35,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/strings/{string_id}/relay": _op("post", 'Open or close the string\'s breaker: body {"closed": true|false}', ["string_id"]),
             "/api/v1/series": _op("get", "History of one quantity, min/avg/max per bucket", query=["level", "id", "quantity", "from", "to", "points"]),
             "/api/v1/export.csv": _op("get", "Stored scans as CSV (RFC 4180, UTF-8)", query=["kind", "from", "to", "ups", "string", "cell"]),
+            "/api/v1/snapshot": _op("get", "The site or one UPS as stored at a time (each string's last scan)", query=["at", "ups"]),
             "/api/v1/strings/{string_id}/snapshot": _op("get", "The stored scan of a string at a time", ["string_id"], ["at"]),
             "/api/v1/discharges": _op("get", "Discharge events", query=["ups", "string"]),
             "/api/v1/discharges/{event_id}/series": _op("get", "One quantity over a discharge event", ["event_id"], ["quantity", "cell", "points"]),

@@ -7,14 +7,26 @@ import time
 from quart import Blueprint, Response, jsonify, request
 
 from actors.site.history.reader import HistoryReader, UnknownItem
-from web.request_args import BadRequest, choice, integer, timestamp
+from actors.topology.model import Topology
+from web.request_args import BadRequest, NotFound, choice, integer, timestamp
 from web.site_view import iso
 
 DAY_S = 86_400.0
 
 
-def history_routes(reader: HistoryReader) -> Blueprint:
+def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
     bp = Blueprint("history", __name__)
+
+    @bp.get("/snapshot")
+    async def level_snapshot():
+        """The site (or one UPS) as stored at a time: the last stored scan of each string."""
+        at = timestamp(request.args, "at", time.time())
+        ups = request.args.get("ups")
+        if ups and all(u.id != ups for u in topology.upses):
+            raise NotFound(f"no UPS with id {ups!r}")
+        strings = [s for s in topology.strings if not ups or s.ups_id == ups]
+        found = {s.id: await reader.string_snapshot(s.id, at) for s in strings}
+        return jsonify({"at": iso(at), "ups": ups, "strings": found})
 
     @bp.get("/series")
     async def series():

@@ -78,6 +78,10 @@ def test_history_series_and_csv(gateway):
     assert len(rows) >= 3 and any("voltage" in column.lower() for column in rows[0])
     code, cell = call(gateway, "GET", f"/api/v1/series?level=cell&id=A1/3&quantity=temperature&from={frm}")
     assert code == 200 and cell["points"]
+    code, snap = call(gateway, "GET", "/api/v1/snapshot?ups=UPS-B")
+    assert code == 200 and set(snap["strings"]) == {"B1", "B2"}
+    assert all(s is not None for s in snap["strings"].values())
+    assert call(gateway, "GET", "/api/v1/snapshot?ups=NOPE")[0] == 404
 
 
 def test_bad_history_requests_say_what_is_wrong(gateway):
