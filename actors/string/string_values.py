@@ -35,7 +35,9 @@ def string_status(
     humidity = _in_range(scan.humidity_dpct, 10.0, HUMIDITY_RANGE_PCT) if config.climate_sensor else None
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)
 
-    valid = [c for c in cells if c.health == Health.OK]
+    # Cells whose reading is a measurement. Not "health OK": a battery in alarm (health "error")
+    # is exactly the one that must set the string's SOH, SOC and balance.
+    valid = [c for c in cells if not c.faults]
     vpc = volts_per_cell(voltage_v, config.battery.nominal_voltage, config.battery.count)
     state = charge_state(current_a, config.battery.capacity_ah, vpc, scan.hall_ok, scan.relay_closed)
     if string_sensor_fault:
