@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import queue
 import socket
 import threading
@@ -29,6 +30,13 @@ from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch
 from actors.messages import Address
 
 _POLL = "protocol-actor-poll-commands"
+
+
+class _LoopEnded:
+    """Posted by the loop thread when main() ends while the actor was not stopping."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 _LOOP_START_TIMEOUT_S = 10.0
 
 
@@ -52,6 +60,7 @@ class ProtocolActor(ActorTypeDispatcher):
         self._thread: threading.Thread | None = None
         self._main_task: asyncio.Task | None = None
         self._polling = False
+        self._stopping = False
         self.gateway: Address | None = None
 
     # -- loop thread management -------------------------------------------------------------
@@ -72,10 +81,13 @@ class ProtocolActor(ActorTypeDispatcher):
                 started.set()
                 await main()
 
+            ended = "returned"
             try:
                 loop.run_until_complete(guarded())
             except asyncio.CancelledError:
                 pass
+            except Exception as error:  # reported to the actor, which exits so its parent re-creates it
+                ended = f"{type(error).__name__}: {error}"
             finally:
                 pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
                 for task in pending:
@@ -85,6 +97,8 @@ class ProtocolActor(ActorTypeDispatcher):
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
                 started.set()
+            if not self._stopping:
+                self.post_command(_LoopEnded(ended))
 
         self._thread = threading.Thread(target=run, name=f"{type(self).__name__}-loop", daemon=True)
         self._thread.start()
@@ -108,6 +122,7 @@ class ProtocolActor(ActorTypeDispatcher):
 
     def stop_loop(self) -> None:
         """Cancel main() and wait for the thread; the servers close in their finally blocks."""
+        self._stopping = True
         loop, task, thread = self._loop, self._main_task, self._thread
         if loop is not None and task is not None and not loop.is_closed():
             try:
@@ -149,7 +164,17 @@ class ProtocolActor(ActorTypeDispatcher):
                 message = self._commands.get_nowait()
             except queue.Empty:
                 return
+            if isinstance(message, _LoopEnded):
+                self._loop_ended(message.reason)
+                return
             self.on_command(message)
+
+    def _loop_ended(self, reason: str) -> None:
+        """The server's loop ended on its own: a dead server in a live actor would drop every
+        message silently, so the actor exits and its parent re-creates it."""
+        logging.getLogger("btms.protocol_actor").error("%s: server loop ended (%s); exiting to be re-created",
+                                                        type(self).__name__, reason)
+        self.send(self.myAddress, ActorExitRequest())
 
     def watch(self) -> ThespianWatch | None:
         """What every handler returns: keeps the command socket watched (or the poll armed)."""
@@ -176,6 +201,10 @@ class ProtocolActor(ActorTypeDispatcher):
 
     def on_wakeup(self, payload: Any) -> None:
         """Subclasses' own timers."""
+
+    def receiveUnrecognizedMessage(self, message: Any, sender: Address):
+        """Ignore it, but keep the watch: returning None would stop the commands (see above)."""
+        return self.watch()
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender: Address):
         self.stop_loop()
