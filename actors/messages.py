@@ -380,6 +380,24 @@ class Subscribe:
 
 
 @dataclass(frozen=True)
+class SubscribeAlarms:
+    """Ask the gateway for alarm notices only (no SiteUpdate): the Notifier needs no cell data."""
+
+    subscriber: Address
+
+
+@dataclass(frozen=True)
+class RepublishActiveAlarms:
+    """Gateway -> AlarmManager: send `subscriber` an AlarmNotice(event="active") for every active alarm.
+
+    A protocol server that (re)subscribes must learn the alarms that are already active; event
+    "active" is a state sync, not a new alarm (no trap, no e-mail).
+    """
+
+    subscriber: Address
+
+
+@dataclass(frozen=True)
 class Unsubscribe:
     subscriber: Address
 
@@ -667,7 +685,8 @@ class AcknowledgeAlarm:
 class AlarmNotice:
     """Alarm manager -> gateway -> subscribers (notifier, web, SNMP traps): a stored alarm changed.
 
-    event: "raised" | "cleared" | "acknowledged" | "closed" (cleared while the gateway was down).
+    event: "raised" | "cleared" | "acknowledged" | "closed" (cleared while the gateway was down)
+    | "active" (a state sync for a (re)subscribing server: the alarm was already active; notify nobody).
     """
 
     event: str

@@ -51,15 +51,19 @@ from actors.messages import (
     ServiceFailed,
     ServiceStarted,
     SetStringRelay,
+    RepublishActiveAlarms,
     SiteStatus,
     SiteUpdate,
     StringLocation,
     StringMasterStarted,
+    StringSnapshotSaved,
     Subscribe,
+    SubscribeAlarms,
     Unsubscribe,
     UpsUpdate,
     WhoAreYou,
 )
+from actors.site.snapshot_file import load_snapshots, save_snapshots
 from actors.supervision import RestartPolicy, child_named, find_name, replace_child
 from actors.topology.model import BusConfig, Topology
 from actors.ups.ups import Ups
@@ -67,6 +71,7 @@ from actors.ups.ups import Ups
 READY_TIMEOUT_S = 8.0
 # If some UPSes have not reported a scan this long after the first did, publish what we have.
 PUBLISH_AFTER_S = 0.3
+SNAPSHOT_SAVE_PERIOD_S = 60.0
 
 
 class Gateway(ActorTypeDispatcher):
@@ -75,10 +80,12 @@ class Gateway(ActorTypeDispatcher):
         configure_structlog()
         self.topology: Topology | None = None
         self.children: list[tuple[str, object]] = []
-        self.subscribers: list = []
+        self.subscribers: list = []  # receive every SiteUpdate and AlarmNotice
+        self.alarm_subscribers: list = []  # receive AlarmNotices only (the Notifier)
         self.latest_ups: dict = {}
         self.latest_strings: dict = {}
         self.string_masters: dict[str, tuple[object, int]] = {}
+        self.snapshots: dict = {}  # string id -> StringSnapshot, saved to disk every minute
         self.pending_updates: dict[str, UpsUpdate] = {}
         self.publish_armed = False
         # (reply type, request id, asker) waiting for a child's reply; addresses are unhashable
@@ -96,6 +103,10 @@ class Gateway(ActorTypeDispatcher):
         self.topology = message.topology
         self.ready_to = sender
         self.log = get_logger("btms.gateway", gateway=self.topology.gateway.id)
+        try:
+            self.snapshots = load_snapshots(self.topology.storage_dir())
+        except ValueError as error:  # a damaged file must not stop the gateway: start from scratch
+            self.log.error("string snapshots not restored", error=str(error))
         for bus in self.topology.buses:
             self._spawn(f"bus:{bus.id}")
         if self.topology.master_controller is not None:
@@ -109,6 +120,7 @@ class Gateway(ActorTypeDispatcher):
             self.services_expected.add(name)
             self._spawn(name)
         self.log.info("actor tree created", children=[n for n, _ in self.children])
+        self.wakeupAfter(timedelta(seconds=SNAPSHOT_SAVE_PERIOD_S), payload="save-snapshots")
         if self.services_expected:
             self.wakeupAfter(timedelta(seconds=READY_TIMEOUT_S), payload="ready-timeout")
         else:
@@ -132,6 +144,7 @@ class Gateway(ActorTypeDispatcher):
             factories[f"ups:{ups.id}"] = lambda ups=ups: (
                 Ups,
                 InitUps(ups, self._bus_addresses(), self.myAddress,
+                        string_snapshots=tuple((s.id, self.snapshots[s.id]) for s in ups.strings if s.id in self.snapshots),
                         communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses)),
             )
         if t.master_controller is not None:
@@ -176,6 +189,7 @@ class Gateway(ActorTypeDispatcher):
         if name is None or self.exiting:
             return
         self.subscribers = [s for s in self.subscribers if s != message.childAddress]
+        self.alarm_subscribers = [s for s in self.alarm_subscribers if s != message.childAddress]
         replace_child(self.children, name, None)
         delay = self.policy.delay_before_restart(name, time.monotonic())
         self.log.warning("child exited, re-creating it", child=name, delay_s=delay)
@@ -185,7 +199,10 @@ class Gateway(ActorTypeDispatcher):
             self._spawn(name)
 
     def receiveMsg_WakeupMessage(self, message, sender):
-        if message.payload == "publish":
+        if message.payload == "save-snapshots":
+            self._save_snapshots()
+            self.wakeupAfter(timedelta(seconds=SNAPSHOT_SAVE_PERIOD_S), payload="save-snapshots")
+        elif message.payload == "publish":
             self.publish_armed = False
             self._publish()
         elif message.payload == "ready-timeout":
@@ -222,9 +239,16 @@ class Gateway(ActorTypeDispatcher):
             self.subscribers.append(message.subscriber)
         if self.latest_ups:
             self.send(message.subscriber, self._current_site())
+        # A (re)started server must also learn the alarms that are already active.
+        self._to_child("alarms", RepublishActiveAlarms(message.subscriber))
+
+    def receiveMsg_SubscribeAlarms(self, message: SubscribeAlarms, sender):
+        if message.subscriber not in self.alarm_subscribers:
+            self.alarm_subscribers.append(message.subscriber)
 
     def receiveMsg_Unsubscribe(self, message: Unsubscribe, sender):
         self.subscribers = [s for s in self.subscribers if s != message.subscriber]
+        self.alarm_subscribers = [s for s in self.alarm_subscribers if s != message.subscriber]
 
     def receiveMsg_UpsUpdate(self, message: UpsUpdate, sender):
         self.latest_ups[message.ups.ups_id] = message.ups
@@ -285,13 +309,24 @@ class Gateway(ActorTypeDispatcher):
     def receiveMsg_NotificationTestResult(self, message: NotificationTestResult, sender):
         self._reply_to_asker(message.request_id, message)
 
+    def receiveMsg_StringSnapshotSaved(self, message: StringSnapshotSaved, sender):
+        self.snapshots[message.string_id] = message.snapshot
+
+    def _save_snapshots(self) -> None:
+        if not self.snapshots:
+            return
+        try:
+            save_snapshots(self.topology.storage_dir(), self.snapshots)
+        except OSError as error:  # a full or read-only disk: keep running, say so
+            self.log.error("string snapshots not saved", error=str(error))
+
     def receiveMsg_HistoryDiskAlarm(self, message: HistoryDiskAlarm, sender):
         """The history disk's free-space floor: a site-level alarm like any other."""
         kind = AlarmRaised if message.active else AlarmCleared
         self._to_child("alarms", kind("storage_space_low", None, None, None, None, None, time.time(), message.text))
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
-        for subscriber in self.subscribers:
+        for subscriber in self.subscribers + self.alarm_subscribers:
             self.send(subscriber, message)
 
     def receiveMsg_SetSiren(self, message: SetSiren, sender):
@@ -338,6 +373,7 @@ class Gateway(ActorTypeDispatcher):
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
         self.exiting = True
+        self._save_snapshots()
         self.log.info("gateway stopping")
 
 

@@ -102,6 +102,7 @@ class Ups(ActorTypeDispatcher):
 
     def receiveMsg_StringSnapshotSaved(self, message: StringSnapshotSaved, sender):
         self.snapshots[message.string_id] = message.snapshot
+        self.send(self.gateway, message)  # the gateway keeps them on disk and for a re-created UPS
 
     def receiveMsg_StringStatus(self, status: StringStatus, sender):
         self.latest[status.string_id] = status

@@ -132,3 +132,36 @@ def test_killed_string_master_is_recreated_and_serving_within_two_seconds(gatewa
     wait_for(serving_again, timeout=4, interval=0.05, what="a new string master serving A2")
     assert time.monotonic() - killed < 2.0
     assert not psutil.pid_exists(before.pid) or psutil.Process(before.pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_battery_references_survive_a_restart(tmp_path):
+    """SOH is measured against each battery's commissioning resistance: a restart must keep it."""
+    from actors.messages import GetCellRestarts
+    from actors.site.snapshot_file import load_snapshots
+
+    topology, data = write_demo_topology(tmp_path, cells=8, scan_period_s=0.5)
+    first = GatewayProcess.start(tmp_path, topology, data)
+    try:
+        wait_serving(first, timeout=15)
+        wait_for(lambda: first.get("/api/v1/strings/A1")[1].get("scan_no", 0) > 12, what="a dozen scans")
+    finally:
+        pids = first.actor_pids()
+        first.stop(signal.SIGTERM)
+        kill_all(pids)
+    saved = load_snapshots(tmp_path / "var")
+    references = [c.reference_resistance_uohm for c in saved["A1"].cells]
+    assert len(references) == 8 and all(r > 0 for r in references)
+
+    second = GatewayProcess.launch(tmp_path, topology, data, first.token, name="second")
+    try:
+        wait_serving(second, timeout=15)
+        asys, gw = gateway_actor(second.admin_port)
+        location = wait_for(lambda: (loc := asys.ask(gw, LocateString(7, "A1"), 5)) and loc.address and loc,
+                            what="A1's string master")
+        restarts = wait_for(lambda: (r := asys.ask(location.address, GetCellRestarts(8), 5)) and r.snapshots and r,
+                            what="A1's cell snapshots")
+        assert [c.reference_resistance_uohm for c in restarts.snapshots] == references
+    finally:
+        pids = second.actor_pids()
+        second.stop(signal.SIGTERM)
+        kill_all(pids)
