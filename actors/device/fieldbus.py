@@ -148,7 +148,10 @@ class FieldBus(ProtocolActor):
         period = self.bus.scan_period_s
         due = self.t0 + self.scan_no * period
         self.worst_lag_s = max(self.worst_lag_s, time.monotonic() - due)
-        self._simulated_scan()
+        try:
+            self._simulated_scan()
+        except (TransportError, ValueError, KeyError) as error:  # one bad scan must not end the schedule
+            self.log.error("scan failed", scan=self.scan_no, error=f"{type(error).__name__}: {error}")
         self.scan_no += 1
         self.scans_done += 1
         next_due = self.t0 + self.scan_no * period
