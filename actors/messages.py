@@ -135,8 +135,10 @@ class InitUps:
     bus_addresses: tuple[tuple[str, Address], ...]  # bus id -> FieldBus actor
     gateway: Address
     string_snapshots: tuple[tuple[str, StringSnapshot], ...] = ()
-    # bus id -> seconds of silence after which "communication lost" is raised (from miss_limit)
+    # bus id -> seconds of silence after which a cell is "communication lost" (from miss_limit)
     communication_lost_after_s: tuple[tuple[str, float], ...] = ()
+    # bus id -> unanswered scans in a row after which a string master is "communication lost"
+    miss_limits: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ class InitStringMaster:
     bus: Address
     ups: Address
     snapshot: StringSnapshot | None  # last good state, when re-created after a crash
-    communication_lost_after_s: float | None = None  # None: the alarm rules' default delay
+    communication_lost_after_s: float | None = None  # cells; None: the alarm rules' default delay
+    miss_limit: int | None = None  # the string master: None = the alarm rules' default delay
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ class Gateway(ActorTypeDispatcher):
                 Ups,
                 InitUps(ups, self._bus_addresses(), self.myAddress,
                         string_snapshots=tuple((s.id, self.snapshots[s.id]) for s in ups.strings if s.id in self.snapshots),
-                        communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses)),
+                        communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses),
+                        miss_limits=tuple((b.id, b.miss_limit) for b in t.buses)),
             )
         if t.master_controller is not None:
             factories["master_controller"] = lambda: (

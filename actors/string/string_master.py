@@ -58,6 +58,8 @@ class StringMaster(ActorTypeDispatcher):
         self.scans_seen = 0
         self.string_limits = None
         self.string_alarms = STRING_ALARMS_CLEAR
+        self.miss_limit: int | None = None
+        self.misses = 0  # unanswered scans in a row
         self.held: list = []  # messages that arrived before Init (THESPIAN.md §1)
         self.log = get_logger("btms.string_master")
 
@@ -76,8 +78,10 @@ class StringMaster(ActorTypeDispatcher):
         self.string_limits = string_limits_for(self.config)
         cell_limits = cell_limits_for_string(self.config)
         if message.communication_lost_after_s is not None:  # the bus's miss_limit decides, not a default
-            self.string_limits = replace(self.string_limits, communication_lost_delay_s=message.communication_lost_after_s)
             cell_limits = replace(cell_limits, communication_lost_delay_s=message.communication_lost_after_s)
+        self.miss_limit = message.miss_limit
+        if self.miss_limit is not None:  # counted in scans (below), not in seconds: a busy bus scans slower
+            self.string_limits = replace(self.string_limits, communication_lost_delay_s=0.0)
         self.cells_system.ask(
             self.bank, InitCellBank(self.config.battery, self.cell_snapshots, cell_limits), CELL_ASK_TIMEOUT_S
         )
@@ -108,6 +112,11 @@ class StringMaster(ActorTypeDispatcher):
             self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
             self.soc_pct = status.soc_pct
             transitions += [(c.index, t) for c in result.statuses for t in c.alarm_transitions]
+        self.misses = 0 if scan.responded else self.misses + 1
+        if not scan.responded and self.miss_limit is not None and self.misses < self.miss_limit:
+            # A few unanswered scans are not yet "communication lost": hold every string alarm.
+            self.send(self.ups, status)
+            return
         self.string_alarms, string_transitions = evaluate_string(
             self.string_alarms,
             self.string_limits,

@@ -44,6 +44,7 @@ class Ups(ActorTypeDispatcher):
         self.gateway = None
         self.buses: dict[str, object] = {}
         self.lost_after: dict[str, float] = {}
+        self.miss_limits: dict[str, int] = {}
         self.masters: list[tuple[str, object]] = []
         self.snapshots: dict = {}
         self.latest: dict[str, StringStatus] = {}
@@ -59,6 +60,7 @@ class Ups(ActorTypeDispatcher):
         self.buses = dict(message.bus_addresses)
         self.snapshots.update(dict(message.string_snapshots))
         self.lost_after = dict(message.communication_lost_after_s)
+        self.miss_limits = dict(message.miss_limits)
         self.log = get_logger("btms.ups", ups=self.config.id)
         self.log.info("ups started", strings=len(self.config.strings))
         for string in self.config.strings:
@@ -72,7 +74,7 @@ class Ups(ActorTypeDispatcher):
         self.send(
             address,
             InitStringMaster(string, self.buses[string.bus], self.myAddress, self.snapshots.get(string_id),
-                             self.lost_after.get(string.bus)),
+                             self.lost_after.get(string.bus), self.miss_limits.get(string.bus)),
         )
 
     def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
