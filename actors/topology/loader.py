@@ -460,6 +460,16 @@ class _TopologyReader:
             notify_type=s.text("notify_type", "trap", choices=("trap", "inform")),  # type: ignore[arg-type]
             v3_users=tuple(users),
         )
+        if snmp.trap_community in WELL_KNOWN_COMMUNITIES:
+            s.problem(
+                "trap_community",
+                f"{snmp.trap_community!r} is a well-known default that every scanner tries; choose your own community",
+            )
+        if receivers and snmp.trap_community is None and snmp.read_community is None:
+            s.problem(
+                "trap_receivers",
+                "notifications are sent with SNMPv2c: set trap_community (or read_community) for them",
+            )
         if snmp.read_community in WELL_KNOWN_COMMUNITIES:
             s.problem(
                 "read_community",

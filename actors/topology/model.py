@@ -135,8 +135,9 @@ class SnmpV3UserConfig:
     """An SNMPv3 USM user with authPriv (HMAC-SHA authentication, AES-128 privacy)."""
 
     name: str
-    auth_key: str  # passphrase, at least 8 characters
-    priv_key: str
+    # Secrets never appear in a repr: Thespian logs the repr of a message whose handler fails.
+    auth_key: str = field(repr=False)  # passphrase, at least 8 characters
+    priv_key: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,9 @@ class SnmpConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 1161
-    read_community: str | None = None  # no default: v2c is off unless a community is set
+    read_community: str | None = field(default=None, repr=False)  # no default: v2c is off unless set
     trap_receivers: tuple[str, ...] = ()  # "host:port"
-    trap_community: str | None = None  # community of v2c notifications (default: read_community)
+    trap_community: str | None = field(default=None, repr=False)  # of v2c notifications (default: read_community)
     notify_type: str = "trap"  # "trap" (fire and forget) or "inform" (acknowledged, retried)
     v3_users: tuple[SnmpV3UserConfig, ...] = ()
 

@@ -320,3 +320,19 @@ def test_snmp_v3_users_are_loaded_and_short_keys_refused(tmp_path):
     problems = check_topology(path)
     assert [p.line for p in problems] == [len(bad.splitlines())]
     assert "priv_key: must be at least 8 characters" in problems[0].message
+
+
+def test_traps_need_a_community_and_not_a_well_known_one(tmp_path):
+    from actors.topology.loader import check_topology
+
+    base = (Path(__file__).parent.parent / "data" / "topologies" / "minimal.yaml").read_text()
+    users = "    v3_users:\n      - {name: nms, auth_key: auth-secret-1, priv_key: priv-secret-1}\n"
+    path = tmp_path / "t.yaml"
+    path.write_text(base + "services:\n  snmp:\n    enabled: true\n" + users + "    trap_receivers: ['127.0.0.1:162']\n")
+    assert any("trap_community" in p.message for p in check_topology(path))
+    path.write_text(base + "services:\n  snmp:\n    enabled: true\n" + users
+                    + "    trap_receivers: ['127.0.0.1:162']\n    trap_community: public\n")
+    assert any("well-known" in p.message for p in check_topology(path))
+    path.write_text(base + "services:\n  snmp:\n    enabled: true\n" + users
+                    + "    trap_receivers: ['127.0.0.1:162']\n    trap_community: nms-traps-7\n")
+    assert check_topology(path) == []
