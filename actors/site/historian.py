@@ -128,8 +128,12 @@ class Historian(ActorTypeDispatcher):
             error = f"flush did not finish within {_FLUSH_TIMEOUT_S:.0f} s"
         except (OSError, sqlite3.Error) as e:  # reported to the asker with its text; the writer retries
             error = f"flush failed: {type(e).__name__}: {e}"
-        st = self.writer.stats()
+        st = asyncio.run_coroutine_threadsafe(self._stats(), self.loop).result(_FLUSH_TIMEOUT_S)
         self.send(sender, HistorianFlushed(msg.request_id, st.committed, st.pending, st.dropped, error))
+
+    async def _stats(self):
+        """Read in the writer's loop: its counters and timings are appended there."""
+        return self.writer.stats()
 
     # ------------------------------------------------------------ timers and shutdown
 
