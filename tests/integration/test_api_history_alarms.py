@@ -84,6 +84,14 @@ def test_history_series_and_csv(gateway):
     assert call(gateway, "GET", "/api/v1/snapshot?ups=NOPE")[0] == 404
 
 
+def test_history_before_the_first_commit_is_a_404_not_an_error(tmp_path):
+    from actors.site.history.reader import HistoryReader, UnknownItem
+    import asyncio
+
+    with pytest.raises(UnknownItem, match="no history stored yet"):
+        asyncio.run(HistoryReader(tmp_path).series("string", "A1", "voltage", 0.0, 1.0))
+
+
 def test_bad_history_requests_say_what_is_wrong(gateway):
     code, body = call(gateway, "GET", "/api/v1/series?level=string&id=A1&quantity=voltage&from=yesterday")
     assert code == 400 and "'from'" in body["error"]["message"]

@@ -50,8 +50,8 @@ class StringInfo:
 
 def _catalog(storage_dir: Path) -> sqlite3.Connection:
     path = schema.catalog_path(storage_dir)
-    if not path.exists():
-        raise FileNotFoundError(f"no history in {schema.history_dir(storage_dir)} (missing {path.name})")
+    if not path.exists():  # nothing committed yet (the first commit comes one interval after start)
+        raise UnknownItem(f"no history stored yet in {schema.history_dir(storage_dir)}")
     return schema.open_read_only(path)
 
 
