@@ -8,7 +8,7 @@ Directions:
 Units are part of the field names. Cell data travels as tuples of scaled integers (1 mV,
 1 µΩ, 0.1 °C, 1 %) because one string's 120 cells cross a process boundary every scan and
 the pickled size and cost of tuples of small ints is a fraction of that of objects
-(see ARCHITECTURE.md, "Processes and costs").
+(see docs/design/ARCHITECTURE.md, "Processes and costs").
 
 Messages must stay picklable: module-level classes, no open resources, no actor system objects
 other than ActorAddress values.

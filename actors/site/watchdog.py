@@ -2,7 +2,7 @@
 
 Thespian's admin double-forks and outlives the program that started it (THESPIAN.md §7): after a
 SIGKILL of `btms run` every actor would keep running with nobody to stop it. The main program
-sends a Heartbeat every half second; silence for `timeout_s` ends the system.
+sends a Heartbeat every 0.4 s (from its own thread); silence for `timeout_s` ends the system.
 """
 
 from __future__ import annotations
