@@ -124,7 +124,9 @@ class Ups(ActorTypeDispatcher):
 
     def ups_status(self) -> UpsStatus:
         fresh = [s for s in self.latest.values() if s.health != Health.STALE]
-        agg = aggregate([s.voltage_v for s in fresh], [s.current_a for s in fresh], [s.soc_pct for s in fresh])
+        # A string whose hall sensor is disconnected reports 0 A: not a measurement, not summed.
+        agg = aggregate([s.voltage_v for s in fresh], [s.current_a if s.hall_ok else None for s in fresh],
+                        [s.soc_pct for s in fresh])
         expected = len(self.config.strings)
         if not fresh:
             health = Health.STALE

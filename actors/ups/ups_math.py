@@ -1,7 +1,8 @@
 """UPS aggregates of its strings (seed 000): voltage average, current sum, SOC average.
 
 Only fresh strings count: a string whose master did not answer must not pull the UPS voltage
-towards zero nor hide its current. With no fresh string the aggregates are None (unknown).
+towards zero nor hide its current. With no fresh string the aggregates are None (unknown), and
+the current is unknown while any fresh string's hall sensor is disconnected.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ class UpsAggregate:
     soc_pct: float | None
 
 
-def aggregate(voltages_v: Sequence[float], currents_a: Sequence[float], socs_pct: Sequence[float]) -> UpsAggregate:
+def aggregate(
+    voltages_v: Sequence[float], currents_a: Sequence[float | None], socs_pct: Sequence[float]
+) -> UpsAggregate:
+    """`currents_a` has None for a string whose current is unknown (hall sensor disconnected):
+    then the sum is unknown too, rather than quietly smaller than the truth."""
     if not voltages_v:
         return UpsAggregate(None, None, None)
     return UpsAggregate(
         voltage_v=sum(voltages_v) / len(voltages_v),
-        current_a=sum(currents_a),
+        current_a=None if any(c is None for c in currents_a) else sum(currents_a),
         soc_pct=sum(socs_pct) / len(socs_pct) if socs_pct else None,
     )

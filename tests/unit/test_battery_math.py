@@ -107,6 +107,10 @@ class TestUps:
         a = aggregate([540.0, 546.0], [10.0, -4.0], [90.0, 100.0])
         assert (a.voltage_v, a.current_a, a.soc_pct) == (543.0, 6.0, 95.0)
 
+    def test_an_unknown_string_current_makes_the_sum_unknown(self):
+        assert aggregate([540.0, 546.0], [10.0, None], [90.0, 100.0]).current_a is None
+        assert aggregate([540.0, 546.0], [10.0, None], [90.0, 100.0]).voltage_v == 543.0
+
     def test_no_fresh_string_gives_unknown(self):
         assert aggregate([], [], []) == aggregate([], [], [])
         assert aggregate([], [], []).voltage_v is None
