@@ -4,12 +4,14 @@ Commands flow down through it: "open string A2's breaker" becomes "switch output
 module 101 on" on the bus the BM-MC sits on; the siren follows the alarm manager. By the
 convention of the IO modules an output that is ON disconnects its string or sounds the siren
 (see docs/topology.md). Its digital inputs (leakage, fire, ...) raise alarms, with the same
-on-delay logic as every other alarm so that a bouncing contact raises one alarm.
+on-delay logic as every other alarm so that a bouncing contact raises one alarm. An IO module
+that stops answering raises "communication lost": a dead leak or fire module must not read as
+"no leak".
 """
 
 from __future__ import annotations
 
-from thespian.actors import ActorTypeDispatcher
+from thespian.actors import ActorSystemMessage, ActorTypeDispatcher
 
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
@@ -21,7 +23,7 @@ from actors.messages import (
     SetSiren,
     SetStringRelay,
 )
-from actors.site.alarms import INACTIVE, evaluate_digital_input, to_alarm_message
+from actors.site.alarms import INACTIVE, AlarmKind, evaluate_digital_input, evaluate_flag, to_alarm_message
 
 INPUT_DELAY_S = 2.0  # a contact must stay on (or off) this long to raise (or clear) its alarm
 
@@ -36,7 +38,18 @@ class MasterController(ActorTypeDispatcher):
         self.topology = None
         self.module_addresses: dict[str, int] = {}
         self.input_states: dict[tuple[str, int], object] = {}
+        self.module_misses: dict[str, int] = {}
+        self.module_lost: dict[str, object] = {}
+        self.miss_limit = 3
+        self.held: list = []  # messages that arrived before Init (THESPIAN.md §1)
         self.log = get_logger("btms.master_controller")
+
+    def receiveMessage(self, message, sender):
+        """Hold everything but Init until Init has arrived: senders are not ordered."""
+        if self.config is None and not isinstance(message, (InitMasterController, ActorSystemMessage)):
+            self.held.append((message, sender))
+            return None
+        return super().receiveMessage(message, sender)
 
     def receiveMsg_InitMasterController(self, message: InitMasterController, sender):
         self.config = message.config
@@ -44,7 +57,13 @@ class MasterController(ActorTypeDispatcher):
         self.gateway = sender
         self.module_addresses = {m.id: m.address for m in self.config.io_modules}
         self.input_states = {(i.module, i.input): INACTIVE for i in self.config.inputs}
+        self.module_misses = {m.id: 0 for m in self.config.io_modules}
+        self.module_lost = {m.id: INACTIVE for m in self.config.io_modules}
+        self.miss_limit = self.topology.bus(self.config.bus).miss_limit
         self._attach(message.bus)
+        held, self.held = self.held, []
+        for early, early_sender in held:
+            self.receiveMessage(early, early_sender)
 
     def _attach(self, bus) -> None:
         self.bus = bus
@@ -76,10 +95,24 @@ class MasterController(ActorTypeDispatcher):
         if not message.ok:
             self.log.error("output write failed", device=message.device_address, output=message.output, error=message.error)
 
+    def _watch_module(self, module: str, scan: IoModuleScan) -> None:
+        """"Communication lost" at the miss_limit-th unanswered scan in a row, cleared when it answers."""
+        self.module_misses[module] = 0 if scan.responded else self.module_misses[module] + 1
+        if not scan.responded and self.module_misses[module] < self.miss_limit:
+            return  # a few misses are not an outage yet: hold
+        lost = not scan.responded
+        self.module_lost[module], transition = evaluate_flag(
+            self.module_lost[module], lost, AlarmKind.COMMUNICATION_LOST, 0.0, 0.0, scan.timestamp, detail=f"BM-LC {module}"
+        )
+        if transition is not None:
+            self.log.error("IO module not answering" if lost else "IO module answering again", module=module)
+            self.send(self.gateway, to_alarm_message(transition, ups_id=None, string_id=None))
+
     def receiveMsg_IoModuleScan(self, scan: IoModuleScan, sender):
         module = next((m.id for m in self.config.io_modules if m.address == scan.device_address), None)
         if module is None:
             return
+        self._watch_module(module, scan)
         for configured in self.config.inputs:
             if configured.module != module:
                 continue

@@ -135,4 +135,6 @@ def alarm_title(kind: str, detail: str = "") -> str:
     k = AlarmKind(kind)
     if k is AlarmKind.DIGITAL_INPUT and detail:
         return detail[:1].upper() + detail[1:]
+    if k is AlarmKind.COMMUNICATION_LOST and detail:  # a device without UPS/string/cell columns (BM-LC)
+        return f"{k.title}: {detail}"
     return k.title

@@ -1,0 +1,51 @@
+"""MasterController: switch-off and siren commands down, IO module inputs and outages up."""
+
+from __future__ import annotations
+
+from thespian.actors import ActorTypeDispatcher
+
+from actors.device.master_controller import MasterController
+from actors.messages import AlarmCleared, AlarmRaised, InitMasterController, IoModuleScan, SetOutput, SetStringRelay
+from tests.recorder import GetRecorded, Recorder
+from tests.support import small_topology, wait_for
+
+
+class Gateway(Recorder):
+    """Plays the gateway: sends the Init (so it receives the alarms) and records everything."""
+
+    def receiveMsg_tuple(self, message, sender):
+        target, payload = message
+        self.send(target, payload)
+
+
+def setup(actor_system, tmp_path):
+    topology = small_topology(tmp_path, upses=1, strings_per_ups=2, cells=4)
+    gateway = actor_system.createActor(Gateway)
+    controller = actor_system.createActor(MasterController)
+    actor_system.tell(gateway, (controller, InitMasterController(topology.master_controller, gateway, topology)))
+    return topology, gateway, controller
+
+
+def recorded(actor_system, gateway, kind):
+    return [m for m in actor_system.ask(gateway, GetRecorded(), 5).messages if isinstance(m, kind)]
+
+
+def test_switch_off_writes_the_strings_output(actor_system, tmp_path):
+    topology, gateway, controller = setup(actor_system, tmp_path)
+    actor_system.tell(controller, SetStringRelay("U1S2", closed=False, reason="cell voltage high"))
+    written = wait_for(lambda: recorded(actor_system, gateway, SetOutput), what="the output command")
+    assert written[0].device_address == 101 and written[0].output == 2 and written[0].on is True
+
+
+def test_a_silent_io_module_raises_communication_lost_at_the_miss_limit_and_clears(actor_system, tmp_path):
+    topology, gateway, controller = setup(actor_system, tmp_path)
+    miss_limit = topology.bus("sim").miss_limit
+    for n in range(miss_limit - 1):
+        actor_system.tell(controller, IoModuleScan("sim", 101, n, 1000.0 + n, False))
+    actor_system.ask(gateway, GetRecorded(), 5)
+    assert not recorded(actor_system, gateway, AlarmRaised)
+    actor_system.tell(controller, IoModuleScan("sim", 101, miss_limit, 1000.0 + miss_limit, False))
+    raised = wait_for(lambda: recorded(actor_system, gateway, AlarmRaised), what="communication lost")
+    assert raised[0].kind == "communication_lost" and raised[0].detail == "BM-LC io1"
+    actor_system.tell(controller, IoModuleScan("sim", 101, 99, 1100.0, True, (False,) * 8, (False,) * 8))
+    wait_for(lambda: recorded(actor_system, gateway, AlarmCleared), what="the alarm to clear")
