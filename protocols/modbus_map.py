@@ -11,6 +11,8 @@ Decisions the published map leaves open (documented in the generated page too):
 - Current, temperature and the other `int16`/`int32` registers are two's-complement signed.
 - Stale data is never served as current: the status register reads 2 (error), the stale flag
   reads 1 and every measured value reads the "not available" sentinel of its type.
+- An implausible cell reading (a `cell_faults` bit, protocols/served_values.py) is not a
+  measurement either: that value alone reads "not available".
 - Unused addresses inside a unit's span read 0 (reserved); addresses past the span and writes
   to read-only registers answer exception 2 (illegal data address).
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from actors.messages import Health, StringStatus, UpsStatus
+from protocols.served_values import NO_RESPONSE, served_cell_values
 
 MAP_VERSION = 1
 
@@ -357,7 +360,8 @@ def pack_cells(
     """Write the cell registers of a string unit (hot path: 120 cells per string per scan).
 
     A cell is served as current only when its string is fresh and the cell itself answered
-    (its health is not STALE); otherwise status = 2 and its values read "not available".
+    (its health is not STALE, no NO_RESPONSE fault); otherwise status = 2 and its values read
+    "not available". A reading its fault bits call implausible reads "not available" alone.
     """
     o_status, o_v, o_r, o_t = _CELL["cell_status"], _CELL["cell_voltage"], _CELL["cell_resistance"], _CELL["cell_temperature"]
     o_soc, o_soh, o_alarm, o_faults = _CELL["cell_soc"], _CELL["cell_soh"], _CELL["cell_alarm"], _CELL["cell_faults"]
@@ -365,13 +369,25 @@ def pack_cells(
     for i in range(cell_count):
         base = CELL_STRIDE * (i + 1)
         alarm = cell_alarms[i] if i < len(cell_alarms) else 0
-        if i < have and status is not None and status.cell_health[i] != Health.STALE:
-            r = min(max(status.cell_resistance_uohm[i], 0), 0xFFFFFFFE)
+        if (
+            i < have
+            and status is not None
+            and status.cell_health[i] != Health.STALE
+            and not status.cell_faults[i] & NO_RESPONSE
+        ):
+            v, r, t = served_cell_values(
+                status.cell_faults[i], status.cell_voltage_mv[i], status.cell_resistance_uohm[i],
+                status.cell_temperature_dc[i],
+            )
             words[base + o_status] = status_code(status.cell_health[i])
-            words[base + o_v] = min(max(status.cell_voltage_mv[i], 0), 0xFFFE)
-            words[base + o_r] = r >> 16
-            words[base + o_r + 1] = r & 0xFFFF
-            words[base + o_t] = min(max(status.cell_temperature_dc[i], -0x7FFF), 0x7FFF) & 0xFFFF
+            words[base + o_v] = _NA16 if v is None else min(max(v, 0), 0xFFFE)
+            if r is None:
+                words[base + o_r] = words[base + o_r + 1] = _NA16
+            else:
+                r = min(max(r, 0), 0xFFFFFFFE)
+                words[base + o_r] = r >> 16
+                words[base + o_r + 1] = r & 0xFFFF
+            words[base + o_t] = _NA_I16 if t is None else min(max(t, -0x7FFF), 0x7FFF) & 0xFFFF
             words[base + o_soc] = min(max(status.cell_soc_pct[i], 0), 0xFFFE)
             words[base + o_soh] = min(max(status.cell_soh_pct[i], 0), 0xFFFE)
             words[base + o_faults] = status.cell_faults[i] & 0xFFFF
@@ -430,10 +446,14 @@ def markdown() -> str:
         "- 32-bit values occupy two registers, **high word first**. `int16`/`int32` are two's complement (signed).",
         "- Value = register × scale, in the unit given.",
         "- **Stale data is never served as a current value.** When a string master does not answer, or no",
-        "  update reached the server for `stale_after_s` (10 s by default), the string's and its cells'",
+        "  update reached the server for max(10 s, 3 × `scan_period_s` of the string's bus), the string's and its cells'",
         "  `*_status` read 2 (error), `string_stale` reads 1 and every measured value reads *not available*:",
         "  `uint16` 0xFFFF (65535), `int16` 0x8000 (-32768), `uint32` 0xFFFFFFFF, `int32` 0x80000000.",
         "  A cell that did not answer alone reads the same way, with `cell_faults` b0 set.",
+        "- **Implausible readings are not served as measurements.** A cell value whose `cell_faults` bit",
+        "  says it cannot be trusted reads *not available*; the cell's other values are still served:",
+        "  `cell_voltage` with b2 (voltage implausible), `cell_resistance` with b3 (resistance implausible)",
+        "  or b1 (open circuit), `cell_temperature` with b4 (temperature implausible, e.g. a 300.0 °C sensor).",
         "  Values outside a type's range are clamped below the sentinel.",
         "- Freshness: `gateway_heartbeat` counts seconds, `gateway_time` is the gateway clock, and",
         "  `string_timestamp` / `string_scan_counter` change with every fresh scan of a string.",

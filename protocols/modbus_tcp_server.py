@@ -10,7 +10,9 @@ pymodbus 3.16 does the framing. What this module adds around it:
 - a request guard in the connection handler, because pymodbus' datastore action sees neither
   the unit id nor the client's address: unknown unit ids, unsupported functions and writes from
   clients that are not allowed are answered with an exception before the datastore is touched;
-- staleness: a string that stops sending statuses is served as stale after `stale_after_s`.
+- staleness: a string that stops sending statuses is served as stale once its data is older
+  than its bus allows (protocols/freshness.py); the active alarms come from
+  protocols/active_alarms.py, the same rules as the SNMP agent's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +31,18 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from actors.messages import AcknowledgeAlarm, AlarmNotice, Health, SetStringRelay, StringStatus, UpsStatus
+from actors.messages import (
+    AcknowledgeAlarm,
+    AlarmNotice,
+    Health,
+    SetStringRelay,
+    StringStatus,
+    UpsStatus,
+)
 from actors.topology.model import ModbusTcpConfig, StringConfig, Topology
 from protocols import modbus_map as mm
+from protocols.active_alarms import ActiveAlarms
+from protocols.freshness import FreshnessTracker, string_thresholds, ups_thresholds
 from protocols.modbus_map import Block, Freshness
 from protocols.tasks import cancel_and_wait
 
@@ -39,7 +50,6 @@ log = logging.getLogger(__name__)
 
 READ_FUNCTIONS = frozenset({3, 4})
 WRITE_FUNCTIONS = frozenset({6, 16})
-DEFAULT_STALE_AFTER_S = 10.0
 
 CommandSink = Callable[[Any], None]
 
@@ -74,7 +84,7 @@ def request_refusal(
     return ExcCodes.ILLEGAL_FUNCTION
 
 
-def acknowledge_commands(value: int, active: dict[int, AlarmNotice], who: str) -> list[AcknowledgeAlarm] | None:
+def acknowledge_commands(value: int, active: Mapping[int, AlarmNotice], who: str) -> list[AcknowledgeAlarm] | None:
     """A value written to alarm_acknowledge -> the acknowledgements, or None if invalid."""
     if value == mm.ACKNOWLEDGE_ALL:
         return [AcknowledgeAlarm(alarm_id=i, who=who) for i, a in sorted(active.items()) if a.acknowledged_at is None]
@@ -131,19 +141,17 @@ class _StringState:
     ups_index: int
     words: list[int] = field(default_factory=list)
     status: StringStatus | None = None
-    received_at: float = 0.0  # monotonic
     last_fresh_timestamp: float = 0.0
     last_fresh_scan_no: int = 0
-    served_stale: bool = True
 
 
 @dataclass
 class _UpsState:
+    id: str
     index: int
     string_count: int
     words: list[int] = field(default_factory=list)
     status: UpsStatus | None = None
-    received_at: float = 0.0
     last_fresh_timestamp: float = 0.0
 
 
@@ -155,12 +163,19 @@ class ScadaModbusServer:
         topology: Topology,
         on_command: CommandSink,
         config: ModbusTcpConfig | None = None,
-        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        stale_after_s: float | None = None,
     ) -> None:
+        """`stale_after_s`: one threshold for every string and UPS (tests); by default each
+        string's comes from its bus' scan period (protocols/freshness.py)."""
         self.topology = topology
         self.config = config or topology.services.modbus
         self.on_command = on_command
-        self.stale_after_s = stale_after_s
+        strings, upses = string_thresholds(topology), ups_thresholds(topology)
+        if stale_after_s is not None:
+            strings = dict.fromkeys(strings, stale_after_s)
+            upses = dict.fromkeys(upses, stale_after_s)
+        self.string_freshness = FreshnessTracker(strings)
+        self.ups_freshness = FreshnessTracker(upses)
         self.policy = WritePolicy.from_config(self.config)
         self._strings: dict[str, _StringState] = {}
         self._upses: dict[str, _UpsState] = {}
@@ -169,7 +184,7 @@ class ScadaModbusServer:
         self._ticker: asyncio.Task | None = None
         self._heartbeat = 0
         self._last_update = 0.0
-        self._alarms: dict[int, AlarmNotice] = {}  # active alarms by id
+        self.alarms = ActiveAlarms()
         self._string_alarm_bits: dict[str, int] = {}
         self._cell_alarm_bits: dict[str, list[int]] = {}
         self.units: frozenset[int] = frozenset()
@@ -223,10 +238,13 @@ class ScadaModbusServer:
             self._apply_alarm(message)
 
     def _apply_alarm(self, notice: AlarmNotice) -> None:
-        if notice.event in ("raised", "acknowledged"):
-            self._alarms[notice.alarm_id] = notice
-        elif notice.event in ("cleared", "closed"):
-            self._alarms.pop(notice.alarm_id, None)
+        try:
+            changed = self.alarms.apply(notice)
+        except ValueError as exc:
+            log.warning("Modbus TCP: alarm notice ignored: %s", exc)
+            return
+        if not changed:
+            return
         if notice.string_id is not None:
             self._recompute_alarm_bits(notice.string_id)
             state = self._strings.get(notice.string_id)
@@ -238,7 +256,7 @@ class ScadaModbusServer:
         state = self._strings.get(string_id)
         if state is None:
             return
-        mine = [a for a in self._alarms.values() if a.string_id == string_id]
+        mine = self.alarms.of_string(string_id)
         self._string_alarm_bits[string_id] = mm.alarm_bits(
             (a.kind for a in mine if a.cell_index is None), mm.STRING_ALARM_BITS
         )
@@ -254,7 +272,7 @@ class ScadaModbusServer:
             log.warning("Modbus TCP: status of unknown string %r ignored", status.string_id)
             return
         state.status = status
-        state.received_at = time.monotonic()
+        self.string_freshness.received(status.string_id, not status.stale, time.monotonic())
         if not status.stale:
             state.last_fresh_timestamp = status.timestamp
             state.last_fresh_scan_no = status.scan_no
@@ -268,7 +286,7 @@ class ScadaModbusServer:
             log.warning("Modbus TCP: status of unknown UPS %r ignored", status.ups_id)
             return
         state.status = status
-        state.received_at = time.monotonic()
+        self.ups_freshness.received(status.ups_id, status.health != Health.STALE, time.monotonic())
         if status.health != Health.STALE:
             state.last_fresh_timestamp = status.timestamp
         self._render_ups(state)
@@ -278,7 +296,7 @@ class ScadaModbusServer:
     def _build_devices(self) -> list[SimDevice]:
         devices = [self._device(mm.GATEWAY_UNIT_ID, mm.span(Block.GATEWAY), Block.GATEWAY, self._gateway_action)]
         for ups in self.topology.upses:
-            self._upses[ups.id] = _UpsState(index=ups.index, string_count=len(ups.strings))
+            self._upses[ups.id] = _UpsState(id=ups.id, index=ups.index, string_count=len(ups.strings))
             devices.append(self._device(ups.index, mm.span(Block.UPS), Block.UPS, None))
             for string in ups.strings:
                 self._strings[string.id] = _StringState(config=string, ups_index=ups.index)
@@ -333,7 +351,7 @@ class ScadaModbusServer:
     async def _gateway_action(self, fc: int, start: int, address: int, count: int, regs: list[int], values: Any) -> ExcCodes | None:
         if values is None or fc not in WRITE_FUNCTIONS:
             return None
-        commands = acknowledge_commands(int(values[0]), self._alarms, f"Modbus TCP {_client_ip.get()}")
+        commands = acknowledge_commands(int(values[0]), self.alarms.by_id, f"Modbus TCP {_client_ip.get()}")
         if commands is None:
             return ExcCodes.ILLEGAL_VALUE
         for command in commands:
@@ -344,12 +362,9 @@ class ScadaModbusServer:
 
     # -- rendering ------------------------------------------------------------------------
 
-    def _is_stale(self, status: Any, received_at: float, now: float) -> bool:
-        return status is None or status.health == Health.STALE or now - received_at > self.stale_after_s
-
     def _render_string(self, state: _StringState, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        stale = self._is_stale(state.status, state.received_at, now)
+        stale = self.string_freshness.is_stale(state.config.id, now)
         cell_bits = self._cell_alarm_bits.get(state.config.id, [])
         values = mm.string_values(
             state.status,
@@ -362,21 +377,20 @@ class ScadaModbusServer:
         )
         mm.pack(Block.STRING, values, state.words)
         mm.pack_cells(state.status, stale, state.config.battery.count, cell_bits, state.words)
-        state.served_stale = stale
 
     def _render_ups(self, state: _UpsState, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        stale = self._is_stale(state.status, state.received_at, now)
+        stale = self.ups_freshness.is_stale(state.id, now)
         values = mm.ups_values(state.status, state.string_count, Freshness(stale, state.last_fresh_timestamp))
         mm.pack(Block.UPS, values, state.words)
 
-    def _render_gateway(self) -> None:
-        stale_count = sum(1 for s in self._strings.values() if s.served_stale)
+    def _render_gateway(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        stale_count = self.string_freshness.stale_count(now)
         error = stale_count > 0 or any(
             s.status is not None and s.status.health == Health.ERROR for s in self._strings.values()
         )
-        active = len(self._alarms)
-        unacknowledged = sum(1 for a in self._alarms.values() if a.acknowledged_at is None)
+        active, unacknowledged = self.alarms.counts()
         summary = (
             (1 if any(any(b) for b in self._cell_alarm_bits.values()) else 0)
             | (2 if any(self._string_alarm_bits.values()) else 0)
@@ -409,18 +423,20 @@ class ScadaModbusServer:
             self._render_ups(u)
         self._render_gateway()
 
-    def tick(self) -> None:
-        """Once per second: heartbeat, clock, and strings/UPSes that went quiet become stale."""
+    def tick(self, now: float | None = None) -> None:
+        """Once per second: heartbeat, clock, and strings/UPSes that went quiet become stale.
+
+        `now`: the monotonic time to judge staleness at (tests look ahead without waiting).
+        """
         self._heartbeat += 1
-        now = time.monotonic()
-        for s in self._strings.values():
-            if not s.served_stale and self._is_stale(s.status, s.received_at, now):
-                log.warning("Modbus TCP: no status from string %s for %.0f s: served as stale", s.config.id, self.stale_after_s)
-                self._render_string(s, now)
-        for u in self._upses.values():
-            if u.status is not None and now - u.received_at > self.stale_after_s:
-                self._render_ups(u, now)
-        self._render_gateway()
+        now = time.monotonic() if now is None else now
+        for string_id in self.string_freshness.went_stale(now):
+            log.warning("Modbus TCP: no status from string %s for %.0f s: served as stale", string_id,
+                        self.string_freshness.thresholds[string_id])
+            self._render_string(self._strings[str(string_id)], now)
+        for ups_id in self.ups_freshness.went_stale(now):
+            self._render_ups(self._upses[str(ups_id)], now)
+        self._render_gateway(now)
 
     async def _tick_forever(self) -> None:
         while True:

@@ -15,7 +15,10 @@ column per request. A `snmpbulkwalk -Cr64` of the 3,840-cell table (26,880 varbi
 from 5–7 s to about 1 s (issue 6, `bench/scada.py`).
 
 Stale data is never served as current: the status column reads stale(3) and the value
-columns of the row are absent (GET answers noSuchInstance, walks skip them).
+columns of the row are absent (GET answers noSuchInstance, walks skip them). When data is
+stale (protocols/freshness.py), which cell readings are measurements
+(protocols/served_values.py) and which alarms are active (protocols/active_alarms.py) are
+decided by the modules the Modbus server uses too.
 
 UPS-MIB (RFC 1628): one SNMP context per UPS, named "ups<index>": with SNMPv3 select it with
 the context name (`snmpget -n ups1`), with v2c use the community "<community>@ups<index>".
@@ -49,6 +52,9 @@ from pysnmp.proto import rfc1902
 from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
 from actors.topology.model import SnmpConfig, Topology
 from protocols import snmp_oids as so
+from protocols.active_alarms import ActiveAlarms, notifies
+from protocols.freshness import FreshnessTracker, string_thresholds, ups_thresholds
+from protocols.served_values import NO_RESPONSE, served_cell_values
 from protocols.snmp_ber import OID
 from protocols.snmp_rows import (
     DISCHARGE_CURRENT_A,
@@ -66,8 +72,6 @@ from protocols.snmp_store import (
 from protocols.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-DEFAULT_STALE_AFTER_S = 10.0
 
 _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
 
@@ -108,8 +112,10 @@ class BtmsSnmpAgent:
         v3_users: Sequence[SnmpV3User] = (),
         trap_community: str | None = None,
         notify_type: str = "trap",  # "trap" or "inform"
-        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        stale_after_s: float | None = None,
     ) -> None:
+        """`stale_after_s`: one threshold for every string and UPS (tests); by default each
+        string's comes from its bus' scan period (protocols/freshness.py)."""
         self.topology = topology
         self.config = config_ or topology.services.snmp
         self.on_command = on_command  # nothing is writable over SNMP yet; kept for the actor API
@@ -118,14 +124,19 @@ class BtmsSnmpAgent:
         if notify_type not in ("trap", "inform"):
             raise ValueError(f"SNMP notify_type {notify_type!r}: expected 'trap' or 'inform'")
         self.notify_type = notify_type
-        self.stale_after_s = stale_after_s
+        strings, upses = string_thresholds(topology), ups_thresholds(topology)
+        if stale_after_s is not None:
+            strings = dict.fromkeys(strings, stale_after_s)
+            upses = dict.fromkeys(upses, stale_after_s)
+        self.string_freshness = FreshnessTracker(strings)
+        self.ups_freshness = FreshnessTracker(upses)
         self.receivers = tuple(_parse_receiver(r) for r in self.config.trap_receivers)
         self.store = OidStore((so.ENTERPRISE,))
         self.ups_stores: dict[int, OidStore] = {u.index: OidStore((so.UPS_MIB_BATTERY,)) for u in topology.upses}
-        self._strings: dict[str, tuple[StringStatus | None, float]] = {s.id: (None, 0.0) for s in topology.strings}
-        self._upses: dict[str, tuple[UpsStatus | None, float]] = {u.id: (None, 0.0) for u in topology.upses}
+        self._strings: dict[str, StringStatus | None] = {s.id: None for s in topology.strings}
+        self._upses: dict[str, UpsStatus | None] = {u.id: None for u in topology.upses}
         self._on_battery_since: dict[str, float | None] = {u.id: None for u in topology.upses}
-        self._alarms: dict[int, AlarmNotice] = {}
+        self.alarms = ActiveAlarms()
         self._last_update = 0.0
         self._engine: engine.SnmpEngine | None = None
         self._socket: socket.socket | None = None
@@ -217,16 +228,19 @@ class BtmsSnmpAgent:
             if message.string_id not in self._strings:
                 log.warning("SNMP: status of unknown string %r ignored", message.string_id)
                 return
-            self._strings[message.string_id] = (message, time.monotonic())
+            now = time.monotonic()
+            self._strings[message.string_id] = message
+            self.string_freshness.received(message.string_id, not message.stale, now)
             if not message.stale:
                 self._last_update = max(self._last_update, message.timestamp)
             self._render_string(self.topology.string(message.string_id).index, message, message.stale)
-            self._render_gateway()
+            self._render_gateway(now)
         elif isinstance(message, UpsStatus):
             if message.ups_id not in self._upses:
                 log.warning("SNMP: status of unknown UPS %r ignored", message.ups_id)
                 return
-            self._upses[message.ups_id] = (message, time.monotonic())
+            self._upses[message.ups_id] = message
+            self.ups_freshness.received(message.ups_id, message.health != Health.STALE, time.monotonic())
             self._track_on_battery(message)
             self._render_ups(message.ups_id)
         elif isinstance(message, AlarmNotice):
@@ -241,17 +255,21 @@ class BtmsSnmpAgent:
             self._on_battery_since[status.ups_id] = None
 
     def _apply_alarm(self, notice: AlarmNotice) -> None:
+        try:
+            changed = self.alarms.apply(notice)
+        except ValueError as exc:
+            log.warning("SNMP: alarm notice ignored: %s", exc)
+            return
         row = alarm_row(notice, self.topology)
-        if notice.event in ("raised", "acknowledged"):
-            self._alarms[notice.alarm_id] = notice
-            for c in so.ALARM_COLUMNS[1:]:
-                self.store.define(c.oid + (notice.alarm_id,), c.wire_type, row[c.name])
-        elif notice.event in ("cleared", "closed"):
-            self._alarms.pop(notice.alarm_id, None)
-            for c in so.ALARM_COLUMNS[1:]:
-                self.store.remove(c.oid + (notice.alarm_id,))
-        self._render_gateway()
-        if notice.event in ("raised", "cleared") and self._engine is not None:
+        if changed:
+            if notice.alarm_id in self.alarms:
+                for c in so.ALARM_COLUMNS[1:]:
+                    self.store.define(c.oid + (notice.alarm_id,), c.wire_type, row[c.name])
+            else:
+                for c in so.ALARM_COLUMNS[1:]:
+                    self.store.remove(c.oid + (notice.alarm_id,))
+            self._render_gateway()
+        if notifies(notice) and self._engine is not None:
             trap = so.ALARM_RAISED if notice.event == "raised" else so.ALARM_CLEARED
             var_binds = [(so.column(n).oid + (notice.alarm_id,), row[n]) for n in so.NOTIFICATION_OBJECTS]
             task = asyncio.get_running_loop().create_task(self._notify(trap, var_binds))
@@ -300,8 +318,7 @@ class BtmsSnmpAgent:
     def _render_all(self) -> None:
         now = time.monotonic()
         for s in self.topology.strings:
-            status, at = self._strings[s.id]
-            self._render_string(s.index, status, status is None or status.stale or now - at > self.stale_after_s)
+            self._render_string(s.index, self._strings[s.id], self.string_freshness.is_stale(s.id, now))
         for u in self.topology.upses:
             self._render_ups(u.id)
         self._render_gateway()
@@ -323,58 +340,68 @@ class BtmsSnmpAgent:
         have = len(s.cell_health) if s is not None else 0
         for i in range(count):
             key = (index, i + 1)
-            if s is not None and i < have and s.cell_health[i] != Health.STALE:
-                row = (int(s.cell_health[i]), s.cell_voltage_mv[i], s.cell_resistance_uohm[i],
-                       s.cell_temperature_dc[i], s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i])
+            if (s is not None and i < have and s.cell_health[i] != Health.STALE
+                    and not s.cell_faults[i] & NO_RESPONSE):
+                v, r, t = served_cell_values(s.cell_faults[i], s.cell_voltage_mv[i], s.cell_resistance_uohm[i],
+                                             s.cell_temperature_dc[i])
+                row = (int(s.cell_health[i]), v, r, t, s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i])
             else:
                 faults = s.cell_faults[i] if s is not None and i < len(s.cell_faults) else None
                 row = (int(Health.STALE), None, None, None, None, None, faults)
             for oid, value in zip(cols, row):
                 set_(oid + key, value)
 
-    def _render_ups(self, ups_id: str) -> None:
+    def _render_ups(self, ups_id: str, now: float | None = None) -> None:
         cfg = self.topology.ups(ups_id)
-        status, at = self._upses[ups_id]
-        stale = status is None or status.health == Health.STALE or time.monotonic() - at > self.stale_after_s
+        status = self._upses[ups_id]
+        now = time.monotonic() if now is None else now
+        stale = self.ups_freshness.is_stale(ups_id, now)
         for name, value in ups_row(status, stale).items():
             self.store.set(so.column(name).oid + (cfg.index,), value)
         if status is not None and not stale:
             self.store.set(so.column("btmsUpsTimestamp").oid + (cfg.index,), int(status.timestamp))
         elif status is None:
             self.store.set(so.column("btmsUpsTimestamp").oid + (cfg.index,), 0)
-        strings = [st for st, _ in (self._strings[s.id] for s in cfg.strings) if st is not None]
+        strings = [
+            st for st in (self._strings[s.id] for s in cfg.strings)
+            if st is not None and not self.string_freshness.is_stale(st.string_id, now)
+        ]
         capacity = sum(s.battery.capacity_ah for s in cfg.strings)  # strings in parallel
         battery = ups_battery_group(status, stale, strings, capacity, self._on_battery_since[ups_id], time.time())
         store = self.ups_stores[cfg.index]
         for c in so.UPS_BATTERY:
             store.set(c.oid + (0,), battery[c.name])
 
-    def _render_gateway(self) -> None:
-        now = time.monotonic()
-        stale = sum(1 for st, at in self._strings.values() if st is None or st.stale or now - at > self.stale_after_s)
-        error = stale > 0 or any(st is not None and st.health == Health.ERROR for st, _ in self._strings.values())
+    def _render_gateway(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        stale = self.string_freshness.stale_count(now)
+        error = stale > 0 or any(st is not None and st.health == Health.ERROR for st in self._strings.values())
+        active, unacknowledged = self.alarms.counts()
         values = {
             "btmsGwStatus": int(Health.ERROR if error else Health.OK),
             "btmsGwStringCount": len(self._strings),
             "btmsGwUpsCount": len(self._upses),
-            "btmsGwActiveAlarms": len(self._alarms),
-            "btmsGwUnacknowledgedAlarms": sum(1 for a in self._alarms.values() if a.acknowledged_at is None),
+            "btmsGwActiveAlarms": active,
+            "btmsGwUnacknowledgedAlarms": unacknowledged,
             "btmsGwStaleStrings": stale,
             "btmsGwLastUpdate": int(self._last_update),
         }
         for name, value in values.items():
             self.store.set(so.column(name).oid + (0,), value)
 
-    def tick(self) -> None:
-        """Strings and UPSes that stopped sending statuses become stale."""
-        now = time.monotonic()
-        for s in self.topology.strings:
-            status, at = self._strings[s.id]
-            if status is not None and not status.stale and now - at > self.stale_after_s:
-                self._render_string(s.index, status, True)
+    def tick(self, now: float | None = None) -> None:
+        """Strings and UPSes that stopped sending statuses become stale.
+
+        `now`: the monotonic time to judge staleness at (tests look ahead without waiting).
+        """
+        now = time.monotonic() if now is None else now
+        for string_id in self.string_freshness.went_stale(now):
+            log.warning("SNMP: no status from string %s for %.0f s: served as stale", string_id,
+                        self.string_freshness.thresholds[string_id])
+            self._render_string(self.topology.string(str(string_id)).index, self._strings[str(string_id)], True)
         for u in self.topology.upses:
-            self._render_ups(u.id)
-        self._render_gateway()
+            self._render_ups(u.id, now)  # upsSecondsOnBattery counts on
+        self._render_gateway(now)
 
     async def _tick_forever(self) -> None:
         while True:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
 from actors.topology.model import Topology
 from protocols import snmp_oids as so
+from protocols.served_values import served_cell_values
 
 BATTERY_LOW_SOC_PCT = 25.0  # upsBatteryStatus batteryLow below this state of charge
 DISCHARGE_CURRENT_A = -0.5  # a UPS current below this counts as running on battery
@@ -64,7 +65,8 @@ def ups_battery_group(
     """UPS-MIB upsBattery objects of one UPS from its status and its strings' statuses.
 
     upsEstimatedMinutesRemaining is absent unless the UPS is discharging (no load, no
-    estimate); upsBatteryTemperature is the hottest fresh cell, in whole °C.
+    estimate); upsBatteryTemperature is the hottest fresh cell whose temperature is a
+    measurement (a sensor fault's 300.0 °C is not: protocols/served_values.py), in whole °C.
     """
     if ups is None or stale:
         return {c.name: (1 if c.name == "upsBatteryStatus" else None) for c in so.UPS_BATTERY}
@@ -73,7 +75,7 @@ def ups_battery_group(
     minutes = None
     if ups.current_a < DISCHARGE_CURRENT_A and capacity_ah > 0:
         minutes = max(1, round(soc / 100 * capacity_ah / -ups.current_a * 60))
-    temps = [max(s.cell_temperature_dc) for s in strings if not s.stale and s.cell_temperature_dc]
+    temps = [t for s in strings if not s.stale for t in served_temperatures(s)]
     return {
         "upsBatteryStatus": battery_status,
         "upsSecondsOnBattery": round(now - on_battery_since) if on_battery_since is not None else 0,
@@ -83,6 +85,17 @@ def ups_battery_group(
         "upsBatteryCurrent": round(ups.current_a * 10),
         "upsBatteryTemperature": round(max(temps) / 10) if temps else None,
     }
+
+
+def served_temperatures(status: StringStatus) -> list[int]:
+    """The cell temperatures (0.1 °C) of a string that are measurements: answered, plausible."""
+    out = []
+    for health, faults, t in zip(status.cell_health, status.cell_faults, status.cell_temperature_dc):
+        if health != Health.STALE:
+            served = served_cell_values(faults, 0, 0, t)[2]
+            if served is not None:
+                out.append(served)
+    return out
 
 
 def alarm_row(notice: AlarmNotice, topology: Topology) -> dict[str, int | str]:

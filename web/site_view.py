@@ -3,16 +3,30 @@
 Updated in the web server's event loop from actor messages, read by request handlers in the
 same loop: no locks, no asks into the actor tree on the request path.
 Stale data is never served as current: a value the gateway could not read is null, and the
-object says "stale": true with the time of the last scan.
+object says "stale": true with the time of the last scan. Data also goes stale by age, with the
+threshold the Modbus and SNMP servers use (protocols/freshness.py), measured from the scan's
+start time when a request reads it: the web server may stop receiving updates while it still
+answers requests. An implausible cell reading is null too (protocols/served_values.py).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.messages import CellFault, ChargeState, Health, StringStatus, UpsStatus, UpsUpdate
+from actors.messages import (
+    CellFault,
+    ChargeState,
+    Health,
+    StringStatus,
+    UpsStatus,
+    UpsUpdate,
+)
 from actors.topology.model import Topology
+from protocols.freshness import is_stale_by_age, string_thresholds, ups_thresholds
+from protocols.served_values import served_cell_values
 
 
 def iso(timestamp: float) -> str:
@@ -24,15 +38,36 @@ def fault_names(faults: int) -> list[str]:
 
 
 class SiteView:
-    def __init__(self, topology: Topology) -> None:
+    def __init__(self, topology: Topology, clock: Callable[[], float] = time.time) -> None:
+        """`clock`: UNIX seconds now (the statuses' timestamps are UNIX seconds)."""
         self.topology = topology
+        self.clock = clock
         self.upses: dict[str, UpsStatus] = {}
         self.strings: dict[str, StringStatus] = {}
+        self.string_stale_after_s = string_thresholds(topology)
+        self.ups_stale_after_s = ups_thresholds(topology)
 
     def apply(self, update: UpsUpdate) -> None:
         self.upses[update.ups.ups_id] = update.ups
         for string in update.strings:
             self.strings[string.string_id] = string
+
+    # -- freshness ---------------------------------------------------------------------------
+
+    def string_is_stale(self, status: StringStatus | None) -> bool:
+        """No status, a status that says stale, or one older than the string's bus allows."""
+        return (
+            status is None
+            or status.stale
+            or is_stale_by_age(self.clock() - status.timestamp, self.string_stale_after_s[status.string_id])
+        )
+
+    def ups_is_stale(self, status: UpsStatus | None) -> bool:
+        return (
+            status is None
+            or status.health == Health.STALE
+            or is_stale_by_age(self.clock() - status.timestamp, self.ups_stale_after_s[status.ups_id])
+        )
 
     # -- JSON --------------------------------------------------------------------------------
 
@@ -53,12 +88,19 @@ class SiteView:
             "name": config.name,
             "string_ids": [s.id for s in config.strings],
         }
-        if status is None:
-            body.update(health="unknown", stale=True, timestamp=None, voltage_v=None, current_a=None, soc_pct=None)
+        if status is None or self.ups_is_stale(status):
+            body.update(
+                health="unknown" if status is None else "stale",
+                stale=True,
+                timestamp=iso(status.timestamp) if status else None,
+                voltage_v=None,
+                current_a=None,
+                soc_pct=None,
+            )
         else:
             body.update(
                 health=status.health.name.lower(),
-                stale=status.health == Health.STALE,
+                stale=False,
                 timestamp=iso(status.timestamp),
                 voltage_v=_round(status.voltage_v, 2),
                 current_a=_round(status.current_a, 2),
@@ -82,7 +124,7 @@ class SiteView:
                 "capacity_ah": config.battery.capacity_ah,
             },
         }
-        if status is None or status.health == Health.STALE:
+        if status is None or self.string_is_stale(status):
             body.update(
                 health="unknown" if status is None else "stale",
                 stale=True,
@@ -122,30 +164,28 @@ class SiteView:
     def cells_json(self, string_id: str) -> dict[str, Any]:
         config = self.topology.string(string_id)
         status = self.strings.get(string_id)
+        stale = self.string_is_stale(status)
         cells = []
         for i in range(config.battery.count):
-            if status is None or status.health == Health.STALE:
+            if status is None or stale:
                 cells.append(_void_cell(i + 1, "unknown" if status is None else "stale"))
                 continue
             faults = CellFault(status.cell_faults[i])
             if faults & CellFault.NO_RESPONSE:
                 cells.append(_void_cell(i + 1, "stale"))
                 continue
+            voltage, resistance, temperature = served_cell_values(
+                faults, status.cell_voltage_mv[i], status.cell_resistance_uohm[i], status.cell_temperature_dc[i]
+            )
             cells.append(
                 {
                     "index": i + 1,
                     "health": Health(status.cell_health[i]).name.lower(),
                     "stale": False,
                     "faults": fault_names(faults),
-                    "voltage_v": None
-                    if faults & CellFault.VOLTAGE_IMPLAUSIBLE
-                    else status.cell_voltage_mv[i] / 1000.0,
-                    "resistance_mohm": None
-                    if faults & (CellFault.RESISTANCE_IMPLAUSIBLE | CellFault.OPEN_CIRCUIT)
-                    else status.cell_resistance_uohm[i] / 1000.0,
-                    "temperature_c": None
-                    if faults & CellFault.TEMPERATURE_IMPLAUSIBLE
-                    else status.cell_temperature_dc[i] / 10.0,
+                    "voltage_v": None if voltage is None else voltage / 1000.0,
+                    "resistance_mohm": None if resistance is None else resistance / 1000.0,
+                    "temperature_c": None if temperature is None else temperature / 10.0,
                     "soc_pct": status.cell_soc_pct[i],
                     "soh_pct": status.cell_soh_pct[i],
                 }
@@ -153,7 +193,7 @@ class SiteView:
         return {
             "string_id": string_id,
             "timestamp": iso(status.timestamp) if status else None,
-            "stale": status is None or status.health == Health.STALE,
+            "stale": stale,
             "cells": cells,
         }
 

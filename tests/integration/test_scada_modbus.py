@@ -7,6 +7,7 @@ StringStatus/UpsStatus messages built here; every value read is compared with th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import socket
 import struct
@@ -19,11 +20,21 @@ from typing import Any
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from actors.messages import AcknowledgeAlarm, AlarmNotice, Health, SetStringRelay
-from actors.topology.model import ModbusTcpConfig, Topology
+from actors.messages import (
+    AcknowledgeAlarm,
+    AlarmNotice,
+    CellFault,
+    Health,
+    SetStringRelay,
+)
+from actors.topology.model import BusConfig, ModbusTcpConfig, Topology
 from protocols import modbus_map as mm
 from protocols.modbus_tcp_server import ScadaModbusServer
-from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+from tests.unit.test_scada_samples import (
+    sample_string_status,
+    sample_topology,
+    sample_ups_status,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +42,7 @@ pytestmark = pytest.mark.integration
 class ServerThread:
     """A ScadaModbusServer in a daemon thread's loop; commands land in `self.commands`."""
 
-    def __init__(self, topology: Topology, stale_after_s: float = 10.0) -> None:
+    def __init__(self, topology: Topology, stale_after_s: float | None = 10.0) -> None:
         self.commands: list[Any] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -266,3 +277,56 @@ def test_sixteen_concurrent_clients_and_a_malformed_frame(server: ServerThread, 
     for k, reads in enumerate(results):
         cell = k % 4
         assert all(r[1] == status.cell_voltage_mv[cell] for r in reads)
+
+
+def test_a_300_degree_cell_reads_not_available_over_modbus(server: ServerThread, site: Topology) -> None:
+    s = sample_string_status(site, "s1")
+    s = dataclasses.replace(s, cell_faults=(0, int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0),
+                            cell_temperature_dc=(s.cell_temperature_dc[0], 3000, *s.cell_temperature_dc[2:]))
+    server.apply(s)
+    cell2 = mbpoll_values(mbpoll(server.port, 101, 200, 9).stdout)
+    assert cell2[204] == 0x8000  # int16 "not available", not 3000 (300.0 °C)
+    assert cell2[200] == 1 and cell2[201] == s.cell_voltage_mv[1] and cell2[208] == CellFault.TEMPERATURE_IMPLAUSIBLE
+    assert mm.decode(mm.RegType.INT16, [mbpoll_values(mbpoll(server.port, 101, 104, 1).stdout)[104]]) == \
+        s.cell_temperature_dc[0]
+
+
+def test_acknowledging_a_cleared_alarm_does_not_make_it_active_again(server: ServerThread, site: Topology) -> None:
+    server.apply(sample_string_status(site, "s1"))
+    raised = AlarmNotice(
+        event="raised", alarm_id=21, kind="cell_voltage_high", title="Voltage high", ups_id="ups1", string_id="s1",
+        cell_index=2, value=14.9, limit=14.4, from_time=time.time(), to_time=None, acknowledged_by=None,
+        acknowledged_at=None,
+    )
+    server.apply(raised)
+    assert server.call(_read(server.port, 100, 6, 2)) == [1, 1]
+    assert server.call(_read(server.port, 101, 207, 1)) == [1 << mm.CELL_ALARM_BITS["cell_voltage_high"]]
+    ended = time.time()
+    server.apply(dataclasses.replace(raised, event="cleared", to_time=ended))
+    server.apply(dataclasses.replace(raised, event="acknowledged", to_time=ended, acknowledged_by="op",
+                                     acknowledged_at=ended + 1))
+    assert server.call(_read(server.port, 100, 6, 2)) == [0, 0]
+    assert server.call(_read(server.port, 101, 207, 1)) == [0]
+
+    # a (re)subscribing server learns already-active alarms from "active" notices
+    server.apply(dataclasses.replace(raised, alarm_id=22, event="active", acknowledged_by="op",
+                                     acknowledged_at=ended))
+    assert server.call(_read(server.port, 100, 6, 2)) == [1, 0]
+    assert server.call(_read(server.port, 101, 207, 1)) == [1 << mm.CELL_ALARM_BITS["cell_voltage_high"]]
+
+
+def test_stale_threshold_comes_from_the_bus_scan_period() -> None:
+    t = sample_topology(upses=1, strings_per_ups=1, cells=2)
+    t = dataclasses.replace(t, buses=(BusConfig(id="bus1", port="sim://bus1", scan_period_s=6.0),))  # 18 s
+    st = ServerThread(t, stale_after_s=None)
+    try:
+        st.apply(sample_string_status(t, "s1"))
+        received = time.monotonic()
+        st.do(lambda: st.server.tick(now=received + 17.0))
+        assert st.call(_read(st.port, 101, 15, 1)) == [0]
+        st.do(lambda: st.server.tick(now=received + 19.0))
+        assert st.call(_read(st.port, 101, 0, 4)) == [1, 2, 0x8000, 0]
+        assert st.call(_read(st.port, 101, 15, 1)) == [1]
+        assert st.call(_read(st.port, 100, 9, 1)) == [1]  # stale_string_count
+    finally:
+        st.close()

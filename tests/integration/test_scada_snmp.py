@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import shutil
 import socket
@@ -15,11 +16,16 @@ from typing import Any
 
 import pytest
 
-from actors.messages import AlarmNotice, Health
-from actors.topology.model import SnmpConfig, Topology
+from actors.messages import AlarmNotice, CellFault, Health
+from actors.topology.model import BusConfig, SnmpConfig, Topology
 from protocols import snmp_oids as so
 from protocols.snmp_agent import BtmsSnmpAgent, SnmpV3User
-from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+from protocols.snmp_ber import ber_oid_body
+from tests.unit.test_scada_samples import (
+    sample_string_status,
+    sample_topology,
+    sample_ups_status,
+)
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -241,3 +247,84 @@ def test_mib_compiles_and_every_served_oid_has_its_type(agent: AgentThread, tmp_
             c.__name__ in wire_names[wire] for c in type(node.syntax).__mro__
         ), f"{oid_text} served as {wire}, MIB says {type(node.syntax).__name__}"
         assert so.column(label[-1]).oid == node.name
+
+
+def _dotted(oid: tuple[int, ...]) -> str:
+    return ".".join(map(str, oid))
+
+
+def test_a_300_degree_cell_is_absent_and_not_the_ups_battery_temperature(site: Topology) -> None:
+    a = AgentThread(site)
+    try:
+        s1 = sample_string_status(site, "s1")
+        s1 = dataclasses.replace(s1, cell_faults=(int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0),
+                                 cell_temperature_dc=(3000, 251, 262))
+        s2 = dataclasses.replace(sample_string_status(site, "s2"), cell_temperature_dc=(230, 240, 255))
+        a.apply(s1, s2, sample_ups_status(site, "ups1"))
+        temp, volt = so.column("btmsCellTemperature").oid, so.column("btmsCellVoltage").oid
+        v = net_snmp("snmpget", a.port, _dotted(temp + (1, 1)), _dotted(volt + (1, 1)), _dotted(temp + (1, 3)))
+        assert "No Such Instance" in v[_dotted(temp + (1, 1))]
+        assert v[_dotted(volt + (1, 1))] == f"INTEGER: {s1.cell_voltage_mv[0]}"
+        assert v[_dotted(temp + (1, 3))] == "INTEGER: 262"
+        battery_temp = next(c.oid for c in so.UPS_BATTERY if c.name == "upsBatteryTemperature")
+        ups = net_snmp("snmpget", a.port, _dotted(battery_temp + (0,)), community="public@ups1")
+        assert ups[_dotted(battery_temp + (0,))] == "INTEGER: 26"  # 26.2 °C, not 300
+    finally:
+        a.close()
+
+
+def test_alarm_sync_sends_no_trap_and_a_late_acknowledge_does_not_revive_a_cleared_alarm(site: Topology) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(10)
+        t = dataclasses.replace(site, services=dataclasses.replace(site.services, snmp=SnmpConfig(
+            enabled=True, host="127.0.0.1", port=0, read_community="public",
+            trap_receivers=(f"127.0.0.1:{receiver.getsockname()[1]}",))))
+        a = AgentThread(t)
+        try:
+            raised = AlarmNotice(
+                event="raised", alarm_id=51, kind="cell_temperature_high", title="Temperature high", ups_id="ups1",
+                string_id="s1", cell_index=3, value=612.0, limit=550.0, from_time=time.time(), to_time=None,
+                acknowledged_by=None, acknowledged_at=None,
+            )
+            a.apply(dataclasses.replace(raised, alarm_id=50, event="active", acknowledged_by="op",
+                                        acknowledged_at=time.time()))
+            a.apply(raised)
+            kind = so.column("btmsAlarmKind").oid
+            synced, news = ber_oid_body(kind + (50,)), ber_oid_body(kind + (51,))
+            datagrams: list[bytes] = []
+            while not any(news in d for d in datagrams):  # recv's 10 s timeout is the deadline
+                datagrams.append(receiver.recv(65535))
+            assert not any(synced in d for d in datagrams), "the state sync of alarm 50 sent a trap"
+
+            ended = time.time()
+            a.apply(dataclasses.replace(raised, event="cleared", to_time=ended))
+            a.apply(dataclasses.replace(raised, event="acknowledged", to_time=ended, acknowledged_by="op",
+                                        acknowledged_at=ended + 1))
+            table = net_snmp("snmpwalk", a.port, f"{ENT}.1.1.5")
+            assert table[_dotted(kind + (50,))] == 'STRING: "cell_temperature_high"'
+            assert _dotted(kind + (51,)) not in table
+            counts = net_snmp("snmpget", a.port, _dotted(so.column("btmsGwActiveAlarms").oid + (0,)),
+                              _dotted(so.column("btmsGwUnacknowledgedAlarms").oid + (0,)))
+            assert list(counts.values()) == ["Gauge32: 1", "Gauge32: 0"]  # active, unacknowledged
+        finally:
+            a.close()
+
+
+def test_snmp_stale_threshold_comes_from_the_bus_scan_period(site: Topology) -> None:
+    t = dataclasses.replace(site, buses=(BusConfig(id="bus1", port="sim://bus1", scan_period_s=6.0),))  # 18 s
+    a = AgentThread(t)
+    try:
+        a.apply(sample_string_status(t, "s1"))
+        received = time.monotonic()
+        status = _dotted(so.column("btmsStringStatus").oid + (1,))
+
+        async def tick(at: float) -> None:
+            a.agent.tick(now=at)
+
+        a.call(tick(received + 17.0))
+        assert net_snmp("snmpget", a.port, status)[status] == "INTEGER: 1"
+        a.call(tick(received + 19.0))
+        assert net_snmp("snmpget", a.port, status)[status] == "INTEGER: 3"  # stale(3)
+    finally:
+        a.close()

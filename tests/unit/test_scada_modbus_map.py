@@ -7,10 +7,15 @@ from pathlib import Path
 import pytest
 from pymodbus.constants import ExcCodes
 
-from actors.messages import AlarmNotice, Health
+from actors.messages import AlarmNotice, CellFault, Health
 from protocols import modbus_map as mm
-from protocols.modbus_map import Block, Freshness, RegType, Register
-from protocols.modbus_tcp_server import WritePolicy, acknowledge_commands, relay_command, request_refusal
+from protocols.modbus_map import Block, Freshness, Register, RegType
+from protocols.modbus_tcp_server import (
+    WritePolicy,
+    acknowledge_commands,
+    relay_command,
+    request_refusal,
+)
 from tests.unit.test_scada_samples import sample_string_status, sample_topology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,3 +131,30 @@ def test_alarm_bits() -> None:
 def test_docs_modbus_md_is_generated_from_the_registry() -> None:
     doc = (REPO / "docs" / "modbus.md").read_text(encoding="utf-8")
     assert doc == mm.markdown(), "docs/modbus.md is stale: run `python -m protocols.modbus_map > docs/modbus.md`"
+
+
+def test_implausible_cell_readings_read_not_available_and_the_rest_is_served() -> None:
+    t = sample_topology(cells=4)
+    s = sample_string_status(t, "s1")
+    faults = (int(CellFault.TEMPERATURE_IMPLAUSIBLE), int(CellFault.VOLTAGE_IMPLAUSIBLE),
+              int(CellFault.OPEN_CIRCUIT), int(CellFault.RESISTANCE_IMPLAUSIBLE))
+    temps = (3000, *s.cell_temperature_dc[1:])  # cell 1's sensor reports 300.0 °C
+    s = type(s)(**{**s.__dict__, "cell_faults": faults, "cell_temperature_dc": temps})
+    words = [0] * mm.string_unit_span(4)
+    mm.pack_cells(s, False, 4, (), words)
+    cell1, cell2, cell3, cell4 = (words[100 * n: 100 * n + 9] for n in range(1, 5))
+    assert cell1[4] == 0x8000 and cell1[1] == s.cell_voltage_mv[0]  # temperature not available, voltage served
+    assert (cell1[2] << 16 | cell1[3]) == s.cell_resistance_uohm[0] and cell1[8] == CellFault.TEMPERATURE_IMPLAUSIBLE
+    assert cell2[1] == 0xFFFF and mm.decode(RegType.INT16, cell2[4:5]) == s.cell_temperature_dc[1]
+    assert cell3[2:4] == [0xFFFF, 0xFFFF] and cell3[1] == s.cell_voltage_mv[2]
+    assert cell4[2:4] == [0xFFFF, 0xFFFF] and cell4[5:7] == [s.cell_soc_pct[3], s.cell_soh_pct[3]]
+
+
+def test_a_no_response_fault_voids_the_cell_even_if_its_health_was_not_stale() -> None:
+    t = sample_topology(cells=2)
+    s = sample_string_status(t, "s1")
+    s = type(s)(**{**s.__dict__, "cell_faults": (1, 0)})
+    words = [0] * mm.string_unit_span(2)
+    mm.pack_cells(s, False, 2, (), words)
+    assert words[100:109] == [2, 0xFFFF, 0xFFFF, 0xFFFF, 0x8000, 0xFFFF, 0xFFFF, 0, 1]
+    assert words[201] == s.cell_voltage_mv[1]
