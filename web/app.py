@@ -14,11 +14,12 @@ from werkzeug.exceptions import HTTPException
 
 from actors.site.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
+from web.errors import json_error
 from web.request_args import BadRequest, NotFound
 from web.routes_alarms import AlarmAccess, alarm_routes
 from web.routes_history import history_routes
-from web.tree_bridge import TreeBridge
 from web.site_view import SiteView
+from web.tree_bridge import TreeBridge
 
 API = "/api/v1"
 
@@ -56,11 +57,11 @@ def create_app(
 
     @app.errorhandler(BadRequest)
     async def bad_request(error: BadRequest):
-        return _error(400, str(error))
+        return json_error(400, str(error))
 
     @app.errorhandler(NotFound)
     async def not_found(error: NotFound):
-        return _error(404, str(error.args[0] if error.args else error))
+        return json_error(404, str(error.args[0] if error.args else error))
 
     @app.before_request
     async def authenticate():
@@ -69,20 +70,20 @@ def create_app(
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return _error(401, "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')")
+            return json_error(401, "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')")
         name = await verifier.name_of(token.strip())
         if name is None:
-            return _error(401, "invalid or revoked API token")
+            return json_error(401, "invalid or revoked API token")
         g.token_name = name
         return None
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException):
         if error.code == 404:
-            return _error(404, f"no such resource: {request.path}")
+            return json_error(404, f"no such resource: {request.path}")
         if error.code == 405:
-            return _error(405, f"method {request.method} not allowed on {request.path}")
-        return _error(error.code or 500, error.description or "error")
+            return json_error(405, f"method {request.method} not allowed on {request.path}")
+        return json_error(error.code or 500, error.description or "error")
 
     @app.get(f"{API}/site")
     async def site():
@@ -91,19 +92,19 @@ def create_app(
     @app.get(f"{API}/ups/<ups_id>")
     async def ups(ups_id: str):
         if not _exists(lambda: view.topology.ups(ups_id)):
-            return _error(404, f"no UPS with id {ups_id!r}")
+            return json_error(404, f"no UPS with id {ups_id!r}")
         return jsonify(view.ups_json(ups_id))
 
     @app.get(f"{API}/strings/<string_id>")
     async def string(string_id: str):
         if not _exists(lambda: view.topology.string(string_id)):
-            return _error(404, f"no string with id {string_id!r}")
+            return json_error(404, f"no string with id {string_id!r}")
         return jsonify(view.string_json(string_id))
 
     @app.get(f"{API}/strings/<string_id>/cells")
     async def cells(string_id: str):
         if not _exists(lambda: view.topology.string(string_id)):
-            return _error(404, f"no string with id {string_id!r}")
+            return json_error(404, f"no string with id {string_id!r}")
         return jsonify(view.cells_json(string_id))
 
     @app.get(f"{API}/openapi.json")
@@ -121,11 +122,3 @@ def _exists(lookup: Callable[[], object]) -> bool:
     except KeyError:
         return False
     return True
-
-
-def _error(status: int, message: str):
-    response = jsonify({"error": {"status": status, "message": message}})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="btms"'
-    return response

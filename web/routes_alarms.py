@@ -10,10 +10,16 @@ from pathlib import Path
 
 from quart import Blueprint, Response, g, jsonify, request
 
-from actors.messages import AcknowledgeAlarm, NotificationTestResult, SendTestNotification, SetStringRelay
+from actors.messages import (
+    AcknowledgeAlarm,
+    NotificationTestResult,
+    SendTestNotification,
+    SetStringRelay,
+)
 from actors.site.alarms.kinds import AlarmLevel
 from actors.site.alarms.store import AlarmRecord, AlarmStore
 from actors.topology.model import Topology
+from web.errors import json_error
 from web.request_args import BadRequest, NotFound, integer
 from web.site_view import iso
 from web.tree_bridge import TreeBridge
@@ -71,9 +77,9 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
     async def acknowledge(alarm_id: int):
         record = await access.store.get(alarm_id)
         if record is None:
-            return _error(404, f"no alarm #{alarm_id}")
+            return json_error(404, f"no alarm #{alarm_id}")
         if record.acknowledged_by:
-            return _error(409, f"alarm #{alarm_id} was acknowledged by {record.acknowledged_by} at {iso(record.acknowledged_at)}")
+            return json_error(409, f"alarm #{alarm_id} was acknowledged by {record.acknowledged_by} at {iso(record.acknowledged_at)}")
         bridge.command(AcknowledgeAlarm(alarm_id, g.token_name))
         return jsonify({"alarm": alarm_id, "acknowledged_by": g.token_name}), 202
 
@@ -100,7 +106,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
                 lambda rid: SendTestNotification(rid, channel, contact.strip()), TEST_NOTIFICATION_TIMEOUT_S
             )
         except TimeoutError:
-            return _error(504, f"the notifier did not answer within {TEST_NOTIFICATION_TIMEOUT_S:.0f} s")
+            return json_error(504, f"the notifier did not answer within {TEST_NOTIFICATION_TIMEOUT_S:.0f} s")
         return jsonify({"channel": channel, "contact": result.contact, "sent": result.ok, "error": result.error or None})
 
     return bp
@@ -120,9 +126,3 @@ def _alarm_json(r: AlarmRecord) -> dict:
         "value": r.value, "limit": r.limit, "from": iso(r.from_time), "to": iso(r.to_time) if r.to_time else None,
         "acknowledged_by": r.acknowledged_by, "acknowledged_at": iso(r.acknowledged_at) if r.acknowledged_at else None,
     }
-
-
-def _error(status: int, message: str):
-    response = jsonify({"error": {"status": status, "message": message}})
-    response.status_code = status
-    return response

@@ -8,6 +8,7 @@ from quart import Blueprint, Response, jsonify, request
 
 from actors.site.history.reader import HistoryReader, UnknownItem
 from actors.topology.model import Topology
+from web.errors import json_error
 from web.request_args import BadRequest, NotFound, choice, integer, timestamp
 from web.site_view import iso
 
@@ -56,7 +57,7 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
         at = timestamp(request.args, "at", time.time())
         found = await reader.string_snapshot(string_id, at)
         if found is None:
-            return _not_found(f"no stored scan of string {string_id!r} at or before {iso(at)}")
+            return json_error(404, f"no stored scan of string {string_id!r} at or before {iso(at)}")
         return jsonify(found)
 
     @bp.get("/discharges")
@@ -95,12 +96,6 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
 
     @bp.errorhandler(UnknownItem)
     async def unknown(error: UnknownItem):
-        return _not_found(str(error.args[0] if error.args else error))
+        return json_error(404, str(error.args[0] if error.args else error))
 
     return bp
-
-
-def _not_found(message: str):
-    response = jsonify({"error": {"status": 404, "message": message}})
-    response.status_code = 404
-    return response

@@ -13,14 +13,21 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from actors.log import configure_structlog, get_logger
-from actors.messages import InitWebServer, NotificationTestResult, ServiceFailed, ServiceStarted, SiteUpdate, Subscribe
+from actors.messages import (
+    InitWebServer,
+    NotificationTestResult,
+    ServiceFailed,
+    ServiceStarted,
+    SiteUpdate,
+    Subscribe,
+)
 from actors.protocol_actor import ProtocolActor
-from web.api_tokens import TokenVerifier
 from actors.site.history.reader import HistoryReader
+from web.api_tokens import TokenVerifier
 from web.app import create_app
 from web.routes_alarms import AlarmAccess
-from web.tree_bridge import TreeBridge
 from web.site_view import SiteView
+from web.tree_bridge import TreeBridge
 
 
 class WebServer(ProtocolActor):
