@@ -148,7 +148,7 @@ class SiteView:
             timestamp=iso(status.timestamp),
             scan_no=status.scan_no,
             voltage_v=_round(status.voltage_v, 2),
-            current_a=_round(status.current_a, 2),
+            current_a=_round(status.current_a, 2) if status.hall_ok else None,  # no hall sensor: unknown, not 0 A
             state=ChargeState(status.state).name.lower(),
             soc_pct=_round(status.soc_pct, 0),
             soh_pct=_round(status.soh_pct, 0),

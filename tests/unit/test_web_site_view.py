@@ -76,3 +76,19 @@ def test_fast_bus_uses_the_ten_second_floor() -> None:
     assert view.string_json("s1")["stale"] is False
     clock.now = T0 + 10.5
     assert view.string_json("s1")["stale"] is True
+
+
+def test_a_disconnected_hall_sensor_serves_no_current(tmp_path):
+    import dataclasses
+    import time
+
+    from actors.messages import UpsUpdate
+    from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+    from web.site_view import SiteView
+
+    topology = sample_topology(upses=1, strings_per_ups=1, cells=2)
+    status = dataclasses.replace(sample_string_status(topology, "s1"), hall_ok=False, timestamp=time.time())
+    view = SiteView(topology)
+    view.apply(UpsUpdate(sample_ups_status(topology, status.ups_id), (status,)))
+    body = view.string_json("s1")
+    assert body["hall_sensor_ok"] is False and body["current_a"] is None and body["voltage_v"] is not None
