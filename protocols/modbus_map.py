@@ -330,7 +330,7 @@ def string_values(
         "string_ups_id": ups_index,
         "string_status": status_code(s.health) if s else int(Health.ERROR),
         "string_voltage": _scaled(s.voltage_v, 100) if s else None,
-        "string_current": _scaled(s.current_a, 100) if s else None,
+        "string_current": _scaled(s.current_a, 100) if s and s.hall_ok else None,  # no hall sensor: unknown
         "string_soc": _scaled(s.soc_pct, 1) if s else None,
         "string_balance": _scaled(s.balance_pct, 100) if s else None,
         "string_state": int(s.state) if s else None,

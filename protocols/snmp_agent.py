@@ -247,7 +247,7 @@ class BtmsSnmpAgent:
             self._apply_alarm(message)
 
     def _track_on_battery(self, status: UpsStatus) -> None:
-        discharging = status.health != Health.STALE and status.current_a < DISCHARGE_CURRENT_A
+        discharging = status.health != Health.STALE and status.current_a is not None and status.current_a < DISCHARGE_CURRENT_A
         since = self._on_battery_since[status.ups_id]
         if discharging and since is None:
             self._on_battery_since[status.ups_id] = time.time()

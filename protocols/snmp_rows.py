@@ -32,7 +32,7 @@ def string_row(status: StringStatus | None, stale: bool) -> dict[str, int | None
     return {
         "btmsStringStatus": health_code(status.health if status else Health.STALE, stale or status is None),
         "btmsStringVoltage": round(s.voltage_v * 100) if s else None,
-        "btmsStringCurrent": round(s.current_a * 100) if s else None,
+        "btmsStringCurrent": round(s.current_a * 100) if s and s.hall_ok else None,  # no hall sensor: unknown
         "btmsStringSoc": round(s.soc_pct) if s else None,
         "btmsStringSoh": round(s.soh_pct) if s else None,
         "btmsStringBalance": round(s.balance_pct * 100) if s else None,
@@ -48,9 +48,9 @@ def ups_row(status: UpsStatus | None, stale: bool) -> dict[str, int | None]:
     s = None if stale else status
     return {
         "btmsUpsStatus": health_code(status.health if status else Health.STALE, stale or status is None),
-        "btmsUpsVoltage": round(s.voltage_v * 100) if s else None,
-        "btmsUpsCurrent": round(s.current_a * 100) if s else None,
-        "btmsUpsSoc": round(s.soc_pct) if s else None,
+        "btmsUpsVoltage": round(s.voltage_v * 100) if s and s.voltage_v is not None else None,
+        "btmsUpsCurrent": round(s.current_a * 100) if s and s.current_a is not None else None,
+        "btmsUpsSoc": round(s.soc_pct) if s and s.soc_pct is not None else None,
     }
 
 
@@ -68,12 +68,12 @@ def ups_battery_group(
     estimate); upsBatteryTemperature is the hottest fresh cell whose temperature is a
     measurement (a sensor fault's 300.0 °C is not: protocols/served_values.py), in whole °C.
     """
-    if ups is None or stale:
+    if ups is None or stale or ups.soc_pct is None or ups.voltage_v is None:
         return {c.name: (1 if c.name == "upsBatteryStatus" else None) for c in so.UPS_BATTERY}
     soc = ups.soc_pct
     battery_status = 4 if soc <= 0 else 3 if soc < BATTERY_LOW_SOC_PCT else 2
     minutes = None
-    if ups.current_a < DISCHARGE_CURRENT_A and capacity_ah > 0:
+    if ups.current_a is not None and ups.current_a < DISCHARGE_CURRENT_A and capacity_ah > 0:
         minutes = max(1, round(soc / 100 * capacity_ah / -ups.current_a * 60))
     temps = [t for s in strings if not s.stale for t in served_temperatures(s)]
     return {
@@ -82,7 +82,7 @@ def ups_battery_group(
         "upsEstimatedMinutesRemaining": minutes,
         "upsEstimatedChargeRemaining": min(max(round(soc), 0), 100),
         "upsBatteryVoltage": round(ups.voltage_v * 10),
-        "upsBatteryCurrent": round(ups.current_a * 10),
+        "upsBatteryCurrent": round(ups.current_a * 10) if ups.current_a is not None else None,
         "upsBatteryTemperature": round(max(temps) / 10) if temps else None,
     }
 

@@ -84,3 +84,18 @@ def test_ups_battery_temperature_ignores_implausible_and_unanswered_cells() -> N
     assert g["upsBatteryTemperature"] == 26  # 26.2 °C, the hottest measured cell
     only_faults = type(s1)(**{**s1.__dict__, "cell_faults": (int(CellFault.TEMPERATURE_IMPLAUSIBLE),) * 3})
     assert ups_battery_group(ups, False, [only_faults], 200.0, None, 0.0)["upsBatteryTemperature"] is None
+
+
+def test_unknown_ups_current_and_a_hall_less_string_serve_no_current():
+    import dataclasses
+
+    from protocols.snmp_rows import string_row, ups_battery_group, ups_row
+    from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+
+    topology = sample_topology(upses=1, strings_per_ups=1, cells=2)
+    string = dataclasses.replace(sample_string_status(topology, "s1"), hall_ok=False)
+    ups = dataclasses.replace(sample_ups_status(topology, string.ups_id), current_a=None)
+    assert string_row(string, stale=False)["btmsStringCurrent"] is None
+    assert ups_row(ups, stale=False)["btmsUpsCurrent"] is None
+    group = ups_battery_group(ups, False, [string], 100.0, None, 0.0)
+    assert group["upsBatteryCurrent"] is None and group["upsEstimatedMinutesRemaining"] is None
