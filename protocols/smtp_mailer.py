@@ -1,8 +1,9 @@
 """Sending one e-mail over SMTP (aiosmtplib): plain, STARTTLS or implicit TLS, optional AUTH.
 
-Every failure becomes a MailError whose text is what the e-mail log shows. Refused
-connections and TLS failures are OSErrors, not SMTPExceptions (PROTOCOLS.md §5), so both are
-caught, and nothing else.
+Every failure becomes a MailError whose text is what the e-mail log shows, including the steps
+before the connection (a CA file that cannot be read, a header the message cannot carry): a
+send that raised anything else would end the notifier's worker instead of being logged.
+Refused connections and TLS failures are OSErrors, not SMTPExceptions (PROTOCOLS.md §5).
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ SECURITY_MODES = ("none", "starttls", "tls")
 
 class MailError(Exception):
     """The e-mail was not accepted; str() is the text for the e-mail log."""
+
+
+def tls_context(security: str, ca_file: str) -> ssl.SSLContext | None:
+    """The context that verifies the server (system CAs, or `ca_file` alone); None for "none".
+
+    A CA file that is missing or holds no certificate raises MailError "SSL: ..." naming it.
+    """
+    if security == "none":
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except OSError as e:  # FileNotFoundError, PermissionError, ssl.SSLError (not a PEM certificate)
+        raise MailError(f"SSL: cannot use CA file {ca_file!r} (smtp.ca_file): {type(e).__name__}: {e}") from e
 
 
 def build_message(sender: str, to: Sequence[str], subject: str, body: str) -> EmailMessage:
@@ -54,15 +68,16 @@ async def send_mail(
         raise MailError(f"SMTP security {security!r} is not one of {SECURITY_MODES}")
     if not to:
         raise MailError("no recipient")
-    context = ssl.create_default_context(cafile=ca_file or None) if security != "none" else None
     try:
+        context = tls_context(security, ca_file)
+        message = build_message(sender, to, subject, body)
         await asyncio.wait_for(
             aiosmtplib.send(
-                build_message(sender, to, subject, body),
+                message,
                 hostname=host,
                 port=port,
                 use_tls=security == "tls",
-                start_tls=True if security == "starttls" else False,
+                start_tls=security == "starttls",
                 tls_context=context,
                 username=username or None,
                 password=password or None,
@@ -70,5 +85,6 @@ async def send_mail(
             ),
             timeout_s * 3,  # connect + TLS + AUTH + DATA each have timeout_s; never hang forever
         )
-    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as e:
+    except (TimeoutError, aiosmtplib.SMTPException, OSError, ValueError) as e:
+        # ValueError: a header with a line break, an address the library refuses
         raise MailError(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__) from e

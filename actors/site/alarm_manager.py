@@ -10,6 +10,14 @@ master controller's digital inputs) and reach this actor through the gateway. Fo
 - switches the siren/warning light (SetSiren) to follow "any unacknowledged active alarm",
 - writes each action with its reason to the action log.
 
+A server that (re)subscribes learns the alarms already active: on RepublishActiveAlarms the
+manager sends it one AlarmNotice(event="active") per active alarm, directly; after a restart
+the book sends the same to the gateway, which fans them out. "active" is a state sync, so the
+notifier and the trap sender ignore it.
+
+One message that fails (a bug, a bad value, a full disk) is logged with its traceback and
+skipped: the loop keeps serving, because an ended loop would drop every later alarm.
+
 After a restart the rules raise what is still true again (same alarm, no duplicate); alarms
 stored as active that nobody raises again within `reconcile_after_s` cleared while the
 gateway was down and are closed.
@@ -21,9 +29,9 @@ that engine and is tested without actors.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -32,12 +40,15 @@ from actors.messages import (
     AcknowledgeAlarm,
     Address,
     AlarmCleared,
+    AlarmNotice,
     AlarmRaised,
     InitAlarmManager,
+    RepublishActiveAlarms,
     SetSiren,
     SetStringRelay,
 )
 from actors.protocol_actor import ProtocolActor
+from actors.site.alarms.kinds import AlarmKind
 from actors.site.alarms.lifecycle import (
     AlarmKey,
     disconnect_strings,
@@ -48,6 +59,19 @@ from actors.site.alarms.lifecycle import (
 )
 from actors.site.alarms.store import AlarmRecord, AlarmStore
 from actors.topology.model import Topology
+
+_log = structlog.get_logger("gateway.alarms")
+_KNOWN_KINDS = frozenset(k.value for k in AlarmKind)
+_RECONCILE_RETRY_MIN_S = 1.0  # with reconcile_after_s = 0 a failing reconcile must not spin
+
+
+@dataclass(frozen=True)
+class SendTo:
+    """Loop -> actor thread: send `message` to `target` instead of the gateway (post_command
+    carries no address, and only the actor thread may call Thespian)."""
+
+    target: Address
+    message: Any
 
 
 class AlarmBook:
@@ -72,11 +96,31 @@ class AlarmBook:
         self.reconciled = False
 
     async def start(self) -> list[AlarmRecord]:
-        """Load what was active before the (re)start and set the siren to match it."""
+        """Load what was active before the (re)start, tell the gateway (event "active", which it
+        fans out to every subscriber) and set the siren to match."""
         active = await self._store.active()
         self._active_at_start = [r.key for r in active]
+        for notice in self._active_notices(active):
+            self._post(notice)
         await self._update_siren("start-up")
         return active
+
+    async def republish(self, subscriber: Address) -> int:
+        """Send one AlarmNotice(event="active") per active alarm to `subscriber` only; returns how many."""
+        notices = self._active_notices(await self._store.active())
+        for notice in notices:
+            self._post(SendTo(subscriber, notice))
+        return len(notices)
+
+    @staticmethod
+    def _active_notices(active: list[AlarmRecord]) -> list[AlarmNotice]:
+        notices = []
+        for rec in active:
+            try:
+                notices.append(rec.notice("active"))
+            except ValueError:  # a kind this version does not know (a newer gateway stored it)
+                _log.error("active alarm not published", alarm_id=rec.id, kind=rec.kind, exc_info=True)
+        return notices
 
     async def reconcile(self) -> list[AlarmRecord]:
         """Close the alarms that were active at start and that no rule has raised since."""
@@ -94,6 +138,11 @@ class AlarmBook:
         return closed
 
     async def raised(self, e: AlarmRaised) -> AlarmRecord:
+        if str(e.kind) not in _KNOWN_KINDS:  # refused before it is stored: no row without a title
+            raise ValueError(
+                f"AlarmRaised: unknown alarm kind {str(e.kind)!r} (UPS {e.ups_id}, string {e.string_id}, "
+                f"cell {e.cell_index}); known: {', '.join(sorted(_KNOWN_KINDS))}"
+            )
         rec, new = await self._store.raise_alarm(e)
         self._confirmed.add(key_of(e))
         decision = switch_off_decision(e, new, self._switch_off_kinds, self._with_output)
@@ -143,8 +192,37 @@ class AlarmBook:
             await self.cleared(message)
         elif isinstance(message, AcknowledgeAlarm):
             await self.acknowledge(message)
+        elif isinstance(message, RepublishActiveAlarms):
+            await self.republish(message.subscriber)
         else:
             raise TypeError(f"AlarmBook.handle: unexpected {type(message).__name__}")
+
+
+async def serve(book: AlarmBook, inputs: asyncio.Queue, reconcile_after_s: float) -> None:
+    """Start the book and handle the actor's messages until cancelled.
+
+    A message whose handling fails is logged with the message and its traceback and skipped;
+    a failed reconcile is retried `reconcile_after_s` (at least 1 s) later. Only start() may end this.
+    """
+    await book.start()
+    reconcile_at = time.monotonic() + reconcile_after_s
+    while True:
+        if not book.reconciled:
+            try:
+                item = await asyncio.wait_for(inputs.get(), max(0.0, reconcile_at - time.monotonic()))
+            except TimeoutError:
+                try:
+                    await book.reconcile()
+                except Exception:  # noqa: BLE001 - logged with its cause; the loop must outlive it
+                    _log.error("alarms not reconciled after the restart; retried later", exc_info=True)
+                    reconcile_at = time.monotonic() + max(reconcile_after_s, _RECONCILE_RETRY_MIN_S)
+                continue
+        else:
+            item = await inputs.get()
+        try:
+            await book.handle(item)
+        except Exception:  # noqa: BLE001 - one bad message (a bug, a bad value, a full disk) must not end the loop
+            _log.error("alarm message not handled", message=repr(item), exc_info=True)
 
 
 class AlarmManager(ProtocolActor):
@@ -164,24 +242,7 @@ class AlarmManager(ProtocolActor):
                 store = await AlarmStore.open(message.settings_db)
                 book = AlarmBook(store, message.topology, self.post_command, message.switch_off_kinds)
                 try:
-                    await book.start()
-                    reconcile_at = time.monotonic() + message.reconcile_after_s
-                    while True:
-                        if not book.reconciled:
-                            timeout = max(0.0, reconcile_at - time.monotonic())
-                            try:
-                                item = await asyncio.wait_for(inputs.get(), timeout)
-                            except asyncio.TimeoutError:
-                                await book.reconcile()
-                                continue
-                        else:
-                            item = await inputs.get()
-                        try:
-                            await book.handle(item)
-                        except sqlite3.Error:  # a full disk or a locked file: report, keep serving
-                            structlog.get_logger("gateway.alarms").error(
-                                "alarm not stored", message=repr(item), exc_info=True
-                            )
+                    await serve(book, inputs, message.reconcile_after_s)
                 finally:
                     await store.close()
 
@@ -208,3 +269,13 @@ class AlarmManager(ProtocolActor):
     def receiveMsg_AcknowledgeAlarm(self, message: AcknowledgeAlarm, sender: Address):
         self._enqueue(message)
         return self.watch()
+
+    def receiveMsg_RepublishActiveAlarms(self, message: RepublishActiveAlarms, sender: Address):
+        self._enqueue(message)
+        return self.watch()
+
+    def on_command(self, message: Any) -> None:
+        if isinstance(message, SendTo):
+            self.send(message.target, message.message)
+        else:
+            super().on_command(message)

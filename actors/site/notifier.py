@@ -1,10 +1,15 @@
 """The Notifier: e-mail and SMS for alarm events, batched, logged, retried, restart-safe.
 
-It subscribes to the gateway and acts on AlarmNotice ("raised"/"cleared"). Each event is first
+It subscribes to the gateway's alarm notices (SubscribeAlarms: no SiteUpdate of every cell each
+scan) and acts on AlarmNotice "raised"/"cleared"; "active" (a state sync after a restart or a
+resubscription), "acknowledged" and "closed" notify nobody. Each event is first
 written to the batching inbox in settings.db; when a channel's window closes, its events become
 one queued message per recipient; the queue is worked with exponential back-off until
 `retry_for_s` has passed. Inbox and queue are tables, so a restart loses nothing: it resumes
 where it stopped. Every attempt (and the settings pages' test sends) goes to the attempt log.
+
+Nothing one message does may stop notification: a failed send of any cause is a logged failed
+attempt, a failed step of the worker is retried, a failed input is logged and skipped.
 
 `NotificationService` is the asyncio engine and is tested without actors; `Notifier` is the thin
 protocol actor around it (actor thread -> loop: `in_loop`; loop -> actors: `post_command`).
@@ -17,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import structlog
+
 from actors.messages import (
     Address,
     AlarmNotice,
@@ -24,17 +31,29 @@ from actors.messages import (
     NotificationTestResult,
     ReloadNotificationSettings,
     SendTestNotification,
-    Subscribe,
+    SiteUpdate,
+    SubscribeAlarms,
 )
 from actors.protocol_actor import ProtocolActor
-from actors.site.alarms.compose import InboxEvent, compose, contact_label, retry_delay_s, to_gsm_text
-from actors.site.alarms.notification_store import NotificationStore, QueuedMessage, Recipient
+from actors.site.alarms.compose import (
+    InboxEvent,
+    compose,
+    contact_label,
+    retry_delay_s,
+    to_gsm_text,
+)
+from actors.site.alarms.notification_store import (
+    NotificationStore,
+    QueuedMessage,
+    Recipient,
+)
 from actors.site.alarms.settings import CHANNELS, NotificationSettings, channel_enabled
 from protocols.gsm_modem import ModemError, send_sms_via_modem
 from protocols.sms_http import SmsHttpError, send_sms_http
 from protocols.smtp_mailer import MailError, send_mail
 
 _NOT_CONFIGURED = ("SMTP server not configured", "SMS not configured")
+_log = structlog.get_logger("gateway.notifier")
 
 
 class DeliveryError(Exception):
@@ -54,10 +73,13 @@ class NotificationService:
         self._modem_lock = asyncio.Lock()
         self.settings = NotificationSettings()
         self._switches: dict[tuple[str, str], tuple[bool, bool]] = {}
+        self.loaded = False  # settings read once: until then nothing is sent (defaults say "not configured")
 
     async def reload(self) -> None:
+        """Read settings and switches; bad stored values raise ValueError and keep the previous ones."""
         self.settings = await self._store.load_settings()
         self._switches = await self._store.switches()
+        self.loaded = True
         self._wake.set()
 
     # -- events in --------------------------------------------------------------------------
@@ -66,7 +88,10 @@ class NotificationService:
         return channel == "email" or self.settings.sms.method != "off"
 
     async def on_notice(self, n: AlarmNotice) -> int:
-        """Put a raise/clear into each enabled channel's window; returns how many were queued."""
+        """Put a raise/clear into each enabled channel's window; returns how many were queued.
+
+        Other events notify nobody: "active" only re-states an alarm someone was told about when
+        it was raised, "acknowledged" is an operator's own action, "closed" happened while down."""
         if n.event not in ("raised", "cleared"):
             return 0
         now = self._clock()
@@ -87,15 +112,23 @@ class NotificationService:
     # -- the worker -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Flush closed windows, send due messages, sleep until the next deadline or event."""
+        """Flush closed windows, send due messages, sleep until the next deadline or event.
+
+        Ends only when cancelled: a step that fails (the store: a full disk, a locked file) is
+        logged and tried again after `retry_first_s`.
+        """
         while True:
             self._wake.clear()
-            await self.step()
-            deadline = await self._next_deadline()
+            try:
+                await self.step()
+                deadline = await self._next_deadline()
+            except Exception:  # noqa: BLE001 - logged with its cause; stopping here would end all notification
+                _log.error("notification step failed; retried later", exc_info=True)
+                deadline = self._clock() + self.settings.retry_first_s
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def step(self) -> None:
@@ -162,6 +195,16 @@ class NotificationService:
         await self._store.remove(m.id)
 
     async def _deliver(self, channel: str, contact: str, subject: str, body: str) -> None:
+        """Send one message; every failure, expected or not, is a DeliveryError with its text."""
+        try:
+            await self._send(channel, contact, subject, body)
+        except DeliveryError:
+            raise
+        except Exception as e:  # a bug in a sender: logged with its traceback, a failed attempt
+            _log.error("notification send failed unexpectedly", channel=channel, contact=contact, exc_info=True)
+            raise DeliveryError(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__) from e
+
+    async def _send(self, channel: str, contact: str, subject: str, body: str) -> None:
         if channel == "email":
             s = self.settings.smtp
             if not s.configured:
@@ -232,23 +275,34 @@ class Notifier(ProtocolActor):
             async def main() -> None:
                 store = await NotificationStore.open(message.settings_db)
                 service = NotificationService(store, message.site_name)
+                worker: asyncio.Task | None = None
                 try:
-                    await service.reload()
-                    worker = asyncio.create_task(service.run())
+                    await self._handle_logged(service, ReloadNotificationSettings())  # settings before any send
                     while True:
-                        item = await inputs.get()
-                        await self._handle(service, item)
-                        if worker.done():
-                            worker.result()  # re-raise what stopped it
+                        # Not before the settings are read (defaults fail every send for good); again
+                        # should the worker ever have ended (_report_stopped_worker logged why).
+                        if service.loaded and (worker is None or worker.done()):
+                            worker = asyncio.create_task(service.run())
+                            worker.add_done_callback(_report_stopped_worker)
+                        await self._handle_logged(service, await inputs.get())
                 finally:
+                    if worker is not None:
+                        worker.cancel()
                     await store.close()
 
             self.start_loop(main)
-            self.send(sender, Subscribe(self.myAddress))
+            self.send(sender, SubscribeAlarms(self.myAddress))
             for item in self._early:
                 self.in_loop(inputs.put_nowait, item)
             self._early.clear()
         return self.watch()
+
+    async def _handle_logged(self, service: NotificationService, item: Any) -> None:
+        """One input that fails (bad stored settings, a store error) is logged and skipped."""
+        try:
+            await self._handle(service, item)
+        except Exception:  # noqa: BLE001 - logged with the item and its cause; the loop must outlive it
+            _log.error("notifier input not handled", item=repr(item), exc_info=True)
 
     async def _handle(self, service: NotificationService, item: Any) -> None:
         if isinstance(item, AlarmNotice):
@@ -259,7 +313,11 @@ class Notifier(ProtocolActor):
             request, reply_to = item
 
             async def test() -> None:
-                ok, error = await service.send_test(request.channel, request.contact)
+                try:
+                    ok, error = await service.send_test(request.channel, request.contact)
+                except Exception as e:  # noqa: BLE001 - the attempt log could not be written: still answer the page
+                    _log.error("test notification not logged", request=repr(request), exc_info=True)
+                    ok, error = False, f"{type(e).__name__}: {e}"
                 self.post_command((reply_to, NotificationTestResult(request.request_id, request.channel,
                                                                     request.contact, ok, error)))
 
@@ -290,6 +348,16 @@ class Notifier(ProtocolActor):
         self._enqueue((message, sender))
         return self.watch()
 
-    def receiveUnrecognizedMessage(self, message: Any, sender: Address):
-        """StringStatus / UpsStatus from the subscription: not needed here."""
+    def receiveMsg_SiteUpdate(self, message: SiteUpdate, sender: Address):
+        """Not subscribed to (SubscribeAlarms); one may still arrive from an older gateway: ignored."""
         return self.watch()
+
+    def receiveUnrecognizedMessage(self, message: Any, sender: Address):
+        """Anything else the gateway fans out: not needed here."""
+        return self.watch()
+
+
+def _report_stopped_worker(worker: asyncio.Task) -> None:
+    """run() ends only when cancelled; should it ever end otherwise, say so loudly."""
+    if not worker.cancelled() and worker.exception() is not None:
+        _log.error("notification worker stopped", exc_info=worker.exception())

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import ssl
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from structlog.testing import capture_logs
 
 from actors.messages import AlarmNotice
 from actors.site.alarms.notification_store import NotificationStore
@@ -89,8 +91,9 @@ def smtp_server(cert):
 
 def test_send_mail_starttls_auth_and_errors(smtp_server):
     sink, port, ca = smtp_server
-    args = dict(host="127.0.0.1", port=port, sender="gw@example.com", subject="Temperature high", body="cell 1",
-                security="starttls", username="btms", password="s3cret", timeout_s=5, ca_file=ca)
+    args = {"host": "127.0.0.1", "port": port, "sender": "gw@example.com", "subject": "Temperature high",
+            "body": "cell 1", "security": "starttls", "username": "btms", "password": "s3cret", "timeout_s": 5,
+            "ca_file": ca}
     asyncio.run(send_mail(to=["ops@example.com"], **args))
     rcpt, msg = wait_for(lambda: sink.messages and sink.messages[0])
     assert rcpt == ["ops@example.com"] and msg["Subject"] == "Temperature high"
@@ -101,6 +104,23 @@ def test_send_mail_starttls_auth_and_errors(smtp_server):
         asyncio.run(send_mail(to=["ops@example.com"], **{**args, "port": free_port()}))
     with pytest.raises(MailError, match="SMTP server not configured"):
         asyncio.run(send_mail(to=["ops@example.com"], **{**args, "host": ""}))
+
+
+def test_send_mail_reports_every_step_as_a_mail_error(smtp_server, tmp_path):
+    """A bad CA file or a header the message cannot carry fails like a refused send: a MailError."""
+    sink, port, ca = smtp_server
+    not_a_cert = tmp_path / "notes.txt"
+    not_a_cert.write_text("not a certificate\n")
+    args = {"host": "127.0.0.1", "port": port, "sender": "gw@example.com", "to": ["ops@example.com"], "subject": "s",
+            "body": "b", "security": "starttls", "username": "btms", "password": "s3cret", "timeout_s": 5}
+    missing = str(tmp_path / "missing.pem")
+    with pytest.raises(MailError, match=r"^SSL: cannot use CA file '.*missing\.pem' \(smtp\.ca_file\): FileNotFound"):
+        asyncio.run(send_mail(**args, ca_file=missing))
+    with pytest.raises(MailError, match=r"^SSL: cannot use CA file '.*notes\.txt' \(smtp\.ca_file\): SSLError"):
+        asyncio.run(send_mail(**args, ca_file=str(not_a_cert)))
+    with pytest.raises(MailError, match="^ValueError: Header values may not contain linefeed"):
+        asyncio.run(send_mail(**{**args, "subject": "two\nlines"}, ca_file=ca))
+    assert sink.messages == []
 
 
 # -- fake GSM modem on a pty ------------------------------------------------------------------------
@@ -368,3 +388,133 @@ def test_not_configured_is_logged_once_and_test_buttons(tmp_path, modem):
     assert sms == (False, "+CMS ERROR: 38")
     assert sms_log[0].alarm == "Test SMS" and sms_log[0].error == "+CMS ERROR: 38"
     assert [q.channel for q in left] == ["sms"]  # the alarm SMS failed too and waits for its retry
+
+
+# -- robustness: nothing one message does stops notification ---------------------------------------------
+
+
+def test_active_sync_and_other_events_notify_nobody(tmp_path):
+    async def run():
+        store, service = await _service(tmp_path / "settings.db", NotificationSettings(), [("admin", "a@x.org", "")])
+        counts = [await service.on_notice(notice(1, "Voltage high", 100.0, event=e))
+                  for e in ("active", "acknowledged", "closed")]
+        inbox = await store.inbox("email")
+        raised_count = await service.on_notice(notice(1, "Voltage high", 100.0))
+        await store.close()
+        return counts, inbox, raised_count
+
+    counts, inbox, raised_count = asyncio.run(run())
+    assert counts == [0, 0, 0] and inbox == []
+    assert raised_count == 1  # e-mail only: SMS is off by default
+
+
+def test_a_bad_ca_file_is_a_logged_failed_send_that_is_retried(tmp_path, smtp_server):
+    sink, port, ca = smtp_server
+    now = [1000.0]
+    smtp = SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
+                        ca_file=str(tmp_path / "gone.pem"), timeout_s=5)
+    settings = NotificationSettings(smtp=smtp, batch_window_s=0, retry_first_s=30)
+
+    async def run():
+        store, service = await _service(tmp_path / "settings.db", settings, [("admin", "admin@example.com", "")],
+                                        lambda: now[0])
+        await service.on_notice(notice(1, "Voltage high", 999.0))
+        await service.step()
+        failed, _ = await store.log("email")
+        queued = await store.queued()
+        await store.save_settings(NotificationSettings(smtp=SmtpSettings(**{**smtp.__dict__, "ca_file": ca}),
+                                                       batch_window_s=0))
+        await service.reload()  # the operator fixed the path
+        now[0] = 1031.0
+        await service.step()
+        log, _ = await store.log("email")
+        await store.close()
+        return failed, queued, log
+
+    failed, queued, log = asyncio.run(run())
+    assert [e.status for e in failed] == ["failed"] and failed[0].error.startswith("SSL: cannot use CA file")
+    assert len(queued) == 1 and queued[0].attempts == 1  # not a permanent failure: retried
+    assert [e.status for e in log] == ["sent", "failed"] and len(sink.messages) == 1
+
+
+class BuggySender(NotificationService):
+    """A sender with a bug for one contact (raises what no sender should): the others must still go out."""
+
+    async def _send(self, channel: str, contact: str, subject: str, body: str) -> None:
+        if contact == "bug@example.com":
+            raise KeyError("recipient")
+        await super()._send(channel, contact, subject, body)
+
+
+def test_an_unexpected_send_error_is_a_failed_attempt_for_that_recipient_only(tmp_path, smtp_server):
+    sink, port, ca = smtp_server
+    settings = NotificationSettings(
+        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
+                          ca_file=ca, timeout_s=5),
+        batch_window_s=0,
+    )
+
+    async def run():
+        store, _ = await _service(tmp_path / "settings.db", settings,
+                                  [("admin", "admin@example.com", ""), ("zed", "bug@example.com", "")])
+        service = BuggySender(store, "DC1")
+        await service.reload()
+        await service.on_notice(notice(1, "Voltage high", time.time()))
+        with capture_logs() as logs:
+            await service.step()
+        log, _ = await store.log("email")
+        queued = await store.queued()
+        await store.close()
+        return log, queued, logs
+
+    log, queued, logs = asyncio.run(run())
+    assert sorted((e.contact, e.status, e.error) for e in log) == [
+        ("admin / admin@example.com", "sent", ""), ("zed / bug@example.com", "failed", "KeyError: 'recipient'")]
+    assert [q.contact for q in queued] == ["bug@example.com"]  # retried later like any failed send
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["notification send failed unexpectedly"]
+    assert [rcpt for rcpt, _ in sink.messages] == [["admin@example.com"]]
+    assert sink.messages[0][1]["Subject"].startswith("DC1: Voltage high")
+
+
+def test_the_worker_outlives_a_failing_store(tmp_path):
+    """A step that fails (here the store's file is locked by another writer) is logged and retried."""
+    db = tmp_path / "settings.db"
+    settings = NotificationSettings(batch_window_s=0, retry_first_s=0.05)
+
+    async def run():
+        store, service = await _service(db, settings, [("admin", "admin@example.com", "")])
+        await store._db.execute("PRAGMA busy_timeout = 0")
+        await service.on_notice(notice(1, "Voltage high", time.time()))
+        locker = sqlite3.connect(db, timeout=0)
+        locker.execute("BEGIN IMMEDIATE")  # moving the inbox to the queue fails: "database is locked"
+        with capture_logs() as logs:
+            worker = asyncio.create_task(service.run())
+            await _until(lambda: any(e["event"].startswith("notification step failed") for e in logs))
+            locker.rollback()
+            locker.close()
+            await _until_async(lambda: store.log("email"), lambda r: r[1] >= 1)
+            alive = not worker.done()
+            worker.cancel()
+        log, _ = await store.log("email")
+        await store.close()
+        return alive, log
+
+    alive, log = asyncio.run(run())
+    assert alive
+    assert [(e.status, e.error) for e in log] == [("failed", "SMTP server not configured")]
+
+
+async def _until(cond: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.01)  # yields to the worker under test; the deadline bounds the wait
+
+
+async def _until_async(query, cond, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond(await query()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.01)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -14,14 +16,18 @@ from actors.messages import (
     AlarmRaised,
     InitAlarmManager,
     InitNotifier,
+    ReloadNotificationSettings,
+    RepublishActiveAlarms,
     SendTestNotification,
     SetSiren,
     SetStringRelay,
-    Subscribe,
+    SiteUpdate,
+    SubscribeAlarms,
 )
 from actors.site.alarm_manager import AlarmManager
+from actors.site.alarms.store import AlarmStore
 from actors.site.notifier import Notifier
-from tests.unit.test_alarms_store import topology
+from tests.unit.test_alarms_store import raised, topology
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class FakeGateway(ActorTypeDispatcher):
         self.seen.append(m)
         self.send(self.notifier, m)  # the gateway hands notices to its subscribers
 
-    def receiveMsg_Subscribe(self, m: Subscribe, sender):
+    def receiveMsg_SubscribeAlarms(self, m: SubscribeAlarms, sender):
         self.seen.append(m)
 
     def receiveMsg_SetStringRelay(self, m, sender):
@@ -100,13 +106,23 @@ def test_alarm_manager_switches_off_sirens_and_notifies(asys, tmp_path):
                      and any(isinstance(m, SetStringRelay) for m in s))
     relay = next(m for m in seen if isinstance(m, SetStringRelay))
     assert relay.string_id == "s1" and relay.closed is False and "cell 3" in relay.reason
-    assert any(isinstance(m, Subscribe) for m in seen)  # the notifier subscribed
+    assert any(isinstance(m, SubscribeAlarms) for m in seen)  # the notifier subscribed to alarms only
     notice = next(m for m in seen if isinstance(m, AlarmNotice))
     assert notice.title == "Temperature high" and notice.cell_index == 3
     asys.tell(gw, Forward("alarms", AcknowledgeAlarm(notice.alarm_id, "admin")))
     seen = wait_seen(asys, gw, lambda s: [m.on for m in s if isinstance(m, SetSiren)][-1:] == [False]
                      and len([m for m in s if isinstance(m, SetSiren)]) >= 3)
     assert [m.on for m in seen if isinstance(m, SetSiren)] == [False, True, False]
+
+
+@dataclass(frozen=True)
+class Retest:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class WhereIsNotifier:
+    pass
 
 
 class Requester(ActorTypeDispatcher):
@@ -123,6 +139,12 @@ class Requester(ActorTypeDispatcher):
         self.send(self.notifier, SendTestNotification(7, "email", "x@example.com"))
         self.send(sender, "started")
 
+    def receiveMsg_Retest(self, m: Retest, sender):
+        self.send(self.notifier, SendTestNotification(m.request_id, "email", "x@example.com"))
+
+    def receiveMsg_WhereIsNotifier(self, m, sender):
+        self.send(sender, self.notifier)
+
     def receiveMsg_NotificationTestResult(self, m, sender):
         self.result = m
 
@@ -135,3 +157,66 @@ def test_notifier_answers_the_test_button(asys, tmp_path):
     assert asys.ask(r, Start(str(tmp_path / "settings.db")), 5) == "started"
     result = wait_seen(asys, r, lambda res: res is not None)
     assert result.request_id == 7 and not result.ok and result.error == "SMTP server not configured"
+
+
+class Server(ActorTypeDispatcher):
+    """A protocol server (web, SNMP) that subscribed: records the notices sent to it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.notices: list = []
+
+    def receiveMsg_AlarmNotice(self, m: AlarmNotice, sender):
+        self.notices.append(m)
+
+    def receiveMsg_GetSeen(self, m, sender):
+        self.send(sender, list(self.notices))
+
+
+def test_one_bad_alarm_message_does_not_stop_the_manager_and_republish_reaches_the_server(asys, tmp_path):
+    gw = asys.createActor(FakeGateway)
+    assert asys.ask(gw, Start(str(tmp_path / "settings.db")), 5) == "started"
+    asys.tell(gw, Forward("alarms", AlarmRaised("no_such_kind", "u1", "s1", 3, 480, 450, time.time())))
+    asys.tell(gw, Forward("alarms", AlarmRaised("cell_soc_low", "u1", "s2", 4, 20, 30, time.time())))
+    seen = wait_seen(asys, gw, lambda s: any(isinstance(m, AlarmNotice) for m in s))
+    assert [(n.event, n.kind) for n in seen if isinstance(n, AlarmNotice)] == [("raised", "cell_soc_low")]
+    server = asys.createActor(Server)
+    asys.tell(gw, Forward("alarms", RepublishActiveAlarms(server)))
+    notices = wait_seen(asys, server, lambda n: len(n) >= 1)
+    assert [(n.event, n.kind, n.string_id, n.cell_index) for n in notices] == [("active", "cell_soc_low", "s2", 4)]
+    after = asys.ask(gw, GetSeen(), 1)  # the sync went to the server only, not through the gateway
+    assert [n.event for n in after if isinstance(n, AlarmNotice)] == ["raised"]
+
+
+def test_a_restarted_manager_tells_the_gateway_what_is_active(asys, tmp_path):
+    db = tmp_path / "settings.db"
+
+    async def before():
+        store = await AlarmStore.open(db)
+        await store.raise_alarm(raised(cell=9, t=100.0))
+        await store.close()
+
+    asyncio.run(before())
+    gw = asys.createActor(FakeGateway)
+    assert asys.ask(gw, Start(str(db)), 5) == "started"
+    seen = wait_seen(asys, gw, lambda s: any(isinstance(m, AlarmNotice) for m in s)
+                     and any(isinstance(m, SetSiren) for m in s))
+    assert [(n.event, n.cell_index, n.from_time) for n in seen if isinstance(n, AlarmNotice)] == [("active", 9, 100.0)]
+    assert [m.on for m in seen if isinstance(m, SetSiren)] == [True]
+    assert not any(isinstance(m, SetStringRelay) for m in seen)  # a sync switches nothing off
+
+
+def test_notifier_survives_bad_settings_and_a_stray_site_update(asys, tmp_path):
+    db = tmp_path / "settings.db"
+    r = asys.createActor(Requester)
+    assert asys.ask(r, Start(str(db)), 5) == "started"
+    assert wait_seen(asys, r, lambda res: res is not None).request_id == 7
+    with sqlite3.connect(db) as con:  # a value the settings page would refuse, written behind its back
+        con.execute("INSERT OR REPLACE INTO notification_settings (key, value) VALUES ('smtp.port', 'twenty-five')")
+    notifier = asys.ask(r, WhereIsNotifier(), 1)
+    asys.tell(notifier, ReloadNotificationSettings())  # fails: logged, the notifier keeps working
+    asys.tell(notifier, SiteUpdate(()))  # not subscribed to, ignored
+    asys.tell(r, Retest(8))
+    result = wait_seen(asys, r, lambda res: res is not None and res.request_id == 8)
+    assert not result.ok and result.error == "SMTP server not configured"
+

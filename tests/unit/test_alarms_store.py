@@ -6,9 +6,21 @@ import asyncio
 import csv
 import io
 import sqlite3
+import time
 
-from actors.messages import AcknowledgeAlarm, AlarmCleared, AlarmNotice, AlarmRaised, SetSiren, SetStringRelay
-from actors.site.alarm_manager import AlarmBook
+import pytest
+from structlog.testing import capture_logs
+
+from actors.messages import (
+    AcknowledgeAlarm,
+    AlarmCleared,
+    AlarmNotice,
+    AlarmRaised,
+    RepublishActiveAlarms,
+    SetSiren,
+    SetStringRelay,
+)
+from actors.site.alarm_manager import AlarmBook, SendTo, serve
 from actors.site.alarms.kinds import AlarmLevel
 from actors.site.alarms.store import CLOSED_WHILE_DOWN, AlarmStore
 from actors.topology.model import (
@@ -100,13 +112,15 @@ def test_restart_keeps_true_alarms_and_closes_the_others(tmp_path):
         posted: list = []
         store, book = await _book(db, posted, clock=lambda: 5000.0)
         assert [m.on for m in posted if isinstance(m, SetSiren)] == [True]  # siren restored at start
+        synced = [n for n in posted if isinstance(n, AlarmNotice)]  # the gateway fans these out
+        assert [(n.event, n.cell_index, n.from_time) for n in synced] == [("active", 1, 100.0), ("active", 2, 100.0)]
         still = await book.raised(raised(cell=1, t=4990.0))  # still true after the restart
         closed = await book.reconcile()
         active = await store.active()
         assert [r.cell_index for r in active] == [1] and active[0].id == still.id and active[0].from_time == 100.0
         assert [r.cell_index for r in closed] == [2] and closed[0].close_reason == CLOSED_WHILE_DOWN
         assert not any(isinstance(m, SetStringRelay) for m in posted)  # no second switch-off
-        assert [n.event for n in posted if isinstance(n, AlarmNotice)] == ["closed"]
+        assert [n.event for n in posted if isinstance(n, AlarmNotice)] == ["active", "active", "closed"]
         await store.close()
 
     asyncio.run(before())
@@ -131,3 +145,112 @@ def test_database_refuses_a_second_active_row(tmp_path):
             assert "UNIQUE" in str(e)
         else:
             raise AssertionError("a duplicate active alarm was accepted")
+
+
+def test_republish_sends_each_active_alarm_to_the_subscriber_only(tmp_path):
+    async def run():
+        posted: list = []
+        store, book = await _book(tmp_path / "settings.db", posted)
+        first = await book.raised(raised(cell=1))
+        await book.raised(raised(cell=2))
+        await book.cleared(cleared(cell=2))
+        await book.acknowledge(AcknowledgeAlarm(first.id, "admin"))
+        posted.clear()
+        await book.handle(RepublishActiveAlarms("web-server"))
+        await store.close()
+        return first, posted
+
+    first, posted = asyncio.run(run())
+    assert [type(m) for m in posted] == [SendTo]  # nothing to the gateway, no siren or relay change
+    assert posted[0].target == "web-server"
+    n = posted[0].message
+    assert (n.event, n.alarm_id, n.cell_index, n.acknowledged_by, n.from_time) == ("active", first.id, 1, "admin", 100.0)
+
+
+def test_unknown_kind_is_refused_before_it_is_stored(tmp_path):
+    async def run():
+        posted: list = []
+        store, book = await _book(tmp_path / "settings.db", posted)
+        posted.clear()  # the start-up siren
+        with pytest.raises(ValueError, match=r"unknown alarm kind 'cell_humidity_high' \(UPS u1, string s1, cell 5\)"):
+            await book.raised(raised(kind="cell_humidity_high"))
+        active = await store.active()
+        await store.close()
+        return active, posted
+
+    active, posted = asyncio.run(run())
+    assert active == [] and posted == []
+
+
+async def _until(cond, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        await asyncio.sleep(0.01)  # yields to the loop under test; the deadline bounds the wait
+
+
+def test_serve_logs_a_failing_message_and_keeps_serving(tmp_path):
+    async def run():
+        posted: list = []
+        store = await AlarmStore.open(tmp_path / "settings.db")
+        book = AlarmBook(store, topology(), posted.append, ("cell_voltage_high",), lambda: 1000.0)
+        inputs: asyncio.Queue = asyncio.Queue()
+        with capture_logs() as logs:
+            task = asyncio.create_task(serve(book, inputs, reconcile_after_s=600))
+            inputs.put_nowait("not an alarm message")  # TypeError in handle
+            inputs.put_nowait(raised(kind="no_such_kind"))  # ValueError
+            inputs.put_nowait(raised(cell=7))
+            await _until(lambda: any(isinstance(m, AlarmNotice) for m in posted))
+            alive = not task.done()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await store.close()
+        return posted, logs, alive
+
+    posted, logs, alive = asyncio.run(run())
+    assert alive
+    assert [(n.event, n.cell_index) for n in posted if isinstance(n, AlarmNotice)] == [("raised", 7)]
+    errors = [e for e in logs if e["log_level"] == "error"]
+    assert [e["event"] for e in errors] == ["alarm message not handled"] * 2
+    assert errors[0]["message"] == "'not an alarm message'" and "no_such_kind" in errors[1]["message"]
+
+
+def test_serve_retries_a_failed_reconcile(tmp_path):
+    """A reconcile that fails (here: the store is locked by another writer) is retried, not fatal."""
+    db = tmp_path / "settings.db"
+
+    async def before():
+        store, book = await _book(db, [])
+        await book.raised(raised(cell=1))
+        await store.close()
+
+    asyncio.run(before())
+
+    async def after():
+        posted: list = []
+        store = await AlarmStore.open(db)
+        book = AlarmBook(store, topology(), posted.append, ("cell_voltage_high",), lambda: 5000.0)
+        await book.start()  # the siren's start-up write; serve's own start() then writes nothing
+        posted.clear()
+        locker = sqlite3.connect(db, timeout=0)
+        inputs: asyncio.Queue = asyncio.Queue()
+        with capture_logs() as logs:
+            await store._db.execute("PRAGMA busy_timeout = 0")
+            locker.execute("BEGIN IMMEDIATE")  # holds the write lock: the close fails with "locked"
+            task = asyncio.create_task(serve(book, inputs, reconcile_after_s=0.2))
+            await _until(lambda: any(e["event"].startswith("alarms not reconciled") for e in logs))
+            locker.rollback()
+            await _until(lambda: book.reconciled)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        locker.close()
+        active = await store.active()
+        await store.close()
+        return posted, active
+
+    posted, active = asyncio.run(after())
+    assert active == []
+    assert [n.event for n in posted if isinstance(n, AlarmNotice)] == ["active", "closed"]
