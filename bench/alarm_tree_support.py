@@ -29,17 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import yaml
 
 from actors.site.alarms.notification_store import NotificationStore
 from actors.site.alarms.settings import NotificationSettings, SmtpSettings
 from actors.site.settings_db import open_settings, settings_path
-from tests.support import free_port
+from bench.bench_site import IO_MODULE, IO_MODULE_ADDRESS, write_site
 
-STRINGS_PER_UPS = 4
-IO_MODULE = "lc1"
-IO_MODULE_ADDRESS = 201  # the BM-LC whose relay outputs open the broken strings' breakers
-MASTER_ADDRESS = 200
 SIREN_OUTPUT = 8
 ALARM_KIND = "cell_voltage_high"
 RECIPIENT = ("bench", "bench@example.com")
@@ -82,41 +77,11 @@ def tree_topology(
     scan_period_s: float = 1.0,
 ) -> tuple[Path, dict]:
     """bench/scale.py's site (every service on), plus a disconnect output and easy limits per site."""
-    broken = {s.string_id: s for s in sites}
-    upses = []
-    for u in range((strings + STRINGS_PER_UPS - 1) // STRINGS_PER_UPS):
-        members = []
-        for k in range(STRINGS_PER_UPS):
-            index = u * STRINGS_PER_UPS + k + 1
-            if index > strings:
-                break
-            string: dict[str, Any] = {
-                "id": f"S{index:02d}", "index": index, "bus": "sim", "address": index,
-                "battery": {"nominal_voltage": 2, "capacity_ah": 1000, "count": cells},
-                "hall_range_a": 1000, "climate_sensor": True,
-            }
-            if string["id"] in broken:
-                string["alarm_overrides"] = {"cell_voltage_high_v": high_limit_v, "alarm_on_delay_s": on_delay_s}
-            members.append(string)
-        upses.append({"id": f"UPS{u + 1}", "index": u + 1, "strings": members})
     outputs = [{"module": IO_MODULE, "output": s.output, "function": "disconnect", "string": s.string_id} for s in sites]
     outputs.append({"module": IO_MODULE, "output": SIREN_OUTPUT, "function": "siren"})
-    data = {
-        "gateway": {"id": "bench", "name": "Alarm benchmark", "admin_port": free_port()},
-        "buses": [{"id": "sim", "port": f"sim://{tmp.name}", "scan_period_s": scan_period_s}],
-        "upses": upses,
-        "master_controller": {"bus": "sim", "address": MASTER_ADDRESS,
-                              "io_modules": [{"id": IO_MODULE, "address": IO_MODULE_ADDRESS}], "outputs": outputs},
-        "services": {
-            "web": {"host": "127.0.0.1", "port": free_port()},
-            "modbus": {"host": "127.0.0.1", "port": free_port()},
-            "snmp": {"enabled": True, "host": "127.0.0.1", "port": free_port(), "read_community": "bench-community"},
-        },
-        "storage": {"path": str(tmp / "var")},
-    }
-    path = tmp / "topology.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path, data
+    overrides = {s.string_id: {"cell_voltage_high_v": high_limit_v, "alarm_on_delay_s": on_delay_s} for s in sites}
+    return write_site(tmp, strings, cells, name="Alarm benchmark", outputs=outputs, overrides=overrides,
+                      scan_period_s=scan_period_s)
 
 
 def prepare_notifications(storage_dir: Path, smtp_port: int, window_s: float, sites: Sequence[FaultSite]) -> None:

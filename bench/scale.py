@@ -24,49 +24,19 @@ import time
 from pathlib import Path
 
 import psutil
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from actors.messages import BusStats, GetBusStats  # noqa: E402
 from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
-from tests.support import free_port  # noqa: E402
+from bench.bench_site import IO_MODULE, write_site  # noqa: E402
 
-STRINGS_PER_UPS = 4
 
 
 def topology(tmp: Path, strings: int, cells: int) -> tuple[Path, dict]:
-    upses = []
-    for u in range((strings + STRINGS_PER_UPS - 1) // STRINGS_PER_UPS):
-        members = []
-        for k in range(STRINGS_PER_UPS):
-            index = u * STRINGS_PER_UPS + k + 1
-            if index > strings:
-                break
-            members.append({
-                "id": f"S{index:02d}", "index": index, "bus": "sim", "address": index,
-                "battery": {"nominal_voltage": 2, "capacity_ah": 1000, "count": cells},
-                "hall_range_a": 1000, "climate_sensor": True,
-            })
-        upses.append({"id": f"UPS{u + 1}", "index": u + 1, "strings": members})
-    outputs = [{"module": "lc1", "output": 1, "function": "siren"}]
-    data = {
-        "gateway": {"id": "bench", "name": "Scale benchmark", "admin_port": free_port()},
-        "buses": [{"id": "sim", "port": f"sim://{tmp.name}", "scan_period_s": 1.0}],
-        "upses": upses,
-        "master_controller": {"bus": "sim", "address": 200, "io_modules": [{"id": "lc1", "address": 201}],
-                              "outputs": outputs},
-        "services": {
-            "web": {"host": "127.0.0.1", "port": free_port()},
-            "modbus": {"host": "127.0.0.1", "port": free_port()},
-            "snmp": {"enabled": True, "host": "127.0.0.1", "port": free_port(), "read_community": "bench-community"},
-        },
-        "storage": {"path": str(tmp / "var")},
-    }
-    path = tmp / "topology.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path, data
+    return write_site(tmp, strings, cells, name="Scale benchmark",
+                      outputs=[{"module": IO_MODULE, "output": 1, "function": "siren"}])
 
 
 def tree_pids(gateway: GatewayProcess) -> set[int]:
