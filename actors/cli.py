@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         sub = token_commands.add_parser(name, help=help_text)
         sub.add_argument("name")
         sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+        if name == "create":
+            sub.add_argument("--role", choices=("viewer", "operator"), default="operator",
+                             help="viewer: read only; operator: may also switch strings and acknowledge alarms")
     listing = token_commands.add_parser("list", help="list token names")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
 
@@ -172,7 +175,7 @@ def _token(args) -> int:
     storage = topology.storage_dir()
     if args.token_command == "create":
         try:
-            print(create_token(storage, args.name))
+            print(create_token(storage, args.name, args.role))
         except TokenError as error:
             print(f"btms token create: {error}", file=sys.stderr)
             return 1
@@ -182,8 +185,8 @@ def _token(args) -> int:
             print(f"btms token revoke: no token named {args.name!r}", file=sys.stderr)
             return 1
         return 0
-    for name, created in list_tokens(storage):
-        print(f"{name}\t{created}")
+    for name, role, created in list_tokens(storage):
+        print(f"{name}\t{role}\t{created}")
     return 0
 
 

@@ -19,6 +19,8 @@ import aiosqlite
 from actors.site.settings_db import open_settings, settings_path
 
 TOKEN_PREFIX = "btms_"
+# viewer: reads only. operator: may also act (switch a string, acknowledge, test notifications).
+ROLES = ("viewer", "operator")
 
 
 class TokenError(Exception):
@@ -29,25 +31,28 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(storage_dir: Path, name: str) -> str:
+def create_token(storage_dir: Path, name: str, role: str = "operator") -> str:
     """A new token for `name`; printed once and never stored in clear."""
     if not name or not name.replace("-", "").replace("_", "").isalnum():
         raise TokenError(f"token name {name!r}: use letters, digits, '-' and '_'")
+    if role not in ROLES:
+        raise TokenError(f"role {role!r}: one of {', '.join(ROLES)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with open_settings(storage_dir) as db:
         try:
             db.execute(
-                "INSERT INTO api_tokens(name, token_sha256, created_at) VALUES (?, ?, ?)",
-                (name, digest(token), datetime.now(UTC).isoformat(timespec="seconds")),
+                "INSERT INTO api_tokens(name, token_sha256, created_at, role) VALUES (?, ?, ?, ?)",
+                (name, digest(token), datetime.now(UTC).isoformat(timespec="seconds"), role),
             )
         except sqlite3.IntegrityError as error:
             raise TokenError(f"a token named {name!r} exists already; revoke it first") from error
     return token
 
 
-def list_tokens(storage_dir: Path) -> list[tuple[str, str]]:
+def list_tokens(storage_dir: Path) -> list[tuple[str, str, str]]:
+    """(name, role, created at) of every token."""
     with open_settings(storage_dir) as db:
-        return list(db.execute("SELECT name, created_at FROM api_tokens ORDER BY name"))
+        return list(db.execute("SELECT name, role, created_at FROM api_tokens ORDER BY name"))
 
 
 def revoke_token(storage_dir: Path, name: str) -> bool:
@@ -71,13 +76,15 @@ class TokenVerifier:
             await self.db.close()
             self.db = None
 
-    async def name_of(self, token: str) -> str | None:
-        """The token's name, or None if it is unknown or revoked."""
+    async def identify(self, token: str) -> tuple[str, str] | None:
+        """(name, role) of the token, or None if it is unknown or revoked."""
         if self.db is None:
             await self.open()
         wanted = digest(token)
-        async with self.db.execute("SELECT name, token_sha256 FROM api_tokens WHERE token_sha256 = ?", (wanted,)) as rows:
+        async with self.db.execute(
+            "SELECT name, token_sha256, role FROM api_tokens WHERE token_sha256 = ?", (wanted,)
+        ) as rows:
             row = await rows.fetchone()
         if row is None or not hmac.compare_digest(row[1], wanted):
             return None
-        return row[0]
+        return row[0], row[2]

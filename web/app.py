@@ -71,10 +71,12 @@ def create_app(
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return json_error(401, "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')")
-        name = await verifier.name_of(token.strip())
-        if name is None:
+        found = await verifier.identify(token.strip())
+        if found is None:
             return json_error(401, "invalid or revoked API token")
-        g.token_name = name
+        g.token_name, g.token_role = found
+        if request.method not in ("GET", "HEAD") and g.token_role != "operator":
+            return json_error(403, f"token {g.token_name!r} is a viewer token: {request.method} {request.path} needs an operator token")
         return None
 
     @app.errorhandler(HTTPException)

@@ -24,9 +24,13 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS api_tokens (
     name TEXT PRIMARY KEY,
     token_sha256 TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'operator'
 );
 """
+
+# Columns added after a table was first released: (table, column, definition).
+MIGRATIONS = (("api_tokens", "role", "TEXT NOT NULL DEFAULT 'operator'"),)
 
 
 def settings_path(storage_dir: Path) -> Path:
@@ -55,4 +59,8 @@ def open_settings(storage_dir: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(settings_path(storage_dir), timeout=5)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.executescript(SCHEMA)
+    for table, column, definition in MIGRATIONS:
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
     return connection

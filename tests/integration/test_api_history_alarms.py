@@ -160,3 +160,20 @@ def test_btms_export_writes_csv_files(gateway, tmp_path):
     assert {row[3] for row in cells[1:]} == {str(n) for n in range(1, 9)}  # every battery of A2
     bad = btms("export", "--topology", str(gateway.topology), "--from", "2026-11-01T00:00", "--to", to, "--out", str(out))
     assert bad.returncode != 0 and "offset" in bad.stderr
+
+
+def test_a_viewer_token_reads_but_cannot_act(gateway):
+    from tests.gateway_process import btms
+
+    created = btms("token", "create", "wallboard", "--role", "viewer", "--topology", str(gateway.topology))
+    assert created.returncode == 0, created.stderr
+    viewer = created.stdout.strip()
+    assert gateway.get("/api/v1/site", token=viewer)[0] == 200
+    request = urllib.request.Request(gateway.web_url + "/api/v1/strings/A1/relay", method="POST",
+                                     data=json.dumps({"closed": False}).encode())
+    request.add_header("Authorization", f"Bearer {viewer}")
+    request.add_header("Content-Type", "application/json")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403 and "viewer" in json.loads(refused.value.read())["error"]["message"]
+    assert call(gateway, "GET", "/api/v1/strings/A1")[1]["relay_closed"] is True

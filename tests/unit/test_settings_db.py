@@ -1,0 +1,18 @@
+"""settings.db: created with its schema, and older files gain the columns added since."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from actors.site.settings_db import open_settings, settings_path
+from web.api_tokens import create_token, list_tokens
+
+
+def test_an_older_token_table_gains_roles_and_keeps_its_tokens(tmp_path):
+    with sqlite3.connect(settings_path(tmp_path)) as old:
+        old.execute("CREATE TABLE api_tokens (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)")
+        old.execute("INSERT INTO api_tokens VALUES ('scada', 'abc', '2026-01-01T00:00:00+00:00')")
+    open_settings(tmp_path).close()
+    assert list_tokens(tmp_path) == [("scada", "operator", "2026-01-01T00:00:00+00:00")]
+    create_token(tmp_path, "wall", "viewer")
+    assert [(n, r) for n, r, _ in list_tokens(tmp_path)] == [("scada", "operator"), ("wall", "viewer")]
