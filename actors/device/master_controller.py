@@ -11,10 +11,15 @@ that stops answering raises "communication lost": a dead leak or fire module mus
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from thespian.actors import ActorSystemMessage, ActorTypeDispatcher
 
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
+    AlarmCleared,
+    AlarmRaised,
     AttachMasterController,
     InitMasterController,
     IoModuleScan,
@@ -26,6 +31,7 @@ from actors.messages import (
 from actors.site.alarms import INACTIVE, AlarmKind, evaluate_digital_input, evaluate_flag, to_alarm_message
 
 INPUT_DELAY_S = 2.0  # a contact must stay on (or off) this long to raise (or clear) its alarm
+SWITCH_OFF_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # then every 30 s until the BM-LC confirms
 
 
 class MasterController(ActorTypeDispatcher):
@@ -42,6 +48,8 @@ class MasterController(ActorTypeDispatcher):
         self.module_lost: dict[str, object] = {}
         self.miss_limit = 3
         self.held: list = []  # messages that arrived before Init (THESPIAN.md §1)
+        # (module address, output) -> [string id, SetOutput, failed attempts] of an unconfirmed switch-off
+        self.switch_offs: dict[tuple[int, int], list] = {}
         self.log = get_logger("btms.master_controller")
 
     def receiveMessage(self, message, sender):
@@ -83,6 +91,11 @@ class MasterController(ActorTypeDispatcher):
             return
         command = SetOutput(self.module_addresses[output.module], output.output, not message.closed, message.reason)
         self.log.info("string relay command", string=message.string_id, closed=message.closed, reason=message.reason)
+        key = (command.device_address, command.output)
+        if message.closed:
+            self._confirmed(key)  # an operator's switch-on ends any pending switch-off
+        else:
+            self.switch_offs[key] = [message.string_id, command, 0]
         self.send(self.bus, command)
 
     def receiveMsg_SetSiren(self, message: SetSiren, sender):
@@ -92,8 +105,40 @@ class MasterController(ActorTypeDispatcher):
         self.log.info("siren", on=message.on, reason=message.reason)
 
     def receiveMsg_OutputWritten(self, message: OutputWritten, sender):
-        if not message.ok:
-            self.log.error("output write failed", device=message.device_address, output=message.output, error=message.error)
+        key = (message.device_address, message.output)
+        if message.ok:
+            if message.on and key in self.switch_offs:
+                self._confirmed(key)
+            return
+        self.log.error("output write failed", device=message.device_address, output=message.output, error=message.error)
+        pending = self.switch_offs.get(key)
+        if pending is None or not message.on:
+            return
+        string_id, command, failures = pending
+        pending[2] = failures + 1
+        if failures == 0:  # the first failure raises the alarm; retries go on until confirmed
+            # The detail stays empty: it is part of the alarm's identity, and the clear must match it.
+            self.send(self.gateway, AlarmRaised("switch_off_failed", self._ups_of(string_id), string_id, None, None,
+                                                None, message.timestamp))
+        delay = SWITCH_OFF_RETRY_S[min(failures, len(SWITCH_OFF_RETRY_S) - 1)]
+        self.wakeupAfter(timedelta(seconds=delay), payload=("retry-switch-off", key))
+
+    def receiveMsg_WakeupMessage(self, message, sender):
+        if isinstance(message.payload, tuple) and message.payload[0] == "retry-switch-off":
+            pending = self.switch_offs.get(message.payload[1])
+            if pending is not None:
+                self.log.warning("retrying switch-off", string=pending[0], attempt=pending[2] + 1)
+                self.send(self.bus, pending[1])
+
+    def _confirmed(self, key: tuple[int, int]) -> None:
+        pending = self.switch_offs.pop(key, None)
+        if pending is not None and pending[2] > 0:
+            string_id = pending[0]
+            self.send(self.gateway, AlarmCleared("switch_off_failed", self._ups_of(string_id), string_id, None, None,
+                                                 None, time.time(), ""))
+
+    def _ups_of(self, string_id: str) -> str | None:
+        return self.topology.string(string_id).ups_id if string_id else None
 
     def _watch_module(self, module: str, scan: IoModuleScan) -> None:
         """"Communication lost" at the miss_limit-th unanswered scan in a row, cleared when it answers."""

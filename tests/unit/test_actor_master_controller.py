@@ -49,3 +49,18 @@ def test_a_silent_io_module_raises_communication_lost_at_the_miss_limit_and_clea
     assert raised[0].kind == "communication_lost" and raised[0].detail == "BM-LC io1"
     actor_system.tell(controller, IoModuleScan("sim", 101, 99, 1100.0, True, (False,) * 8, (False,) * 8))
     wait_for(lambda: recorded(actor_system, gateway, AlarmCleared), what="the alarm to clear")
+
+
+def test_a_failed_switch_off_raises_its_alarm_is_retried_and_clears_when_confirmed(actor_system, tmp_path):
+    from actors.messages import OutputWritten
+
+    topology, gateway, controller = setup(actor_system, tmp_path)
+    actor_system.tell(controller, SetStringRelay("U1S1", closed=False, reason="cell voltage high"))
+    wait_for(lambda: recorded(actor_system, gateway, SetOutput), what="the first attempt")
+    actor_system.tell(controller, OutputWritten(101, 1, True, False, "port /dev/ttyUSB0 is lost", 0.0, 1000.0))
+    raised = wait_for(lambda: recorded(actor_system, gateway, AlarmRaised), what="switch-off failed")
+    assert raised[0].kind == "switch_off_failed" and raised[0].string_id == "U1S1"
+    wait_for(lambda: len(recorded(actor_system, gateway, SetOutput)) >= 2, timeout=5, what="the retry")
+    actor_system.tell(controller, OutputWritten(101, 1, True, True, "", 1.0, 1002.0))
+    cleared = wait_for(lambda: recorded(actor_system, gateway, AlarmCleared), what="the alarm to clear")
+    assert cleared[0].kind == "switch_off_failed" and cleared[0].detail == raised[0].detail

@@ -44,6 +44,8 @@ class AlarmKind(str, Enum):
     DIGITAL_INPUT = "digital_input"
     # The history database's disk fell under its free-space floor (oldest data is being deleted).
     STORAGE_SPACE_LOW = "storage_space_low"
+    # The BM-LC did not carry out a string's switch-off (the master controller keeps retrying).
+    SWITCH_OFF_FAILED = "switch_off_failed"
 
     @property
     def title(self) -> str:
@@ -81,6 +83,7 @@ _TITLES: dict[AlarmKind, str] = {
     AlarmKind.SENSOR_FAULT: "Sensor fault",
     AlarmKind.DIGITAL_INPUT: "Digital input",
     AlarmKind.STORAGE_SPACE_LOW: "Storage space low",
+    AlarmKind.SWITCH_OFF_FAILED: "Switch-off failed",
 }
 
 _SETTING_LABELS: dict[AlarmKind, str] = {
@@ -101,6 +104,7 @@ _SETTING_LABELS: dict[AlarmKind, str] = {
     AlarmKind.SENSOR_FAULT: "Sensor fault",
     AlarmKind.DIGITAL_INPUT: "Digital inputs (leakage, fire, ...)",
     AlarmKind.STORAGE_SPACE_LOW: "Storage space low",
+    AlarmKind.SWITCH_OFF_FAILED: "Switch-off failed",
 }
 
 CELL_LIMIT_KINDS = frozenset(
