@@ -166,6 +166,10 @@ class CellSnapshot:
     soc_pct: float
     soh_pct: float
     reference_resistance_uohm: int  # the resistance the cell had when it was new/commissioned
+    # actors.site.alarms.CellAlarmState: a re-created actor resumes its alarms (and so clears
+    # one whose condition ended while it was down). Not saved to disk: after a full restart the
+    # AlarmManager reconciles from the alarms the tree raises again.
+    alarms: Any = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,7 @@ class StringSnapshot:
 
     soc_pct: float
     cells: tuple[CellSnapshot | None, ...]
+    alarms: Any = None  # actors.site.alarms.StringAlarmState (in memory only, as CellSnapshot.alarms)
 
     def __repr__(self) -> str:
         return f"StringSnapshot(soc={self.soc_pct:.1f}, {len(self.cells)} cells)"

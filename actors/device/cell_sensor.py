@@ -44,6 +44,10 @@ class CellSensor(ActorTypeDispatcher):
             self.soc_pct = message.snapshot.soc_pct
             self.soh_pct = message.snapshot.soh_pct
             self.reference_uohm = message.snapshot.reference_resistance_uohm
+            if message.snapshot.alarms is not None:
+                self.alarms = message.snapshot.alarms
+                self.in_alarm = bool(self.alarms.active_kinds())
+            self.snapshot = message.snapshot
 
     def receiveMsg_CellReading(self, reading: CellReading, sender):
         self.send(sender, self.evaluate(reading))
@@ -85,8 +89,8 @@ class CellSensor(ActorTypeDispatcher):
         snapshot = self.snapshot
         if (snapshot.soc_pct, snapshot.soh_pct, snapshot.reference_resistance_uohm) != (
             self.soc_pct, self.soh_pct, self.reference_uohm
-        ):
-            snapshot = self.snapshot = CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm)
+        ) or snapshot.alarms is not self.alarms:
+            snapshot = self.snapshot = CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm, self.alarms)
         return CellStatus(
             index=self.index,
             scan_no=reading.scan_no,

@@ -72,6 +72,8 @@ class StringMaster(ActorTypeDispatcher):
         if message.snapshot is not None:
             self.soc_pct = message.snapshot.soc_pct
             self.cell_snapshots = message.snapshot.cells
+            if message.snapshot.alarms is not None:
+                self.string_alarms = message.snapshot.alarms
         self.restart_counts = [0] * count
         self.cells_system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
         self.bank = self.cells_system.createActor(CellBank)
@@ -137,7 +139,8 @@ class StringMaster(ActorTypeDispatcher):
             )
         self.scans_seen += 1
         if self.scans_seen % SNAPSHOT_EVERY_SCANS == 1:
-            self.send(self.ups, StringSnapshotSaved(self.config.id, StringSnapshot(self.soc_pct, self.cell_snapshots)))
+            self.send(self.ups, StringSnapshotSaved(self.config.id, StringSnapshot(self.soc_pct, self.cell_snapshots,
+                                                                                   self.string_alarms)))
 
     def _ask_cells(self, scan: StringScan) -> CellBatchResult:
         n = self.config.battery.count

@@ -186,3 +186,25 @@ def test_a_battery_in_alarm_still_counts_for_the_string_soh_and_soc(tmp_path):
     faulty = list(cells)
     faulty[1] = CellStatus(2, 1, Health.ERROR, CellFault.TEMPERATURE_IMPLAUSIBLE, 13600, 4000, 3000, 10, 10, snap)
     assert string_status(config, scan("U1S1"), faulty, 100.0).soc_pct == 40  # a sensor fault does not count
+
+
+def test_a_recreated_cell_resumes_its_alarm_and_clears_it_when_the_condition_ends(tree):
+    """Without its alarm state a re-created cell would never clear an alarm that ended."""
+    from actors.messages import AlarmCleared, AlarmRaised
+
+    asys, recorder, master = tree
+    high = (13600, 15000, 13610, 13600)  # battery 2 above the 14.7 V limit of a 12 V battery
+    t0 = 2_000_000_000.0
+    for k in range(2):
+        send_scan_and_wait(tree, cell_voltage_mv=high, timestamp=t0 + 11 * k)
+
+    def events(kind):
+        return [m for m in _recorded(asys, recorder) if isinstance(m, kind) and m.kind == "cell_voltage_high"]
+
+    wait_for(lambda: events(AlarmRaised), what="cell 2's voltage alarm")
+    asys.tell(master, CrashForTest(cell_index=2))
+    wait_for(lambda: (r := asys.ask(master, GetCellRestarts(3), 5)) and r.counts[1] == 1, what="cell 2 re-created")
+    for k in range(3):
+        send_scan_and_wait(tree, timestamp=t0 + 40 + 12 * k)
+    cleared = wait_for(lambda: events(AlarmCleared), what="the alarm to clear after the restart")
+    assert cleared[0].cell_index == 2
