@@ -139,6 +139,7 @@ class InitUps:
     communication_lost_after_s: tuple[tuple[str, float], ...] = ()
     # bus id -> unanswered scans in a row after which a string master is "communication lost"
     miss_limits: tuple[tuple[str, int], ...] = ()
+    stale_after_s: float = 10.0  # a string status older than this is not counted in the aggregates
 
 
 @dataclass(frozen=True)

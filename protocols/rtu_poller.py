@@ -156,6 +156,11 @@ class RtuBusPoller:
         if self._failure is not None:
             raise RuntimeError(f"bus {self.bus.id}: the poller failed") from self._failure
 
+    @property
+    def alive(self) -> bool:
+        """False once the poller thread has ended (stopped, or failed: stop() re-raises why)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def submit(self, command: SetOutput) -> None:
         """Queue a relay output command; it goes on the wire before the next poll request."""
         if not 1 <= command.output <= dm.IO_COUNT:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from thespian.actors import ActorExitRequest
+
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
     AttachMasterController,
@@ -39,6 +41,8 @@ from actors.protocol_actor import ProtocolActor
 from protocols.fieldbus_transport import FieldBusTransport, TransportError
 
 _SCAN = "fieldbus-scan"
+_CHECK_POLLER = "fieldbus-check-poller"
+POLLER_CHECK_PERIOD = timedelta(seconds=5)
 
 
 class FieldBus(ProtocolActor):
@@ -84,6 +88,7 @@ class FieldBus(ProtocolActor):
                 on_io_scan=self.post_command,
             )
             self.poller.start()
+            self.wakeupAfter(POLLER_CHECK_PERIOD, payload=_CHECK_POLLER)
         self.log.info("field bus started", port=self.bus.port, strings=len(self.strings))
         return self.watch()
 
@@ -143,6 +148,9 @@ class FieldBus(ProtocolActor):
     # -- the simulator's schedule --------------------------------------------------------------
 
     def on_wakeup(self, payload) -> None:
+        if payload == _CHECK_POLLER:
+            self._check_poller()
+            return
         if payload != _SCAN or self.transport is None:
             return
         period = self.bus.scan_period_s
@@ -162,6 +170,23 @@ class FieldBus(ProtocolActor):
             self.scan_no += missed
             next_due = self.t0 + self.scan_no * period
         self.wakeupAfter(timedelta(seconds=max(0.0, next_due - now)), payload=_SCAN)
+
+    def _check_poller(self) -> None:
+        """A poller thread that died would leave every string silently without data: exit, and the
+        gateway re-creates this bus with a new poller (and the string masters attach again)."""
+        if self.poller is None:
+            return
+        if self.poller.alive:
+            self.wakeupAfter(POLLER_CHECK_PERIOD, payload=_CHECK_POLLER)
+            return
+        try:
+            self.poller.stop()
+            reason = "it stopped"
+        except RuntimeError as failure:
+            reason = f"{failure}: {failure.__cause__!r}"
+        self.log.error("field bus poller ended; re-creating the bus", reason=reason)
+        self.poller = None
+        self.send(self.myAddress, ActorExitRequest())
 
     def _simulated_scan(self) -> None:
         timestamp = time.time()

@@ -25,33 +25,33 @@ from actors.messages import (
     AlarmCleared,
     AlarmNotice,
     AlarmRaised,
-    InitAlarmManager,
-    InitNotifier,
-    SetSimInput,
-    SetSiren,
     BusAddressChanged,
     BusStats,
-    GetBusStats,
     GatewayReady,
+    GetBusStats,
     GetSiteStatus,
+    HistoryDiskAlarm,
     IAm,
+    InitAlarmManager,
     InitFieldBus,
     InitGateway,
     InitHistorian,
-    HistoryDiskAlarm,
     InitMasterController,
     InitModbusServer,
+    InitNotifier,
     InitSnmpAgent,
     InitUps,
     InitWebServer,
     InjectSimFault,
-    NotificationTestResult,
-    SendTestNotification,
     LocateString,
+    NotificationTestResult,
+    RepublishActiveAlarms,
+    SendTestNotification,
     ServiceFailed,
     ServiceStarted,
+    SetSimInput,
+    SetSiren,
     SetStringRelay,
-    RepublishActiveAlarms,
     SiteStatus,
     SiteUpdate,
     StringLocation,
@@ -67,6 +67,7 @@ from actors.site.snapshot_file import load_snapshots, save_snapshots
 from actors.supervision import RestartPolicy, child_named, find_name, replace_child
 from actors.topology.model import BusConfig, Topology
 from actors.ups.ups import Ups
+from protocols.freshness import stale_after_s
 
 READY_TIMEOUT_S = 8.0
 # If some UPSes have not reported a scan this long after the first did, publish what we have.
@@ -146,7 +147,8 @@ class Gateway(ActorTypeDispatcher):
                 InitUps(ups, self._bus_addresses(), self.myAddress,
                         string_snapshots=tuple((s.id, self.snapshots[s.id]) for s in ups.strings if s.id in self.snapshots),
                         communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses),
-                        miss_limits=tuple((b.id, b.miss_limit) for b in t.buses)),
+                        miss_limits=tuple((b.id, b.miss_limit) for b in t.buses),
+                        stale_after_s=max(stale_after_s(t.bus(s.bus).scan_period_s) for s in ups.strings)),
             )
         if t.master_controller is not None:
             factories["master_controller"] = lambda: (

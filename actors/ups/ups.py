@@ -45,6 +45,7 @@ class Ups(ActorTypeDispatcher):
         self.buses: dict[str, object] = {}
         self.lost_after: dict[str, float] = {}
         self.miss_limits: dict[str, int] = {}
+        self.stale_after_s = 10.0
         self.masters: list[tuple[str, object]] = []
         self.snapshots: dict = {}
         self.latest: dict[str, StringStatus] = {}
@@ -61,6 +62,7 @@ class Ups(ActorTypeDispatcher):
         self.snapshots.update(dict(message.string_snapshots))
         self.lost_after = dict(message.communication_lost_after_s)
         self.miss_limits = dict(message.miss_limits)
+        self.stale_after_s = message.stale_after_s
         self.log = get_logger("btms.ups", ups=self.config.id)
         self.log.info("ups started", strings=len(self.config.strings))
         for string in self.config.strings:
@@ -123,7 +125,10 @@ class Ups(ActorTypeDispatcher):
         self.send(self.gateway, UpsUpdate(self.ups_status(), strings))
 
     def ups_status(self) -> UpsStatus:
-        fresh = [s for s in self.latest.values() if s.health != Health.STALE]
+        # A dead string master sends nothing at all: its last status must age out, not stay "fresh".
+        newest = max((s.timestamp for s in self.latest.values()), default=0.0)
+        fresh = [s for s in self.latest.values()
+                 if s.health != Health.STALE and newest - s.timestamp <= self.stale_after_s]
         # A string whose hall sensor is disconnected reports 0 A: not a measurement, not summed.
         agg = aggregate([s.voltage_v for s in fresh], [s.current_a if s.hall_ok else None for s in fresh],
                         [s.soc_pct for s in fresh])

@@ -208,3 +208,27 @@ def test_a_recreated_cell_resumes_its_alarm_and_clears_it_when_the_condition_end
         send_scan_and_wait(tree, timestamp=t0 + 40 + 12 * k)
     cleared = wait_for(lambda: events(AlarmCleared), what="the alarm to clear after the restart")
     assert cleared[0].cell_index == 2
+
+
+def test_a_silent_string_ages_out_of_its_ups_aggregates(actor_system, tmp_path):
+    topology = small_topology(tmp_path, upses=1, strings_per_ups=2, cells=CELLS)
+    recorder = actor_system.createActor(Recorder)
+    ups = actor_system.createActor(Ups)
+    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder, stale_after_s=10.0))
+
+    def masters():
+        found = {m.string_id: m.master for m in _recorded(actor_system, recorder) if isinstance(m, AttachString)}
+        return len(found) == 2 and found
+
+    found = wait_for(masters, what="both string masters")
+    t0 = 2_100_000_000.0
+    for string_id, volts in (("U1S1", 5440), ("U1S2", 5400)):
+        actor_system.tell(found[string_id], scan(string_id, timestamp=t0, voltage_cv=volts))
+
+    def ups_statuses():
+        return [m.ups for m in _recorded(actor_system, recorder) if isinstance(m, UpsUpdate)]
+
+    wait_for(lambda: any(u.voltage_v and abs(u.voltage_v - 54.20) < 0.01 for u in ups_statuses()), what="both counted")
+    actor_system.tell(found["U1S1"], scan("U1S1", timestamp=t0 + 30, voltage_cv=5440))  # U1S2's master is silent
+    latest = wait_for(lambda: [u for u in ups_statuses() if u.timestamp == t0 + 30], what="the next UPS status")[-1]
+    assert latest.voltage_v == pytest.approx(54.40) and latest.health == Health.ERROR
