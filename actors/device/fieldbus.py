@@ -23,11 +23,7 @@ from actors.log import configure_structlog, get_logger
 from actors.messages import (
     AttachMasterController,
     AttachString,
-    BusPortLost,
-    BusPortReopened,
     BusStats,
-    DeviceCommunicationLost,
-    DeviceCommunicationRecovered,
     GetBusStats,
     InitFieldBus,
     InjectSimFault,
@@ -111,8 +107,9 @@ class FieldBus(ProtocolActor):
             self._deliver_io(message)
         elif isinstance(message, OutputWritten):
             self._output_written(message)
-        elif isinstance(message, (DeviceCommunicationLost, DeviceCommunicationRecovered, BusPortLost, BusPortReopened)):
-            self._bus_event(message)
+        # DeviceCommunicationLost/Recovered, BusPortLost/Reopened: the poller logs each exactly once
+        # (issue 3); the alarms come from the string masters and the master controller, which see
+        # the same silence as stale scans and count it against the bus's miss_limit.
 
     def _deliver_string(self, scan: StringScan) -> None:
         master = self.masters.get(scan.string_id)
@@ -132,18 +129,6 @@ class FieldBus(ProtocolActor):
             self.log.error("output write failed", device=result.device_address, output=result.output, error=result.error)
         if self.master_controller is not None:
             self.send(self.master_controller, result)
-
-    def _bus_event(self, event) -> None:
-        if isinstance(event, DeviceCommunicationLost):
-            self.log.error("device not answering", device=event.device, address=event.device_address,
-                           misses=event.misses, reason=event.reason)
-        elif isinstance(event, DeviceCommunicationRecovered):
-            self.log.warning("device answering again", device=event.device, address=event.device_address,
-                             outage_s=round(event.outage_s, 1))
-        elif isinstance(event, BusPortLost):
-            self.log.error("serial port lost", port=event.port, reason=event.reason)
-        else:
-            self.log.warning("serial port reopened", port=event.port, outage_s=round(event.outage_s, 1))
 
     # -- the simulator's schedule --------------------------------------------------------------
 
