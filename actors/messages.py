@@ -426,6 +426,16 @@ class SetStringRelay:
 
 
 @dataclass(frozen=True)
+class LogAction:
+    """Gateway -> AlarmManager: an operator's or SCADA's command, for the action log (what, why, when)."""
+
+    action: str  # "switch_off" | "switch_on"
+    reason: str  # who and how: "operator ops via the API", "Modbus TCP write by 10.0.0.7: ..."
+    string_id: str | None
+    time: float
+
+
+@dataclass(frozen=True)
 class SetOutput:
     """Master controller -> its FieldBus: write one relay output (a coil) of a BM-LC."""
 

@@ -93,12 +93,13 @@ def acknowledge_commands(value: int, active: Mapping[int, AlarmNotice], who: str
     return None
 
 
-def relay_command(string_id: str, value: int) -> SetStringRelay | None:
+def relay_command(string_id: str, value: int, client_ip: str = "") -> SetStringRelay | None:
     """A value written to string_relay_command -> the command, or None if invalid."""
     if value not in (0, 1):
         return None
     action = "on" if value else "off"
-    return SetStringRelay(string_id=string_id, closed=bool(value), reason=f"Modbus TCP write: switch string {action}")
+    by = f" by {client_ip}" if client_ip else ""
+    return SetStringRelay(string_id=string_id, closed=bool(value), reason=f"Modbus TCP write{by}: switch string {action}")
 
 
 class _GuardedRequestHandler(ServerRequestHandler):
@@ -339,7 +340,7 @@ class ScadaModbusServer:
                 return None
             # The guard allowed the write; the datastore has checked that only writable
             # registers are addressed, so this is string_relay_command (one register).
-            command = relay_command(string_id, int(values[0]))
+            command = relay_command(string_id, int(values[0]), _client_ip.get())
             if command is None:
                 return ExcCodes.ILLEGAL_VALUE
             log.info("Modbus TCP: %s", command.reason)

@@ -43,6 +43,7 @@ from actors.messages import (
     AlarmNotice,
     AlarmRaised,
     InitAlarmManager,
+    LogAction,
     RepublishActiveAlarms,
     SetSiren,
     SetStringRelay,
@@ -194,6 +195,8 @@ class AlarmBook:
             await self.acknowledge(message)
         elif isinstance(message, RepublishActiveAlarms):
             await self.republish(message.subscriber)
+        elif isinstance(message, LogAction):
+            await self._store.log_action(message.time, message.action, message.reason, string_id=message.string_id)
         else:
             raise TypeError(f"AlarmBook.handle: unexpected {type(message).__name__}")
 
@@ -257,6 +260,10 @@ class AlarmManager(ProtocolActor):
             self._early.append(item)  # held until InitAlarmManager (THESPIAN.md §1)
         else:
             self.in_loop(self._inputs.put_nowait, item)
+
+    def receiveMsg_LogAction(self, message: LogAction, sender: Address):
+        self._enqueue(message)
+        return self.watch()
 
     def receiveMsg_AlarmRaised(self, message: AlarmRaised, sender: Address):
         self._enqueue(message)

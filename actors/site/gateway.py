@@ -44,6 +44,7 @@ from actors.messages import (
     InitWebServer,
     InjectSimFault,
     LocateString,
+    LogAction,
     NotificationTestResult,
     RepublishActiveAlarms,
     SendTestNotification,
@@ -346,6 +347,9 @@ class Gateway(ActorTypeDispatcher):
 
     def receiveMsg_SetStringRelay(self, message: SetStringRelay, sender):
         self._to_child("master_controller", message)
+        if sender != child_named(self.children, "alarms"):  # the AlarmManager logs its own actions
+            action = "switch_on" if message.closed else "switch_off"
+            self._to_child("alarms", LogAction(action, message.reason, message.string_id, time.time()))
 
     def receiveMsg_InjectSimFault(self, message: InjectSimFault, sender):
         self._to_child(f"bus:{self.topology.string(message.string_id).bus}", message)

@@ -58,6 +58,13 @@ def call(gateway, method: str, path: str, body: dict | None = None) -> tuple[int
         return error.code, json.loads(error.read())
 
 
+def _actions(gateway) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(gateway.topology.parent / "var" / "settings.db") as db:
+        return list(db.execute("SELECT action, string_id, reason FROM alarm_actions ORDER BY id"))
+
+
 def since(t: float) -> str:
     return datetime.fromtimestamp(t - 5, UTC).isoformat().replace("+00:00", "Z")
 
@@ -129,6 +136,8 @@ def test_operator_lists_acknowledges_and_switches_back_on(gateway):
     assert code == 202
     wait_for(lambda: call(gateway, "GET", "/api/v1/strings/A1")[1]["relay_closed"] is True, timeout=15,
              what="A1 to be switched on again by the operator")
+    actions = wait_for(lambda: [a for a in _actions(gateway) if a[0] == "switch_on"], what="the switch-on in the action log")
+    assert actions[0][1] == "A1" and "operator tests via the API" in actions[0][2]
     assert call(gateway, "POST", "/api/v1/strings/A1/relay", {"closed": "yes"})[0] == 400
     assert call(gateway, "POST", "/api/v1/strings/NOPE/relay", {"closed": True})[0] == 404
 
