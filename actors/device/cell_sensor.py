@@ -45,7 +45,9 @@ class CellSensor(ActorTypeDispatcher):
             self.soh_pct = message.snapshot.soh_pct
             self.reference_uohm = message.snapshot.reference_resistance_uohm
             if message.snapshot.alarms is not None:
-                self.alarms = message.snapshot.alarms
+                # An unpickled "all clear" is a copy; the evaluator's fast path wants the singleton.
+                restored = message.snapshot.alarms
+                self.alarms = CELL_ALARMS_CLEAR if restored == CELL_ALARMS_CLEAR else restored
                 self.in_alarm = bool(self.alarms.active_kinds())
             self.snapshot = message.snapshot
 

@@ -93,6 +93,7 @@ class Gateway(ActorTypeDispatcher):
         # (reply type, request id, asker) waiting for a child's reply; addresses are unhashable
         self.askers: list[tuple[type, int, object]] = []
         self.policy = RestartPolicy()
+        self.factories: dict = {}  # child name -> () -> (actor class, Init message); built on first spawn
         self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
         self.ready_to = None
         self.services_expected: set[str] = set()
@@ -173,7 +174,9 @@ class Gateway(ActorTypeDispatcher):
         return tuple((b.id, child_named(self.children, f"bus:{b.id}")) for b in self.topology.buses)
 
     def _spawn(self, name: str) -> None:
-        actor_class, init = self._factories()[name]()
+        if not self.factories:
+            self.factories = self._factories()
+        actor_class, init = self.factories[name]()
         prepare_to_fork()
         address = self.createActor(actor_class)
         replace_child(self.children, name, address)

@@ -73,7 +73,8 @@ class StringMaster(ActorTypeDispatcher):
             self.soc_pct = message.snapshot.soc_pct
             self.cell_snapshots = message.snapshot.cells
             if message.snapshot.alarms is not None:
-                self.string_alarms = message.snapshot.alarms
+                restored = message.snapshot.alarms  # an unpickled "all clear" is a copy of the singleton
+                self.string_alarms = STRING_ALARMS_CLEAR if restored == STRING_ALARMS_CLEAR else restored
         self.restart_counts = [0] * count
         self.cells_system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
         self.bank = self.cells_system.createActor(CellBank)
