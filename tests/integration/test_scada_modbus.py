@@ -174,7 +174,7 @@ def test_pymodbus_client_values_and_exceptions(server: ServerThread, site: Topol
     assert gw[0] == 2 and gw[9] == 3 and gw[10] == 4 and gw[11] == 2 and gw[12] == mm.MAP_VERSION  # s2, s3, s4 stale
     assert (out["unit"], out["addr"], out["coil"], out["readonly"], out["bad_value"]) == (10, 2, 1, 2, 3)
     assert out["off"] is False
-    assert server.commands == [SetStringRelay(string_id="s4", closed=False, reason="Modbus TCP write: switch string off")]
+    assert server.commands == [SetStringRelay(string_id="s4", closed=False, reason="Modbus TCP write by 127.0.0.1: switch string off")]
 
 
 def test_writes_refused_for_clients_not_listed() -> None:
