@@ -212,13 +212,6 @@ class ScadaModbusServer:
             await self._server.shutdown()
             self._server = None
 
-    async def serve(self) -> None:
-        """start(), then run until cancelled, then stop(): the `main` of a protocol actor."""
-        await self.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
 
     @property
     def port(self) -> int:

@@ -1,6 +1,6 @@
 """ServedActor: the shape every SCADA/NMS protocol actor shares.
 
-On its Init message it builds its server, runs the server's `serve()` in the event-loop thread,
+On its Init message it builds its server, starts it in the event-loop thread,
 subscribes to the gateway and tells it whether the server listens (ServiceStarted) or why not
 (ServiceFailed: a port in use must stop `btms run` with a clear message). Every SiteUpdate is
 unpacked into the UpsStatus and StringStatus values the servers apply; alarm notices pass as
@@ -24,7 +24,7 @@ class ServedActor(ProtocolActor):
         self.server: Any = None
 
     def make_server(self, topology: Topology) -> Any:
-        """The server object: has async start(), stop(), serve(), apply(message) and `port`."""
+        """The server object: has async start() and stop(), apply(message) and `port`."""
         raise NotImplementedError
 
     def describe(self, topology: Topology) -> str:

@@ -201,12 +201,6 @@ class BtmsSnmpAgent:
             self._socket.close()
             self._socket = None
 
-    async def serve(self) -> None:
-        await self.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
 
     @property
     def snmp_engine(self) -> engine.SnmpEngine:
