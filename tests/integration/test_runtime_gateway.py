@@ -8,6 +8,7 @@ a stale system, authentication, and a string master re-created after SIGKILL.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import signal
 import time
@@ -164,4 +165,41 @@ def test_battery_references_survive_a_restart(tmp_path):
     finally:
         pids = second.actor_pids()
         second.stop(signal.SIGTERM)
+        kill_all(pids)
+
+
+def test_the_api_serves_https_with_the_installers_certificate(tmp_path):
+    import ssl
+    import subprocess
+    import urllib.request
+
+    import yaml
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    topology, data = write_demo_topology(tmp_path, cells=4, scan_period_s=0.5)
+    data["services"]["web"].update(tls_cert=str(cert), tls_key=str(key))
+    topology.write_text(yaml.safe_dump(data, sort_keys=False))
+    gateway = GatewayProcess.start(tmp_path, topology, data)
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        url = f"https://127.0.0.1:{data['services']['web']['port']}/api/v1/site"
+
+        def served():
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {gateway.token}"})
+            try:
+                with urllib.request.urlopen(request, timeout=5, context=context) as response:
+                    return response.status == 200 and json.loads(response.read())
+            except (OSError, ValueError):
+                return None
+
+        site = wait_for(served, timeout=15, what="the API over HTTPS")
+        assert site["gateway"]["id"] == "gw1"
+        assert gateway.try_get("/api/v1/site") is None  # no plain HTTP on that port
+        assert "https://" in gateway.stdout.read_text()
+    finally:
+        pids = gateway.actor_pids()
+        gateway.stop(signal.SIGTERM)
         kill_all(pids)
