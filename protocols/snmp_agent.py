@@ -120,7 +120,9 @@ class BtmsSnmpAgent:
         self.config = config_ or topology.services.snmp
         self.on_command = on_command  # nothing is writable over SNMP yet; kept for the actor API
         self.v3_users = tuple(v3_users)
-        self.trap_community = trap_community or self.config.read_community or "public"
+        self.trap_community = trap_community or self.config.read_community  # no default community
+        if self.config.trap_receivers and not self.trap_community:
+            raise ValueError("SNMP trap receivers need a community: set trap_community or read_community")
         if notify_type not in ("trap", "inform"):
             raise ValueError(f"SNMP notify_type {notify_type!r}: expected 'trap' or 'inform'")
         self.notify_type = notify_type
