@@ -203,3 +203,26 @@ def test_the_api_serves_https_with_the_installers_certificate(tmp_path):
         pids = gateway.actor_pids()
         gateway.stop(signal.SIGTERM)
         kill_all(pids)
+
+
+def test_a_clean_stop_commits_the_scans_still_waiting_for_their_commit(tmp_path):
+    """With a 60 s commit interval nothing is on disk yet after a few seconds; SIGTERM must commit it."""
+    import asyncio
+    import time as clock
+
+    from actors.site.history.reader import HistoryReader
+
+    topology, data = write_demo_topology(tmp_path, cells=4, scan_period_s=0.5)
+    gateway = GatewayProcess.start(tmp_path, topology, data)
+    started = clock.time()
+    try:
+        wait_serving(gateway, timeout=15)
+        last = wait_for(lambda: (body := gateway.get("/api/v1/strings/A1")[1]).get("scan_no", 0) >= 6 and body,
+                        what="six scans")
+    finally:
+        pids = gateway.actor_pids()
+        gateway.stop(signal.SIGTERM)
+        kill_all(pids)
+    assert gateway.process.returncode == 0
+    points = asyncio.run(HistoryReader(tmp_path / "var").series("string", "A1", "voltage", started - 5, clock.time(), 1000))
+    assert len(points) >= last["scan_no"] - 1  # every scan served before the stop is stored
