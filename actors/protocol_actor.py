@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import queue
 import socket
 import threading
@@ -25,8 +24,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ThespianWatch, WakeupMessage, WatchMessage
+from thespian.actors import (
+    ActorExitRequest,
+    ActorTypeDispatcher,
+    ThespianWatch,
+    WakeupMessage,
+    WatchMessage,
+)
 
+from actors.log import configure_structlog, get_logger
 from actors.messages import Address
 
 _POLL = "protocol-actor-poll-commands"
@@ -51,6 +57,7 @@ class ProtocolActor(ActorTypeDispatcher):
 
     def __init__(self, capabilities: dict | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        configure_structlog()  # every protocol actor logs through Thespian's logger, as JSON lines
         self._watch_supported = bool((capabilities or {}).get("Thespian Watch Supported"))
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._wake_reader, self._wake_writer = socket.socketpair()
@@ -172,8 +179,8 @@ class ProtocolActor(ActorTypeDispatcher):
     def _loop_ended(self, reason: str) -> None:
         """The server's loop ended on its own: a dead server in a live actor would drop every
         message silently, so the actor exits and its parent re-creates it."""
-        logging.getLogger("btms.protocol_actor").error("%s: server loop ended (%s); exiting to be re-created",
-                                                        type(self).__name__, reason)
+        get_logger("btms.protocol_actor").error("server loop ended; exiting to be re-created",
+                                                actor=type(self).__name__, reason=reason)
         self.send(self.myAddress, ActorExitRequest())
 
     def watch(self) -> ThespianWatch | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from actors.log import get_logger
 from actors.messages import (
     AcknowledgeAlarm,
     AlarmNotice,
@@ -46,7 +46,7 @@ from protocols.freshness import FreshnessTracker, string_thresholds, ups_thresho
 from protocols.modbus_map import Block, Freshness
 from protocols.tasks import cancel_and_wait
 
-log = logging.getLogger(__name__)
+log = get_logger("btms.modbus_tcp")
 
 READ_FUNCTIONS = frozenset({3, 4})
 WRITE_FUNCTIONS = frozenset({6, 16})
@@ -235,7 +235,7 @@ class ScadaModbusServer:
         try:
             changed = self.alarms.apply(notice)
         except ValueError as exc:
-            log.warning("Modbus TCP: alarm notice ignored: %s", exc)
+            log.warning("alarm notice ignored", error=str(exc))
             return
         if not changed:
             return
@@ -263,7 +263,7 @@ class ScadaModbusServer:
     def _apply_string(self, status: StringStatus) -> None:
         state = self._strings.get(status.string_id)
         if state is None:
-            log.warning("Modbus TCP: status of unknown string %r ignored", status.string_id)
+            log.warning("status of an unknown string ignored", string=status.string_id)
             return
         state.status = status
         self.string_freshness.received(status.string_id, not status.stale, time.monotonic())
@@ -277,7 +277,7 @@ class ScadaModbusServer:
     def _apply_ups(self, status: UpsStatus) -> None:
         state = self._upses.get(status.ups_id)
         if state is None:
-            log.warning("Modbus TCP: status of unknown UPS %r ignored", status.ups_id)
+            log.warning("status of an unknown UPS ignored", ups=status.ups_id)
             return
         state.status = status
         self.ups_freshness.received(status.ups_id, status.health != Health.STALE, time.monotonic())
@@ -336,7 +336,7 @@ class ScadaModbusServer:
             command = relay_command(string_id, int(values[0]), _client_ip.get())
             if command is None:
                 return ExcCodes.ILLEGAL_VALUE
-            log.info("Modbus TCP: %s", command.reason)
+            log.info("command", reason=command.reason)
             self.on_command(command)
             return None
 
@@ -350,7 +350,7 @@ class ScadaModbusServer:
             return ExcCodes.ILLEGAL_VALUE
         for command in commands:
             self.on_command(command)
-        log.info("Modbus TCP: %d alarm(s) acknowledged by %s", len(commands), _client_ip.get())
+        log.info("alarms acknowledged", count=len(commands), client=_client_ip.get())
         values[0] = 0  # the register reads 0 afterwards
         return None
 
@@ -425,8 +425,8 @@ class ScadaModbusServer:
         self._heartbeat += 1
         now = time.monotonic() if now is None else now
         for string_id in self.string_freshness.went_stale(now):
-            log.warning("Modbus TCP: no status from string %s for %.0f s: served as stale", string_id,
-                        self.string_freshness.thresholds[string_id])
+            log.warning("no status from string: served as stale", string=string_id,
+                        after_s=self.string_freshness.thresholds[string_id])
             self._render_string(self._strings[str(string_id)], now)
         for ups_id in self.ups_freshness.went_stale(now):
             self._render_ups(self._upses[str(ups_id)], now)

@@ -45,7 +45,12 @@ from actors.messages import (
 )
 from actors.topology.model import BusConfig, StringConfig
 from protocols import device_maps as dm
-from protocols.rtu_codec import DecodeError, decode_io_module, decode_string_master, string_master_cell_count
+from protocols.rtu_codec import (
+    DecodeError,
+    decode_io_module,
+    decode_string_master,
+    string_master_cell_count,
+)
 
 REOPEN_BACKOFF_FIRST_S = 0.1
 REOPEN_BACKOFF_MAX_S = 5.0

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.messages import Address, AlarmNotice, ServiceFailed, ServiceStarted, SiteUpdate, Subscribe
+from actors.messages import (
+    Address,
+    AlarmNotice,
+    ServiceFailed,
+    ServiceStarted,
+    SiteUpdate,
+    Subscribe,
+)
 from actors.protocol_actor import ProtocolActor
 from actors.topology.model import Topology
 

@@ -28,7 +28,6 @@ The default context serves the enterprise MIB, whose UPS table has every UPS in 
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +48,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio.ntforg import VB_PROCESSOR
 from pysnmp.proto import rfc1902
 
+from actors.log import get_logger
 from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
 from actors.topology.model import SnmpConfig, Topology
 from protocols import snmp_oids as so
@@ -71,7 +71,7 @@ from protocols.snmp_store import (
 )
 from protocols.tasks import cancel_and_wait
 
-log = logging.getLogger(__name__)
+log = get_logger("btms.snmp")
 
 _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
 
@@ -222,7 +222,7 @@ class BtmsSnmpAgent:
     def apply(self, message: Any) -> None:
         if isinstance(message, StringStatus):
             if message.string_id not in self._strings:
-                log.warning("SNMP: status of unknown string %r ignored", message.string_id)
+                log.warning("status of an unknown string ignored", string=message.string_id)
                 return
             now = time.monotonic()
             self._strings[message.string_id] = message
@@ -233,7 +233,7 @@ class BtmsSnmpAgent:
             self._render_gateway(now)
         elif isinstance(message, UpsStatus):
             if message.ups_id not in self._upses:
-                log.warning("SNMP: status of unknown UPS %r ignored", message.ups_id)
+                log.warning("status of an unknown UPS ignored", ups=message.ups_id)
                 return
             self._upses[message.ups_id] = message
             self.ups_freshness.received(message.ups_id, message.health != Health.STALE, time.monotonic())
@@ -254,7 +254,7 @@ class BtmsSnmpAgent:
         try:
             changed = self.alarms.apply(notice)
         except ValueError as exc:
-            log.warning("SNMP: alarm notice ignored: %s", exc)
+            log.warning("alarm notice ignored", error=str(exc))
             return
         row = alarm_row(notice, self.topology)
         if changed:
@@ -284,7 +284,7 @@ class BtmsSnmpAgent:
                 self._engine, CommunityData(self.trap_community), target, ContextData(), self.notify_type, notification
             )
             if error_indication:
-                log.warning("SNMP: %s to %s failed: %s", self.notify_type, target.transport_addr, error_indication)
+                log.warning("notification failed", kind=self.notify_type, to=str(target.transport_addr), error=str(error_indication))
             else:
                 self.traps_sent += 1
 
@@ -392,8 +392,8 @@ class BtmsSnmpAgent:
         """
         now = time.monotonic() if now is None else now
         for string_id in self.string_freshness.went_stale(now):
-            log.warning("SNMP: no status from string %s for %.0f s: served as stale", string_id,
-                        self.string_freshness.thresholds[string_id])
+            log.warning("no status from string: served as stale", string=string_id,
+                        after_s=self.string_freshness.thresholds[string_id])
             self._render_string(self.topology.string(str(string_id)).index, self._strings[str(string_id)], True)
         for u in self.topology.upses:
             self._render_ups(u.id, now)  # upsSecondsOnBattery counts on

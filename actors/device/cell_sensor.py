@@ -12,7 +12,15 @@ from __future__ import annotations
 from thespian.actors import ActorTypeDispatcher
 
 from actors.device.cell_checks import health_of, reading_faults
-from actors.messages import CellFault, CellReading, CellSnapshot, CellStatus, CrashForTest, Health, InitCell
+from actors.messages import (
+    CellFault,
+    CellReading,
+    CellSnapshot,
+    CellStatus,
+    CrashForTest,
+    Health,
+    InitCell,
+)
 from actors.site.alarms import CELL_ALARMS_CLEAR, evaluate_cell
 from actors.string.battery_math import soh_from_resistance, update_soc
 

@@ -28,7 +28,13 @@ from actors.messages import (
     SetSiren,
     SetStringRelay,
 )
-from actors.site.alarms import INACTIVE, AlarmKind, evaluate_digital_input, evaluate_flag, to_alarm_message
+from actors.site.alarms import (
+    INACTIVE,
+    AlarmKind,
+    evaluate_digital_input,
+    evaluate_flag,
+    to_alarm_message,
+)
 
 INPUT_DELAY_S = 2.0  # a contact must stay on (or off) this long to raise (or clear) its alarm
 SWITCH_OFF_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # then every 30 s until the BM-LC confirms

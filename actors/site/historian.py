@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import logging
 import queue
 import sqlite3
 import threading
@@ -22,14 +21,15 @@ from pathlib import Path
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, WakeupMessage
 
+from actors.log import configure_structlog, get_logger
 from actors.messages import (
     HistorianFlush,
     HistorianFlushed,
     HistoryDiskAlarm,
     InitHistorian,
+    SiteUpdate,
     StringStatus,
     UpsStatus,
-    SiteUpdate,
 )
 from actors.site.history.retention import RetentionPolicy
 from actors.site.history.writer import HistoryWriter
@@ -41,7 +41,8 @@ _FLUSH_TIMEOUT_S = 60.0
 class Historian(ActorTypeDispatcher):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.log = logging.getLogger("btms.historian")
+        configure_structlog()
+        self.log = get_logger("btms.historian")
         self.init: InitHistorian | None = None
         self.held: list[tuple[object, object]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -64,7 +65,7 @@ class Historian(ActorTypeDispatcher):
             try:
                 self.receiveMessage(m, s)
             except (ValueError, RuntimeError) as e:  # one bad held message must not lose the others
-                self.log.error("held message %s failed: %s", type(m).__name__, e)
+                self.log.error("held message failed", message=type(m).__name__, error=str(e))
 
     def _start_writer(self, msg: InitHistorian) -> None:
         policy = RetentionPolicy(retention_days=msg.retention_days, hot_days=msg.hot_days,
@@ -148,7 +149,7 @@ class Historian(ActorTypeDispatcher):
             if self.init is not None and self.init.alarm_sink is not None:
                 self.send(self.init.alarm_sink, alarm)
             else:
-                self.log.error("history disk alarm (no alarm sink): %s", alarm.text)
+                self.log.error("history disk alarm (no alarm sink)", text=alarm.text)
         self.wakeupAfter(_DRAIN_PERIOD, payload="drain")
 
     def receiveMsg_ActorExitRequest(self, msg: ActorExitRequest, sender: object) -> None:
@@ -158,7 +159,7 @@ class Historian(ActorTypeDispatcher):
         try:
             asyncio.run_coroutine_threadsafe(self.writer.close(), self.loop).result(_FLUSH_TIMEOUT_S)
         except concurrent.futures.TimeoutError:
-            self.log.error("history writer did not close within %.0f s", _FLUSH_TIMEOUT_S)
+            self.log.error("history writer did not close in time", timeout_s=_FLUSH_TIMEOUT_S)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             if self.thread is not None:

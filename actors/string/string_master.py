@@ -29,13 +29,19 @@ from actors.messages import (
     IAm,
     InitCellBank,
     InitStringMaster,
+    StringMasterStarted,
     StringScan,
     StringSnapshot,
-    StringMasterStarted,
     StringSnapshotSaved,
     WhoAreYou,
 )
-from actors.site.alarms import STRING_ALARMS_CLEAR, cell_limits_for_string, evaluate_string, string_limits_for, to_alarm_message
+from actors.site.alarms import (
+    STRING_ALARMS_CLEAR,
+    cell_limits_for_string,
+    evaluate_string,
+    string_limits_for,
+    to_alarm_message,
+)
 from actors.string.cell_bank import CellBank
 from actors.string.string_values import stale_status, string_status
 

@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actors.messages import CellFault, CellStatus, ChargeState, Health, StringScan, StringStatus
-from actors.string.battery_math import balance_pct, charge_state, volts_per_cell, weakest
+from actors.messages import (
+    CellFault,
+    CellStatus,
+    ChargeState,
+    Health,
+    StringScan,
+    StringStatus,
+)
+from actors.string.battery_math import (
+    balance_pct,
+    charge_state,
+    volts_per_cell,
+    weakest,
+)
 from actors.topology.model import StringConfig
 
 STRING_VOLTAGE_RANGE_V = (20.0, 800.0)  # BM-SS measuring range (seed 000)

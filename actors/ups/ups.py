@@ -22,11 +22,11 @@ from actors.messages import (
     Health,
     InitStringMaster,
     InitUps,
+    StringMasterStarted,
     StringSnapshotSaved,
     StringStatus,
     UpsStatus,
     UpsUpdate,
-    StringMasterStarted,
 )
 from actors.string.string_master import StringMaster
 from actors.supervision import RestartPolicy, find_name, replace_child

@@ -18,7 +18,12 @@ from actors.site.alarms.evaluator import (
     evaluate_string,
 )
 from actors.site.alarms.events import to_alarm_message
-from actors.site.alarms.kinds import DEFAULT_SWITCH_OFF_KINDS, AlarmKind, AlarmLevel, alarm_title
+from actors.site.alarms.kinds import (
+    DEFAULT_SWITCH_OFF_KINDS,
+    AlarmKind,
+    AlarmLevel,
+    alarm_title,
+)
 from actors.site.alarms.limits import (
     OVERRIDABLE_LIMITS,
     CellLimits,

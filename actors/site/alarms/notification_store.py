@@ -13,10 +13,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from actors.site.settings_db import open_settings_async
-
 from actors.site.alarms.compose import InboxEvent
-from actors.site.alarms.settings import CHANNELS, NotificationSettings, settings_from_kv, settings_to_kv
+from actors.site.alarms.settings import (
+    CHANNELS,
+    NotificationSettings,
+    settings_from_kv,
+    settings_to_kv,
+)
+from actors.site.settings_db import open_settings_async
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import aiosqlite
 
-from actors.site.settings_db import open_settings_async
-
 from actors.messages import AlarmCleared, AlarmNotice, AlarmRaised
 from actors.site.alarms.kinds import AlarmLevel, alarm_title
 from actors.site.alarms.lifecycle import AlarmKey, key_of
+from actors.site.settings_db import open_settings_async
 
 CLOSED_WHILE_DOWN = "cleared while the gateway was down"
 

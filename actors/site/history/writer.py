@@ -15,7 +15,6 @@ disk-space floor, WAL truncation) runs after commits and never holds up submissi
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 import subprocess
@@ -28,12 +27,13 @@ from pathlib import Path
 
 import aiosqlite
 
+from actors.log import get_logger
 from actors.messages import StringStatus
 from actors.site.history import retention, schema
 from actors.site.history.discharge import DischargeTracker, Transition
 from actors.site.history.scan_row import pack_scan
 
-log = logging.getLogger("btms.history.writer")
+log = get_logger("btms.history.writer")
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # the folder that holds `actors/`
 
@@ -163,7 +163,7 @@ class HistoryWriter:
             self._dropped += 1
             if not self._warned_full:
                 self._warned_full = True
-                log.error("history writer behind: %d scans waiting, dropping new ones", len(self._pending))
+                log.error("history writer behind: dropping new scans", waiting=len(self._pending))
             return False
         if status.string_id not in self._strings:
             self.register_string(status.string_id, status.index, status.ups_id, len(status.cell_voltage_mv))
@@ -223,7 +223,7 @@ class HistoryWriter:
                     await self._housekeeping_if_due()
             except (aiosqlite.Error, OSError) as e:
                 # Keep running: the scans stay pending (bounded) and the next interval retries.
-                log.error("history commit failed: %s", e, exc_info=True)
+                log.error("history commit failed", error=str(e), exc_info=True)
                 for w in waiters:
                     if not w.done():
                         w.set_exception(e)
@@ -273,9 +273,9 @@ class HistoryWriter:
         self._committed += len(batch)
         if self._warned_full and len(self._pending) < self.max_pending // 2:
             self._warned_full = False
-            log.warning("history writer caught up (%d scans dropped so far)", self._dropped)
+            log.warning("history writer caught up", dropped_so_far=self._dropped)
         if ms > self.commit_interval_s * 1000 / 2:
-            log.warning("history commit took %.0f ms for %d scans: the writer is falling behind", ms, len(batch))
+            log.warning("history commit slow: the writer is falling behind", commit_ms=round(ms), scans=len(batch))
         return len(batch)
 
     async def _hot_connection(self, day: int) -> aiosqlite.Connection:
@@ -340,7 +340,7 @@ class HistoryWriter:
             try:
                 out.update(d for (d,) in con.execute("SELECT day FROM compacted"))
             except schema.sqlite3.OperationalError as e:
-                log.warning("cannot read %s: %s", path.name, e)
+                log.warning("cannot read history file", file=path.name, error=str(e))
             finally:
                 con.close()
         return out
@@ -355,22 +355,22 @@ class HistoryWriter:
         cmd = [sys.executable, "-m", "actors.site.history.compactor", str(self.storage_dir), str(day)]
         proc = await asyncio.to_thread(subprocess.run, cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
-            log.error("compaction of %s failed (exit %d): %s", schema.day_name(day), proc.returncode,
-                      proc.stderr.strip()[-2000:])
+            log.error("compaction failed", day=schema.day_name(day), exit_code=proc.returncode,
+                      stderr=proc.stderr.strip()[-2000:])
         else:
             self._compactions += 1
-            log.info("%s", proc.stderr.strip())
+            log.info("compaction output", output=proc.stderr.strip())
 
     async def _delete_hot(self, day: int) -> None:
         con = self._hot.pop(day, None)
         if con is not None:
             await con.close()
         _unlink_db(schema.hot_path(self.storage_dir, day))
-        log.info("deleted hot history of %s", schema.day_name(day))
+        log.info("deleted hot history", day=schema.day_name(day))
 
     def _delete_cold(self, month: str) -> None:
         _unlink_db(schema.history_dir(self.storage_dir) / f"cold-{month}.db")
-        log.info("deleted history of %s", month)
+        log.info("deleted history", month=month)
 
     async def _delete_old_events(self, today: int) -> None:
         assert self._catalog is not None
@@ -407,7 +407,7 @@ class HistoryWriter:
         if deleted or low:
             text = (f"history disk space under {self.policy.min_free_mb} MB free: deleted "
                     f"{', '.join(deleted) or 'nothing (nothing old enough left)'}")
-            log.error("%s", text)
+            log.error("history disk", text=text)
             if not self._disk_alarm and self.on_alarm:
                 self.on_alarm(text, True)
             self._disk_alarm = True
