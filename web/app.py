@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from actors.site.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from web.errors import json_error
-from web.request_args import BadRequest, NotFound
+from web.request_args import BadRequest, NotFound, require_known
 from web.routes_alarms import AlarmAccess, alarm_routes
 from web.routes_history import history_routes
 from web.site_view import SiteView
@@ -93,20 +93,17 @@ def create_app(
 
     @app.get(f"{API}/ups/<ups_id>")
     async def ups(ups_id: str):
-        if not _exists(lambda: view.topology.ups(ups_id)):
-            return json_error(404, f"no UPS with id {ups_id!r}")
+        require_known(view.topology, ups=ups_id)
         return jsonify(view.ups_json(ups_id))
 
     @app.get(f"{API}/strings/<string_id>")
     async def string(string_id: str):
-        if not _exists(lambda: view.topology.string(string_id)):
-            return json_error(404, f"no string with id {string_id!r}")
+        require_known(view.topology, string=string_id)
         return jsonify(view.string_json(string_id))
 
     @app.get(f"{API}/strings/<string_id>/cells")
     async def cells(string_id: str):
-        if not _exists(lambda: view.topology.string(string_id)):
-            return json_error(404, f"no string with id {string_id!r}")
+        require_known(view.topology, string=string_id)
         return jsonify(view.cells_json(string_id))
 
     @app.get(f"{API}/openapi.json")
@@ -116,11 +113,3 @@ def create_app(
         return jsonify(openapi_document())
 
     return app
-
-
-def _exists(lookup: Callable[[], object]) -> bool:
-    try:
-        lookup()
-    except KeyError:
-        return False
-    return True

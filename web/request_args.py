@@ -13,6 +13,14 @@ class NotFound(LookupError):
     """Becomes an HTTP 404 whose message is this exception's text."""
 
 
+def require_known(topology, ups: str | None = None, string: str | None = None) -> None:
+    """404 (NotFound) for a UPS or string id the topology does not have; None means "not asked"."""
+    if ups and all(u.id != ups for u in topology.upses):
+        raise NotFound(f"no UPS with id {ups!r}")
+    if string and all(s.id != string for s in topology.strings):
+        raise NotFound(f"no string with id {string!r}")
+
+
 def timestamp(args, name: str, default: float | None = None) -> float:
     """An ISO 8601 time with its UTC offset, e.g. 2026-11-22T10:00:00+01:00, as UNIX seconds."""
     text = args.get(name)

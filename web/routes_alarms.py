@@ -20,7 +20,7 @@ from actors.site.alarms.kinds import AlarmLevel
 from actors.site.alarms.store import AlarmRecord, AlarmStore
 from actors.topology.model import Topology
 from web.errors import json_error
-from web.request_args import BadRequest, NotFound, integer
+from web.request_args import BadRequest, integer, require_known
 from web.site_view import iso
 from web.tree_bridge import TreeBridge
 
@@ -49,7 +49,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
 
     def where() -> tuple[str | None, str | None]:
         ups, string = request.args.get("ups"), request.args.get("string")
-        _known(topology, ups, string)
+        require_known(topology, ups, string)
         return ups, string
 
     @bp.get("/alarms")
@@ -86,7 +86,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
     @bp.post("/strings/<string_id>/relay")
     async def relay(string_id: str):
         """Open or close a string's breaker. After a switch-off only this brings a string back."""
-        _known(topology, None, string_id)
+        require_known(topology, string=string_id)
         body = await request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("closed"), bool):
             raise BadRequest('send a JSON body {"closed": true} (switch on) or {"closed": false} (switch off)')
@@ -110,13 +110,6 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
         return jsonify({"channel": channel, "contact": result.contact, "sent": result.ok, "error": result.error or None})
 
     return bp
-
-
-def _known(topology: Topology, ups: str | None, string: str | None) -> None:
-    if ups and all(u.id != ups for u in topology.upses):
-        raise NotFound(f"no UPS with id {ups!r}")
-    if string and all(s.id != string for s in topology.strings):
-        raise NotFound(f"no string with id {string!r}")
 
 
 def _alarm_json(r: AlarmRecord) -> dict:

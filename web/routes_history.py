@@ -9,7 +9,7 @@ from quart import Blueprint, Response, jsonify, request
 from actors.site.history.reader import HistoryReader, UnknownItem
 from actors.topology.model import Topology
 from web.errors import json_error
-from web.request_args import BadRequest, NotFound, choice, integer, timestamp
+from web.request_args import BadRequest, choice, integer, require_known, timestamp
 from web.site_view import iso
 
 DAY_S = 86_400.0
@@ -23,8 +23,7 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
         """The site (or one UPS) as stored at a time: the last stored scan of each string."""
         at = timestamp(request.args, "at", time.time())
         ups = request.args.get("ups")
-        if ups and all(u.id != ups for u in topology.upses):
-            raise NotFound(f"no UPS with id {ups!r}")
+        require_known(topology, ups=ups)
         strings = [s for s in topology.strings if not ups or s.ups_id == ups]
         found = {s.id: await reader.string_snapshot(s.id, at) for s in strings}
         return jsonify({"at": iso(at), "ups": ups, "strings": found})
