@@ -89,14 +89,7 @@ class SiteView:
             "string_ids": [s.id for s in config.strings],
         }
         if status is None or self.ups_is_stale(status):
-            body.update(
-                health="unknown" if status is None else "stale",
-                stale=True,
-                timestamp=iso(status.timestamp) if status else None,
-                voltage_v=None,
-                current_a=None,
-                soc_pct=None,
-            )
+            body.update(_unavailable(status, UPS_VALUES))
         else:
             body.update(
                 health=status.health.name.lower(),
@@ -125,22 +118,7 @@ class SiteView:
             },
         }
         if status is None or self.string_is_stale(status):
-            body.update(
-                health="unknown" if status is None else "stale",
-                stale=True,
-                timestamp=iso(status.timestamp) if status else None,
-                voltage_v=None,
-                current_a=None,
-                state=None,
-                soc_pct=None,
-                soh_pct=None,
-                balance_pct=None,
-                ambient_temperature_c=None,
-                ambient_humidity_pct=None,
-                hall_sensor_ok=None,
-                relay_closed=None,
-                cells_in_error=None,
-            )
+            body.update(_unavailable(status, STRING_VALUES))
             return body
         body.update(
             health=status.health.name.lower(),
@@ -196,6 +174,24 @@ class SiteView:
             "stale": stale,
             "cells": cells,
         }
+
+
+# The values of a UPS and of a string: all null when there is no current data.
+UPS_VALUES = ("voltage_v", "current_a", "soc_pct")
+STRING_VALUES = (
+    "voltage_v", "current_a", "state", "soc_pct", "soh_pct", "balance_pct", "ambient_temperature_c",
+    "ambient_humidity_pct", "hall_sensor_ok", "relay_closed", "cells_in_error",
+)
+
+
+def _unavailable(status: UpsStatus | StringStatus | None, values: tuple[str, ...]) -> dict[str, Any]:
+    """Never seen ("unknown") or too old ("stale"): every value null, the last time kept."""
+    return {
+        "health": "unknown" if status is None else "stale",
+        "stale": True,
+        "timestamp": iso(status.timestamp) if status else None,
+        **dict.fromkeys(values),
+    }
 
 
 def _void_cell(index: int, health: str) -> dict[str, Any]:
