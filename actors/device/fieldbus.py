@@ -55,6 +55,7 @@ class FieldBus(ProtocolActor):
         self.t0 = 0.0
         self.scan_no = 0
         self.scans_done = 0
+        self.last_scan_no: int | None = None
         self.worst_lag_s = 0.0
         self.outputs_written = 0
         self.log = get_logger("btms.fieldbus")
@@ -101,7 +102,9 @@ class FieldBus(ProtocolActor):
     def on_command(self, message) -> None:
         """Results handed over by the RTU poller's thread."""
         if isinstance(message, StringScan):
-            self.scans_done += message.string_id == next(iter(self.strings), None)
+            if message.scan_no != self.last_scan_no:  # the first string of each poller scan
+                self.last_scan_no = message.scan_no
+                self.scans_done += 1
             self._deliver_string(message)
         elif isinstance(message, IoModuleScan):
             self._deliver_io(message)

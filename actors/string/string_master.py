@@ -151,17 +151,16 @@ class StringMaster(ActorTypeDispatcher):
 
     def _ask_cells(self, scan: StringScan) -> CellBatchResult:
         n = self.config.battery.count
+        # A cell missing from the scan (fewer values than batteries) counts as not answering.
+        responded = _padded(scan.cell_responded, n, False)
         readings = tuple(
-            CellReading(
-                scan_no=scan.scan_no,
-                timestamp=scan.timestamp,
-                responded=_at(scan.cell_responded, i, False),
-                voltage_mv=_at(scan.cell_voltage_mv, i, 0),
-                resistance_uohm=_at(scan.cell_resistance_uohm, i, 0),
-                temperature_dc=_at(scan.cell_temperature_dc, i, 0),
-                string_current_ca=scan.current_ca,
+            CellReading(scan.scan_no, scan.timestamp, ok, v, r, t, scan.current_ca)
+            for ok, v, r, t in zip(
+                responded,
+                _padded(scan.cell_voltage_mv, n, 0),
+                _padded(scan.cell_resistance_uohm, n, 0),
+                _padded(scan.cell_temperature_dc, n, 0),
             )
-            for i in range(n)
         )
         result = self.cells_system.ask(self.bank, CellBatch(readings), CELL_ASK_TIMEOUT_S)
         if not isinstance(result, CellBatchResult):
@@ -191,5 +190,6 @@ class StringMaster(ActorTypeDispatcher):
             self.cells_system = None
 
 
-def _at(values: tuple, i: int, default):
-    return values[i] if i < len(values) else default
+def _padded(values: tuple, n: int, default) -> tuple:
+    """`values` cut or filled with `default` to exactly n entries."""
+    return values[:n] if len(values) >= n else values + (default,) * (n - len(values))
