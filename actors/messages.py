@@ -406,11 +406,6 @@ class RepublishActiveAlarms:
     subscriber: Address
 
 
-@dataclass(frozen=True)
-class Unsubscribe:
-    subscriber: Address
-
-
 # ----------------------------------------------------------------------------------------
 # Down: commands.
 # ----------------------------------------------------------------------------------------
@@ -455,18 +450,6 @@ class AttachMasterController:
     """Master controller -> the FieldBus of its bus: send me the IO modules' scans."""
 
     master_controller: Address
-
-
-@dataclass(frozen=True)
-class GetSiteStatus:
-    request_id: int
-
-
-@dataclass(frozen=True)
-class SiteStatus:
-    request_id: int
-    upses: tuple[UpsStatus, ...]
-    strings: tuple[StringStatus, ...]
 
 
 @dataclass(frozen=True)
@@ -568,20 +551,6 @@ class BusStats:
     scans_done: int
     worst_lag_ms: float  # latest start of a scan behind its schedule
     outputs_written: int
-
-
-@dataclass(frozen=True)
-class WhoAreYou:
-    """Ask an actor for its process id (tests kill processes by pid)."""
-
-    request_id: int
-
-
-@dataclass(frozen=True)
-class IAm:
-    request_id: int
-    pid: int
-    name: str
 
 
 # ----------------------------------------------------------------------------------------

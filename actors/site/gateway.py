@@ -9,7 +9,6 @@ announced to everyone who sends to it.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -29,9 +28,7 @@ from actors.messages import (
     BusStats,
     GatewayReady,
     GetBusStats,
-    GetSiteStatus,
     HistoryDiskAlarm,
-    IAm,
     InitAlarmManager,
     InitFieldBus,
     InitGateway,
@@ -53,16 +50,13 @@ from actors.messages import (
     SetSimInput,
     SetSiren,
     SetStringRelay,
-    SiteStatus,
     SiteUpdate,
     StringLocation,
     StringMasterStarted,
     StringSnapshotSaved,
     Subscribe,
     SubscribeAlarms,
-    Unsubscribe,
     UpsUpdate,
-    WhoAreYou,
 )
 from actors.site.snapshot_file import load_snapshots, save_snapshots
 from actors.supervision import RestartPolicy, child_named, find_name, replace_child
@@ -253,10 +247,6 @@ class Gateway(ActorTypeDispatcher):
         if message.subscriber not in self.alarm_subscribers:
             self.alarm_subscribers.append(message.subscriber)
 
-    def receiveMsg_Unsubscribe(self, message: Unsubscribe, sender):
-        self.subscribers = [s for s in self.subscribers if s != message.subscriber]
-        self.alarm_subscribers = [s for s in self.alarm_subscribers if s != message.subscriber]
-
     def receiveMsg_UpsUpdate(self, message: UpsUpdate, sender):
         self.latest_ups[message.ups.ups_id] = message.ups
         for string in message.strings:
@@ -283,12 +273,6 @@ class Gateway(ActorTypeDispatcher):
             strings = tuple(s for s in self.latest_strings.values() if s.ups_id == ups_id)
             updates.append(UpsUpdate(ups, strings))
         return SiteUpdate(tuple(updates))
-
-    def receiveMsg_GetSiteStatus(self, message: GetSiteStatus, sender):
-        self.send(
-            sender,
-            SiteStatus(message.request_id, tuple(self.latest_ups.values()), tuple(self.latest_strings.values())),
-        )
 
     def receiveMsg_StringMasterStarted(self, message: StringMasterStarted, sender):
         self.string_masters[message.string_id] = (message.address, message.pid)
@@ -377,9 +361,6 @@ class Gateway(ActorTypeDispatcher):
                 del self.askers[i]
                 self.send(asker, reply)
                 return
-
-    def receiveMsg_WhoAreYou(self, message: WhoAreYou, sender):
-        self.send(sender, IAm(message.request_id, os.getpid(), "gateway"))
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
         self.exiting = True

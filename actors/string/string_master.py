@@ -26,14 +26,12 @@ from actors.messages import (
     CellRestarts,
     CrashForTest,
     GetCellRestarts,
-    IAm,
     InitCellBank,
     InitStringMaster,
     StringMasterStarted,
     StringScan,
     StringSnapshot,
     StringSnapshotSaved,
-    WhoAreYou,
 )
 from actors.site.alarms import (
     STRING_ALARMS_CLEAR,
@@ -180,9 +178,6 @@ class StringMaster(ActorTypeDispatcher):
 
     def receiveMsg_GetCellRestarts(self, message: GetCellRestarts, sender):
         self.send(sender, CellRestarts(message.request_id, tuple(self.restart_counts), tuple(self.cell_snapshots)))
-
-    def receiveMsg_WhoAreYou(self, message: WhoAreYou, sender):
-        self.send(sender, IAm(message.request_id, os.getpid(), self.config.id if self.config else "?"))
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
         if self.cells_system is not None:

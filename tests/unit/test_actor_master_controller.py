@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from thespian.actors import ActorTypeDispatcher
 
 from actors.device.master_controller import MasterController
 from actors.messages import AlarmCleared, AlarmRaised, InitMasterController, IoModuleScan, SetOutput, SetStringRelay
