@@ -14,8 +14,9 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from thespian.actors import ActorSystemMessage, ActorTypeDispatcher
+from thespian.actors import ActorTypeDispatcher
 
+from actors.init_gate import InitGate
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
     AlarmCleared,
@@ -40,7 +41,9 @@ INPUT_DELAY_S = 2.0  # a contact must stay on (or off) this long to raise (or cl
 SWITCH_OFF_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # then every 30 s until the BM-LC confirms
 
 
-class MasterController(ActorTypeDispatcher):
+class MasterController(InitGate, ActorTypeDispatcher):
+    init_message = InitMasterController
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         configure_structlog()
@@ -53,17 +56,9 @@ class MasterController(ActorTypeDispatcher):
         self.module_misses: dict[str, int] = {}
         self.module_lost: dict[str, object] = {}
         self.miss_limit = 3
-        self.held: list = []  # messages that arrived before Init (THESPIAN.md §1)
         # (module address, output) -> [string id, SetOutput, failed attempts] of an unconfirmed switch-off
         self.switch_offs: dict[tuple[int, int], list] = {}
         self.log = get_logger("btms.master_controller")
-
-    def receiveMessage(self, message, sender):
-        """Hold everything but Init until Init has arrived: senders are not ordered."""
-        if self.config is None and not isinstance(message, (InitMasterController, ActorSystemMessage)):
-            self.held.append((message, sender))
-            return None
-        return super().receiveMessage(message, sender)
 
     def receiveMsg_InitMasterController(self, message: InitMasterController, sender):
         self.config = message.config
@@ -75,9 +70,6 @@ class MasterController(ActorTypeDispatcher):
         self.module_lost = {m.id: INACTIVE for m in self.config.io_modules}
         self.miss_limit = self.topology.bus(self.config.bus).miss_limit
         self._attach(message.bus)
-        held, self.held = self.held, []
-        for early, early_sender in held:
-            self.receiveMessage(early, early_sender)
 
     def _attach(self, bus) -> None:
         self.bus = bus

@@ -16,6 +16,7 @@ from dataclasses import replace
 import thespian.system.simpleSystemBase  # noqa: F401
 from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
 
+from actors.init_gate import InitGate
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
     AttachString,
@@ -47,7 +48,9 @@ SNAPSHOT_EVERY_SCANS = 10
 CELL_ASK_TIMEOUT_S = 5.0
 
 
-class StringMaster(ActorTypeDispatcher):
+class StringMaster(InitGate, ActorTypeDispatcher):
+    init_message = InitStringMaster
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         configure_structlog()
@@ -64,7 +67,6 @@ class StringMaster(ActorTypeDispatcher):
         self.string_alarms = STRING_ALARMS_CLEAR
         self.miss_limit: int | None = None
         self.misses = 0  # unanswered scans in a row
-        self.held: list = []  # messages that arrived before Init (THESPIAN.md §1)
         self.log = get_logger("btms.string_master")
 
     def receiveMsg_InitStringMaster(self, message: InitStringMaster, sender):
@@ -95,21 +97,13 @@ class StringMaster(ActorTypeDispatcher):
         self.send(self.bus, AttachString(self.config.id, self.myAddress))
         self.send(self.ups, StringMasterStarted(self.config.id, self.myAddress, os.getpid()))
         self.log.info("string master started", cells=count, restored=message.snapshot is not None)
-        held, self.held = self.held, []
-        for m, s in held:
-            self.receiveMessage(m, s)
 
     def receiveMsg_BusAddressChanged(self, message: BusAddressChanged, sender):
-        if self.config is None:
-            self.held.append((message, sender))
-            return
         if message.bus_id == self.config.bus:
             self.bus = message.address
             self.send(self.bus, AttachString(self.config.id, self.myAddress))
 
     def receiveMsg_StringScan(self, scan: StringScan, sender):
-        if self.config is None:
-            return  # a scan before Init is stale by the time Init arrives; the next one counts
         transitions: list = []  # (cell index or None, AlarmTransition)
         if not scan.responded:
             status = stale_status(self.config, scan.scan_no, scan.timestamp, self.soc_pct)
