@@ -24,6 +24,7 @@ from actors.messages import AlarmCleared, AlarmNotice, AlarmRaised
 from actors.site.alarms.kinds import AlarmLevel, alarm_title
 from actors.site.alarms.lifecycle import AlarmKey, key_of
 from actors.site.settings_db import open_settings_async
+from actors.site.sql_filter import where_equal
 
 CLOSED_WHILE_DOWN = "cleared while the gateway was down"
 
@@ -245,16 +246,7 @@ class AlarmStore:
 
     @staticmethod
     def _filter(ups_id: str | None, string_id: str | None, active_only: bool) -> tuple[str, list]:
-        where, args = [], []
-        if ups_id is not None:
-            where.append("ups_id = ?")
-            args.append(ups_id)
-        if string_id is not None:
-            where.append("string_id = ?")
-            args.append(string_id)
-        if active_only:
-            where.append("to_time IS NULL")
-        return (" WHERE " + " AND ".join(where)) if where else "", args
+        return where_equal(("to_time IS NULL",) if active_only else (), ups_id=ups_id, string_id=string_id)
 
     async def page(
         self, *, ups_id: str | None = None, string_id: str | None = None, offset: int = 0, limit: int = 10,

@@ -28,6 +28,7 @@ from actors.site.history.compactor import (
 from actors.site.history.day_data import DayData, load_day
 from actors.site.history.scan_row import cell_present, string_field_value, unpack_scan
 from actors.site.history.schema import ABSENT, CELL_FIELDS, DAY_S, STRING_FIELDS
+from actors.site.sql_filter import where_equal
 
 Level = Literal["cell", "string", "ups"]
 Point = tuple[float, float, float, float]  # (t, min, avg, max)
@@ -197,17 +198,10 @@ class HistoryQueries:
     def discharge_events(self, ups_id: str | None = None, string_id: str | None = None) -> list[dict]:
         con = _catalog(self.storage_dir)
         try:
-            sql = "SELECT id, ups_id, string_id, start_ms, end_ms FROM discharge_event"
-            where, args = [], []
-            if ups_id is not None:
-                where.append("ups_id=?")
-                args.append(ups_id)
-            if string_id is not None:
-                where.append("string_id=?")
-                args.append(string_id)
-            if where:
-                sql += " WHERE " + " AND ".join(where)
-            rows = con.execute(sql + " ORDER BY start_ms DESC", args).fetchall()
+            where, args = where_equal(ups_id=ups_id, string_id=string_id)
+            rows = con.execute(
+                f"SELECT id, ups_id, string_id, start_ms, end_ms FROM discharge_event{where} ORDER BY start_ms DESC", args
+            ).fetchall()
         finally:
             con.close()
         return [{"id": i, "ups_id": u, "string_id": s, "start": a / 1000, "end": None if b is None else b / 1000}
