@@ -581,15 +581,7 @@ class _TopologyReader:
         for out, s in self.outputs:
             check_refs(out.module, out.string, s)
             if out.module is not None and out.output is not None:
-                key = (out.module, out.output)
-                if key in used_outputs:
-                    s.problem(
-                        "output",
-                        f"output {out.output} of IO module {out.module!r} is already assigned "
-                        f"at line {used_outputs[key].line}",
-                    )
-                else:
-                    used_outputs[key] = s
+                _claim(used_outputs, (out.module, out.output), s, "output")
             if out.function == "disconnect":
                 if not s.has("string"):
                     s.problem("function", "a disconnect output needs the string whose breaker it opens")
@@ -619,15 +611,7 @@ class _TopologyReader:
         for inp, s in self.inputs:
             check_refs(inp.module, inp.string, s)
             if inp.module is not None and inp.input is not None:
-                key = (inp.module, inp.input)
-                if key in used_inputs:
-                    s.problem(
-                        "input",
-                        f"input {inp.input} of IO module {inp.module!r} is already assigned "
-                        f"at line {used_inputs[key].line}",
-                    )
-                else:
-                    used_inputs[key] = s
+                _claim(used_inputs, (inp.module, inp.input), s, "input")
 
     def _check_service_ports(self, gateway: GatewayConfig, services: ServicesConfig) -> None:
         """Two TCP listeners of the gateway on the same port cannot both start."""
@@ -674,3 +658,11 @@ def _hosts_overlap(a: str, b: str) -> bool:
     """Whether listeners on hosts a and b would take the same port (wildcards take all)."""
     wildcard = {"0.0.0.0", "::", ""}
     return a == b or a in wildcard or b in wildcard
+
+
+def _claim(used: dict[tuple[str, int], Section], key: tuple[str, int], s: Section, kind: str) -> None:
+    """An IO (kind "output" or "input") may be assigned once; a second assignment names the first."""
+    if key in used:
+        s.problem(kind, f"{kind} {key[1]} of IO module {key[0]!r} is already assigned at line {used[key].line}")
+    else:
+        used[key] = s
