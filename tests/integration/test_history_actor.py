@@ -50,3 +50,27 @@ def test_historian_stores_what_it_receives(actor_system, tmp_path: Path) -> None
     last = wait_for(lambda: q.string_snapshot(s0.id, T0 + 1000)["timestamp"] == T0 + 500, timeout=20,
                     what="the scan sent before the exit request to be committed")
     assert last
+
+
+@pytest.mark.integration
+def test_a_disk_alarm_reaches_the_alarm_sink(actor_system, tmp_path: Path) -> None:
+    from actors.messages import HistoryDiskAlarm
+    from actors.site.historian import Historian
+    from tests.recorder import GetRecorded, Recorder
+
+    topo = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=4)
+    sink = actor_system.createActor(Recorder)
+    h = actor_system.createActor(Historian)
+    actor_system.tell(h, InitHistorian(str(tmp_path / "var"), retention_days=365, min_free_mb=10**9, topology=topo,
+                                       commit_interval_s=3600, alarm_sink=sink))  # a floor no disk satisfies
+    s = topo.strings[0]
+    actor_system.tell(h, make_status(s.id, s.index, T0, ups_id=s.ups_id))
+    actor_system.ask(h, HistorianFlush(request_id=1), 30)
+
+    def alarms():
+        actor_system.ask(h, HistorianFlush(request_id=2), 30)  # keeps the single-threaded base running
+        return [m for m in actor_system.ask(sink, GetRecorded(), 5).messages if isinstance(m, HistoryDiskAlarm)]
+
+    raised = wait_for(alarms, timeout=20, what="the disk alarm at the sink")
+    assert raised[0].active
+    actor_system.tell(h, ActorExitRequest())
