@@ -21,6 +21,7 @@ import queue
 import socket
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +37,15 @@ from actors.log import configure_structlog, get_logger
 from actors.messages import Address
 
 _POLL = "protocol-actor-poll-commands"
+
+
+@dataclass(frozen=True)
+class SendTo:
+    """Loop -> actor thread: send `message` to `target` rather than to the gateway (only the
+    actor thread may call Thespian, and post_command carries no address of its own)."""
+
+    target: Address
+    message: Any
 
 
 class _LoopEnded:
@@ -174,7 +184,10 @@ class ProtocolActor(ActorTypeDispatcher):
             if isinstance(message, _LoopEnded):
                 self._loop_ended(message.reason)
                 return
-            self.on_command(message)
+            if isinstance(message, SendTo):
+                self.send(message.target, message.message)
+            else:
+                self.on_command(message)
 
     def _loop_ended(self, reason: str) -> None:
         """The server's loop ended on its own: a dead server in a live actor would drop every

@@ -31,11 +31,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from actors.init_gate import InitGate
 from actors.messages import (
     AcknowledgeAlarm,
     Address,
@@ -48,7 +48,7 @@ from actors.messages import (
     SetSiren,
     SetStringRelay,
 )
-from actors.protocol_actor import ProtocolActor
+from actors.protocol_actor import ProtocolActor, SendTo
 from actors.site.alarms.kinds import AlarmKind
 from actors.site.alarms.lifecycle import (
     AlarmKey,
@@ -64,15 +64,6 @@ from actors.topology.model import Topology
 _log = structlog.get_logger("gateway.alarms")
 _KNOWN_KINDS = frozenset(k.value for k in AlarmKind)
 _RECONCILE_RETRY_MIN_S = 1.0  # with reconcile_after_s = 0 a failing reconcile must not spin
-
-
-@dataclass(frozen=True)
-class SendTo:
-    """Loop -> actor thread: send `message` to `target` instead of the gateway (post_command
-    carries no address, and only the actor thread may call Thespian)."""
-
-    target: Address
-    message: Any
 
 
 class AlarmBook:
@@ -228,13 +219,16 @@ async def serve(book: AlarmBook, inputs: asyncio.Queue, reconcile_after_s: float
             _log.error("alarm message not handled", message=repr(item), exc_info=True)
 
 
-class AlarmManager(ProtocolActor):
-    """Protocol actor around AlarmBook (its asyncio thread owns the SQLite connection). Leaf."""
+class AlarmManager(InitGate, ProtocolActor):
+    """Protocol actor around AlarmBook (its asyncio thread owns the SQLite connection). Leaf.
+
+    Messages before InitAlarmManager are held and replayed after it (InitGate)."""
+
+    init_message = InitAlarmManager
 
     def __init__(self, capabilities=None, *args, **kwargs):
         super().__init__(capabilities, *args, **kwargs)
         self._inputs: asyncio.Queue | None = None
-        self._early: list[Any] = []
 
     def receiveMsg_InitAlarmManager(self, message: InitAlarmManager, sender: Address):
         if self._inputs is None:
@@ -250,16 +244,10 @@ class AlarmManager(ProtocolActor):
                     await store.close()
 
             self.start_loop(main)
-            for item in self._early:
-                self.in_loop(inputs.put_nowait, item)
-            self._early.clear()
         return self.watch()
 
     def _enqueue(self, item: Any) -> None:
-        if self._inputs is None:
-            self._early.append(item)  # held until InitAlarmManager (THESPIAN.md §1)
-        else:
-            self.in_loop(self._inputs.put_nowait, item)
+        self.in_loop(self._inputs.put_nowait, item)
 
     def receiveMsg_LogAction(self, message: LogAction, sender: Address):
         self._enqueue(message)
@@ -281,8 +269,3 @@ class AlarmManager(ProtocolActor):
         self._enqueue(message)
         return self.watch()
 
-    def on_command(self, message: Any) -> None:
-        if isinstance(message, SendTo):
-            self.send(message.target, message.message)
-        else:
-            super().on_command(message)

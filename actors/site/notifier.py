@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 
+from actors.init_gate import InitGate
 from actors.messages import (
     Address,
     AlarmNotice,
@@ -34,7 +35,7 @@ from actors.messages import (
     SiteUpdate,
     SubscribeAlarms,
 )
-from actors.protocol_actor import ProtocolActor
+from actors.protocol_actor import ProtocolActor, SendTo
 from actors.site.alarms.compose import (
     InboxEvent,
     compose,
@@ -258,13 +259,16 @@ class NotificationService:
         return await self._store.recipients(channel)
 
 
-class Notifier(ProtocolActor):
-    """Protocol actor around NotificationService. Leaf: creates no actors."""
+class Notifier(InitGate, ProtocolActor):
+    """Protocol actor around NotificationService. Leaf: creates no actors.
+
+    Messages before InitNotifier are held and replayed after it (InitGate)."""
+
+    init_message = InitNotifier
 
     def __init__(self, capabilities=None, *args, **kwargs):
         super().__init__(capabilities, *args, **kwargs)
         self._inputs: asyncio.Queue | None = None
-        self._early: list[Any] = []
 
     def receiveMsg_InitNotifier(self, message: InitNotifier, sender: Address):
         if self._inputs is None:
@@ -292,9 +296,6 @@ class Notifier(ProtocolActor):
 
             self.start_loop(main)
             self.send(sender, SubscribeAlarms(self.myAddress))
-            for item in self._early:
-                self.in_loop(inputs.put_nowait, item)
-            self._early.clear()
         return self.watch()
 
     async def _handle_logged(self, service: NotificationService, item: Any) -> None:
@@ -318,23 +319,13 @@ class Notifier(ProtocolActor):
                 except Exception as e:  # noqa: BLE001 - the attempt log could not be written: still answer the page
                     _log.error("test notification not logged", request=repr(request), exc_info=True)
                     ok, error = False, f"{type(e).__name__}: {e}"
-                self.post_command((reply_to, NotificationTestResult(request.request_id, request.channel,
-                                                                    request.contact, ok, error)))
+                self.post_command(SendTo(reply_to, NotificationTestResult(request.request_id, request.channel,
+                                                                          request.contact, ok, error)))
 
             asyncio.get_running_loop().create_task(test())
 
     def _enqueue(self, item: Any) -> None:
-        if self._inputs is None:
-            self._early.append(item)  # held until InitNotifier (THESPIAN.md §1)
-        else:
-            self.in_loop(self._inputs.put_nowait, item)
-
-    def on_command(self, message: Any) -> None:
-        if isinstance(message, tuple):
-            reply_to, reply = message
-            self.send(reply_to, reply)
-        else:
-            super().on_command(message)
+        self.in_loop(self._inputs.put_nowait, item)
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender: Address):
         self._enqueue(message)
