@@ -5,16 +5,20 @@ processes would cost ~16 GB). Each scan the master's cell bank tells it its read
 plausibility, keeps SOC by coulomb counting and SOH against its reference resistance, and
 answers its status. It never sets timers (the in-process system only runs inside the master's
 ask). What it must remember across a restart travels in CellSnapshot.
+
+It dispatches on the message type itself rather than through ActorTypeDispatcher: that
+dispatcher walks two class hierarchies per message, and a cell gets one message per scan in
+each of 3,840 actors.
 """
 
 from __future__ import annotations
 
-from thespian.actors import ActorTypeDispatcher
+from thespian.actors import Actor
 
 from actors.device.cell_checks import health_of, reading_faults
 from actors.messages import (
+    CellBatch,
     CellFault,
-    CellReading,
     CellSnapshot,
     CellStatus,
     CrashForTest,
@@ -28,7 +32,7 @@ from actors.string.battery_math import soh_from_resistance, update_soc
 MAX_INTEGRATION_GAP_S = 900.0
 
 
-class CellSensor(ActorTypeDispatcher):
+class CellSensor(Actor):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.index = 0
@@ -42,8 +46,18 @@ class CellSensor(ActorTypeDispatcher):
         self.alarms = CELL_ALARMS_CLEAR
         self.in_alarm = False  # any alarm of this cell active (recomputed only when one changes)
         self.snapshot = CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm)
+        self.last_status: CellStatus | None = None
 
-    def receiveMsg_InitCell(self, message: InitCell, sender):
+    def receiveMessage(self, message, sender):
+        kind = type(message)
+        if kind is CellBatch:
+            self.send(sender, self.evaluate(message))
+        elif kind is InitCell:
+            self._init(message)
+        elif kind is CrashForTest:
+            raise RuntimeError(f"cell {self.index}: crash requested by a test")
+
+    def _init(self, message: InitCell) -> None:
         self.index = message.index
         self.nominal_voltage = message.battery.nominal_voltage
         self.capacity_ah = message.battery.capacity_ah
@@ -59,22 +73,16 @@ class CellSensor(ActorTypeDispatcher):
                 self.in_alarm = bool(self.alarms.active_kinds())
             self.snapshot = message.snapshot
 
-    def receiveMsg_CellReading(self, reading: CellReading, sender):
-        self.send(sender, self.evaluate(reading))
-
-    def receiveMsg_CrashForTest(self, message: CrashForTest, sender):
-        raise RuntimeError(f"cell {self.index}: crash requested by a test")
-
-    def evaluate(self, reading: CellReading) -> CellStatus:
-        faults = reading_faults(
-            self.nominal_voltage,
-            reading.responded,
-            reading.voltage_mv,
-            reading.resistance_uohm,
-            reading.temperature_dc,
-        )
+    def evaluate(self, batch: CellBatch) -> CellStatus:
+        """This cell's status from its entries in the scan (position index - 1)."""
+        position = self.index - 1
+        responded = batch.responded[position]
+        voltage_mv = batch.voltage_mv[position]
+        resistance_uohm = batch.resistance_uohm[position]
+        temperature_dc = batch.temperature_dc[position]
+        faults = reading_faults(self.nominal_voltage, responded, voltage_mv, resistance_uohm, temperature_dc)
         if not faults:
-            self._update_estimates(reading)
+            self._update_estimates(batch.timestamp, voltage_mv, resistance_uohm, batch.string_current_ca)
         else:
             self.last_timestamp = None  # do not integrate current across a gap of bad data
         transitions: list = []
@@ -82,69 +90,71 @@ class CellSensor(ActorTypeDispatcher):
             self.alarms, transitions = evaluate_cell(
                 self.alarms,
                 self.limits,
-                responded=reading.responded,
+                responded=responded,
                 faults=faults,
-                voltage_mv=reading.voltage_mv,
-                resistance_uohm=reading.resistance_uohm,
-                temperature_dc=reading.temperature_dc,
+                voltage_mv=voltage_mv,
+                resistance_uohm=resistance_uohm,
+                temperature_dc=temperature_dc,
                 soc_pct=self.soc_pct,
                 soh_pct=self.soh_pct,
-                now=reading.timestamp,
+                now=batch.timestamp,
             )
             if transitions:
                 self.in_alarm = bool(self.alarms.active_kinds())
         health = health_of(faults)
         if self.in_alarm and health == Health.OK:
             health = Health.ERROR  # a battery in alarm is shown as "error", as SCADA expects
+        soc_pct, soh_pct = round(self.soc_pct), round(self.soh_pct)
         snapshot = self.snapshot
-        if (snapshot.soc_pct, snapshot.soh_pct, snapshot.reference_resistance_uohm) != (
-            self.soc_pct, self.soh_pct, self.reference_uohm
-        ) or snapshot.alarms is not self.alarms:
+        # SOH follows each noisy resistance reading and is recomputed from the next one after a
+        # restart: its snapshot is renewed per whole percent, SOC's (an integral) at any change.
+        if (
+            snapshot.soc_pct != self.soc_pct
+            or round(snapshot.soh_pct) != soh_pct
+            or snapshot.reference_resistance_uohm != self.reference_uohm
+            or snapshot.alarms is not self.alarms
+        ):
             snapshot = self.snapshot = CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm, self.alarms)
-        return CellStatus(
-            index=self.index,
-            scan_no=reading.scan_no,
-            health=health,
-            faults=faults,
-            voltage_mv=reading.voltage_mv,
-            resistance_uohm=reading.resistance_uohm,
-            temperature_dc=reading.temperature_dc,
-            soc_pct=round(self.soc_pct),
-            soh_pct=round(self.soh_pct),
-            snapshot=snapshot,
-            alarm_transitions=tuple(transitions),
-        )
+        last = self.last_status
+        if (
+            not transitions
+            and last is not None
+            and last.snapshot is snapshot
+            and last.faults == faults
+            and last.health == health
+            and last.soc_pct == soc_pct
+            and last.soh_pct == soh_pct
+        ):
+            return last  # unchanged: an immutable message can be sent again (most scans, in float)
+        status = self.last_status = CellStatus(self.index, health, faults, soc_pct, soh_pct, snapshot, tuple(transitions))
+        return status
 
-    def _update_estimates(self, reading: CellReading) -> None:
+    def _update_estimates(self, timestamp: float, voltage_mv: int, resistance_uohm: int, current_ca: int) -> None:
         if self.reference_uohm <= 0:
             # The first valid reading after commissioning is the cell's reference resistance.
-            self.reference_uohm = reading.resistance_uohm
-        self.soh_pct = soh_from_resistance(reading.resistance_uohm, self.reference_uohm)
-        gap = None if self.last_timestamp is None else reading.timestamp - self.last_timestamp
+            self.reference_uohm = resistance_uohm
+        self.soh_pct = soh_from_resistance(resistance_uohm, self.reference_uohm)
+        gap = None if self.last_timestamp is None else timestamp - self.last_timestamp
         if gap is not None and 0 < gap <= MAX_INTEGRATION_GAP_S:
-            vpc = reading.voltage_mv / 1000.0 / max(1, self.nominal_voltage // 2)
+            vpc = voltage_mv / 1000.0 / max(1, self.nominal_voltage // 2)
             self.soc_pct = update_soc(
                 self.soc_pct,
-                reading.string_current_ca / 100.0,
+                current_ca / 100.0,
                 gap,
                 self.capacity_ah,
                 self.soh_pct,
                 vpc,
             )
-        self.last_timestamp = reading.timestamp
+        self.last_timestamp = timestamp
 
 
-def unresponsive_status(index: int, scan_no: int, snapshot: CellSnapshot | None) -> CellStatus:
+def unresponsive_status(index: int, snapshot: CellSnapshot | None) -> CellStatus:
     """The status of a cell whose actor failed this scan: no data, last good state kept."""
     snap = snapshot or CellSnapshot(100.0, 100.0, 0)
     return CellStatus(
         index=index,
-        scan_no=scan_no,
         health=health_of(CellFault.NO_RESPONSE),
         faults=CellFault.NO_RESPONSE,
-        voltage_mv=0,
-        resistance_uohm=0,
-        temperature_dc=0,
         soc_pct=round(snap.soc_pct),
         soh_pct=round(snap.soh_pct),
         snapshot=snap,

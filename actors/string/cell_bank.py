@@ -1,21 +1,22 @@
 """CellBank: supervisor of one string's CellSensor actors inside the private in-process system.
 
-The string master asks the bank once per scan with all readings; the bank tells each cell its
-reading and answers when every cell has answered. A cell whose handler keeps raising comes
-back as a PoisonMessage: the bank re-creates that cell from its last good snapshot, reports it
-as not answering for this scan, and the next scan reaches the new actor.
+The string master asks the bank once per scan with the scan's readings; the bank tells every
+cell the same CellBatch and answers when every cell has answered. A cell whose handler keeps
+raising comes back as a PoisonMessage: the bank re-creates that cell from its last good
+snapshot, reports it as not answering for this scan, and the next scan reaches the new actor.
+
+Like CellSensor it dispatches on the message type itself (see cell_sensor.py for why).
 """
 
 from __future__ import annotations
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, PoisonMessage
+from thespian.actors import Actor, ActorExitRequest, PoisonMessage
 
 from actors.device.cell_sensor import CellSensor, unresponsive_status
 from actors.messages import (
     BatteryType,
     CellBatch,
     CellBatchResult,
-    CellReading,
     CellSnapshot,
     CellStatus,
     CrashForTest,
@@ -24,20 +25,33 @@ from actors.messages import (
 )
 
 
-class CellBank(ActorTypeDispatcher):
+class CellBank(Actor):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.battery: BatteryType | None = None
         self.limits = None
         self.cells: list = []  # ActorAddress per cell, index 0 = battery 1
         self.snapshots: list[CellSnapshot | None] = []
-        self.pending: dict[int, CellStatus | None] = {}
-        self.expected = 0
-        self.scan_no = 0
+        self.statuses: list[CellStatus | None] = []  # this scan's, by position
+        self.missing = 0  # cells that have not answered this scan
         self.restarted: list[int] = []
         self.asker = None
 
-    def receiveMsg_InitCellBank(self, message: InitCellBank, sender):
+    def receiveMessage(self, message, sender):
+        kind = type(message)
+        if kind is CellStatus:
+            self._cell_answered(message)
+        elif kind is CellBatch:
+            self._start_scan(message, sender)
+        elif kind is InitCellBank:
+            self._init(message, sender)
+        elif kind is CrashForTest:
+            self.asker = sender
+            self.send(self.cells[message.cell_index - 1], message)
+        elif kind is PoisonMessage:
+            self._cell_failed(message, sender)
+
+    def _init(self, message: InitCellBank, sender) -> None:
         self.battery = message.battery
         self.limits = message.limits
         self.snapshots = list(message.snapshots) + [None] * (message.battery.count - len(message.snapshots))
@@ -49,40 +63,39 @@ class CellBank(ActorTypeDispatcher):
         self.send(address, InitCell(index, self.battery, self.snapshots[index - 1], self.limits))
         return address
 
-    def receiveMsg_CellBatch(self, message: CellBatch, sender):
+    def _start_scan(self, batch: CellBatch, sender) -> None:
         self.asker = sender
-        self.pending = {}
         self.restarted = []
-        self.expected = len(message.readings)
-        self.scan_no = message.readings[0].scan_no if message.readings else 0
-        for position, reading in enumerate(message.readings):
-            self.send(self.cells[position], reading)
-        if not message.readings:
+        self.statuses = [None] * len(self.cells)
+        self.missing = len(self.cells)
+        for cell in self.cells:
+            self.send(cell, batch)
+        if not self.cells:
             self._reply()
 
-    def receiveMsg_CellStatus(self, status: CellStatus, sender):
-        self.snapshots[status.index - 1] = status.snapshot
-        self.pending[status.index] = status
-        if len(self.pending) == self.expected:
+    def _cell_answered(self, status: CellStatus) -> None:
+        position = status.index - 1
+        self.snapshots[position] = status.snapshot
+        if position < len(self.statuses):  # else an answer after its scan was given up: keep only the state
+            self._record(position, status)
+
+    def _record(self, position: int, status: CellStatus) -> None:
+        if self.statuses[position] is None:
+            self.missing -= 1
+        self.statuses[position] = status
+        if self.missing == 0:
             self._reply()
 
-    def receiveMsg_CrashForTest(self, message: CrashForTest, sender):
-        self.asker = sender
-        self.expected = 0
-        self.send(self.cells[message.cell_index - 1], message)
-
-    def receiveMsg_PoisonMessage(self, message: PoisonMessage, sender):
-        failed = message.poisonMessage
+    def _cell_failed(self, message: PoisonMessage, sender) -> None:
         index = self._index_of(sender)
         if index is None:
             return
         self.send(sender, ActorExitRequest())
         self.cells[index - 1] = self._create_cell(index)
         self.restarted.append(index)
-        if isinstance(failed, CellReading):
-            self.pending[index] = unresponsive_status(index, failed.scan_no, self.snapshots[index - 1])
-            if len(self.pending) == self.expected:
-                self._reply()
+        failed = message.poisonMessage
+        if isinstance(failed, CellBatch):
+            self._record(index - 1, unresponsive_status(index, self.snapshots[index - 1]))
         elif isinstance(failed, CrashForTest):
             self.send(self.asker, CellBatchResult((), (index,)))
 
@@ -93,6 +106,5 @@ class CellBank(ActorTypeDispatcher):
         return None
 
     def _reply(self) -> None:
-        statuses = tuple(self.pending[i] for i in sorted(self.pending))
-        self.send(self.asker, CellBatchResult(statuses, tuple(self.restarted)))
-        self.pending = {}
+        self.send(self.asker, CellBatchResult(tuple(self.statuses), tuple(self.restarted)))
+        self.statuses = []

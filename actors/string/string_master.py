@@ -23,7 +23,6 @@ from actors.messages import (
     BusAddressChanged,
     CellBatch,
     CellBatchResult,
-    CellReading,
     CellRestarts,
     CrashForTest,
     GetCellRestarts,
@@ -42,7 +41,7 @@ from actors.site.alarms import (
     to_alarm_message,
 )
 from actors.string.cell_bank import CellBank
-from actors.string.string_values import stale_status, string_status
+from actors.string.string_values import cell_batch, stale_status, string_status
 
 SNAPSHOT_EVERY_SCANS = 10
 CELL_ASK_TIMEOUT_S = 5.0
@@ -142,19 +141,7 @@ class StringMaster(InitGate, ActorTypeDispatcher):
                                                                                    self.string_alarms)))
 
     def _ask_cells(self, scan: StringScan) -> CellBatchResult:
-        n = self.config.battery.count
-        # A cell missing from the scan (fewer values than batteries) counts as not answering.
-        responded = _padded(scan.cell_responded, n, False)
-        readings = tuple(
-            CellReading(scan.scan_no, scan.timestamp, ok, v, r, t, scan.current_ca)
-            for ok, v, r, t in zip(
-                responded,
-                _padded(scan.cell_voltage_mv, n, 0),
-                _padded(scan.cell_resistance_uohm, n, 0),
-                _padded(scan.cell_temperature_dc, n, 0),
-            )
-        )
-        result = self.cells_system.ask(self.bank, CellBatch(readings), CELL_ASK_TIMEOUT_S)
+        result = self.cells_system.ask(self.bank, cell_batch(scan, self.config.battery.count), CELL_ASK_TIMEOUT_S)
         if not isinstance(result, CellBatchResult):
             raise RuntimeError(f"string {self.config.id}: cell bank did not answer scan {scan.scan_no}")
         for index in result.restarted:
@@ -178,7 +165,3 @@ class StringMaster(InitGate, ActorTypeDispatcher):
             self.cells_system.shutdown()
             self.cells_system = None
 
-
-def _padded(values: tuple, n: int, default) -> tuple:
-    """`values` cut or filled with `default` to exactly n entries."""
-    return values[:n] if len(values) >= n else values + (default,) * (n - len(values))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from actors.messages import (
+    CellBatch,
     CellFault,
     CellStatus,
     ChargeState,
@@ -28,6 +29,7 @@ STRING_VOLTAGE_RANGE_V = (20.0, 800.0)  # BM-SS measuring range (seed 000)
 AMBIENT_RANGE_C = (-40.0, 80.0)  # BM-TH range
 HUMIDITY_RANGE_PCT = (0.0, 100.0)
 HALL_OVERRANGE = 1.1  # a current beyond 110 % of the hall sensor's range is not a measurement
+_NO_RESPONSE = int(CellFault.NO_RESPONSE)  # a plain int: IntFlag's & is slow, and this runs per cell
 
 
 def string_status(
@@ -47,6 +49,17 @@ def string_status(
     humidity = _in_range(scan.humidity_dpct, 10.0, HUMIDITY_RANGE_PCT) if config.climate_sensor else None
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)
 
+    n = config.battery.count
+    voltages = padded(scan.cell_voltage_mv, n, 0)
+    resistances = padded(scan.cell_resistance_uohm, n, 0)
+    temperatures = padded(scan.cell_temperature_dc, n, 0)
+    if any(c.faults & _NO_RESPONSE for c in cells):
+        # No answer (from the device or from a failed cell actor): no value to show.
+        answered = [not c.faults & _NO_RESPONSE for c in cells]
+        voltages, resistances, temperatures = (
+            tuple(v if ok else 0 for v, ok in zip(values, answered))
+            for values in (voltages, resistances, temperatures)
+        )
     # Cells whose reading is a measurement. Not "health OK": a battery in alarm (health "error")
     # is exactly the one that must set the string's SOH, SOC and balance.
     valid = [c for c in cells if not c.faults]
@@ -74,19 +87,37 @@ def string_status(
         state=state,
         soc_pct=float(soc),
         soh_pct=float(soh),
-        balance_pct=round(balance_pct([c.voltage_mv for c in valid]), 2),
+        balance_pct=round(balance_pct([v for v, c in zip(voltages, cells) if not c.faults]), 2),
         ambient_c=ambient_c,
         humidity_pct=humidity,
         hall_ok=scan.hall_ok,
         relay_closed=scan.relay_closed,
         cell_health=tuple(int(c.health) for c in cells),
         cell_faults=tuple(int(c.faults) for c in cells),
-        cell_voltage_mv=tuple(c.voltage_mv for c in cells),
-        cell_resistance_uohm=tuple(c.resistance_uohm for c in cells),
-        cell_temperature_dc=tuple(c.temperature_dc for c in cells),
+        cell_voltage_mv=voltages,
+        cell_resistance_uohm=resistances,
+        cell_temperature_dc=temperatures,
         cell_soc_pct=tuple(c.soc_pct for c in cells),
         cell_soh_pct=tuple(c.soh_pct for c in cells),
     )
+
+
+def cell_batch(scan: StringScan, n: int) -> CellBatch:
+    """The scan's cell readings for the string's n cells (a missing cell counts as not answering)."""
+    return CellBatch(
+        scan.scan_no,
+        scan.timestamp,
+        scan.current_ca,
+        padded(scan.cell_responded, n, False),
+        padded(scan.cell_voltage_mv, n, 0),
+        padded(scan.cell_resistance_uohm, n, 0),
+        padded(scan.cell_temperature_dc, n, 0),
+    )
+
+
+def padded(values: tuple, n: int, default) -> tuple:
+    """`values` cut or filled with `default` to exactly n entries (the same tuple if it fits)."""
+    return values[:n] if len(values) >= n else values + (default,) * (n - len(values))
 
 
 def stale_status(config: StringConfig, scan_no: int, timestamp: float, last_soc_pct: float) -> StringStatus:

@@ -179,12 +179,12 @@ def test_a_battery_in_alarm_still_counts_for_the_string_soh_and_soc(tmp_path):
 
     config = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS).strings[0]
     snap = CellSnapshot(100.0, 100.0, 4000)
-    cells = [CellStatus(i + 1, 1, Health.OK, CellFault.NONE, 13600, 4000, 250, 90, 100, snap) for i in range(CELLS)]
-    cells[2] = CellStatus(3, 1, Health.ERROR, CellFault.NONE, 13600, 7000, 250, 40, 20, snap)  # in "SOH low" alarm
+    cells = [CellStatus(i + 1, Health.OK, CellFault.NONE, 90, 100, snap) for i in range(CELLS)]
+    cells[2] = CellStatus(3, Health.ERROR, CellFault.NONE, 40, 20, snap)  # in "SOH low" alarm
     status = string_status(config, scan("U1S1"), cells, 100.0)
     assert status.soh_pct == 20 and status.soc_pct == 40
     faulty = list(cells)
-    faulty[1] = CellStatus(2, 1, Health.ERROR, CellFault.TEMPERATURE_IMPLAUSIBLE, 13600, 4000, 3000, 10, 10, snap)
+    faulty[1] = CellStatus(2, Health.ERROR, CellFault.TEMPERATURE_IMPLAUSIBLE, 10, 10, snap)
     assert string_status(config, scan("U1S1"), faulty, 100.0).soc_pct == 40  # a sensor fault does not count
 
 

@@ -174,11 +174,12 @@ _IMPLAUSIBLE = (
 
 def _any_violated(limits: CellLimits, v: float | None, r: float | None, t: float | None,
                   soc: float | None, soh: float | None) -> bool:
+    """Whether any value is missing or at a limit (directions checked by CellLimits)."""
     return (
         v is None or r is None or t is None or soc is None or soh is None
-        or limits.voltage_high.violated(v) or limits.voltage_low.violated(v)
-        or limits.resistance_high.violated(r) or limits.temperature_high.violated(t)
-        or limits.soc_low.violated(soc) or limits.soh_low.violated(soh)
+        or not limits.voltage_low.threshold < v < limits.voltage_high.threshold
+        or r >= limits.resistance_high.threshold or t >= limits.temperature_high.threshold
+        or soc <= limits.soc_low.threshold or soh <= limits.soh_low.threshold
     )
 
 

@@ -69,6 +69,14 @@ class CellLimits:
     sensor_fault_delay_s: float
     communication_lost_delay_s: float
 
+    def __post_init__(self) -> None:
+        # evaluate_cell's fast path compares the thresholds directly and relies on these.
+        for name, direction in (("voltage_high", Direction.HIGH), ("voltage_low", Direction.LOW),
+                                ("resistance_high", Direction.HIGH), ("temperature_high", Direction.HIGH),
+                                ("soc_low", Direction.LOW), ("soh_low", Direction.LOW)):
+            if getattr(self, name).direction is not direction:
+                raise ValueError(f"cell limit {name} must be a {direction.name} limit")
+
 
 @dataclass(frozen=True, slots=True)
 class StringLimits:
