@@ -189,6 +189,9 @@ class ScadaModbusServer:
         self._string_alarm_bits: dict[str, int] = {}
         self._cell_alarm_bits: dict[str, list[int]] = {}
         self.units: frozenset[int] = frozenset()
+        # Strings whose new status is not in the registers yet: rendered when a request comes
+        # (or when they go stale), so a gateway nobody polls does not pack 3,840 cells a second.
+        self._pending: set[str] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -271,8 +274,17 @@ class ScadaModbusServer:
             state.last_fresh_timestamp = status.timestamp
             state.last_fresh_scan_no = status.scan_no
             self._last_update = max(self._last_update, status.timestamp)
-        self._render_string(state)
-        self._render_gateway()
+        self._pending.add(status.string_id)
+
+    def render_pending(self) -> None:
+        """Put every string status received since the last request into the registers."""
+        if not self._pending:
+            return
+        now = time.monotonic()
+        for string_id in self._pending:
+            self._render_string(self._strings[string_id], now)
+        self._pending.clear()
+        self._render_gateway(now)
 
     def _apply_ups(self, status: UpsStatus) -> None:
         state = self._upses.get(status.ups_id)
@@ -325,6 +337,7 @@ class ScadaModbusServer:
             string.words = devices[mm.STRING_UNIT_BASE + string.config.index].block["x"][2]
 
     def _guard(self, unit_id: int, function_code: int, client_ip: str) -> ExcCodes | None:
+        self.render_pending()  # every request, before pymodbus reads the registers
         return request_refusal(unit_id, function_code, client_ip, self.units, self.policy)
 
     def _relay_action(self, string_id: str) -> Callable[..., Any]:
@@ -428,6 +441,7 @@ class ScadaModbusServer:
             log.warning("no status from string: served as stale", string=string_id,
                         after_s=self.string_freshness.thresholds[string_id])
             self._render_string(self._strings[str(string_id)], now)
+            self._pending.discard(str(string_id))
         for ups_id in self.ups_freshness.went_stale(now):
             self._render_ups(self._upses[str(ups_id)], now)
         self._render_gateway(now)

@@ -145,6 +145,11 @@ class BtmsSnmpAgent:
         self._targets: list[Any] = []
         self._ticker: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
+        # Strings whose new status is not in the OID store yet: rendered when a request comes
+        # (or when they go stale), so an agent nobody walks does not rebuild 3,840 cell rows a second.
+        self._unrendered: set[str] = set()
+        self._last_fresh: dict[int, tuple[float, int]] = {}  # string index -> timestamp, scan of its last fresh status
+        self.store.before_read = self.render_pending
         self.traps_sent = 0
         self._cell_counts = {s.index: s.battery.count for s in topology.strings}
         self._define_static()
@@ -229,8 +234,8 @@ class BtmsSnmpAgent:
             self.string_freshness.received(message.string_id, not message.stale, now)
             if not message.stale:
                 self._last_update = max(self._last_update, message.timestamp)
-            self._render_string(self.topology.string(message.string_id).index, message, message.stale)
-            self._render_gateway(now)
+                self._last_fresh[self.topology.string(message.string_id).index] = (message.timestamp, message.scan_no)
+            self._unrendered.add(message.string_id)
         elif isinstance(message, UpsStatus):
             if message.ups_id not in self._upses:
                 log.warning("status of an unknown UPS ignored", ups=message.ups_id)
@@ -311,6 +316,17 @@ class BtmsSnmpAgent:
                 for cell in range(1, s.battery.count + 1):
                     self.store.define(c.oid + (s.index, cell), c.wire_type)
 
+    def render_pending(self) -> None:
+        """Put every string status received since the last request into the OID store."""
+        if not self._unrendered:
+            return
+        now = time.monotonic()
+        for string_id in self._unrendered:
+            self._render_string(self.topology.string(string_id).index, self._strings[string_id],
+                                self.string_freshness.is_stale(string_id, now))
+        self._unrendered.clear()
+        self._render_gateway(now)
+
     def _render_all(self) -> None:
         now = time.monotonic()
         for s in self.topology.strings:
@@ -323,9 +339,10 @@ class BtmsSnmpAgent:
         store = self.store
         for name, value in string_row(status, stale).items():
             store.set(so.column(name).oid + (index,), value)
-        if status is not None and not stale:
-            store.set(so.column("btmsStringTimestamp").oid + (index,), int(status.timestamp))
-            store.set(so.column("btmsStringScanCounter").oid + (index,), status.scan_no & 0xFFFFFFFF)
+        last_fresh = self._last_fresh.get(index)
+        if last_fresh is not None:  # kept while stale: when the string was last heard of
+            store.set(so.column("btmsStringTimestamp").oid + (index,), int(last_fresh[0]))
+            store.set(so.column("btmsStringScanCounter").oid + (index,), last_fresh[1] & 0xFFFFFFFF)
         elif status is None:
             store.set(so.column("btmsStringTimestamp").oid + (index,), 0)
         self._render_cells(index, self._cell_counts[index], None if stale else status)
@@ -395,6 +412,7 @@ class BtmsSnmpAgent:
             log.warning("no status from string: served as stale", string=string_id,
                         after_s=self.string_freshness.thresholds[string_id])
             self._render_string(self.topology.string(str(string_id)).index, self._strings[str(string_id)], True)
+            self._unrendered.discard(str(string_id))
         for u in self.topology.upses:
             self._render_ups(u.id, now)  # upsSecondsOnBattery counts on
         self._render_gateway(now)

@@ -7,7 +7,7 @@ x 7 columns as objects cost 190-235 us per varbind and 62 MB (PROTOCOLS.md secti
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pyasn1.type import univ
@@ -59,6 +59,12 @@ class OidStore:
         self._wire: dict[OID, bytes] = {}  # OID -> BER varbind, while the value holds
         self._oid_tlv: dict[OID, bytes] = {}  # OID -> BER name, for ever
         self._parent_body: dict[OID, bytes] = {}  # OID minus its last arc -> its BER contents
+        # Called at the start of every request, so values held back until asked for are current.
+        self.before_read: Callable[[], None] | None = None
+
+    def refresh(self) -> None:
+        if self.before_read is not None:
+            self.before_read()
 
     def define(self, oid: OID, wire_type: str, value: Any = None) -> None:
         if wire_type not in VALUE_PROTOTYPES:
@@ -173,6 +179,7 @@ class SubtreeController(instrum.MibInstrumController):
         self.fallback = fallback
 
     def read_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
+        self.store.refresh()
         out: list[Any] = []
         for idx, (name, value) in enumerate(var_binds):
             oid = tuple(name)
@@ -187,6 +194,7 @@ class SubtreeController(instrum.MibInstrumController):
         return out
 
     def read_next_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
+        self.store.refresh()
         in_view: dict[OID, bool] = {}
         out: list[Any] = []
         for idx, (name, value) in enumerate(var_binds):
@@ -279,6 +287,7 @@ class SubtreeBulkResponder(cmdrsp.BulkCommandResponder):
         if not isinstance(controller, SubtreeController):
             super().handle_management_operation(snmpEngine, stateReference, contextName, PDU)
             return
+        controller.store.refresh()
         request = v2c.apiPDU.get_varbinds(PDU)
         non_repeaters, repetitions = bulk_shape(
             int(v2c.apiBulkPDU.get_non_repeaters(PDU)), int(v2c.apiBulkPDU.get_max_repetitions(PDU)),
