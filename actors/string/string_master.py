@@ -62,6 +62,7 @@ class StringMaster(InitGate, ActorTypeDispatcher):
         self.cell_snapshots: tuple = ()
         self.restart_counts: list[int] = []
         self.scans_seen = 0
+        self.saved_snapshot: StringSnapshot | None = None  # the last one handed to the UPS
         self.string_limits = None
         self.string_alarms = STRING_ALARMS_CLEAR
         self.miss_limit: int | None = None
@@ -137,8 +138,26 @@ class StringMaster(InitGate, ActorTypeDispatcher):
             )
         self.scans_seen += 1
         if self.scans_seen % SNAPSHOT_EVERY_SCANS == 1:
-            self.send(self.ups, StringSnapshotSaved(self.config.id, StringSnapshot(self.soc_pct, self.cell_snapshots,
-                                                                                   self.string_alarms)))
+            self._save_snapshot_if_changed()
+
+    def _save_snapshot_if_changed(self) -> None:
+        """Hand the UPS a new snapshot only when the state in it changed.
+
+        In float charge nothing does for hours; sending 120 cell snapshots every 10 s anyway was
+        a big share of the tree's cross-process traffic. Unchanged cell snapshots are the same
+        objects (cell_sensor.py), so the check is by identity.
+        """
+        saved = self.saved_snapshot
+        if (
+            saved is not None
+            and saved.soc_pct == self.soc_pct
+            and saved.alarms is self.string_alarms
+            and len(saved.cells) == len(self.cell_snapshots)
+            and all(a is b for a, b in zip(saved.cells, self.cell_snapshots))
+        ):
+            return
+        self.saved_snapshot = StringSnapshot(self.soc_pct, self.cell_snapshots, self.string_alarms)
+        self.send(self.ups, StringSnapshotSaved(self.config.id, self.saved_snapshot))
 
     def _ask_cells(self, scan: StringScan) -> CellBatchResult:
         result = self.cells_system.ask(self.bank, cell_batch(scan, self.config.battery.count), CELL_ASK_TIMEOUT_S)
