@@ -6,12 +6,15 @@ never waits behind the sample writer. WAL lets the CLI write a token while the g
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import aiosqlite
 
 SETTINGS_FILE = "settings.db"
+OPEN_RETRY_S = 10.0  # how long opening keeps retrying a "database is locked"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -45,12 +48,22 @@ async def open_settings_async(path: str | Path, schema: str) -> aiosqlite.Connec
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = await aiosqlite.connect(str(path))
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA synchronous=NORMAL")
-    await db.execute("PRAGMA busy_timeout=5000")
-    await db.executescript(schema)
-    await db.commit()
-    return db
+    deadline = time.monotonic() + OPEN_RETRY_S
+    while True:
+        try:
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.executescript(schema)
+            await db.commit()
+            return db
+        except sqlite3.OperationalError as error:
+            # Two components creating a new file at once: switching it to WAL can report
+            # "locked" at once, without waiting for the busy timeout. It passes on a retry.
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                await db.close()
+                raise
+            await asyncio.sleep(0.05)
 
 
 def open_settings(storage_dir: Path) -> sqlite3.Connection:
