@@ -9,9 +9,11 @@ import psutil
 import pytest
 
 from actors.runtime.loopback import bind_thespian_to
+from actors.runtime.poll_selector import use_poll_selector
 from tests.support import free_port, wait_for
 
 bind_thespian_to("127.0.0.1")
+use_poll_selector()  # as `btms run` does: the multiprocTCPBase tests run the production transport
 
 
 def _session_pids(admin_port: int) -> set[int]:
