@@ -119,6 +119,7 @@ class CellSensor(Actor):
         if (
             not transitions
             and last is not None
+            and not last.alarm_transitions  # a transition is reported once, never sent again
             and last.snapshot is snapshot
             and last.faults == faults
             and last.health == health

@@ -232,3 +232,16 @@ def test_a_silent_string_ages_out_of_its_ups_aggregates(actor_system, tmp_path):
     actor_system.tell(found["U1S1"], scan("U1S1", timestamp=t0 + 30, voltage_cv=5440))  # U1S2's master is silent
     latest = wait_for(lambda: [u for u in ups_statuses() if u.timestamp == t0 + 30], what="the next UPS status")[-1]
     assert latest.voltage_v == pytest.approx(54.40) and latest.health == Health.ERROR
+
+
+def test_a_cell_alarm_is_raised_once_while_its_condition_lasts(tree):
+    """A cell re-sends an unchanged status; one that carried a transition must not be re-sent."""
+    from actors.messages import AlarmRaised
+
+    asys, recorder, _ = tree
+    high = (13600, 15000, 13610, 13600)  # battery 2 above the 14.7 V limit of a 12 V battery
+    t0 = 2_100_000_000.0
+    for k in range(5):
+        send_scan_and_wait(tree, cell_voltage_mv=high, timestamp=t0 + 11 * k)
+    raised = [m for m in _recorded(asys, recorder) if isinstance(m, AlarmRaised) and m.kind == "cell_voltage_high"]
+    assert [m.cell_index for m in raised] == [2]
