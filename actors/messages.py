@@ -265,9 +265,35 @@ class CellBatchResult:
 
     statuses: tuple[CellStatus, ...]
     restarted: tuple[int, ...]  # cell indices whose actor failed and was re-created this scan
+    transitions: tuple = ()  # (cell index, AlarmTransition) raised or cleared this scan
 
     def __repr__(self) -> str:
         return f"CellBatchResult({len(self.statuses)} statuses, restarted={self.restarted})"
+
+
+@dataclass(frozen=True)
+class CellFailed:
+    """Cell sensor -> its cell bank (in-process): evaluating this scan's reading raised.
+
+    Reported rather than raised, so the bank re-creates the cell within the same scan (Thespian
+    would retry the reading twice and only then hand back a PoisonMessage).
+    """
+
+    index: int
+    error: str
+
+
+@dataclass(frozen=True)
+class CellRoundEnd:
+    """Cell bank -> itself (in-process): every cell has had this scan's CellBatch.
+
+    simpleSystemBase delivers in the order messages were sent. The bank sends this after the
+    batch to every cell, so it arrives after every cell has evaluated; the answers those cells
+    sent meanwhile are queued behind it, so the bank sends it once more (pass 1) and is then
+    sure to have every answer of the scan. Cells answer only when their status changed.
+    """
+
+    pass_no: int
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ It lives in its string master's private in-process actor system (ARCHITECTURE.md
 processes would cost ~16 GB). Each scan the master's cell bank tells it its reading; it checks
 plausibility, keeps SOC by coulomb counting and SOH against its reference resistance, and
 answers its status. It never sets timers (the in-process system only runs inside the master's
-ask). What it must remember across a restart travels in CellSnapshot.
+ask). What it must remember across a restart travels in CellSnapshot. It answers only when its
+status changed (most scans in float charge it did not); cell_bank.py says how the bank knows
+the scan is complete. A reading it cannot evaluate is reported (CellFailed), not raised.
 
 It dispatches on the message type itself rather than through ActorTypeDispatcher: that
 dispatcher walks two class hierarchies per message, and a cell gets one message per scan in
@@ -18,6 +20,7 @@ from thespian.actors import Actor
 from actors.device.cell_checks import health_of, reading_faults
 from actors.messages import (
     CellBatch,
+    CellFailed,
     CellFault,
     CellSnapshot,
     CellStatus,
@@ -51,7 +54,14 @@ class CellSensor(Actor):
     def receiveMessage(self, message, sender):
         kind = type(message)
         if kind is CellBatch:
-            self.send(sender, self.evaluate(message))
+            before = self.last_status
+            try:
+                status = self.evaluate(message)
+            except Exception as error:  # noqa: BLE001 - any failure: the bank re-creates this cell
+                self.send(sender, CellFailed(self.index, f"{type(error).__name__}: {error}"))
+                return
+            if status is not before:  # an unchanged status is not sent again: the bank keeps it
+                self.send(sender, status)
         elif kind is InitCell:
             self._init(message)
         elif kind is CrashForTest:

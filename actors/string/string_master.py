@@ -112,7 +112,7 @@ class StringMaster(InitGate, ActorTypeDispatcher):
             status = string_status(self.config, scan, result.statuses, self.soc_pct)
             self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
             self.soc_pct = status.soc_pct
-            transitions += [(c.index, t) for c in result.statuses for t in c.alarm_transitions]
+            transitions += result.transitions
         self.misses = 0 if scan.responded else self.misses + 1
         if not scan.responded and self.miss_limit is not None and self.misses < self.miss_limit:
             # A few unanswered scans are not yet "communication lost": hold every string alarm.
