@@ -29,7 +29,7 @@ from actors.messages import (
     InitCell,
 )
 from actors.site.alarms import CELL_ALARMS_CLEAR, evaluate_cell
-from actors.string.battery_math import soh_from_resistance, update_soc
+from actors.string.battery_math import RESISTANCE_SMOOTHING_S, smoothed, soh_from_resistance, update_soc
 
 # Across a longer gap in the data the current is unknown: integrating the last one would be a guess.
 MAX_INTEGRATION_GAP_S = 900.0
@@ -45,6 +45,8 @@ class CellSensor(Actor):
         self.soh_pct = 100.0
         self.reference_uohm = 0
         self.last_timestamp: float | None = None
+        self.resistance_avg: float | None = None  # what SOH is computed from (battery_math.smoothed)
+        self.resistance_time: float | None = None
         self.limits = None
         self.alarms = CELL_ALARMS_CLEAR
         self.in_alarm = False  # any alarm of this cell active (recomputed only when one changes)
@@ -144,7 +146,11 @@ class CellSensor(Actor):
         if self.reference_uohm <= 0:
             # The first valid reading after commissioning is the cell's reference resistance.
             self.reference_uohm = resistance_uohm
-        self.soh_pct = soh_from_resistance(resistance_uohm, self.reference_uohm)
+        since = None if self.resistance_time is None else timestamp - self.resistance_time
+        previous = self.resistance_avg if since is not None and since <= MAX_INTEGRATION_GAP_S else None
+        self.resistance_avg = smoothed(previous, resistance_uohm, since or 0.0, RESISTANCE_SMOOTHING_S)
+        self.resistance_time = timestamp
+        self.soh_pct = soh_from_resistance(self.resistance_avg, self.reference_uohm)
         gap = None if self.last_timestamp is None else timestamp - self.last_timestamp
         if gap is not None and 0 < gap <= MAX_INTEGRATION_GAP_S:
             vpc = voltage_mv / 1000.0 / max(1, self.nominal_voltage // 2)

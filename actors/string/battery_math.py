@@ -31,6 +31,9 @@ FLOAT_TOP_UP_PCT_PER_H = 5.0
 # End of life when the internal resistance has risen by this factor over its reference (IEEE 1188
 # practice: investigate at +20..30 %, replace around +50 %).
 END_OF_LIFE_RESISTANCE_RATIO = 1.5
+# SOH follows the resistance averaged over about this long, not each sample: an internal
+# resistance reading scatters by a few µΩ, which moved SOH by a whole percent from scan to scan.
+RESISTANCE_SMOOTHING_S = 300.0
 
 
 def cells_per_battery(nominal_voltage: int) -> int:
@@ -103,7 +106,19 @@ def update_soc(
     return min(100.0, max(0.0, soc_pct))
 
 
-def soh_from_resistance(resistance_uohm: int, reference_uohm: int) -> float:
+def smoothed(previous: float | None, sample: float, dt_s: float, time_constant_s: float) -> float:
+    """Exponential moving average: `previous` moved towards `sample` by dt / (τ + dt).
+
+    Without a previous average (first sample, or after a long gap) the sample itself.
+    """
+    if previous is None:
+        return float(sample)
+    if dt_s <= 0:
+        return previous
+    return previous + (sample - previous) * dt_s / (time_constant_s + dt_s)
+
+
+def soh_from_resistance(resistance_uohm: float, reference_uohm: int) -> float:
     """100 % at the reference resistance, 0 % at END_OF_LIFE_RESISTANCE_RATIO × reference."""
     if reference_uohm <= 0:
         return 100.0

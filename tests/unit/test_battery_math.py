@@ -121,3 +121,21 @@ def test_restarts_back_off_after_three_in_a_minute():
     delays = [policy.delay_before_restart("bus:sim", t) for t in (0, 1, 2, 3, 4, 5)]
     assert delays == [0.0, 0.0, 0.0, 0.5, 1.0, 2.0]
     assert policy.delay_before_restart("bus:sim", 100.0) == 0.0  # the window has passed
+
+
+def test_smoothed_resistance_follows_a_step_slowly_and_ignores_scatter():
+    from actors.string.battery_math import RESISTANCE_SMOOTHING_S, smoothed
+
+    assert smoothed(None, 4000, 1.0, RESISTANCE_SMOOTHING_S) == 4000.0  # first sample
+    assert smoothed(4000.0, 5000, 0.0, RESISTANCE_SMOOTHING_S) == 4000.0  # no time passed
+    samples = [4195 if k % 2 else 4215 for k in range(600)]  # ±10 µΩ of scatter, 10 minutes at 1 s
+    assert {round(soh_from_resistance(r, 4000)) for r in samples} == {89, 90}  # raw: flickers
+    avg, sohs = 4205.0, set()
+    for r in samples:
+        avg = smoothed(avg, r, 1.0, RESISTANCE_SMOOTHING_S)
+        sohs.add(round(soh_from_resistance(avg, 4000)))
+    assert sohs == {90}  # smoothed: one whole percent, scan after scan
+    avg = 4000.0
+    for _ in range(int(RESISTANCE_SMOOTHING_S)):  # a real rise to 5000 µΩ: 63 % of it after one τ
+        avg = smoothed(avg, 5000, 1.0, RESISTANCE_SMOOTHING_S)
+    assert 4600 < avg < 4700
