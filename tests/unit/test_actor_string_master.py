@@ -85,6 +85,12 @@ def send_scan_and_wait(tree, **changes):
     return wait_for(lambda: _string_status_of_scan(asys, recorder, s.scan_no), what=f"the status of scan {s.scan_no}")
 
 
+def send_high_voltage_scans(tree, t0: float, scans: int) -> None:
+    """Battery 2 above the 14.7 V limit of a 12 V battery, one scan every 11 s (past the on-delay)."""
+    for k in range(scans):
+        send_scan_and_wait(tree, cell_voltage_mv=(13600, 15000, 13610, 13600), timestamp=t0 + 11 * k)
+
+
 def test_healthy_scan_gives_string_values(tree):
     status = send_scan_and_wait(tree)
     assert status.health == Health.OK
@@ -193,10 +199,8 @@ def test_a_recreated_cell_resumes_its_alarm_and_clears_it_when_the_condition_end
     from actors.messages import AlarmCleared, AlarmRaised
 
     asys, recorder, master = tree
-    high = (13600, 15000, 13610, 13600)  # battery 2 above the 14.7 V limit of a 12 V battery
     t0 = 2_000_000_000.0
-    for k in range(2):
-        send_scan_and_wait(tree, cell_voltage_mv=high, timestamp=t0 + 11 * k)
+    send_high_voltage_scans(tree, t0, scans=2)
 
     def events(kind):
         return [m for m in _recorded(asys, recorder) if isinstance(m, kind) and m.kind == "cell_voltage_high"]
@@ -239,9 +243,6 @@ def test_a_cell_alarm_is_raised_once_while_its_condition_lasts(tree):
     from actors.messages import AlarmRaised
 
     asys, recorder, _ = tree
-    high = (13600, 15000, 13610, 13600)  # battery 2 above the 14.7 V limit of a 12 V battery
-    t0 = 2_100_000_000.0
-    for k in range(5):
-        send_scan_and_wait(tree, cell_voltage_mv=high, timestamp=t0 + 11 * k)
+    send_high_voltage_scans(tree, 2_100_000_000.0, scans=5)
     raised = [m for m in _recorded(asys, recorder) if isinstance(m, AlarmRaised) and m.kind == "cell_voltage_high"]
     assert [m.cell_index for m in raised] == [2]
