@@ -79,3 +79,13 @@ class FreshnessTracker:
 
     def stale_count(self, now: float) -> int:
         return sum(1 for k in self.thresholds if self.is_stale(k, now))
+
+
+def freshness_trackers(topology: Topology, stale_after_s: float | None = None) -> tuple[FreshnessTracker, FreshnessTracker]:
+    """The string and UPS trackers a server keeps: each threshold from its bus' scan period, or
+    one `stale_after_s` for all (tests)."""
+    strings, upses = string_thresholds(topology), ups_thresholds(topology)
+    if stale_after_s is not None:
+        strings = dict.fromkeys(strings, stale_after_s)
+        upses = dict.fromkeys(upses, stale_after_s)
+    return FreshnessTracker(strings), FreshnessTracker(upses)

@@ -42,7 +42,7 @@ from actors.messages import (
 from actors.topology.model import ModbusTcpConfig, StringConfig, Topology
 from protocols import modbus_map as mm
 from protocols.active_alarms import ActiveAlarms
-from protocols.freshness import FreshnessTracker, string_thresholds, ups_thresholds
+from protocols.freshness import freshness_trackers
 from protocols.modbus_map import Block, Freshness
 from protocols.tasks import cancel_and_wait
 
@@ -171,12 +171,7 @@ class ScadaModbusServer:
         self.topology = topology
         self.config = config or topology.services.modbus
         self.on_command = on_command
-        strings, upses = string_thresholds(topology), ups_thresholds(topology)
-        if stale_after_s is not None:
-            strings = dict.fromkeys(strings, stale_after_s)
-            upses = dict.fromkeys(upses, stale_after_s)
-        self.string_freshness = FreshnessTracker(strings)
-        self.ups_freshness = FreshnessTracker(upses)
+        self.string_freshness, self.ups_freshness = freshness_trackers(topology, stale_after_s)
         self.policy = WritePolicy.from_config(self.config)
         self._strings: dict[str, _StringState] = {}
         self._upses: dict[str, _UpsState] = {}

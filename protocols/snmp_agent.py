@@ -53,7 +53,7 @@ from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
 from actors.topology.model import SnmpConfig, Topology
 from protocols import snmp_oids as so
 from protocols.active_alarms import ActiveAlarms, notifies
-from protocols.freshness import FreshnessTracker, string_thresholds, ups_thresholds
+from protocols.freshness import freshness_trackers
 from protocols.served_values import NO_RESPONSE, served_cell_values
 from protocols.snmp_ber import OID
 from protocols.snmp_rows import (
@@ -126,12 +126,7 @@ class BtmsSnmpAgent:
         if notify_type not in ("trap", "inform"):
             raise ValueError(f"SNMP notify_type {notify_type!r}: expected 'trap' or 'inform'")
         self.notify_type = notify_type
-        strings, upses = string_thresholds(topology), ups_thresholds(topology)
-        if stale_after_s is not None:
-            strings = dict.fromkeys(strings, stale_after_s)
-            upses = dict.fromkeys(upses, stale_after_s)
-        self.string_freshness = FreshnessTracker(strings)
-        self.ups_freshness = FreshnessTracker(upses)
+        self.string_freshness, self.ups_freshness = freshness_trackers(topology, stale_after_s)
         self.receivers = tuple(_parse_receiver(r) for r in self.config.trap_receivers)
         self.store = OidStore((so.ENTERPRISE,))
         self.ups_stores: dict[int, OidStore] = {u.index: OidStore((so.UPS_MIB_BATTERY,)) for u in topology.upses}
