@@ -10,7 +10,7 @@ import pytest
 
 from actors.runtime.loopback import bind_thespian_to
 from actors.runtime.poll_selector import use_poll_selector
-from tests.support import free_port, wait_for
+from tests.support import free_port, process_running, wait_for
 
 bind_thespian_to("127.0.0.1")
 use_poll_selector()  # as `btms run` does: the multiprocTCPBase tests run the production transport
@@ -55,8 +55,7 @@ def actor_system(request):
     pids |= _session_pids(port)
     asys.shutdown()
     try:
-        wait_for(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids),
-                 timeout=5, what="every actor process to exit")
+        wait_for(lambda: not any(process_running(p) for p in pids), timeout=5, what="every actor process to exit")
     finally:
         for p in pids:
             try:

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import yaml
 
 from sim.control import ControlClient
@@ -30,7 +29,7 @@ from tests.gateway_process import (
     wait_serving,
     write_demo_topology,
 )
-from tests.support import wait_for
+from tests.support import process_running, wait_for
 
 
 def free_udp_port() -> int:
@@ -139,7 +138,7 @@ def running_gateway(tmp_path: Path, topology: Path, data: dict, serving_within_s
 
 
 def _living(pids: set[int]) -> set[int]:
-    return {p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE}
+    return {p for p in pids if process_running(p)}
 
 
 def _tail(path: Path, lines: int = 40) -> str:

@@ -90,3 +90,13 @@ def small_topology(
         storage=StorageConfig(path=str(tmp_path / "var")),
         source=str(tmp_path / "topology.yaml"),
     )
+
+
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie; a process that exits while we look is not running."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
