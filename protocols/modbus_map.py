@@ -24,8 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from actors.device.cell_checks import NO_RESPONSE
 from actors.messages import Health, StringStatus, UpsStatus
-from protocols.served_values import NO_RESPONSE, served_cell_values
+from protocols.served_values import served_cell_values
 
 MAP_VERSION = 1
 

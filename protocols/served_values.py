@@ -16,7 +16,6 @@ from actors.messages import CellFault
 _VOLTAGE_UNTRUSTED = int(CellFault.VOLTAGE_IMPLAUSIBLE | CellFault.NO_RESPONSE)
 _RESISTANCE_UNTRUSTED = int(CellFault.RESISTANCE_IMPLAUSIBLE | CellFault.OPEN_CIRCUIT | CellFault.NO_RESPONSE)
 _TEMPERATURE_UNTRUSTED = int(CellFault.TEMPERATURE_IMPLAUSIBLE | CellFault.NO_RESPONSE)
-NO_RESPONSE = int(CellFault.NO_RESPONSE)
 
 
 def served_cell_values(

@@ -48,13 +48,14 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio.ntforg import VB_PROCESSOR
 from pysnmp.proto import rfc1902
 
+from actors.device.cell_checks import NO_RESPONSE
 from actors.log import get_logger
 from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
 from actors.topology.model import SnmpConfig, Topology
 from protocols import snmp_oids as so
 from protocols.active_alarms import ActiveAlarms, notifies
 from protocols.freshness import freshness_trackers
-from protocols.served_values import NO_RESPONSE, served_cell_values
+from protocols.served_values import served_cell_values
 from protocols.snmp_ber import OID
 from protocols.snmp_rows import (
     DISCHARGE_CURRENT_A,

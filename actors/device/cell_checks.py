@@ -22,7 +22,8 @@ IMPLAUSIBLE_HIGH_FACTOR = 1.1
 
 # Plain int bits of CellFault: this runs 3,840 times a second, and enum flag arithmetic costs
 # about a microsecond per operation where int arithmetic costs a few tens of nanoseconds.
-_NO_RESPONSE = int(CellFault.NO_RESPONSE)
+# Plain ints: IntFlag's operators are slow, and these are tested per cell per scan.
+NO_RESPONSE = int(CellFault.NO_RESPONSE)
 _OPEN_CIRCUIT = int(CellFault.OPEN_CIRCUIT)
 _VOLTAGE_IMPLAUSIBLE = int(CellFault.VOLTAGE_IMPLAUSIBLE)
 _RESISTANCE_IMPLAUSIBLE = int(CellFault.RESISTANCE_IMPLAUSIBLE)
@@ -41,7 +42,7 @@ def reading_faults(
     Returns the CellFault bits as a plain int (CellFault(value) names them).
     """
     if not responded:
-        return _NO_RESPONSE
+        return NO_RESPONSE
     faults = 0
     v_low, v_high = VOLTAGE_RANGE_MV[nominal_voltage]
     if voltage_mv < v_low * OPEN_CIRCUIT_FRACTION:
@@ -58,7 +59,7 @@ def reading_faults(
 
 
 def health_of(faults: int) -> Health:
-    if faults & _NO_RESPONSE:
+    if faults & NO_RESPONSE:
         return Health.STALE
     if faults:
         return Health.ERROR

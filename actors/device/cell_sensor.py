@@ -29,7 +29,12 @@ from actors.messages import (
     InitCell,
 )
 from actors.site.alarms import CELL_ALARMS_CLEAR, evaluate_cell
-from actors.string.battery_math import RESISTANCE_SMOOTHING_S, smoothed, soh_from_resistance, update_soc
+from actors.string.battery_math import (
+    RESISTANCE_SMOOTHING_S,
+    smoothed,
+    soh_from_resistance,
+    update_soc,
+)
 
 # Across a longer gap in the data the current is unknown: integrating the last one would be a guess.
 MAX_INTEGRATION_GAP_S = 900.0
@@ -118,8 +123,8 @@ class CellSensor(Actor):
             health = Health.ERROR  # a battery in alarm is shown as "error", as SCADA expects
         soc_pct, soh_pct = round(self.soc_pct), round(self.soh_pct)
         snapshot = self.snapshot
-        # SOH follows each noisy resistance reading and is recomputed from the next one after a
-        # restart: its snapshot is renewed per whole percent, SOC's (an integral) at any change.
+        # SOH is recomputed from the next readings after a restart and drifts a little every
+        # scan: its snapshot is renewed per whole percent, SOC's (an integral) at any change.
         if (
             snapshot.soc_pct != self.soc_pct
             or round(snapshot.soh_pct) != soh_pct

@@ -108,8 +108,9 @@ class StringMaster(InitGate, ActorTypeDispatcher):
         if not scan.responded:
             status = stale_status(self.config, scan.scan_no, scan.timestamp, self.soc_pct)
         else:
-            result = self._ask_cells(scan)
-            status = string_status(self.config, scan, result.statuses, self.soc_pct)
+            batch = cell_batch(scan, self.config.battery.count)
+            result = self._ask_cells(batch)
+            status = string_status(self.config, scan, batch, result.statuses, self.soc_pct)
             self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
             self.soc_pct = status.soc_pct
             transitions += result.transitions
@@ -159,13 +160,13 @@ class StringMaster(InitGate, ActorTypeDispatcher):
         self.saved_snapshot = StringSnapshot(self.soc_pct, self.cell_snapshots, self.string_alarms)
         self.send(self.ups, StringSnapshotSaved(self.config.id, self.saved_snapshot))
 
-    def _ask_cells(self, scan: StringScan) -> CellBatchResult:
-        result = self.cells_system.ask(self.bank, cell_batch(scan, self.config.battery.count), CELL_ASK_TIMEOUT_S)
+    def _ask_cells(self, batch: CellBatch) -> CellBatchResult:
+        result = self.cells_system.ask(self.bank, batch, CELL_ASK_TIMEOUT_S)
         if not isinstance(result, CellBatchResult):
-            raise RuntimeError(f"string {self.config.id}: cell bank did not answer scan {scan.scan_no}")
+            raise RuntimeError(f"string {self.config.id}: cell bank did not answer scan {batch.scan_no}")
         for index in result.restarted:
             self.restart_counts[index - 1] += 1
-            self.log.warning("cell sensor actor re-created", cell=index, scan=scan.scan_no)
+            self.log.warning("cell sensor actor re-created", cell=index, scan=batch.scan_no)
         return result
 
     def receiveMsg_CrashForTest(self, message: CrashForTest, sender):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from actors.device.cell_checks import NO_RESPONSE
 from actors.messages import (
     CellBatch,
-    CellFault,
     CellStatus,
     ChargeState,
     Health,
@@ -29,15 +29,16 @@ STRING_VOLTAGE_RANGE_V = (20.0, 800.0)  # BM-SS measuring range (seed 000)
 AMBIENT_RANGE_C = (-40.0, 80.0)  # BM-TH range
 HUMIDITY_RANGE_PCT = (0.0, 100.0)
 HALL_OVERRANGE = 1.1  # a current beyond 110 % of the hall sensor's range is not a measurement
-_NO_RESPONSE = int(CellFault.NO_RESPONSE)  # a plain int: IntFlag's & is slow, and this runs per cell
 
 
 def string_status(
     config: StringConfig,
     scan: StringScan,
+    batch: CellBatch,
     cells: Sequence[CellStatus],
     last_soc_pct: float,
 ) -> StringStatus:
+    """`batch` is cell_batch(scan, n): the scan's cell values, one per battery."""
     if not scan.responded:
         return stale_status(config, scan.scan_no, scan.timestamp, last_soc_pct)
     voltage_v = scan.voltage_cv / 100.0
@@ -49,13 +50,10 @@ def string_status(
     humidity = _in_range(scan.humidity_dpct, 10.0, HUMIDITY_RANGE_PCT) if config.climate_sensor else None
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)
 
-    n = config.battery.count
-    voltages = padded(scan.cell_voltage_mv, n, 0)
-    resistances = padded(scan.cell_resistance_uohm, n, 0)
-    temperatures = padded(scan.cell_temperature_dc, n, 0)
-    if any(c.faults & _NO_RESPONSE for c in cells):
+    voltages, resistances, temperatures = batch.voltage_mv, batch.resistance_uohm, batch.temperature_dc
+    if any(c.faults & NO_RESPONSE for c in cells):
         # No answer (from the device or from a failed cell actor): no value to show.
-        answered = [not c.faults & _NO_RESPONSE for c in cells]
+        answered = [not c.faults & NO_RESPONSE for c in cells]
         voltages, resistances, temperatures = (
             tuple(v if ok else 0 for v, ok in zip(values, answered))
             for values in (voltages, resistances, temperatures)
@@ -141,7 +139,7 @@ def stale_status(config: StringConfig, scan_no: int, timestamp: float, last_soc_
         hall_ok=False,
         relay_closed=True,
         cell_health=(int(Health.STALE),) * n,
-        cell_faults=(int(CellFault.NO_RESPONSE),) * n,
+        cell_faults=(NO_RESPONSE,) * n,
         cell_voltage_mv=(0,) * n,
         cell_resistance_uohm=(0,) * n,
         cell_temperature_dc=(0,) * n,

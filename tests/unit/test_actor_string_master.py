@@ -181,17 +181,18 @@ def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_sys
 def test_a_battery_in_alarm_still_counts_for_the_string_soh_and_soc(tmp_path):
     """String SOH is the weakest battery's, and a weak battery is the one in alarm."""
     from actors.messages import CellSnapshot, CellStatus
-    from actors.string.string_values import string_status
+    from actors.string.string_values import cell_batch, string_status
 
     config = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS).strings[0]
     snap = CellSnapshot(100.0, 100.0, 4000)
     cells = [CellStatus(i + 1, Health.OK, CellFault.NONE, 90, 100, snap) for i in range(CELLS)]
     cells[2] = CellStatus(3, Health.ERROR, CellFault.NONE, 40, 20, snap)  # in "SOH low" alarm
-    status = string_status(config, scan("U1S1"), cells, 100.0)
+    s = scan("U1S1")
+    status = string_status(config, s, cell_batch(s, CELLS), cells, 100.0)
     assert status.soh_pct == 20 and status.soc_pct == 40
     faulty = list(cells)
     faulty[1] = CellStatus(2, Health.ERROR, CellFault.TEMPERATURE_IMPLAUSIBLE, 10, 10, snap)
-    assert string_status(config, scan("U1S1"), faulty, 100.0).soc_pct == 40  # a sensor fault does not count
+    assert string_status(config, s, cell_batch(s, CELLS), faulty, 100.0).soc_pct == 40  # a sensor fault does not count
 
 
 def test_a_recreated_cell_resumes_its_alarm_and_clears_it_when_the_condition_ends(tree):

@@ -11,7 +11,8 @@ import zlib
 from array import array
 from dataclasses import dataclass
 
-from actors.messages import CellFault, Health, StringStatus
+from actors.device.cell_checks import NO_RESPONSE
+from actors.messages import Health, StringStatus
 from actors.site.history import codec
 from actors.site.history.schema import ABSENT, CELL_FIELDS, STRING_FIELDS
 
@@ -20,7 +21,6 @@ _N_STRING = len(STRING_FIELDS)
 _N_CELL = len(CELL_FIELDS)
 _INT32 = (-(2**31), 2**31 - 1)
 _STALE = int(Health.STALE)  # plain ints: this runs per cell per scan
-_NO_RESPONSE = int(CellFault.NO_RESPONSE)
 
 
 class PayloadError(ValueError):
@@ -48,7 +48,7 @@ class ScanRow:
 
 def cell_present(health: int, faults: int) -> bool:
     """A cell's values are real readings unless it is stale or did not answer."""
-    return health != _STALE and not faults & _NO_RESPONSE
+    return health != _STALE and not faults & NO_RESPONSE
 
 
 def string_field_value(name: str, raw: int) -> int | None:
