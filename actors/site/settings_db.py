@@ -15,6 +15,7 @@ import aiosqlite
 
 SETTINGS_FILE = "settings.db"
 OPEN_RETRY_S = 10.0  # how long opening keeps retrying a "database is locked"
+RETRY_PAUSE_S = 0.05
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -58,20 +59,33 @@ async def open_settings_async(path: str | Path, schema: str) -> aiosqlite.Connec
             await db.commit()
             return db
         except sqlite3.OperationalError as error:
-            # Two components creating a new file at once: switching it to WAL can report
-            # "locked" at once, without waiting for the busy timeout. It passes on a retry.
-            if "locked" not in str(error) or time.monotonic() > deadline:
+            if not _worth_retrying(error, deadline):
                 await db.close()
                 raise
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(RETRY_PAUSE_S)
+
+
+def _worth_retrying(error: sqlite3.OperationalError, deadline: float) -> bool:
+    """Two components creating a new file at once: switching it to WAL can report "locked" at
+    once, without waiting for the busy timeout. It passes on a retry."""
+    return "locked" in str(error) and time.monotonic() <= deadline
 
 
 def open_settings(storage_dir: Path) -> sqlite3.Connection:
     """Open (creating if needed) the settings database with its schema."""
     storage_dir.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(settings_path(storage_dir), timeout=5)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.executescript(SCHEMA)
+    deadline = time.monotonic() + OPEN_RETRY_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(SCHEMA)
+            break
+        except sqlite3.OperationalError as error:
+            if not _worth_retrying(error, deadline):
+                connection.close()
+                raise
+            time.sleep(RETRY_PAUSE_S)
     for table, column, definition in MIGRATIONS:
         columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
         if column not in columns:
