@@ -186,7 +186,7 @@ class ScadaModbusServer:
         self.units: frozenset[int] = frozenset()
         # Strings whose new status is not in the registers yet: rendered when a request comes
         # (or when they go stale), so a gateway nobody polls does not pack 3,840 cells a second.
-        self._pending: set[str] = set()
+        self._unrendered: set[str] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -269,16 +269,16 @@ class ScadaModbusServer:
             state.last_fresh_timestamp = status.timestamp
             state.last_fresh_scan_no = status.scan_no
             self._last_update = max(self._last_update, status.timestamp)
-        self._pending.add(status.string_id)
+        self._unrendered.add(status.string_id)
 
     def render_pending(self) -> None:
         """Put every string status received since the last request into the registers."""
-        if not self._pending:
+        if not self._unrendered:
             return
         now = time.monotonic()
-        for string_id in self._pending:
+        for string_id in self._unrendered:
             self._render_string(self._strings[string_id], now)
-        self._pending.clear()
+        self._unrendered.clear()
         self._render_gateway(now)
 
     def _apply_ups(self, status: UpsStatus) -> None:
@@ -436,7 +436,7 @@ class ScadaModbusServer:
             log.warning("no status from string: served as stale", string=string_id,
                         after_s=self.string_freshness.thresholds[string_id])
             self._render_string(self._strings[str(string_id)], now)
-            self._pending.discard(str(string_id))
+            self._unrendered.discard(str(string_id))
         for ups_id in self.ups_freshness.went_stale(now):
             self._render_ups(self._upses[str(ups_id)], now)
         self._render_gateway(now)
