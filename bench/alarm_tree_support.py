@@ -30,9 +30,9 @@ from typing import Any
 
 import psutil
 
-from actors.site.alarms.notification_store import NotificationStore
-from actors.site.alarms.settings import NotificationSettings, SmtpSettings
-from actors.site.settings_db import open_settings, settings_path
+from storage.notification_store import NotificationStore
+from storage.notification_settings import NotificationSettings, SmtpSettings
+from storage.settings_db import open_settings, settings_path
 from bench.bench_site import IO_MODULE, IO_MODULE_ADDRESS, write_site
 
 SIREN_OUTPUT = 8

@@ -60,15 +60,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from actors.messages import AlarmNotice, InjectSimFault, SetStringRelay  # noqa: E402
+from actors.messages.service import InjectSimFault  # noqa: E402
+from battery.alarms.records import AlarmNotice  # noqa: E402
+from battery.commands import SetStringRelay  # noqa: E402
 from actors.site.alarm_manager import AlarmBook  # noqa: E402
-from actors.site.alarms import CELL_ALARMS_CLEAR, cell_limits_for, evaluate_cell, to_alarm_message  # noqa: E402
-from actors.site.alarms.notification_store import NotificationStore  # noqa: E402
-from actors.site.alarms.settings import NotificationSettings, SmtpSettings  # noqa: E402
-from actors.site.alarms.store import AlarmStore  # noqa: E402
+from battery.alarms import CELL_ALARMS_CLEAR, cell_limits_for, evaluate_cell, to_alarm_message  # noqa: E402
+from storage.notification_store import NotificationStore  # noqa: E402
+from storage.notification_settings import NotificationSettings, SmtpSettings  # noqa: E402
+from storage.alarm_store import AlarmStore  # noqa: E402
 from actors.site.notifier import NotificationService  # noqa: E402
-from actors.site.settings_db import settings_path  # noqa: E402
-from actors.topology.model import (  # noqa: E402
+from storage.settings_db import settings_path  # noqa: E402
+from battery.site import (  # noqa: E402
     BatteryType, BusConfig, GatewayConfig, IoModuleConfig, MasterControllerConfig, OutputConfig, StringConfig,
     Topology, UpsConfig,
 )

@@ -1,6 +1,6 @@
 """Field bus benchmark: Modbus RTU scan time against the wire-time limit on a paced pty pair.
 
-Runs the simulator (sim/) and the gateway's poller (protocols/rtu_poller.py) in one process,
+Runs the simulator (sim/) and the gateway's poller (protocols/fieldbus/rtu_poller.py) in one process,
 at 115200 baud 8N1 on a pseudo-terminal pair whose replies are paced at the baud rate:
 - one 120-cell string: scan time vs. the wire limit (request + response + 3.5-char gaps);
 - a 32-string bus (120 cells each): time of a whole scan;
@@ -25,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors.messages import SetOutput, StringScan  # noqa: E402
-from actors.topology.model import (  # noqa: E402
+from battery.readings import StringScan  # noqa: E402
+from protocols.fieldbus.bus_messages import SetOutput  # noqa: E402
+from battery.site import (  # noqa: E402
     BatteryType,
     BusConfig,
     GatewayConfig,
@@ -36,9 +37,9 @@ from actors.topology.model import (  # noqa: E402
     Topology,
     UpsConfig,
 )
-from protocols import device_maps as dm  # noqa: E402
-from protocols.rtu_poller import RtuBusPoller  # noqa: E402
-from protocols.rtu_timing import reads_wire_time_s  # noqa: E402
+from protocols.fieldbus import device_maps as dm  # noqa: E402
+from protocols.fieldbus.rtu_poller import RtuBusPoller  # noqa: E402
+from protocols.fieldbus.rtu_timing import reads_wire_time_s  # noqa: E402
 from sim.fieldbus_sim import SimulatedFieldBuses  # noqa: E402
 from sim.rtu_server import RequestSeen  # noqa: E402
 from sim.site_model import SimulatedSite  # noqa: E402

@@ -22,9 +22,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actors.messages import AlarmNotice  # noqa: E402
-from actors.topology.model import ModbusTcpConfig, SnmpConfig  # noqa: E402
-from protocols import snmp_oids as so  # noqa: E402
+from battery.alarms.records import AlarmNotice  # noqa: E402
+from battery.site import ModbusTcpConfig, SnmpConfig  # noqa: E402
+from protocols.scada import snmp_oids as so  # noqa: E402
 from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status  # noqa: E402
 
 STRINGS, CELLS = 32, 120
@@ -52,11 +52,11 @@ def free_port(kind: int) -> int:
 async def serve(kind: str, port: int, trap_port: int) -> None:
     t = site(port, port, trap_port or None)
     if kind == "modbus":
-        from protocols.modbus_tcp_server import ScadaModbusServer
+        from protocols.scada.modbus_tcp_server import ScadaModbusServer
 
         server: Any = ScadaModbusServer(t, lambda m: None)
     elif kind == "snmp":
-        from protocols.snmp_agent import BtmsSnmpAgent
+        from protocols.scada.snmp_agent import BtmsSnmpAgent
 
         server = BtmsSnmpAgent(t, lambda m: None)
     else:

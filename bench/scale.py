@@ -28,7 +28,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from actors.messages import BusStats, GetBusStats  # noqa: E402
+from actors.messages.service import BusStats, GetBusStats  # noqa: E402
 from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
 from bench.bench_site import IO_MODULE, write_site  # noqa: E402
 

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from actors.topology.model import (
+from battery.site import (
     BatteryType,
     BusConfig,
     GatewayConfig,
@@ -27,7 +27,7 @@ from actors.topology.model import (
     Topology,
     UpsConfig,
 )
-from protocols.sim_transport import SimTransport
+from sim.gateway_transport import SimTransport
 from sim.site_model import SimulatedSite
 
 STRINGS = 32

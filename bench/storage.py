@@ -26,13 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actors.messages import ChargeState, Health, StringStatus
-from actors.site.history import schema
-from actors.site.history.compactor import compact_day
-from actors.site.history.export_csv import csv_chunks
-from actors.site.history.reader import HistoryQueries
-from actors.site.history.retention import RetentionPolicy
-from actors.site.history.writer import HistoryWriter
+from battery.codes import ChargeState, Health
+from battery.status import StringStatus
+from storage.history import schema
+from storage.history.compactor import compact_day
+from storage.history.export_csv import csv_chunks
+from storage.history.reader import HistoryQueries
+from storage.history.retention import RetentionPolicy
+from storage.history.writer import HistoryWriter
 
 DAY = 86_400
 VALUES_PER_CELL = 5  # voltage, resistance, temperature, SOC, SOH (health/faults are flags)

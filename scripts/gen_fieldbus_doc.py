@@ -1,4 +1,4 @@
-"""Write docs/fieldbus.md from the register maps (protocols/device_maps.py)."""
+"""Write docs/fieldbus.md from the register maps (protocols/fieldbus/device_maps.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from protocols.fieldbus_doc import render  # noqa: E402
+from protocols.fieldbus.fieldbus_doc import render  # noqa: E402
 
 if __name__ == "__main__":
     target = ROOT / "docs" / "fieldbus.md"

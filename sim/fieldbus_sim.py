@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from actors.topology.model import Topology
-from protocols.rtu_timing import bits_per_char
+from battery.site import Topology
+from protocols.fieldbus.rtu_timing import bits_per_char
 from sim.pty_bridge import LineEndpoint, PtyEndpoint, TcpEndpoint
 from sim.rtu_devices import IoModuleSlave, MasterControllerSlave, SiteClock, StringMasterSlave
 from sim.rtu_server import BusServer, RequestSeen
@@ -107,7 +107,7 @@ def run_simulator(
     tcp_port_base: with listen="tcp", bus n (0-based, topology order) listens on base + n
     (0 = any free port). The control channel listens on 127.0.0.1:control_port (0 = free port).
     """
-    from actors.topology.loader import load_topology  # the CLI's loader; prints file:line problems
+    from topology.loader import load_topology  # the CLI's loader; prints file:line problems
     from sim.control import ControlServer
 
     topology = load_topology(topology_path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from actors.topology.model import IOS_PER_MODULE
+from battery.site import IOS_PER_MODULE
 from sim.faults import DeviceOffline, DigitalInputActive
 
 OutputListener = Callable[[int, bool], None]  # (output 1..8, on)

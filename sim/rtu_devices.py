@@ -1,7 +1,7 @@
 """Simulated devices as Modbus RTU slaves: the physics model seen through the register maps.
 
 Each adapter turns a model object (sim.string_model, sim.io_module) into the register image
-that `protocols.device_maps` defines, with the same encoder the gateway's decoder is tested
+that `protocols.fieldbus.device_maps` defines, with the same encoder the gateway's decoder is tested
 against. Line-level faults the model does not know (a device pulled off the line by the
 control channel, extra reply delay) are flags on the adapter.
 """
@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from actors.messages import StringScan
-from actors.topology.model import StringConfig
-from protocols import device_maps as dm
-from protocols.rtu_codec import encode_io_module, encode_master_controller, encode_string_master
+from battery.readings import StringScan
+from battery.site import StringConfig
+from protocols.fieldbus import device_maps as dm
+from protocols.fieldbus.rtu_codec import encode_io_module, encode_master_controller, encode_string_master
 
 FIRMWARE = 0x0102  # what every simulated device reports: 1.2
 HEALTHY_INSULATION_KOHM = 20_000  # 20 MΩ against ground

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from protocols.rtu_timing import frame_time_s, gap_s
+from protocols.fieldbus.rtu_timing import frame_time_s, gap_s
 from sim.pty_bridge import LineEndpoint
 from sim.rtu_slave import SlaveDevice, crc_ok, handle_request, request_length
 

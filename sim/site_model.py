@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import threading
 
-from actors.topology.model import StringConfig, Topology
+from battery.site import StringConfig, Topology
 from sim.io_module import OutputListener, SimulatedIoModule
 from sim.string_model import DEMO_AGING_PER_DAY, RoomClimate, SimulatedString
 

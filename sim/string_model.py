@@ -22,7 +22,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from actors.topology.model import MAX_BATTERIES_PER_STRING, StringConfig
+from battery.site import MAX_BATTERIES_PER_STRING, StringConfig
 from sim import battery_model as bm
 from sim.faults import (
     ActiveFault,

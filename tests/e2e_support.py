@@ -77,7 +77,7 @@ class SimulatorProcess:
         out, err = tmp_path / "sim.out", tmp_path / "sim.err"
         with open(out, "w") as o, open(err, "w") as e:
             process = subprocess.Popen(
-                [sys.executable, "-m", "actors.cli", "sim", "--topology", str(topology), "--run-dir", str(run_dir)],
+                [sys.executable, "-m", "btms.cli", "sim", "--topology", str(topology), "--run-dir", str(run_dir)],
                 cwd=REPO, stdout=o, stderr=e, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         sim = cls(process, run_dir, out, err)

@@ -42,7 +42,7 @@ def write_demo_topology(tmp_path: Path, cells: int | None = None, scan_period_s:
 def btms(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     """A short `btms` command whose output we read (never `run`: see GatewayProcess)."""
     return subprocess.run(
-        [sys.executable, "-m", "actors.cli", *args], cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "btms.cli", *args], cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -69,7 +69,7 @@ class GatewayProcess:
         out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
         with open(out, "w") as o, open(err, "w") as e:
             process = subprocess.Popen(
-                [sys.executable, "-m", "actors.cli", "run", str(topology)], cwd=REPO, stdout=o, stderr=e,
+                [sys.executable, "-m", "btms.cli", "run", str(topology)], cwd=REPO, stdout=o, stderr=e,
                 stdin=subprocess.DEVNULL,
             )
         return cls(topology, data, process, out, err, token)

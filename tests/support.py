@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from actors.topology.model import (
+from battery.site import (
     BatteryType,
     BusConfig,
     GatewayConfig,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from actors.site.settings_db import open_settings, settings_path
+from storage.settings_db import open_settings, settings_path
 
 TOKEN_PREFIX = "btms_"
 # viewer: reads only. operator: may also act (switch a string, acknowledge, test notifications).

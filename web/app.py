@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from quart import Quart, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from actors.site.history.reader import HistoryReader
+from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from web.errors import json_error
 from web.request_args import BadRequest, NotFound, require_known

@@ -10,15 +10,12 @@ from pathlib import Path
 
 from quart import Blueprint, Response, g, jsonify, request
 
-from actors.messages import (
-    AcknowledgeAlarm,
-    NotificationTestResult,
-    SendTestNotification,
-    SetStringRelay,
-)
-from actors.site.alarms.kinds import AlarmLevel
-from actors.site.alarms.store import AlarmRecord, AlarmStore
-from actors.topology.model import Topology
+from actors.messages.down import SendTestNotification
+from actors.messages.service import NotificationTestResult
+from battery.commands import AcknowledgeAlarm, SetStringRelay
+from battery.alarms.kinds import AlarmLevel
+from storage.alarm_store import AlarmRecord, AlarmStore
+from battery.site import Topology
 from web.errors import json_error
 from web.request_args import BadRequest, integer, require_known
 from web.site_view import iso

@@ -6,8 +6,8 @@ import time
 
 from quart import Blueprint, Response, jsonify, request
 
-from actors.site.history.reader import HistoryReader, UnknownItem
-from actors.topology.model import Topology
+from storage.history.reader import HistoryReader, UnknownItem
+from battery.site import Topology
 from web.errors import json_error
 from web.request_args import BadRequest, choice, integer, require_known, timestamp
 from web.site_view import iso

@@ -12,17 +12,12 @@ import asyncio
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from actors.log import configure_structlog, get_logger
-from actors.messages import (
-    InitWebServer,
-    NotificationTestResult,
-    ServiceFailed,
-    ServiceStarted,
-    SiteUpdate,
-    Subscribe,
-)
-from actors.protocol_actor import ProtocolActor
-from actors.site.history.reader import HistoryReader
+from observability.log import configure_structlog, get_logger
+from actors.messages.down import InitWebServer
+from actors.messages.service import NotificationTestResult, Subscribe
+from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
+from actors.base.protocol_actor import ProtocolActor
+from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from web.app import create_app
 from web.routes_alarms import AlarmAccess

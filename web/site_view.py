@@ -4,9 +4,9 @@ Updated in the web server's event loop from actor messages, read by request hand
 same loop: no locks, no asks into the actor tree on the request path.
 Stale data is never served as current: a value the gateway could not read is null, and the
 object says "stale": true with the time of the last scan. Data also goes stale by age, with the
-threshold the Modbus and SNMP servers use (protocols/freshness.py), measured from the scan's
+threshold the Modbus and SNMP servers use (battery/freshness.py), measured from the scan's
 start time when a request reads it: the web server may stop receiving updates while it still
-answers requests. An implausible cell reading is null too (protocols/served_values.py).
+answers requests. An implausible cell reading is null too (protocols/scada/served_values.py).
 """
 
 from __future__ import annotations
@@ -16,17 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.messages import (
-    CellFault,
-    ChargeState,
-    Health,
-    StringStatus,
-    UpsStatus,
-    UpsUpdate,
-)
-from actors.topology.model import Topology
-from protocols.freshness import is_stale_by_age, string_thresholds, ups_thresholds
-from protocols.served_values import served_cell_values
+from actors.messages.up import UpsUpdate
+from battery.codes import CellFault, ChargeState, Health
+from battery.status import StringStatus, UpsStatus
+from battery.site import Topology
+from battery.freshness import is_stale_by_age, string_thresholds, ups_thresholds
+from protocols.scada.served_values import served_cell_values
 
 
 def iso(timestamp: float) -> str:

@@ -17,19 +17,15 @@ from __future__ import annotations
 
 from thespian.actors import Actor
 
-from actors.device.cell_checks import health_of, reading_faults
-from actors.messages import (
-    CellBatch,
-    CellFailed,
-    CellFault,
-    CellSnapshot,
-    CellStatus,
-    CrashForTest,
-    Health,
-    InitCell,
-)
-from actors.site.alarms import CELL_ALARMS_CLEAR, evaluate_cell
-from actors.string.battery_math import (
+from battery.plausibility import health_of, reading_faults
+from actors.messages.down import InitCell
+from actors.messages.service import CrashForTest
+from actors.messages.up import CellFailed
+from battery.codes import CellFault, Health
+from battery.readings import CellBatch
+from battery.status import CellSnapshot, CellStatus
+from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
+from battery.maths import (
     RESISTANCE_SMOOTHING_S,
     smoothed,
     soh_from_resistance,

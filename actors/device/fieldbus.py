@@ -8,7 +8,7 @@ Two modes behind one actor:
 - `sim://`: the simulator is called from this actor's timer, on an absolute schedule
   (re-arming relative to the last tick drifts by milliseconds per tick, THESPIAN.md §2);
 - a serial line (`/dev/tty...`, a pty, `socket://`): an RtuBusPoller runs the Modbus RTU
-  conversation in its own thread (protocols/rtu_poller.py); its results come back through the
+  conversation in its own thread (protocols/fieldbus/rtu_poller.py); its results come back through the
   ProtocolActor's watched socketpair, so they reach the actor within a millisecond.
 """
 
@@ -19,22 +19,13 @@ from datetime import timedelta
 
 from thespian.actors import ActorExitRequest
 
-from actors.log import configure_structlog, get_logger
-from actors.messages import (
-    AttachMasterController,
-    AttachString,
-    BusStats,
-    GetBusStats,
-    InitFieldBus,
-    InjectSimFault,
-    IoModuleScan,
-    OutputWritten,
-    SetOutput,
-    SetSimInput,
-    StringScan,
-)
-from actors.protocol_actor import ProtocolActor
-from protocols.fieldbus_transport import FieldBusTransport, TransportError
+from observability.log import configure_structlog, get_logger
+from actors.messages.down import AttachMasterController, AttachString, InitFieldBus
+from actors.messages.service import BusStats, GetBusStats, InjectSimFault, SetSimInput
+from battery.readings import StringScan
+from protocols.fieldbus.bus_messages import IoModuleScan, OutputWritten, SetOutput
+from actors.base.protocol_actor import ProtocolActor
+from protocols.fieldbus.transport import FieldBusTransport, TransportError
 
 _SCAN = "fieldbus-scan"
 _CHECK_POLLER = "fieldbus-check-poller"
@@ -68,13 +59,13 @@ class FieldBus(ProtocolActor):
             self.io_module_addresses = tuple(m.address for m in message.master_controller.io_modules)
         self.log = get_logger("btms.fieldbus", bus=self.bus.id)
         if self.bus.is_simulated:
-            from protocols.sim_transport import SimTransport
+            from sim.gateway_transport import SimTransport
 
             self.transport = SimTransport(message.bus, message.topology)
             self.t0 = time.monotonic()
             self.wakeupAfter(timedelta(seconds=0), payload=_SCAN)
         else:
-            from protocols.rtu_poller import RtuBusPoller
+            from protocols.fieldbus.rtu_poller import RtuBusPoller
 
             self.poller = RtuBusPoller(
                 self.bus,

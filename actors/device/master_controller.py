@@ -16,20 +16,13 @@ from datetime import timedelta
 
 from thespian.actors import ActorTypeDispatcher
 
-from actors.init_gate import InitGate
-from actors.log import configure_structlog, get_logger
-from actors.messages import (
-    AlarmCleared,
-    AlarmRaised,
-    AttachMasterController,
-    InitMasterController,
-    IoModuleScan,
-    OutputWritten,
-    SetOutput,
-    SetSiren,
-    SetStringRelay,
-)
-from actors.site.alarms import (
+from actors.base.init_gate import InitGate
+from observability.log import configure_structlog, get_logger
+from actors.messages.down import AttachMasterController, InitMasterController, SetSiren
+from battery.alarms.records import AlarmCleared, AlarmRaised
+from battery.commands import SetStringRelay
+from protocols.fieldbus.bus_messages import IoModuleScan, OutputWritten, SetOutput
+from battery.alarms import (
     INACTIVE,
     AlarmKind,
     evaluate_digital_input,

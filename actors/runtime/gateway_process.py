@@ -22,7 +22,7 @@ READY_TIMEOUT_S = 20.0
 
 
 def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from actors.topology.loader import TopologyError, load_topology
+    from topology.loader import TopologyError, load_topology
 
     try:
         topology = load_topology(topology_path)
@@ -39,7 +39,8 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
     storage = topology.storage_dir()
     asys = start_actor_system(topology.gateway.admin_port, storage / "log")
     try:
-        from actors.messages import GatewayReady, InitGateway, StartWatchdog
+        from actors.messages.down import InitGateway, StartWatchdog
+        from actors.messages.up import GatewayReady
         from actors.site.gateway import Gateway
         from actors.site.watchdog import Watchdog
 
@@ -68,7 +69,7 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
 
 def _feed_watchdog(asys, watchdog, stop: threading.Event) -> None:
     """Heartbeats from their own thread, through its own private context (THESPIAN.md §4)."""
-    from actors.messages import Heartbeat
+    from actors.messages.down import Heartbeat
 
     with asys.private() as context:
         while not stop.wait(HEARTBEAT_PERIOD_S):

@@ -15,7 +15,7 @@ import os
 import socket
 from pathlib import Path
 
-from actors.log import thespian_log_defs
+from observability.log import thespian_log_defs
 from actors.runtime.loopback import bind_thespian_to
 from actors.runtime.poll_selector import use_poll_selector
 

@@ -35,22 +35,15 @@ from typing import Any
 
 import structlog
 
-from actors.init_gate import InitGate
-from actors.messages import (
-    AcknowledgeAlarm,
-    Address,
-    AlarmCleared,
-    AlarmNotice,
-    AlarmRaised,
-    InitAlarmManager,
-    LogAction,
-    RepublishActiveAlarms,
-    SetSiren,
-    SetStringRelay,
-)
-from actors.protocol_actor import ProtocolActor, SendTo
-from actors.site.alarms.kinds import AlarmKind
-from actors.site.alarms.lifecycle import (
+from actors.base.init_gate import InitGate
+from actors.messages.address import Address
+from actors.messages.down import InitAlarmManager, LogAction, SetSiren
+from actors.messages.service import RepublishActiveAlarms
+from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
+from battery.commands import AcknowledgeAlarm, SetStringRelay
+from actors.base.protocol_actor import ProtocolActor, SendTo
+from battery.alarms.kinds import AlarmKind
+from battery.alarms.lifecycle import (
     AlarmKey,
     disconnect_strings,
     key_of,
@@ -58,8 +51,8 @@ from actors.site.alarms.lifecycle import (
     siren_on,
     switch_off_decision,
 )
-from actors.site.alarms.store import AlarmRecord, AlarmStore
-from actors.topology.model import Topology
+from storage.alarm_store import AlarmRecord, AlarmStore
+from battery.site import Topology
 
 _log = structlog.get_logger("gateway.alarms")
 _KNOWN_KINDS = frozenset(k.value for k in AlarmKind)

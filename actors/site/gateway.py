@@ -17,52 +17,18 @@ from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExi
 
 from actors.device.fieldbus import FieldBus
 from actors.device.master_controller import MasterController
-from actors.forking import prepare_to_fork
-from actors.log import configure_structlog, get_logger
-from actors.messages import (
-    AcknowledgeAlarm,
-    AlarmCleared,
-    AlarmNotice,
-    AlarmRaised,
-    BusAddressChanged,
-    BusStats,
-    GatewayReady,
-    GetBusStats,
-    HistoryDiskAlarm,
-    InitAlarmManager,
-    InitFieldBus,
-    InitGateway,
-    InitHistorian,
-    InitMasterController,
-    InitModbusServer,
-    InitNotifier,
-    InitSnmpAgent,
-    InitUps,
-    InitWebServer,
-    InjectSimFault,
-    LocateString,
-    LogAction,
-    NotificationTestResult,
-    RepublishActiveAlarms,
-    SendTestNotification,
-    ServiceFailed,
-    ServiceStarted,
-    SetSimInput,
-    SetSiren,
-    SetStringRelay,
-    SiteUpdate,
-    StringLocation,
-    StringMasterStarted,
-    StringSnapshotSaved,
-    Subscribe,
-    SubscribeAlarms,
-    UpsUpdate,
-)
-from actors.site.snapshot_file import load_snapshots, save_snapshots
-from actors.supervision import RestartPolicy, child_named, find_name, replace_child
-from actors.topology.model import BusConfig, Topology
+from actors.base.forking import prepare_to_fork
+from observability.log import configure_structlog, get_logger
+from actors.messages.down import BusAddressChanged, InitAlarmManager, InitFieldBus, InitGateway, InitHistorian, InitMasterController, InitModbusServer, InitNotifier, InitSnmpAgent, InitUps, InitWebServer, LogAction, SendTestNotification, SetSiren
+from actors.messages.service import BusStats, GetBusStats, InjectSimFault, LocateString, NotificationTestResult, RepublishActiveAlarms, SetSimInput, StringLocation, Subscribe, SubscribeAlarms
+from actors.messages.up import GatewayReady, HistoryDiskAlarm, ServiceFailed, ServiceStarted, SiteUpdate, StringMasterStarted, StringSnapshotSaved, UpsUpdate
+from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
+from battery.commands import AcknowledgeAlarm, SetStringRelay
+from storage.snapshot_file import load_snapshots, save_snapshots
+from actors.base.supervision import RestartPolicy, child_named, find_name, replace_child
+from battery.site import BusConfig, Topology
 from actors.ups.ups import Ups
-from protocols.freshness import stale_after_s
+from battery.freshness import stale_after_s
 
 READY_TIMEOUT_S = 8.0
 # If some UPSes have not reported a scan this long after the first did, publish what we have.
@@ -152,8 +118,8 @@ class Gateway(ActorTypeDispatcher):
                 InitMasterController(t.master_controller, child_named(self.children, f"bus:{t.master_controller.bus}"), t),
             )
         factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
-        factories["modbus"] = lambda: (_class("protocols.modbus_actor", "ModbusServerActor"), InitModbusServer(t))
-        factories["snmp"] = lambda: (_class("protocols.snmp_actor", "SnmpAgentActor"), InitSnmpAgent(t))
+        factories["modbus"] = lambda: (_class("actors.site.modbus_server", "ModbusServerActor"), InitModbusServer(t))
+        factories["snmp"] = lambda: (_class("actors.site.snmp_agent", "SnmpAgentActor"), InitSnmpAgent(t))
         settings_db = str(t.storage_dir() / "settings.db")
         factories["alarms"] = lambda: (_class("actors.site.alarm_manager", "AlarmManager"), InitAlarmManager(t, settings_db))
         factories["historian"] = lambda: (

@@ -17,20 +17,14 @@ from pathlib import Path
 
 from thespian.actors import ActorExitRequest
 
-from actors.init_gate import InitGate
-from actors.log import get_logger
-from actors.messages import (
-    HistorianFlush,
-    HistorianFlushed,
-    HistoryDiskAlarm,
-    InitHistorian,
-    SiteUpdate,
-    StringStatus,
-    UpsStatus,
-)
-from actors.protocol_actor import ProtocolActor
-from actors.site.history.retention import RetentionPolicy
-from actors.site.history.writer import HistoryWriter
+from actors.base.init_gate import InitGate
+from observability.log import get_logger
+from actors.messages.down import HistorianFlush, InitHistorian
+from actors.messages.up import HistorianFlushed, HistoryDiskAlarm, SiteUpdate
+from battery.status import StringStatus, UpsStatus
+from actors.base.protocol_actor import ProtocolActor
+from storage.history.retention import RetentionPolicy
+from storage.history.writer import HistoryWriter
 
 _OPEN_TIMEOUT_S = 30.0
 _FLUSH_TIMEOUT_S = 60.0

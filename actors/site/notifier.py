@@ -24,34 +24,29 @@ from typing import Any
 
 import structlog
 
-from actors.init_gate import InitGate
-from actors.messages import (
-    Address,
-    AlarmNotice,
-    InitNotifier,
-    NotificationTestResult,
-    ReloadNotificationSettings,
-    SendTestNotification,
-    SiteUpdate,
-    SubscribeAlarms,
-)
-from actors.protocol_actor import ProtocolActor, SendTo
-from actors.site.alarms.compose import (
+from actors.base.init_gate import InitGate
+from actors.messages.address import Address
+from actors.messages.down import InitNotifier, ReloadNotificationSettings, SendTestNotification
+from actors.messages.service import NotificationTestResult, SubscribeAlarms
+from actors.messages.up import SiteUpdate
+from battery.alarms.records import AlarmNotice
+from actors.base.protocol_actor import ProtocolActor, SendTo
+from protocols.notify.compose import (
     InboxEvent,
     compose,
     contact_label,
     retry_delay_s,
     to_gsm_text,
 )
-from actors.site.alarms.notification_store import (
+from storage.notification_store import (
     NotificationStore,
     QueuedMessage,
     Recipient,
 )
-from actors.site.alarms.settings import CHANNELS, NotificationSettings, channel_enabled
-from protocols.gsm_modem import ModemError, send_sms_via_modem
-from protocols.sms_http import SmsHttpError, send_sms_http
-from protocols.smtp_mailer import MailError, send_mail
+from storage.notification_settings import CHANNELS, NotificationSettings, channel_enabled
+from protocols.notify.gsm_modem import ModemError, send_sms_via_modem
+from protocols.notify.sms_http import SmsHttpError, send_sms_http
+from protocols.notify.smtp_mailer import MailError, send_mail
 
 _NOT_CONFIGURED = ("SMTP server not configured", "SMS not configured")
 _log = structlog.get_logger("gateway.notifier")

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from thespian.actors import ActorTypeDispatcher
 
-from actors.messages import Heartbeat, StartWatchdog
+from actors.messages.down import Heartbeat, StartWatchdog
 
 
 class Watchdog(ActorTypeDispatcher):

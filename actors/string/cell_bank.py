@@ -19,18 +19,12 @@ from __future__ import annotations
 from thespian.actors import Actor, ActorExitRequest, PoisonMessage
 
 from actors.device.cell_sensor import CellSensor, unresponsive_status
-from actors.messages import (
-    BatteryType,
-    CellBatch,
-    CellBatchResult,
-    CellFailed,
-    CellRoundEnd,
-    CellSnapshot,
-    CellStatus,
-    CrashForTest,
-    InitCell,
-    InitCellBank,
-)
+from actors.messages.down import InitCell, InitCellBank
+from actors.messages.service import CrashForTest
+from actors.messages.up import CellBatchResult, CellFailed, CellRoundEnd
+from battery.readings import CellBatch
+from battery.site import BatteryType
+from battery.status import CellSnapshot, CellStatus
 
 
 class CellBank(Actor):

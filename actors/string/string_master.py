@@ -16,24 +16,14 @@ from dataclasses import replace
 import thespian.system.simpleSystemBase  # noqa: F401
 from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
 
-from actors.init_gate import InitGate
-from actors.log import configure_structlog, get_logger
-from actors.messages import (
-    AttachString,
-    BusAddressChanged,
-    CellBatch,
-    CellBatchResult,
-    CellRestarts,
-    CrashForTest,
-    GetCellRestarts,
-    InitCellBank,
-    InitStringMaster,
-    StringMasterStarted,
-    StringScan,
-    StringSnapshot,
-    StringSnapshotSaved,
-)
-from actors.site.alarms import (
+from actors.base.init_gate import InitGate
+from observability.log import configure_structlog, get_logger
+from actors.messages.down import AttachString, BusAddressChanged, InitCellBank, InitStringMaster
+from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
+from actors.messages.up import CellBatchResult, StringMasterStarted, StringSnapshotSaved
+from battery.readings import CellBatch, StringScan
+from battery.status import StringSnapshot
+from battery.alarms import (
     STRING_ALARMS_CLEAR,
     cell_limits_for_string,
     evaluate_string,
@@ -41,7 +31,7 @@ from actors.site.alarms import (
     to_alarm_message,
 )
 from actors.string.cell_bank import CellBank
-from actors.string.string_values import cell_batch, stale_status, string_status
+from battery.string_values import cell_batch, stale_status, string_status
 
 SNAPSHOT_EVERY_SCANS = 10
 CELL_ASK_TIMEOUT_S = 5.0

@@ -13,24 +13,16 @@ from datetime import timedelta
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
 
-from actors.forking import prepare_to_fork
-from actors.log import configure_structlog, get_logger
-from actors.messages import (
-    AlarmCleared,
-    AlarmRaised,
-    BusAddressChanged,
-    Health,
-    InitStringMaster,
-    InitUps,
-    StringMasterStarted,
-    StringSnapshotSaved,
-    StringStatus,
-    UpsStatus,
-    UpsUpdate,
-)
+from actors.base.forking import prepare_to_fork
+from observability.log import configure_structlog, get_logger
+from actors.messages.down import BusAddressChanged, InitStringMaster, InitUps
+from actors.messages.up import StringMasterStarted, StringSnapshotSaved, UpsUpdate
+from battery.alarms.records import AlarmCleared, AlarmRaised
+from battery.codes import Health
+from battery.status import StringStatus, UpsStatus
 from actors.string.string_master import StringMaster
-from actors.supervision import RestartPolicy, find_name, replace_child
-from actors.ups.ups_math import aggregate
+from actors.base.supervision import RestartPolicy, find_name, replace_child
+from battery.ups_math import aggregate
 
 # If some strings have not reported this long after the first one did, publish what we have.
 FLUSH_AFTER_S = 0.3

@@ -22,13 +22,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from structlog.testing import capture_logs
 
-from actors.messages import AlarmNotice
-from actors.site.alarms.notification_store import NotificationStore
-from actors.site.alarms.settings import NotificationSettings, SmsSettings, SmtpSettings
+from battery.alarms.records import AlarmNotice
+from storage.notification_store import NotificationStore
+from storage.notification_settings import NotificationSettings, SmsSettings, SmtpSettings
 from actors.site.notifier import NotificationService
-from protocols.gsm_modem import ModemError, send_sms_via_modem
-from protocols.sms_http import SmsHttpError, send_sms_http
-from protocols.smtp_mailer import MailError, send_mail
+from protocols.notify.gsm_modem import ModemError, send_sms_via_modem
+from protocols.notify.sms_http import SmsHttpError, send_sms_http
+from protocols.notify.smtp_mailer import MailError, send_mail
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from actors.messages import InjectSimFault
+from actors.messages.service import InjectSimFault
 from sim.faults import DriftingSensor
 from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving, write_demo_topology
 from tests.support import wait_for
@@ -92,7 +92,7 @@ def test_history_series_and_csv(gateway):
 
 
 def test_history_before_the_first_commit_is_a_404_not_an_error(tmp_path):
-    from actors.site.history.reader import HistoryReader, UnknownItem
+    from storage.history.reader import HistoryReader, UnknownItem
     import asyncio
 
     with pytest.raises(UnknownItem, match="no history stored yet"):

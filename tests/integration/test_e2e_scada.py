@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.messages import InjectSimFault
-from protocols import snmp_oids as so
+from actors.messages.service import InjectSimFault
+from protocols.scada import snmp_oids as so
 from sim.faults import DriftingSensor
 from tests.e2e_support import (
     free_udp_port,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actors.site.alarms.kinds import AlarmKind
+from battery.alarms.kinds import AlarmKind
 from sim.string_model import STRING_VOLTAGE_NOISE_CV, VOLTAGE_NOISE_MV
 from tests.e2e_support import (
     SimulatorProcess,

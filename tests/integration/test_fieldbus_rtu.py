@@ -15,18 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actors.messages import (
-    BusPortLost,
-    BusPortReopened,
-    DeviceCommunicationLost,
-    DeviceCommunicationRecovered,
-    IoModuleScan,
-    OutputWritten,
-    SetOutput,
-    StringScan,
-)
-from actors.topology.loader import check_topology
-from actors.topology.model import (
+from battery.readings import StringScan
+from protocols.fieldbus.bus_messages import BusPortLost, BusPortReopened, DeviceCommunicationLost, DeviceCommunicationRecovered, IoModuleScan, OutputWritten, SetOutput
+from topology.loader import check_topology
+from battery.site import (
     BatteryType,
     BusConfig,
     GatewayConfig,
@@ -37,8 +29,8 @@ from actors.topology.model import (
     Topology,
     UpsConfig,
 )
-from protocols.discovery import discover
-from protocols.rtu_poller import RtuBusPoller
+from protocols.fieldbus.discovery import discover
+from protocols.fieldbus.rtu_poller import RtuBusPoller
 from sim.control import ControlClient, ControlError, ControlServer, run_fault_cli
 from sim.fieldbus_sim import SimulatedFieldBuses
 from sim.site_model import SimulatedSite

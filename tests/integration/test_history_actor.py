@@ -7,14 +7,11 @@ from pathlib import Path
 import pytest
 from thespian.actors import ActorExitRequest
 
-from actors.messages import (
-    Health,
-    HistorianFlush,
-    HistorianFlushed,
-    InitHistorian,
-    UpsStatus,
-)
-from actors.site.history.reader import HistoryQueries
+from actors.messages.down import HistorianFlush, InitHistorian
+from actors.messages.up import HistorianFlushed
+from battery.codes import Health
+from battery.status import UpsStatus
+from storage.history.reader import HistoryQueries
 from tests.support import small_topology, wait_for
 from tests.unit.test_history_support import T0, make_status
 
@@ -54,7 +51,7 @@ def test_historian_stores_what_it_receives(actor_system, tmp_path: Path) -> None
 
 @pytest.mark.integration
 def test_a_disk_alarm_reaches_the_alarm_sink(actor_system, tmp_path: Path) -> None:
-    from actors.messages import HistoryDiskAlarm
+    from actors.messages.up import HistoryDiskAlarm
     from actors.site.historian import Historian
     from tests.recorder import GetRecorded, Recorder
 

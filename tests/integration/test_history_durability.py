@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.site.history import schema
-from actors.site.history.reader import HistoryQueries
-from actors.site.history.retention import RetentionPolicy
-from actors.site.history.writer import HistoryWriter
+from storage.history import schema
+from storage.history.reader import HistoryQueries
+from storage.history.retention import RetentionPolicy
+from storage.history.writer import HistoryWriter
 from tests.unit.test_history_support import T0, make_status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = textwrap.dedent("""
     import asyncio, sys
     from pathlib import Path
-    from actors.site.history.writer import HistoryWriter
-    from actors.site.history.retention import RetentionPolicy
+    from storage.history.writer import HistoryWriter
+    from storage.history.retention import RetentionPolicy
     from tests.unit.test_history_support import T0, make_status
 
     async def main():

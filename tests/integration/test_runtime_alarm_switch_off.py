@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from actors.messages import InjectSimFault, SetSimInput
+from actors.messages.service import InjectSimFault, SetSimInput
 from sim.faults import DriftingSensor
 from tests.gateway_process import gateway_actor, GatewayProcess, kill_all, wait_serving, write_demo_topology
 from tests.support import wait_for

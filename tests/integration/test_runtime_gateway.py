@@ -16,7 +16,7 @@ import time
 import psutil
 import pytest
 
-from actors.messages import LocateString, StringLocation
+from actors.messages.service import LocateString, StringLocation
 from tests.gateway_process import gateway_actor, GatewayProcess, alive, kill_all, wait_serving, write_demo_topology
 from tests.support import wait_for
 
@@ -137,8 +137,8 @@ def test_killed_string_master_is_recreated_and_serving_within_two_seconds(gatewa
 
 def test_battery_references_survive_a_restart(tmp_path):
     """SOH is measured against each battery's commissioning resistance: a restart must keep it."""
-    from actors.messages import GetCellRestarts
-    from actors.site.snapshot_file import load_snapshots
+    from actors.messages.service import GetCellRestarts
+    from storage.snapshot_file import load_snapshots
 
     topology, data = write_demo_topology(tmp_path, cells=8, scan_period_s=0.5)
     first = GatewayProcess.start(tmp_path, topology, data)
@@ -210,7 +210,7 @@ def test_a_clean_stop_commits_the_scans_still_waiting_for_their_commit(tmp_path)
     import asyncio
     import time as clock
 
-    from actors.site.history.reader import HistoryReader
+    from storage.history.reader import HistoryReader
 
     topology, data = write_demo_topology(tmp_path, cells=4, scan_period_s=0.5)
     gateway = GatewayProcess.start(tmp_path, topology, data)

@@ -8,9 +8,11 @@ import pytest
 from pymodbus.client import ModbusTcpClient
 from thespian.actors import ActorExitRequest, ActorSystem
 
-from actors.messages import InitModbusServer, SiteUpdate, Subscribe, UpsUpdate
-from actors.topology.model import ModbusTcpConfig
-from protocols.modbus_actor import ModbusServerActor
+from actors.messages.down import InitModbusServer
+from actors.messages.service import Subscribe
+from actors.messages.up import SiteUpdate, UpsUpdate
+from battery.site import ModbusTcpConfig
+from actors.site.modbus_server import ModbusServerActor
 from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
 
 pytestmark = pytest.mark.integration

@@ -20,16 +20,12 @@ from typing import Any
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from actors.messages import (
-    AcknowledgeAlarm,
-    AlarmNotice,
-    CellFault,
-    Health,
-    SetStringRelay,
-)
-from actors.topology.model import BusConfig, ModbusTcpConfig, Topology
-from protocols import modbus_map as mm
-from protocols.modbus_tcp_server import ScadaModbusServer
+from battery.alarms.records import AlarmNotice
+from battery.codes import CellFault, Health
+from battery.commands import AcknowledgeAlarm, SetStringRelay
+from battery.site import BusConfig, ModbusTcpConfig, Topology
+from protocols.scada import modbus_map as mm
+from protocols.scada.modbus_tcp_server import ScadaModbusServer
 from tests.unit.test_scada_samples import (
     sample_string_status,
     sample_topology,

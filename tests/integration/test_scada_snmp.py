@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from actors.messages import AlarmNotice, CellFault, Health
-from actors.topology.model import BusConfig, SnmpConfig, Topology
-from protocols import snmp_oids as so
-from protocols.snmp_agent import BtmsSnmpAgent, SnmpV3User
-from protocols.snmp_ber import ber_oid_body
+from battery.alarms.records import AlarmNotice
+from battery.codes import CellFault, Health
+from battery.site import BusConfig, SnmpConfig, Topology
+from protocols.scada import snmp_oids as so
+from protocols.scada.snmp_agent import BtmsSnmpAgent, SnmpV3User
+from protocols.scada.snmp_ber import ber_oid_body
 from tests.unit.test_scada_samples import (
     sample_string_status,
     sample_topology,

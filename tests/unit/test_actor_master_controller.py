@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 from actors.device.master_controller import MasterController
-from actors.messages import AlarmCleared, AlarmRaised, InitMasterController, IoModuleScan, SetOutput, SetStringRelay
+from actors.messages.down import InitMasterController
+from battery.alarms.records import AlarmCleared, AlarmRaised
+from battery.commands import SetStringRelay
+from protocols.fieldbus.bus_messages import IoModuleScan, SetOutput
 from tests.recorder import GetRecorded, Recorder
 from tests.support import small_topology, wait_for
 
@@ -51,7 +54,7 @@ def test_a_silent_io_module_raises_communication_lost_at_the_miss_limit_and_clea
 
 
 def test_a_failed_switch_off_raises_its_alarm_is_retried_and_clears_when_confirmed(actor_system, tmp_path):
-    from actors.messages import OutputWritten
+    from protocols.fieldbus.bus_messages import OutputWritten
 
     topology, gateway, controller = setup(actor_system, tmp_path)
     actor_system.tell(controller, SetStringRelay("U1S1", closed=False, reason="cell voltage high"))

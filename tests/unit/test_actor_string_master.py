@@ -10,18 +10,11 @@ import itertools
 
 import pytest
 
-from actors.messages import (
-    AttachString,
-    CellFault,
-    CellRestarts,
-    ChargeState,
-    CrashForTest,
-    GetCellRestarts,
-    Health,
-    InitUps,
-    StringScan,
-    UpsUpdate,
-)
+from actors.messages.down import AttachString, InitUps
+from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
+from actors.messages.up import UpsUpdate
+from battery.codes import CellFault, ChargeState, Health
+from battery.readings import StringScan
 from actors.ups.ups import Ups
 from tests.recorder import GetRecorded, Recorder
 from tests.support import small_topology, wait_for
@@ -150,7 +143,7 @@ def test_crashing_cell_sensor_is_recreated_with_its_last_good_state(tree):
 
 
 def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_system, tmp_path):
-    from actors.messages import AlarmRaised
+    from battery.alarms.records import AlarmRaised
     from actors.site.gateway import communication_lost_after_s
 
     topology = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS, scan_period_s=0.5)
@@ -180,8 +173,8 @@ def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_sys
 
 def test_a_battery_in_alarm_still_counts_for_the_string_soh_and_soc(tmp_path):
     """String SOH is the weakest battery's, and a weak battery is the one in alarm."""
-    from actors.messages import CellSnapshot, CellStatus
-    from actors.string.string_values import cell_batch, string_status
+    from battery.status import CellSnapshot, CellStatus
+    from battery.string_values import cell_batch, string_status
 
     config = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS).strings[0]
     snap = CellSnapshot(100.0, 100.0, 4000)
@@ -197,7 +190,7 @@ def test_a_battery_in_alarm_still_counts_for_the_string_soh_and_soc(tmp_path):
 
 def test_a_recreated_cell_resumes_its_alarm_and_clears_it_when_the_condition_ends(tree):
     """Without its alarm state a re-created cell would never clear an alarm that ended."""
-    from actors.messages import AlarmCleared, AlarmRaised
+    from battery.alarms.records import AlarmCleared, AlarmRaised
 
     asys, recorder, master = tree
     t0 = 2_000_000_000.0
@@ -241,7 +234,7 @@ def test_a_silent_string_ages_out_of_its_ups_aggregates(actor_system, tmp_path):
 
 def test_a_cell_alarm_is_raised_once_while_its_condition_lasts(tree):
     """A cell re-sends an unchanged status; one that carried a transition must not be re-sent."""
-    from actors.messages import AlarmRaised
+    from battery.alarms.records import AlarmRaised
 
     asys, recorder, _ = tree
     send_high_voltage_scans(tree, 2_100_000_000.0, scans=5)

@@ -10,22 +10,13 @@ from dataclasses import dataclass
 import pytest
 from thespian.actors import ActorSystem, ActorTypeDispatcher
 
-from actors.messages import (
-    AcknowledgeAlarm,
-    AlarmNotice,
-    AlarmRaised,
-    InitAlarmManager,
-    InitNotifier,
-    ReloadNotificationSettings,
-    RepublishActiveAlarms,
-    SendTestNotification,
-    SetSiren,
-    SetStringRelay,
-    SiteUpdate,
-    SubscribeAlarms,
-)
+from actors.messages.down import InitAlarmManager, InitNotifier, ReloadNotificationSettings, SendTestNotification, SetSiren
+from actors.messages.service import RepublishActiveAlarms, SubscribeAlarms
+from actors.messages.up import SiteUpdate
+from battery.alarms.records import AlarmNotice, AlarmRaised
+from battery.commands import AcknowledgeAlarm, SetStringRelay
 from actors.site.alarm_manager import AlarmManager
-from actors.site.alarms.store import AlarmStore
+from storage.alarm_store import AlarmStore
 from actors.site.notifier import Notifier
 from tests.unit.test_alarms_store import raised, topology
 

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from actors.messages import AlarmCleared, AlarmRaised, CellFault
-from actors.site.alarms import (
+from battery.alarms.records import AlarmCleared, AlarmRaised
+from battery.codes import CellFault
+from battery.alarms import (
     CELL_ALARMS_CLEAR,
     INACTIVE,
     OVERRIDABLE_LIMITS,
@@ -24,10 +25,11 @@ from actors.site.alarms import (
     to_alarm_message,
     validate_overrides,
 )
-from actors.site.alarms.compose import InboxEvent, compose, retry_delay_s, to_gsm_text
-from actors.site.alarms.lifecycle import keys_to_close_after_restart, switch_off_decision
-from actors.site.alarms.settings import NotificationSettings, SmtpSettings, channel_enabled, settings_from_kv, settings_to_kv
-from actors.topology.model import BatteryType, StringConfig
+from protocols.notify.compose import compose, retry_delay_s, to_gsm_text
+from storage.notification_store import InboxEvent
+from battery.alarms.lifecycle import keys_to_close_after_restart, switch_off_decision
+from storage.notification_settings import NotificationSettings, SmtpSettings, channel_enabled, settings_from_kv, settings_to_kv
+from battery.site import BatteryType, StringConfig
 
 HIGH = Limit(AlarmKind.CELL_VOLTAGE_HIGH, Direction.HIGH, 2450, 20, on_delay_s=10, off_delay_s=10)
 

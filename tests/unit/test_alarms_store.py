@@ -11,19 +11,14 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from actors.messages import (
-    AcknowledgeAlarm,
-    AlarmCleared,
-    AlarmNotice,
-    AlarmRaised,
-    RepublishActiveAlarms,
-    SetSiren,
-    SetStringRelay,
-)
+from actors.messages.down import SetSiren
+from actors.messages.service import RepublishActiveAlarms
+from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
+from battery.commands import AcknowledgeAlarm, SetStringRelay
 from actors.site.alarm_manager import AlarmBook, SendTo, serve
-from actors.site.alarms.kinds import AlarmLevel
-from actors.site.alarms.store import CLOSED_WHILE_DOWN, AlarmStore
-from actors.topology.model import (
+from battery.alarms.kinds import AlarmLevel
+from storage.alarm_store import CLOSED_WHILE_DOWN, AlarmStore
+from battery.site import (
     BatteryType,
     BusConfig,
     GatewayConfig,

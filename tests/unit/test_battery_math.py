@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from actors.device.cell_checks import health_of, reading_faults
-from actors.messages import CellFault, ChargeState, Health
-from actors.string.battery_math import (
+from battery.plausibility import health_of, reading_faults
+from battery.codes import CellFault, ChargeState, Health
+from battery.maths import (
     balance_pct,
     charge_state,
     soc_from_rest_voltage,
@@ -14,8 +14,8 @@ from actors.string.battery_math import (
     update_soc,
     volts_per_cell,
 )
-from actors.supervision import RestartPolicy
-from actors.ups.ups_math import aggregate
+from actors.base.supervision import RestartPolicy
+from battery.ups_math import aggregate
 
 
 class TestPlausibility:
@@ -124,7 +124,7 @@ def test_restarts_back_off_after_three_in_a_minute():
 
 
 def test_smoothed_resistance_follows_a_step_slowly_and_ignores_scatter():
-    from actors.string.battery_math import RESISTANCE_SMOOTHING_S, smoothed
+    from battery.maths import RESISTANCE_SMOOTHING_S, smoothed
 
     assert smoothed(None, 4000, 1.0, RESISTANCE_SMOOTHING_S) == 4000.0  # first sample
     assert smoothed(4000.0, 5000, 0.0, RESISTANCE_SMOOTHING_S) == 4000.0  # no time passed

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from thespian.actors import ActorSystem
 
-from actors.messages import BatteryType, CellBatch, CellBatchResult, CellFault, Health, InitCellBank
-from actors.site.alarms import cell_limits_for_string
+from actors.messages.down import InitCellBank
+from actors.messages.up import CellBatchResult
+from battery.codes import CellFault, Health
+from battery.readings import CellBatch
+from battery.site import BatteryType
+from battery.alarms import cell_limits_for_string
 from actors.string.cell_bank import CellBank
 from tests.support import small_topology
 

@@ -1,4 +1,4 @@
-"""Register maps, codec, wire timing and docs of the field bus (protocols/device_maps.py & co)."""
+"""Register maps, codec, wire timing and docs of the field bus (protocols/fieldbus/device_maps.py & co)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.messages import StringScan
-from protocols import device_maps as dm
-from protocols.fieldbus_doc import render
-from protocols.rtu_codec import (
+from battery.readings import StringScan
+from protocols.fieldbus import device_maps as dm
+from protocols.fieldbus.fieldbus_doc import render
+from protocols.fieldbus.rtu_codec import (
     DecodeError,
     decode_identity,
     decode_io_module,
@@ -24,7 +24,7 @@ from protocols.rtu_codec import (
     to_int16,
     to_long,
 )
-from protocols.rtu_timing import bits_per_char, gap_s, reads_wire_time_s
+from protocols.fieldbus.rtu_timing import bits_per_char, gap_s, reads_wire_time_s
 
 ROOT = Path(__file__).resolve().parents[2]
 

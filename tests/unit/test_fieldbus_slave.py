@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 from pymodbus.framer import FramerRTU
 
-from protocols.rtu_poller import DeviceWatch
+from protocols.fieldbus.rtu_poller import DeviceWatch
 from sim.rtu_slave import crc16, crc_ok, handle_request, request_length, with_crc
 
 

@@ -7,9 +7,9 @@ from array import array
 
 import pytest
 
-from actors.messages import Health
-from actors.site.history import codec
-from actors.site.history.scan_row import PayloadError, pack_scan, unpack_scan
+from battery.codes import Health
+from storage.history import codec
+from storage.history.scan_row import PayloadError, pack_scan, unpack_scan
 from tests.unit.test_history_support import make_status
 
 

@@ -6,10 +6,10 @@ from array import array
 
 import pytest
 
-from actors.messages import ChargeState, Health
-from actors.site.history import downsample, retention, summaries
-from actors.site.history.discharge import DischargeTracker, Transition, transition
-from actors.site.history.schema import DAY_S, month_first_day
+from battery.codes import ChargeState, Health
+from storage.history import downsample, retention, summaries
+from storage.history.discharge import DischargeTracker, Transition, transition
+from storage.history.schema import DAY_S, month_first_day
 
 
 def test_hour_summaries_skip_stale_samples() -> None:

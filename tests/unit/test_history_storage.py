@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from actors.messages import ChargeState
-from actors.site.history import schema
-from actors.site.history.compactor import compact_day
-from actors.site.history.export_csv import csv_chunks
-from actors.site.history.reader import HistoryQueries, HistoryReader, UnknownItem
-from actors.site.history.retention import RetentionPolicy
-from actors.site.history.writer import HistoryWriter
+from battery.codes import ChargeState
+from storage.history import schema
+from storage.history.compactor import compact_day
+from storage.history.export_csv import csv_chunks
+from storage.history.reader import HistoryQueries, HistoryReader, UnknownItem
+from storage.history.retention import RetentionPolicy
+from storage.history.writer import HistoryWriter
 from tests.unit.test_history_support import DAY, T0, make_status
 
 

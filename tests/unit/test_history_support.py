@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from actors.messages import ChargeState, Health, StringStatus
+from battery.codes import ChargeState, Health
+from battery.status import StringStatus
 
 DAY = 86_400
 T0 = 20_000 * DAY  # 2024-10-04 00:00 UTC, a day boundary

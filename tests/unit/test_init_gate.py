@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from thespian.actors import ActorTypeDispatcher
 
-from actors.init_gate import InitGate
+from actors.base.init_gate import InitGate
 from tests.support import wait_for
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from thespian.actors import ChildActorExited
 
-from actors.protocol_actor import ProtocolActor
+from actors.base.protocol_actor import ProtocolActor
 from tests.recorder import GetRecorded, Recorder
 from tests.support import wait_for
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from actors.messages import AlarmNotice
-from protocols.active_alarms import ActiveAlarms, is_active, notifies
+from battery.alarms.records import AlarmNotice
+from protocols.scada.active_alarms import ActiveAlarms, is_active, notifies
 
 
 def notice(alarm_id: int, event: str = "raised", **changes: object) -> AlarmNotice:

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from actors.topology.model import BusConfig
-from protocols.freshness import (
+from battery.site import BusConfig
+from battery.freshness import (
     FreshnessTracker,
     is_stale_by_age,
     stale_after_s,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 
-from actors.messages import ChargeState, Health, StringStatus, UpsStatus
-from actors.topology.model import (
+from battery.codes import ChargeState, Health
+from battery.status import StringStatus, UpsStatus
+from battery.site import (
     BatteryType,
     BusConfig,
     GatewayConfig,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.messages import CellFault
-from protocols.served_values import served_cell_values
+from battery.codes import CellFault
+from protocols.scada.served_values import served_cell_values
 
 V, R, T = 13_512, 4_250, 251  # 13.512 V, 4.25 mΩ, 25.1 °C
 

@@ -16,11 +16,11 @@ from pysnmp.proto import rfc1902
 from pysnmp.proto.api import v2c
 from pysnmp.smi import builder, instrum
 
-from actors.messages import Health
-from actors.topology.model import Topology
-from protocols import snmp_oids as so
-from protocols.snmp_agent import BtmsSnmpAgent, SnmpV3User
-from protocols.snmp_ber import (
+from battery.codes import Health
+from battery.site import Topology
+from protocols.scada import snmp_oids as so
+from protocols.scada.snmp_agent import BtmsSnmpAgent, SnmpV3User
+from protocols.scada.snmp_ber import (
     ber_length,
     ber_oid,
     ber_value,
@@ -28,7 +28,7 @@ from protocols.snmp_ber import (
     column_of,
     encode_varbind,
 )
-from protocols.snmp_store import OidStore, SubtreeController, bulk_shape
+from protocols.scada.snmp_store import OidStore, SubtreeController, bulk_shape
 from tests.integration.test_scada_snmp import AgentThread
 from tests.unit.test_scada_samples import (
     sample_string_status,

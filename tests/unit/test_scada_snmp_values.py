@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pysnmp.proto import rfc1905
 
-from actors.messages import CellFault, Health
-from protocols import snmp_oids as so
-from protocols.snmp_rows import string_row, ups_battery_group, ups_row
-from protocols.snmp_store import OidStore
+from battery.codes import CellFault, Health
+from protocols.scada import snmp_oids as so
+from protocols.scada.snmp_rows import string_row, ups_battery_group, ups_row
+from protocols.scada.snmp_store import OidStore
 from tests.unit.test_scada_samples import (
     sample_string_status,
     sample_topology,
@@ -68,7 +68,7 @@ def test_oids_are_unique_and_under_the_enterprise() -> None:
 
 def test_shipped_mib_is_generated_from_the_oid_table() -> None:
     shipped = (REPO / "docs" / "mibs" / "BTMS-GATEWAY-MIB.txt").read_text(encoding="ascii")
-    assert shipped == so.mib_text(), "stale MIB: run `python -m protocols.snmp_oids > docs/mibs/BTMS-GATEWAY-MIB.txt`"
+    assert shipped == so.mib_text(), "stale MIB: run `python -m protocols.scada.snmp_oids > docs/mibs/BTMS-GATEWAY-MIB.txt`"
 
 
 def test_ups_battery_temperature_ignores_implausible_and_unanswered_cells() -> None:
@@ -89,7 +89,7 @@ def test_ups_battery_temperature_ignores_implausible_and_unanswered_cells() -> N
 def test_unknown_ups_current_and_a_hall_less_string_serve_no_current():
     import dataclasses
 
-    from protocols.snmp_rows import string_row, ups_battery_group, ups_row
+    from protocols.scada.snmp_rows import string_row, ups_battery_group, ups_row
     from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
 
     topology = sample_topology(upses=1, strings_per_ups=1, cells=2)

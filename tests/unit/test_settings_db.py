@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from actors.site.settings_db import open_settings, settings_path
+from storage.settings_db import open_settings, settings_path
 from web.api_tokens import create_token, list_tokens
 
 
@@ -22,7 +22,7 @@ def test_components_opening_a_new_settings_file_at_once_all_get_it(tmp_path):
     """The alarm manager and the notifier start together; neither may fail on "locked"."""
     import asyncio
 
-    from actors.site.settings_db import SCHEMA, open_settings_async
+    from storage.settings_db import SCHEMA, open_settings_async
 
     async def open_together(path):
         results = await asyncio.gather(*(open_settings_async(path, SCHEMA) for _ in range(6)), return_exceptions=True)

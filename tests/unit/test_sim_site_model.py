@@ -2,7 +2,7 @@
 
 import pytest
 
-from actors.topology.model import (
+from battery.site import (
     BatteryType,
     BusConfig,
     GatewayConfig,

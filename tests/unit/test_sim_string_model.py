@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from actors.topology.model import BatteryType, StringConfig
+from battery.site import BatteryType, StringConfig
 from sim import battery_model as bm
 from sim.faults import (
     DeviceOffline,

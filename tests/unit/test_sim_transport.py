@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from actors.messages import StringScan
-from protocols.fieldbus_transport import TransportError
-from protocols.sim_transport import SimTransport, drop_shared_site, shared_site, site_name
+from battery.readings import StringScan
+from protocols.fieldbus.transport import TransportError
+from sim.gateway_transport import SimTransport, drop_shared_site, shared_site, site_name
 from sim.faults import DeviceOffline, ImplausibleValue, SlowDevice
 from tests.unit.test_sim_site_model import site_topology
 

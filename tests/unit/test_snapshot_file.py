@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.messages import CellSnapshot, StringSnapshot
-from actors.site.snapshot_file import FILE_NAME, load_snapshots, save_snapshots
+from battery.status import CellSnapshot, StringSnapshot
+from storage.snapshot_file import FILE_NAME, load_snapshots, save_snapshots
 
 
 def test_round_trip(tmp_path):

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from actors.topology.bom import (
+from topology.bom import (
     NOMINAL_POWER_W,
     BillOfMaterials,
     bill_of_materials,
     format_bill_of_materials,
     supplies_needed,
 )
-from actors.topology.loader import load_topology
+from topology.loader import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "data" / "topologies"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.topology.loader import Problem, TopologyError, check_topology, load_topology
-from actors.topology.model import Topology
+from topology.loader import Problem, TopologyError, check_topology, load_topology
+from battery.site import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "data" / "topologies"
@@ -304,7 +304,7 @@ def test_alarm_overrides_are_checked_by_the_alarm_rules(tmp_path: Path) -> None:
 
 
 def test_snmp_v3_users_are_loaded_and_short_keys_refused(tmp_path):
-    from actors.topology.loader import load_topology, check_topology
+    from topology.loader import load_topology, check_topology
 
     base = (Path(__file__).parent.parent / "data" / "topologies" / "minimal.yaml").read_text()
     good = base + (
@@ -323,7 +323,7 @@ def test_snmp_v3_users_are_loaded_and_short_keys_refused(tmp_path):
 
 
 def test_traps_need_a_community_and_not_a_well_known_one(tmp_path):
-    from actors.topology.loader import check_topology
+    from topology.loader import check_topology
 
     base = (Path(__file__).parent.parent / "data" / "topologies" / "minimal.yaml").read_text()
     users = "    v3_users:\n      - {name: nms, auth_key: auth-secret-1, priv_key: priv-secret-1}\n"

@@ -9,7 +9,7 @@ from web.openapi import openapi_document
 from web.routes_alarms import AlarmAccess
 from web.site_view import SiteView
 from web.tree_bridge import TreeBridge
-from actors.site.history.reader import HistoryReader
+from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from tests.support import small_topology
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from actors.messages import CellFault, UpsUpdate
-from actors.topology.model import BusConfig, Topology
+from actors.messages.up import UpsUpdate
+from battery.codes import CellFault
+from battery.site import BusConfig, Topology
 from tests.unit.test_scada_samples import (
     sample_string_status,
     sample_topology,
@@ -82,7 +83,7 @@ def test_a_disconnected_hall_sensor_serves_no_current(tmp_path):
     import dataclasses
     import time
 
-    from actors.messages import UpsUpdate
+    from actors.messages.up import UpsUpdate
     from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
     from web.site_view import SiteView
 

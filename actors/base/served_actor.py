@@ -1,0 +1,71 @@
+"""ServedActor: the shape every SCADA/NMS protocol actor shares.
+
+On its Init message it builds its server, starts it in the event-loop thread,
+subscribes to the gateway and tells it whether the server listens (ServiceStarted) or why not
+(ServiceFailed: a port in use must stop `btms run` with a clear message). Every SiteUpdate is
+unpacked into the UpsStatus and StringStatus values the servers apply; alarm notices pass as
+they are. Commands the server produces (a Modbus write) go to the gateway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.messages.address import Address
+from actors.messages.service import Subscribe
+from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
+from battery.alarms.records import AlarmNotice
+from actors.base.protocol_actor import ProtocolActor
+from battery.site import Topology
+
+
+class ServedActor(ProtocolActor):
+    service_name = "service"
+
+    def __init__(self, capabilities=None, *args, **kwargs):
+        super().__init__(capabilities, *args, **kwargs)
+        self.server: Any = None
+
+    def make_server(self, topology: Topology) -> Any:
+        """The server object: has async start() and stop(), apply(message) and `port`."""
+        raise NotImplementedError
+
+    def describe(self, topology: Topology) -> str:
+        return self.service_name
+
+    def start_serving(self, topology: Topology, sender: Address) -> None:
+        if self.server is not None:
+            return
+        self.gateway = sender
+        self.server = self.make_server(topology)
+        server = self.server
+
+        async def main() -> None:
+            try:
+                await server.start()
+            except OSError as error:
+                self.post_command(ServiceFailed(self.service_name, str(error)))
+                return
+            self.post_command(ServiceStarted(self.service_name, self.describe(topology)))
+            try:
+                import asyncio
+
+                await asyncio.Event().wait()
+            finally:
+                await server.stop()
+
+        self.start_loop(main)
+        self.send(sender, Subscribe(self.myAddress))
+
+    def receiveMsg_SiteUpdate(self, message: SiteUpdate, sender: Address):
+        if self.server is not None:
+            for update in message.updates:
+                self.in_loop(self.server.apply, update.ups)
+                for string in update.strings:
+                    self.in_loop(self.server.apply, string)
+        return self.watch()
+
+    def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender: Address):
+        if self.server is not None:
+            self.in_loop(self.server.apply, message)
+        return self.watch()

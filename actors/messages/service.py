@@ -1,0 +1,125 @@
+"""Subscriptions, queries and the hooks tests and tools use to inject faults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.faults import StringFault
+
+from actors.messages.address import Address
+from battery.status import CellSnapshot
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """Ask the gateway for every StringStatus and UpsStatus (and alarm events later)."""
+
+    subscriber: Address
+
+
+@dataclass(frozen=True)
+class SubscribeAlarms:
+    """Ask the gateway for alarm notices only (no SiteUpdate): the Notifier needs no cell data."""
+
+    subscriber: Address
+
+
+@dataclass(frozen=True)
+class RepublishActiveAlarms:
+    """Gateway -> AlarmManager: send `subscriber` an AlarmNotice(event="active") for every active alarm.
+
+    A protocol server that (re)subscribes must learn the alarms that are already active; event
+    "active" is a state sync, not a new alarm (no trap, no e-mail).
+    """
+
+    subscriber: Address
+
+
+@dataclass(frozen=True)
+class GetBusStats:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class BusStats:
+    """How well a FieldBus keeps its schedule (benchmarks and diagnostics)."""
+
+    request_id: int
+    bus_id: str
+    scans_done: int
+    worst_lag_ms: float  # latest start of a scan behind its schedule
+    outputs_written: int
+
+
+@dataclass(frozen=True)
+class LocateString:
+    """Ask the gateway for the current string master of a string (tests, diagnostics)."""
+
+    request_id: int
+    string_id: str
+
+
+@dataclass(frozen=True)
+class StringLocation:
+    request_id: int
+    string_id: str
+    address: Address | None  # None while the string master is being re-created
+    pid: int
+
+
+@dataclass(frozen=True)
+class GetCellRestarts:
+    """Ask a string master how often each of its cell sensor actors was re-created."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
+class CellRestarts:
+    request_id: int
+    counts: tuple[int, ...]
+    snapshots: tuple[CellSnapshot | None, ...]
+
+    def __repr__(self) -> str:
+        return f"CellRestarts({self.request_id}, {sum(self.counts)} restarts)"
+
+
+@dataclass(frozen=True)
+class CrashForTest:
+    """Fault injection for tests: the receiving actor raises while handling this message.
+
+    Sent to a string master with a cell index, it is forwarded to that cell sensor actor.
+    """
+
+    cell_index: int | None = None
+
+
+@dataclass(frozen=True)
+class InjectSimFault:
+    """Developer -> gateway -> the FieldBus of a simulated bus: break something in the simulator.
+
+    `fault` is a sim.faults dataclass (OpenCell, ThermalRunaway, ImplausibleValue, ...); with
+    `clear` every fault of that type is removed from the string instead.
+    """
+
+    string_id: str
+    fault: StringFault
+    clear: bool = False
+
+
+@dataclass(frozen=True)
+class SetSimInput:
+    """Developer -> gateway -> FieldBus: a simulated leak/fire detector closes (on) or opens."""
+
+    alarm: str  # the input's alarm name in topology.yaml, e.g. "leakage"
+    on: bool
+
+
+@dataclass(frozen=True)
+class NotificationTestResult:
+    request_id: int
+    channel: str
+    contact: str
+    ok: bool
+    error: str  # "" when ok

@@ -1,0 +1,35 @@
+"""SnmpAgent actor: hosts the SNMP agent (protocols/scada/snmp_agent.py): tables, UPS-MIB, traps.
+
+A leaf: after InitSnmpAgent it subscribes to the gateway; an AlarmNotice "raised"/"cleared"
+becomes a trap or inform to the configured receivers.
+"""
+
+from __future__ import annotations
+
+from actors.messages.address import Address
+from actors.messages.down import InitSnmpAgent
+from battery.site import Topology
+from actors.base.served_actor import ServedActor
+from protocols.scada.snmp_agent import BtmsSnmpAgent, SnmpV3User
+
+
+class SnmpAgentActor(ServedActor):
+    service_name = "snmp"
+
+    def make_server(self, topology: Topology) -> BtmsSnmpAgent:
+        snmp = topology.services.snmp
+        return BtmsSnmpAgent(
+            topology,
+            self.post_command,
+            v3_users=tuple(SnmpV3User(u.name, u.auth_key, u.priv_key) for u in snmp.v3_users),
+            trap_community=snmp.trap_community,
+            notify_type=snmp.notify_type,
+        )
+
+    def describe(self, topology: Topology) -> str:
+        s = topology.services.snmp
+        return f"snmp://{s.host}:{s.port} (v2c {'on' if s.read_community else 'off'}, {len(s.v3_users)} v3 user(s))"
+
+    def receiveMsg_InitSnmpAgent(self, message: InitSnmpAgent, sender: Address):
+        self.start_serving(message.topology, sender)
+        return self.watch()

@@ -1,0 +1,150 @@
+"""From one scan's cell statuses and string readings to a StringStatus. Pure.
+
+Kept apart from the actor so the arithmetic of a string (state, SOC, SOH, balance, health)
+is tested without any actor system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from battery.plausibility import NO_RESPONSE
+from battery.codes import ChargeState, Health
+from battery.readings import CellBatch, StringScan
+from battery.status import CellStatus, StringStatus
+from battery.maths import (
+    balance_pct,
+    charge_state,
+    volts_per_cell,
+    weakest,
+)
+from battery.site import StringConfig
+
+STRING_VOLTAGE_RANGE_V = (20.0, 800.0)  # BM-SS measuring range (seed 000)
+AMBIENT_RANGE_C = (-40.0, 80.0)  # BM-TH range
+HUMIDITY_RANGE_PCT = (0.0, 100.0)
+HALL_OVERRANGE = 1.1  # a current beyond 110 % of the hall sensor's range is not a measurement
+
+
+def string_status(
+    config: StringConfig,
+    scan: StringScan,
+    batch: CellBatch,
+    cells: Sequence[CellStatus],
+    last_soc_pct: float,
+) -> StringStatus:
+    """`batch` is cell_batch(scan, n): the scan's cell values, one per battery."""
+    if not scan.responded:
+        return stale_status(config, scan.scan_no, scan.timestamp, last_soc_pct)
+    voltage_v = scan.voltage_cv / 100.0
+    current_a = scan.current_ca / 100.0
+    string_sensor_fault = not STRING_VOLTAGE_RANGE_V[0] <= voltage_v <= STRING_VOLTAGE_RANGE_V[1] or abs(
+        current_a
+    ) > HALL_OVERRANGE * config.hall_range_a
+    ambient_c = _in_range(scan.ambient_dc, 10.0, AMBIENT_RANGE_C) if config.climate_sensor else None
+    humidity = _in_range(scan.humidity_dpct, 10.0, HUMIDITY_RANGE_PCT) if config.climate_sensor else None
+    climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)
+
+    voltages, resistances, temperatures = batch.voltage_mv, batch.resistance_uohm, batch.temperature_dc
+    if any(c.faults & NO_RESPONSE for c in cells):
+        # No answer (from the device or from a failed cell actor): no value to show.
+        answered = [not c.faults & NO_RESPONSE for c in cells]
+        voltages, resistances, temperatures = (
+            tuple(v if ok else 0 for v, ok in zip(values, answered))
+            for values in (voltages, resistances, temperatures)
+        )
+    # Cells whose reading is a measurement. Not "health OK": a battery in alarm (health "error")
+    # is exactly the one that must set the string's SOH, SOC and balance.
+    valid = [c for c in cells if not c.faults]
+    vpc = volts_per_cell(voltage_v, config.battery.nominal_voltage, config.battery.count)
+    state = charge_state(current_a, config.battery.capacity_ah, vpc, scan.hall_ok, scan.relay_closed)
+    if string_sensor_fault:
+        state = ChargeState.ABNORMAL
+    soc = weakest([c.soc_pct for c in valid], default=last_soc_pct)
+    soh = weakest([c.soh_pct for c in valid], default=0.0)
+    any_cell_error = any(c.health != Health.OK for c in cells)
+    health = (
+        Health.ERROR
+        if any_cell_error or string_sensor_fault or climate_fault or not scan.hall_ok or not scan.relay_closed
+        else Health.OK
+    )
+    return StringStatus(
+        string_id=config.id,
+        ups_id=config.ups_id,
+        index=config.index,
+        scan_no=scan.scan_no,
+        timestamp=scan.timestamp,
+        health=health,
+        voltage_v=voltage_v,
+        current_a=current_a if scan.hall_ok else 0.0,
+        state=state,
+        soc_pct=float(soc),
+        soh_pct=float(soh),
+        balance_pct=round(balance_pct([v for v, c in zip(voltages, cells) if not c.faults]), 2),
+        ambient_c=ambient_c,
+        humidity_pct=humidity,
+        hall_ok=scan.hall_ok,
+        relay_closed=scan.relay_closed,
+        cell_health=tuple(int(c.health) for c in cells),
+        cell_faults=tuple(int(c.faults) for c in cells),
+        cell_voltage_mv=voltages,
+        cell_resistance_uohm=resistances,
+        cell_temperature_dc=temperatures,
+        cell_soc_pct=tuple(c.soc_pct for c in cells),
+        cell_soh_pct=tuple(c.soh_pct for c in cells),
+    )
+
+
+def cell_batch(scan: StringScan, n: int) -> CellBatch:
+    """The scan's cell readings for the string's n cells (a missing cell counts as not answering)."""
+    return CellBatch(
+        scan.scan_no,
+        scan.timestamp,
+        scan.current_ca,
+        padded(scan.cell_responded, n, False),
+        padded(scan.cell_voltage_mv, n, 0),
+        padded(scan.cell_resistance_uohm, n, 0),
+        padded(scan.cell_temperature_dc, n, 0),
+    )
+
+
+def padded(values: tuple, n: int, default) -> tuple:
+    """`values` cut or filled with `default` to exactly n entries (the same tuple if it fits)."""
+    return values[:n] if len(values) >= n else values + (default,) * (n - len(values))
+
+
+def stale_status(config: StringConfig, scan_no: int, timestamp: float, last_soc_pct: float) -> StringStatus:
+    """A string whose master did not answer: every value void, flagged stale."""
+    n = config.battery.count
+    return StringStatus(
+        string_id=config.id,
+        ups_id=config.ups_id,
+        index=config.index,
+        scan_no=scan_no,
+        timestamp=timestamp,
+        health=Health.STALE,
+        voltage_v=0.0,
+        current_a=0.0,
+        state=ChargeState.ABNORMAL,
+        soc_pct=last_soc_pct,
+        soh_pct=0.0,
+        balance_pct=0.0,
+        ambient_c=None,
+        humidity_pct=None,
+        hall_ok=False,
+        relay_closed=True,
+        cell_health=(int(Health.STALE),) * n,
+        cell_faults=(NO_RESPONSE,) * n,
+        cell_voltage_mv=(0,) * n,
+        cell_resistance_uohm=(0,) * n,
+        cell_temperature_dc=(0,) * n,
+        cell_soc_pct=(0,) * n,
+        cell_soh_pct=(0,) * n,
+    )
+
+
+def _in_range(raw: int | None, scale: float, bounds: tuple[float, float]) -> float | None:
+    if raw is None:
+        return None
+    value = raw / scale
+    return value if bounds[0] <= value <= bounds[1] else None

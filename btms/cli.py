@@ -1,0 +1,194 @@
+"""The `btms` command line: run, check, bom, token, export, sim, sim-fault, discover."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_TOPOLOGY = Path("topology.yaml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="btms", description="Battery monitoring gateway for UPS battery strings")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start the gateway on a topology")
+    run.add_argument("topology", nargs="?", type=Path, default=DEFAULT_TOPOLOGY)
+
+    check = commands.add_parser("check", help="validate a topology file; print every problem as FILE:LINE: message")
+    check.add_argument("topology", type=Path)
+
+    bom = commands.add_parser("bom", help="hardware list and power budget a topology needs")
+    bom.add_argument("topology", type=Path)
+
+    token = commands.add_parser("token", help="API tokens for the JSON API")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    for name, help_text in (("create", "create a token and print it once"), ("revoke", "revoke a token")):
+        sub = token_commands.add_parser(name, help=help_text)
+        sub.add_argument("name")
+        sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+        if name == "create":
+            sub.add_argument("--role", choices=("viewer", "operator"), default="operator",
+                             help="viewer: read only; operator: may also switch strings and acknowledge alarms")
+    listing = token_commands.add_parser("list", help="list token names")
+    listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+
+    export = commands.add_parser("export", help="write stored history as CSV files (RFC 4180, UTF-8)")
+    export.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    export.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset, e.g. 2026-11-01T00:00+01:00")
+    export.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset")
+    export.add_argument("--ups", default=None)
+    export.add_argument("--string", default=None)
+    export.add_argument("--cell", type=int, default=None, help="one battery of --string (1-based)")
+    export.add_argument("--out", type=Path, default=Path("."), help="folder for the CSV files")
+
+    sim = commands.add_parser("sim", help="serve a topology's devices as Modbus RTU slaves (pseudo-terminals or TCP)")
+    sim.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    sim.add_argument("--listen", choices=("pty", "tcp"), default="pty")
+    sim.add_argument("--run-dir", type=Path, default=None, help="where the stable device links live (default: <storage>/sim)")
+    sim.add_argument("--tcp-port-base", type=int, default=0, help="with --listen tcp: bus n listens on BASE + n")
+    sim.add_argument("--control-port", type=int, default=0, help="loopback port of the fault control channel (0: any)")
+    sim.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("sim-fault", help="inject a fault into a running `btms sim` (see `btms sim-fault -h`)", add_help=False)
+
+    discover = commands.add_parser("discover", help="scan a bus for devices and print a draft topology")
+    discover.add_argument("--port", required=True, help="/dev/ttyUSB0, a pty path or socket://host:port")
+    discover.add_argument("--addresses", default="1-247", help="e.g. 1-32,100-104")
+    discover.add_argument("--baudrates", default=None, help="comma separated, e.g. 115200,19200,9600")
+    discover.add_argument("--timeout", type=float, default=None, help="answer timeout per request, s")
+
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["sim-fault"]:
+        from sim.control import run_fault_cli
+
+        return run_fault_cli(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from actors.runtime.gateway_process import run_gateway
+
+        return run_gateway(args.topology)
+    if args.command == "check":
+        return _check(args.topology)
+    if args.command == "bom":
+        return _bom(args.topology)
+    if args.command == "token":
+        return _token(args)
+    if args.command == "export":
+        return _export(args)
+    if args.command == "sim":
+        from sim.fieldbus_sim import run_simulator
+
+        return run_simulator(args.topology, args.listen, run_dir=args.run_dir, tcp_port_base=args.tcp_port_base,
+                             control_port=args.control_port, seed=args.seed)
+    if args.command == "discover":
+        from protocols.fieldbus.discovery import DEFAULT_BAUDRATES, run_discover
+
+        try:
+            rates = tuple(int(b) for b in args.baudrates.split(",")) if args.baudrates else DEFAULT_BAUDRATES
+        except ValueError:
+            parser.error(f"--baudrates {args.baudrates!r}: give baud rates as numbers separated by commas")
+        return run_discover(args.port, args.addresses, rates, args.timeout)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _load_or_report(path: Path):
+    from topology.loader import TopologyError, load_topology
+
+    try:
+        return load_topology(path)
+    except TopologyError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: {len(error.problems)} problem(s)", file=sys.stderr)
+        return None
+
+
+def _check(path: Path) -> int:
+    topology = _load_or_report(path)
+    if topology is None:
+        return 1
+    print(f"{path}: OK ({len(topology.upses)} UPSes, {len(topology.strings)} strings, "
+          f"{sum(s.battery.count for s in topology.strings)} batteries)")
+    return 0
+
+
+def _bom(path: Path) -> int:
+    topology = _load_or_report(path)
+    if topology is None:
+        return 1
+    from topology.bom import bill_of_materials, format_bill_of_materials
+
+    print(format_bill_of_materials(bill_of_materials(topology)))
+    return 0
+
+
+def _export(args) -> int:
+    from datetime import datetime
+
+    from storage.history.export_csv import run_export
+    from storage.history.reader import UnknownItem
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    try:
+        start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
+    except ValueError as error:
+        print(f"btms export: {error}", file=sys.stderr)
+        return 2
+    try:
+        files = run_export(topology.storage_dir(), topology, start, end, args.ups, args.string, args.cell, args.out,
+                           _progress_bar("exporting"))
+    except (ValueError, UnknownItem) as error:
+        print(f"\nbtms export: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 1
+    for path in files:
+        print(path)
+    return 0
+
+
+def _progress_bar(label: str):
+    """A one-line progress bar on a terminal; silent when stderr is not one."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def _token(args) -> int:
+    from web.api_tokens import TokenError, create_token, list_tokens, revoke_token
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    storage = topology.storage_dir()
+    if args.token_command == "create":
+        try:
+            print(create_token(storage, args.name, args.role))
+        except TokenError as error:
+            print(f"btms token create: {error}", file=sys.stderr)
+            return 1
+        return 0
+    if args.token_command == "revoke":
+        if not revoke_token(storage, args.name):
+            print(f"btms token revoke: no token named {args.name!r}", file=sys.stderr)
+            return 1
+        return 0
+    for name, role, created in list_tokens(storage):
+        print(f"{name}\t{role}\t{created}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Logging shared by every process (structlog key-value events)."""

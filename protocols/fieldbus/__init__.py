@@ -1,0 +1,1 @@
+"""South: Modbus RTU to the devices (register maps, codec, poller, discovery)."""

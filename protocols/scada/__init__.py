@@ -1,0 +1,1 @@
+"""North: what SCADA (Modbus TCP) and NMS (SNMP) read, and the servers that serve it."""

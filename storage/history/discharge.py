@@ -1,0 +1,50 @@
+"""Discharge events: when a string master's state says DISCHARGE, an event is on.
+
+A stale scan (the string did not answer) neither starts nor ends an event: the string's
+state is unknown then, and a discharge does not stop because a cable was pulled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from battery.codes import ChargeState, Health
+
+
+class Transition(Enum):
+    NONE = 0
+    START = 1
+    END = 2
+
+
+def transition(in_discharge: bool, health: int, state: int) -> Transition:
+    if health == Health.STALE:
+        return Transition.NONE
+    discharging = state == ChargeState.DISCHARGE
+    if discharging and not in_discharge:
+        return Transition.START
+    if in_discharge and not discharging:
+        return Transition.END
+    return Transition.NONE
+
+
+@dataclass
+class DischargeTracker:
+    """The open event of every string (string_no -> event id), ids handed out in memory."""
+
+    next_id: int = 1
+    open_events: dict[int, int] = field(default_factory=dict)
+
+    def on_scan(self, string_no: int, health: int, state: int) -> tuple[Transition, int | None]:
+        """(what happened, id of the event this scan belongs to, if any)."""
+        current = self.open_events.get(string_no)
+        t = transition(current is not None, health, state)
+        if t is Transition.START:
+            current = self.next_id
+            self.next_id += 1
+            self.open_events[string_no] = current
+        elif t is Transition.END:
+            del self.open_events[string_no]
+            return t, current
+        return t, current
