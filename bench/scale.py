@@ -11,6 +11,17 @@ actor process of its actor system):
 Last line: one JSON object with the keys issue 2 names.
 
     python bench/scale.py [--seconds 60] [--strings 32] [--cells 120]
+
+With `--compare REV [--rounds 2]`, measures another revision against this tree: REV is checked
+out into a temporary git worktree (removed afterwards), gets a temporary virtual environment only
+if its [project].dependencies differ from this tree's, and each tree's own bench/scale.py then
+runs alternately with the same --seconds/--strings/--cells, at least two rounds each (see
+bench/compare_trees.py). The last line is this tree's figures (median CPU and PSS, fewest scans
+done, worst lag) with "baseline": REV, "cpu_ratio" and "pss_ratio" (this tree / REV, medians),
+REV's medians and the number of rounds. Exit status 2, with a one-line error, if git does not
+know REV or a side's run fails.
+
+    python bench/scale.py --compare REV [--rounds 2] [--seconds 60] [--strings 32] [--cells 120]
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ sys.path.insert(0, str(REPO))
 from actors.messages.service import BusStats, GetBusStats  # noqa: E402
 from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
 from bench.bench_site import IO_MODULE, write_site  # noqa: E402
+from bench.compare_trees import MIN_ROUNDS, compare  # noqa: E402
 
 
 
@@ -86,7 +98,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--strings", type=int, default=32)
     parser.add_argument("--cells", type=int, default=120)
+    parser.add_argument("--compare", metavar="REV", help="also run REV's tree, alternately, and compare")
+    parser.add_argument("--rounds", type=int, help=f"runs of each side with --compare (default and minimum {MIN_ROUNDS})")
     args = parser.parse_args()
+    if args.rounds is not None and args.compare is None:
+        parser.error("--rounds applies only with --compare REV")
+    if args.compare is not None:
+        rounds = MIN_ROUNDS if args.rounds is None else args.rounds
+        if rounds < MIN_ROUNDS:
+            parser.error(f"--rounds {rounds}: at least {MIN_ROUNDS} rounds are needed to compare")
+        return compare(REPO, args.compare, rounds, args.seconds, args.strings, args.cells)
 
     with tempfile.TemporaryDirectory(prefix="btms-scale-") as tmp_name:
         tmp = Path(tmp_name)
