@@ -10,10 +10,12 @@ import pytest
 
 from actors.runtime.loopback import bind_thespian_to
 from actors.runtime.poll_selector import use_poll_selector
+from actors.runtime.quiet_identify import use_quiet_identify
 from tests.support import free_port, process_running, wait_for
 
 bind_thespian_to("127.0.0.1")
 use_poll_selector()  # as `btms run` does: the multiprocTCPBase tests run the production transport
+use_quiet_identify()
 
 
 def _session_pids(admin_port: int) -> set[int]:

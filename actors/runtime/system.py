@@ -18,6 +18,7 @@ from pathlib import Path
 from observability.log import thespian_log_defs
 from actors.runtime.loopback import bind_thespian_to
 from actors.runtime.poll_selector import use_poll_selector
+from actors.runtime.quiet_identify import use_quiet_identify
 
 BASE = "multiprocTCPBase"
 
@@ -30,6 +31,7 @@ def prepare_process(log_dir: Path) -> None:
     os.environ.setdefault("THESPLOG_FILE_MAXSIZE", str(1024 * 1024))
     bind_thespian_to("127.0.0.1")
     use_poll_selector()
+    use_quiet_identify()
 
 
 def admin_port_in_use(port: int) -> bool:
