@@ -14,7 +14,7 @@ from hypercorn.config import Config
 
 from observability.log import configure_structlog, get_logger
 from actors.messages.down import InitWebServer
-from actors.messages.service import NotificationTestResult, Subscribe
+from actors.messages.service import SITE, NotificationTestResult, Subscribe
 from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
 from actors.base.protocol_actor import ProtocolActor
 from storage.history.reader import HistoryReader
@@ -70,7 +70,7 @@ class WebServer(ProtocolActor):
                 self.post_command(ServiceFailed("web", f"cannot listen on {web.host}:{web.port}: {error.strerror or error}"))
 
         self.start_loop(main)
-        self.send(self.gateway, Subscribe(self.myAddress))
+        self.send(self.gateway, Subscribe(self.myAddress, frozenset({SITE})))  # alarms come from the alarm table
         return self.watch()
 
     def receiveMsg_NotificationTestResult(self, message: NotificationTestResult, sender):

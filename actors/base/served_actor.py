@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.messages.address import Address
-from actors.messages.service import Subscribe
+from actors.messages.service import ALARMS, SITE, Subscribe
 from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
 from battery.alarms.records import AlarmNotice
 from actors.base.protocol_actor import ProtocolActor
@@ -55,7 +55,7 @@ class ServedActor(ProtocolActor):
                 await server.stop()
 
         self.start_loop(main)
-        self.send(sender, Subscribe(self.myAddress))
+        self.send(sender, Subscribe(self.myAddress, frozenset({SITE, ALARMS})))
 
     def receiveMsg_SiteUpdate(self, message: SiteUpdate, sender: Address):
         if self.server is not None:

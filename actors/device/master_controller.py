@@ -18,7 +18,7 @@ from thespian.actors import ActorTypeDispatcher
 
 from actors.base.init_gate import InitGate
 from observability.log import configure_structlog, get_logger
-from actors.messages.down import AttachMasterController, InitMasterController, SetSiren
+from actors.messages.down import AlarmManagerChanged, AttachMasterController, InitMasterController, SetSiren
 from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.commands import SetStringRelay
 from protocols.fieldbus.bus_messages import IoModuleScan, OutputWritten, SetOutput
@@ -43,6 +43,7 @@ class MasterController(InitGate, ActorTypeDispatcher):
         self.config = None
         self.bus = None
         self.gateway = None
+        self.alarms = None
         self.topology = None
         self.module_addresses: dict[str, int] = {}
         self.input_states: dict[tuple[str, int], object] = {}
@@ -57,12 +58,23 @@ class MasterController(InitGate, ActorTypeDispatcher):
         self.config = message.config
         self.topology = message.topology
         self.gateway = sender
+        self.alarms = message.alarms
         self.module_addresses = {m.id: m.address for m in self.config.io_modules}
         self.input_states = {(i.module, i.input): INACTIVE for i in self.config.inputs}
         self.module_misses = {m.id: 0 for m in self.config.io_modules}
         self.module_lost = {m.id: INACTIVE for m in self.config.io_modules}
         self.miss_limit = self.topology.bus(self.config.bus).miss_limit
         self._attach(message.bus)
+
+    def _raise_or_clear(self, event: AlarmRaised | AlarmCleared) -> None:
+        """Alarm events go straight to the AlarmManager, not through the gateway."""
+        if self.alarms is None:
+            self.log.error("alarm event with no alarm manager to take it", kind=event.kind)
+            return
+        self.send(self.alarms, event)
+
+    def receiveMsg_AlarmManagerChanged(self, message: AlarmManagerChanged, sender):
+        self.alarms = message.address
 
     def _attach(self, bus) -> None:
         self.bus = bus
@@ -109,7 +121,7 @@ class MasterController(InitGate, ActorTypeDispatcher):
         pending[2] = failures + 1
         if failures == 0:  # the first failure raises the alarm; retries go on until confirmed
             # The detail stays empty: it is part of the alarm's identity, and the clear must match it.
-            self.send(self.gateway, AlarmRaised("switch_off_failed", self._ups_of(string_id), string_id, None, None,
+            self._raise_or_clear(AlarmRaised("switch_off_failed", self._ups_of(string_id), string_id, None, None,
                                                 None, message.timestamp))
         delay = SWITCH_OFF_RETRY_S[min(failures, len(SWITCH_OFF_RETRY_S) - 1)]
         self.wakeupAfter(timedelta(seconds=delay), payload=("retry-switch-off", key))
@@ -125,7 +137,7 @@ class MasterController(InitGate, ActorTypeDispatcher):
         pending = self.switch_offs.pop(key, None)
         if pending is not None and pending[2] > 0:
             string_id = pending[0]
-            self.send(self.gateway, AlarmCleared("switch_off_failed", self._ups_of(string_id), string_id, None, None,
+            self._raise_or_clear(AlarmCleared("switch_off_failed", self._ups_of(string_id), string_id, None, None,
                                                  None, time.time(), ""))
 
     def _ups_of(self, string_id: str) -> str | None:
@@ -142,7 +154,7 @@ class MasterController(InitGate, ActorTypeDispatcher):
         )
         if transition is not None:
             self.log.error("IO module not answering" if lost else "IO module answering again", module=module)
-            self.send(self.gateway, to_alarm_message(transition, ups_id=None, string_id=None))
+            self._raise_or_clear(to_alarm_message(transition, ups_id=None, string_id=None))
 
     def receiveMsg_IoModuleScan(self, scan: IoModuleScan, sender):
         module = next((m.id for m in self.config.io_modules if m.address == scan.device_address), None)
@@ -159,4 +171,4 @@ class MasterController(InitGate, ActorTypeDispatcher):
             )
             if transition is not None:
                 ups_id = self.topology.string(configured.string).ups_id if configured.string else None
-                self.send(self.gateway, to_alarm_message(transition, ups_id=ups_id, string_id=configured.string))
+                self._raise_or_clear(to_alarm_message(transition, ups_id=ups_id, string_id=configured.string))

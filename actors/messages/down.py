@@ -29,6 +29,7 @@ class InitMasterController:
     config: MasterControllerConfig
     bus: Address  # the FieldBus actor of the bus the BM-MC sits on
     topology: Topology
+    alarms: Address | None = None  # the AlarmManager, where input and switch-off alarms go
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class InitUps:
     ups: UpsConfig
     bus_addresses: tuple[tuple[str, Address], ...]  # bus id -> FieldBus actor
     gateway: Address
+    alarms: Address | None = None  # the AlarmManager: string masters send their alarm events straight to it
     string_snapshots: tuple[tuple[str, StringSnapshot], ...] = ()
     # bus id -> seconds of silence after which a cell is "communication lost" (from miss_limit)
     communication_lost_after_s: tuple[tuple[str, float], ...] = ()
@@ -55,6 +57,7 @@ class InitStringMaster:
     bus: Address
     ups: Address
     snapshot: StringSnapshot | None  # last good state, when re-created after a crash
+    alarms: Address | None = None  # the AlarmManager, where this string's alarm events go
     communication_lost_after_s: float | None = None  # cells; None: the alarm rules' default delay
     miss_limit: int | None = None  # the string master: None = the alarm rules' default delay
 
@@ -193,3 +196,11 @@ class InitSnmpAgent:
     """Gateway -> SnmpAgent actor: serve this site (services.snmp) and subscribe to me."""
 
     topology: Topology
+
+
+@dataclass(frozen=True)
+class AlarmManagerChanged:
+    """Gateway -> UPSes -> string masters, and -> master controller: the AlarmManager was
+    re-created; send alarm events to this address from now on."""
+
+    address: Address

@@ -11,18 +11,26 @@ from actors.messages.address import Address
 from battery.status import CellSnapshot
 
 
+SITE = "site"  # one SiteUpdate per scan: every UPS, string and cell
+ALARMS = "alarms"  # every AlarmNotice; a new subscriber first gets the active alarms ("active")
+TOPICS = frozenset({SITE, ALARMS})
+
+
 @dataclass(frozen=True)
 class Subscribe:
-    """Ask the gateway for every StringStatus and UpsStatus (and alarm events later)."""
+    """Ask the gateway for the topics a server serves, and only those.
+
+    The Notifier needs no cell data (ALARMS only); the web view reads alarms from the alarm table
+    and needs no notices (SITE only); Modbus and SNMP serve both.
+    """
 
     subscriber: Address
+    topics: frozenset[str]
 
-
-@dataclass(frozen=True)
-class SubscribeAlarms:
-    """Ask the gateway for alarm notices only (no SiteUpdate): the Notifier needs no cell data."""
-
-    subscriber: Address
+    def __post_init__(self) -> None:
+        unknown = set(self.topics) - TOPICS
+        if unknown or not self.topics:
+            raise ValueError(f"subscribe to one or more of {sorted(TOPICS)}, not {sorted(unknown) or 'nothing'}")
 
 
 @dataclass(frozen=True)

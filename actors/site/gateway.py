@@ -19,8 +19,8 @@ from actors.device.fieldbus import FieldBus
 from actors.device.master_controller import MasterController
 from actors.base.forking import prepare_to_fork
 from observability.log import configure_structlog, get_logger
-from actors.messages.down import BusAddressChanged, InitAlarmManager, InitFieldBus, InitGateway, InitHistorian, InitMasterController, InitModbusServer, InitNotifier, InitSnmpAgent, InitUps, InitWebServer, LogAction, SendTestNotification, SetSiren
-from actors.messages.service import BusStats, GetBusStats, InjectSimFault, LocateString, NotificationTestResult, RepublishActiveAlarms, SetSimInput, StringLocation, Subscribe, SubscribeAlarms
+from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitAlarmManager, InitFieldBus, InitGateway, InitHistorian, InitMasterController, InitModbusServer, InitNotifier, InitSnmpAgent, InitUps, InitWebServer, LogAction, SendTestNotification, SetSiren
+from actors.messages.service import ALARMS, SITE, TOPICS, BusStats, GetBusStats, InjectSimFault, LocateString, NotificationTestResult, RepublishActiveAlarms, SetSimInput, StringLocation, Subscribe
 from actors.messages.up import GatewayReady, HistoryDiskAlarm, ServiceFailed, ServiceStarted, SiteUpdate, StringMasterStarted, StringSnapshotSaved, UpsUpdate
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
@@ -42,8 +42,8 @@ class Gateway(ActorTypeDispatcher):
         configure_structlog()
         self.topology: Topology | None = None
         self.children: list[tuple[str, object]] = []
-        self.subscribers: list = []  # receive every SiteUpdate and AlarmNotice
-        self.alarm_subscribers: list = []  # receive AlarmNotices only (the Notifier)
+        # topic -> subscribers (addresses are unhashable: lists); a server gets only what it serves
+        self.subscribers: dict[str, list] = {topic: [] for topic in TOPICS}
         self.latest_ups: dict = {}
         self.latest_strings: dict = {}
         self.string_masters: dict[str, tuple[object, int]] = {}
@@ -70,13 +70,13 @@ class Gateway(ActorTypeDispatcher):
             self.snapshots = load_snapshots(self.topology.storage_dir())
         except ValueError as error:  # a damaged file must not stop the gateway: start from scratch
             self.log.error("string snapshots not restored", error=str(error))
+        self._spawn("alarms")  # first: the tree below sends its alarm events straight to it
+        self._spawn("notifier")
+        self._spawn("historian")
         for bus in self.topology.buses:
             self._spawn(f"bus:{bus.id}")
         if self.topology.master_controller is not None:
             self._spawn("master_controller")
-        self._spawn("alarms")
-        self._spawn("notifier")
-        self._spawn("historian")
         for ups in self.topology.upses:
             self._spawn(f"ups:{ups.id}")
         for name in self._service_names():
@@ -106,7 +106,7 @@ class Gateway(ActorTypeDispatcher):
         for ups in t.upses:
             factories[f"ups:{ups.id}"] = lambda ups=ups: (
                 Ups,
-                InitUps(ups, self._bus_addresses(), self.myAddress,
+                InitUps(ups, self._bus_addresses(), self.myAddress, child_named(self.children, "alarms"),
                         string_snapshots=tuple((s.id, self.snapshots[s.id]) for s in ups.strings if s.id in self.snapshots),
                         communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses),
                         miss_limits=tuple((b.id, b.miss_limit) for b in t.buses),
@@ -115,7 +115,8 @@ class Gateway(ActorTypeDispatcher):
         if t.master_controller is not None:
             factories["master_controller"] = lambda: (
                 MasterController,
-                InitMasterController(t.master_controller, child_named(self.children, f"bus:{t.master_controller.bus}"), t),
+                InitMasterController(t.master_controller, child_named(self.children, f"bus:{t.master_controller.bus}"), t,
+                                     child_named(self.children, "alarms")),
             )
         factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
         factories["modbus"] = lambda: (_class("actors.site.modbus_server", "ModbusServerActor"), InitModbusServer(t))
@@ -142,9 +143,13 @@ class Gateway(ActorTypeDispatcher):
         replace_child(self.children, name, address)
         self.send(address, init)
         if name == "historian":  # it does not subscribe itself: it only listens
-            self.subscribers.append(address)
+            self.subscribers[SITE].append(address)
+        announcement = None
         if name.startswith("bus:"):
             announcement = BusAddressChanged(name[4:], address)
+        elif name == "alarms":
+            announcement = AlarmManagerChanged(address)
+        if announcement is not None:
             for other, child in self.children:
                 if (other.startswith("ups:") or other == "master_controller") and child is not None:
                     self.send(child, announcement)
@@ -155,8 +160,8 @@ class Gateway(ActorTypeDispatcher):
         name = find_name(self.children, message.childAddress)
         if name is None or self.exiting:
             return
-        self.subscribers = [s for s in self.subscribers if s != message.childAddress]
-        self.alarm_subscribers = [s for s in self.alarm_subscribers if s != message.childAddress]
+        for topic, subscribers in self.subscribers.items():
+            self.subscribers[topic] = [s for s in subscribers if s != message.childAddress]
         replace_child(self.children, name, None)
         delay = self.policy.delay_before_restart(name, time.monotonic())
         self.log.warning("child exited, re-creating it", child=name, delay_s=delay)
@@ -202,16 +207,13 @@ class Gateway(ActorTypeDispatcher):
     # -- data up and out --------------------------------------------------------------------
 
     def receiveMsg_Subscribe(self, message: Subscribe, sender):
-        if message.subscriber not in self.subscribers:
-            self.subscribers.append(message.subscriber)
-        if self.latest_ups:
+        for topic in message.topics:
+            if message.subscriber not in self.subscribers[topic]:
+                self.subscribers[topic].append(message.subscriber)
+        if SITE in message.topics and self.latest_ups:
             self.send(message.subscriber, self._current_site())
-        # A (re)started server must also learn the alarms that are already active.
-        self._to_child("alarms", RepublishActiveAlarms(message.subscriber))
-
-    def receiveMsg_SubscribeAlarms(self, message: SubscribeAlarms, sender):
-        if message.subscriber not in self.alarm_subscribers:
-            self.alarm_subscribers.append(message.subscriber)
+        if ALARMS in message.topics:  # a (re)started server must also learn the alarms already active
+            self._to_child("alarms", RepublishActiveAlarms(message.subscriber))
 
     def receiveMsg_UpsUpdate(self, message: UpsUpdate, sender):
         self.latest_ups[message.ups.ups_id] = message.ups
@@ -230,7 +232,7 @@ class Gateway(ActorTypeDispatcher):
             return
         update = SiteUpdate(tuple(self.pending_updates.values()))
         self.pending_updates = {}
-        for subscriber in self.subscribers:
+        for subscriber in self.subscribers[SITE]:
             self.send(subscriber, update)
 
     def _current_site(self) -> SiteUpdate:
@@ -248,12 +250,6 @@ class Gateway(ActorTypeDispatcher):
         self.send(sender, StringLocation(message.request_id, message.string_id, address, pid))
 
     # -- alarms -----------------------------------------------------------------------------
-
-    def receiveMsg_AlarmRaised(self, message: AlarmRaised, sender):
-        self._to_child("alarms", message)
-
-    def receiveMsg_AlarmCleared(self, message: AlarmCleared, sender):
-        self._to_child("alarms", message)
 
     def receiveMsg_AcknowledgeAlarm(self, message: AcknowledgeAlarm, sender):
         self._to_child("alarms", message)
@@ -283,7 +279,7 @@ class Gateway(ActorTypeDispatcher):
         self._to_child("alarms", kind("storage_space_low", None, None, None, None, None, time.time(), message.text))
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
-        for subscriber in self.subscribers + self.alarm_subscribers:
+        for subscriber in self.subscribers[ALARMS]:
             self.send(subscriber, message)
 
     def receiveMsg_SetSiren(self, message: SetSiren, sender):

@@ -1,6 +1,6 @@
 """The Notifier: e-mail and SMS for alarm events, batched, logged, retried, restart-safe.
 
-It subscribes to the gateway's alarm notices (SubscribeAlarms: no SiteUpdate of every cell each
+It subscribes to the gateway's alarm notices (topic ALARMS: no SiteUpdate of every cell each
 scan) and acts on AlarmNotice "raised"/"cleared"; "active" (a state sync after a restart or a
 resubscription), "acknowledged" and "closed" notify nobody. Each event is first
 written to the batching inbox in settings.db; when a channel's window closes, its events become
@@ -27,7 +27,7 @@ import structlog
 from actors.base.init_gate import InitGate
 from actors.messages.address import Address
 from actors.messages.down import InitNotifier, ReloadNotificationSettings, SendTestNotification
-from actors.messages.service import NotificationTestResult, SubscribeAlarms
+from actors.messages.service import ALARMS, NotificationTestResult, Subscribe
 from actors.messages.up import SiteUpdate
 from battery.alarms.records import AlarmNotice
 from actors.base.protocol_actor import ProtocolActor, SendTo
@@ -290,7 +290,7 @@ class Notifier(InitGate, ProtocolActor):
                     await store.close()
 
             self.start_loop(main)
-            self.send(sender, SubscribeAlarms(self.myAddress))
+            self.send(sender, Subscribe(self.myAddress, frozenset({ALARMS})))
         return self.watch()
 
     async def _handle_logged(self, service: NotificationService, item: Any) -> None:
@@ -335,7 +335,7 @@ class Notifier(InitGate, ProtocolActor):
         return self.watch()
 
     def receiveMsg_SiteUpdate(self, message: SiteUpdate, sender: Address):
-        """Not subscribed to (SubscribeAlarms); one may still arrive from an older gateway: ignored."""
+        """Not subscribed to (topic ALARMS only); one may still arrive from an older gateway: ignored."""
         return self.watch()
 
     def receiveUnrecognizedMessage(self, message: Any, sender: Address):

@@ -18,9 +18,10 @@ from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
 
 from actors.base.init_gate import InitGate
 from observability.log import configure_structlog, get_logger
-from actors.messages.down import AttachString, BusAddressChanged, InitCellBank, InitStringMaster
+from actors.messages.down import AlarmManagerChanged, AttachString, BusAddressChanged, InitCellBank, InitStringMaster
 from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
 from actors.messages.up import CellBatchResult, StringMasterStarted, StringSnapshotSaved
+from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.readings import CellBatch, StringScan
 from battery.status import StringSnapshot
 from battery.alarms import (
@@ -46,6 +47,7 @@ class StringMaster(InitGate, ActorTypeDispatcher):
         self.config = None
         self.bus = None
         self.ups = None
+        self.alarms = None
         self.cells_system = None
         self.bank = None
         self.soc_pct = 100.0
@@ -63,6 +65,7 @@ class StringMaster(InitGate, ActorTypeDispatcher):
         self.config = message.string
         self.bus = message.bus
         self.ups = message.ups
+        self.alarms = message.alarms
         self.log = get_logger("btms.string_master", string=self.config.id)
         count = self.config.battery.count
         if message.snapshot is not None:
@@ -123,13 +126,21 @@ class StringMaster(InitGate, ActorTypeDispatcher):
         transitions += [(None, t) for t in string_transitions]
         self.send(self.ups, status)
         for cell_index, transition in transitions:
-            self.send(
-                self.ups,
-                to_alarm_message(transition, ups_id=self.config.ups_id, string_id=self.config.id, cell_index=cell_index),
-            )
+            self._raise_or_clear(to_alarm_message(transition, ups_id=self.config.ups_id, string_id=self.config.id,
+                                                  cell_index=cell_index))
         self.scans_seen += 1
         if self.scans_seen % SNAPSHOT_EVERY_SCANS == 1:
             self._save_snapshot_if_changed()
+
+    def _raise_or_clear(self, event: AlarmRaised | AlarmCleared) -> None:
+        """Alarm events go straight to the AlarmManager: the UPS and the gateway do not relay them."""
+        if self.alarms is None:
+            self.log.error("alarm event with no alarm manager to take it", kind=event.kind)
+            return
+        self.send(self.alarms, event)
+
+    def receiveMsg_AlarmManagerChanged(self, message: AlarmManagerChanged, sender):
+        self.alarms = message.address
 
     def _save_snapshot_if_changed(self) -> None:
         """Hand the UPS a new snapshot only when the state in it changed.

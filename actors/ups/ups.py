@@ -15,9 +15,8 @@ from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExi
 
 from actors.base.forking import prepare_to_fork
 from observability.log import configure_structlog, get_logger
-from actors.messages.down import BusAddressChanged, InitStringMaster, InitUps
+from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitStringMaster, InitUps
 from actors.messages.up import StringMasterStarted, StringSnapshotSaved, UpsUpdate
-from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.codes import Health
 from battery.status import StringStatus, UpsStatus
 from actors.string.string_master import StringMaster
@@ -34,6 +33,7 @@ class Ups(ActorTypeDispatcher):
         configure_structlog()
         self.config = None
         self.gateway = None
+        self.alarms = None
         self.buses: dict[str, object] = {}
         self.lost_after: dict[str, float] = {}
         self.miss_limits: dict[str, int] = {}
@@ -50,6 +50,7 @@ class Ups(ActorTypeDispatcher):
     def receiveMsg_InitUps(self, message: InitUps, sender):
         self.config = message.ups
         self.gateway = message.gateway
+        self.alarms = message.alarms
         self.buses = dict(message.bus_addresses)
         self.snapshots.update(dict(message.string_snapshots))
         self.lost_after = dict(message.communication_lost_after_s)
@@ -68,7 +69,7 @@ class Ups(ActorTypeDispatcher):
         self.send(
             address,
             InitStringMaster(string, self.buses[string.bus], self.myAddress, self.snapshots.get(string_id),
-                             self.lost_after.get(string.bus), self.miss_limits.get(string.bus)),
+                             self.alarms, self.lost_after.get(string.bus), self.miss_limits.get(string.bus)),
         )
 
     def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
@@ -92,6 +93,12 @@ class Ups(ActorTypeDispatcher):
 
     def receiveMsg_BusAddressChanged(self, message: BusAddressChanged, sender):
         self.buses[message.bus_id] = message.address
+        for _, master in self.masters:
+            if master is not None:
+                self.send(master, message)
+
+    def receiveMsg_AlarmManagerChanged(self, message: AlarmManagerChanged, sender):
+        self.alarms = message.address
         for _, master in self.masters:
             if master is not None:
                 self.send(master, message)
@@ -148,8 +155,3 @@ class Ups(ActorTypeDispatcher):
     def receiveMsg_StringMasterStarted(self, message: StringMasterStarted, sender):
         self.send(self.gateway, message)
 
-    def receiveMsg_AlarmRaised(self, message: AlarmRaised, sender):
-        self.send(self.gateway, message)
-
-    def receiveMsg_AlarmCleared(self, message: AlarmCleared, sender):
-        self.send(self.gateway, message)

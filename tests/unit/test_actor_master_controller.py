@@ -13,7 +13,7 @@ from tests.support import small_topology, wait_for
 
 
 class Gateway(Recorder):
-    """Plays the gateway: sends the Init (so it receives the alarms) and records everything."""
+    """Plays the gateway and the alarm manager: sends the Init, receives the alarm events, records everything."""
 
     def receiveMsg_tuple(self, message, sender):
         target, payload = message
@@ -24,7 +24,7 @@ def setup(actor_system, tmp_path):
     topology = small_topology(tmp_path, upses=1, strings_per_ups=2, cells=4)
     gateway = actor_system.createActor(Gateway)
     controller = actor_system.createActor(MasterController)
-    actor_system.tell(gateway, (controller, InitMasterController(topology.master_controller, gateway, topology)))
+    actor_system.tell(gateway, (controller, InitMasterController(topology.master_controller, gateway, topology, gateway)))
     return topology, gateway, controller
 
 

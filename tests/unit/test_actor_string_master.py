@@ -49,7 +49,7 @@ def tree(actor_system, tmp_path):
     topology = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS)
     recorder = actor_system.createActor(Recorder)
     ups = actor_system.createActor(Ups)
-    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder))
+    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder, recorder))
     attach = wait_for(lambda: _first(actor_system, recorder, AttachString), what="the string master to attach")
     return actor_system, recorder, attach.master
 
@@ -151,7 +151,7 @@ def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_sys
     assert bus.miss_limit == 3
     recorder = actor_system.createActor(Recorder)
     ups = actor_system.createActor(Ups)
-    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder,
+    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder, recorder,
                                    communication_lost_after_s=(("sim", communication_lost_after_s(bus)),),
                                    miss_limits=(("sim", bus.miss_limit),)))
     master = wait_for(lambda: _first(actor_system, recorder, AttachString), what="the master").master
@@ -212,7 +212,7 @@ def test_a_silent_string_ages_out_of_its_ups_aggregates(actor_system, tmp_path):
     topology = small_topology(tmp_path, upses=1, strings_per_ups=2, cells=CELLS)
     recorder = actor_system.createActor(Recorder)
     ups = actor_system.createActor(Ups)
-    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder, stale_after_s=10.0))
+    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder, recorder, stale_after_s=10.0))
 
     def masters():
         found = {m.string_id: m.master for m in _recorded(actor_system, recorder) if isinstance(m, AttachString)}

@@ -11,7 +11,7 @@ import pytest
 from thespian.actors import ActorSystem, ActorTypeDispatcher
 
 from actors.messages.down import InitAlarmManager, InitNotifier, ReloadNotificationSettings, SendTestNotification, SetSiren
-from actors.messages.service import RepublishActiveAlarms, SubscribeAlarms
+from actors.messages.service import ALARMS, RepublishActiveAlarms, Subscribe
 from actors.messages.up import SiteUpdate
 from battery.alarms.records import AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
@@ -62,7 +62,7 @@ class FakeGateway(ActorTypeDispatcher):
         self.seen.append(m)
         self.send(self.notifier, m)  # the gateway hands notices to its subscribers
 
-    def receiveMsg_SubscribeAlarms(self, m: SubscribeAlarms, sender):
+    def receiveMsg_Subscribe(self, m: Subscribe, sender):
         self.seen.append(m)
 
     def receiveMsg_SetStringRelay(self, m, sender):
@@ -97,7 +97,7 @@ def test_alarm_manager_switches_off_sirens_and_notifies(asys, tmp_path):
                      and any(isinstance(m, SetStringRelay) for m in s))
     relay = next(m for m in seen if isinstance(m, SetStringRelay))
     assert relay.string_id == "s1" and relay.closed is False and "cell 3" in relay.reason
-    assert any(isinstance(m, SubscribeAlarms) for m in seen)  # the notifier subscribed to alarms only
+    assert any(isinstance(m, Subscribe) and m.topics == {ALARMS} for m in seen)  # alarms only
     notice = next(m for m in seen if isinstance(m, AlarmNotice))
     assert notice.title == "Temperature high" and notice.cell_index == 3
     asys.tell(gw, Forward("alarms", AcknowledgeAlarm(notice.alarm_id, "admin")))
