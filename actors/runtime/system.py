@@ -18,6 +18,7 @@ from pathlib import Path
 from actors.log import thespian_log_defs
 from actors.runtime.loopback import bind_thespian_to
 from actors.runtime.poll_selector import use_poll_selector
+from actors.runtime.same_user_only import accept_only_own_user
 
 BASE = "multiprocTCPBase"
 
@@ -30,6 +31,7 @@ def prepare_process(log_dir: Path) -> None:
     os.environ.setdefault("THESPLOG_FILE_MAXSIZE", str(1024 * 1024))
     bind_thespian_to("127.0.0.1")
     use_poll_selector()
+    accept_only_own_user()
 
 
 def admin_port_in_use(port: int) -> bool:
