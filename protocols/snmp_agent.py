@@ -50,6 +50,7 @@ from pysnmp.proto import rfc1902
 
 from actors.device.cell_checks import NO_RESPONSE
 from actors.log import get_logger
+from actors.redacted import secrets_masked
 from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
 from actors.topology.model import SnmpConfig, Topology
 from protocols import snmp_oids as so
@@ -77,6 +78,7 @@ log = get_logger("btms.snmp")
 _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
 
 
+@secrets_masked("auth_key", "priv_key")
 @dataclass(frozen=True)
 class SnmpV3User:
     """A USM user with authPriv: HMAC-SHA-96 authentication and AES-128 privacy."""
