@@ -2,8 +2,8 @@
 
 The settings pages write keys like "smtp.host"; `settings_from_kv` turns them into frozen
 dataclasses and names the key of any bad value. There are no default credentials: an empty
-host or sender means "not configured", which the e-mail log reports as such. Credentials
-never appear in a repr (actors/redacted.py).
+host or sender means "not configured", which the e-mail log reports as such. The values of
+SECRET_KEYS are kept out of settings.db (notification_store.py) and out of every repr.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from actors.redacted import secrets_masked
 SMTP_SECURITY = ("none", "starttls", "tls")
 SMS_METHODS = ("off", "modem", "http")
 CHANNELS = ("email", "sms")
+# Credentials: stored in <storage>/secrets.json (mode 0600), never in settings.db or a log line.
+SECRET_KEYS = ("smtp.password", "sms.modem_pin", "sms.http_token")
 
 
 @secrets_masked("password")
