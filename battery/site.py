@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from battery.redacted import secrets_masked
+
 # Hardware limits from the product documents (seed 000, 003).
 MAX_STRINGS_PER_GATEWAY = 32
 MAX_UPSES_PER_GATEWAY = 32
@@ -130,24 +132,25 @@ class ModbusTcpConfig:
     write_clients: tuple[str, ...] = ()  # ... and the client's IP address is listed here
 
 
+@secrets_masked("auth_key", "priv_key")  # Thespian logs the repr of a message whose handler fails
 @dataclass(frozen=True)
 class SnmpV3UserConfig:
     """An SNMPv3 USM user with authPriv (HMAC-SHA authentication, AES-128 privacy)."""
 
     name: str
-    # Secrets never appear in a repr: Thespian logs the repr of a message whose handler fails.
-    auth_key: str = field(repr=False)  # passphrase, at least 8 characters
-    priv_key: str = field(repr=False)
+    auth_key: str  # passphrase, at least 8 characters
+    priv_key: str
 
 
+@secrets_masked("read_community", "trap_community")
 @dataclass(frozen=True)
 class SnmpConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 1161
-    read_community: str | None = field(default=None, repr=False)  # no default: v2c is off unless set
+    read_community: str | None = None  # no default: v2c is off unless set
     trap_receivers: tuple[str, ...] = ()  # "host:port"
-    trap_community: str | None = field(default=None, repr=False)  # of v2c notifications (default: read_community)
+    trap_community: str | None = None  # of v2c notifications (default: read_community)
     notify_type: str = "trap"  # "trap" (fire and forget) or "inform" (acknowledged, retried)
     v3_users: tuple[SnmpV3UserConfig, ...] = ()
 

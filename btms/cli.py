@@ -1,4 +1,4 @@
-"""The `btms` command line: run, check, bom, token, export, sim, sim-fault, discover."""
+"""The `btms` command line: run, check, bom, token, secret, export, sim, sim-fault, discover."""
 
 from __future__ import annotations
 
@@ -32,6 +32,18 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--role", choices=("viewer", "operator"), default="operator",
                              help="viewer: read only; operator: may also switch strings and acknowledge alarms")
     listing = token_commands.add_parser("list", help="list token names")
+    listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+
+    from storage.notification_settings import SECRET_KEYS
+
+    secret = commands.add_parser("secret", help="credentials the gateway keeps in <storage>/secrets.json (mode 0600)")
+    secret_commands = secret.add_subparsers(dest="secret_command", required=True)
+    for name, help_text in (("set", "set a credential, read from standard input (not echoed on a terminal)"),
+                            ("clear", "remove a credential")):
+        sub = secret_commands.add_parser(name, help=help_text)
+        sub.add_argument("name", choices=SECRET_KEYS)
+        sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    listing = secret_commands.add_parser("list", help="names of the credentials that are set")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
 
     export = commands.add_parser("export", help="write stored history as CSV files (RFC 4180, UTF-8)")
@@ -76,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bom(args.topology)
     if args.command == "token":
         return _token(args)
+    if args.command == "secret":
+        return _secret(args)
     if args.command == "export":
         return _export(args)
     if args.command == "sim":
@@ -187,6 +201,54 @@ def _token(args) -> int:
         return 0
     for name, role, created in list_tokens(storage):
         print(f"{name}\t{role}\t{created}")
+    return 0
+
+
+def _secret(args) -> int:
+    """Credentials go to the secrets file and a reference to settings.db (notification_store.py);
+    a value is never taken from the command line, where `ps` and the shell history would show it."""
+    import asyncio
+    import getpass
+
+    from storage.notification_store import NotificationStore
+    from storage.secrets_file import SecretsFileError, read_secrets, secrets_path
+    from storage.settings_db import settings_path
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    storage = topology.storage_dir()
+    command = f"btms secret {args.secret_command}"
+    if args.secret_command == "list":
+        try:
+            names = sorted(read_secrets(secrets_path(storage)))
+        except SecretsFileError as error:
+            print(f"{command}: {error}", file=sys.stderr)
+            return 1
+        for name in names:
+            print(name)
+        return 0
+    value = ""
+    if args.secret_command == "set":
+        value = getpass.getpass(f"{args.name}: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            print(f"{command}: no value given for {args.name} (to remove it: btms secret clear {args.name})", file=sys.stderr)
+            return 2
+
+    async def store() -> None:
+        notification_store = await NotificationStore.open(settings_path(storage))
+        try:
+            await notification_store.set_secret(args.name, value)
+        finally:
+            await notification_store.close()
+
+    try:
+        asyncio.run(store())
+    except (ValueError, OSError) as error:  # SecretsFileError is a ValueError; a read-only disk an OSError
+        print(f"{command}: {error}", file=sys.stderr)
+        return 1
+    done = "set" if value else "removed"
+    print(f"{args.name} {done} in {secrets_path(storage)}; a running gateway uses it from its next start")
     return 0
 
 

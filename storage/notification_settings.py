@@ -2,7 +2,8 @@
 
 The settings pages write keys like "smtp.host"; `settings_from_kv` turns them into frozen
 dataclasses and names the key of any bad value. There are no default credentials: an empty
-host or sender means "not configured", which the e-mail log reports as such.
+host or sender means "not configured", which the e-mail log reports as such. The values of
+SECRET_KEYS are kept out of settings.db (notification_store.py) and out of every repr.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from battery.redacted import secrets_masked
+
 SMTP_SECURITY = ("none", "starttls", "tls")
 SMS_METHODS = ("off", "modem", "http")
 CHANNELS = ("email", "sms")
+# Credentials: stored in <storage>/secrets.json (mode 0600), never in settings.db or a log line.
+SECRET_KEYS = ("smtp.password", "sms.modem_pin", "sms.http_token")
 
 
+@secrets_masked("password")
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = ""
@@ -33,6 +39,7 @@ class SmtpSettings:
         return bool(self.host and self.sender)
 
 
+@secrets_masked("modem_pin", "http_token")
 @dataclass(frozen=True)
 class SmsSettings:
     method: str = "off"  # "off", "modem" (GSM modem on a serial port) or "http" (an SMS gateway)

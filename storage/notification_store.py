@@ -3,23 +3,38 @@ the outgoing queue (survives restarts) and the attempt log (the manual's e-mail 
 
 The users table belongs to the web/users code; it is only read here (and created with exactly
 its agreed columns if it does not exist yet, so the notifier can start first).
+
+Credentials (SECRET_KEYS) are not stored in settings.db: their rows hold SECRET_REFERENCE and
+the values live in the secrets file next to it (storage/secrets_file.py). A settings.db
+written before that, with a password in clear, is migrated when the store opens it: the value
+moves to the secrets file, the row gets the reference, and the database file is rewritten so
+the old value is not left behind in free space or the write-ahead log.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
+import structlog
 
 from storage.notification_settings import (
     CHANNELS,
+    SECRET_KEYS,
     NotificationSettings,
     settings_from_kv,
     settings_to_kv,
 )
+from storage.secrets_file import SECRETS_FILE, read_secrets, update_secrets
 from storage.settings_db import open_settings_async
+
+SECRET_REFERENCE = f"@{SECRETS_FILE}"  # a secret's row in settings.db: "the value is in the secrets file"
+
+_log = structlog.get_logger("gateway.notifier")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -117,12 +132,22 @@ def _check_channel(channel: str) -> None:
 
 
 class NotificationStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, secrets_file: Path) -> None:
         self._db = db
+        self.secrets_file = secrets_file
 
     @classmethod
-    async def open(cls, path: str | Path) -> NotificationStore:
-        return cls(await open_settings_async(path, _SCHEMA))
+    async def open(cls, path: str | Path, secrets_file: Path | None = None) -> NotificationStore:
+        """settings.db at `path`; the secrets file defaults to the same directory."""
+        store = cls(await open_settings_async(path, _SCHEMA), secrets_file or Path(path).parent / SECRETS_FILE)
+        try:
+            await store._move_clear_secrets()
+        except (ValueError, OSError) as error:  # the secrets file is unusable: the values stay where they work
+            _log.error("credentials left in settings.db: the secrets file cannot take them", error=str(error))
+        except BaseException:
+            await store.close()
+            raise
+        return store
 
     async def close(self) -> None:
         await self._db.close()
@@ -132,15 +157,68 @@ class NotificationStore:
     async def load_settings(self) -> NotificationSettings:
         async with self._db.execute("SELECT key, value FROM notification_settings") as cur:
             kv = {k: v for k, v in await cur.fetchall()}
+        referenced = sorted(k for k, v in kv.items() if v == SECRET_REFERENCE)
+        if referenced:
+            secrets = await asyncio.to_thread(read_secrets, self.secrets_file)
+            missing = [k for k in referenced if k not in secrets]
+            if missing:
+                raise ValueError(f"notification setting(s) {', '.join(missing)} kept in {self.secrets_file}, which has"
+                                 f" no entry for them: set them again (btms secret set NAME)")
+            kv.update((k, secrets[k]) for k in referenced)
         return settings_from_kv(kv)
 
     async def save_settings(self, settings: NotificationSettings) -> None:
+        """Credentials go to the secrets file (first), everything else to settings.db."""
+        kv = settings_to_kv(settings)
+        await asyncio.to_thread(update_secrets, self.secrets_file, {k: kv[k] for k in SECRET_KEYS})
+        for key in SECRET_KEYS:
+            kv[key] = SECRET_REFERENCE if kv[key] else ""
+        await self._write_settings(kv)
+
+    async def set_secret(self, key: str, value: str) -> None:
+        """One credential ("" removes it): the value to the secrets file, its reference to settings.db."""
+        if key not in SECRET_KEYS:
+            raise ValueError(f"{key!r} is not a secret setting; one of {', '.join(SECRET_KEYS)}")
+        await asyncio.to_thread(update_secrets, self.secrets_file, {key: value})
+        await self._write_settings({key: SECRET_REFERENCE if value else ""})
+
+    async def _write_settings(self, kv: dict[str, str]) -> None:
         await self._db.executemany(
             "INSERT INTO notification_settings (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            sorted(settings_to_kv(settings).items()),
+            sorted(kv.items()),
         )
         await self._db.commit()
+
+    async def _move_clear_secrets(self) -> None:
+        """Migrate credentials an older version (or a hand-written SQL line) left in clear."""
+        marks = ", ".join("?" * len(SECRET_KEYS))
+        async with self._db.execute(
+            f"SELECT key, value FROM notification_settings WHERE key IN ({marks})", SECRET_KEYS
+        ) as cur:
+            clear = {k: v for k, v in await cur.fetchall() if v not in ("", SECRET_REFERENCE)}
+        if not clear:
+            return
+        await asyncio.to_thread(update_secrets, self.secrets_file, clear)  # first: a crash here loses nothing
+        await self._db.execute("PRAGMA secure_delete = ON")  # replaced values zeroed, whatever the build's default
+        await self._write_settings({k: SECRET_REFERENCE for k in clear})
+        await self._scrub_old_pages()
+        _log.info("credentials moved from settings.db to the secrets file", names=sorted(clear),
+                  secrets_file=str(self.secrets_file))
+
+    async def _scrub_old_pages(self) -> None:
+        """Rewrite the database (VACUUM) and empty the write-ahead log, where older copies of a
+        page with the clear value could remain. Best effort: a reader holding the file open
+        can make it fail, which is logged; the value then goes at a later checkpoint."""
+        try:
+            await self._db.execute("VACUUM")
+            async with self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                busy, _, _ = await cur.fetchone()
+            if busy:
+                raise sqlite3.OperationalError("checkpoint blocked by a reader")
+        except sqlite3.OperationalError as error:
+            _log.warning("settings.db may keep an old copy of a moved credential until its next checkpoint",
+                         error=f"{type(error).__name__}: {error}")
 
     async def switches(self) -> dict[tuple[str, str], tuple[bool, bool]]:
         async with self._db.execute("SELECT string_id, kind, email, sms FROM notification_switches") as cur:

@@ -5,36 +5,18 @@ from __future__ import annotations
 import os
 import signal
 
-import psutil
 import pytest
 
 from actors.runtime.loopback import bind_thespian_to
 from actors.runtime.poll_selector import use_poll_selector
 from actors.runtime.quiet_identify import use_quiet_identify
-from tests.support import free_port, process_running, wait_for
+from actors.runtime.same_user_only import accept_only_own_user
+from tests.support import free_port, process_running, session_pids, wait_for
 
 bind_thespian_to("127.0.0.1")
 use_poll_selector()  # as `btms run` does: the multiprocTCPBase tests run the production transport
 use_quiet_identify()
-
-
-def _session_pids(admin_port: int) -> set[int]:
-    """Every process of the actor system listening on admin_port (they share its session)."""
-    admin = None
-    for conn in psutil.net_connections(kind="tcp"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == admin_port and conn.pid:
-            admin = conn.pid
-    if admin is None:
-        return set()
-    sid = os.getsid(admin)
-    pids = set()
-    for p in psutil.process_iter(["pid"]):
-        try:
-            if os.getsid(p.pid) == sid and p.pid != os.getpid():
-                pids.add(p.pid)
-        except (ProcessLookupError, PermissionError):
-            pass
-    return pids
+accept_only_own_user()  # likewise: every actor port refuses other local users
 
 
 @pytest.fixture(params=["simpleSystemBase", "multiprocTCPBase"])
@@ -48,13 +30,25 @@ def actor_system(request):
         yield asys
         asys.shutdown()
         return
+    yield from _multiproc_system()
+
+
+@pytest.fixture
+def tcp_actor_system():
+    """multiprocTCPBase only: for tests of the production transport itself (its sockets)."""
+    yield from _multiproc_system()
+
+
+def _multiproc_system():
+    from thespian.actors import ActorSystem
+
     port = free_port()
     asys = ActorSystem("multiprocTCPBase", {"Admin Port": port}, transientUnique=True)
-    asys.base_name = request.param
+    asys.base_name = "multiprocTCPBase"
     asys.admin_port = port
-    pids = _session_pids(port)
+    pids = session_pids(port)
     yield asys
-    pids |= _session_pids(port)
+    pids |= session_pids(port)
     asys.shutdown()
     try:
         wait_for(lambda: not any(process_running(p) for p in pids), timeout=5, what="every actor process to exit")

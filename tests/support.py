@@ -100,3 +100,26 @@ def process_running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def session_pids(admin_port: int) -> set[int]:
+    """Every process of the actor system listening on admin_port (they share its session)."""
+    import os
+
+    import psutil
+
+    admin = None
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == admin_port and conn.pid:
+            admin = conn.pid
+    if admin is None:
+        return set()
+    sid = os.getsid(admin)
+    pids = set()
+    for p in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(p.pid) == sid and p.pid != os.getpid():
+                pids.add(p.pid)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return pids

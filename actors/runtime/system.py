@@ -19,6 +19,7 @@ from observability.log import thespian_log_defs
 from actors.runtime.loopback import bind_thespian_to
 from actors.runtime.poll_selector import use_poll_selector
 from actors.runtime.quiet_identify import use_quiet_identify
+from actors.runtime.same_user_only import accept_only_own_user
 
 BASE = "multiprocTCPBase"
 
@@ -32,6 +33,7 @@ def prepare_process(log_dir: Path) -> None:
     bind_thespian_to("127.0.0.1")
     use_poll_selector()
     use_quiet_identify()
+    accept_only_own_user()
 
 
 def admin_port_in_use(port: int) -> bool:

@@ -50,6 +50,7 @@ from pysnmp.proto import rfc1902
 
 from battery.plausibility import NO_RESPONSE
 from observability.log import get_logger
+from battery.redacted import secrets_masked
 from battery.alarms.records import AlarmNotice
 from battery.codes import Health
 from battery.status import StringStatus, UpsStatus
@@ -79,6 +80,7 @@ log = get_logger("btms.snmp")
 _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
 
 
+@secrets_masked("auth_key", "priv_key")
 @dataclass(frozen=True)
 class SnmpV3User:
     """A USM user with authPriv: HMAC-SHA-96 authentication and AES-128 privacy."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import sqlite3
 import ssl
+import stat
 import subprocess
 import threading
 import time
@@ -24,8 +26,9 @@ from structlog.testing import capture_logs
 
 from battery.alarms.records import AlarmNotice
 from storage.notification_store import NotificationStore
-from storage.notification_settings import NotificationSettings, SmsSettings, SmtpSettings
+from storage.notification_settings import NotificationSettings, SmsSettings, SmtpSettings, settings_to_kv
 from actors.site.notifier import NotificationService
+from storage.secrets_file import read_secrets
 from protocols.notify.gsm_modem import ModemError, send_sms_via_modem
 from protocols.notify.sms_http import SmsHttpError, send_sms_http
 from protocols.notify.smtp_mailer import MailError, send_mail
@@ -435,6 +438,90 @@ def test_a_bad_ca_file_is_a_logged_failed_send_that_is_retried(tmp_path, smtp_se
     assert [e.status for e in failed] == ["failed"] and failed[0].error.startswith("SSL: cannot use CA file")
     assert len(queued) == 1 and queued[0].attempts == 1  # not a permanent failure: retried
     assert [e.status for e in log] == ["sent", "failed"] and len(sink.messages) == 1
+
+
+def _settings_db_bytes(db) -> bytes:
+    return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))  # with -wal and -shm, as grep sees them
+
+
+def _our_log_text(caplog, events) -> str:
+    """Everything the gateway's code logged: structlog events and stdlib records, but not the
+    test SMTP server's own log (aiosmtpd, logger mail.log)."""
+    records = [r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")]
+    return repr(events) + "\n".join(records)
+
+
+def test_the_smtp_password_lives_only_in_the_secrets_file_and_still_authenticates(tmp_path, smtp_server, caplog):
+    """The server requires AUTH: a mail that arrives was sent with the password from secrets.json."""
+    sink, port, ca = smtp_server
+    settings = NotificationSettings(
+        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
+                          ca_file=ca, timeout_s=5),
+        batch_window_s=0,
+    )
+    db = tmp_path / "settings.db"
+    caplog.set_level(logging.DEBUG)
+
+    async def run():
+        store, _ = await _service(db, settings, [("admin", "admin@example.com", "")])
+        await store.close()
+        store = await NotificationStore.open(db)  # a restart: the password comes back from the secrets file
+        service = NotificationService(store, "DC1")
+        await service.reload()
+        await service.on_notice(notice(1, "Voltage high", time.time()))
+        await service.step()
+        log, _ = await store.log("email")
+        test = await service.send_test("email", "ops@example.com")
+        wrong = NotificationService(store, "DC1")  # and a refused AUTH, whose error is logged and stored
+        wrong.settings = NotificationSettings(smtp=SmtpSettings(**{**settings.smtp.__dict__, "password": "n0t-it"}))
+        refused = await wrong.send_test("email", "ops@example.com")
+        await store.close()
+        return log, test, refused, repr(service.settings)
+
+    with capture_logs() as events:
+        log, test, refused, shown = asyncio.run(run())
+    assert [e.status for e in log] == ["sent"] and test == (True, "")
+    assert not refused[0] and "535" in refused[1]
+    assert len(sink.messages) == 2
+    assert b"s3cret" not in _settings_db_bytes(db) and b"n0t-it" not in _settings_db_bytes(db)
+    assert b"ops@example.com" in _settings_db_bytes(db)  # the attempt log is there: the right bytes were read
+    secrets = tmp_path / "secrets.json"
+    assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600 and read_secrets(secrets) == {"smtp.password": "s3cret"}
+    assert "password='***'" in shown and "s3cret" not in shown
+    assert "s3cret" not in _our_log_text(caplog, events) and "n0t-it" not in _our_log_text(caplog, events)
+
+
+def test_a_clear_password_from_an_older_version_is_moved_and_still_authenticates(tmp_path, smtp_server, caplog):
+    sink, port, ca = smtp_server
+    db = tmp_path / "settings.db"
+    settings = NotificationSettings(
+        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
+                          ca_file=ca, timeout_s=5),
+        batch_window_s=0,
+    )
+    with sqlite3.connect(db) as con:  # as an older gateway (or a hand-written SQL line) left it
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("CREATE TABLE notification_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        con.executemany("INSERT INTO notification_settings (key, value) VALUES (?, ?)",
+                        sorted(settings_to_kv(settings).items()))
+    assert b"s3cret" in _settings_db_bytes(db)
+    caplog.set_level(logging.DEBUG)
+
+    async def run():
+        store = await NotificationStore.open(db)
+        service = NotificationService(store, "DC1")
+        await service.reload()
+        result = await service.send_test("email", "ops@example.com")
+        await store.close()
+        return result
+
+    with capture_logs() as events:
+        assert asyncio.run(run()) == (True, "")
+    assert len(sink.messages) == 1
+    assert b"s3cret" not in _settings_db_bytes(db)
+    assert read_secrets(tmp_path / "secrets.json") == {"smtp.password": "s3cret"}
+    assert [e["names"] for e in events if e["event"].startswith("credentials moved")] == [["smtp.password"]]
+    assert "s3cret" not in _our_log_text(caplog, events)
 
 
 class BuggySender(NotificationService):

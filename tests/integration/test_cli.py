@@ -1,6 +1,11 @@
-"""The `btms` command line as an installer uses it: check, bom, run on a bad file, tokens."""
+"""The `btms` command line as an installer uses it: check, bom, run on a bad file, tokens, secrets."""
 
 from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -64,3 +69,38 @@ def test_tokens_are_created_listed_revoked_and_never_repeated(tmp_path):
     assert btms("token", "revoke", "scada-1", "--topology", str(good)).returncode == 0
     assert "scada-1" not in btms("token", "list", "--topology", str(good)).stdout
     assert btms("token", "revoke", "scada-1", "--topology", str(good)).returncode == 1
+
+
+def test_secrets_are_set_from_standard_input_listed_by_name_and_cleared(tmp_path):
+    path, data = bad_topology(tmp_path)
+    good = tmp_path / "good.yaml"
+    data["upses"][0]["strings"][0]["battery"]["count"] = 40
+    data["upses"][1]["strings"][0]["bus"] = "sim"
+    good.write_text(yaml.safe_dump(data, sort_keys=False))
+    storage = tmp_path / "var"
+
+    def secret(*args: str, value: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "btms.cli", "secret", *args, "--topology", str(good)],
+                              cwd=REPO, input=value, capture_output=True, text=True, timeout=60)
+
+    stored = secret("set", "smtp.password", value="Corr3ct-horse\n")
+    assert stored.returncode == 0, stored.stderr
+    assert "smtp.password set in" in stored.stdout and "Corr3ct-horse" not in stored.stdout + stored.stderr
+    assert stat.S_IMODE(os.stat(storage / "secrets.json").st_mode) == 0o600
+    assert b"Corr3ct-horse" in (storage / "secrets.json").read_bytes()
+    database = b"".join(p.read_bytes() for p in storage.glob("settings.db*"))
+    assert b"Corr3ct-horse" not in database and b"@secrets.json" in database
+    assert secret("list").stdout.split() == ["smtp.password"]
+
+    empty = secret("set", "sms.http_token", value="\n")
+    assert empty.returncode == 2 and "no value given for sms.http_token" in empty.stderr
+    not_a_secret = secret("set", "smtp.host", value="mail.example.com\n")
+    assert not_a_secret.returncode == 2 and "invalid choice: 'smtp.host'" in not_a_secret.stderr
+
+    cleared = secret("clear", "smtp.password")
+    assert cleared.returncode == 0 and "smtp.password removed" in cleared.stdout
+    assert secret("list").stdout.split() == []
+
+    (storage / "secrets.json").write_text("{broken")
+    broken = secret("list")
+    assert broken.returncode == 1 and "secrets.json: not valid JSON" in broken.stderr

@@ -313,8 +313,11 @@ def test_snmp_v3_users_are_loaded_and_short_keys_refused(tmp_path):
     )
     path = tmp_path / "good.yaml"
     path.write_text(good)
-    snmp = load_topology(path).services.snmp
+    topology = load_topology(path)
+    snmp = topology.services.snmp
     assert [u.name for u in snmp.v3_users] == ["nms"] and snmp.read_community is None
+    shown = repr(topology)  # Thespian logs the repr of an Init message whose handler fails
+    assert "auth-secret-1" not in shown and "priv-secret-1" not in shown and "auth_key='***'" in shown
     bad = good.replace("priv-secret-1", "short")
     path.write_text(bad)
     problems = check_topology(path)
