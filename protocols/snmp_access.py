@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pysnmp.entity import config, engine
+from pysnmp.proto.secmod.rfc3826.priv import aes as pysnmp_aes
 
 from protocols import snmp_oids as so
 
@@ -61,6 +62,8 @@ def configure_access(
             community = read_community if not context else f"{read_community}@{context}"
             config.add_v1_system(eng, v2c_security_name(context), community, contextName=context)
             _grant_read(eng, _V2C, v2c_security_name(context), "noAuthNoPriv", (context,))
+    if v3_users:
+        _require_aes()
     for user in v3_users:
         config.add_v3_user(eng, user.name, config.USM_AUTH_HMAC96_SHA, user.auth_key,
                            config.USM_PRIV_CFB128_AES, user.priv_key)
@@ -74,3 +77,13 @@ def _grant_read(eng: engine.SnmpEngine, model: int, security_name: str, level: s
         config.add_context(eng, context)
         config.add_vacm_access(eng, group, context, model, level, "exact", READ_VIEW, NO_VIEW, NO_VIEW)
 
+
+def _require_aes() -> None:
+    """Without the `cryptography` package pysnmp still starts, and every authPriv request fails
+    with "Decryption error" at the NMS while nothing in the gateway says why: refuse to start."""
+    if pysnmp_aes.PysnmpCryptoError:
+        raise ImportError(
+            "SNMPv3 users need AES-128 privacy, which pysnmp implements with the Python package 'cryptography' "
+            "(47 or newer), and it cannot be imported: install it with pip install 'cryptography>=47'",
+            name="cryptography",
+        )

@@ -1,15 +1,21 @@
-"""What the SNMP agent lets an NMS see, with net-snmp's own clients: only the served subtrees."""
+"""What the SNMP agent lets an NMS see, with net-snmp's own clients: only the served subtrees,
+and SNMPv3 authPriv (SHA + AES-128) working."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from thespian.actors import ActorExitRequest, ActorSystem
 
-from actors.topology.model import SnmpConfig, Topology
+from actors.messages import InitSnmpAgent, ServiceFailed
+from actors.topology.model import SnmpConfig, SnmpV3UserConfig, Topology
 from protocols import snmp_oids as so
+from protocols.snmp_actor import SnmpAgentActor
 from protocols.snmp_agent import SnmpV3User
 from tests.integration.test_scada_snmp import USER, AgentThread, varbinds
 from tests.unit.test_scada_samples import (
@@ -19,6 +25,7 @@ from tests.unit.test_scada_samples import (
 )
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 COMMUNITY = "nms-read-7f3a"  # not "public": tests look for it
 SERVED = ("1.3.6.1.2.1.1.", "1.3.6.1.2.1.33.1.2.", "1.3.6.1.4.1.32473.")  # system, upsBattery, enterprise
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -105,3 +112,60 @@ def test_usm_keys_and_communities_are_not_readable_by_get(agent: AgentThread) ->
     usm_auth_passphrase = f"1.3.6.1.4.1.20408.3.1.1.1.2.1.2.{user_index}"  # PYSNMP-USM-MIB
     got = snmp("snmpget", agent.port, v2c(), usm_auth_passphrase, "1.3.6.1.6.3.10.2.1.1.0")
     assert all(v.startswith("No Such Object") for v in got.values()), got
+
+
+def test_snmpv3_authpriv_with_sha_and_aes_gets_a_value(agent: AgentThread) -> None:
+    got = snmp("snmpget", agent.port, v3(), GW_STRING_COUNT)
+    assert got[GW_STRING_COUNT] == "INTEGER: 2"
+    for lower in (["-l", "authNoPriv", "-a", "SHA", "-A", USER.auth_key], ["-l", "noAuthNoPriv"]):  # authPriv only
+        refused = subprocess.run(["snmpget", "-v3", "-u", USER.name, *lower, "-On", "-t", "1", "-r", "0",
+                                  f"127.0.0.1:{agent.port}", GW_STRING_COUNT],
+                                 capture_output=True, text=True, timeout=30, check=False)
+        assert refused.returncode != 0 and "Unsupported security level" in refused.stderr
+
+
+def test_without_the_aes_package_the_agent_refuses_to_start_with_v3_users() -> None:
+    """pysnmp needs `cryptography` for AES; without it every authPriv request failed with a
+    "Decryption error" while the agent looked healthy. Now the agent says what is missing."""
+    script = (
+        "import sys, asyncio\n"
+        "sys.modules['cryptography'] = None  # as if the package were not installed\n"
+        "from protocols.snmp_agent import BtmsSnmpAgent, SnmpV3User\n"
+        "from tests.unit.test_scada_samples import sample_topology\n"
+        "agent = BtmsSnmpAgent(sample_topology(upses=1, strings_per_ups=1, cells=1), lambda m: None,\n"
+        "                      v3_users=[SnmpV3User('nms', 'auth-pass-1', 'priv-pass-1')])\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await agent.start()\n"
+        "    except ImportError as exc:\n"
+        "        print('refused:', exc)\n"
+        "    else:\n"
+        "        print('started')\n"
+        "    await agent.stop()\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.stdout.startswith("refused:"), done.stdout + done.stderr
+    assert "cryptography" in done.stdout and "SNMPv3" in done.stdout
+
+
+def test_the_snmp_actor_reports_the_missing_aes_package_as_a_failed_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed service stops `btms run` with its message; any other error would make the actor
+    exit and be re-created, failing again forever."""
+    # What pysnmp sets when it cannot import cryptography (the subprocess test above really lacks it).
+    monkeypatch.setattr("pysnmp.proto.secmod.rfc3826.priv.aes.PysnmpCryptoError", True)
+    t = sample_topology(upses=1, strings_per_ups=1, cells=1, snmp=SnmpConfig(
+        enabled=True, host="127.0.0.1", port=0, v3_users=(SnmpV3UserConfig("nms", "auth-pass-1", "priv-pass-1"),)))
+    system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
+    try:
+        actor = system.createActor(SnmpAgentActor)
+        replies = [system.ask(actor, InitSnmpAgent(t), 10)]
+        deadline = time.monotonic() + 10
+        while not any(isinstance(r, ServiceFailed) for r in replies) and time.monotonic() < deadline:
+            replies.append(system.listen(0.05))  # the simple base runs the actor's queued work meanwhile
+        failed = [r for r in replies if isinstance(r, ServiceFailed)]
+        assert failed and failed[0].name == "snmp" and "cryptography" in failed[0].error, replies
+        system.tell(actor, ActorExitRequest())
+    finally:
+        system.shutdown()

@@ -1,11 +1,17 @@
-"""SNMP access pieces without a network: write and notify access denied, reads only in the
-served subtrees."""
+"""SNMP access pieces without a network: the declared AES dependency, write and notify access
+denied."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import tomllib
+from pathlib import Path
+
 import pytest
+from packaging.requirements import Requirement
 from pysnmp.entity import engine
 from pysnmp.proto import error as pysnmp_error
+from pysnmp.proto.secmod.rfc3826.priv import aes as pysnmp_aes
 
 from protocols.snmp_access import (
     READABLE_SUBTREES,
@@ -13,6 +19,19 @@ from protocols.snmp_access import (
     configure_access,
     v2c_security_name,
 )
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+DEPENDENCIES = {r.name: r for r in map(Requirement, PROJECT["dependencies"])}
+
+
+def test_the_package_pysnmps_aes_needs_is_declared_and_installed() -> None:
+    crypto = DEPENDENCIES.get("cryptography")
+    assert crypto is not None, "pyproject.toml [project].dependencies must list cryptography (pysnmp's AES)"
+    assert not crypto.specifier.contains("46.0.0") and crypto.specifier.contains("47.0.0")  # decrepit CFB: 47+
+    assert crypto.specifier.contains(importlib.metadata.version("cryptography"))
+    assert not DEPENDENCIES["pysnmp"].specifier.contains("7.1.29")  # takes CFB where cryptography 49 removed it
+    assert not pysnmp_aes.PysnmpCryptoError  # pysnmp could import what its AES needs
 
 
 def test_nobody_may_write_or_be_notified_and_reads_stop_at_the_served_subtrees() -> None:
