@@ -50,6 +50,7 @@ from pysnmp.proto import rfc1902
 from actors.device.cell_checks import NO_RESPONSE
 from actors.log import get_logger
 from actors.messages import AlarmNotice, Health, StringStatus, UpsStatus
+from actors.product import product_description
 from actors.topology.model import SnmpConfig, Topology
 from protocols import snmp_oids as so
 from protocols.active_alarms import ActiveAlarms, notifies
@@ -81,6 +82,13 @@ _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
 # The agent.
 # ------------------------------------------------------------------------------------------
 
+
+def _describe_system(mib_builder: Any) -> None:
+    """sysDescr and sysObjectID name the product, not the SNMP engine: pysnmp's defaults are its
+    own and Python's exact versions and pysnmp's enterprise number, a free fingerprint."""
+    sys_descr, sys_object_id = mib_builder.import_symbols("__SNMPv2-MIB", "sysDescr", "sysObjectID")
+    sys_descr.syntax = sys_descr.syntax.clone(product_description())
+    sys_object_id.syntax = sys_object_id.syntax.clone(so.MODULE)  # btmsGatewayMIB
 
 
 def _parse_receiver(text: str) -> tuple[str, int]:
@@ -155,6 +163,7 @@ class BtmsSnmpAgent:
         default = snmp_context.get_mib_instrum()
         mib_builder = default.get_mib_builder()
         mib_builder.import_symbols("__SNMPv2-MIB", "sysUpTime")  # start the sysUpTime clock now
+        _describe_system(mib_builder)
         snmp_context.context_names[b""] = SubtreeController(mib_builder, self.store, default, ENGINE_SUBTREES)
         for i, store in self.ups_stores.items():
             ups_controller = SubtreeController(mib_builder, store, default, ENGINE_SUBTREES)

@@ -1,8 +1,9 @@
 """What the SNMP agent lets an NMS see, with net-snmp's own clients: only the served subtrees,
-and SNMPv3 authPriv (SHA + AES-128) working."""
+SNMPv3 authPriv (SHA + AES-128) working, a sysDescr that names the product."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 import time
@@ -122,6 +123,16 @@ def test_snmpv3_authpriv_with_sha_and_aes_gets_a_value(agent: AgentThread) -> No
                                   f"127.0.0.1:{agent.port}", GW_STRING_COUNT],
                                  capture_output=True, text=True, timeout=30, check=False)
         assert refused.returncode != 0 and "Unsupported security level" in refused.stderr
+
+
+def test_sysdescr_names_the_product_not_the_engine(agent: AgentThread) -> None:
+    version = importlib.metadata.version("btms-gateway")
+    for security in (v2c(), v3()):
+        descr = snmp("snmpget", agent.port, security, SYS_DESCR)[SYS_DESCR]
+        assert descr == f'STRING: "BTMS gateway {version}"'
+        assert "pysnmp" not in descr.lower() and "python" not in descr.lower()
+    assert snmp("snmpget", agent.port, v2c(), "1.3.6.1.2.1.1.2.0")["1.3.6.1.2.1.1.2.0"] == \
+        "OID: ." + ".".join(map(str, so.MODULE))  # sysObjectID: our MIB, not pysnmp's enterprise
 
 
 def test_without_the_aes_package_the_agent_refuses_to_start_with_v3_users() -> None:

@@ -1,5 +1,5 @@
-"""SNMP access pieces without a network: the declared AES dependency, write and notify access
-denied."""
+"""SNMP access pieces without a network: the declared AES dependency, write access denied, and
+the product name and version sysDescr is built from."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pysnmp.entity import engine
 from pysnmp.proto import error as pysnmp_error
 from pysnmp.proto.secmod.rfc3826.priv import aes as pysnmp_aes
 
+from actors.product import PRODUCT_NAME, product_description, product_version
 from protocols.snmp_access import (
     READABLE_SUBTREES,
     SnmpV3User,
@@ -48,3 +49,12 @@ def test_nobody_may_write_or_be_notified_and_reads_stop_at_the_served_subtrees()
                           ("write", READABLE_SUBTREES[2] + (1, 0)), ("notify", READABLE_SUBTREES[0] + (1, 0))):
             with pytest.raises(pysnmp_error.StatusInformation):
                 vacm.is_access_allowed(eng, model, name, level, kind, context, oid)
+
+
+def test_product_version_is_the_installed_one_else_pyprojects(tmp_path: Path) -> None:
+    assert product_version() == importlib.metadata.version("btms-gateway")
+    assert product_version(distribution="btms-gateway-never-installed") == PROJECT["version"]
+    assert product_version(distribution="btms-gateway-never-installed", pyproject=tmp_path / "none.toml") == "unknown"
+    (tmp_path / "broken.toml").write_text("[project\nversion = ")
+    assert product_version(distribution="btms-gateway-never-installed", pyproject=tmp_path / "broken.toml") == "unknown"
+    assert product_description() == f"{PRODUCT_NAME} {product_version()}" == f"BTMS gateway {product_version()}"
