@@ -10,7 +10,7 @@ and v3, in every context, gets one view: exactly the subtrees the gateway serves
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pysnmp.entity import config, engine
 from pysnmp.proto.secmod.rfc3826.priv import aes as pysnmp_aes
@@ -34,8 +34,9 @@ class SnmpV3User:
     """A USM user with authPriv: HMAC-SHA-96 authentication and AES-128 privacy."""
 
     name: str
-    auth_key: str  # passphrase, at least 8 characters
-    priv_key: str
+    # Never in a repr: a logged or traceback-printed user must not show its passphrases.
+    auth_key: str = field(repr=False)  # passphrase, at least 8 characters
+    priv_key: str = field(repr=False)
 
     def __post_init__(self) -> None:
         if len(self.auth_key) < 8 or len(self.priv_key) < 8:

@@ -176,6 +176,9 @@ class BtmsSnmpAgent:
         VB_PROCESSOR.make_varbinds(eng.cache, NotificationType(ObjectIdentity(so.ALARM_RAISED)))
         self._render_all()
         self._ticker = asyncio.create_task(self._tick_forever(), name="snmp-staleness")
+        # Names only: communities and passphrases are never logged.
+        log.info("agent listening", host=self.config.host, port=self.port, v2c=bool(self.config.read_community),
+                 v3_users=[u.name for u in self.v3_users], ups_contexts=[f"ups{i}" for i in self.ups_stores])
 
     async def stop(self) -> None:
         await cancel_and_wait(self._ticker)

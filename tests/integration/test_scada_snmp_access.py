@@ -1,9 +1,11 @@
 """What the SNMP agent lets an NMS see, with net-snmp's own clients: only the served subtrees,
-SNMPv3 authPriv (SHA + AES-128) working, a sysDescr that names the product."""
+SNMPv3 authPriv (SHA + AES-128) working, a sysDescr that names the product, no secret in the log."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
+import json
 import subprocess
 import sys
 import time
@@ -11,13 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from thespian.actors import ActorExitRequest, ActorSystem
 
 from actors.messages import InitSnmpAgent, ServiceFailed
 from actors.topology.model import SnmpConfig, SnmpV3UserConfig, Topology
 from protocols import snmp_oids as so
 from protocols.snmp_actor import SnmpAgentActor
-from protocols.snmp_agent import SnmpV3User
+from protocols.snmp_agent import BtmsSnmpAgent, SnmpV3User
 from tests.integration.test_scada_snmp import USER, AgentThread, varbinds
 from tests.unit.test_scada_samples import (
     sample_string_status,
@@ -27,7 +30,7 @@ from tests.unit.test_scada_samples import (
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-COMMUNITY = "nms-read-7f3a"  # not "public": tests look for it
+COMMUNITY = "nms-read-7f3a"  # not "public": the log test looks for it
 SERVED = ("1.3.6.1.2.1.1.", "1.3.6.1.2.1.33.1.2.", "1.3.6.1.4.1.32473.")  # system, upsBattery, enterprise
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 GW_STRING_COUNT = ".".join(map(str, so.column("btmsGwStringCount").oid + (0,)))
@@ -133,6 +136,32 @@ def test_sysdescr_names_the_product_not_the_engine(agent: AgentThread) -> None:
         assert "pysnmp" not in descr.lower() and "python" not in descr.lower()
     assert snmp("snmpget", agent.port, v2c(), "1.3.6.1.2.1.1.2.0")["1.3.6.1.2.1.1.2.0"] == \
         "OID: ." + ".".join(map(str, so.MODULE))  # sysObjectID: our MIB, not pysnmp's enterprise
+
+
+def test_the_agent_never_logs_a_passphrase_or_community(site: Topology) -> None:
+    """Everything the agent logs while it starts, serves v3 and v2c (good and bad credentials) and
+    fails to start, rendered as the gateway renders it: no passphrase and no community in it."""
+    secrets = (USER.auth_key, USER.priv_key, COMMUNITY)
+    with structlog.testing.capture_logs() as events:
+        a = AgentThread(site, v3_users=[USER])
+        try:
+            snmp("snmpget", a.port, v3(), GW_STRING_COUNT)
+            snmp("snmpget", a.port, v2c(), GW_STRING_COUNT)
+            wrong = SnmpV3User(USER.name, "not-the-auth-key", USER.priv_key)
+            assert subprocess.run(["snmpget", *v3(wrong), "-On", "-t", "1", "-r", "0", f"127.0.0.1:{a.port}",
+                                   GW_STRING_COUNT], capture_output=True, timeout=30, check=False).returncode != 0
+            taken = dataclasses.replace(site.services.snmp, port=a.port)
+            second = BtmsSnmpAgent(dataclasses.replace(site, services=dataclasses.replace(site.services, snmp=taken)),
+                                   lambda m: None, v3_users=[USER])
+            with pytest.raises(OSError, match="cannot listen"):  # the port is taken: start fails
+                a.call(second.start())
+        finally:
+            a.close()
+    rendered = [structlog.processors.JSONRenderer()(None, "info", dict(e)) for e in events]
+    listening = [json.loads(line) for line in rendered if json.loads(line)["event"] == "agent listening"]
+    assert listening and listening[0]["v3_users"] == [USER.name] and listening[0]["v2c"] is True
+    leaks = [line for line in rendered if any(s in line for s in secrets)]
+    assert leaks == []
 
 
 def test_without_the_aes_package_the_agent_refuses_to_start_with_v3_users() -> None:

@@ -1,5 +1,5 @@
-"""SNMP access pieces without a network: the declared AES dependency, write access denied, and
-the product name and version sysDescr is built from."""
+"""SNMP access pieces without a network: the declared AES dependency, secrets kept out of reprs,
+write access denied, and the product name and version sysDescr is built from."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def test_the_package_pysnmps_aes_needs_is_declared_and_installed() -> None:
     assert crypto.specifier.contains(importlib.metadata.version("cryptography"))
     assert not DEPENDENCIES["pysnmp"].specifier.contains("7.1.29")  # takes CFB where cryptography 49 removed it
     assert not pysnmp_aes.PysnmpCryptoError  # pysnmp could import what its AES needs
+
+
+def test_a_v3_users_repr_shows_no_passphrase() -> None:
+    user = SnmpV3User("nms", "auth-secret-1", "priv-secret-1")
+    assert "nms" in repr(user)
+    assert "auth-secret-1" not in repr(user) and "priv-secret-1" not in repr(user)
 
 
 def test_nobody_may_write_or_be_notified_and_reads_stop_at_the_served_subtrees() -> None:
