@@ -2,9 +2,9 @@
 
 On its Init message it builds its server, starts it in the event-loop thread,
 subscribes to the gateway and tells it whether the server listens (ServiceStarted) or why not
-(ServiceFailed: a port in use must stop `btms run` with a clear message). Every SiteUpdate is
-unpacked into the UpsStatus and StringStatus values the servers apply; alarm notices pass as
-they are. Commands the server produces (a Modbus write) go to the gateway.
+(ServiceFailed: a port in use or a missing package must stop `btms run` with a clear message).
+Every SiteUpdate is unpacked into the UpsStatus and StringStatus values the servers apply; alarm
+notices pass as they are. Commands the server produces (a Modbus write) go to the gateway.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class ServedActor(ProtocolActor):
         async def main() -> None:
             try:
                 await server.start()
-            except OSError as error:
+            except (OSError, ImportError) as error:
                 self.post_command(ServiceFailed(self.service_name, str(error)))
                 return
             self.post_command(ServiceStarted(self.service_name, self.describe(topology)))

@@ -6,8 +6,8 @@ Why a subtree controller instead of one pysnmp object per instance: 3,840 cells 
 as MibScalarInstance objects cost 190–235 µs per varbind and 62 MB; a sorted list of OIDs with
 bisect costs 70–95 µs and a few MB (PROTOCOLS.md §3). Values are kept as plain Python values
 and turned into SNMP syntax only when a request asks for them, then kept until they change.
-Everything outside our subtrees (system group, SNMP engine MIBs) is delegated to pysnmp's
-own controller.
+The system group is pysnmp's, read through its own controller; no other object of pysnmp's
+(its USM, community and VACM tables) is served (protocols/scada/snmp_access.py).
 
 GETBULK, what NMSes walk tables with, has its own responder (`SubtreeBulkResponder`, protocols/scada/snmp_store.py): it
 answers from cached BER bytes per varbind instead of pyasn1 objects, and asks VACM once per
@@ -31,7 +31,6 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp
@@ -50,15 +49,16 @@ from pysnmp.proto import rfc1902
 
 from battery.plausibility import NO_RESPONSE
 from observability.log import get_logger
-from battery.redacted import secrets_masked
 from battery.alarms.records import AlarmNotice
 from battery.codes import Health
 from battery.status import StringStatus, UpsStatus
+from observability.product import product_description
 from battery.site import SnmpConfig, Topology
 from protocols.scada import snmp_oids as so
 from protocols.scada.active_alarms import ActiveAlarms, notifies
 from battery.freshness import freshness_trackers
 from protocols.scada.served_values import served_cell_values
+from protocols.scada.snmp_access import ENGINE_SUBTREES, SnmpV3User, configure_access
 from protocols.scada.snmp_ber import OID
 from protocols.scada.snmp_rows import (
     DISCHARGE_CURRENT_A,
@@ -80,23 +80,17 @@ log = get_logger("btms.snmp")
 _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
 
 
-@secrets_masked("auth_key", "priv_key")
-@dataclass(frozen=True)
-class SnmpV3User:
-    """A USM user with authPriv: HMAC-SHA-96 authentication and AES-128 privacy."""
-
-    name: str
-    auth_key: str  # passphrase, at least 8 characters
-    priv_key: str
-
-    def __post_init__(self) -> None:
-        if len(self.auth_key) < 8 or len(self.priv_key) < 8:
-            raise ValueError(f"SNMPv3 user {self.name!r}: auth and priv passphrases need at least 8 characters")
-
-
 # ------------------------------------------------------------------------------------------
 # The agent.
 # ------------------------------------------------------------------------------------------
+
+
+def _describe_system(mib_builder: Any) -> None:
+    """sysDescr and sysObjectID name the product, not the SNMP engine: pysnmp's defaults are its
+    own and Python's exact versions and pysnmp's enterprise number, a free fingerprint."""
+    sys_descr, sys_object_id = mib_builder.import_symbols("__SNMPv2-MIB", "sysDescr", "sysObjectID")
+    sys_descr.syntax = sys_descr.syntax.clone(product_description())
+    sys_object_id.syntax = sys_object_id.syntax.clone(so.MODULE)  # btmsGatewayMIB
 
 
 def _parse_receiver(text: str) -> tuple[str, int]:
@@ -166,27 +160,16 @@ class BtmsSnmpAgent:
             raise OSError(f"SNMP agent: cannot listen on {self.config.host}:{self.config.port} ({exc})") from exc
         self._socket = sock
         config.add_transport(eng, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(sock=sock))
-        contexts = [b""] + [f"ups{i}".encode() for i in self.ups_stores]
-        if self.config.read_community:
-            config.add_v1_system(eng, "btms-v2c", self.config.read_community)
-            config.add_vacm_user(eng, 2, "btms-v2c", "noAuthNoPriv", readSubTree=(1, 3, 6, 1))
-            for i in self.ups_stores:
-                config.add_v1_system(eng, f"btms-v2c-ups{i}", f"{self.config.read_community}@ups{i}",
-                                     contextName=f"ups{i}")
-                config.add_vacm_user(eng, 2, f"btms-v2c-ups{i}", "noAuthNoPriv", readSubTree=(1, 3, 6, 1),
-                                     contextName=f"ups{i}")
-        for user in self.v3_users:
-            config.add_v3_user(eng, user.name, config.USM_AUTH_HMAC96_SHA, user.auth_key,
-                               config.USM_PRIV_CFB128_AES, user.priv_key)
-            for ctx_name in contexts:
-                config.add_vacm_user(eng, 3, user.name, "authPriv", readSubTree=(1, 3, 6, 1), contextName=ctx_name)
+        configure_access(eng, self.config.read_community, self.v3_users, [""] + [f"ups{i}" for i in self.ups_stores])
         snmp_context = context.SnmpContext(eng)
         default = snmp_context.get_mib_instrum()
         mib_builder = default.get_mib_builder()
         mib_builder.import_symbols("__SNMPv2-MIB", "sysUpTime")  # start the sysUpTime clock now
-        snmp_context.context_names[b""] = SubtreeController(mib_builder, self.store, default)
+        _describe_system(mib_builder)
+        snmp_context.context_names[b""] = SubtreeController(mib_builder, self.store, default, ENGINE_SUBTREES)
         for i, store in self.ups_stores.items():
-            snmp_context.register_context_name(f"ups{i}", SubtreeController(mib_builder, store, default))
+            ups_controller = SubtreeController(mib_builder, store, default, ENGINE_SUBTREES)
+            snmp_context.register_context_name(f"ups{i}", ups_controller)
         for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, SubtreeBulkResponder):
             responder(eng, snmp_context)
         self._engine = eng
@@ -195,6 +178,9 @@ class BtmsSnmpAgent:
         VB_PROCESSOR.make_varbinds(eng.cache, NotificationType(ObjectIdentity(so.ALARM_RAISED)))
         self._render_all()
         self._ticker = asyncio.create_task(self._tick_forever(), name="snmp-staleness")
+        # Names only: communities and passphrases are never logged.
+        log.info("agent listening", host=self.config.host, port=self.port, v2c=bool(self.config.read_community),
+                 v3_users=[u.name for u in self.v3_users], ups_contexts=[f"ups{i}" for i in self.ups_stores])
 
     async def stop(self) -> None:
         await cancel_and_wait(self._ticker)

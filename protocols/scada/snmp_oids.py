@@ -30,6 +30,7 @@ ALARM_RAISED = NOTIFICATIONS + (1,)
 ALARM_CLEARED = NOTIFICATIONS + (2,)
 
 UPS_MIB_BATTERY = (1, 3, 6, 1, 2, 1, 33, 1, 2)  # upsBattery of RFC 1628
+SYSTEM_GROUP = (1, 3, 6, 1, 2, 1, 1)  # system of SNMPv2-MIB (RFC 3418): sysDescr, sysObjectID, sysUpTime...
 SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 

@@ -165,32 +165,49 @@ class OidStore:
 _PAST_EVERY_ARC = 2**32  # sub-identifiers are at most 2**32 - 1: column + (this,) sorts after the column
 
 
+def _inside(oid: OID, subtree: OID) -> bool:
+    return oid[: len(subtree)] == subtree
+
+
 class SubtreeController(instrum.MibInstrumController):
-    """Serves an OidStore's subtrees; delegates every other OID to pysnmp's own controller.
+    """Serves an OidStore's subtrees, and pysnmp's own objects in `engine_subtrees` (the system
+    group) through pysnmp's controller; nothing else of pysnmp's is ever read.
 
     GETNEXT asks VACM once per column (the `in_view` dict lives for one request): every view
-    this agent configures (`BtmsSnmpAgent.start`) is a whole subtree at or above our columns,
+    this agent configures (`protocols/scada/snmp_access.py`) is a whole subtree at or above our columns,
     so one instance answers for its column. An excluded column is skipped as a whole.
+
+    Why pysnmp's controller is asked only inside `engine_subtrees`: its GETNEXT skips what is out
+    of view one object at a time, through its whole USM/VACM/engine MIBs, about 50 ms per step;
+    a GETBULK past the end of our subtrees took 3 s. Bounded, it stops at the subtree's end.
     """
 
-    def __init__(self, mib_builder: Any, store: OidStore, fallback: instrum.MibInstrumController) -> None:
+    def __init__(
+        self, mib_builder: Any, store: OidStore, fallback: instrum.MibInstrumController,
+        engine_subtrees: Sequence[OID] = (),
+    ) -> None:
         super().__init__(mib_builder)
         self.store = store
         self.fallback = fallback
+        self.engine_subtrees = tuple(sorted(engine_subtrees))
 
     def read_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
         self.store.refresh()
         out: list[Any] = []
         for idx, (name, value) in enumerate(var_binds):
-            oid = tuple(name)
-            if self.store.prefix_of(oid) is None:
-                out.extend(self.fallback.read_variables((name, value), **ctx))
-                continue
             ctx["idx"] = idx
-            if ctx["acFun"]("read", (name, None), **ctx):  # True: not in the caller's view
+            # True: not in the caller's view. Answered here for pysnmp's objects too: its own
+            # controller fails the whole request with noAccess, RFC 3416 says noSuchObject.
+            if ctx["acFun"]("read", (name, None), **ctx):
                 out.append((name, rfc1905.noSuchObject))
-            else:
+                continue
+            oid = tuple(name)
+            if self.store.prefix_of(oid) is not None:
                 out.append((name, self.store.syntax(oid)))
+            elif any(_inside(oid, subtree) for subtree in self.engine_subtrees):
+                out.extend(self.fallback.read_variables((name, value), **ctx))
+            else:
+                out.append((name, rfc1905.noSuchObject))
         return out
 
     def read_next_variables(self, *var_binds: Any, **ctx: Any) -> list[Any]:
@@ -249,10 +266,27 @@ class SubtreeController(instrum.MibInstrumController):
         prefix = self.store.prefix_of(oid)
         if mine is not None and prefix is not None and mine[: len(prefix)] == prefix:
             return mine, None  # nothing of pysnmp's lies inside our subtrees
-        theirs = self.fallback.read_next_variables((rfc1902.ObjectName(oid), value), **ctx)[0]
-        if mine is not None and (isinstance(theirs[1], rfc1905.EndOfMibView) or tuple(theirs[0]) > mine):
+        theirs = self._engine_next(oid, value, ctx)
+        if mine is not None and (theirs is None or tuple(theirs[0]) > mine):
             return mine, None
-        return None, theirs
+        return None, theirs if theirs is not None else (rfc1902.ObjectName(oid), rfc1905.endOfMibView)
+
+    def _engine_next(self, oid: OID, value: Any, ctx: dict[str, Any]) -> tuple[Any, Any] | None:
+        """GETNEXT among pysnmp's own objects inside `engine_subtrees`, in view: (name, value) or None."""
+        ac_fun = ctx["acFun"]
+        for subtree in self.engine_subtrees:
+            if oid >= subtree + (_PAST_EVERY_ARC,):
+                continue  # past this subtree
+
+            def in_subtree_only(view_type: str, var_bind: Any, _subtree: OID = subtree, **c: Any) -> bool:
+                # False ("readable") past the subtree: pysnmp stops there, and the answer is dropped below.
+                return ac_fun(view_type, var_bind, **c) if _inside(tuple(var_bind[0]), _subtree) else False
+
+            start = rfc1902.ObjectName(max(oid, subtree))
+            name, found = self.fallback.read_next_variables((start, value), **{**ctx, "acFun": in_subtree_only})[0]
+            if _inside(tuple(name), subtree) and not isinstance(found, rfc1905.EndOfMibView):
+                return name, found
+        return None
 
     def _next_in_view(self, oid: OID, in_view: dict[OID, bool], ctx: dict[str, Any]) -> OID | None:
         store = self.store

@@ -111,7 +111,13 @@ def net_snmp(tool: str, port: int, *args: str, community: str = "public") -> dic
         [tool, "-v2c", "-c", community, "-On", "-t", "2", "-r", "1", f"127.0.0.1:{port}", *args],
         capture_output=True, text=True, timeout=30, check=True,
     ).stdout
-    return dict(re.findall(r"^\.(\S+) = (.*)$", out, re.MULTILINE))
+    return varbinds(out)
+
+
+def varbinds(text: str) -> dict[str, str]:
+    """net-snmp's `-On` output as {OID: "TYPE: value"}, without the line a walk prints when it
+    reaches the end of what the agent serves ("No more variables left in this MIB View")."""
+    return dict(re.findall(r"^\.(\S+) = (?!No more variables left)(.*)$", text, re.MULTILINE))
 
 
 def test_snmpget_values_equal_the_status(agent: AgentThread, site: Topology) -> None:
