@@ -25,6 +25,7 @@ from typing import Literal
 from actors.messages import CellFault, ChargeState, Health
 from actors.site.csv_text import spreadsheet_text
 from actors.site.history import schema
+from actors.site.history.cancel import NEVER, CancelToken
 from actors.site.history.compactor import presence_mask
 from actors.site.history.reader import HistoryQueries, UnknownItem
 from actors.site.history.schema import ABSENT, CELL_FIELDS, STRING_FIELDS
@@ -79,8 +80,8 @@ def _faults(f: int) -> str:
 
 def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, ups: str | None = None,
                string: str | None = None, cell: int | None = None, tz: dt.tzinfo = dt.UTC,
-               progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
-    """CSV text, header first, then rows in chunks of CHUNK_ROWS."""
+               progress: Callable[[int, int], None] | None = None, cancel: CancelToken = NEVER) -> Iterator[str]:
+    """CSV text, header first, then rows in chunks of CHUNK_ROWS; only stored days are walked."""
     if kind not in ("strings", "cells"):
         raise ValueError(f"CSV kind must be 'strings' or 'cells', got {kind!r}")
     if not end > start:
@@ -100,6 +101,7 @@ def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, up
     c_idx = [CELL_FIELDS.index(q.field) for q in schema.CELL_QUANTITIES.values()]
     caches: list[dict[int, str]] = [{} for _ in c_idx]
     for done, (info, day) in enumerate(units):
+        cancel.check()
         data = queries.load(info, day, [cell] if cell else (None if kind == "cells" else []), start, end)
         if progress:
             progress(done, len(units))
