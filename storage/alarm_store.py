@@ -23,6 +23,7 @@ import aiosqlite
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.alarms.kinds import AlarmLevel, alarm_title
 from battery.alarms.lifecycle import AlarmKey, key_of
+from storage.csv_text import spreadsheet_row
 from storage.settings_db import open_settings_async
 from storage.sql_filter import where_equal
 
@@ -268,7 +269,11 @@ class AlarmStore:
         self, level: AlarmLevel, *, ups_id: str | None = None, string_id: str | None = None,
         labels: Mapping[str, str] | None = None, chunk_rows: int = 500,
     ) -> AsyncIterator[str]:
-        """The alarm table as CSV text, in chunks read in bounded queries (no long-held snapshot)."""
+        """The alarm table as CSV text, in chunks read in bounded queries (no long-held snapshot).
+
+        Every field of the table is text (ids, labels, times, titles, token names): each one is
+        written spreadsheet-safe, so a token named `-A1` cannot become a formula.
+        """
         out = io.StringIO()
         w = csv.writer(out)
         w.writerow(table_header(level))
@@ -287,7 +292,7 @@ class AlarmStore:
             out = io.StringIO()
             w = csv.writer(out)
             for r in rows:
-                w.writerow(table_row(r, level, labels))
+                w.writerow(spreadsheet_row(table_row(r, level, labels)))
             yield out.getvalue()
             last_id = rows[-1].id
 

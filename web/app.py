@@ -2,7 +2,9 @@
 
 Every /api route needs `Authorization: Bearer <token>` (tokens from `btms token create`).
 Errors are JSON with a message that says what is wrong: 401 without a valid token, 404 for an
-unknown path or id. The app only reads the SiteView; it never waits on the actor tree.
+unknown path or id, 429 with Retry-After for an address that sent too many invalid tokens
+(auth_throttle.py) or runs too many history queries at once (query_slots.py). The app only
+reads the SiteView; it never waits on the actor tree.
 """
 
 from __future__ import annotations
@@ -12,16 +14,25 @@ from collections.abc import Awaitable, Callable
 from quart import Quart, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from observability.log import get_logger
 from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
+from web.auth_throttle import FailureWindow
 from web.errors import json_error
-from web.request_args import BadRequest, NotFound, require_known
+from web.request_args import (
+    BadRequest,
+    NotFound,
+    RowIdConverter,
+    client_address,
+    require_known,
+)
 from web.routes_alarms import AlarmAccess, alarm_routes
 from web.routes_history import history_routes
 from web.site_view import SiteView
 from web.tree_bridge import TreeBridge
 
 API = "/api/v1"
+log = get_logger("btms.web")
 
 
 def create_app(
@@ -32,10 +43,13 @@ def create_app(
     bridge: TreeBridge | None = None,
     history: HistoryReader | None = None,
     alarms: AlarmAccess | None = None,
+    failures: FailureWindow | None = None,
 ) -> Quart:
     """The app; history and alarm routes exist when their stores are given."""
+    failures = failures or FailureWindow()
     app = Quart("btms")
     app.json.sort_keys = False
+    app.url_map.converters["rowid"] = RowIdConverter  # before the routes that use it
     if history is not None:
         app.register_blueprint(history_routes(history, view.topology), url_prefix=API)
     if alarms is not None and bridge is not None:
@@ -51,6 +65,8 @@ def create_app(
 
     @app.after_serving
     async def closed() -> None:
+        if history is not None:
+            history.stop()
         await verifier.close()
         if alarms is not None:
             await alarms.close()
@@ -67,12 +83,19 @@ def create_app(
     async def authenticate():
         if not request.path.startswith("/api/"):
             return None
+        address = client_address()
+        wait_s = failures.retry_after(address)
+        if wait_s:
+            return json_error(429, f"too many invalid API tokens from {address}: try again in {wait_s} s", wait_s)
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return json_error(401, "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')")
         found = await verifier.identify(token.strip())
         if found is None:
+            if failures.failed(address):
+                log.warning("api client throttled: too many invalid tokens", client=address,
+                            failures=failures.max_failures, window_s=failures.window_s)
             return json_error(401, "invalid or revoked API token")
         g.token_name, g.token_role = found
         if request.method not in ("GET", "HEAD") and g.token_role != "operator":
@@ -82,9 +105,9 @@ def create_app(
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException):
         if error.code == 404:
-            return json_error(404, f"no such resource: {request.path}")
+            return json_error(404, f"no such resource: {_shown(request.path)}")
         if error.code == 405:
-            return json_error(405, f"method {request.method} not allowed on {request.path}")
+            return json_error(405, f"method {request.method} not allowed on {_shown(request.path)}")
         return json_error(error.code or 500, error.description or "error")
 
     @app.get(f"{API}/site")
@@ -113,3 +136,8 @@ def create_app(
         return jsonify(openapi_document())
 
     return app
+
+
+def _shown(path: str, limit: int = 120) -> str:
+    """A path as an error message quotes it: a 10 kB path is cut, not echoed whole."""
+    return path if len(path) <= limit else path[:limit] + "..."

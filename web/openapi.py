@@ -17,6 +17,8 @@ def _op(method: str, summary: str, params: list[str] = (), query: list[str] = ()
                 "400": {"description": "a parameter is wrong; the message says which and why"},
                 "401": {"description": "missing, invalid or revoked API token"},
                 "404": {"description": "unknown id"},
+                "429": {"description": "too many invalid tokens, or too many history queries at once, from this "
+                        "address: wait Retry-After seconds"},
             },
         }
     }

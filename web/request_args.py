@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+from quart import request
+from werkzeug.routing import BaseConverter, ValidationError
+
+SQLITE_MAX_ROWID = 2**63 - 1
 
 
 class BadRequest(ValueError):
@@ -11,6 +16,11 @@ class BadRequest(ValueError):
 
 class NotFound(LookupError):
     """Becomes an HTTP 404 whose message is this exception's text."""
+
+
+def client_address() -> str:
+    """The address limits are kept per (the TCP peer; a reverse proxy's own address behind one)."""
+    return request.remote_addr or "unknown"
 
 
 def require_known(topology, ups: str | None = None, string: str | None = None) -> None:
@@ -34,6 +44,10 @@ def timestamp(args, name: str, default: float | None = None) -> float:
         raise BadRequest(f"'{name}': {text!r} is not an ISO 8601 time") from None
     if when.tzinfo is None:
         raise BadRequest(f"'{name}': {text!r} has no UTC offset (add Z or +01:00)")
+    try:
+        when.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is in the year 0 in UTC
+        raise BadRequest(f"'{name}': {text!r} is outside the years 1..9999 in UTC") from None
     return when.timestamp()
 
 
@@ -55,3 +69,22 @@ def choice(args, name: str, allowed: tuple[str, ...], default: str | None = None
     if value is None or value not in allowed:
         raise BadRequest(f"'{name}' must be one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+class RowIdConverter(BaseConverter):
+    """`<rowid:name>` in a route: the id of a stored row (an alarm, a discharge event).
+
+    SQLite ids are 64-bit; a longer number names nothing, so its path is an unknown resource
+    (404), not a number to pass to SQLite (which raises OverflowError: a 500).
+    """
+
+    regex = r"[0-9]{1,19}"  # 19 digits hold every 64-bit id; a longer run of digits never matches
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > SQLITE_MAX_ROWID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)

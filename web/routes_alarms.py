@@ -70,7 +70,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
 
         return Response(body(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="btms-alarms.csv"'})
 
-    @bp.post("/alarms/<int:alarm_id>/acknowledge")
+    @bp.post("/alarms/<rowid:alarm_id>/acknowledge")
     async def acknowledge(alarm_id: int):
         record = await access.store.get(alarm_id)
         if record is None:

@@ -1,22 +1,41 @@
-"""History routes: time series with server-side downsampling, discharge events, CSV download."""
+"""History routes: time series with server-side downsampling, discharge events, CSV download.
+
+Every query costs in proportion to the stored data, whatever range is asked (the reader cuts it
+to the stored days), runs in a worker thread that a leaving client or a stopping server
+cancels, and takes one of its client's few query slots (query_slots.py): past them, 429.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, jsonify, request
 
+from storage.history.cancel import QueryCancelled
 from storage.history.reader import HistoryReader, UnknownItem
 from battery.site import Topology
 from web.errors import json_error
-from web.request_args import BadRequest, choice, integer, require_known, timestamp
+from web.query_slots import RETRY_AFTER_S, QuerySlot, QuerySlots, TooManyQueries
+from web.request_args import (
+    BadRequest,
+    choice,
+    client_address,
+    integer,
+    require_known,
+    timestamp,
+)
 from web.site_view import iso
 
 DAY_S = 86_400.0
 
 
-def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
+def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots | None = None) -> Blueprint:
     bp = Blueprint("history", __name__)
+    slots = slots or QuerySlots()
+
+    def slot() -> QuerySlot:
+        return slots.claim(client_address())
 
     @bp.get("/snapshot")
     async def level_snapshot():
@@ -25,12 +44,16 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
         ups = request.args.get("ups")
         require_known(topology, ups=ups)
         strings = [s for s in topology.strings if not ups or s.ups_id == ups]
-        found = {s.id: await reader.string_snapshot(s.id, at) for s in strings}
+        with slot():
+            found = {s.id: await reader.string_snapshot(s.id, at) for s in strings}
         return jsonify({"at": iso(at), "ups": ups, "strings": found})
 
     @bp.get("/series")
     async def series():
-        """One quantity of a cell ("A1/3"), string or UPS over [from, to), at most `points` buckets."""
+        """One quantity of a cell ("A1/3"), string or UPS over [from, to), at most `points` buckets.
+
+        The buckets divide the part of [from, to) that has stored data.
+        """
         args = request.args
         level = choice(args, "level", ("cell", "string", "ups"))
         ident = args.get("id")
@@ -44,7 +67,8 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
         if start >= end:
             raise BadRequest("'from' must be before 'to'")
         points = integer(args, "points", 500, 1, 5000)
-        rows = await reader.series(level, ident, quantity, start, end, points)
+        with slot():
+            rows = await reader.series(level, ident, quantity, start, end, points)
         return jsonify({
             "level": level, "id": ident, "quantity": quantity, "from": iso(start), "to": iso(end),
             "columns": ["time", "min", "avg", "max"],
@@ -54,7 +78,8 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
     @bp.get("/strings/<string_id>/snapshot")
     async def snapshot(string_id: str):
         at = timestamp(request.args, "at", time.time())
-        found = await reader.string_snapshot(string_id, at)
+        with slot():
+            found = await reader.string_snapshot(string_id, at)
         if found is None:
             return json_error(404, f"no stored scan of string {string_id!r} at or before {iso(at)}")
         return jsonify(found)
@@ -64,11 +89,13 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
         events = await reader.discharge_events(request.args.get("ups"), request.args.get("string"))
         return jsonify({"discharges": events})
 
-    @bp.get("/discharges/<int:event_id>/series")
+    @bp.get("/discharges/<rowid:event_id>/series")
     async def discharge_series(event_id: int):
         quantity = request.args.get("quantity", "voltage")
         cell = integer(request.args, "cell", 0, 0, 120) or None
-        rows = await reader.discharge_event_series(event_id, quantity, cell, integer(request.args, "points", 1000, 1, 5000))
+        points = integer(request.args, "points", 1000, 1, 5000)
+        with slot():
+            rows = await reader.discharge_event_series(event_id, quantity, cell, points)
         return jsonify({"event": event_id, "quantity": quantity, "cell": cell,
                         "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows]})
 
@@ -82,13 +109,17 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
         cell = integer(args, "cell", 0, 0, 120) or None
         if cell is not None and not args.get("string"):
             raise BadRequest("'cell' needs 'string'")
-        chunks = reader.csv_rows(kind if cell is None else "cells", start, end, args.get("ups"), args.get("string"), cell)
-        first = await anext(chunks)  # unknown names fail here, before the 200 is sent
+        stream = _held(slot(), reader.csv_rows(kind if cell is None else "cells", start, end, args.get("ups"),
+                                               args.get("string"), cell))
+        first = await anext(stream)  # unknown names fail here, before the 200 is sent
 
         async def body():
-            yield first.encode()
-            async for chunk in chunks:
-                yield chunk.encode()
+            try:
+                yield first
+                async for chunk in stream:
+                    yield chunk
+            finally:
+                await stream.aclose()
 
         name = f"btms-{kind}-{iso(start)[:10]}-{iso(end)[:10]}.csv"
         return Response(body(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -97,4 +128,26 @@ def history_routes(reader: HistoryReader, topology: Topology) -> Blueprint:
     async def unknown(error: UnknownItem):
         return json_error(404, str(error.args[0] if error.args else error))
 
+    @bp.errorhandler(TooManyQueries)
+    async def too_many(error: TooManyQueries):
+        return json_error(429, str(error), RETRY_AFTER_S)
+
+    @bp.errorhandler(QueryCancelled)
+    async def cancelled(error: QueryCancelled):
+        return json_error(503, "the web server is stopping: try again when it is back", RETRY_AFTER_S)
+
     return bp
+
+
+async def _held(slot: QuerySlot, chunks: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    """A download's chunks as bytes, holding its query slot until the download ends in any way.
+
+    The first chunk is taken by the route itself, so this generator has started: its finally
+    runs when the body is closed, and also when a response that never got sent is collected.
+    """
+    try:
+        async for chunk in chunks:
+            yield chunk.encode()
+    finally:
+        slot.release()
+        await chunks.aclose()  # type: ignore[attr-defined]

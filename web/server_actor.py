@@ -11,6 +11,7 @@ import asyncio
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from thespian.actors import ActorExitRequest
 
 from observability.log import configure_structlog, get_logger
 from actors.messages.down import InitWebServer
@@ -31,6 +32,7 @@ class WebServer(ProtocolActor):
         configure_structlog()
         self.view: SiteView | None = None
         self.bridge: TreeBridge | None = None
+        self.history: HistoryReader | None = None
         self.log = get_logger("btms.web")
 
     def receiveMsg_InitWebServer(self, message: InitWebServer, sender):
@@ -46,12 +48,13 @@ class WebServer(ProtocolActor):
             self.post_command(ServiceStarted("web", where))
 
         self.bridge = TreeBridge(self.post_command)
+        self.history = HistoryReader(topology.storage_dir())
         app = create_app(
             self.view,
             verifier,
             on_serving,
             bridge=self.bridge,
-            history=HistoryReader(topology.storage_dir()),
+            history=self.history,
             alarms=AlarmAccess(topology.storage_dir() / "settings.db"),
         )
         config = Config()
@@ -83,3 +86,9 @@ class WebServer(ProtocolActor):
             for update in message.updates:
                 self.in_loop(self.view.apply, update)
         return self.watch()
+
+    def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
+        """Cancel running history queries first: their worker threads would keep the process alive."""
+        if self.history is not None:
+            self.history.stop()
+        super().receiveMsg_ActorExitRequest(message, sender)

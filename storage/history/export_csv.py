@@ -4,6 +4,11 @@ Two tables: `strings` (one row per string per scan) and `cells` (one row per cel
 Rows are produced one string-day at a time, so memory stays bounded (one string-day decoded,
 ~30 MB for 120 cells) for any range, a year of 3,840 cells included. Stale readings are empty
 fields with health STALE: they never look like values.
+
+Text fields (ids, times, fault lists) are written spreadsheet-safe (csv_text): an id that starts
+with `-` or `=` is never a formula; health and state names are the code's own letters-only names.
+Readings are numbers printed at their stored resolution and stay bare, so a spreadsheet sums a
+negative current as a number.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from pathlib import Path
 from typing import Literal
 
 from battery.codes import CellFault, ChargeState, Health
+from storage.csv_text import spreadsheet_text
 from storage.history import schema
+from storage.history.cancel import NEVER, CancelToken
 from storage.history.compactor import presence_mask
 from storage.history.reader import HistoryQueries, UnknownItem
 from storage.history.schema import ABSENT, CELL_FIELDS, STRING_FIELDS
@@ -34,13 +41,15 @@ CELL_HEADER = ["time", "ups", "string", "cell", "health", "faults"] + [
 _HEALTH = {int(h): h.name for h in Health}
 
 
-class _HealthText(dict):
+class _CodeNames(dict):
+    """The name of a stored code; a code that has no name is written as its number."""
+
     def __missing__(self, key: int) -> str:
         return str(key)
 
 
-_HEALTH_TEXT = _HealthText(_HEALTH)
-_STATE = {int(s): s.name for s in ChargeState}
+_HEALTH_TEXT = _CodeNames(_HEALTH)
+_STATE_TEXT = _CodeNames({int(s): s.name for s in ChargeState})
 
 
 def _fmt(scale: float) -> Callable[[int], str]:
@@ -66,13 +75,13 @@ def _format_all(values: object, fmt: Callable[[int], str], cache: dict[int, str]
 
 @lru_cache(maxsize=256)
 def _faults(f: int) -> str:
-    return "|".join(x.name for x in CellFault if x and f & x) if f else ""
+    return spreadsheet_text("|".join(x.name for x in CellFault if x and f & x)) if f else ""
 
 
 def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, ups: str | None = None,
                string: str | None = None, cell: int | None = None, tz: dt.tzinfo = dt.UTC,
-               progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
-    """CSV text, header first, then rows in chunks of CHUNK_ROWS."""
+               progress: Callable[[int, int], None] | None = None, cancel: CancelToken = NEVER) -> Iterator[str]:
+    """CSV text, header first, then rows in chunks of CHUNK_ROWS; only stored days are walked."""
     if kind not in ("strings", "cells"):
         raise ValueError(f"CSV kind must be 'strings' or 'cells', got {kind!r}")
     if not end > start:
@@ -92,15 +101,18 @@ def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, up
     c_idx = [CELL_FIELDS.index(q.field) for q in schema.CELL_QUANTITIES.values()]
     caches: list[dict[int, str]] = [{} for _ in c_idx]
     for done, (info, day) in enumerate(units):
+        cancel.check()
         data = queries.load(info, day, [cell] if cell else (None if kind == "cells" else []), start, end)
         if progress:
             progress(done, len(units))
         if data is None:
             continue
-        times = [dt.datetime.fromtimestamp(t / 1000, tz).isoformat(timespec="milliseconds") for t in data.ts_ms]
+        times = [spreadsheet_text(dt.datetime.fromtimestamp(t / 1000, tz).isoformat(timespec="milliseconds"))
+                 for t in data.ts_ms]
         buf.seek(0)
         buf.truncate()
         rows = 0
+        ups_text, string_text = spreadsheet_text(info.ups_id), spreadsheet_text(info.string_id)
         if kind == "strings":
             for i, t in enumerate(times):
                 h = data.string[0][i]
@@ -109,15 +121,15 @@ def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, up
                 for k, f in zip(s_idx, s_fmt):
                     v = data.string[k][i]
                     vals.append("" if stale or v == ABSENT else f(v))
-                w.writerow([t, info.ups_id, info.string_id, _HEALTH.get(h, h),
-                            _STATE.get(data.string[3][i], data.string[3][i])]
+                w.writerow([t, ups_text, string_text, _HEALTH_TEXT[h],
+                            _STATE_TEXT[data.string[3][i]]]
                            + vals + [data.string[9][i], data.string[10][i]])
             yield buf.getvalue()
             continue
         # Each distinct value is formatted once (readings repeat a lot), each cell's tail of a line
         # is joined once, then lines are written scan by scan, cell by cell. Only the ids can need
         # RFC 4180 quoting (numbers and names never do); they are quoted once.
-        ids = f"{_quote(info.ups_id)},{_quote(info.string_id)},"
+        ids = f"{_quote(ups_text)},{_quote(string_text)},"
         tails = []
         for c in sorted(data.cells):
             cols = data.cells[c]

@@ -93,6 +93,23 @@ def test_raise_clear_ack_lifecycle_and_csv(tmp_path):
     asyncio.run(run())
 
 
+def test_alarm_csv_never_carries_a_formula(tmp_path):
+    """A token named -A1 (allowed by `btms token create`) acknowledges: its name is text in the CSV."""
+    async def run():
+        store = await AlarmStore.open(tmp_path / "settings.db")
+        rec, _ = await store.raise_alarm(raised())
+        await store.acknowledge(rec.id, "-A1", 150.0)
+        for level, where in ((AlarmLevel.SITE, {}), (AlarmLevel.STRING, {"string_id": "s1"})):
+            text = "".join([c async for c in store.csv_chunks(level, labels={"u1": "=U1", "s1": "+S1"}, **where)])
+            row = list(csv.reader(io.StringIO(text)))[1]
+            assert row[-1] == "'-A1" and row[0] == str(rec.id)
+            if level is AlarmLevel.SITE:
+                assert row[1:3] == ["'=U1", "'+S1"]
+        await store.close()
+
+    asyncio.run(run())
+
+
 def test_restart_keeps_true_alarms_and_closes_the_others(tmp_path):
     db = tmp_path / "settings.db"
 

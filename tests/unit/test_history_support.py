@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
+from pathlib import Path
 
 from battery.codes import ChargeState, Health
 from battery.status import StringStatus
@@ -30,3 +33,36 @@ def make_status(string_id: str = "S1", index: int = 1, ts: float = T0, cells: in
         cell_soc_pct=tuple(90 for _ in range(cells)),
         cell_soh_pct=tuple(99 for _ in range(cells)),
     )
+
+
+def write_past_days(storage_dir: Path, strings: list[tuple[str, int, str]], days: int, step_s: float = 60.0,
+                    cells: int = 4, hot_days: int = 1) -> list[int]:
+    """`days` whole UTC days of scans ending yesterday, stored as a running gateway leaves them.
+
+    strings: (string id, index, UPS id) as the topology numbers them. Every day but the last
+    `hot_days` is compacted into its cold month and its hot file deleted. Returns the days.
+    """
+    from storage.history import schema
+    from storage.history.compactor import compact_day
+    from storage.history.writer import HistoryWriter
+
+    today = schema.day_of(time.time())
+    written = list(range(today - days, today))
+
+    async def write() -> None:
+        w = HistoryWriter(storage_dir, commit_interval_s=3600, housekeeping_interval_s=1e9, compact=False)
+        await w.open()
+        rng = random.Random(days)
+        for day in written:
+            for i in range(int(DAY / step_s)):
+                for string_id, index, ups_id in strings:
+                    w.submit_string(make_status(string_id, index, day * DAY + i * step_s, cells, ups_id=ups_id,
+                                                current_a=-12.5 if i % 60 == 0 else 0.2, rng=rng))
+            await w.flush()
+        await w.close()
+
+    asyncio.run(write())
+    for day in written[: len(written) - hot_days]:
+        compact_day(storage_dir, day)
+        schema.hot_path(storage_dir, day).unlink()
+    return written
