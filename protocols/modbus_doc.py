@@ -10,7 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
+from actors.topology.model import ModbusTcpConfig
 from protocols import modbus_map as mm
+from protocols.modbus_mbap import MAX_LENGTH_FIELD
+from protocols.modbus_pdu import MAX_READ_REGISTERS, MAX_WRITE_REGISTERS
+
+_DEFAULTS = ModbusTcpConfig()
 
 _BLOCK_TITLES = {
     mm.Block.GATEWAY: f"Gateway: unit id {mm.GATEWAY_UNIT_ID}",
@@ -68,16 +73,38 @@ def markdown() -> str:
         "",
         "## Exceptions",
         "",
+        "An exception response carries the request's function code with bit 0x80 set (0x83 for",
+        "function 3, 0x90 for function 16) and the code below. The checks run in the order of the",
+        "Modbus specification: unit, function, quantity, address, value.",
+        "",
         "| case | exception code |",
         "| --- | --- |",
-        "| function other than 3, 4, 6, 16 | 1 illegal function |",
+        "| unit id that is not configured | 10 (0x0A) gateway path unavailable |",
+        "| function other than 3, 4, 6, 16 (there are no coils or discrete inputs: 1, 2, 5, 15 included, whatever their quantity) | 1 illegal function |",
         "| write (6, 16) when writes are disabled or the client's IP address is not listed | 1 illegal function |",
+        f"| read (3, 4) of 0 or more than {MAX_READ_REGISTERS} registers | 3 illegal data value |",
+        f"| write (16) of 0 or more than {MAX_WRITE_REGISTERS} registers, or a byte count that is not 2 × the quantity | 3 illegal data value |",
+        "| a request PDU longer or shorter than its function defines | 3 illegal data value |",
         "| address past the unit's span (e.g. a cell beyond the string's cell count) | 2 illegal data address |",
         "| write to a read-only register | 2 illegal data address |",
         "| a written value that is not a valid command | 3 illegal data value |",
-        "| unit id that is not configured | 10 (0x0A) gateway path unavailable |",
+        "| the server failed to answer (a bug; it is logged) | 4 server device failure |",
         "",
-        "Malformed frames are dropped (the connection may be closed); other clients are not affected.",
+        "## Connections",
+        "",
+        "- Requests may be pipelined: every complete frame of a TCP segment is answered, in order, each",
+        "  with its own transaction id; a frame split over several segments is answered once it is",
+        "  complete.",
+        f"- A frame whose MBAP header announces a length over {MAX_LENGTH_FIELD} (a PDU over {MAX_LENGTH_FIELD - 1} bytes) or under 2",
+        "  closes the connection: the stream cannot be resynchronised after it. A frame whose protocol",
+        "  id is not 0 is skipped without an answer.",
+        f"- At most `services.modbus.max_connections` ({_DEFAULTS.max_connections} by default) connections are open at a time. A client that",
+        "  connects when all are taken is admitted: the connection idle the longest is closed for it, so",
+        "  connections leaked by a client or opened by a scanner cannot lock a SCADA out.",
+        f"- A connection that sends no complete request for `services.modbus.idle_timeout_s` ({_DEFAULTS.idle_timeout_s:g} s) is",
+        "  closed; SCADA clients reconnect on their next poll.",
+        "- A client that does not read its answers is not read from until it does.",
+        "- These conditions are logged at most once a minute each, with the count of repeats left out.",
         "",
         "## Commands",
         "",
