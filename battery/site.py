@@ -130,6 +130,8 @@ class ModbusTcpConfig:
     port: int = 5020
     write_enabled: bool = False  # writes (commands) are refused unless this is true ...
     write_clients: tuple[str, ...] = ()  # ... and the client's IP address is listed here
+    max_connections: int = 32  # when full, the longest idle connection is closed to admit a new one
+    idle_timeout_s: float = 60.0  # a connection with no request for this long is closed
 
 
 @secrets_masked("auth_key", "priv_key")  # Thespian logs the repr of a message whose handler fails

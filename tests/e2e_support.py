@@ -115,9 +115,11 @@ def running_simulator(tmp_path: Path, topology: Path, data: dict, run_dir: Path)
 
 
 @contextmanager
-def running_gateway(tmp_path: Path, topology: Path, data: dict, serving_within_s: float = 15) -> Iterator[GatewayProcess]:
+def running_gateway(
+    tmp_path: Path, topology: Path, data: dict, serving_within_s: float = 15, max_open_files: int | None = None
+) -> Iterator[GatewayProcess]:
     """`btms run` until the API serves fresh values of every string; every actor process killed at the end."""
-    gateway = GatewayProcess.start(tmp_path, topology, data)
+    gateway = GatewayProcess.start(tmp_path, topology, data, max_open_files=max_open_files)
     pids: set[int] = set()
     try:
         try:

@@ -58,20 +58,22 @@ class GatewayProcess:
     token: str
 
     @classmethod
-    def start(cls, tmp_path: Path, topology: Path, data: dict) -> GatewayProcess:
+    def start(cls, tmp_path: Path, topology: Path, data: dict, max_open_files: int | None = None) -> GatewayProcess:
         """Create an API token for the tests, then launch `btms run`."""
         created = btms("token", "create", "tests", "--topology", str(topology))
         assert created.returncode == 0, created.stderr
-        return cls.launch(tmp_path, topology, data, created.stdout.strip())
+        return cls.launch(tmp_path, topology, data, created.stdout.strip(), max_open_files=max_open_files)
 
     @classmethod
-    def launch(cls, tmp_path: Path, topology: Path, data: dict, token: str, name: str = "run") -> GatewayProcess:
+    def launch(cls, tmp_path: Path, topology: Path, data: dict, token: str, name: str = "run",
+               max_open_files: int | None = None) -> GatewayProcess:
+        """`max_open_files`: run it under `ulimit -n N` (every actor process inherits the limit)."""
         out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+        command = [sys.executable, "-m", "btms.cli", "run", str(topology)]
+        if max_open_files is not None:  # the shell execs btms: the pid stays the gateway's
+            command = ["sh", "-c", f'ulimit -n {int(max_open_files)} && exec "$@"', "sh", *command]
         with open(out, "w") as o, open(err, "w") as e:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "btms.cli", "run", str(topology)], cwd=REPO, stdout=o, stderr=e,
-                stdin=subprocess.DEVNULL,
-            )
+            process = subprocess.Popen(command, cwd=REPO, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
         return cls(topology, data, process, out, err, token)
 
     @property

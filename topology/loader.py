@@ -77,7 +77,8 @@ OUTPUT_KEYS = ("module", "output", "function", "string")
 INPUT_KEYS = ("module", "input", "alarm", "string")
 SERVICES_KEYS = ("web", "modbus", "snmp")
 WEB_KEYS = ("enabled", "host", "port", "tls_cert", "tls_key")
-MODBUS_KEYS = ("enabled", "host", "port", "write_enabled", "write_clients")
+MODBUS_KEYS = ("enabled", "host", "port", "write_enabled", "write_clients", "max_connections", "idle_timeout_s")
+MAX_MODBUS_CONNECTIONS = 256  # each is a file descriptor of the Modbus actor's process
 SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers", "trap_community", "notify_type", "v3_users")
 SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key")
 SNMP_V3_MIN_KEY = 8  # USM passphrases shorter than 8 characters are refused (RFC 3414)
@@ -421,6 +422,11 @@ class _TopologyReader:
             port=s.integer("port", 5020, lo=1, hi=65535),  # type: ignore[arg-type]
             write_enabled=s.boolean("write_enabled", False),  # type: ignore[arg-type]
             write_clients=tuple(clients),
+            max_connections=s.integer(  # type: ignore[arg-type]
+                "max_connections", 32, lo=1, hi=MAX_MODBUS_CONNECTIONS,
+                too_high=f"{MAX_MODBUS_CONNECTIONS}, the most the server holds open (each uses a file descriptor)",
+            ),
+            idle_timeout_s=s.number("idle_timeout_s", 60.0, ge=1.0, le=86_400.0, unit="s"),  # type: ignore[arg-type]
         )
         if modbus.write_enabled and not s.has("write_clients"):
             s.problem(

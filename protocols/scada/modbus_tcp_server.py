@@ -3,13 +3,13 @@
 Plain asyncio, no Thespian: the ModbusServer actor feeds it with `apply(message)` from its
 loop thread and receives commands through the `on_command` callback (called in the loop).
 
-pymodbus 3.16 does the framing. What this module adds around it:
-- one datastore unit per configured UPS, string and the gateway, updated in place when a
-  status arrives (a list slice assignment: atomic for readers, ~0.5 ms for 12k registers,
-  where `async_setValues` would take ~10 ms and run the write checks on our own data);
-- a request guard in the connection handler, because pymodbus' datastore action sees neither
-  the unit id nor the client's address: unknown unit ids, unsupported functions and writes from
-  clients that are not allowed are answered with an exception before the datastore is touched;
+Connections, framing and their limits are protocols/scada/modbus_tcp_listener.py; the request and
+response PDUs protocols/scada/modbus_pdu.py. What this module adds:
+- one unit (protocols/scada/modbus_units.py) per configured UPS, string and the gateway, whose
+  registers are rendered in place when a status arrives (or when a request comes, see
+  `render_pending`);
+- the request guard: unknown unit ids, and writes from clients that are not allowed, are
+  answered with an exception before any register is touched;
 - staleness: a string that stops sending statuses is served as stale once its data is older
   than its bus allows (battery/freshness.py); the active alarms come from
   protocols/scada/active_alarms.py, the same rules as the SNMP agent's.
@@ -18,17 +18,10 @@ pymodbus 3.16 does the framing. What this module adds around it:
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from pymodbus.constants import ExcCodes
-from pymodbus.pdu import ExceptionResponse
-from pymodbus.server import ModbusTcpServer
-from pymodbus.server.requesthandler import ServerRequestHandler
-from pymodbus.simulator import DataType, SimData, SimDevice
 
 from observability.log import get_logger
 from battery.alarms.records import AlarmNotice
@@ -40,18 +33,20 @@ from protocols.scada import modbus_map as mm
 from protocols.scada.active_alarms import ActiveAlarms
 from battery.freshness import freshness_trackers
 from protocols.scada.modbus_map import Block, Freshness
+from protocols.scada.modbus_pdu import (
+    SERVED_FUNCTIONS,
+    WRITE_FUNCTIONS,
+    ExceptionCode,
+    exception_response,
+    parse_request,
+)
+from protocols.scada.modbus_tcp_listener import ConnectionLimits, ModbusTcpListener
+from protocols.scada.modbus_units import RegisterUnit, WriteAction
 from protocols.scada.tasks import cancel_and_wait
 
 log = get_logger("btms.modbus_tcp")
 
-READ_FUNCTIONS = frozenset({3, 4})
-WRITE_FUNCTIONS = frozenset({6, 16})
-
 CommandSink = Callable[[Any], None]
-
-# The address of the client whose request is being handled (set per request task by the
-# connection handler, read by the datastore actions that turn writes into commands).
-_client_ip: contextvars.ContextVar[str] = contextvars.ContextVar("modbus_client_ip", default="")
 
 
 @dataclass(frozen=True)
@@ -69,15 +64,15 @@ class WritePolicy:
 
 def request_refusal(
     unit_id: int, function_code: int, client_ip: str, known_units: frozenset[int] | set[int], policy: WritePolicy
-) -> ExcCodes | None:
-    """The exception a request gets before any datastore access, or None to serve it."""
+) -> ExceptionCode | None:
+    """The exception a request gets before its PDU is even parsed, or None to go on."""
     if unit_id not in known_units:
-        return ExcCodes.GATEWAY_PATH_UNAVIABLE  # (sic: pymodbus' spelling) code 0x0A
-    if function_code in READ_FUNCTIONS:
-        return None
-    if function_code in WRITE_FUNCTIONS and policy.allows(client_ip):
-        return None
-    return ExcCodes.ILLEGAL_FUNCTION
+        return ExceptionCode.GATEWAY_PATH_UNAVAILABLE
+    if function_code not in SERVED_FUNCTIONS:
+        return ExceptionCode.ILLEGAL_FUNCTION
+    if function_code in WRITE_FUNCTIONS and not policy.allows(client_ip):
+        return ExceptionCode.ILLEGAL_FUNCTION
+    return None
 
 
 def acknowledge_commands(value: int, active: Mapping[int, AlarmNotice], who: str) -> list[AcknowledgeAlarm] | None:
@@ -96,40 +91,6 @@ def relay_command(string_id: str, value: int, client_ip: str = "") -> SetStringR
     action = "on" if value else "off"
     by = f" by {client_ip}" if client_ip else ""
     return SetStringRelay(string_id=string_id, closed=bool(value), reason=f"Modbus TCP write{by}: switch string {action}")
-
-
-class _GuardedRequestHandler(ServerRequestHandler):
-    """One per connection: refuses what `request_refusal` says before pymodbus handles it."""
-
-    _client_ip: str | None = None
-
-    def client_ip(self) -> str:
-        if self._client_ip is None:
-            peer = self.transport.get_extra_info("peername") if self.transport else None
-            self._client_ip = str(peer[0]) if peer else ""
-        return self._client_ip
-
-    async def handle_request(self) -> None:
-        pdu = self.last_pdu
-        if pdu is not None:
-            _client_ip.set(self.client_ip())
-            refusal = self.server.guard(pdu.dev_id, pdu.function_code, self.client_ip())
-            if refusal is not None:
-                response = ExceptionResponse(pdu.function_code, refusal)
-                response.transaction_id = pdu.transaction_id
-                response.dev_id = pdu.dev_id
-                self.server_send(response, self.last_addr)
-                return
-        await super().handle_request()
-
-
-class _GuardedTcpServer(ModbusTcpServer):
-    def __init__(self, devices: list[SimDevice], address: tuple[str, int], guard: Callable[[int, int, str], ExcCodes | None]):
-        super().__init__(devices, address=address)
-        self.guard = guard
-
-    def callback_new_connection(self) -> ServerRequestHandler:
-        return _GuardedRequestHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)
 
 
 @dataclass
@@ -172,7 +133,8 @@ class ScadaModbusServer:
         self._strings: dict[str, _StringState] = {}
         self._upses: dict[str, _UpsState] = {}
         self._gateway_words: list[int] = []
-        self._server: _GuardedTcpServer | None = None
+        self._listener: ModbusTcpListener | None = None
+        self._units: dict[int, RegisterUnit] = {}
         self._ticker: asyncio.Task | None = None
         self._heartbeat = 0
         self._last_update = 0.0
@@ -187,32 +149,43 @@ class ScadaModbusServer:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        devices = self._build_devices()
-        address = (self.config.host, self.config.port)
-        server = _GuardedTcpServer(devices, address, self._guard)
-        try:
-            await server.serve_forever(background=True)
-        except RuntimeError as exc:
-            raise OSError(f"Modbus TCP server: cannot listen on {address[0]}:{address[1]} ({exc})") from exc
-        self._server = server
-        self._attach_datastore(server)
+        self._build_units()
+        limits = ConnectionLimits(self.config.max_connections, self.config.idle_timeout_s)
+        listener = ModbusTcpListener(self.answer, limits)
+        await listener.start(self.config.host, self.config.port)
+        self._listener = listener
         self._render_all()
         self._ticker = asyncio.create_task(self._tick_forever(), name="modbus-heartbeat")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._ticker)
         self._ticker = None
-        if self._server is not None:
-            await self._server.shutdown()
-            self._server = None
-
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
 
     @property
     def port(self) -> int:
         """The bound port (useful with port 0 in tests)."""
-        if self._server is None or self._server.transport is None:
+        if self._listener is None:
             raise RuntimeError("Modbus TCP server is not running")
-        return int(self._server.transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        return self._listener.port
+
+    @property
+    def connection_count(self) -> int:
+        return 0 if self._listener is None else self._listener.connection_count
+
+    def answer(self, unit_id: int, pdu: bytes, client_ip: str) -> bytes:
+        """The response PDU to one request PDU."""
+        self.render_pending()  # every request, before registers are read
+        function = pdu[0]
+        refusal = request_refusal(unit_id, function, client_ip, self.units, self.policy)
+        if refusal is not None:
+            return exception_response(function, refusal)
+        request = parse_request(pdu)
+        if isinstance(request, ExceptionCode):
+            return exception_response(function, request)
+        return self._units[unit_id].serve(request, client_ip)
 
     # -- data in --------------------------------------------------------------------------
 
@@ -290,73 +263,46 @@ class ScadaModbusServer:
 
     # -- datastore ------------------------------------------------------------------------
 
-    def _build_devices(self) -> list[SimDevice]:
-        devices = [self._device(mm.GATEWAY_UNIT_ID, mm.span(Block.GATEWAY), Block.GATEWAY, self._gateway_action)]
+    def _build_units(self) -> None:
+        self._units = {mm.GATEWAY_UNIT_ID: self._unit(mm.span(Block.GATEWAY), Block.GATEWAY, self._acknowledge)}
+        self._gateway_words = self._units[mm.GATEWAY_UNIT_ID].words
         for ups in self.topology.upses:
-            self._upses[ups.id] = _UpsState(id=ups.id, index=ups.index, string_count=len(ups.strings))
-            devices.append(self._device(ups.index, mm.span(Block.UPS), Block.UPS, None))
+            unit = self._unit(mm.span(Block.UPS), Block.UPS, None)
+            self._units[ups.index] = unit
+            self._upses[ups.id] = _UpsState(id=ups.id, index=ups.index, string_count=len(ups.strings), words=unit.words)
             for string in ups.strings:
-                self._strings[string.id] = _StringState(config=string, ups_index=ups.index)
-                n = mm.string_unit_span(string.battery.count)
-                devices.append(self._device(mm.STRING_UNIT_BASE + string.index, n, Block.STRING,
-                                            self._relay_action(string.id)))
-        self.units = frozenset(d.id for d in devices)
-        return devices
+                unit = self._unit(mm.string_unit_span(string.battery.count), Block.STRING, self._relay_action(string.id))
+                self._units[mm.STRING_UNIT_BASE + string.index] = unit
+                self._strings[string.id] = _StringState(config=string, ups_index=ups.index, words=unit.words)
+        self.units = frozenset(self._units)
 
     @staticmethod
-    def _device(unit: int, size: int, block: Block, action: Any) -> SimDevice:
+    def _unit(size: int, block: Block, action: WriteAction | None) -> RegisterUnit:
         """One unit: read-only registers, except the writable ones of `block`, which the action sees."""
-        writable = sorted(r.address for r in mm.registers_of(block) if r.writable)
-        data: list[SimData] = []
-        start = 0
-        for address in writable:
-            if address > start:
-                data.append(SimData(start, count=address - start, values=0, datatype=DataType.REGISTERS, readonly=True))
-            data.append(SimData(address, count=1, values=0, datatype=DataType.REGISTERS, readonly=False))
-            start = address + 1
-        if size > start:
-            data.append(SimData(start, count=size - start, values=0, datatype=DataType.REGISTERS, readonly=True))
-        return SimDevice(id=unit, simdata=data, action=action)
+        writable = frozenset(r.address for r in mm.registers_of(block) if r.writable)
+        return RegisterUnit(words=[0] * size, writable=writable if action else frozenset(), on_write=action)
 
-    def _attach_datastore(self, server: _GuardedTcpServer) -> None:
-        """Hold the datastore's own register lists (pymodbus internal SimRuntime; see module doc)."""
-        devices = server.context.devices  # type: ignore[union-attr]
-        self._gateway_words = devices[mm.GATEWAY_UNIT_ID].block["x"][2]
-        for ups in self._upses.values():
-            ups.words = devices[ups.index].block["x"][2]
-        for string in self._strings.values():
-            string.words = devices[mm.STRING_UNIT_BASE + string.config.index].block["x"][2]
-
-    def _guard(self, unit_id: int, function_code: int, client_ip: str) -> ExcCodes | None:
-        self.render_pending()  # every request, before pymodbus reads the registers
-        return request_refusal(unit_id, function_code, client_ip, self.units, self.policy)
-
-    def _relay_action(self, string_id: str) -> Callable[..., Any]:
-        async def action(fc: int, start: int, address: int, count: int, regs: list[int], values: Any) -> ExcCodes | None:
-            if values is None or fc not in WRITE_FUNCTIONS:
-                return None
-            # The guard allowed the write; the datastore has checked that only writable
-            # registers are addressed, so this is string_relay_command (one register).
-            command = relay_command(string_id, int(values[0]), _client_ip.get())
+    def _relay_action(self, string_id: str) -> WriteAction:
+        def action(address: int, values: tuple[int, ...], client_ip: str) -> ExceptionCode | None:
+            # The guard allowed the write and the unit checked that only writable registers
+            # are addressed, so this is string_relay_command (one register).
+            command = relay_command(string_id, values[0], client_ip)
             if command is None:
-                return ExcCodes.ILLEGAL_VALUE
+                return ExceptionCode.ILLEGAL_DATA_VALUE
             log.info("command", reason=command.reason)
             self.on_command(command)
             return None
 
         return action
 
-    async def _gateway_action(self, fc: int, start: int, address: int, count: int, regs: list[int], values: Any) -> ExcCodes | None:
-        if values is None or fc not in WRITE_FUNCTIONS:
-            return None
-        commands = acknowledge_commands(int(values[0]), self.alarms.by_id, f"Modbus TCP {_client_ip.get()}")
+    def _acknowledge(self, address: int, values: tuple[int, ...], client_ip: str) -> ExceptionCode | None:
+        commands = acknowledge_commands(values[0], self.alarms.by_id, f"Modbus TCP {client_ip}")
         if commands is None:
-            return ExcCodes.ILLEGAL_VALUE
+            return ExceptionCode.ILLEGAL_DATA_VALUE
         for command in commands:
             self.on_command(command)
-        log.info("alarms acknowledged", count=len(commands), client=_client_ip.get())
-        values[0] = 0  # the register reads 0 afterwards
-        return None
+        log.info("alarms acknowledged", count=len(commands), client=client_ip)
+        return None  # alarm_acknowledge keeps reading 0
 
     # -- rendering ------------------------------------------------------------------------
 

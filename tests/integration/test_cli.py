@@ -52,6 +52,20 @@ def test_check_and_bom_of_the_demo_site():
     assert " 160 " in lines["BM-CS"] and " 4 " in lines["BM-SS"] and " 1 " in lines["PS-60-24"]
 
 
+def test_check_names_file_and_line_of_a_bad_modbus_connection_limit(tmp_path):
+    data = yaml.safe_load((REPO / "topology.yaml").read_text())
+    data["services"]["modbus"].update({"max_connections": 0, "idle_timeout_s": "forever"})
+    path = tmp_path / "limits.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    lines = path.read_text().splitlines()
+    cap_line = 1 + next(n for n, line in enumerate(lines) if "max_connections: 0" in line)
+    idle_line = 1 + next(n for n, line in enumerate(lines) if "idle_timeout_s: forever" in line)
+    checked = btms("check", str(path))
+    assert checked.returncode != 0
+    assert f"{path}:{cap_line}: services.modbus.max_connections: 0 is less than 1" in checked.stderr
+    assert f"{path}:{idle_line}: services.modbus.idle_timeout_s: must be a number; got the text 'forever'" in checked.stderr
+
+
 def test_tokens_are_created_listed_revoked_and_never_repeated(tmp_path):
     path, data = bad_topology(tmp_path)
     good = tmp_path / "good.yaml"

@@ -134,6 +134,65 @@ def test_mbpoll_sees_exception_codes(server: ServerThread) -> None:
     assert past_last_cell.returncode != 0 and "Illegal data address" in past_last_cell.stderr
 
 
+def _ask(port: int, unit: int, pdu: bytes) -> bytes:
+    """One request PDU on a raw socket (clients refuse to send a bad quantity) -> the answer's PDU."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(struct.pack(">HHHB", 0x1234, 0, 1 + len(pdu), unit) + pdu)
+        sock.settimeout(5)
+        data = b""
+        while len(data) < 7 or len(data) < 6 + struct.unpack(">H", data[4:6])[0]:
+            chunk = sock.recv(300)
+            assert chunk, f"connection closed after {data.hex()}"
+            data += chunk
+    transaction_id, protocol, length, answered_unit = struct.unpack(">HHHB", data[:7])
+    assert (transaction_id, protocol, answered_unit) == (0x1234, 0, unit)
+    return data[7:6 + length]
+
+
+def _registers_pdu(function: int, address: int, values: list[int]) -> bytes:
+    return struct.pack(f">BHHB{len(values)}H", function, address, len(values), 2 * len(values), *values)
+
+
+@pytest.mark.parametrize(
+    ("pdu", "answer"),
+    [
+        pytest.param(struct.pack(">BHH", 3, 0, 0), bytes([0x83, 3]), id="read holding, 0 registers"),
+        pytest.param(struct.pack(">BHH", 3, 0, 126), bytes([0x83, 3]), id="read holding, 126 registers"),
+        pytest.param(struct.pack(">BHH", 4, 0, 0), bytes([0x84, 3]), id="read input, 0 registers"),
+        pytest.param(struct.pack(">BHH", 4, 100, 126), bytes([0x84, 3]), id="read input, 126 registers"),
+        pytest.param(struct.pack(">BHH", 3, 0, 2000), bytes([0x83, 3]), id="read holding, 2000 registers"),
+        pytest.param(struct.pack(">BHB", 3, 0, 1), bytes([0x83, 3]), id="read, PDU one byte short"),
+        pytest.param(struct.pack(">BHH", 3, 400, 125), bytes([0x83, 2]), id="read, 125 registers past the span"),
+        pytest.param(struct.pack(">BHHB", 16, 20, 0, 0), bytes([0x90, 3]), id="write multiple, 0 registers"),
+        pytest.param(struct.pack(">BHHB", 16, 0, 124, 246) + bytes(246), bytes([0x90, 3]), id="write multiple, quantity 124"),
+        pytest.param(struct.pack(">BHHBH", 16, 20, 1, 4, 0), bytes([0x90, 3]), id="write multiple, byte count not 2 x quantity"),
+        pytest.param(_registers_pdu(16, 0, [0] * 123), bytes([0x90, 2]), id="write multiple, 123 registers on read-only ones"),
+        pytest.param(struct.pack(">BHHB", 6, 20, 0, 0), bytes([0x86, 3]), id="write single, one byte too many"),
+        pytest.param(struct.pack(">BHH", 1, 0, 0), bytes([0x81, 1]), id="read coils (not served), 0 coils"),
+        pytest.param(struct.pack(">BHH", 1, 0, 2001), bytes([0x81, 1]), id="read coils (not served), 2001 coils"),
+        pytest.param(struct.pack(">BHH", 2, 0, 1), bytes([0x82, 1]), id="read discrete inputs (not served)"),
+        pytest.param(struct.pack(">BHH", 5, 0, 0xFF00), bytes([0x85, 1]), id="write coil (not served)"),
+        pytest.param(struct.pack(">BHHBB", 15, 0, 1, 1, 1), bytes([0x8F, 1]), id="write coils (not served)"),
+        pytest.param(bytes([0x2B, 0x0E, 1, 0]), bytes([0xAB, 1]), id="encapsulated interface (not served)"),
+        pytest.param(bytes([0]), bytes([0x80, 1]), id="function 0"),
+    ],
+)
+def test_quantity_and_function_errors_answer_the_function_with_0x80_and_the_spec_exception(
+    server: ServerThread, pdu: bytes, answer: bytes
+) -> None:
+    assert _ask(server.port, 101, pdu) == answer
+
+
+def test_the_largest_quantities_are_served(server: ServerThread, site: Topology) -> None:
+    server.apply(sample_string_status(site, "s1"))
+    read = _ask(server.port, 101, struct.pack(">BHH", 3, 300, 109))  # cells 3 and 4 to the end of the span
+    assert read[:2] == bytes([3, 218])
+    assert _ask(server.port, 101, struct.pack(">BHH", 4, 0, 125))[:2] == bytes([4, 250])
+    assert _ask(server.port, 104, _registers_pdu(16, 20, [0])) == struct.pack(">BHH", 16, 20, 1)
+    assert _ask(server.port, 104, struct.pack(">BHH", 6, 20, 1)) == struct.pack(">BHH", 6, 20, 1)
+    assert [c.closed for c in server.commands] == [False, True]
+
+
 def test_pymodbus_client_values_and_exceptions(server: ServerThread, site: Topology) -> None:
     status = sample_string_status(site, "s1")
     server.apply(status, sample_string_status(site, "s3", health=Health.STALE))

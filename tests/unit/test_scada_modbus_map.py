@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pymodbus.constants import ExcCodes
 
 from battery.alarms.records import AlarmNotice
 from battery.codes import CellFault, Health
 from protocols.scada import modbus_map as mm
+from protocols.scada.modbus_doc import markdown
 from protocols.scada.modbus_map import Block, Freshness, Register, RegType
+from protocols.scada.modbus_pdu import ExceptionCode
 from protocols.scada.modbus_tcp_server import (
     WritePolicy,
     acknowledge_commands,
@@ -95,12 +96,14 @@ def test_guard_answers_unknown_units_functions_and_writes() -> None:
     units = {1, 100, 101}
     closed = WritePolicy(enabled=False, clients=frozenset({"127.0.0.1"}))
     open_ = WritePolicy(enabled=True, clients=frozenset({"127.0.0.1"}))
-    assert request_refusal(7, 3, "127.0.0.1", units, open_) == ExcCodes.GATEWAY_PATH_UNAVIABLE
+    assert request_refusal(7, 3, "127.0.0.1", units, open_) == ExceptionCode.GATEWAY_PATH_UNAVAILABLE
+    assert request_refusal(7, 0x2B, "127.0.0.1", units, open_) == ExceptionCode.GATEWAY_PATH_UNAVAILABLE
     assert request_refusal(101, 3, "10.0.0.9", units, closed) is None
     assert request_refusal(101, 4, "10.0.0.9", units, closed) is None
-    assert request_refusal(101, 1, "127.0.0.1", units, open_) == ExcCodes.ILLEGAL_FUNCTION
-    assert request_refusal(101, 6, "127.0.0.1", units, closed) == ExcCodes.ILLEGAL_FUNCTION
-    assert request_refusal(101, 16, "10.0.0.9", units, open_) == ExcCodes.ILLEGAL_FUNCTION
+    assert request_refusal(101, 1, "127.0.0.1", units, open_) == ExceptionCode.ILLEGAL_FUNCTION
+    assert request_refusal(101, 0x2B, "127.0.0.1", units, open_) == ExceptionCode.ILLEGAL_FUNCTION
+    assert request_refusal(101, 6, "127.0.0.1", units, closed) == ExceptionCode.ILLEGAL_FUNCTION
+    assert request_refusal(101, 16, "10.0.0.9", units, open_) == ExceptionCode.ILLEGAL_FUNCTION
     assert request_refusal(101, 16, "127.0.0.1", units, open_) is None
 
 
@@ -131,7 +134,7 @@ def test_alarm_bits() -> None:
 
 def test_docs_modbus_md_is_generated_from_the_registry() -> None:
     doc = (REPO / "docs" / "modbus.md").read_text(encoding="utf-8")
-    assert doc == mm.markdown(), "docs/modbus.md is stale: run `python -m protocols.scada.modbus_map > docs/modbus.md`"
+    assert doc == markdown(), "docs/modbus.md is stale: run `python -m protocols.scada.modbus_doc > docs/modbus.md`"
 
 
 def test_implausible_cell_readings_read_not_available_and_the_rest_is_served() -> None:

@@ -105,6 +105,13 @@ def test_minimal_file_takes_documented_defaults() -> None:
     assert t.master_controller is None
     assert t.services.web.enabled and t.services.modbus.enabled and not t.services.snmp.enabled
     assert t.storage.min_free_mb == 1024
+    assert (t.services.modbus.max_connections, t.services.modbus.idle_timeout_s) == (32, 60.0)
+
+
+def test_modbus_connection_limits_are_read(tmp_path: Path) -> None:
+    text = (FIXTURES / "minimal.yaml").read_text() + "services:\n  modbus: {max_connections: 4, idle_timeout_s: 15}\n"
+    modbus = load_topology(write(tmp_path, text)).services.modbus
+    assert (modbus.max_connections, modbus.idle_timeout_s) == (4, 15.0)
 
 
 def test_topology_survives_pickling_for_init_messages() -> None:
