@@ -25,6 +25,7 @@ DISCHARGE_CURRENT_A = -0.5  # a UPS current below this counts as running on batt
 
 
 _QUANTITY_OF = {c.name: c.quantity for c in so.ALL_COLUMNS if c.quantity is not None}
+_CELL_TEMPERATURE = _QUANTITY_OF["btmsCellTemperature"]  # cells carry counts of 0.1 °C
 
 
 def _wire(column: str, value: float | None) -> int | None:
@@ -93,7 +94,7 @@ def ups_battery_group(
         "upsEstimatedChargeRemaining": min(max(round(soc), 0), 100),
         "upsBatteryVoltage": round(ups.voltage_v * 10),
         "upsBatteryCurrent": round(ups.current_a * 10) if ups.current_a is not None else None,
-        "upsBatteryTemperature": round(max(temps) / 10) if temps else None,
+        "upsBatteryTemperature": round(_CELL_TEMPERATURE.from_wire(max(temps))) if temps else None,  # whole °C
     }
 
 
