@@ -3,17 +3,20 @@
 A value outside what the BM-CS can measure is not a battery condition but a sensor or wiring
 fault: the manuals show a sensor reporting 300.0 °C. Such a value must never raise a
 "temperature high" alarm nor be averaged into a string; it is flagged instead.
-Ranges are the BM-CS measuring ranges of seed 000/002.
+Ranges are the BM-CS measuring ranges of seed 000/002: resistance and temperature are the
+registry's (battery/quantities.py), the voltage range is narrowed by battery type.
 """
 
 from __future__ import annotations
 
 from battery.codes import CellFault, Health
+from battery.quantities import quantity
 
-# Measuring range of the cell voltage, mV, by nominal battery voltage (seed 000, 002).
+# Measuring range of the cell voltage, mV, by nominal battery voltage (seed 000, 002); each lies
+# inside the registry's cell.voltage range (tests/battery/test_quantities.py).
 VOLTAGE_RANGE_MV = {2: (1600, 2600), 6: (4800, 10000), 12: (7500, 15600)}
-RESISTANCE_RANGE_UOHM = (100, 50_000)  # 0.1 .. 50 mΩ
-TEMPERATURE_RANGE_DC = (-200, 850)  # -20 .. +85 °C
+RESISTANCE_RANGE_UOHM = quantity("cell.resistance").wire_range()  # 0.1 .. 50 mΩ in µΩ
+TEMPERATURE_RANGE_DC = quantity("cell.temperature").wire_range()  # -20 .. +85 °C in 0.1 °C
 
 # Below this fraction of the lower voltage limit the sensor sees no battery: open cell or lead.
 OPEN_CIRCUIT_FRACTION = 0.5

@@ -18,11 +18,13 @@ from battery.maths import (
     volts_per_cell,
     weakest,
 )
+from battery.quantities import Quantity, quantity
 from battery.site import StringConfig
 
-STRING_VOLTAGE_RANGE_V = (20.0, 800.0)  # BM-SS measuring range (seed 000)
-AMBIENT_RANGE_C = (-40.0, 80.0)  # BM-TH range
-HUMIDITY_RANGE_PCT = (0.0, 100.0)
+STRING_VOLTAGE = quantity("string.voltage")  # BM-SS measuring range (seed 000)
+STRING_CURRENT = quantity("string.current")
+AMBIENT = quantity("string.ambient_temperature")  # BM-TH range
+HUMIDITY = quantity("string.ambient_humidity")
 HALL_OVERRANGE = 1.1  # a current beyond 110 % of the hall sensor's range is not a measurement
 
 
@@ -36,13 +38,13 @@ def string_status(
     """`batch` is cell_batch(scan, n): the scan's cell values, one per battery."""
     if not scan.responded:
         return stale_status(config, scan.scan_no, scan.timestamp, last_soc_pct)
-    voltage_v = scan.voltage_cv / 100.0
-    current_a = scan.current_ca / 100.0
-    string_sensor_fault = not STRING_VOLTAGE_RANGE_V[0] <= voltage_v <= STRING_VOLTAGE_RANGE_V[1] or abs(
+    voltage_v = STRING_VOLTAGE.from_wire(scan.voltage_cv)
+    current_a = STRING_CURRENT.from_wire(scan.current_ca)
+    string_sensor_fault = not STRING_VOLTAGE.minimum <= voltage_v <= STRING_VOLTAGE.maximum or abs(
         current_a
     ) > HALL_OVERRANGE * config.hall_range_a
-    ambient_c = _in_range(scan.ambient_dc, 10.0, AMBIENT_RANGE_C) if config.climate_sensor else None
-    humidity = _in_range(scan.humidity_dpct, 10.0, HUMIDITY_RANGE_PCT) if config.climate_sensor else None
+    ambient_c = _in_range(scan.ambient_dc, AMBIENT) if config.climate_sensor else None
+    humidity = _in_range(scan.humidity_dpct, HUMIDITY) if config.climate_sensor else None
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)
 
     voltages, resistances, temperatures = batch.voltage_mv, batch.resistance_uohm, batch.temperature_dc
@@ -143,8 +145,7 @@ def stale_status(config: StringConfig, scan_no: int, timestamp: float, last_soc_
     )
 
 
-def _in_range(raw: int | None, scale: float, bounds: tuple[float, float]) -> float | None:
-    if raw is None:
-        return None
-    value = raw / scale
-    return value if bounds[0] <= value <= bounds[1] else None
+def _in_range(raw: int | None, q: Quantity) -> float | None:
+    """The reading in `q`'s unit, or None outside its measuring range (a sensor fault, not a value)."""
+    value = q.from_wire(raw)
+    return value if value is not None and q.minimum <= value <= q.maximum else None

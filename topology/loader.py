@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from battery.alarms.limits import OVERRIDABLE_LIMITS, validate_overrides
+from battery.quantities import quantity
 from battery.site import (
     IOS_PER_MODULE,
     MAX_BATTERIES_PER_STRING,
@@ -50,7 +51,7 @@ __all__ = ["Problem", "TopologyError", "check_topology", "load_topology"]
 # Standard serial rates of RS-485 devices; the devices must be set to the same.
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 PARITIES = ("N", "E", "O")
-MAX_HALL_RANGE_A = 2000
+MAX_HALL_RANGE_A = int(quantity("string.current").maximum)  # the largest BM-HS: the current's measuring range
 MAX_RTU_ADDRESS = 247  # Modbus RTU: 1..247 are device addresses, 0 is broadcast
 OUTPUT_FUNCTIONS = ("disconnect", "siren")
 

@@ -22,6 +22,7 @@ from battery.status import StringStatus, UpsStatus
 from battery.site import Topology
 from battery.freshness import is_stale_by_age, string_thresholds, ups_thresholds
 from protocols.scada.served_values import served_cell_values
+from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
 
 
 def iso(timestamp: float) -> str:
@@ -90,9 +91,9 @@ class SiteView:
                 health=status.health.name.lower(),
                 stale=False,
                 timestamp=iso(status.timestamp),
-                voltage_v=_round(status.voltage_v, 2),
-                current_a=_round(status.current_a, 2),
-                soc_pct=_round(status.soc_pct, 0),
+                voltage_v=UPS_JSON["voltage_v"].rounded(status.voltage_v),
+                current_a=UPS_JSON["current_a"].rounded(status.current_a),
+                soc_pct=UPS_JSON["soc_pct"].rounded(status.soc_pct),
             )
         if with_strings:
             body["strings"] = [self.string_json(s.id) for s in config.strings]
@@ -120,14 +121,15 @@ class SiteView:
             stale=False,
             timestamp=iso(status.timestamp),
             scan_no=status.scan_no,
-            voltage_v=_round(status.voltage_v, 2),
-            current_a=_round(status.current_a, 2) if status.hall_ok else None,  # no hall sensor: unknown, not 0 A
+            voltage_v=STRING_JSON["voltage_v"].rounded(status.voltage_v),
+            # no hall sensor: unknown, not 0 A
+            current_a=STRING_JSON["current_a"].rounded(status.current_a) if status.hall_ok else None,
             state=ChargeState(status.state).name.lower(),
-            soc_pct=_round(status.soc_pct, 0),
-            soh_pct=_round(status.soh_pct, 0),
-            balance_pct=_round(status.balance_pct, 2),
-            ambient_temperature_c=_round(status.ambient_c, 1),
-            ambient_humidity_pct=_round(status.humidity_pct, 1),
+            soc_pct=STRING_JSON["soc_pct"].rounded(status.soc_pct),
+            soh_pct=STRING_JSON["soh_pct"].rounded(status.soh_pct),
+            balance_pct=STRING_JSON["balance_pct"].rounded(status.balance_pct),
+            ambient_temperature_c=STRING_JSON["ambient_temperature_c"].rounded(status.ambient_c),
+            ambient_humidity_pct=STRING_JSON["ambient_humidity_pct"].rounded(status.humidity_pct),
             hall_sensor_ok=status.hall_ok,
             relay_closed=status.relay_closed,
             cells_in_error=sum(1 for h in status.cell_health if h != Health.OK),
@@ -156,10 +158,10 @@ class SiteView:
                     "health": Health(status.cell_health[i]).name.lower(),
                     "stale": False,
                     "faults": fault_names(faults),
-                    "voltage_v": None if voltage is None else voltage / 1000.0,
-                    "resistance_mohm": None if resistance is None else resistance / 1000.0,
-                    "temperature_c": None if temperature is None else temperature / 10.0,
-                    "soc_pct": status.cell_soc_pct[i],
+                    "voltage_v": _CELL_VOLTAGE.from_wire(voltage),
+                    "resistance_mohm": _CELL_RESISTANCE.from_wire(resistance),
+                    "temperature_c": _CELL_TEMPERATURE.from_wire(temperature),
+                    "soc_pct": status.cell_soc_pct[i],  # whole percent: the wire scale is 1 per %
                     "soh_pct": status.cell_soh_pct[i],
                 }
             )
@@ -171,12 +173,13 @@ class SiteView:
         }
 
 
+# A cell's readings travel in their wire scale (1 mV, 1 µΩ, 0.1 °C); the API serves them in the unit.
+_CELL_VOLTAGE, _CELL_RESISTANCE, _CELL_TEMPERATURE = (
+    CELL_JSON["voltage_v"], CELL_JSON["resistance_mohm"], CELL_JSON["temperature_c"])
+
 # The values of a UPS and of a string: all null when there is no current data.
-UPS_VALUES = ("voltage_v", "current_a", "soc_pct")
-STRING_VALUES = (
-    "voltage_v", "current_a", "state", "soc_pct", "soh_pct", "balance_pct", "ambient_temperature_c",
-    "ambient_humidity_pct", "hall_sensor_ok", "relay_closed", "cells_in_error",
-)
+UPS_VALUES = tuple(UPS_JSON)
+STRING_VALUES = (*STRING_JSON, "state", "hall_sensor_ok", "relay_closed", "cells_in_error")
 
 
 def _unavailable(status: UpsStatus | StringStatus | None, values: tuple[str, ...]) -> dict[str, Any]:
@@ -201,7 +204,3 @@ def _void_cell(index: int, health: str) -> dict[str, Any]:
         "soc_pct": None,
         "soh_pct": None,
     }
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)

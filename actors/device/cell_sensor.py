@@ -22,6 +22,7 @@ from actors.messages.down import InitCell
 from actors.messages.service import CrashForTest
 from actors.messages.up import CellFailed
 from battery.codes import CellFault, Health
+from battery.quantities import quantity
 from battery.readings import CellBatch
 from battery.status import CellSnapshot, CellStatus
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
@@ -33,6 +34,8 @@ from battery.maths import (
 )
 
 # Across a longer gap in the data the current is unknown: integrating the last one would be a guess.
+CELL_VOLTAGE = quantity("cell.voltage")  # the batch carries counts of the wire scale (1 mV, 0.01 A)
+STRING_CURRENT = quantity("string.current")
 MAX_INTEGRATION_GAP_S = 900.0
 
 
@@ -154,10 +157,10 @@ class CellSensor(Actor):
         self.soh_pct = soh_from_resistance(self.resistance_avg, self.reference_uohm)
         gap = None if self.last_timestamp is None else timestamp - self.last_timestamp
         if gap is not None and 0 < gap <= MAX_INTEGRATION_GAP_S:
-            vpc = voltage_mv / 1000.0 / max(1, self.nominal_voltage // 2)
+            vpc = CELL_VOLTAGE.from_wire(voltage_mv) / max(1, self.nominal_voltage // 2)
             self.soc_pct = update_soc(
                 self.soc_pct,
-                current_ca / 100.0,
+                STRING_CURRENT.from_wire(current_ca),
                 gap,
                 self.capacity_ah,
                 self.soh_pct,

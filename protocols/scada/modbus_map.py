@@ -3,8 +3,11 @@
 The layout is the published BM-GW map (shared MODBUS_REFERENCE_MAP.md) so that SCADA
 configurations built for the commercial gateway work unchanged, completed with registers the
 published page left open (SOC, SOH, alarm and fault bits per cell; freshness; commands).
-`docs/modbus.md` is generated from `REGISTERS` (protocols/scada/modbus_doc.py);
+`docs/modbus.md` is generated from `REGISTERS` (`python -m protocols.scada.modbus_doc > docs/modbus.md`);
 a test fails when the two differ, so the document cannot drift from what the server serves.
+A register that carries a measured value takes its scale, unit and meaning from the registry of
+quantities (battery/quantities.py, `Q(...)` below), so Modbus cannot serve another scale than
+SNMP, the history and the JSON API.
 
 Decisions the published map leaves open (documented in the generated page too):
 - 32-bit values ("long") are two registers, high word first.
@@ -23,8 +26,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from battery.plausibility import NO_RESPONSE
+from battery.alarms.kinds import AlarmKind
 from battery.codes import Health
+from battery.plausibility import NO_RESPONSE
+from battery.quantities import Quantity, quantity
 from battery.status import StringStatus, UpsStatus
 from protocols.scada.served_values import served_cell_values
 
@@ -81,6 +86,7 @@ class Register:
     description: str
     writable: bool = False
     published: bool = False  # part of the published BM-GW map (never move these)
+    quantity: Quantity | None = None  # the registry entry a measured value is (battery/quantities.py)
 
     @property
     def size(self) -> int:
@@ -88,6 +94,15 @@ class Register:
 
 
 R = Register
+
+
+def Q(block: Block, address: int, name: str, reg_type: RegType, key: str, published: bool = False) -> Register:  # noqa: N802
+    """A register carrying a quantity: scale, unit and meaning come from the registry, by key."""
+    q = quantity(key)
+    return Register(block, address, name, reg_type, str(q.resolution), q.unit, q.description,
+                    published=published, quantity=q)
+
+
 _G, _U, _S, _C = Block.GATEWAY, Block.UPS, Block.STRING, Block.CELL
 U16, I16, U32, I32, BITS = RegType.UINT16, RegType.INT16, RegType.UINT32, RegType.INT32, RegType.BITS16
 
@@ -112,86 +127,89 @@ REGISTERS: tuple[Register, ...] = (
       "(reads 0)", writable=True),
     # -- UPS (unit = UPS index 1..32) -------------------------------------------------------
     R(_U, 0, "ups_status", U16, "-", "", STATUS_CODES, published=True),
-    R(_U, 1, "ups_voltage", I32, "0.01", "V", "Average of the fresh string voltages", published=True),
-    R(_U, 3, "ups_current", I32, "0.01", "A", "Sum of the fresh string currents; + charge, - discharge", published=True),
-    R(_U, 5, "ups_soc", U16, "1", "%", "Average of the fresh string SOCs", published=True),
+    Q(_U, 1, "ups_voltage", I32, "ups.voltage", published=True),
+    Q(_U, 3, "ups_current", I32, "ups.current", published=True),
+    Q(_U, 5, "ups_soc", U16, "ups.soc", published=True),
     R(_U, 6, "ups_stale", U16, "-", "", "0 fresh, 1 stale (values read as not available)"),
     R(_U, 7, "ups_timestamp", U32, "1", "s", "UNIX seconds of the last fresh UPS data (0: none yet)"),
     R(_U, 9, "ups_string_count", U16, "1", "", "Strings of this UPS"),
     # -- string (unit = 100 + string index) -------------------------------------------------
     R(_S, 0, "string_ups_id", U16, "-", "", "UPS index the string belongs to (0 = not connected)", published=True),
     R(_S, 1, "string_status", U16, "-", "", STATUS_CODES, published=True),
-    R(_S, 2, "string_voltage", I32, "0.01", "V", "String voltage", published=True),
-    R(_S, 4, "string_current", I32, "0.01", "A", "+ charge, - discharge", published=True),
-    R(_S, 6, "string_soc", U16, "1", "%", "State of charge", published=True),
-    R(_S, 7, "string_balance", U16, "0.01", "%", "Cell voltage balance", published=True),
+    Q(_S, 2, "string_voltage", I32, "string.voltage", published=True),
+    Q(_S, 4, "string_current", I32, "string.current", published=True),
+    Q(_S, 6, "string_soc", U16, "string.soc", published=True),
+    Q(_S, 7, "string_balance", U16, "string.balance", published=True),
     R(_S, 8, "string_state", U16, "-", "", "0 float charge, 1 equalizing charge, 2 discharge, 3 idle, 5 abnormal",
       published=True),
-    R(_S, 9, "string_alarm", BITS, "bits", "",
-      "b0 current high (charging), b1 current low (discharging), b2 voltage high, b3 voltage low, "
-      "b4 SOC low, b5 SOH low, b6 hall sensor disconnected; ours: b7 string switched off, "
-      "b8 communication lost, b9 sensor fault, b10 digital input", published=True),
+    R(_S, 9, "string_alarm", BITS, "bits", "", "See the alarm bits below (b0..b6 as published)", published=True),
     R(_S, 10, "string_cell_count", U16, "1", "", "Cells (batteries) in the string", published=True),
-    R(_S, 11, "string_ambient_temperature", I16, "0.1", "°C", "Not available without a BM-TH", published=True),
-    R(_S, 12, "string_ambient_humidity", U16, "0.1", "%RH", "Not available without a BM-TH", published=True),
+    Q(_S, 11, "string_ambient_temperature", I16, "string.ambient_temperature", published=True),
+    Q(_S, 12, "string_ambient_humidity", U16, "string.ambient_humidity", published=True),
     R(_S, 13, "string_relay_status", U16, "-", "", "0 open, 1 closed", published=True),
     R(_S, 14, "string_aux_input_status", U16, "-", "", "0 off, 1 on (reads 0: inputs are reported as alarms)",
       published=True),
     R(_S, 15, "string_stale", U16, "-", "", "0 fresh, 1 stale (the string master did not answer; values not available)"),
     R(_S, 16, "string_timestamp", U32, "1", "s", "UNIX seconds of the last fresh scan (0: none yet)"),
     R(_S, 18, "string_scan_counter", U16, "1", "", "Scan number of the last fresh scan, low 16 bits"),
-    R(_S, 19, "string_soh", U16, "1", "%", "State of health"),
+    Q(_S, 19, "string_soh", U16, "string.soh"),
     R(_S, 20, "string_relay_command", U16, "-", "",
       "Write 0 to open (switch the string off), 1 to close it; reads the relay status", writable=True),
     R(_S, 21, "string_cell_alarm_count", U16, "1", "", "Cells with at least one active alarm"),
     # -- cell (unit = 100 + string index, address = 100 × cell index + offset) -------------
     R(_C, 0, "cell_status", U16, "-", "", STATUS_CODES, published=True),
-    R(_C, 1, "cell_voltage", U16, "0.001", "V", "Cell (battery) voltage", published=True),
-    R(_C, 2, "cell_resistance", U32, "0.001", "mΩ", "Internal resistance", published=True),
-    R(_C, 4, "cell_temperature", I16, "0.1", "°C", "Cell temperature", published=True),
-    R(_C, 5, "cell_soc", U16, "1", "%", "State of charge"),
-    R(_C, 6, "cell_soh", U16, "1", "%", "State of health"),
-    R(_C, 7, "cell_alarm", BITS, "bits", "",
-      "b0 voltage low, b1 voltage high, b2 resistance high, b3 temperature high, b4 SOC low, b5 SOH low, "
-      "b6 communication lost, b7 sensor fault"),
+    Q(_C, 1, "cell_voltage", U16, "cell.voltage", published=True),
+    Q(_C, 2, "cell_resistance", U32, "cell.resistance", published=True),
+    Q(_C, 4, "cell_temperature", I16, "cell.temperature", published=True),
+    Q(_C, 5, "cell_soc", U16, "cell.soc"),
+    Q(_C, 6, "cell_soh", U16, "cell.soh"),
+    R(_C, 7, "cell_alarm", BITS, "bits", "", "See the alarm bits below"),
     R(_C, 8, "cell_faults", BITS, "bits", "",
       "b0 no response, b1 open circuit, b2 voltage implausible, b3 resistance implausible, "
       "b4 temperature implausible"),
 )
 
-# Alarm kind (battery.alarms.kinds.AlarmKind value) -> bit in string_alarm / cell_alarm.
-# b0..b6 of string_alarm are the published ones; b5 (string SOH low) has no alarm kind yet.
-STRING_ALARM_BITS: dict[str, int] = {
-    "string_current_high": 0,
-    "string_current_low": 1,
-    "string_voltage_high": 2,
-    "string_voltage_low": 3,
-    "string_soc_low": 4,
-    "string_soh_low": 5,
-    "hall_sensor": 6,
-    "string_switched_off": 7,
-    "communication_lost": 8,
-    "sensor_fault": 9,
-    "digital_input": 10,
+# Alarm kind -> bit in string_alarm / cell_alarm. b0..b6 of string_alarm are the published
+# ones. The published b5 ("SOH low" of the string) is reserved and reads 0: no alarm raises it.
+# A string's SOH is its weakest battery's, and SOH low is an alarm of that battery (cell_alarm
+# b5, cell_soh_low), evaluated once, where the SOH is computed; a second, string-level alarm for
+# the same condition would notify twice.
+STRING_ALARM_BITS: dict[AlarmKind, int] = {
+    AlarmKind.STRING_CURRENT_HIGH: 0,
+    AlarmKind.STRING_CURRENT_LOW: 1,
+    AlarmKind.STRING_VOLTAGE_HIGH: 2,
+    AlarmKind.STRING_VOLTAGE_LOW: 3,
+    AlarmKind.STRING_SOC_LOW: 4,
+    AlarmKind.HALL_SENSOR: 6,
+    AlarmKind.STRING_SWITCHED_OFF: 7,
+    AlarmKind.COMMUNICATION_LOST: 8,
+    AlarmKind.SENSOR_FAULT: 9,
+    AlarmKind.DIGITAL_INPUT: 10,
 }
-CELL_ALARM_BITS: dict[str, int] = {
-    "cell_voltage_low": 0,
-    "cell_voltage_high": 1,
-    "cell_resistance_high": 2,
-    "cell_temperature_high": 3,
-    "cell_soc_low": 4,
-    "cell_soh_low": 5,
-    "communication_lost": 6,
-    "sensor_fault": 7,
+RESERVED_STRING_ALARM_BITS = {5: "SOH low in the published map; reads 0 (see cell_alarm b5)"}
+CELL_ALARM_BITS: dict[AlarmKind, int] = {
+    AlarmKind.CELL_VOLTAGE_LOW: 0,
+    AlarmKind.CELL_VOLTAGE_HIGH: 1,
+    AlarmKind.CELL_RESISTANCE_HIGH: 2,
+    AlarmKind.CELL_TEMPERATURE_HIGH: 3,
+    AlarmKind.CELL_SOC_LOW: 4,
+    AlarmKind.CELL_SOH_LOW: 5,
+    AlarmKind.COMMUNICATION_LOST: 6,
+    AlarmKind.SENSOR_FAULT: 7,
 }
 
 
-def alarm_bits(kinds: Iterable[str], table: dict[str, int]) -> int:
-    """The bit field of a set of active alarm kinds (kinds without a bit are left out)."""
+def alarm_bits(kinds: Iterable[str], table: dict[AlarmKind, int]) -> int:
+    """The bit field of a set of active alarm kinds (kinds without a bit are left out).
+
+    `kinds` are AlarmKind values as notices carry them: a `str` enum member hashes and compares
+    as its value, so the plain strings find their keys.
+    """
     bits = 0
     for kind in kinds:
-        if kind in table:
-            bits |= 1 << table[kind]
+        bit = table.get(kind)  # type: ignore[call-overload]
+        if bit is not None:
+            bits |= 1 << bit
     return bits
 
 ACKNOWLEDGE_ALL = 0xFFFF
@@ -289,8 +307,12 @@ def pack(block: Block, values: dict[str, int | None], words: list[int], base: in
 _BY_BLOCK: dict[Block, tuple[Register, ...]] = {b: registers_of(b) for b in Block}
 
 
-def _scaled(value: float | None, factor: float) -> int | None:
-    return None if value is None else round(value * factor)
+_QUANTITY_OF: dict[str, Quantity] = {r.name: r.quantity for r in REGISTERS if r.quantity is not None}
+
+
+def _wire(name: str, value: float | None) -> int | None:
+    """A value in its quantity's unit -> the counts register `name` serves (its registry scale)."""
+    return _QUANTITY_OF[name].to_wire(value)
 
 
 @dataclass(frozen=True)
@@ -305,9 +327,9 @@ def ups_values(status: UpsStatus | None, string_count: int, freshness: Freshness
     fresh = status is not None and not freshness.stale
     return {
         "ups_status": status_code(status.health) if fresh and status else int(Health.ERROR),
-        "ups_voltage": _scaled(status.voltage_v, 100) if fresh and status else None,
-        "ups_current": _scaled(status.current_a, 100) if fresh and status else None,
-        "ups_soc": _scaled(status.soc_pct, 1) if fresh and status else None,
+        "ups_voltage": _wire("ups_voltage", status.voltage_v) if fresh and status else None,
+        "ups_current": _wire("ups_current", status.current_a) if fresh and status else None,
+        "ups_soc": _wire("ups_soc", status.soc_pct) if fresh and status else None,
         "ups_stale": 0 if fresh else 1,
         "ups_timestamp": int(freshness.last_fresh_timestamp),
         "ups_string_count": string_count,
@@ -330,21 +352,21 @@ def string_values(
     return {
         "string_ups_id": ups_index,
         "string_status": status_code(s.health) if s else int(Health.ERROR),
-        "string_voltage": _scaled(s.voltage_v, 100) if s else None,
-        "string_current": _scaled(s.current_a, 100) if s and s.hall_ok else None,  # no hall sensor: unknown
-        "string_soc": _scaled(s.soc_pct, 1) if s else None,
-        "string_balance": _scaled(s.balance_pct, 100) if s else None,
+        "string_voltage": _wire("string_voltage", s.voltage_v) if s else None,
+        "string_current": _wire("string_current", s.current_a) if s and s.hall_ok else None,  # no hall sensor: unknown
+        "string_soc": _wire("string_soc", s.soc_pct) if s else None,
+        "string_balance": _wire("string_balance", s.balance_pct) if s else None,
         "string_state": int(s.state) if s else None,
         "string_alarm": alarm_bits,
         "string_cell_count": cell_count,
-        "string_ambient_temperature": _scaled(s.ambient_c, 10) if s else None,
-        "string_ambient_humidity": _scaled(s.humidity_pct, 10) if s else None,
+        "string_ambient_temperature": _wire("string_ambient_temperature", s.ambient_c) if s else None,
+        "string_ambient_humidity": _wire("string_ambient_humidity", s.humidity_pct) if s else None,
         "string_relay_status": relay,
         "string_aux_input_status": 0,
         "string_stale": 0 if fresh else 1,
         "string_timestamp": int(freshness.last_fresh_timestamp),
         "string_scan_counter": last_fresh_scan_no & 0xFFFF,
-        "string_soh": _scaled(s.soh_pct, 1) if s else None,
+        "string_soh": _wire("string_soh", s.soh_pct) if s else None,
         "string_relay_command": relay,
         "string_cell_alarm_count": cell_alarm_count,
     }

@@ -5,14 +5,22 @@ The enterprise MIB shipped in `docs/mibs/BTMS-GATEWAY-MIB.txt` is generated from
 stale, so the agent and the MIB customers load into their NMS cannot disagree. The enterprise
 number is 32473, the one RFC 5612 reserves for documentation, until a real one is assigned.
 
+An object that carries a measured value takes its units, range and meaning from the registry of
+quantities (battery/quantities.py, `QC(...)` below): the value is served as an integer of one
+step of the quantity's resolution, UNITS names that step ("0.01 V"). No DISPLAY-HINT: it would
+change what net-snmp prints for an object once the MIB is loaded ("53.25 V" instead of
+"5325 0.01 V"), and an NMS that ignores hints would show the integer next to "V".
+
 The UPS-MIB (RFC 1628) battery group is listed too (`UPS_BATTERY`): it is a standard MIB, not
-ours, so it is only served, never generated.
+ours, so it is only served, never generated; its scales are the RFC's, not the registry's.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+
+from battery.quantities import Quantity, quantity
 
 ENTERPRISE = (1, 3, 6, 1, 4, 1, 32473)
 MODULE = ENTERPRISE + (1,)  # btmsGatewayMIB
@@ -49,6 +57,7 @@ class Column:
     units: str  # "" when none; ASCII only (SMIv2)
     description: str
     access: str = "read-only"
+    quantity: Quantity | None = None  # the registry entry a measured value is
 
     @property
     def oid(self) -> tuple[int, ...]:
@@ -67,6 +76,20 @@ class Column:
 C = Column
 RO, NA = "read-only", "not-accessible"
 
+
+def QC(parent: tuple[int, ...], sub: int, name: str, key: str, bounded: bool = False) -> Column:  # noqa: N802
+    """A column carrying a quantity: units, range and meaning from the registry, by key.
+
+    `bounded`: the SYNTAX carries the measuring range, for values that can never leave it (SOC,
+    SOH, balance, humidity); the others are served even when a faulty sensor reads outside it.
+    """
+    q = quantity(key)
+    low, high = q.wire_range()
+    syntax = f"Integer32 ({low}..{high})" if bounded else "Integer32"
+    description = f"{q.description}. Range {q.range_text(ascii_only=True)}."
+    return Column(parent, sub, name, syntax, q.wire_unit(ascii_only=True), description, quantity=q)
+
+
 GATEWAY_SCALARS: tuple[Column, ...] = (
     C(GATEWAY, 1, "btmsGwStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
       "ok(1) when every string is fresh and OK, error(2) when a string is in error or stale."),
@@ -84,9 +107,9 @@ UPS_COLUMNS: tuple[Column, ...] = (
     C(UPS_ENTRY, 2, "btmsUpsName", "DisplayString", "", "UPS name from the topology."),
     C(UPS_ENTRY, 3, "btmsUpsStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
       "ok(1) all strings OK, error(2) a string in error, stale(3) no fresh data: the value objects are absent."),
-    C(UPS_ENTRY, 4, "btmsUpsVoltage", "Integer32", "0.01 V", "Average of the fresh string voltages."),
-    C(UPS_ENTRY, 5, "btmsUpsCurrent", "Integer32", "0.01 A", "Sum of the fresh string currents; + charge, - discharge."),
-    C(UPS_ENTRY, 6, "btmsUpsSoc", "Integer32 (0..100)", "%", "Average state of charge of the fresh strings."),
+    QC(UPS_ENTRY, 4, "btmsUpsVoltage", "ups.voltage"),
+    QC(UPS_ENTRY, 5, "btmsUpsCurrent", "ups.current"),
+    QC(UPS_ENTRY, 6, "btmsUpsSoc", "ups.soc", bounded=True),
     C(UPS_ENTRY, 7, "btmsUpsTimestamp", "Unsigned32", "seconds since 1970-01-01 UTC", "Time of the last fresh data."),
 )
 
@@ -96,16 +119,14 @@ STRING_COLUMNS: tuple[Column, ...] = (
     C(STRING_ENTRY, 3, "btmsStringUpsIndex", "Integer32 (1..32)", "", "btmsUpsIndex of the UPS the string belongs to."),
     C(STRING_ENTRY, 4, "btmsStringStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
       "stale(3): the string master did not answer; the value objects of the row are then absent."),
-    C(STRING_ENTRY, 5, "btmsStringVoltage", "Integer32", "0.01 V", "String voltage (range 20..800 V)."),
-    C(STRING_ENTRY, 6, "btmsStringCurrent", "Integer32", "0.01 A", "String current, + charge, - discharge (range -1000..1000 A)."),
-    C(STRING_ENTRY, 7, "btmsStringSoc", "Integer32 (0..100)", "%", "State of charge."),
-    C(STRING_ENTRY, 8, "btmsStringSoh", "Integer32 (0..100)", "%", "State of health."),
-    C(STRING_ENTRY, 9, "btmsStringBalance", "Integer32 (0..10000)", "0.01 %", "Cell voltage balance."),
+    QC(STRING_ENTRY, 5, "btmsStringVoltage", "string.voltage"),
+    QC(STRING_ENTRY, 6, "btmsStringCurrent", "string.current"),
+    QC(STRING_ENTRY, 7, "btmsStringSoc", "string.soc", bounded=True),
+    QC(STRING_ENTRY, 8, "btmsStringSoh", "string.soh", bounded=True),
+    QC(STRING_ENTRY, 9, "btmsStringBalance", "string.balance", bounded=True),
     C(STRING_ENTRY, 10, "btmsStringState", f"INTEGER {{ {STATE_ENUM} }}", "", "Charge state."),
-    C(STRING_ENTRY, 11, "btmsStringAmbientTemperature", "Integer32", "0.1 degree Celsius",
-      "Ambient temperature (BM-TH, range -40..80 C); absent without a BM-TH."),
-    C(STRING_ENTRY, 12, "btmsStringAmbientHumidity", "Integer32 (0..1000)", "0.1 %RH",
-      "Ambient relative humidity (BM-TH); absent without a BM-TH."),
+    QC(STRING_ENTRY, 11, "btmsStringAmbientTemperature", "string.ambient_temperature"),
+    QC(STRING_ENTRY, 12, "btmsStringAmbientHumidity", "string.ambient_humidity", bounded=True),
     C(STRING_ENTRY, 13, "btmsStringRelayClosed", "TruthValue", "", "true(1): the string's breaker is closed."),
     C(STRING_ENTRY, 14, "btmsStringHallSensorOk", "TruthValue", "", "false(2): the hall sensor is disconnected."),
     C(STRING_ENTRY, 15, "btmsStringCellCount", "Integer32 (0..120)", "cells", "Batteries (cell sensors) in the string."),
@@ -118,11 +139,11 @@ CELL_COLUMNS: tuple[Column, ...] = (
     C(CELL_ENTRY, 1, "btmsCellIndex", "Integer32 (1..120)", "", "Position of the battery in its string, 1 first.", NA),
     C(CELL_ENTRY, 2, "btmsCellStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
       "stale(3): the cell sensor did not answer; the value objects of the row are then absent."),
-    C(CELL_ENTRY, 3, "btmsCellVoltage", "Integer32", "mV", "Battery voltage (2 V type 1.6..2.6 V, 12 V type 7.5..15.6 V)."),
-    C(CELL_ENTRY, 4, "btmsCellResistance", "Integer32", "micro-ohm", "Internal resistance (range 0.1..50 milliohm)."),
-    C(CELL_ENTRY, 5, "btmsCellTemperature", "Integer32", "0.1 degree Celsius", "Battery temperature (range -20..85 C)."),
-    C(CELL_ENTRY, 6, "btmsCellSoc", "Integer32 (0..100)", "%", "State of charge."),
-    C(CELL_ENTRY, 7, "btmsCellSoh", "Integer32 (0..100)", "%", "State of health."),
+    QC(CELL_ENTRY, 3, "btmsCellVoltage", "cell.voltage"),
+    QC(CELL_ENTRY, 4, "btmsCellResistance", "cell.resistance"),
+    QC(CELL_ENTRY, 5, "btmsCellTemperature", "cell.temperature"),
+    QC(CELL_ENTRY, 6, "btmsCellSoc", "cell.soc", bounded=True),
+    QC(CELL_ENTRY, 7, "btmsCellSoh", "cell.soh", bounded=True),
     C(CELL_ENTRY, 8, "btmsCellFaults", "Unsigned32", "",
       "Bit mask: 1 no response, 2 open circuit, 4 voltage implausible, 8 resistance implausible, "
       "16 temperature implausible."),
@@ -225,13 +246,17 @@ def mib_text() -> str:
         "    NOTIFICATION-GROUP                          FROM SNMPv2-CONF;",
         "",
         "btmsGatewayMIB MODULE-IDENTITY",
-        '    LAST-UPDATED "202501010000Z"',
+        '    LAST-UPDATED "202612020000Z"',
         '    ORGANIZATION "BTMS gateway open-source project"',
         '    CONTACT-INFO "See the project repository."',
         '    DESCRIPTION  "Battery monitoring gateway for the battery strings of UPS systems:',
         "                 UPS, string, cell (battery) and active-alarm tables, and alarm",
         "                 notifications. Enterprise 32473 is the documentation number of",
         '                 RFC 5612, used until a real one is assigned. Generated from protocols/scada/snmp_oids.py."',
+        '    REVISION     "202612020000Z"',
+        '    DESCRIPTION  "UNITS, ranges and descriptions of the measured objects from the gateway\'s',
+        "                 registry of quantities (cell voltage in 0.001 V, resistance in 0.001 mOhm,",
+        '                 temperatures in 0.1 degC); no object, type or served value changed."',
         '    REVISION     "202501010000Z"',
         '    DESCRIPTION  "First version."',
         "    ::= { enterprises 32473 1 }",

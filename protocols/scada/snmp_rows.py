@@ -24,6 +24,15 @@ DISCHARGE_CURRENT_A = -0.5  # a UPS current below this counts as running on batt
 # ------------------------------------------------------------------------------------------
 
 
+_QUANTITY_OF = {c.name: c.quantity for c in so.ALL_COLUMNS if c.quantity is not None}
+_CELL_TEMPERATURE = _QUANTITY_OF["btmsCellTemperature"]  # cells carry counts of 0.1 °C
+
+
+def _wire(column: str, value: float | None) -> int | None:
+    """A value in its quantity's unit -> the integer the column serves (its registry scale)."""
+    return _QUANTITY_OF[column].to_wire(value)
+
+
 def health_code(health: int, stale: bool) -> int:
     return int(Health.STALE) if stale else int(health)
 
@@ -33,14 +42,14 @@ def string_row(status: StringStatus | None, stale: bool) -> dict[str, int | None
     s = None if stale else status
     return {
         "btmsStringStatus": health_code(status.health if status else Health.STALE, stale or status is None),
-        "btmsStringVoltage": round(s.voltage_v * 100) if s else None,
-        "btmsStringCurrent": round(s.current_a * 100) if s and s.hall_ok else None,  # no hall sensor: unknown
-        "btmsStringSoc": round(s.soc_pct) if s else None,
-        "btmsStringSoh": round(s.soh_pct) if s else None,
-        "btmsStringBalance": round(s.balance_pct * 100) if s else None,
+        "btmsStringVoltage": _wire("btmsStringVoltage", s.voltage_v) if s else None,
+        "btmsStringCurrent": _wire("btmsStringCurrent", s.current_a) if s and s.hall_ok else None,  # no hall sensor
+        "btmsStringSoc": _wire("btmsStringSoc", s.soc_pct) if s else None,
+        "btmsStringSoh": _wire("btmsStringSoh", s.soh_pct) if s else None,
+        "btmsStringBalance": _wire("btmsStringBalance", s.balance_pct) if s else None,
         "btmsStringState": int(s.state) if s else None,
-        "btmsStringAmbientTemperature": round(s.ambient_c * 10) if s and s.ambient_c is not None else None,
-        "btmsStringAmbientHumidity": round(s.humidity_pct * 10) if s and s.humidity_pct is not None else None,
+        "btmsStringAmbientTemperature": _wire("btmsStringAmbientTemperature", s.ambient_c) if s else None,
+        "btmsStringAmbientHumidity": _wire("btmsStringAmbientHumidity", s.humidity_pct) if s else None,
         "btmsStringRelayClosed": (1 if s.relay_closed else 2) if s else None,
         "btmsStringHallSensorOk": (1 if s.hall_ok else 2) if s else None,
     }
@@ -50,9 +59,9 @@ def ups_row(status: UpsStatus | None, stale: bool) -> dict[str, int | None]:
     s = None if stale else status
     return {
         "btmsUpsStatus": health_code(status.health if status else Health.STALE, stale or status is None),
-        "btmsUpsVoltage": round(s.voltage_v * 100) if s and s.voltage_v is not None else None,
-        "btmsUpsCurrent": round(s.current_a * 100) if s and s.current_a is not None else None,
-        "btmsUpsSoc": round(s.soc_pct) if s and s.soc_pct is not None else None,
+        "btmsUpsVoltage": _wire("btmsUpsVoltage", s.voltage_v) if s else None,
+        "btmsUpsCurrent": _wire("btmsUpsCurrent", s.current_a) if s else None,
+        "btmsUpsSoc": _wire("btmsUpsSoc", s.soc_pct) if s else None,
     }
 
 
@@ -85,7 +94,7 @@ def ups_battery_group(
         "upsEstimatedChargeRemaining": min(max(round(soc), 0), 100),
         "upsBatteryVoltage": round(ups.voltage_v * 10),
         "upsBatteryCurrent": round(ups.current_a * 10) if ups.current_a is not None else None,
-        "upsBatteryTemperature": round(max(temps) / 10) if temps else None,
+        "upsBatteryTemperature": round(_CELL_TEMPERATURE.from_wire(max(temps))) if temps else None,  # whole °C
     }
 
 

@@ -5,6 +5,9 @@ its minute of CPU never competes with the sample writer for the GIL, and it is t
 writer of cold files. It is idempotent: a crash half-way leaves the day unmarked (one
 transaction), and the next run redoes it.
 
+Scans are decoded in the current format (history/formats.py), whatever format their hot rows
+are in, and the day is marked with it in `day_format`.
+
 Per string it decodes every scan of the day once, lays each column out scan-major, and cuts
 one cell's series out with a strided slice (C speed), so the cost is per scan, not per value.
 """
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from battery.codes import CellFault, Health
-from storage.history import codec, schema, summaries
+from storage.history import codec, formats, schema, summaries
 from storage.history.scan_row import unpack_scan
 from storage.history.schema import ABSENT, CELL_FIELDS, DAY_S, STRING_FIELDS
 
@@ -74,6 +77,7 @@ def compact_day(storage_dir: Path, day: int) -> CompactionResult:
             scans += len(rows)
             written += blobs.size
         cold.execute("INSERT OR REPLACE INTO compacted VALUES (?,?)", (day, time.time()))
+        cold.execute("INSERT OR REPLACE INTO day_format VALUES (?,?)", (day, formats.CURRENT))
         cold.execute("COMMIT")
         cold.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

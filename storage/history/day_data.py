@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from battery.codes import CellFault, Health
-from storage.history import codec, schema
+from storage.history import codec, formats, schema
 from storage.history.scan_row import unpack_scan
 from storage.history.schema import CELL_FIELDS, DAY_S, STRING_FIELDS
 
@@ -86,7 +86,10 @@ def _load_cold(con: sqlite3.Connection, string_no: int, day: int, cells: list[in
                                 (string_no, c, day)).fetchone()[0]) for c in wanted)
     for c, b in rows:
         out[c] = [codec.from_lanes(x) for x in codec.unpack_series(b, len(CELL_FIELDS), c_only)]
-    return DayData(ts, cols[1:], out)
+    string = cols[1:]
+    if day in formats.format_1_days(con):
+        string = formats.string_columns_from_format_1(string)
+    return DayData(ts, string, out)
 
 
 def _load_hot(con: sqlite3.Connection, string_no: int, day: int, cells: list[int] | None,

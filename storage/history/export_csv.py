@@ -1,5 +1,7 @@
 """CSV export of history: RFC 4180, UTF-8, ISO 8601 times with offset, units in the header.
 
+Every value is printed at its quantity's resolution (battery/quantities.py): 13.501 V, 90 %.
+
 Two tables: `strings` (one row per string per scan) and `cells` (one row per cell per scan).
 Rows are produced one string-day at a time, so memory stays bounded (one string-day decoded,
 ~30 MB for 120 cells) for any range, a year of 3,840 cells included. Stale readings are empty
@@ -33,10 +35,12 @@ from storage.history.schema import ABSENT, CELL_FIELDS, STRING_FIELDS
 Kind = Literal["strings", "cells"]
 CHUNK_ROWS = 5000
 
+# Units in the registry's ASCII spelling (mOhm, degC): a spreadsheet that opens the UTF-8 file as
+# Windows-1252 must still read the header right.
 STRING_HEADER = ["time", "ups", "string", "health", "state"] + [
-    f"{q.name} [{q.unit}]" for q in schema.STRING_QUANTITIES.values()] + ["hall_ok", "relay_closed"]
+    f"{q.name} [{q.quantity.unit_ascii}]" for q in schema.STRING_QUANTITIES.values()] + ["hall_ok", "relay_closed"]
 CELL_HEADER = ["time", "ups", "string", "cell", "health", "faults"] + [
-    f"{q.name} [{q.unit}]" for q in schema.CELL_QUANTITIES.values()]
+    f"{q.name} [{q.quantity.unit_ascii}]" for q in schema.CELL_QUANTITIES.values()]
 
 _HEALTH = {int(h): h.name for h in Health}
 

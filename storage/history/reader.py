@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from battery.codes import Health
-from storage.history import downsample, schema, summaries
+from storage.history import downsample, formats, schema, summaries
 from storage.history.cancel import NEVER, CancelToken
 from storage.history.compactor import (
     CELL_SUMMARY_FIELDS,
@@ -204,14 +204,19 @@ class HistoryQueries:
                 if cell is None:
                     rows = con.execute("SELECT day, hourly FROM string_hour WHERE string_no=? AND day BETWEEN ? AND ?",
                                        (info.string_no, mdays[0], mdays[-1])).fetchall()
+                    old_days = formats.format_1_days(con)
                 else:
                     rows = con.execute("SELECT day, hourly FROM cell_hour WHERE string_no=? AND cell_no=? "
                                        "AND day BETWEEN ? AND ?", (info.string_no, cell, mdays[0], mdays[-1])).fetchall()
+                    old_days = set()  # the cells' format did not change
             finally:
                 con.close()
             for day, blob in rows:
                 covered.add(day)
-                for h in summaries.unpack_hours(blob, len(fields), k):
+                hours = summaries.unpack_hours(blob, len(fields), k)
+                if day in old_days:
+                    hours = formats.hours_from_format_1(field, hours)
+                for h in hours:
                     t = day * DAY_S + h.hour * 3600
                     if h.count and start <= t < end:
                         downsample.merge(acc, int((t - start) // width), h.min, h.avg * h.count, h.count, h.max)
@@ -294,7 +299,7 @@ class _Series:
     cancel: CancelToken
 
 
-def _quantity(table: dict[str, schema.Quantity], level: str, name: str) -> schema.Quantity:
+def _quantity(table: dict[str, schema.StoredQuantity], level: str, name: str) -> schema.StoredQuantity:
     q = table.get(name)
     if q is None:
         raise UnknownItem(f"no {level} quantity {name!r} (have {', '.join(table)})")

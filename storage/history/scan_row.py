@@ -1,8 +1,10 @@
 """One string's scan as stored: the StringStatus message <-> a compact payload.
 
 A payload is one format byte, then codec.pack_planes() of the 11 string fields followed by the
-7 cell columns (int32 each). A string that did not answer (Health.STALE) is stored with no
-cells at all, so stale values cannot be read back as if they had been measured.
+7 cell columns (int32 each), every value in its quantity's wire scale (battery/quantities.py).
+A string that did not answer (Health.STALE) is stored with no cells at all, so stale values
+cannot be read back as if they had been measured. Format 1 payloads (string SOC and SOH in
+0.1 %) are still read, and come back in format 2 (history/formats.py).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 from battery.plausibility import NO_RESPONSE
 from battery.codes import Health
 from battery.status import StringStatus
-from storage.history import codec
-from storage.history.schema import ABSENT, CELL_FIELDS, STRING_FIELDS
+from storage.history import codec, formats
+from storage.history.schema import ABSENT, CELL_FIELDS, STRING_FIELDS, STRING_QUANTITIES
 
-FORMAT_V1 = 1
+FORMAT_V1 = formats.FORMAT_1
+FORMAT_V2 = formats.FORMAT_2  # what pack_scan writes
 _N_STRING = len(STRING_FIELDS)
 _N_CELL = len(CELL_FIELDS)
 _INT32 = (-(2**31), 2**31 - 1)
@@ -59,23 +62,26 @@ def string_field_value(name: str, raw: int) -> int | None:
     return raw
 
 
-def _scaled(value: float | None, factor: int) -> int:
-    if value is None:
-        return ABSENT
-    return max(_INT32[0] + 1, min(_INT32[1], round(value * factor)))
+_Q = {q.name: q.quantity for q in STRING_QUANTITIES.values()}
+
+
+def _stored(name: str, value: float | None) -> int:
+    """A value in its unit -> the stored integer of STRING_QUANTITIES[name] (ABSENT for None)."""
+    counts = _Q[name].to_wire(value)
+    return ABSENT if counts is None else max(_INT32[0] + 1, min(_INT32[1], counts))
 
 
 def string_fields_of(status: StringStatus) -> tuple[int, ...]:
     return (
         int(status.health),
-        _scaled(status.voltage_v, 100),
-        _scaled(status.current_a, 100),
+        _stored("voltage", status.voltage_v),
+        _stored("current", status.current_a),
         int(status.state),
-        _scaled(status.soc_pct, 10),
-        _scaled(status.soh_pct, 10),
-        _scaled(status.balance_pct, 100),  # the data sheet resolves balance to 0.01 %
-        _scaled(status.ambient_c, 10),
-        _scaled(status.humidity_pct, 10),
+        _stored("soc", status.soc_pct),
+        _stored("soh", status.soh_pct),
+        _stored("balance", status.balance_pct),
+        _stored("ambient", status.ambient_c),
+        _stored("humidity", status.humidity_pct),
         int(status.hall_ok),
         int(status.relay_closed),
     )
@@ -114,11 +120,12 @@ def pack_columns(string_fields: tuple[int, ...], cells: tuple[tuple[int, ...] | 
     except OverflowError as e:
         raise ValueError(f"a reading does not fit in 32 bits: {e}") from e
     # One shuffle over all columns (not one per column): decoding is then one unshuffle + slices.
-    return bytes([FORMAT_V1]) + codec.pack_planes([b"".join(cols)])
+    return bytes([FORMAT_V2]) + codec.pack_planes([b"".join(cols)])
 
 
 def unpack_scan(payload: bytes) -> ScanRow:
-    if not payload or payload[0] != FORMAT_V1:
+    """A stored payload of either format, decoded in format 2."""
+    if not payload or payload[0] not in (FORMAT_V1, FORMAT_V2):
         raise PayloadError(f"unknown scan payload format {payload[:1]!r}")
     body = zlib.decompress(payload[1:])
     n_lanes = len(body) // codec.LANE_BYTES
@@ -127,4 +134,7 @@ def unpack_scan(payload: bytes) -> ScanRow:
         raise PayloadError(f"scan payload of {n_lanes} lanes is not 11 + 7 x cells")
     lanes = codec.from_lanes(codec.unshuffle(body))
     cells = tuple(lanes[_N_STRING + k * n_cells : _N_STRING + (k + 1) * n_cells] for k in range(_N_CELL))
-    return ScanRow(tuple(lanes[:_N_STRING]), cells)
+    fields = tuple(lanes[:_N_STRING])
+    if payload[0] == FORMAT_V1:
+        fields = formats.string_fields_from_format_1(fields)
+    return ScanRow(fields, cells)

@@ -13,6 +13,10 @@ Layout under `<storage dir>/history/` (justified with measurements in docs/stora
 
 Settings, users and alarms are not here (settings.db belongs to the web side), so the UI
 never waits on this writer's locks.
+
+Values are stored as integers in the wire scale of their quantity (battery/quantities.py). Format
+1 stored a string's SOC and SOH in 0.1 %; format 2 (now) stores them in the registry's 1 %, like
+every other interface. Old rows are never rewritten: they are read through history/formats.py.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from battery.quantities import Quantity, quantity
 
 DAY_S = 86_400
 HISTORY_DIR = "history"
@@ -83,6 +89,12 @@ COLD_DDL = (
         day         INTEGER PRIMARY KEY,
         finished_at REAL NOT NULL
     )""",
+    # The format of each compacted day's rows; a day compacted before this table existed has no
+    # row here and is format 1 (history/formats.py).
+    """CREATE TABLE IF NOT EXISTS day_format (
+        day    INTEGER PRIMARY KEY,
+        format INTEGER NOT NULL
+    )""",
 )
 
 CATALOG_DDL = (
@@ -112,47 +124,61 @@ CATALOG_DDL = (
 
 # Columns of a string scan and of a cell, in the order they are packed (every one an int32).
 STRING_FIELDS = (
-    "health", "voltage_cv", "current_ca", "state", "soc_dpct", "soh_dpct", "balance_cpct",
+    "health", "voltage_cv", "current_ca", "state", "soc_pct", "soh_pct", "balance_cpct",
     "ambient_dc", "humidity_dpct", "hall_ok", "relay_closed",
 )
 CELL_FIELDS = ("voltage_mv", "resistance_uohm", "temperature_dc", "soc_pct", "soh_pct", "health", "faults")
 
 
 @dataclass(frozen=True)
-class Quantity:
-    """One plottable/exportable quantity: where it is packed and how to show it."""
+class StoredQuantity:
+    """One plottable/exportable quantity: where it is packed; its unit and scale are the registry's."""
 
-    name: str
+    name: str  # as the API names it (`/api/v1/series?quantity=voltage`)
     field: str  # a name in STRING_FIELDS or CELL_FIELDS
-    scale: float  # stored integer * scale = value in `unit`
-    unit: str
+    quantity: Quantity
+
+    @property
+    def scale(self) -> float:
+        """stored integer * scale = value in `unit`."""
+        return float(self.quantity.resolution)
+
+    @property
+    def unit(self) -> str:
+        return self.quantity.unit
+
+
+def _stored(name: str, field: str, key: str) -> StoredQuantity:
+    return StoredQuantity(name, field, quantity(key))
 
 
 CELL_QUANTITIES = {
     q.name: q
     for q in (
-        Quantity("voltage", "voltage_mv", 0.001, "V"),
-        Quantity("resistance", "resistance_uohm", 0.001, "mΩ"),
-        Quantity("temperature", "temperature_dc", 0.1, "°C"),
-        Quantity("soc", "soc_pct", 1.0, "%"),
-        Quantity("soh", "soh_pct", 1.0, "%"),
+        _stored("voltage", "voltage_mv", "cell.voltage"),
+        _stored("resistance", "resistance_uohm", "cell.resistance"),
+        _stored("temperature", "temperature_dc", "cell.temperature"),
+        _stored("soc", "soc_pct", "cell.soc"),
+        _stored("soh", "soh_pct", "cell.soh"),
     )
 }
 STRING_QUANTITIES = {
     q.name: q
     for q in (
-        Quantity("voltage", "voltage_cv", 0.01, "V"),
-        Quantity("current", "current_ca", 0.01, "A"),
-        Quantity("soc", "soc_dpct", 0.1, "%"),
-        Quantity("soh", "soh_dpct", 0.1, "%"),
-        Quantity("balance", "balance_cpct", 0.01, "%"),
-        Quantity("ambient", "ambient_dc", 0.1, "°C"),
-        Quantity("humidity", "humidity_dpct", 0.1, "%RH"),
+        _stored("voltage", "voltage_cv", "string.voltage"),
+        _stored("current", "current_ca", "string.current"),
+        _stored("soc", "soc_pct", "string.soc"),
+        _stored("soh", "soh_pct", "string.soh"),
+        _stored("balance", "balance_cpct", "string.balance"),
+        _stored("ambient", "ambient_dc", "string.ambient_temperature"),
+        _stored("humidity", "humidity_dpct", "string.ambient_humidity"),
     )
 }
 # UPS values are not stored: they are derived from the UPS's strings the way the UPS actor
-# computes them (voltage = mean of the strings, current = sum, SOC = mean).
+# computes them (voltage = mean of the strings, current = sum, SOC = mean), in the string's scale
+# (the registry gives ups.X the unit and resolution of string.X; a test holds them equal).
 UPS_QUANTITIES = {"voltage": "mean", "current": "sum", "soc": "mean"}
+UPS_REGISTRY_QUANTITIES = {name: quantity(f"ups.{name}") for name in UPS_QUANTITIES}
 
 
 def day_of(ts: float) -> int:

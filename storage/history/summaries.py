@@ -16,7 +16,8 @@ from storage.history import codec
 
 HOUR_MS = 3_600_000
 HOURS = 24
-_STATS = 4  # count, min, avg x10, max
+_STATS = 4  # count, min, avg x AVG_STEPS, max
+AVG_STEPS = 10  # the hourly mean is kept to a tenth of a stored step
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def pack_hours(stats: list[list[HourStat]]) -> bytes:
     for hours in stats:
         cols.append(codec.to_lanes([s.count for s in hours]))
         cols.append(codec.to_lanes([s.min for s in hours]))
-        cols.append(codec.to_lanes([_clamp(round(s.avg * 10)) for s in hours]))
+        cols.append(codec.to_lanes([_clamp(round(s.avg * AVG_STEPS)) for s in hours]))
         cols.append(codec.to_lanes([s.max for s in hours]))
     return codec.pack_series(cols)
 
@@ -69,7 +70,7 @@ def unpack_hours(blob: bytes, quantities: int, which: int | None = None) -> list
     out = []
     for q in range(quantities) if which is None else (which,):
         cnt, mn, avg10, mx = cols[q * _STATS : (q + 1) * _STATS]
-        out.append([HourStat(h, cnt[h], mn[h], avg10[h] / 10, mx[h]) for h in range(len(cnt))])
+        out.append([HourStat(h, cnt[h], mn[h], avg10[h] / AVG_STEPS, mx[h]) for h in range(len(cnt))])
     return out if which is None else out[0]
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from battery.alarms.kinds import AlarmKind
 from battery.alarms.records import AlarmNotice
 from battery.codes import CellFault, Health
+from protocols.scada import modbus_doc
 from protocols.scada import modbus_map as mm
 from protocols.scada.modbus_doc import markdown
 from protocols.scada.modbus_map import Block, Freshness, Register, RegType
@@ -132,9 +134,23 @@ def test_alarm_bits() -> None:
     assert mm.alarm_bits(["hall_sensor", "string_voltage_low", "unknown"], mm.STRING_ALARM_BITS) == 0b1001000
 
 
+def test_alarm_bits_are_keyed_by_alarm_kinds_and_never_share_a_bit() -> None:
+    for table in (mm.STRING_ALARM_BITS, mm.CELL_ALARM_BITS):
+        assert all(isinstance(kind, AlarmKind) for kind in table)
+        assert len(set(table.values())) == len(table)
+    assert not set(mm.RESERVED_STRING_ALARM_BITS) & set(mm.STRING_ALARM_BITS.values())
+
+
+def test_the_published_string_soh_bit_is_reserved_and_reads_zero() -> None:
+    """No alarm raises a string SOH low: b5 stays 0 whatever is active (the cell's b5 says it)."""
+    every_kind = [k.value for k in AlarmKind]
+    assert mm.alarm_bits(every_kind, mm.STRING_ALARM_BITS) & (1 << 5) == 0
+    assert mm.alarm_bits(["cell_soh_low"], mm.CELL_ALARM_BITS) == 1 << 5
+
+
 def test_docs_modbus_md_is_generated_from_the_registry() -> None:
     doc = (REPO / "docs" / "modbus.md").read_text(encoding="utf-8")
-    assert doc == markdown(), "docs/modbus.md is stale: run `python -m protocols.scada.modbus_doc > docs/modbus.md`"
+    assert doc == modbus_doc.markdown(), "docs/modbus.md is stale: run `python -m protocols.scada.modbus_doc > docs/modbus.md`"
 
 
 def test_implausible_cell_readings_read_not_available_and_the_rest_is_served() -> None:
