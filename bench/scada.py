@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from battery.alarms.records import AlarmNotice  # noqa: E402
 from battery.site import ModbusTcpConfig, SnmpConfig  # noqa: E402
 from protocols.scada import snmp_oids as so  # noqa: E402
-from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status  # noqa: E402
+from tests.factories import sample_string_status, sample_topology, sample_ups_status  # noqa: E402
 
 STRINGS, CELLS = 32, 120
 REGS_PER_REQUEST = 125

@@ -59,7 +59,9 @@ def _inside_actor() -> bool:
 
 
 def get_logger(name: str, **bound: Any) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name).bind(**bound)
+    """A lazy logger: it takes structlog's configuration when it logs, not when it is created, so
+    a module-level logger follows `configure_structlog()` (and a test's `capture_logs()`) made later."""
+    return structlog.get_logger(name, **bound)
 
 
 class JsonLineFormatter(logging.Formatter):

@@ -27,6 +27,10 @@ from battery.site import (
 T = TypeVar("T")
 
 
+REPO = Path(__file__).resolve().parent.parent  # the repository's root
+TEST_DATA = REPO / "tests" / "data"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -4,7 +4,7 @@ Thespian 4.0.1 binds its admin, logger and actor sockets to every interface and 
 whatever arrives, so anyone who reaches those ports can run code (THESPIAN.md §8-1). We wrap
 `IPActorAddress.__init__` so that a wildcard bind name becomes the chosen address. Child
 processes are forked and inherit the patch. This touches a library internal: thespian is pinned
-in pyproject.toml and test_every_listening_socket_is_on_loopback (tests/integration/test_runtime_gateway.py) fails if any listener of a
+in pyproject.toml and test_every_listening_socket_is_on_loopback (tests/actors/runtime/test_gateway_process.py) fails if any listener of a
 running gateway is on a non-loopback address.
 """
 

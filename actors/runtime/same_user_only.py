@@ -15,7 +15,7 @@ socket table (docs/architecture.md has the measured figure).
 Hook: `TCPTransport._acceptNewIncoming` accepts one connection and registers it for reading;
 we wrap it and unregister and close whatever it registered that fails the check. Like
 loopback.py this touches a library internal: thespian is pinned in pyproject.toml, and
-tests/integration/test_runtime_same_user.py fails if the check stops working.
+tests/actors/runtime/test_same_user.py fails if the check stops working.
 """
 
 from __future__ import annotations

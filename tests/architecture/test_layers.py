@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
+
 PACKAGES = ("battery", "topology", "observability", "storage", "protocols", "sim", "actors", "web", "btms")
 MAX_MODULE_LINES = 500
 

@@ -14,8 +14,7 @@ from battery import quantities
 from battery.plausibility import VOLTAGE_RANGE_MV
 from battery.quantities import QUANTITIES, Level, Quantity, quantity
 from btms.quantities_doc import render
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
 
 # The product sheet's resolution of every quantity it lists (seed 000), in the registry's unit.
 PRODUCT_SHEET = {

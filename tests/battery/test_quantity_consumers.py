@@ -19,7 +19,7 @@ from protocols.scada.snmp_rows import string_row, ups_row
 from storage.history import schema
 from storage.history.export_csv import CELL_HEADER, STRING_HEADER
 from storage.history.scan_row import pack_scan, unpack_scan
-from tests.unit.test_scada_samples import sample_string_status, sample_topology, sample_ups_status
+from tests.factories import sample_string_status, sample_topology, sample_ups_status
 from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
 from web.openapi import openapi_document
 from web.site_view import SiteView

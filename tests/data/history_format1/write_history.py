@@ -2,7 +2,7 @@
 
 The committed `history/` was written by this script at revision cbf98a5, the last one whose
 history stored a string's SOC and SOH in 0.1 % (format 1), so that
-tests/unit/test_history_formats.py can prove the current code still reads it. Run at a newer revision it
+tests/storage/history/test_formats.py can prove the current code still reads it. Run at a newer revision it
 writes the same scans in the current format.
 
     python tests/data/history_format1/write_history.py OUT_DIR

@@ -1,0 +1,222 @@
+"""Writer, compaction, retention and queries on real SQLite files in a temporary directory."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from battery.codes import ChargeState
+from storage.history import schema
+from storage.history.compactor import compact_day
+from storage.history.export_csv import csv_chunks
+from storage.history.reader import HistoryQueries, HistoryReader, UnknownItem
+from storage.history.retention import RetentionPolicy
+from storage.history.writer import HistoryWriter
+from tests.factories import DAY, T0, make_status
+
+
+def _writer(d: Path, **kw: object) -> HistoryWriter:
+    kw.setdefault("commit_interval_s", 3600)
+    kw.setdefault("housekeeping_interval_s", 1e9)
+    kw.setdefault("compact", False)
+    return HistoryWriter(d, **kw)  # type: ignore[arg-type]
+
+
+async def _write_day(w: HistoryWriter, day_start: float, step: float = 60.0, strings: int = 2) -> None:
+    rng = random.Random(int(day_start))
+    for i in range(int(DAY / step)):
+        ts = day_start + i * step
+        for s in range(1, strings + 1):
+            state = ChargeState.DISCHARGE if s == 1 and 600 <= i < 630 else ChargeState.FLOAT
+            w.submit_string(make_status(f"S{s}", s, ts, stale=(s == 2 and i == 5), state=state,
+                                        current_a=-20.0 if state == ChargeState.DISCHARGE else 0.2, rng=rng))
+    await w.flush()
+
+
+def test_hot_and_cold_answer_the_same(tmp_path: Path) -> None:
+    async def main() -> None:
+        w = _writer(tmp_path)
+        await w.open()
+        await _write_day(w, T0)
+        await _write_day(w, T0 + DAY)
+        await w.close()
+        q = HistoryQueries(tmp_path)
+        hot_series = q.series("cell", "S1/2", "voltage", T0, T0 + DAY, 48)
+        hot_snap = q.string_snapshot("S1", T0 + 3 * 3600 + 5)
+        result = compact_day(tmp_path, schema.day_of(T0))
+        assert (result.strings, result.cells, result.scans) == (2, 8, 2 * 1440)
+        schema.hot_path(tmp_path, schema.day_of(T0)).unlink()  # only the cold tier is left
+        assert q.series("cell", "S1/2", "voltage", T0, T0 + DAY, 48) == hot_series
+        assert q.string_snapshot("S1", T0 + 3 * 3600 + 5) == hot_snap
+        assert hot_snap is not None and hot_snap["time"] == "2024-10-04T03:00:00.000+00:00"
+        assert hot_snap["cells"][1]["resistance"] == pytest.approx(4.002)
+        assert len(hot_series) == 48 and all(13.499 <= p[1] <= p[3] <= 13.501 for p in hot_series)
+        # a year-long range uses hourly summaries and stays bounded
+        year = q.series("string", "S1", "current", T0 - 300 * DAY, T0 + 2 * DAY, 500)
+        assert 0 < len(year) <= 500
+        assert min(p[1] for p in year) == pytest.approx(-20.0)
+
+    asyncio.run(main())
+
+
+def test_stale_data_never_looks_like_a_value(tmp_path: Path) -> None:
+    async def main() -> None:
+        w = _writer(tmp_path)
+        await w.open()
+        w.submit_string(make_status("S1", 1, T0, stale=True))
+        w.submit_string(make_status("S1", 1, T0 + 10, no_response=(2,)))
+        await w.close()
+        q = HistoryQueries(tmp_path)
+        stale = q.string_snapshot("S1", T0 + 5)
+        assert stale is not None and stale["stale"] and stale["values"]["voltage"] is None
+        assert [c["voltage"] for c in stale["cells"]] == [None] * 4
+        snap = q.string_snapshot("S1", T0 + 10)
+        assert snap is not None and snap["cells"][1]["voltage"] is None and snap["cells"][0]["voltage"] > 13
+        rows = "".join(csv_chunks(q, "cells", T0, T0 + 20, string="S1")).split("\r\n")
+        assert rows[1].startswith("2024-10-04T00:00:00.000+00:00,U1,S1,1,STALE,NO_RESPONSE,,,,,")
+        assert rows[4].startswith("2024-10-04T00:00:00.000+00:00,U1,S1,4,STALE,NO_RESPONSE,,")
+        assert rows[6].startswith("2024-10-04T00:00:10.000+00:00,U1,S1,2,STALE,NO_RESPONSE,,")
+        compact_day(tmp_path, schema.day_of(T0))
+        schema.hot_path(tmp_path, schema.day_of(T0)).unlink()
+        again = "".join(csv_chunks(q, "cells", T0, T0 + 20, string="S1")).split("\r\n")
+        assert again == rows
+
+    asyncio.run(main())
+
+
+def test_discharge_events_listed_and_plotted(tmp_path: Path) -> None:
+    async def main() -> None:
+        w = _writer(tmp_path)
+        await w.open()
+        await _write_day(w, T0)
+        await w.close()
+        r = HistoryReader(tmp_path)
+        events = await r.discharge_events(ups_id="U1")
+        assert events == [{"id": 1, "ups_id": "U1", "string_id": "S1", "start": T0 + 600 * 60, "end": T0 + 630 * 60}]
+        assert await r.discharge_events(string_id="S2") == []
+        pts = await r.discharge_event_series(1, "current", max_points=1000)
+        assert len(pts) == 30 and all(p[2] == pytest.approx(-20.0) for p in pts)
+        cell = await r.discharge_event_series(1, "temperature", cell=4)
+        assert cell and cell[0][2] == pytest.approx(25.0)
+        with pytest.raises(UnknownItem, match="no discharge event 99"):
+            await r.discharge_event_series(99, "current")
+
+    asyncio.run(main())
+
+
+def test_unknown_names_are_clear_errors(tmp_path: Path) -> None:
+    async def main() -> None:
+        w = _writer(tmp_path)
+        await w.open()
+        w.submit_string(make_status())
+        await w.close()
+        q = HistoryQueries(tmp_path)
+        with pytest.raises(UnknownItem, match="no string 'nope'"):
+            q.series("string", "nope", "voltage", T0, T0 + 10, 10)
+        with pytest.raises(UnknownItem, match="no cell 9"):
+            q.series("cell", "S1/9", "voltage", T0, T0 + 10, 10)
+        with pytest.raises(UnknownItem, match="no cell quantity 'volts'"):
+            q.series("cell", "S1/1", "volts", T0, T0 + 10, 10)
+        with pytest.raises(UnknownItem, match="no UPS 'U9'"):
+            q.series("ups", "U9", "voltage", T0, T0 + 10, 10)
+
+    asyncio.run(main())
+
+
+def test_retention_over_simulated_months(tmp_path: Path) -> None:
+    """75 days at one scan per 30 min, 40-day retention: old months and hot days go, the rest answers."""
+    async def main() -> None:
+        policy = RetentionPolicy(retention_days=40, hot_days=2, min_free_mb=0, compaction_grace_s=0)
+        w = _writer(tmp_path, policy=policy)
+        await w.open()
+        first_day = schema.day_of(T0)
+        for n in range(75):
+            day_start = T0 + n * DAY
+            for i in range(48):
+                st = ChargeState.DISCHARGE if i == 10 else ChargeState.FLOAT
+                w.submit_string(make_status("S1", 1, day_start + i * 1800, state=st))
+            await w.flush()
+            if n:
+                compact_day(tmp_path, first_day + n - 1)  # what the child process does
+            await w.housekeeping()
+        await w.close()
+        today = first_day + 74
+        hot = schema.hot_days_on_disk(tmp_path)
+        assert hot == [today - 1, today]
+        months = [m for m, _ in schema.cold_months_on_disk(tmp_path)]
+        assert months[0] == schema.month_name(today - 39)  # every earlier month was deleted
+        q = HistoryQueries(tmp_path)
+        kept = q.series("cell", "S1/1", "resistance", (today - 39) * DAY, (today + 1) * DAY, 40)
+        assert len(kept) == 40 and all(p[2] == pytest.approx(4.001) for p in kept)
+        assert q.series("cell", "S1/1", "resistance", T0, T0 + DAY, 10) == []
+        events = q.discharge_events()
+        assert min(e["start"] for e in events) >= (today - 39) * DAY
+        assert len(events) == 40
+
+    asyncio.run(main())
+
+
+def test_disk_floor_deletes_oldest_and_raises_alarm(tmp_path: Path) -> None:
+    async def main() -> None:
+        alarms: list[tuple[str, bool]] = []
+        policy = RetentionPolicy(min_free_mb=10**9, hot_days=3)  # a floor no disk reaches
+        w = _writer(tmp_path, policy=policy, on_alarm=lambda t, a: alarms.append((t, a)))
+        await w.open()
+        for n in range(3):
+            w.submit_string(make_status(ts=T0 + n * DAY))
+        await w.flush()
+        await w.housekeeping()  # must not raise
+        assert schema.hot_days_on_disk(tmp_path) == [schema.day_of(T0) + 2]  # today's file is kept
+        assert alarms and alarms[0][1] is True and "deleted hot" in alarms[0][0]
+        assert w.stats().disk_alarm
+        w.policy = RetentionPolicy(min_free_mb=0)
+        await w.housekeeping()
+        assert alarms[-1][1] is False
+        await w.close()
+
+    asyncio.run(main())
+
+
+def test_full_queue_drops_visibly_not_silently(tmp_path: Path) -> None:
+    async def main() -> None:
+        w = _writer(tmp_path, max_pending=5)
+        await w.open()
+        accepted = [w.submit_string(make_status(ts=T0 + i)) for i in range(8)]
+        assert accepted == [True] * 5 + [False] * 3
+        st = w.stats()
+        assert (st.pending, st.dropped, st.pending_high_water) == (5, 3, 5)
+        await w.flush()
+        assert w.stats().committed == 5
+        await w.close()
+
+    asyncio.run(main())
+
+
+def test_writer_compacts_in_a_child_process(tmp_path: Path) -> None:
+    async def main() -> None:
+        policy = RetentionPolicy(compaction_grace_s=0, hot_days=1, min_free_mb=0)
+        w = _writer(tmp_path, policy=policy, compact=True)
+        await w.open()
+        for i in range(10):
+            w.submit_string(make_status(ts=T0 + i * 600))
+        w.submit_string(make_status(ts=T0 + DAY + 5))
+        await w.flush()
+        await w.housekeeping()
+        deadline = time.monotonic() + 30
+        while w.stats().compactions == 0 and time.monotonic() < deadline:
+            assert w._compaction is not None
+            await asyncio.wait([w._compaction], timeout=1)
+        assert w.stats().compactions == 1
+        await w.housekeeping()  # now the compacted hot day can go
+        await w.close()
+        assert schema.hot_days_on_disk(tmp_path) == [schema.day_of(T0) + 1]
+        con = sqlite3.connect(schema.cold_path(tmp_path, schema.day_of(T0)))
+        assert con.execute("SELECT count(*) FROM cell_day").fetchone()[0] == 4
+        con.close()
+
+    asyncio.run(main())
