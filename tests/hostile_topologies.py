@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEMO_TEXT = (REPO / "topology.yaml").read_text()
 DEMO_NAME = "name: Demo data center"
-NAME_LINE = DEMO_TEXT.splitlines().index(f"  {DEMO_NAME}        # shown in the web UI and in SNMP/Modbus identification") + 1
+NAME_LINE = next(n for n, line in enumerate(DEMO_TEXT.splitlines(), start=1) if line.startswith(f"  {DEMO_NAME}"))
 ADMIN_LINE = NAME_LINE + 1  # the hostile values below are put on a line of their own after the name
 
 STRING = "{id: S, bus: sim, address: 1, battery: {nominal_voltage: 12, capacity_ah: 100, count: 40}, hall_range_a: 500}"

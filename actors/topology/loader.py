@@ -500,7 +500,8 @@ class _TopologyReader:
             if bus.port is None:
                 continue
             if bus.port in first_port:
-                s.problem("port", f"{quoted(bus.port)} is already the port of the bus at line {first_port[bus.port].line}")
+                at = first_port[bus.port].line
+                s.problem("port", f"{quoted(bus.port)} is already the port of the bus at line {at}")
             else:
                 first_port[bus.port] = s
 

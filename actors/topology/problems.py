@@ -66,10 +66,12 @@ class ProblemLog:
 
 
 def shortened(text: str, limit: int = MAX_QUOTED_LENGTH) -> str:
-    """Text from the file as a message shows it: cut after `limit` characters."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text)} characters)"
+    """Text from the file as a message shows it: on one line (line breaks and control characters
+    escaped as in Python, `\\n`) and cut after `limit` characters."""
+    shown = text[:limit]
+    if not shown.isprintable():
+        shown = repr(shown)[1:-1]
+    return shown if len(text) <= limit else f"{shown}... ({len(text)} characters)"
 
 
 def quoted(text: str) -> str:

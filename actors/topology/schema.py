@@ -328,7 +328,8 @@ class Section:
             if not (isinstance(item, yaml.ScalarNode) and item.tag == _TAG + "str" and item.value.strip()):
                 self.log.add(line_of(item), f"{path}: must be text; got {describe(item)}")
             elif len(item.value) > MAX_TEXT_LENGTH:
-                self.log.add(line_of(item), f"{path}: {quoted(item.value)} is too long: at most {MAX_TEXT_LENGTH} characters")
+                too_long = f"is too long: at most {MAX_TEXT_LENGTH} characters"
+                self.log.add(line_of(item), f"{path}: {quoted(item.value)} {too_long}")
             else:
                 out.append((item.value, line_of(item)))
         return out
