@@ -204,7 +204,7 @@ class Section:
         choices: Sequence[str] = (),
         max_length: int = MAX_TEXT_LENGTH,
     ) -> str | None:
-        """Text of at most `max_length` characters (an id is kept short by its `pattern`)."""
+        """Text of at most `max_length` characters (ids and names pass their own, shorter limit)."""
         expected = f"one of {', '.join(choices)}" if choices else "text"
         state, value = self._scalar(key, default, expected)
         if state != "given":
