@@ -111,12 +111,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _load_or_report(path: Path):
     from topology.loader import TopologyError, load_topology
+    from topology.problems import shown_problems
 
     try:
         return load_topology(path)
     except TopologyError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
+        for line in shown_problems(error.problems):
+            print(line, file=sys.stderr)
         print(f"{path}: {len(error.problems)} problem(s)", file=sys.stderr)
         return None
 

@@ -2,7 +2,11 @@
 
 Tests and `btms sim-fault` use it to break the simulated hardware on demand while the gateway
 runs against it. Request -> reply, both single JSON lines; a reply is {"ok": true, ...} or
-{"ok": false, "error": "..."} naming what was wrong with the request.
+{"ok": false, "error": "..."} naming what was wrong with the request: a line that is not UTF-8,
+not a JSON object or longer than MAX_REQUEST_BYTES, an unknown command, parameter or fault
+field, a value of the wrong type (no coercion: "on" takes true or false, not "yes"), a value
+the simulated hardware refuses (a discharge current <= 0). A refused request changes nothing
+and the connection stays open for the next one.
 
 Commands ("cmd"):
   status                                   line ports, noise, request counters, IO modules' inputs and outputs
@@ -12,7 +16,7 @@ Commands ("cmd"):
   io_offline module=ID offline=BOOL        a BM-LC stops answering
   noise    bus=ID fraction=0..1            that fraction of responses gets a CRC error
   unplug / replug  bus=ID                  the line disappears / comes back (same port name)
-  discharge ups=ID duration_s=S current_a=A   a mains failure of one UPS, starting now
+  discharge ups=ID duration_s=S current_a=A   a mains failure of one UPS, starting now (S, A > 0)
 """
 
 from __future__ import annotations
@@ -27,8 +31,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from sim import faults
+from sim.control_request import ControlError, Parameters, build_fault, named, parse_request
 from sim.fieldbus_sim import STATE_FILE, SimulatedFieldBuses
+
+__all__ = ["FAULTS", "MAX_REQUEST_BYTES", "ControlClient", "ControlError", "ControlServer", "FaultController"]
+
+log = structlog.get_logger("sim.control")
 
 FAULTS: dict[str, type] = {
     "open_cell": faults.OpenCell,
@@ -40,26 +51,27 @@ FAULTS: dict[str, type] = {
     "implausible_value": faults.ImplausibleValue,
 }
 
+# The parameters each command takes besides "cmd"; any other is refused (a typo is never ignored).
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "status": (),
+    "inject": ("string", "fault", "args"),
+    "clear": ("string", "fault"),
+    "input": ("module", "input", "on"),
+    "io_offline": ("module", "offline"),
+    "noise": ("bus", "fraction"),
+    "unplug": ("bus",),
+    "replug": ("bus",),
+    "discharge": ("ups", "duration_s", "current_a"),
+}
 
-class ControlError(ValueError):
-    """A control request that cannot be carried out; the text goes back to the client."""
+MAX_REQUEST_BYTES = 64 * 1024  # one request line; a longer one is refused without being kept
 
 
-def _need(request: dict[str, Any], key: str) -> Any:
-    if key not in request:
-        raise ControlError(f"{request.get('cmd')!r} needs {key!r}")
-    return request[key]
-
-
-def _fault(name: str, args: dict[str, Any]) -> Any:
+def _fault_kind(name: str) -> type:
     try:
-        kind = FAULTS[name]
+        return FAULTS[name]
     except KeyError:
-        raise ControlError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}") from None
-    try:
-        return kind(**args)
-    except (TypeError, ValueError) as exc:
-        raise ControlError(f"fault {name}: {exc}") from exc
+        raise ControlError(f"unknown fault {named(name)}; known: {', '.join(FAULTS)}") from None
 
 
 class FaultController:
@@ -70,21 +82,33 @@ class FaultController:
         self.site = field.site
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        cmd = request.get("cmd")
-        handler: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, f"_cmd_{cmd}", None)
-        if not isinstance(cmd, str) or handler is None:
-            known = sorted(n[5:] for n in dir(self) if n.startswith("_cmd_"))
-            raise ControlError(f"unknown command {cmd!r}; known: {', '.join(known)}")
+        """The reply's fields; ControlError names what is wrong, and then nothing was changed."""
+        known = ", ".join(sorted(PARAMETERS))
+        if "cmd" not in request:
+            raise ControlError(f"a request needs 'cmd'; known: {known}")
+        cmd = request["cmd"]
+        if not isinstance(cmd, str) or cmd not in PARAMETERS:
+            raise ControlError(f"unknown command {named(cmd)}; known: {known}")
+        params = Parameters({k: v for k, v in request.items() if k != "cmd"}, cmd)
+        params.allow(PARAMETERS[cmd])
+        handler: Callable[[Parameters], dict[str, Any]] = getattr(self, f"_cmd_{cmd}")
         with self.site.lock:
-            return handler(request)
+            try:
+                return handler(params)
+            except ValueError as exc:  # the simulated hardware refuses a value, in its own words
+                if isinstance(exc, ControlError):
+                    raise
+                raise ControlError(f"{cmd}: {exc}") from None
 
-    def _string(self, request: dict[str, Any]) -> Any:
+    @staticmethod
+    def _found(lookup: Callable[[str], Any], name: str) -> Any:
+        """A string, IO module or bus by id; its KeyError (naming what exists) becomes the reply."""
         try:
-            return self.site.string(str(_need(request, "string")))
+            return lookup(name)
         except KeyError as exc:
             raise ControlError(str(exc.args[0])) from None
 
-    def _cmd_status(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _cmd_status(self, params: Parameters) -> dict[str, Any]:
         """The buses' counters and every BM-LC's inputs and outputs (what the gateway switched)."""
         controller = self.site.topology.master_controller
         modules = controller.io_modules if controller is not None else ()
@@ -100,72 +124,75 @@ class FaultController:
             },
         }
 
-    def _cmd_inject(self, request: dict[str, Any]) -> dict[str, Any]:
-        string = self._string(request)
-        fault = _fault(str(_need(request, "fault")), dict(request.get("args") or {}))
-        try:
-            string.inject(fault)
-        except ValueError as exc:
-            raise ControlError(str(exc)) from exc
+    def _cmd_inject(self, params: Parameters) -> dict[str, Any]:
+        string = self._found(self.site.string, params.text("string"))
+        name = params.text("fault")
+        fault = build_fault(_fault_kind(name), params.mapping("args", f"fault {name}"))
+        string.inject(fault)
         return {"injected": repr(fault)}
 
-    def _cmd_clear(self, request: dict[str, Any]) -> dict[str, Any]:
-        string = self._string(request)
-        name = request.get("fault")
-        if name is not None and name not in FAULTS:
-            raise ControlError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
-        string.clear_faults(FAULTS[name] if name else None)
+    def _cmd_clear(self, params: Parameters) -> dict[str, Any]:
+        string = self._found(self.site.string, params.text("string"))
+        name = params.optional_text("fault")
+        string.clear_faults(_fault_kind(name) if name is not None else None)
         return {}
 
-    def _module(self, request: dict[str, Any]) -> Any:
-        try:
-            return self.site.io_module(str(_need(request, "module")))
-        except KeyError as exc:
-            raise ControlError(str(exc.args[0])) from None
-
-    def _cmd_input(self, request: dict[str, Any]) -> dict[str, Any]:
-        module = self._module(request)
-        try:
-            module.set_input(int(_need(request, "input")), bool(_need(request, "on")))
-        except ValueError as exc:
-            raise ControlError(str(exc)) from exc
+    def _cmd_input(self, params: Parameters) -> dict[str, Any]:
+        module = self._found(self.site.io_module, params.text("module"))
+        module.set_input(params.whole("input"), params.flag("on"))
         return {}
 
-    def _cmd_io_offline(self, request: dict[str, Any]) -> dict[str, Any]:
-        self._module(request).online = not bool(_need(request, "offline"))
+    def _cmd_io_offline(self, params: Parameters) -> dict[str, Any]:
+        module = self._found(self.site.io_module, params.text("module"))
+        module.online = not params.flag("offline")
         return {}
 
-    def _bus(self, request: dict[str, Any]) -> Any:
-        try:
-            return self.field.server(str(_need(request, "bus")))
-        except KeyError as exc:
-            raise ControlError(str(exc.args[0])) from None
-
-    def _cmd_noise(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            self._bus(request).set_noise(float(_need(request, "fraction")))
-        except ValueError as exc:
-            raise ControlError(str(exc)) from exc
+    def _cmd_noise(self, params: Parameters) -> dict[str, Any]:
+        self._found(self.field.server, params.text("bus")).set_noise(params.number("fraction"))
         return {}
 
-    def _cmd_unplug(self, request: dict[str, Any]) -> dict[str, Any]:
-        self._bus(request).endpoint.unplug()
+    def _cmd_unplug(self, params: Parameters) -> dict[str, Any]:
+        self._found(self.field.server, params.text("bus")).endpoint.unplug()
         return {}
 
-    def _cmd_replug(self, request: dict[str, Any]) -> dict[str, Any]:
-        bus = self._bus(request)
+    def _cmd_replug(self, params: Parameters) -> dict[str, Any]:
+        bus = self._found(self.field.server, params.text("bus"))
         bus.endpoint.replug()
         return {"port": bus.port}
 
-    def _cmd_discharge(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _cmd_discharge(self, params: Parameters) -> dict[str, Any]:
+        ups = params.text("ups")
+        duration_s = params.number("duration_s", more_than=0)
+        current_a = params.number("current_a", more_than=0)
         try:
-            self.site.schedule_discharge(
-                str(_need(request, "ups")), time.time(), float(_need(request, "duration_s")),
-                float(_need(request, "current_a")),
-            )  # fmt: skip
-        except KeyError as exc:
-            raise ControlError(f"no UPS {exc.args[0]!r}") from None
+            self.site.topology.ups(ups)
+        except KeyError:
+            raise ControlError(f"no UPS {named(ups)}") from None
+        self.site.schedule_discharge(ups, time.time(), duration_s, current_a)
         return {}
+
+
+def answer(controller: FaultController, line: bytes) -> dict[str, Any]:
+    """The reply to one request line: never an exception, so the connection goes on."""
+    try:
+        return {"ok": True, **controller.handle(parse_request(line))}
+    except ControlError as exc:
+        return {"ok": False, "error": str(exc)}
+    except Exception as exc:  # a fault of the simulator itself: logged in full, answered, not fatal
+        log.exception("control request failed", request=line[:200])
+        return {"ok": False, "error": f"the simulator failed on this request ({type(exc).__name__}: {exc})"}
+
+
+def _read_line(rfile: Any) -> bytes | None:
+    """The next request line, b"" past MAX_REQUEST_BYTES (the rest is skipped), None at the end."""
+    line = rfile.readline(MAX_REQUEST_BYTES + 1)
+    if not line:
+        return None
+    if len(line) <= MAX_REQUEST_BYTES or line.endswith(b"\n"):
+        return line
+    while line and not line.endswith(b"\n"):  # skip to the end of the line, one bounded piece at a time
+        line = rfile.readline(MAX_REQUEST_BYTES)
+    return b""
 
 
 class ControlServer:
@@ -176,16 +203,13 @@ class ControlServer:
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                for line in self.rfile:
-                    if not line.strip():
+                while (line := _read_line(self.rfile)) is not None:
+                    if line == b"":
+                        reply = {"ok": False, "error": f"a request line is longer than {MAX_REQUEST_BYTES} bytes"}
+                    elif not line.strip():
                         continue
-                    try:
-                        request = json.loads(line)
-                        if not isinstance(request, dict):
-                            raise ControlError("a request is one JSON object per line")
-                        reply = {"ok": True, **controller.handle(request)}
-                    except (ControlError, json.JSONDecodeError) as exc:
-                        reply = {"ok": False, "error": str(exc)}
+                    else:
+                        reply = answer(controller, line)
                     self.wfile.write(json.dumps(reply).encode() + b"\n")
                     self.wfile.flush()
 

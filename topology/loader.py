@@ -6,7 +6,8 @@ between sections, so that the actor tree is never started half-built: `btms chec
 `btms run` both call `load_topology` and print the same problems.
 
 Reading goes through PyYAML's `compose()` (nodes with line numbers, nothing constructed),
-so no YAML tag can build a Python object and every value keeps its line.
+so no YAML tag can build a Python object and every value keeps its line; `yaml_source`
+keeps the file, its nesting and its aliases within `topology.limits`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from battery.alarms.limits import OVERRIDABLE_LIMITS, validate_overrides
+from topology.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH
 from battery.quantities import quantity
 from battery.site import (
     IOS_PER_MODULE,
@@ -43,8 +45,9 @@ from battery.site import (
     UpsConfig,
     WebConfig,
 )
-from topology.problems import Problem, ProblemLog, TopologyError
+from topology.problems import Problem, ProblemLog, TopologyError, listing, quoted, shortened
 from topology.schema import Section
+from topology.yaml_source import compose_file
 
 __all__ = ["Problem", "TopologyError", "check_topology", "load_topology"]
 
@@ -55,13 +58,18 @@ MAX_HALL_RANGE_A = int(quantity("string.current").maximum)  # the largest BM-HS:
 MAX_RTU_ADDRESS = 247  # Modbus RTU: 1..247 are device addresses, 0 is broadcast
 OUTPUT_FUNCTIONS = ("disconnect", "siren")
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
-ID_SAYS = "is not a valid id: use 1 to 32 letters, digits, '-', '_' or '.', starting with a letter or digit"
+ID_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ID_LENGTH - 1}}}")
+ID_SAYS = (
+    f"is not a valid id: use 1 to {MAX_ID_LENGTH} letters, digits, '-', '_' or '.', "
+    "starting with a letter or digit"
+)
+ID_RULES = {"pattern": ID_PATTERN, "pattern_says": ID_SAYS, "max_length": MAX_ID_LENGTH}  # for Section.text
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
 _SIM_PORT = re.compile(r"sim://[A-Za-z0-9_.-]+")
 _SOCKET_PORT = re.compile(r"socket://(?P<host>[^:/]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
 _DEVICE_PORT = re.compile(r"/\S+|COM[0-9]+")
+_PORT_NUMBER = re.compile(r"[0-9]{1,5}")  # ASCII digits only: str.isdigit() also takes '²'
 
 TOP_KEYS = ("gateway", "buses", "upses", "master_controller", "services", "storage")
 GATEWAY_KEYS = ("id", "name", "admin_port")
@@ -92,7 +100,7 @@ WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})
 def load_topology(path: str | Path) -> Topology:
     """Read and check a topology file; raise `TopologyError` listing every problem."""
     log = ProblemLog(str(path))
-    root = _compose(Path(path), log)
+    root = compose_file(Path(path), log)
     if root is None:
         raise TopologyError(log.problems)
     topology = _TopologyReader(log).read(root, source=str(Path(path).resolve()))
@@ -108,39 +116,6 @@ def check_topology(path: str | Path) -> list[Problem]:
     except TopologyError as e:
         return e.problems
     return []
-
-
-def _compose(path: Path, log: ProblemLog) -> yaml.Node | None:
-    """The YAML node tree of the file, or None after reporting why there is none."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        log.add(1, f"cannot read the file: {e.strerror or e}")
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        log.add(raw[: e.start].count(b"\n") + 1, "the file is not UTF-8 text")
-        return None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        what = e.problem or e.context or "unreadable YAML"
-        if e.context and e.problem and e.problem.startswith("but "):  # "expected X, but found Y"
-            what = f"{e.context}, {e.problem}"
-        elif e.context and e.problem and e.context_mark is not None:
-            what += f" ({e.context} started at line {e.context_mark.line + 1})"
-        log.add(line, f"YAML syntax error: {what}")
-        return None
-    except yaml.reader.ReaderError as e:  # a character YAML does not allow (control codes ...)
-        log.add(text[: e.position].count("\n") + 1, f"YAML syntax error: {e.reason}")
-        return None
-    if root is None:
-        log.add(1, "the file is empty; it must describe the gateway, its buses and its UPSes")
-        return None
-    return root
 
 
 class _TopologyReader:
@@ -187,10 +162,10 @@ class _TopologyReader:
     # -- sections -----------------------------------------------------------------------
 
     def _gateway(self, s: Section) -> GatewayConfig:
-        gw_id = s.text("id", pattern=ID_PATTERN, pattern_says=ID_SAYS)
+        gw_id = s.text("id", **ID_RULES)
         return GatewayConfig(
             id=gw_id,  # type: ignore[arg-type]
-            name=s.text("name", gw_id),  # type: ignore[arg-type]
+            name=s.text("name", gw_id, max_length=MAX_NAME_LENGTH),  # type: ignore[arg-type]
             admin_port=s.integer("admin_port", 19500, lo=1024, hi=65535),  # type: ignore[arg-type]
         )
 
@@ -198,7 +173,7 @@ class _TopologyReader:
         for path, node in top.items("buses", required=True):
             s = Section(self.log, node, path, BUS_KEYS)
             bus = BusConfig(
-                id=s.text("id", pattern=ID_PATTERN, pattern_says=ID_SAYS),  # type: ignore[arg-type]
+                id=s.text("id", **ID_RULES),  # type: ignore[arg-type]
                 port=self._port(s),  # type: ignore[arg-type]
                 baudrate=s.integer("baudrate", 115200, allowed=BAUD_RATES),  # type: ignore[arg-type]
                 parity=s.text("parity", "N", choices=PARITIES),  # type: ignore[arg-type]
@@ -217,16 +192,16 @@ class _TopologyReader:
         socket = _SOCKET_PORT.fullmatch(port)
         if socket:
             if not 1 <= int(socket["port"]) <= 65535:
-                s.problem("port", f"{port!r}: the TCP port must be 1..65535")
+                s.problem("port", f"{quoted(port)}: the TCP port must be 1..65535")
                 return None
             return port
         if port.startswith("sim://") and not _SIM_PORT.fullmatch(port):
-            s.problem("port", f"{port!r}: a simulator port is sim://NAME (letters, digits, '-', '_', '.')")
+            s.problem("port", f"{quoted(port)}: a simulator port is sim://NAME (letters, digits, '-', '_', '.')")
             return None
         if not (_SIM_PORT.fullmatch(port) or _DEVICE_PORT.fullmatch(port)):
             s.problem(
                 "port",
-                f"{port!r} is not a serial device (/dev/ttyUSB0), socket://HOST:PORT or sim://NAME",
+                f"{quoted(port)} is not a serial device (/dev/ttyUSB0), socket://HOST:PORT or sim://NAME",
             )
             return None
         return port
@@ -240,14 +215,14 @@ class _TopologyReader:
                     f"{path}: a BM-GW gateway supports at most {MAX_UPSES_PER_GATEWAY} UPSes; "
                     "put the others on a second gateway",
                 )
-            ups_id = s.text("id", pattern=ID_PATTERN, pattern_says=ID_SAYS)
+            ups_id = s.text("id", **ID_RULES)
             strings = tuple(self._strings(s, ups_id))
             if s.is_empty_list("strings") and not s.broken:
                 s.problem("strings", "a UPS needs at least one battery string")
             ups = UpsConfig(
                 id=ups_id,  # type: ignore[arg-type]
                 index=self._index(s, ups_number, MAX_UPSES_PER_GATEWAY, "UPSes"),  # type: ignore[arg-type]
-                name=s.text("name", ups_id),  # type: ignore[arg-type]
+                name=s.text("name", ups_id, max_length=MAX_NAME_LENGTH),  # type: ignore[arg-type]
                 strings=strings,
             )
             self.upses.append((ups, s))
@@ -269,11 +244,11 @@ class _TopologyReader:
                     f"{path}: this is string {number}; a BM-GW gateway supports at most "
                     f"{MAX_STRINGS_PER_GATEWAY} strings; put the others on a second gateway",
                 )
-            string_id = s.text("id", pattern=ID_PATTERN, pattern_says=ID_SAYS)
+            string_id = s.text("id", **ID_RULES)
             string = StringConfig(
                 id=string_id,  # type: ignore[arg-type]
                 index=self._index(s, number, MAX_STRINGS_PER_GATEWAY, "strings"),  # type: ignore[arg-type]
-                name=s.text("name", string_id),  # type: ignore[arg-type]
+                name=s.text("name", string_id, max_length=MAX_NAME_LENGTH),  # type: ignore[arg-type]
                 ups_id=ups_id,  # type: ignore[arg-type]
                 bus=s.text("bus"),  # type: ignore[arg-type]
                 address=self._address(s),  # type: ignore[arg-type]
@@ -316,7 +291,7 @@ class _TopologyReader:
             if name not in OVERRIDABLE_LIMITS:
                 self.log.add(
                     line,
-                    f"{where}.{name}: unknown alarm limit; the limits a string can override "
+                    f"{where}.{shortened(name)}: unknown alarm limit; the limits a string can override "
                     f"are: {', '.join(sorted(OVERRIDABLE_LIMITS))}",
                 )
                 continue
@@ -345,7 +320,7 @@ class _TopologyReader:
                     f"modules ({MAX_IO_MODULES * IOS_PER_MODULE} IOs)",
                 )
             module = IoModuleConfig(
-                id=m.text("id", pattern=ID_PATTERN, pattern_says=ID_SAYS),  # type: ignore[arg-type]
+                id=m.text("id", **ID_RULES),  # type: ignore[arg-type]
                 address=self._address(m),  # type: ignore[arg-type]
             )
             self.io_modules.append((module, m))
@@ -364,7 +339,7 @@ class _TopologyReader:
             inp = InputConfig(
                 module=i.text("module"),  # type: ignore[arg-type]
                 input=i.integer("input", **io_numbers),  # type: ignore[arg-type]
-                alarm=i.text("alarm"),  # type: ignore[arg-type]
+                alarm=i.text("alarm", max_length=MAX_NAME_LENGTH),  # type: ignore[arg-type]
                 string=i.text("string", None),
             )
             self.inputs.append((inp, i))
@@ -389,7 +364,7 @@ class _TopologyReader:
     def _host(self, s: Section) -> str | None:
         host = s.text("host", "127.0.0.1")
         if host is not None and not _is_host(host):
-            s.problem("host", f"{host!r} is neither an IP address nor a host name")
+            s.problem("host", f"{quoted(host)} is neither an IP address nor a host name")
             return None
         return host
 
@@ -414,7 +389,7 @@ class _TopologyReader:
             except ValueError:
                 self.log.add(
                     line,
-                    f"{s.path}.write_clients: {text!r} is not an IP address "
+                    f"{s.path}.write_clients: {quoted(text)} is not an IP address "
                     "(writes are allowed per client address, not per host name)",
                 )
         modbus = ModbusTcpConfig(
@@ -441,14 +416,14 @@ class _TopologyReader:
         receivers = []
         for text, line in s.text_list("trap_receivers"):
             if _host_port(text) is None:
-                self.log.add(line, f"{s.path}.trap_receivers: {text!r} is not HOST:PORT")
+                self.log.add(line, f"{s.path}.trap_receivers: {quoted(text)} is not HOST:PORT")
             else:
                 receivers.append(text)
         users = []
         for path, node in s.items("v3_users"):
             u = Section(self.log, node, path, SNMP_V3_USER_KEYS)
             user = SnmpV3UserConfig(
-                name=u.text("name", pattern=ID_PATTERN, pattern_says=ID_SAYS),  # type: ignore[arg-type]
+                name=u.text("name", **ID_RULES),  # type: ignore[arg-type]
                 auth_key=u.text("auth_key"),  # type: ignore[arg-type]
                 priv_key=u.text("priv_key"),  # type: ignore[arg-type]
             )
@@ -532,19 +507,20 @@ class _TopologyReader:
             if bus.port is None:
                 continue
             if bus.port in first_port:
-                s.problem("port", f"{bus.port!r} is already the port of the bus at line {first_port[bus.port].line}")
+                at = first_port[bus.port].line
+                s.problem("port", f"{quoted(bus.port)} is already the port of the bus at line {at}")
             else:
                 first_port[bus.port] = s
 
     def _check_bus_references(self, mc: tuple[MasterControllerConfig, Section] | None) -> None:
-        bus_ids = list(dict.fromkeys(b.id for b, _ in self.buses if b.id is not None))
-        known = ", ".join(bus_ids) or "none defined"
+        bus_ids = dict.fromkeys(b.id for b, _ in self.buses if b.id is not None)
+        known = listing(list(bus_ids))
         users: list[tuple[str | None, Section]] = [(st.bus, s) for st, s in self.strings]
         if mc is not None:
             users.append((mc[0].bus, mc[1]))
         for bus_id, s in users:
             if bus_id is not None and bus_id not in bus_ids:
-                s.problem("bus", f"no bus has the id {bus_id!r} (buses: {known})")
+                s.problem("bus", f"no bus has the id {quoted(bus_id)} (buses: {known})")
 
     def _check_bus_addresses(self, mc: tuple[MasterControllerConfig, Section] | None) -> None:
         """One device per (bus, address): string masters, the master controller, IO modules."""
@@ -564,23 +540,23 @@ class _TopologyReader:
                 other, other_s = first[(bus, address)]
                 s.problem(
                     "address",
-                    f"address {address} on bus {bus!r} is already used by {other} "
+                    f"address {address} on bus {quoted(bus)} is already used by {other} "
                     f"(line {other_s.line_of('address')}); each device on a bus needs its own address",
                 )
             else:
                 first[(bus, address)] = (what, s)
 
     def _check_outputs_and_inputs(self) -> None:
-        modules = list(dict.fromkeys(m.id for m, _ in self.io_modules if m.id is not None))
-        strings = list(dict.fromkeys(st.id for st, _ in self.strings if st.id is not None))
-        modules_known = ", ".join(modules) or "none defined"
-        strings_known = ", ".join(strings) or "none defined"
+        modules = dict.fromkeys(m.id for m, _ in self.io_modules if m.id is not None)
+        strings = dict.fromkeys(st.id for st, _ in self.strings if st.id is not None)
+        modules_known = listing(list(modules))
+        strings_known = listing(list(strings))
 
         def check_refs(module: str | None, string: str | None, s: Section) -> None:
             if module is not None and module not in modules:
-                s.problem("module", f"no IO module has the id {module!r} (io_modules: {modules_known})")
+                s.problem("module", f"no IO module has the id {quoted(module)} (io_modules: {modules_known})")
             if string is not None and string not in strings:
-                s.problem("string", f"no string has the id {string!r} (strings: {strings_known})")
+                s.problem("string", f"no string has the id {quoted(string)} (strings: {strings_known})")
 
         used_outputs: dict[tuple[str, int], Section] = {}
         disconnect_of: dict[str, Section] = {}
@@ -596,7 +572,7 @@ class _TopologyReader:
                     if out.string in disconnect_of:
                         s.problem(
                             "string",
-                            f"string {out.string!r} already has a disconnect output at line "
+                            f"string {quoted(out.string)} already has a disconnect output at line "
                             f"{disconnect_of[out.string].line}; a string has one breaker",
                         )
                     else:
@@ -608,7 +584,7 @@ class _TopologyReader:
                     if out.module in siren_of:
                         s.problem(
                             "function",
-                            f"IO module {out.module!r} already has a siren output at line "
+                            f"IO module {quoted(out.module)} already has a siren output at line "
                             f"{siren_of[out.module].line}; wire several sirens of one room to one output",
                         )
                     else:
@@ -654,7 +630,7 @@ def _is_host(text: str) -> bool:
 def _host_port(text: str) -> tuple[str, int] | None:
     """("host", port) of "host:port" or "[v6]:port", or None when it is not one."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not sep or not _PORT_NUMBER.fullmatch(port) or not 1 <= int(port) <= 65535:
         return None
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -670,6 +646,6 @@ def _hosts_overlap(a: str, b: str) -> bool:
 def _claim(used: dict[tuple[str, int], Section], key: tuple[str, int], s: Section, kind: str) -> None:
     """An IO (kind "output" or "input") may be assigned once; a second assignment names the first."""
     if key in used:
-        s.problem(kind, f"{kind} {key[1]} of IO module {key[0]!r} is already assigned at line {used[key].line}")
+        s.problem(kind, f"{kind} {key[1]} of IO module {quoted(key[0])} is already assigned at line {used[key].line}")
     else:
         used[key] = s

@@ -19,13 +19,15 @@ from typing import Final
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
-from topology.problems import ProblemLog
+from topology.limits import MAX_NUMBER_LENGTH, MAX_TEXT_LENGTH
+from topology.problems import ProblemLog, quoted, shortened
 
 _TAG = "tag:yaml.org,2002:"
 _SAFE_SCALAR_TAGS: Final = frozenset(
     _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")
 )
 _STANDARD_TAGS: Final = _SAFE_SCALAR_TAGS | {_TAG + "map", _TAG + "seq"}
+_NUMBER_TAGS: Final = frozenset({_TAG + "int", _TAG + "float"})
 
 
 class _Required:
@@ -46,7 +48,7 @@ def line_of(node: yaml.Node) -> int:
 def describe(node: yaml.Node) -> str:
     """How a value looks to the installer, for "must be X, got Y" messages."""
     if node.tag not in _STANDARD_TAGS:
-        return f"a value tagged {node.tag}"
+        return f"a value tagged {shortened(node.tag)}"
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
@@ -61,7 +63,7 @@ def describe(node: yaml.Node) -> str:
     }
     if tag == "null":
         return "nothing"
-    return f"{kinds[tag]} {node.value!r}" if tag == "str" else f"{kinds[tag]} {node.value}"
+    return f"{kinds[tag]} {quoted(node.value)}" if tag == "str" else f"{kinds[tag]} {shortened(node.value)}"
 
 
 class Section:
@@ -90,7 +92,7 @@ class Section:
         if node is None or _is_null(node):
             return  # an absent or empty section: every key takes its default
         if node.tag not in _STANDARD_TAGS:
-            self.log.add(self.line, f"{path or 'the file'}: the tag {node.tag} is not allowed here")
+            self.log.add(self.line, f"{path or 'the file'}: the tag {shortened(node.tag)} is not allowed here")
             self.broken = True
             return
         if not isinstance(node, yaml.MappingNode):
@@ -113,11 +115,11 @@ class Section:
             return
         key = key_node.value
         if key not in self.allowed:
-            hint = difflib.get_close_matches(key, self.allowed, n=1)
+            hint = difflib.get_close_matches(shortened(key), self.allowed, n=1)
             did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
             self.log.add(
                 line_of(key_node),
-                f"{self._at(key)}: unknown key{did_you_mean}; "
+                f"{self._at(shortened(key))}: unknown key{did_you_mean}; "
                 f"allowed keys here: {', '.join(self.allowed)}",
             )
             return
@@ -167,19 +169,30 @@ class Section:
                 return "bad", None
             return "default", default
         if node.tag not in _STANDARD_TAGS:
-            self.problem(key, f"the tag {node.tag} is not allowed here; expected {expected}")
+            self.problem(key, f"the tag {shortened(node.tag)} is not allowed here; expected {expected}")
             return "bad", None
         if not isinstance(node, yaml.ScalarNode):
             self.problem(key, f"must be {expected}; got {describe(node)}")
             return "bad", None
         if node.tag not in _SAFE_SCALAR_TAGS:
-            self.problem(key, f"the tag {node.tag} is not allowed here; expected {expected}")
+            self.problem(key, f"the tag {shortened(node.tag)} is not allowed here; expected {expected}")
             return "bad", None
         try:
-            return "given", self._constructor.construct_object(node)
+            return "given", self._construct(node)
         except ConstructorError as e:
             self.problem(key, f"{e.problem}; expected {expected}")
             return "bad", None
+
+    def _construct(self, node: yaml.ScalarNode) -> object:
+        """The Python value of a safe scalar; a number too long to be one is refused unconverted."""
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
+            raise ConstructorError(
+                problem=f"a number of {len(node.value)} characters is too long (at most {MAX_NUMBER_LENGTH})"
+            )
+        try:
+            return self._constructor.construct_object(node)
+        except ValueError as e:  # a date that matches YAML's pattern but not the calendar
+            raise ConstructorError(problem=f"{describe(node)} cannot be read: {e}") from None
 
     def text(
         self,
@@ -189,7 +202,9 @@ class Section:
         pattern: re.Pattern[str] | None = None,
         pattern_says: str = "",
         choices: Sequence[str] = (),
+        max_length: int = MAX_TEXT_LENGTH,
     ) -> str | None:
+        """Text of at most `max_length` characters (ids and names pass their own, shorter limit)."""
         expected = f"one of {', '.join(choices)}" if choices else "text"
         state, value = self._scalar(key, default, expected)
         if state != "given":
@@ -198,14 +213,17 @@ class Section:
             node = self._values[key]
             self.problem(key, f"must be {expected}; got {describe(node)} (put it in quotes)")
             return None
+        if len(value) > max_length:
+            self.problem(key, f"{quoted(value)} is too long: at most {max_length} characters are allowed here")
+            return None
         if choices and value not in choices:
-            self.problem(key, f"{value!r} is not one of {', '.join(choices)}")
+            self.problem(key, f"{quoted(value)} is not one of {', '.join(choices)}")
             return None
         if not value.strip():
             self.problem(key, "must not be empty")
             return None
         if pattern is not None and not pattern.fullmatch(value):
-            self.problem(key, f"{value!r} {pattern_says or 'is not valid here'}")
+            self.problem(key, f"{quoted(value)} {pattern_says or 'is not valid here'}")
             return None
         return value
 
@@ -307,10 +325,13 @@ class Section:
         """A list of texts, each with its line (IP addresses, trap receivers)."""
         out: list[tuple[str, int]] = []
         for path, item in self.items(key):
-            if isinstance(item, yaml.ScalarNode) and item.tag == _TAG + "str" and item.value.strip():
-                out.append((item.value, line_of(item)))
-            else:
+            if not (isinstance(item, yaml.ScalarNode) and item.tag == _TAG + "str" and item.value.strip()):
                 self.log.add(line_of(item), f"{path}: must be text; got {describe(item)}")
+            elif len(item.value) > MAX_TEXT_LENGTH:
+                too_long = f"is too long: at most {MAX_TEXT_LENGTH} characters"
+                self.log.add(line_of(item), f"{path}: {quoted(item.value)} {too_long}")
+            else:
+                out.append((item.value, line_of(item)))
         return out
 
     def number_mapping(self, key: str) -> list[tuple[str, float, int]]:
@@ -328,16 +349,17 @@ class Section:
                 self.log.add(line_of(key_node), f"{self._at(key)}: keys must be names; got {describe(key_node)}")
                 continue
             name = key_node.value
-            where = f"{self._at(key)}.{name}"
+            where = f"{self._at(key)}.{shortened(name)}"
             if name in seen:
                 self.log.add(line_of(key_node), f"{where}: appears twice (first at line {seen[name]})")
                 continue
             seen[name] = line_of(key_node)
-            is_number = isinstance(value_node, yaml.ScalarNode) and value_node.tag in (
-                _TAG + "int",
-                _TAG + "float",
-            )
-            value = self._constructor.construct_object(value_node) if is_number else None
+            try:
+                is_number = isinstance(value_node, yaml.ScalarNode) and value_node.tag in _NUMBER_TAGS
+                value = self._construct(value_node) if is_number else None
+            except ConstructorError as e:
+                self.log.add(line_of(value_node), f"{where}: {e.problem}")
+                continue
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 self.log.add(line_of(value_node), f"{where}: must be a number; got {describe(value_node)}")
                 continue

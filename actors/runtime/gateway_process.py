@@ -23,12 +23,13 @@ READY_TIMEOUT_S = 20.0
 
 def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from topology.loader import TopologyError, load_topology
+    from topology.problems import shown_problems
 
     try:
         topology = load_topology(topology_path)
     except TopologyError as error:
-        for problem in error.problems:
-            print(problem, file=err)
+        for line in shown_problems(error.problems):
+            print(line, file=err)
         print(f"{topology_path}: {len(error.problems)} problem(s); the gateway was not started", file=err)
         return 2
 

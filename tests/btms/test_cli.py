@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import resource
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
 
 from actors.runtime.system import admin_port_in_use
 from tests.gateway_process import REPO, btms
+from tests.hostile_topologies import all_hostile
 from tests.support import free_port
+
+CHECK_MEMORY_BYTES = 512 * 1024 * 1024  # address space of one `btms check`; an alias bomb once took 3.3 GB
 
 pytestmark = pytest.mark.integration
 
@@ -118,3 +123,39 @@ def test_secrets_are_set_from_standard_input_listed_by_name_and_cleared(tmp_path
     (storage / "secrets.json").write_text("{broken")
     broken = secret("list")
     assert broken.returncode == 1 and "secrets.json: not valid JSON" in broken.stderr
+
+
+def _limit_memory() -> None:
+    """In the child before it runs: a `btms check` that needs more memory fails instead of swapping."""
+    resource.setrlimit(resource.RLIMIT_AS, (CHECK_MEMORY_BYTES, CHECK_MEMORY_BYTES))
+
+
+@pytest.mark.parametrize("hostile", all_hostile(), ids=lambda h: h.name)
+def test_check_refuses_each_hostile_file_quickly_in_bounded_memory(tmp_path, hostile):
+    path = tmp_path / f"{hostile.name}.yaml"
+    path.write_text(hostile.text)
+    started = time.monotonic()
+    checked = subprocess.run(
+        [sys.executable, "-m", "btms.cli", "check", str(path)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, preexec_fn=_limit_memory,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert "Traceback" not in checked.stderr, checked.stderr[-2000:]
+    assert checked.returncode == 1
+    where = f"{path}:{hostile.line}: " if hostile.line is not None else f"{path}: "
+    problem, summary = checked.stderr.splitlines()
+    assert problem.startswith(where) and hostile.says in problem
+    assert summary == f"{path}: 1 problem(s)"
+    assert elapsed < 10, f"btms check took {elapsed:.1f} s"
+
+
+def test_check_prints_the_first_100_problems_and_counts_the_rest(tmp_path):
+    text = (REPO / "topology.yaml").read_text()
+    unknown = "".join(f"  unknown_{n}: 1\n" for n in range(250))
+    path = tmp_path / "many.yaml"
+    path.write_text(text.replace("storage:\n", "storage:\n" + unknown, 1))
+    checked = btms("check", str(path))
+    lines = checked.stderr.splitlines()
+    assert checked.returncode == 1 and len(lines) == 102
+    assert all(line.startswith(f"{path}:") and ": storage.unknown_" in line for line in lines[:100])
+    assert lines[100:] == ["... and 150 more problems", f"{path}: 250 problem(s)"]
