@@ -12,15 +12,11 @@ keeps the file, its nesting and its aliases within `topology.limits`.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from pathlib import Path
 
 import yaml
 
 from battery.alarms.limits import OVERRIDABLE_LIMITS, validate_overrides
-from topology.limits import MAX_ID_LENGTH, MAX_NAME_LENGTH
-from battery.quantities import quantity
 from battery.site import (
     IOS_PER_MODULE,
     MAX_BATTERIES_PER_STRING,
@@ -34,67 +30,45 @@ from battery.site import (
     InputConfig,
     IoModuleConfig,
     MasterControllerConfig,
-    ModbusTcpConfig,
     OutputConfig,
-    ServicesConfig,
-    SnmpConfig,
-    SnmpV3UserConfig,
-    StorageConfig,
     StringConfig,
     Topology,
     UpsConfig,
-    WebConfig,
 )
-from topology.problems import Problem, ProblemLog, TopologyError, listing, quoted, shortened
+from topology.limits import MAX_NAME_LENGTH
+from topology.problems import Problem, ProblemLog, TopologyError, quoted, shortened
 from topology.schema import Section
 from topology.yaml_source import compose_file
 
 __all__ = ["Problem", "TopologyError", "check_topology", "load_topology"]
 
-# Standard serial rates of RS-485 devices; the devices must be set to the same.
-BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
-PARITIES = ("N", "E", "O")
-MAX_HALL_RANGE_A = int(quantity("string.current").maximum)  # the largest BM-HS: the current's measuring range
-MAX_RTU_ADDRESS = 247  # Modbus RTU: 1..247 are device addresses, 0 is broadcast
-OUTPUT_FUNCTIONS = ("disconnect", "siren")
-
-ID_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ID_LENGTH - 1}}}")
-ID_SAYS = (
-    f"is not a valid id: use 1 to {MAX_ID_LENGTH} letters, digits, '-', '_' or '.', "
-    "starting with a letter or digit"
+from topology.rules import (
+    _DEVICE_PORT,
+    _SIM_PORT,
+    _SOCKET_PORT,
+    BATTERY_KEYS,
+    BAUD_RATES,
+    BUS_KEYS,
+    GATEWAY_KEYS,
+    ID_RULES,
+    INPUT_KEYS,
+    IO_MODULE_KEYS,
+    MAX_HALL_RANGE_A,
+    MAX_RTU_ADDRESS,
+    MC_KEYS,
+    OUTPUT_FUNCTIONS,
+    OUTPUT_KEYS,
+    PARITIES,
+    SERVICES_KEYS,
+    STORAGE_KEYS,
+    STRING_KEYS,
+    TOP_KEYS,
+    UPS_KEYS,
 )
-ID_RULES = {"pattern": ID_PATTERN, "pattern_says": ID_SAYS, "max_length": MAX_ID_LENGTH}  # for Section.text
-_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
-_SIM_PORT = re.compile(r"sim://[A-Za-z0-9_.-]+")
-_SOCKET_PORT = re.compile(r"socket://(?P<host>[^:/]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
-_DEVICE_PORT = re.compile(r"/\S+|COM[0-9]+")
-_PORT_NUMBER = re.compile(r"[0-9]{1,5}")  # ASCII digits only: str.isdigit() also takes '²'
 
-TOP_KEYS = ("gateway", "buses", "upses", "master_controller", "services", "storage")
-GATEWAY_KEYS = ("id", "name", "admin_port")
-BUS_KEYS = ("id", "port", "baudrate", "parity", "stopbits", "timeout_s", "scan_period_s", "miss_limit")
-UPS_KEYS = ("id", "index", "name", "strings")
-STRING_KEYS = (
-    "id", "index", "name", "bus", "address", "battery", "hall_range_a",
-    "climate_sensor", "insulation_sensor", "alarm_overrides",
-)  # fmt: skip
-BATTERY_KEYS = ("nominal_voltage", "capacity_ah", "count")
-MC_KEYS = ("bus", "address", "io_modules", "outputs", "inputs")
-IO_MODULE_KEYS = ("id", "address")
-OUTPUT_KEYS = ("module", "output", "function", "string")
-INPUT_KEYS = ("module", "input", "alarm", "string")
-SERVICES_KEYS = ("web", "modbus", "snmp")
-WEB_KEYS = ("enabled", "host", "port", "tls_cert", "tls_key")
-MODBUS_KEYS = ("enabled", "host", "port", "write_enabled", "write_clients", "max_connections", "idle_timeout_s")
-MAX_MODBUS_CONNECTIONS = 256  # each is a file descriptor of the Modbus actor's process
-SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers", "trap_community", "notify_type", "v3_users")
-SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key")
-SNMP_V3_MIN_KEY = 8  # USM passphrases shorter than 8 characters are refused (RFC 3414)
-STORAGE_KEYS = ("path", "retention_days", "min_free_mb", "commit_interval_s")
-
-# Communities every scanner tries first; SNMP must use one the site chose.
-WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})
+__all__ = ["Problem", "TopologyError", "check_topology", "load_topology"]
+from topology.cross_checks import CrossChecks
+from topology.services_reader import ServicesReader
 
 
 def load_topology(path: str | Path) -> Topology:
@@ -118,7 +92,7 @@ def check_topology(path: str | Path) -> list[Problem]:
     return []
 
 
-class _TopologyReader:
+class _TopologyReader(ServicesReader, CrossChecks):
     """Reads one file: sections first (types, ranges), then the cross-checks.
 
     Each model object is kept with the `Section` it was read from, so that a cross-check
@@ -351,301 +325,3 @@ class _TopologyReader:
             inputs=tuple(i for i, _ in self.inputs),
         )
         return mc, s
-
-    def _services(self, s: Section) -> ServicesConfig:
-        self.listener_sections["web"] = s.section("web", WEB_KEYS)
-        self.listener_sections["modbus"] = s.section("modbus", MODBUS_KEYS)
-        return ServicesConfig(
-            web=self._web(self.listener_sections["web"]),
-            modbus=self._modbus(self.listener_sections["modbus"]),
-            snmp=self._snmp(s.section("snmp", SNMP_KEYS)),
-        )
-
-    def _host(self, s: Section) -> str | None:
-        host = s.text("host", "127.0.0.1")
-        if host is not None and not _is_host(host):
-            s.problem("host", f"{quoted(host)} is neither an IP address nor a host name")
-            return None
-        return host
-
-    def _web(self, s: Section) -> WebConfig:
-        web = WebConfig(
-            enabled=s.boolean("enabled", True),  # type: ignore[arg-type]
-            host=self._host(s),  # type: ignore[arg-type]
-            port=s.integer("port", 8080, lo=1, hi=65535),  # type: ignore[arg-type]
-            tls_cert=s.text("tls_cert", None),
-            tls_key=s.text("tls_key", None),
-        )
-        if s.has("tls_cert") != s.has("tls_key"):
-            given, missing = ("tls_cert", "tls_key") if s.has("tls_cert") else ("tls_key", "tls_cert")
-            s.problem(given, f"HTTPS needs both tls_cert and tls_key; {missing} is missing")
-        return web
-
-    def _modbus(self, s: Section) -> ModbusTcpConfig:
-        clients = []
-        for text, line in s.text_list("write_clients"):
-            try:
-                clients.append(str(ipaddress.ip_address(text)))
-            except ValueError:
-                self.log.add(
-                    line,
-                    f"{s.path}.write_clients: {quoted(text)} is not an IP address "
-                    "(writes are allowed per client address, not per host name)",
-                )
-        modbus = ModbusTcpConfig(
-            enabled=s.boolean("enabled", True),  # type: ignore[arg-type]
-            host=self._host(s),  # type: ignore[arg-type]
-            port=s.integer("port", 5020, lo=1, hi=65535),  # type: ignore[arg-type]
-            write_enabled=s.boolean("write_enabled", False),  # type: ignore[arg-type]
-            write_clients=tuple(clients),
-            max_connections=s.integer(  # type: ignore[arg-type]
-                "max_connections", 32, lo=1, hi=MAX_MODBUS_CONNECTIONS,
-                too_high=f"{MAX_MODBUS_CONNECTIONS}, the most the server holds open (each uses a file descriptor)",
-            ),
-            idle_timeout_s=s.number("idle_timeout_s", 60.0, ge=1.0, le=86_400.0, unit="s"),  # type: ignore[arg-type]
-        )
-        if modbus.write_enabled and not s.has("write_clients"):
-            s.problem(
-                "write_enabled",
-                "writes are enabled but write_clients is empty, so no client could write; "
-                "list the SCADA's IP addresses in write_clients",
-            )
-        return modbus
-
-    def _snmp(self, s: Section) -> SnmpConfig:
-        receivers = []
-        for text, line in s.text_list("trap_receivers"):
-            if _host_port(text) is None:
-                self.log.add(line, f"{s.path}.trap_receivers: {quoted(text)} is not HOST:PORT")
-            else:
-                receivers.append(text)
-        users = []
-        for path, node in s.items("v3_users"):
-            u = Section(self.log, node, path, SNMP_V3_USER_KEYS)
-            user = SnmpV3UserConfig(
-                name=u.text("name", **ID_RULES),  # type: ignore[arg-type]
-                auth_key=u.text("auth_key"),  # type: ignore[arg-type]
-                priv_key=u.text("priv_key"),  # type: ignore[arg-type]
-            )
-            for key in ("auth_key", "priv_key"):
-                secret = getattr(user, key)
-                if secret is not None and len(secret) < SNMP_V3_MIN_KEY:
-                    u.problem(key, f"must be at least {SNMP_V3_MIN_KEY} characters (SNMPv3 USM)")
-            users.append(user)
-        snmp = SnmpConfig(
-            enabled=s.boolean("enabled", False),  # type: ignore[arg-type]
-            host=self._host(s),  # type: ignore[arg-type]
-            port=s.integer("port", 1161, lo=1, hi=65535),  # type: ignore[arg-type]
-            read_community=s.text("read_community", None),
-            trap_receivers=tuple(receivers),
-            trap_community=s.text("trap_community", None),
-            notify_type=s.text("notify_type", "trap", choices=("trap", "inform")),  # type: ignore[arg-type]
-            v3_users=tuple(users),
-        )
-        if snmp.trap_community in WELL_KNOWN_COMMUNITIES:
-            s.problem(
-                "trap_community",
-                f"{snmp.trap_community!r} is a well-known default that every scanner tries; choose your own community",
-            )
-        if receivers and snmp.trap_community is None and snmp.read_community is None:
-            s.problem(
-                "trap_receivers",
-                "notifications are sent with SNMPv2c: set trap_community (or read_community) for them",
-            )
-        if snmp.read_community in WELL_KNOWN_COMMUNITIES:
-            s.problem(
-                "read_community",
-                f"{snmp.read_community!r} is a well-known default that every scanner tries; "
-                "choose your own community",
-            )
-        elif snmp.enabled and not s.has("read_community") and not users:
-            s.problem(
-                "enabled",
-                "SNMP is enabled but neither read_community nor v3_users is set; there is no default "
-                "community, choose one (or configure SNMPv3 users)",
-            )
-        return snmp
-
-    @staticmethod
-    def _storage(s: Section) -> StorageConfig:
-        return StorageConfig(
-            path=s.text("path", "var"),  # type: ignore[arg-type]
-            retention_days=s.integer("retention_days", 365, lo=1),  # type: ignore[arg-type]
-            min_free_mb=s.integer("min_free_mb", 1024, lo=0),  # type: ignore[arg-type]
-            commit_interval_s=s.number("commit_interval_s", 60.0, ge=0.1, le=3600, unit="s"),  # type: ignore[arg-type]
-        )
-
-    # -- cross-checks -------------------------------------------------------------------
-
-    def _check_unique_ids(self) -> None:
-        groups: list[tuple[str, list[tuple[object, Section]], str]] = [
-            ("bus", self.buses, "id"),  # type: ignore[list-item]
-            ("UPS", self.upses, "id"),  # type: ignore[list-item]
-            ("string", self.strings, "id"),  # type: ignore[list-item]
-            ("IO module", self.io_modules, "id"),  # type: ignore[list-item]
-            ("UPS", self.upses, "index"),  # type: ignore[list-item]
-            ("string", self.strings, "index"),  # type: ignore[list-item]
-        ]
-        for kind, placed, key in groups:
-            first: dict[object, Section] = {}
-            for value, section in placed:
-                v = getattr(value, key)
-                if v is None:
-                    continue
-                if v in first:
-                    implicit = "" if section.has("index") or key != "index" else " (numbered in file order)"
-                    section.problem(
-                        key,
-                        f"{kind} {key} {v!r}{implicit} is already used at line "
-                        f"{first[v].line_of(key)}; each {kind} needs its own {key}",
-                    )
-                else:
-                    first[v] = section
-
-        first_port: dict[str, Section] = {}
-        for bus, s in self.buses:
-            if bus.port is None:
-                continue
-            if bus.port in first_port:
-                at = first_port[bus.port].line
-                s.problem("port", f"{quoted(bus.port)} is already the port of the bus at line {at}")
-            else:
-                first_port[bus.port] = s
-
-    def _check_bus_references(self, mc: tuple[MasterControllerConfig, Section] | None) -> None:
-        bus_ids = dict.fromkeys(b.id for b, _ in self.buses if b.id is not None)
-        known = listing(list(bus_ids))
-        users: list[tuple[str | None, Section]] = [(st.bus, s) for st, s in self.strings]
-        if mc is not None:
-            users.append((mc[0].bus, mc[1]))
-        for bus_id, s in users:
-            if bus_id is not None and bus_id not in bus_ids:
-                s.problem("bus", f"no bus has the id {quoted(bus_id)} (buses: {known})")
-
-    def _check_bus_addresses(self, mc: tuple[MasterControllerConfig, Section] | None) -> None:
-        """One device per (bus, address): string masters, the master controller, IO modules."""
-        devices: list[tuple[str | None, int | None, str, Section]] = [
-            (st.bus, st.address, f"the string master of string {st.id}", s) for st, s in self.strings
-        ]
-        if mc is not None:
-            config, section = mc
-            devices.append((config.bus, config.address, "the master controller", section))
-            devices += [(config.bus, m.address, f"IO module {m.id}", s) for m, s in self.io_modules]
-        devices.sort(key=lambda d: d[3].line_of("address"))  # the later one in the file is wrong
-        first: dict[tuple[str, int], tuple[str, Section]] = {}
-        for bus, address, what, s in devices:
-            if bus is None or address is None:
-                continue
-            if (bus, address) in first:
-                other, other_s = first[(bus, address)]
-                s.problem(
-                    "address",
-                    f"address {address} on bus {quoted(bus)} is already used by {other} "
-                    f"(line {other_s.line_of('address')}); each device on a bus needs its own address",
-                )
-            else:
-                first[(bus, address)] = (what, s)
-
-    def _check_outputs_and_inputs(self) -> None:
-        modules = dict.fromkeys(m.id for m, _ in self.io_modules if m.id is not None)
-        strings = dict.fromkeys(st.id for st, _ in self.strings if st.id is not None)
-        modules_known = listing(list(modules))
-        strings_known = listing(list(strings))
-
-        def check_refs(module: str | None, string: str | None, s: Section) -> None:
-            if module is not None and module not in modules:
-                s.problem("module", f"no IO module has the id {quoted(module)} (io_modules: {modules_known})")
-            if string is not None and string not in strings:
-                s.problem("string", f"no string has the id {quoted(string)} (strings: {strings_known})")
-
-        used_outputs: dict[tuple[str, int], Section] = {}
-        disconnect_of: dict[str, Section] = {}
-        siren_of: dict[str, Section] = {}
-        for out, s in self.outputs:
-            check_refs(out.module, out.string, s)
-            if out.module is not None and out.output is not None:
-                _claim(used_outputs, (out.module, out.output), s, "output")
-            if out.function == "disconnect":
-                if not s.has("string"):
-                    s.problem("function", "a disconnect output needs the string whose breaker it opens")
-                elif out.string is not None:
-                    if out.string in disconnect_of:
-                        s.problem(
-                            "string",
-                            f"string {quoted(out.string)} already has a disconnect output at line "
-                            f"{disconnect_of[out.string].line}; a string has one breaker",
-                        )
-                    else:
-                        disconnect_of[out.string] = s
-            elif out.function == "siren":
-                if s.has("string"):
-                    s.problem("string", "a siren output follows every active alarm; it takes no string")
-                if out.module is not None:
-                    if out.module in siren_of:
-                        s.problem(
-                            "function",
-                            f"IO module {quoted(out.module)} already has a siren output at line "
-                            f"{siren_of[out.module].line}; wire several sirens of one room to one output",
-                        )
-                    else:
-                        siren_of[out.module] = s
-
-        used_inputs: dict[tuple[str, int], Section] = {}
-        for inp, s in self.inputs:
-            check_refs(inp.module, inp.string, s)
-            if inp.module is not None and inp.input is not None:
-                _claim(used_inputs, (inp.module, inp.input), s, "input")
-
-    def _check_service_ports(self, gateway: GatewayConfig, services: ServicesConfig) -> None:
-        """Two TCP listeners of the gateway on the same port cannot both start."""
-        line = {name: s.line_of("admin_port" if name == "gateway" else "port")
-                for name, s in self.listener_sections.items()}  # fmt: skip
-        # The actor system listens on loopback (THESPIAN.md); the services on their host.
-        listeners: list[tuple[str, str, str | None, int | None, int]] = [
-            ("gateway.admin_port", "the actor system (gateway.admin_port)", "127.0.0.1",
-             gateway.admin_port, line["gateway"]),
-        ]  # fmt: skip
-        if services.web.enabled:
-            web = services.web
-            listeners.append(("services.web.port", "the web UI", web.host, web.port, line["web"]))
-        if services.modbus.enabled:
-            mb = services.modbus
-            listeners.append(("services.modbus.port", "Modbus TCP", mb.host, mb.port, line["modbus"]))
-        for i, (path, name, host, port, at) in enumerate(listeners):
-            for _, other, other_host, other_port, _ in listeners[:i]:
-                if None in (host, port, other_host) or port != other_port:
-                    continue
-                if _hosts_overlap(host, other_host):  # type: ignore[arg-type]
-                    self.log.add(at, f"{path}: {name} and {other} would both listen on TCP port {port}")
-
-
-def _is_host(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return bool(_HOSTNAME.fullmatch(text))
-    return True
-
-
-def _host_port(text: str) -> tuple[str, int] | None:
-    """("host", port) of "host:port" or "[v6]:port", or None when it is not one."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not _PORT_NUMBER.fullmatch(port) or not 1 <= int(port) <= 65535:
-        return None
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return (host, int(port)) if _is_host(host) else None
-
-
-def _hosts_overlap(a: str, b: str) -> bool:
-    """Whether listeners on hosts a and b would take the same port (wildcards take all)."""
-    wildcard = {"0.0.0.0", "::", ""}
-    return a == b or a in wildcard or b in wildcard
-
-
-def _claim(used: dict[tuple[str, int], Section], key: tuple[str, int], s: Section, kind: str) -> None:
-    """An IO (kind "output" or "input") may be assigned once; a second assignment names the first."""
-    if key in used:
-        s.problem(kind, f"{kind} {key[1]} of IO module {quoted(key[0])} is already assigned at line {used[key].line}")
-    else:
-        used[key] = s
