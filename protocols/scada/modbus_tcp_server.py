@@ -30,7 +30,7 @@ from battery.commands import AcknowledgeAlarm, SetStringRelay
 from battery.status import StringStatus, UpsStatus
 from battery.site import ModbusTcpConfig, StringConfig, Topology
 from protocols.scada import modbus_map as mm
-from protocols.scada.active_alarms import ActiveAlarms
+from battery.alarms.active import ActiveAlarms
 from battery.freshness import freshness_trackers
 from protocols.scada.modbus_map import Block, Freshness
 from protocols.scada.modbus_pdu import (

@@ -55,7 +55,7 @@ from battery.status import StringStatus, UpsStatus
 from observability.product import product_description
 from battery.site import SnmpConfig, Topology
 from protocols.scada import snmp_oids as so
-from protocols.scada.active_alarms import ActiveAlarms, notifies
+from battery.alarms.active import ActiveAlarms, notifies
 from battery.freshness import freshness_trackers
 from protocols.scada.served_values import served_cell_values
 from protocols.scada.snmp_access import ENGINE_SUBTREES, SnmpV3User, configure_access
