@@ -31,6 +31,7 @@ _OPEN_CIRCUIT = int(CellFault.OPEN_CIRCUIT)
 _VOLTAGE_IMPLAUSIBLE = int(CellFault.VOLTAGE_IMPLAUSIBLE)
 _RESISTANCE_IMPLAUSIBLE = int(CellFault.RESISTANCE_IMPLAUSIBLE)
 _TEMPERATURE_IMPLAUSIBLE = int(CellFault.TEMPERATURE_IMPLAUSIBLE)
+_STALE = int(Health.STALE)
 
 
 def reading_faults(
@@ -67,3 +68,13 @@ def health_of(faults: int) -> Health:
     if faults:
         return Health.ERROR
     return Health.OK
+
+
+def cell_answered(health: int, faults: int) -> bool:
+    """Did this cell's sensor answer the scan: ONE test for every reader of a cell.
+
+    A cell that did not answer has no readings, whatever numbers its message carries: Modbus
+    serves it as "not available", SNMP and the JSON API as stale, the history as absent.
+    Plain ints in, as a StringStatus and a stored scan carry them.
+    """
+    return health != _STALE and not faults & NO_RESPONSE

@@ -95,10 +95,13 @@ def start(kind: str, port: int, trap_port: int = 0) -> subprocess.Popen[str]:
     p = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port), str(trap_port)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None
-    line = p.stdout.readline()
-    if line.strip() != "ready":
-        raise RuntimeError(f"{kind} server did not start: {line!r}")
-    return p
+    # The server's own log lines (structlog prints to stdout unless configured) come first.
+    seen = []
+    for line in p.stdout:
+        if line.strip() == "ready":
+            return p
+        seen.append(line)
+    raise RuntimeError(f"{kind} server did not start: {''.join(seen)!r}")
 
 
 def stop(p: subprocess.Popen[str]) -> None:
@@ -198,14 +201,16 @@ def main() -> None:
         conf.write_text("authCommunity log,execute,net public\n")
         trapd = subprocess.Popen(["snmptrapd", "-f", "-n", "-On", "-C", "-c", str(conf), "-m", "", "-Lf", str(log),
                                   f"udp:127.0.0.1:{trap_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        agent = start("snmp", snmp_port, trap_port)
-        try:
+        agent = None
+        try:  # snmptrapd is stopped even when the agent does not start
+            agent = start("snmp", snmp_port, trap_port)
             walk_s, varbinds = bulkwalk_s(snmp_port)
             print(f"snmpbulkwalk -Cr64 of the cell table: {walk_s:.2f} s for {varbinds} varbinds")
             latency = trap_latency_ms(agent, log, samples=10)
             print(f"alarm -> trap logged by snmptrapd: median {latency:.1f} ms (10 alarms)")
         finally:
-            stop(agent)
+            if agent is not None:
+                stop(agent)
             trapd.terminate()
             trapd.wait(timeout=5)
 

@@ -1,12 +1,13 @@
-"""The web server's view of the site: the latest UpsUpdate of every UPS, rendered as JSON.
+"""The web server's view of the site: its ServedSite (battery/served_site.py) rendered as JSON.
 
 Updated in the web server's event loop from actor messages, read by request handlers in the
 same loop: no locks, no asks into the actor tree on the request path.
 Stale data is never served as current: a value the gateway could not read is null, and the
 object says "stale": true with the time of the last scan. Data also goes stale by age, with the
-threshold the Modbus and SNMP servers use (battery/freshness.py), measured from the scan's
-start time when a request reads it: the web server may stop receiving updates while it still
-answers requests. An implausible cell reading is null too (protocols/scada/served_values.py).
+threshold the Modbus and SNMP servers use, measured from the scan's start time when a request
+reads it (`AgeFrom.SCAN`): the web server may stop receiving updates while it still answers
+requests. A cell that did not answer is stale (battery/plausibility.py), an implausible cell
+reading is null (protocols/scada/served_values.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 
 from actors.messages.up import UpsUpdate
 from battery.codes import CellFault, ChargeState, Health
-from battery.status import StringStatus, UpsStatus
+from battery.plausibility import cell_answered
+from battery.served_site import AgeFrom, ServedSite
 from battery.site import Topology
-from battery.freshness import is_stale_by_age, string_thresholds, ups_thresholds
+from battery.status import StringStatus, UpsStatus
 from protocols.scada.served_values import served_cell_values
 from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
 
@@ -37,33 +39,13 @@ class SiteView:
     def __init__(self, topology: Topology, clock: Callable[[], float] = time.time) -> None:
         """`clock`: UNIX seconds now (the statuses' timestamps are UNIX seconds)."""
         self.topology = topology
-        self.clock = clock
-        self.upses: dict[str, UpsStatus] = {}
-        self.strings: dict[str, StringStatus] = {}
-        self.string_stale_after_s = string_thresholds(topology)
-        self.ups_stale_after_s = ups_thresholds(topology)
+        self.site = ServedSite(topology, clock, age_from=AgeFrom.SCAN)
 
     def apply(self, update: UpsUpdate) -> None:
-        self.upses[update.ups.ups_id] = update.ups
+        """A UPS and its strings; a UPS or string not configured is not served, so not kept."""
+        self.site.apply_ups(update.ups)
         for string in update.strings:
-            self.strings[string.string_id] = string
-
-    # -- freshness ---------------------------------------------------------------------------
-
-    def string_is_stale(self, status: StringStatus | None) -> bool:
-        """No status, a status that says stale, or one older than the string's bus allows."""
-        return (
-            status is None
-            or status.stale
-            or is_stale_by_age(self.clock() - status.timestamp, self.string_stale_after_s[status.string_id])
-        )
-
-    def ups_is_stale(self, status: UpsStatus | None) -> bool:
-        return (
-            status is None
-            or status.health == Health.STALE
-            or is_stale_by_age(self.clock() - status.timestamp, self.ups_stale_after_s[status.ups_id])
-        )
+            self.site.apply_string(string)
 
     # -- JSON --------------------------------------------------------------------------------
 
@@ -77,14 +59,14 @@ class SiteView:
 
     def ups_json(self, ups_id: str, with_strings: bool = True) -> dict[str, Any]:
         config = self.topology.ups(ups_id)
-        status = self.upses.get(ups_id)
+        status = self.site.ups(ups_id)
         body: dict[str, Any] = {
             "id": config.id,
             "index": config.index,
             "name": config.name,
             "string_ids": [s.id for s in config.strings],
         }
-        if status is None or self.ups_is_stale(status):
+        if status is None or self.site.is_ups_stale(ups_id):
             body.update(_unavailable(status, UPS_VALUES))
         else:
             body.update(
@@ -101,7 +83,7 @@ class SiteView:
 
     def string_json(self, string_id: str) -> dict[str, Any]:
         config = self.topology.string(string_id)
-        status = self.strings.get(string_id)
+        status = self.site.string(string_id)
         body: dict[str, Any] = {
             "id": config.id,
             "index": config.index,
@@ -113,7 +95,7 @@ class SiteView:
                 "capacity_ah": config.battery.capacity_ah,
             },
         }
-        if status is None or self.string_is_stale(status):
+        if status is None or self.site.is_string_stale(string_id):
             body.update(_unavailable(status, STRING_VALUES))
             return body
         body.update(
@@ -138,15 +120,15 @@ class SiteView:
 
     def cells_json(self, string_id: str) -> dict[str, Any]:
         config = self.topology.string(string_id)
-        status = self.strings.get(string_id)
-        stale = self.string_is_stale(status)
+        status = self.site.string(string_id)
+        stale = self.site.is_string_stale(string_id)
         cells = []
         for i in range(config.battery.count):
             if status is None or stale:
                 cells.append(_void_cell(i + 1, "unknown" if status is None else "stale"))
                 continue
             faults = CellFault(status.cell_faults[i])
-            if faults & CellFault.NO_RESPONSE:
+            if not cell_answered(status.cell_health[i], status.cell_faults[i]):
                 cells.append(_void_cell(i + 1, "stale"))
                 continue
             voltage, resistance, temperature = served_cell_values(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from battery.alarms.kinds import AlarmKind
+from battery.plausibility import cell_answered
 from battery.codes import Health
 from battery.plausibility import NO_RESPONSE
 from battery.quantities import Quantity, quantity
@@ -383,7 +384,7 @@ def pack_cells(
     """Write the cell registers of a string unit (hot path: 120 cells per string per scan).
 
     A cell is served as current only when its string is fresh and the cell itself answered
-    (its health is not STALE, no NO_RESPONSE fault); otherwise status = 2 and its values read
+    (battery/plausibility.py `cell_answered`); otherwise status = 2 and its values read
     "not available". A reading its fault bits call implausible reads "not available" alone.
     """
     o_status, o_v, o_r, o_t = _CELL["cell_status"], _CELL["cell_voltage"], _CELL["cell_resistance"], _CELL["cell_temperature"]
@@ -392,12 +393,7 @@ def pack_cells(
     for i in range(cell_count):
         base = CELL_STRIDE * (i + 1)
         alarm = cell_alarms[i] if i < len(cell_alarms) else 0
-        if (
-            i < have
-            and status is not None
-            and status.cell_health[i] != Health.STALE
-            and not status.cell_faults[i] & NO_RESPONSE
-        ):
+        if i < have and status is not None and cell_answered(status.cell_health[i], status.cell_faults[i]):
             v, r, t = served_cell_values(
                 status.cell_faults[i], status.cell_voltage_mv[i], status.cell_resistance_uohm[i],
                 status.cell_temperature_dc[i],

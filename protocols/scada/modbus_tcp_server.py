@@ -10,9 +10,9 @@ response PDUs protocols/scada/modbus_pdu.py. What this module adds:
   `render_pending`);
 - the request guard: unknown unit ids, and writes from clients that are not allowed, are
   answered with an exception before any register is touched;
-- staleness: a string that stops sending statuses is served as stale once its data is older
-  than its bus allows (battery/freshness.py); the active alarms come from
-  protocols/scada/active_alarms.py, the same rules as the SNMP agent's.
+- the packing of the site state: the statuses, their freshness, the active alarms and the
+  gateway status are the server's ServedSite (battery/served_site.py), rendered on request and
+  on the 1 s tick as the SNMP agent's are (protocols/scada/site_renderer.py).
 """
 
 from __future__ import annotations
@@ -23,15 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from observability.log import get_logger
 from battery.alarms.records import AlarmNotice
-from battery.codes import Health
 from battery.commands import AcknowledgeAlarm, SetStringRelay
-from battery.status import StringStatus, UpsStatus
+from battery.status import UpsStatus
 from battery.site import ModbusTcpConfig, StringConfig, Topology
 from protocols.scada import modbus_map as mm
-from protocols.scada.active_alarms import ActiveAlarms
-from battery.freshness import freshness_trackers
 from protocols.scada.modbus_map import Block, Freshness
 from protocols.scada.modbus_pdu import (
     SERVED_FUNCTIONS,
@@ -42,9 +38,8 @@ from protocols.scada.modbus_pdu import (
 )
 from protocols.scada.modbus_tcp_listener import ConnectionLimits, ModbusTcpListener
 from protocols.scada.modbus_units import RegisterUnit, WriteAction
+from protocols.scada.site_renderer import SiteRenderer
 from protocols.scada.tasks import cancel_and_wait
-
-log = get_logger("btms.modbus_tcp")
 
 CommandSink = Callable[[Any], None]
 
@@ -94,26 +89,25 @@ def relay_command(string_id: str, value: int, client_ip: str = "") -> SetStringR
 
 
 @dataclass
-class _StringState:
+class _StringUnit:
+    """A string's registers and what they need beyond its status."""
+
     config: StringConfig
     ups_index: int
     words: list[int] = field(default_factory=list)
-    status: StringStatus | None = None
-    last_fresh_timestamp: float = 0.0
-    last_fresh_scan_no: int = 0
+    alarm_bits: int = 0  # string_alarm
+    cell_alarm_bits: list[int] = field(default_factory=list)  # cell_alarm of each cell
 
 
 @dataclass
-class _UpsState:
+class _UpsUnit:
     id: str
     index: int
     string_count: int
     words: list[int] = field(default_factory=list)
-    status: UpsStatus | None = None
-    last_fresh_timestamp: float = 0.0
 
 
-class ScadaModbusServer:
+class ScadaModbusServer(SiteRenderer):
     """The gateway's Modbus TCP server. Call `start()`, then `apply()` statuses; `stop()`."""
 
     def __init__(
@@ -125,37 +119,30 @@ class ScadaModbusServer:
     ) -> None:
         """`stale_after_s`: one threshold for every string and UPS (tests); by default each
         string's comes from its bus' scan period (battery/freshness.py)."""
+        super().__init__(topology, "btms.modbus_tcp", stale_after_s)
         self.topology = topology
         self.config = config or topology.services.modbus
         self.on_command = on_command
-        self.string_freshness, self.ups_freshness = freshness_trackers(topology, stale_after_s)
         self.policy = WritePolicy.from_config(self.config)
-        self._strings: dict[str, _StringState] = {}
-        self._upses: dict[str, _UpsState] = {}
+        self._strings: dict[str, _StringUnit] = {}
+        self._upses: dict[str, _UpsUnit] = {}
         self._gateway_words: list[int] = []
         self._listener: ModbusTcpListener | None = None
         self._units: dict[int, RegisterUnit] = {}
         self._ticker: asyncio.Task | None = None
         self._heartbeat = 0
-        self._last_update = 0.0
-        self.alarms = ActiveAlarms()
-        self._string_alarm_bits: dict[str, int] = {}
-        self._cell_alarm_bits: dict[str, list[int]] = {}
         self.units: frozenset[int] = frozenset()
-        # Strings whose new status is not in the registers yet: rendered when a request comes
-        # (or when they go stale), so a gateway nobody polls does not pack 3,840 cells a second.
-        self._unrendered: set[str] = set()
+        self._build_units()  # before start(): a status applied early has its registers
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._build_units()
         limits = ConnectionLimits(self.config.max_connections, self.config.idle_timeout_s)
         listener = ModbusTcpListener(self.answer, limits)
         await listener.start(self.config.host, self.config.port)
         self._listener = listener
         self._render_all()
-        self._ticker = asyncio.create_task(self._tick_forever(), name="modbus-heartbeat")
+        self._ticker = asyncio.create_task(self.tick_forever(), name="modbus-heartbeat")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._ticker)
@@ -187,79 +174,22 @@ class ScadaModbusServer:
             return exception_response(function, request)
         return self._units[unit_id].serve(request, client_ip)
 
-    # -- data in --------------------------------------------------------------------------
+    # -- data in (apply, render_pending and tick are SiteRenderer's) ---------------------
 
-    def apply(self, message: Any) -> None:
-        """A status from the gateway (StringStatus, UpsStatus); other messages are ignored."""
-        if isinstance(message, StringStatus):
-            self._apply_string(message)
-        elif isinstance(message, UpsStatus):
-            self._apply_ups(message)
-        elif isinstance(message, AlarmNotice):
-            self._apply_alarm(message)
+    def ups_received(self, status: UpsStatus) -> None:
+        self._render_ups(self._upses[status.ups_id], self.site.now())
 
-    def _apply_alarm(self, notice: AlarmNotice) -> None:
-        try:
-            changed = self.alarms.apply(notice)
-        except ValueError as exc:
-            log.warning("alarm notice ignored", error=str(exc))
-            return
+    def alarm_received(self, notice: AlarmNotice, changed: bool) -> None:
         if not changed:
             return
-        if notice.string_id is not None:
-            self._recompute_alarm_bits(notice.string_id)
-            state = self._strings.get(notice.string_id)
-            if state is not None:
-                self._render_string(state)
-        self._render_gateway()
-
-    def _recompute_alarm_bits(self, string_id: str) -> None:
-        state = self._strings.get(string_id)
-        if state is None:
-            return
-        mine = self.alarms.of_string(string_id)
-        self._string_alarm_bits[string_id] = mm.alarm_bits(
-            (a.kind for a in mine if a.cell_index is None), mm.STRING_ALARM_BITS
-        )
-        cells = [0] * state.config.battery.count
-        for a in mine:
-            if a.cell_index is not None and 1 <= a.cell_index <= len(cells):
-                cells[a.cell_index - 1] |= mm.alarm_bits((a.kind,), mm.CELL_ALARM_BITS)
-        self._cell_alarm_bits[string_id] = cells
-
-    def _apply_string(self, status: StringStatus) -> None:
-        state = self._strings.get(status.string_id)
-        if state is None:
-            log.warning("status of an unknown string ignored", string=status.string_id)
-            return
-        state.status = status
-        self.string_freshness.received(status.string_id, not status.stale, time.monotonic())
-        if not status.stale:
-            state.last_fresh_timestamp = status.timestamp
-            state.last_fresh_scan_no = status.scan_no
-            self._last_update = max(self._last_update, status.timestamp)
-        self._unrendered.add(status.string_id)
-
-    def render_pending(self) -> None:
-        """Put every string status received since the last request into the registers."""
-        if not self._unrendered:
-            return
-        now = time.monotonic()
-        for string_id in self._unrendered:
-            self._render_string(self._strings[string_id], now)
-        self._unrendered.clear()
-        self._render_gateway(now)
-
-    def _apply_ups(self, status: UpsStatus) -> None:
-        state = self._upses.get(status.ups_id)
-        if state is None:
-            log.warning("status of an unknown UPS ignored", ups=status.ups_id)
-            return
-        state.status = status
-        self.ups_freshness.received(status.ups_id, status.health != Health.STALE, time.monotonic())
-        if status.health != Health.STALE:
-            state.last_fresh_timestamp = status.timestamp
-        self._render_ups(state)
+        unit = self._strings.get(notice.string_id) if notice.string_id is not None else None
+        now = self.site.now()
+        if unit is not None:
+            alarms = self.site.string_alarms(unit.config.id)
+            unit.alarm_bits = mm.alarm_bits(alarms.string_kinds, mm.STRING_ALARM_BITS)
+            unit.cell_alarm_bits = [mm.alarm_bits(kinds, mm.CELL_ALARM_BITS) for kinds in alarms.cell_kinds]
+            self.render_string(unit.config.id, now)
+        self.render_gateway(now)
 
     # -- datastore ------------------------------------------------------------------------
 
@@ -269,11 +199,13 @@ class ScadaModbusServer:
         for ups in self.topology.upses:
             unit = self._unit(mm.span(Block.UPS), Block.UPS, None)
             self._units[ups.index] = unit
-            self._upses[ups.id] = _UpsState(id=ups.id, index=ups.index, string_count=len(ups.strings), words=unit.words)
+            self._upses[ups.id] = _UpsUnit(id=ups.id, index=ups.index, string_count=len(ups.strings), words=unit.words)
             for string in ups.strings:
                 unit = self._unit(mm.string_unit_span(string.battery.count), Block.STRING, self._relay_action(string.id))
                 self._units[mm.STRING_UNIT_BASE + string.index] = unit
-                self._strings[string.id] = _StringState(config=string, ups_index=ups.index, words=unit.words)
+                self._strings[string.id] = _StringUnit(
+                    config=string, ups_index=ups.index, words=unit.words, cell_alarm_bits=[0] * string.battery.count
+                )
         self.units = frozenset(self._units)
 
     @staticmethod
@@ -289,71 +221,67 @@ class ScadaModbusServer:
             command = relay_command(string_id, values[0], client_ip)
             if command is None:
                 return ExceptionCode.ILLEGAL_DATA_VALUE
-            log.info("command", reason=command.reason)
+            self.log.info("command", reason=command.reason)
             self.on_command(command)
             return None
 
         return action
 
     def _acknowledge(self, address: int, values: tuple[int, ...], client_ip: str) -> ExceptionCode | None:
-        commands = acknowledge_commands(values[0], self.alarms.by_id, f"Modbus TCP {client_ip}")
+        commands = acknowledge_commands(values[0], self.site.alarms.by_id, f"Modbus TCP {client_ip}")
         if commands is None:
             return ExceptionCode.ILLEGAL_DATA_VALUE
         for command in commands:
             self.on_command(command)
-        log.info("alarms acknowledged", count=len(commands), client=client_ip)
+        self.log.info("alarms acknowledged", count=len(commands), client=client_ip)
         return None  # alarm_acknowledge keeps reading 0
 
     # -- rendering ------------------------------------------------------------------------
 
-    def _render_string(self, state: _StringState, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        stale = self.string_freshness.is_stale(state.config.id, now)
-        cell_bits = self._cell_alarm_bits.get(state.config.id, [])
+    def render_string(self, string_id: str, now: float) -> None:
+        unit = self._strings[string_id]
+        status = self.site.string(string_id)
+        stale = self.site.is_string_stale(string_id, now)
+        last_fresh = self.site.string_last_fresh(string_id)
+        cell_bits = unit.cell_alarm_bits
         values = mm.string_values(
-            state.status,
-            ups_index=state.ups_index,
-            cell_count=state.config.battery.count,
-            freshness=Freshness(stale, state.last_fresh_timestamp),
-            alarm_bits=self._string_alarm_bits.get(state.config.id, 0),
+            status,
+            ups_index=unit.ups_index,
+            cell_count=unit.config.battery.count,
+            freshness=Freshness(stale, last_fresh.timestamp if last_fresh else 0.0),
+            alarm_bits=unit.alarm_bits,
             cell_alarm_count=sum(1 for b in cell_bits if b),
-            last_fresh_scan_no=state.last_fresh_scan_no,
+            last_fresh_scan_no=last_fresh.scan_no if last_fresh else 0,
         )
-        mm.pack(Block.STRING, values, state.words)
-        mm.pack_cells(state.status, stale, state.config.battery.count, cell_bits, state.words)
+        mm.pack(Block.STRING, values, unit.words)
+        mm.pack_cells(status, stale, unit.config.battery.count, cell_bits, unit.words)
 
-    def _render_ups(self, state: _UpsState, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        stale = self.ups_freshness.is_stale(state.id, now)
-        values = mm.ups_values(state.status, state.string_count, Freshness(stale, state.last_fresh_timestamp))
-        mm.pack(Block.UPS, values, state.words)
+    def _render_ups(self, unit: _UpsUnit, now: float) -> None:
+        stale = self.site.is_ups_stale(unit.id, now)
+        freshness = Freshness(stale, self.site.ups_last_fresh(unit.id) or 0.0)
+        mm.pack(Block.UPS, mm.ups_values(self.site.ups(unit.id), unit.string_count, freshness), unit.words)
 
-    def _render_gateway(self, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        stale_count = self.string_freshness.stale_count(now)
-        error = stale_count > 0 or any(
-            s.status is not None and s.status.health == Health.ERROR for s in self._strings.values()
-        )
-        active, unacknowledged = self.alarms.counts()
+    def render_gateway(self, now: float) -> None:
+        gateway = self.site.gateway_status(now)
         summary = (
-            (1 if any(any(b) for b in self._cell_alarm_bits.values()) else 0)
-            | (2 if any(self._string_alarm_bits.values()) else 0)
-            | (4 if stale_count else 0)
-            | (8 if unacknowledged else 0)
+            (1 if any(any(u.cell_alarm_bits) for u in self._strings.values()) else 0)
+            | (2 if any(u.alarm_bits for u in self._strings.values()) else 0)
+            | (4 if gateway.stale_strings else 0)
+            | (8 if gateway.unacknowledged_alarms else 0)
         )
         mm.pack(
             Block.GATEWAY,
             {
-                "gateway_status": int(Health.ERROR if error else Health.OK),
+                "gateway_status": int(gateway.health),
                 "gateway_heartbeat": self._heartbeat & 0xFFFF,
                 "gateway_time": int(time.time()),
-                "gateway_last_update": int(self._last_update),
-                "alarm_active_count": active,
-                "alarm_unacknowledged_count": unacknowledged,
+                "gateway_last_update": int(gateway.last_update),
+                "alarm_active_count": gateway.active_alarms,
+                "alarm_unacknowledged_count": gateway.unacknowledged_alarms,
                 "alarm_summary": summary,
-                "stale_string_count": stale_count,
-                "string_count": len(self._strings),
-                "ups_count": len(self._upses),
+                "stale_string_count": gateway.stale_strings,
+                "string_count": gateway.string_count,
+                "ups_count": gateway.ups_count,
                 "map_version": mm.MAP_VERSION,
                 "alarm_acknowledge": 0,
             },
@@ -361,29 +289,16 @@ class ScadaModbusServer:
         )
 
     def _render_all(self) -> None:
-        for s in self._strings.values():
-            self._render_string(s)
-        for u in self._upses.values():
-            self._render_ups(u)
-        self._render_gateway()
+        now = self.site.now()
+        for string_id in self._strings:
+            self.render_string(string_id, now)
+        for unit in self._upses.values():
+            self._render_ups(unit, now)
+        self.render_gateway(now)
 
-    def tick(self, now: float | None = None) -> None:
-        """Once per second: heartbeat, clock, and strings/UPSes that went quiet become stale.
-
-        `now`: the monotonic time to judge staleness at (tests look ahead without waiting).
-        """
+    def ticked(self, stale_upses: tuple[str, ...], now: float) -> None:
+        """The 1 s tick: the heartbeat counts, the clock and the stale UPSes are rendered."""
         self._heartbeat += 1
-        now = time.monotonic() if now is None else now
-        for string_id in self.string_freshness.went_stale(now):
-            log.warning("no status from string: served as stale", string=string_id,
-                        after_s=self.string_freshness.thresholds[string_id])
-            self._render_string(self._strings[str(string_id)], now)
-            self._unrendered.discard(str(string_id))
-        for ups_id in self.ups_freshness.went_stale(now):
-            self._render_ups(self._upses[str(ups_id)], now)
-        self._render_gateway(now)
-
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            self.tick()
+        for ups_id in stale_upses:
+            self._render_ups(self._upses[ups_id], now)
+        self.render_gateway(now)

@@ -15,10 +15,11 @@ column per request. A `snmpbulkwalk -Cr64` of the 3,840-cell table (26,880 varbi
 from 5–7 s to about 1 s (issue 6, `bench/scada.py`).
 
 Stale data is never served as current: the status column reads stale(3) and the value
-columns of the row are absent (GET answers noSuchInstance, walks skip them). When data is
-stale (battery/freshness.py), which cell readings are measurements
-(protocols/scada/served_values.py) and which alarms are active (protocols/scada/active_alarms.py) are
-decided by the modules the Modbus server uses too.
+columns of the row are absent (GET answers noSuchInstance, walks skip them). The statuses, their
+freshness, the active alarms and the gateway status are the agent's ServedSite
+(battery/served_site.py), rendered on request and on the 1 s tick as the Modbus server's are
+(protocols/scada/site_renderer.py); which cell readings are measurements is
+protocols/scada/served_values.py, whether a cell answered battery/plausibility.py.
 
 UPS-MIB (RFC 1628): one SNMP context per UPS, named "ups<index>": with SNMPv3 select it with
 the context name (`snmpget -n ups1`), with v2c use the community "<community>@ups<index>".
@@ -47,17 +48,16 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio.ntforg import VB_PROCESSOR
 from pysnmp.proto import rfc1902
 
-from battery.plausibility import NO_RESPONSE
-from observability.log import get_logger
+from battery.alarms.active import notifies
 from battery.alarms.records import AlarmNotice
 from battery.codes import Health
+from battery.plausibility import cell_answered
+from battery.site import SnmpConfig, Topology
 from battery.status import StringStatus, UpsStatus
 from observability.product import product_description
-from battery.site import SnmpConfig, Topology
 from protocols.scada import snmp_oids as so
-from protocols.scada.active_alarms import ActiveAlarms, notifies
-from battery.freshness import freshness_trackers
 from protocols.scada.served_values import served_cell_values
+from protocols.scada.site_renderer import SiteRenderer
 from protocols.scada.snmp_access import ENGINE_SUBTREES, SnmpV3User, configure_access
 from protocols.scada.snmp_ber import OID
 from protocols.scada.snmp_rows import (
@@ -74,8 +74,6 @@ from protocols.scada.snmp_store import (
     SubtreeController,
 )
 from protocols.scada.tasks import cancel_and_wait
-
-log = get_logger("btms.snmp")
 
 _COLUMN_BY_OID = {c.oid: c for c in so.ALL_COLUMNS}
 
@@ -100,7 +98,7 @@ def _parse_receiver(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class BtmsSnmpAgent:
+class BtmsSnmpAgent(SiteRenderer):
     """Call `start()`, then `apply()` statuses and alarm notices; `stop()` at the end."""
 
     def __init__(
@@ -115,6 +113,7 @@ class BtmsSnmpAgent:
     ) -> None:
         """`stale_after_s`: one threshold for every string and UPS (tests); by default each
         string's comes from its bus' scan period (battery/freshness.py)."""
+        super().__init__(topology, "btms.snmp", stale_after_s)
         self.topology = topology
         self.config = config_ or topology.services.snmp
         self.on_command = on_command  # nothing is writable over SNMP yet; kept for the actor API
@@ -125,27 +124,17 @@ class BtmsSnmpAgent:
         if notify_type not in ("trap", "inform"):
             raise ValueError(f"SNMP notify_type {notify_type!r}: expected 'trap' or 'inform'")
         self.notify_type = notify_type
-        self.string_freshness, self.ups_freshness = freshness_trackers(topology, stale_after_s)
         self.receivers = tuple(_parse_receiver(r) for r in self.config.trap_receivers)
         self.store = OidStore((so.ENTERPRISE,))
         self.ups_stores: dict[int, OidStore] = {u.index: OidStore((so.UPS_MIB_BATTERY,)) for u in topology.upses}
-        self._strings: dict[str, StringStatus | None] = {s.id: None for s in topology.strings}
-        self._upses: dict[str, UpsStatus | None] = {u.id: None for u in topology.upses}
         self._on_battery_since: dict[str, float | None] = {u.id: None for u in topology.upses}
-        self.alarms = ActiveAlarms()
-        self._last_update = 0.0
         self._engine: engine.SnmpEngine | None = None
         self._socket: socket.socket | None = None
         self._targets: list[Any] = []
         self._ticker: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
-        # Strings whose new status is not in the OID store yet: rendered when a request comes
-        # (or when they go stale), so an agent nobody walks does not rebuild 3,840 cell rows a second.
-        self._unrendered: set[str] = set()
-        self._last_fresh: dict[int, tuple[float, int]] = {}  # string index -> timestamp, scan of its last fresh status
-        self.store.before_read = self.render_pending
+        self.store.before_read = self.render_pending  # every request, before OIDs are read
         self.traps_sent = 0
-        self._cell_counts = {s.index: s.battery.count for s in topology.strings}
         self._define_static()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -177,10 +166,11 @@ class BtmsSnmpAgent:
         # Load the MIB modules notifications need now: the first send would take ~0.4 s.
         VB_PROCESSOR.make_varbinds(eng.cache, NotificationType(ObjectIdentity(so.ALARM_RAISED)))
         self._render_all()
-        self._ticker = asyncio.create_task(self._tick_forever(), name="snmp-staleness")
+        self._ticker = asyncio.create_task(self.tick_forever(), name="snmp-staleness")
         # Names only: communities and passphrases are never logged.
-        log.info("agent listening", host=self.config.host, port=self.port, v2c=bool(self.config.read_community),
-                 v3_users=[u.name for u in self.v3_users], ups_contexts=[f"ups{i}" for i in self.ups_stores])
+        self.log.info("agent listening", host=self.config.host, port=self.port,
+                      v2c=bool(self.config.read_community), v3_users=[u.name for u in self.v3_users],
+                      ups_contexts=[f"ups{i}" for i in self.ups_stores])
 
     async def stop(self) -> None:
         await cancel_and_wait(self._ticker)
@@ -208,30 +198,11 @@ class BtmsSnmpAgent:
             raise RuntimeError("SNMP agent is not running")
         return int(self._socket.getsockname()[1])
 
-    # -- data in --------------------------------------------------------------------------
+    # -- data in (apply, render_pending and tick are SiteRenderer's) ---------------------
 
-    def apply(self, message: Any) -> None:
-        if isinstance(message, StringStatus):
-            if message.string_id not in self._strings:
-                log.warning("status of an unknown string ignored", string=message.string_id)
-                return
-            now = time.monotonic()
-            self._strings[message.string_id] = message
-            self.string_freshness.received(message.string_id, not message.stale, now)
-            if not message.stale:
-                self._last_update = max(self._last_update, message.timestamp)
-                self._last_fresh[self.topology.string(message.string_id).index] = (message.timestamp, message.scan_no)
-            self._unrendered.add(message.string_id)
-        elif isinstance(message, UpsStatus):
-            if message.ups_id not in self._upses:
-                log.warning("status of an unknown UPS ignored", ups=message.ups_id)
-                return
-            self._upses[message.ups_id] = message
-            self.ups_freshness.received(message.ups_id, message.health != Health.STALE, time.monotonic())
-            self._track_on_battery(message)
-            self._render_ups(message.ups_id)
-        elif isinstance(message, AlarmNotice):
-            self._apply_alarm(message)
+    def ups_received(self, status: UpsStatus) -> None:
+        self._track_on_battery(status)
+        self._render_ups(status.ups_id, self.site.now())
 
     def _track_on_battery(self, status: UpsStatus) -> None:
         discharging = status.health != Health.STALE and status.current_a is not None and status.current_a < DISCHARGE_CURRENT_A
@@ -241,21 +212,16 @@ class BtmsSnmpAgent:
         elif not discharging:
             self._on_battery_since[status.ups_id] = None
 
-    def _apply_alarm(self, notice: AlarmNotice) -> None:
-        try:
-            changed = self.alarms.apply(notice)
-        except ValueError as exc:
-            log.warning("alarm notice ignored", error=str(exc))
-            return
+    def alarm_received(self, notice: AlarmNotice, changed: bool) -> None:
         row = alarm_row(notice, self.topology)
         if changed:
-            if notice.alarm_id in self.alarms:
+            if notice.alarm_id in self.site.alarms:
                 for c in so.ALARM_COLUMNS[1:]:
                     self.store.define(c.oid + (notice.alarm_id,), c.wire_type, row[c.name])
             else:
                 for c in so.ALARM_COLUMNS[1:]:
                     self.store.remove(c.oid + (notice.alarm_id,))
-            self._render_gateway()
+            self.render_gateway(self.site.now())
         if notifies(notice) and self._engine is not None:
             trap = so.ALARM_RAISED if notice.event == "raised" else so.ALARM_CLEARED
             var_binds = [(so.column(n).oid + (notice.alarm_id,), row[n]) for n in so.NOTIFICATION_OBJECTS]
@@ -275,7 +241,7 @@ class BtmsSnmpAgent:
                 self._engine, CommunityData(self.trap_community), target, ContextData(), self.notify_type, notification
             )
             if error_indication:
-                log.warning("notification failed", kind=self.notify_type, to=str(target.transport_addr), error=str(error_indication))
+                self.log.warning("notification failed", kind=self.notify_type, to=str(target.transport_addr), error=str(error_indication))
             else:
                 self.traps_sent += 1
 
@@ -302,36 +268,28 @@ class BtmsSnmpAgent:
                 for cell in range(1, s.battery.count + 1):
                     self.store.define(c.oid + (s.index, cell), c.wire_type)
 
-    def render_pending(self) -> None:
-        """Put every string status received since the last request into the OID store."""
-        if not self._unrendered:
-            return
-        now = time.monotonic()
-        for string_id in self._unrendered:
-            self._render_string(self.topology.string(string_id).index, self._strings[string_id],
-                                self.string_freshness.is_stale(string_id, now))
-        self._unrendered.clear()
-        self._render_gateway(now)
-
     def _render_all(self) -> None:
-        now = time.monotonic()
+        now = self.site.now()
         for s in self.topology.strings:
-            self._render_string(s.index, self._strings[s.id], self.string_freshness.is_stale(s.id, now))
+            self.render_string(s.id, now)
         for u in self.topology.upses:
-            self._render_ups(u.id)
-        self._render_gateway()
+            self._render_ups(u.id, now)
+        self.render_gateway(now)
 
-    def _render_string(self, index: int, status: StringStatus | None, stale: bool) -> None:
+    def render_string(self, string_id: str, now: float) -> None:
+        config = self.topology.string(string_id)
+        index, status = config.index, self.site.string(string_id)
+        stale = self.site.is_string_stale(string_id, now)
         store = self.store
         for name, value in string_row(status, stale).items():
             store.set(so.column(name).oid + (index,), value)
-        last_fresh = self._last_fresh.get(index)
+        last_fresh = self.site.string_last_fresh(string_id)
         if last_fresh is not None:  # kept while stale: when the string was last heard of
-            store.set(so.column("btmsStringTimestamp").oid + (index,), int(last_fresh[0]))
-            store.set(so.column("btmsStringScanCounter").oid + (index,), last_fresh[1] & 0xFFFFFFFF)
+            store.set(so.column("btmsStringTimestamp").oid + (index,), int(last_fresh.timestamp))
+            store.set(so.column("btmsStringScanCounter").oid + (index,), last_fresh.scan_no & 0xFFFFFFFF)
         elif status is None:
             store.set(so.column("btmsStringTimestamp").oid + (index,), 0)
-        self._render_cells(index, self._cell_counts[index], None if stale else status)
+        self._render_cells(index, config.battery.count, None if stale else status)
 
     def _render_cells(self, index: int, count: int, s: StringStatus | None) -> None:
         set_ = self.store.set
@@ -339,8 +297,7 @@ class BtmsSnmpAgent:
         have = len(s.cell_health) if s is not None else 0
         for i in range(count):
             key = (index, i + 1)
-            if (s is not None and i < have and s.cell_health[i] != Health.STALE
-                    and not s.cell_faults[i] & NO_RESPONSE):
+            if s is not None and i < have and cell_answered(s.cell_health[i], s.cell_faults[i]):
                 v, r, t = served_cell_values(s.cell_faults[i], s.cell_voltage_mv[i], s.cell_resistance_uohm[i],
                                              s.cell_temperature_dc[i])
                 row = (int(s.cell_health[i]), v, r, t, s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i])
@@ -350,11 +307,10 @@ class BtmsSnmpAgent:
             for oid, value in zip(cols, row):
                 set_(oid + key, value)
 
-    def _render_ups(self, ups_id: str, now: float | None = None) -> None:
+    def _render_ups(self, ups_id: str, now: float) -> None:
         cfg = self.topology.ups(ups_id)
-        status = self._upses[ups_id]
-        now = time.monotonic() if now is None else now
-        stale = self.ups_freshness.is_stale(ups_id, now)
+        status = self.site.ups(ups_id)
+        stale = self.site.is_ups_stale(ups_id, now)
         for name, value in ups_row(status, stale).items():
             self.store.set(so.column(name).oid + (cfg.index,), value)
         if status is not None and not stale:
@@ -362,8 +318,8 @@ class BtmsSnmpAgent:
         elif status is None:
             self.store.set(so.column("btmsUpsTimestamp").oid + (cfg.index,), 0)
         strings = [
-            st for st in (self._strings[s.id] for s in cfg.strings)
-            if st is not None and not self.string_freshness.is_stale(st.string_id, now)
+            st for st in (self.site.string(s.id) for s in cfg.strings)
+            if st is not None and not self.site.is_string_stale(st.string_id, now)
         ]
         capacity = sum(s.battery.capacity_ah for s in cfg.strings)  # strings in parallel
         battery = ups_battery_group(status, stale, strings, capacity, self._on_battery_since[ups_id], time.time())
@@ -371,40 +327,22 @@ class BtmsSnmpAgent:
         for c in so.UPS_BATTERY:
             store.set(c.oid + (0,), battery[c.name])
 
-    def _render_gateway(self, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        stale = self.string_freshness.stale_count(now)
-        error = stale > 0 or any(st is not None and st.health == Health.ERROR for st in self._strings.values())
-        active, unacknowledged = self.alarms.counts()
+    def render_gateway(self, now: float) -> None:
+        gateway = self.site.gateway_status(now)
         values = {
-            "btmsGwStatus": int(Health.ERROR if error else Health.OK),
-            "btmsGwStringCount": len(self._strings),
-            "btmsGwUpsCount": len(self._upses),
-            "btmsGwActiveAlarms": active,
-            "btmsGwUnacknowledgedAlarms": unacknowledged,
-            "btmsGwStaleStrings": stale,
-            "btmsGwLastUpdate": int(self._last_update),
+            "btmsGwStatus": int(gateway.health),
+            "btmsGwStringCount": gateway.string_count,
+            "btmsGwUpsCount": gateway.ups_count,
+            "btmsGwActiveAlarms": gateway.active_alarms,
+            "btmsGwUnacknowledgedAlarms": gateway.unacknowledged_alarms,
+            "btmsGwStaleStrings": gateway.stale_strings,
+            "btmsGwLastUpdate": int(gateway.last_update),
         }
         for name, value in values.items():
             self.store.set(so.column(name).oid + (0,), value)
 
-    def tick(self, now: float | None = None) -> None:
-        """Strings and UPSes that stopped sending statuses become stale.
-
-        `now`: the monotonic time to judge staleness at (tests look ahead without waiting).
-        """
-        now = time.monotonic() if now is None else now
-        for string_id in self.string_freshness.went_stale(now):
-            log.warning("no status from string: served as stale", string=string_id,
-                        after_s=self.string_freshness.thresholds[string_id])
-            self._render_string(self.topology.string(str(string_id)).index, self._strings[str(string_id)], True)
-            self._unrendered.discard(str(string_id))
+    def ticked(self, stale_upses: tuple[str, ...], now: float) -> None:
+        """The 1 s tick: every UPS is rendered (upsSecondsOnBattery counts on), then the gateway."""
         for u in self.topology.upses:
-            self._render_ups(u.id, now)  # upsSecondsOnBattery counts on
-        self._render_gateway(now)
-
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            self.tick()
-
+            self._render_ups(u.id, now)
+        self.render_gateway(now)

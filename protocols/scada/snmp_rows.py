@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from battery.alarms.records import AlarmNotice
 from battery.codes import Health
+from battery.plausibility import cell_answered
 from battery.status import StringStatus, UpsStatus
 from battery.site import Topology
 from protocols.scada import snmp_oids as so
@@ -102,7 +103,7 @@ def served_temperatures(status: StringStatus) -> list[int]:
     """The cell temperatures (0.1 °C) of a string that are measurements: answered, plausible."""
     out = []
     for health, faults, t in zip(status.cell_health, status.cell_faults, status.cell_temperature_dc):
-        if health != Health.STALE:
+        if cell_answered(health, faults):
             served = served_cell_values(faults, 0, 0, t)[2]
             if served is not None:
                 out.append(served)

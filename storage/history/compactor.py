@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from battery.codes import CellFault, Health
+from battery.plausibility import cell_answered
 from storage.history import codec, formats, schema, summaries
 from storage.history.scan_row import unpack_scan
 from storage.history.schema import ABSENT, CELL_FIELDS, DAY_S, STRING_FIELDS
@@ -30,8 +31,10 @@ from storage.history.schema import ABSENT, CELL_FIELDS, DAY_S, STRING_FIELDS
 CELL_SUMMARY_FIELDS = tuple(q.field for q in schema.CELL_QUANTITIES.values())
 STRING_SUMMARY_FIELDS = tuple(q.field for q in schema.STRING_QUANTITIES.values())
 
-_STALE_TABLE = bytes(0 if i == Health.STALE else 1 for i in range(256))
-_NO_RESPONSE_TABLE = bytes(0 if i & CellFault.NO_RESPONSE else 1 for i in range(256))
+# battery.plausibility.cell_answered, one byte at a time: it is one test of the health and one of
+# the faults, and both are decided by the low byte (Health codes and the NO_RESPONSE bit fit in it).
+_ANSWERED_BY_HEALTH = bytes(cell_answered(i, 0) for i in range(256))
+_ANSWERED_BY_FAULTS = bytes(cell_answered(int(Health.OK), i) for i in range(256))
 
 
 @dataclass(frozen=True)
@@ -150,8 +153,8 @@ def compact_string(day: int, rows: list[tuple[int, bytes]]) -> tuple[int, String
 
 def presence_mask(health: array, faults: array) -> bytes:
     """1 per scan where the cell reading is real (C-speed: byte translate + big-integer AND)."""
-    h = health.tobytes()[0 :: codec.LANE_BYTES].translate(_STALE_TABLE)
-    f = faults.tobytes()[0 :: codec.LANE_BYTES].translate(_NO_RESPONSE_TABLE)
+    h = health.tobytes()[0 :: codec.LANE_BYTES].translate(_ANSWERED_BY_HEALTH)
+    f = faults.tobytes()[0 :: codec.LANE_BYTES].translate(_ANSWERED_BY_FAULTS)
     return (int.from_bytes(h, "little") & int.from_bytes(f, "little")).to_bytes(len(h), "little")
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from battery.codes import Health
+from battery.plausibility import cell_answered
 from storage.history import downsample, formats, schema, summaries
 from storage.history.cancel import NEVER, CancelToken
 from storage.history.compactor import (
@@ -34,7 +35,6 @@ from storage.history.compactor import (
 from storage.history.day_data import DayData, load_day
 from storage.history.scan_row import (
     ScanRow,
-    cell_present,
     string_field_value,
     unpack_scan,
 )
@@ -321,7 +321,7 @@ def _append_reading(r: ScanRow, field: str, cell: int | None, values: array, pre
         present.append(not r.string_stale and string_field_value(field, v) is not None)
     elif cell <= r.cell_count:
         values.append(r.cells[CELL_FIELDS.index(field)][cell - 1])
-        present.append(cell_present(r.cells[5][cell - 1], r.cells[6][cell - 1]))
+        present.append(cell_answered(r.cells[5][cell - 1], r.cells[6][cell - 1]))
     else:
         values.append(0)
         present.append(0)
@@ -349,7 +349,7 @@ def _snapshot(info: StringInfo, ts_ms: int, string_fields: list[int], cells: lis
     n = len(cells[0]) if cells else 0
     for i in range(max(n, info.cells if stale else 0)):
         h, f = (cells[5][i], cells[6][i]) if i < n else (Health.STALE, 0)
-        ok = not stale and cell_present(h, f)
+        ok = not stale and cell_answered(h, f)
         c: dict[str, float | int | None] = {"cell": i + 1, "health": int(Health.STALE) if stale else h, "faults": f}
         for q in schema.CELL_QUANTITIES.values():
             c[q.name] = cells[CELL_FIELDS.index(q.field)][i] * q.scale if ok and i < n else None

@@ -13,7 +13,6 @@ import zlib
 from array import array
 from dataclasses import dataclass
 
-from battery.plausibility import NO_RESPONSE
 from battery.codes import Health
 from battery.status import StringStatus
 from storage.history import codec, formats
@@ -24,7 +23,6 @@ FORMAT_V2 = formats.FORMAT_2  # what pack_scan writes
 _N_STRING = len(STRING_FIELDS)
 _N_CELL = len(CELL_FIELDS)
 _INT32 = (-(2**31), 2**31 - 1)
-_STALE = int(Health.STALE)  # plain ints: this runs per cell per scan
 
 
 class PayloadError(ValueError):
@@ -48,11 +46,6 @@ class ScanRow:
     @property
     def string_stale(self) -> bool:
         return self.field("health") == Health.STALE
-
-
-def cell_present(health: int, faults: int) -> bool:
-    """A cell's values are real readings unless it is stale or did not answer."""
-    return health != _STALE and not faults & NO_RESPONSE
 
 
 def string_field_value(name: str, raw: int) -> int | None:

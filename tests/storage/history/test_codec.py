@@ -7,8 +7,10 @@ from array import array
 
 import pytest
 
-from battery.codes import Health
+from battery.codes import CellFault, Health
+from battery.plausibility import cell_answered
 from storage.history import codec
+from storage.history.compactor import presence_mask
 from storage.history.scan_row import PayloadError, pack_scan, unpack_scan
 from tests.factories import make_status
 
@@ -78,3 +80,10 @@ def test_mismatched_cell_tuples_are_named() -> None:
 def test_unknown_payload_format() -> None:
     with pytest.raises(PayloadError, match="unknown scan payload format"):
         unpack_scan(b"\x09abc")
+
+
+def test_the_presence_mask_is_the_servers_did_the_cell_answer_rule() -> None:
+    health = array("i", [Health.OK, Health.ERROR, Health.STALE, Health.OK, Health.OK, Health.DISABLED])
+    faults = array("i", [0, CellFault.TEMPERATURE_IMPLAUSIBLE, 0, CellFault.NO_RESPONSE, CellFault.OPEN_CIRCUIT, 0])
+    expected = bytes(cell_answered(h, f) for h, f in zip(health, faults, strict=True))
+    assert presence_mask(health, faults) == expected == bytes([1, 1, 0, 0, 1, 1])

@@ -1,4 +1,4 @@
-"""The active-alarm table both servers serve: what each AlarmNotice event does to it."""
+"""The active-alarm table every server serves: what each AlarmNotice event does to it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from battery.alarms.records import AlarmNotice
-from protocols.scada.active_alarms import ActiveAlarms, is_active, notifies
+from battery.alarms.active import ActiveAlarms, is_active, notifies
 
 
 def notice(alarm_id: int, event: str = "raised", **changes: object) -> AlarmNotice:

@@ -1,11 +1,12 @@
 """The alarms that are active now, as the Modbus server and the SNMP agent serve them.
 
-ONE place decides what an AlarmNotice does to the active-alarm tables, so the servers cannot
-disagree: an alarm is active while it has no end time (`to_time is None`) and its last notice
-was not "cleared"/"closed". Acknowledging an alarm that already cleared must not bring it back
-(the notice carries its end time), and "active" is the state sync a (re)subscribing server
-receives for alarms raised before it listened: it fills the table but is no news, so no
-trap/inform is sent for it (`notifies`).
+ONE place decides what an AlarmNotice does to the active-alarm table that each server's
+ServedSite (battery/served_site.py) keeps, so the servers cannot disagree: an alarm is active
+while it has no end time (`to_time is None`) and its last notice was not "cleared"/"closed".
+Acknowledging an alarm that already cleared must not bring it back (the notice carries its end
+time), and "active" is the state sync a (re)subscribing server receives for alarms raised
+before it listened: it fills the table but is no news, so no trap/inform is sent for it
+(`notifies`).
 """
 
 from __future__ import annotations
