@@ -23,12 +23,11 @@ from actors.string.battery_math import (
     volts_per_cell,
     weakest,
 )
+from actors.string.string_checks import measured_string_values
 from actors.topology.model import StringConfig
 
-STRING_VOLTAGE_RANGE_V = (20.0, 800.0)  # BM-SS measuring range (seed 000)
 AMBIENT_RANGE_C = (-40.0, 80.0)  # BM-TH range
 HUMIDITY_RANGE_PCT = (0.0, 100.0)
-HALL_OVERRANGE = 1.1  # a current beyond 110 % of the hall sensor's range is not a measurement
 
 
 def string_status(
@@ -43,9 +42,7 @@ def string_status(
         return stale_status(config, scan.scan_no, scan.timestamp, last_soc_pct)
     voltage_v = scan.voltage_cv / 100.0
     current_a = scan.current_ca / 100.0
-    string_sensor_fault = not STRING_VOLTAGE_RANGE_V[0] <= voltage_v <= STRING_VOLTAGE_RANGE_V[1] or abs(
-        current_a
-    ) > HALL_OVERRANGE * config.hall_range_a
+    string_sensor_fault = measured_string_values(config, scan).sensor_fault
     ambient_c = _in_range(scan.ambient_dc, 10.0, AMBIENT_RANGE_C) if config.climate_sensor else None
     humidity = _in_range(scan.humidity_dpct, 10.0, HUMIDITY_RANGE_PCT) if config.climate_sensor else None
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)
