@@ -81,7 +81,7 @@ MODBUS_KEYS = ("enabled", "host", "port", "write_enabled", "write_clients")
 SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers", "trap_community", "notify_type", "v3_users")
 SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key")
 SNMP_V3_MIN_KEY = 8  # USM passphrases shorter than 8 characters are refused (RFC 3414)
-STORAGE_KEYS = ("path", "retention_days", "min_free_mb", "commit_interval_s")
+STORAGE_KEYS = ("path", "retention_days", "min_free_mb", "commit_interval_s", "alarm_reserve_mb")
 
 # Communities every scanner tries first; SNMP must use one the site chose.
 WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})
@@ -491,6 +491,7 @@ class _TopologyReader:
             retention_days=s.integer("retention_days", 365, lo=1),  # type: ignore[arg-type]
             min_free_mb=s.integer("min_free_mb", 1024, lo=0),  # type: ignore[arg-type]
             commit_interval_s=s.number("commit_interval_s", 60.0, ge=0.1, le=3600, unit="s"),  # type: ignore[arg-type]
+            alarm_reserve_mb=s.integer("alarm_reserve_mb", 4, lo=0, hi=1024),  # type: ignore[arg-type]
         )
 
     # -- cross-checks -------------------------------------------------------------------

@@ -25,9 +25,8 @@ from actors.messages import (
     SubscribeAlarms,
 )
 from actors.site.alarm_manager import AlarmManager
-from actors.site.alarms.store import AlarmStore
 from actors.site.notifier import Notifier
-from tests.unit.test_alarms_store import raised, topology
+from tests.unit.test_alarms_store import _book, raised, topology
 
 
 @dataclass(frozen=True)
@@ -192,8 +191,8 @@ def test_a_restarted_manager_tells_the_gateway_what_is_active(asys, tmp_path):
     db = tmp_path / "settings.db"
 
     async def before():
-        store = await AlarmStore.open(db)
-        await store.raise_alarm(raised(cell=9, t=100.0))
+        store, book = await _book(db, [])
+        await book.raised(raised(cell=9, t=100.0))
         await store.close()
 
     asyncio.run(before())
