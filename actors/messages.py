@@ -803,8 +803,10 @@ class HistorianFlushed:
 class HistoryDiskAlarm:
     """Historian -> alarm sink: free space fell under the floor (oldest data deleted) or recovered."""
 
-    text: str
+    text: str  # what happened, for the log (not part of the alarm's identity)
     active: bool
+    free_mb: float = 0.0  # free space on the storage disk when it was decided
+    floor_mb: float = 0.0  # storage.min_free_mb
 
 
 # ----------------------------------------------------------------------------------------

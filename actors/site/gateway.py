@@ -312,9 +312,14 @@ class Gateway(ActorTypeDispatcher):
             self.log.error("string snapshots not saved", error=str(error))
 
     def receiveMsg_HistoryDiskAlarm(self, message: HistoryDiskAlarm, sender):
-        """The history disk's free-space floor: a site-level alarm like any other."""
+        """The storage disk's free-space floor: a site-level alarm like any other.
+
+        Its identity has no detail: the raise and the clear must name the same alarm (the text
+        differs between them and goes to the log)."""
+        self.log.warning("storage space", active=message.active, text=message.text)
         kind = AlarmRaised if message.active else AlarmCleared
-        self._to_child("alarms", kind("storage_space_low", None, None, None, None, None, time.time(), message.text))
+        self._to_child("alarms", kind("storage_space_low", None, None, None, message.free_mb, message.floor_mb,
+                                      time.time()))
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
         for subscriber in self.subscribers + self.alarm_subscribers:

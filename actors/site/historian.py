@@ -61,7 +61,7 @@ class Historian(InitGate, ProtocolActor):
         policy = RetentionPolicy(retention_days=msg.retention_days, hot_days=msg.hot_days,
                                  min_free_mb=msg.min_free_mb)
         writer = HistoryWriter(Path(msg.storage_dir), policy=policy, commit_interval_s=msg.commit_interval_s,
-                               on_alarm=lambda text, active: self.post_command(HistoryDiskAlarm(text, active)))
+                               on_alarm=self.post_command)
         for s in msg.topology.strings:
             writer.register_string(s.id, s.index, s.ups_id, s.battery.count)
         self.start_loop(_until_cancelled)
