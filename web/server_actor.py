@@ -1,7 +1,8 @@
 """WebServer: the protocol actor that serves the Quart app with Hypercorn.
 
 It subscribes to the gateway and keeps a SiteView up to date in its event loop; the HTTP
-handlers read that view. It tells the gateway when it listens (or why it cannot: a port in use
+handlers read that view. The alarm notices it receives (every active alarm when it subscribes,
+then each change) are laid over the alarm table (web/live_alarms.py). It tells the gateway when it listens (or why it cannot: a port in use
 must stop `btms run` with a clear message, not leave a gateway nobody can reach).
 """
 
@@ -14,6 +15,7 @@ from hypercorn.config import Config
 
 from actors.log import configure_structlog, get_logger
 from actors.messages import (
+    AlarmNotice,
     InitWebServer,
     NotificationTestResult,
     ServiceFailed,
@@ -36,6 +38,7 @@ class WebServer(ProtocolActor):
         configure_structlog()
         self.view: SiteView | None = None
         self.bridge: TreeBridge | None = None
+        self.alarms: AlarmAccess | None = None
         self.log = get_logger("btms.web")
 
     def receiveMsg_InitWebServer(self, message: InitWebServer, sender):
@@ -51,13 +54,14 @@ class WebServer(ProtocolActor):
             self.post_command(ServiceStarted("web", where))
 
         self.bridge = TreeBridge(self.post_command)
+        self.alarms = AlarmAccess(topology.storage_dir() / "settings.db")
         app = create_app(
             self.view,
             verifier,
             on_serving,
             bridge=self.bridge,
             history=HistoryReader(topology.storage_dir()),
-            alarms=AlarmAccess(topology.storage_dir() / "settings.db"),
+            alarms=self.alarms,
         )
         config = Config()
         config.bind = [f"{web.host}:{web.port}"]
@@ -87,4 +91,9 @@ class WebServer(ProtocolActor):
         if self.view is not None:
             for update in message.updates:
                 self.in_loop(self.view.apply, update)
+        return self.watch()
+
+    def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
+        if self.alarms is not None:
+            self.in_loop(self.alarms.live.apply, message)
         return self.watch()
