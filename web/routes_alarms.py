@@ -22,9 +22,9 @@ from actors.site.alarms.kinds import AlarmLevel
 from actors.site.alarms.store import AlarmRecord, AlarmStore
 from actors.topology.model import Topology
 from web.errors import json_error
+from web.live_alarms import AlarmView, LiveAlarms
 from web.request_args import BadRequest, integer, require_known
 from web.site_view import iso
-from web.live_alarms import AlarmView, LiveAlarms
 from web.tree_bridge import TreeBridge
 
 TEST_NOTIFICATION_TIMEOUT_S = 60.0  # an SMS through a GSM modem can take a minute

@@ -71,7 +71,12 @@ from actors.site.alarms.live import LiveAlarms
 from actors.site.alarms.pending_writes import DEFAULT_MAX_PENDING, PendingWrites
 from actors.site.alarms.persistence import AlarmPersistence, is_disk_full
 from actors.site.alarms.space_reserve import RESERVE_FILE, SpaceReserve
-from actors.site.alarms.store import CLOSED_WHILE_DOWN, ActionLine, AlarmRecord, AlarmStore
+from actors.site.alarms.store import (
+    CLOSED_WHILE_DOWN,
+    ActionLine,
+    AlarmRecord,
+    AlarmStore,
+)
 from actors.topology.model import Topology
 
 _log = structlog.get_logger("gateway.alarms")

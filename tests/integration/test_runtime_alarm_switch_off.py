@@ -18,7 +18,13 @@ import pytest
 
 from actors.messages import InjectSimFault, SetSimInput
 from sim.faults import DriftingSensor, OpenCell
-from tests.gateway_process import gateway_actor, GatewayProcess, kill_all, wait_serving, write_demo_topology
+from tests.gateway_process import (
+    GatewayProcess,
+    gateway_actor,
+    kill_all,
+    wait_serving,
+    write_demo_topology,
+)
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration

@@ -40,9 +40,11 @@ def site(tmp_path):
         data["storage"].update(min_free_mb=2, alarm_reserve_mb=1, commit_interval_s=1)
         data["services"]["modbus"].update(enabled=True, host="127.0.0.1", port=free_port())
         save_topology(topology, data)
-        with running_simulator(tmp_path, topology, data, run_dir) as sim:
-            with running_gateway(tmp_path, topology, data, serving_within_s=20) as gateway:
-                yield sim, gateway, storage
+        with (
+            running_simulator(tmp_path, topology, data, run_dir) as sim,
+            running_gateway(tmp_path, topology, data, serving_within_s=20) as gateway,
+        ):
+            yield sim, gateway, storage
 
 
 def _active(gateway) -> dict[tuple, dict]:

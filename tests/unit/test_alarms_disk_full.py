@@ -71,7 +71,7 @@ def test_an_alarm_raised_on_a_full_disk_is_acted_on_then_stored_when_space_retur
 
     async def restart():  # a restarted manager knows it from the database: same number, still active
         posted: list = []
-        store, book = await _book(db, posted)
+        store, _ = await _book(db, posted)
         await store.close()
         return [(n.event, n.alarm_id, n.cell_index) for n in posted if isinstance(n, AlarmNotice)]
 
@@ -134,3 +134,22 @@ def test_a_full_queue_keeps_the_newest_state_of_every_active_alarm(disk):
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         reason = con.execute("SELECT close_reason FROM alarms WHERE id = ?", (first.id,)).fetchone()[0]
     assert reason == END_NOT_STORED  # its clear was the entry dropped first: the row says so
+
+
+def test_a_start_on_a_full_disk_gives_up_the_reserve_to_open_settings_db(disk):
+    from actors.site.alarm_manager import open_store
+
+    reserve = SpaceReserve(disk / RESERVE_FILE, 1 * MIB)
+    assert reserve.ensure()
+    fill_disk(disk)
+
+    async def run():
+        with capture_logs() as logs:
+            store = await open_store(disk / "settings.db", reserve)  # a new file: its tables need room
+        await store.close()
+        return logs
+
+    logs = asyncio.run(run())
+    assert not reserve.present
+    assert [e["event"] for e in logs] == ["disk full at start: the alarm space reserve was given up to open settings.db"]
+    assert stored(disk / "settings.db") == []

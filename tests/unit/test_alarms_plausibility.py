@@ -12,8 +12,19 @@ import itertools
 import pytest
 from thespian.actors import ActorSystem
 
-from actors.messages import BatteryType, CellBatch, CellBatchResult, CellFault, InitCellBank
-from actors.site.alarms import CELL_ALARMS_CLEAR, AlarmKind, cell_limits_for, evaluate_cell
+from actors.messages import (
+    BatteryType,
+    CellBatch,
+    CellBatchResult,
+    CellFault,
+    InitCellBank,
+)
+from actors.site.alarms import (
+    CELL_ALARMS_CLEAR,
+    AlarmKind,
+    cell_limits_for,
+    evaluate_cell,
+)
 from actors.string.cell_bank import CellBank
 from protocols.served_values import served_cell_values
 

@@ -259,5 +259,8 @@ def test_a_locked_store_delays_the_write_never_the_alarm(tmp_path):
     assert stored_while_locked == [(1, None)]  # the database had not taken the close yet
     assert [(r.cell_index, r.from_time) for r in active] == [(2, 5001.0)]
     events = [e["event"] for e in logs if e["log_level"] in ("error", "warning")]
-    assert events == ["alarms not stored yet: settings.db refused the write; they are acted on from memory and "
-                      "written as soon as it takes them", "alarm writes taken again"]
+    assert events == [
+        ("alarms not stored yet: settings.db refused the write; they are acted on from memory and "
+         "written as soon as it takes them"),
+        "alarm writes taken again",
+    ]

@@ -68,7 +68,7 @@ def test_pages_list_announced_alarms_by_number_whatever_is_stored(tmp_path):
         got = {}
         for string in (None, "s1", "s2"):
             for active_only in (False, True):
-                for offset in range(0, 11):
+                for offset in range(11):
                     for limit in (1, 2, 3, 50):
                         page = await view.page(string_id=string, offset=offset, limit=limit, active_only=active_only)
                         got[(string, active_only, offset, limit)] = (

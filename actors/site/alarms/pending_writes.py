@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
+
 import structlog
 
 from actors.site.alarms.store import ActionLine, AlarmRecord

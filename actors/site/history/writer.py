@@ -233,8 +233,8 @@ class HistoryWriter:
                 self._next_space_check = now + self.space_check_s
                 try:
                     await self.check_space()
-                except (aiosqlite.Error, OSError) as e:
-                    log.error("history disk space not checked", error=str(e), exc_info=True)
+                except (aiosqlite.Error, OSError):
+                    log.exception("history disk space not checked")
             if not woken and now < commit_at:
                 continue
             commit_at = now + self.commit_interval_s
