@@ -1,10 +1,15 @@
-"""Is a cell sensor's reading physically possible? Pure functions.
+"""Is a cell sensor's reading physically possible, and which of its values are measurements? Pure.
 
 A value outside what the BM-CS can measure is not a battery condition but a sensor or wiring
 fault: the manuals show a sensor reporting 300.0 °C. Such a value must never raise a
 "temperature high" alarm nor be averaged into a string; it is flagged instead.
 Ranges are the BM-CS measuring ranges of seed 000/002: resistance and temperature are the
 registry's (battery/quantities.py), the voltage range is narrowed by battery type.
+
+`measured_cell_values` is THE rule that turns the fault bits into "this value is a
+measurement / is not": the alarm evaluator compares only what it returns, and every server
+(web, Modbus, SNMP) serves only what it returns, so an alarm never carries a number the
+operator sees as null.
 """
 
 from __future__ import annotations
@@ -32,6 +37,30 @@ _VOLTAGE_IMPLAUSIBLE = int(CellFault.VOLTAGE_IMPLAUSIBLE)
 _RESISTANCE_IMPLAUSIBLE = int(CellFault.RESISTANCE_IMPLAUSIBLE)
 _TEMPERATURE_IMPLAUSIBLE = int(CellFault.TEMPERATURE_IMPLAUSIBLE)
 _STALE = int(Health.STALE)
+
+
+# What makes each value not a measurement. An open circuit leaves the voltage a real reading
+# (~0 V: "Voltage low"), but no current flows, so the resistance (the sensor's over-range
+# 65535) was not measured.
+_VOLTAGE_NOT_MEASURED = NO_RESPONSE | _VOLTAGE_IMPLAUSIBLE
+_RESISTANCE_NOT_MEASURED = NO_RESPONSE | _RESISTANCE_IMPLAUSIBLE | _OPEN_CIRCUIT
+_TEMPERATURE_NOT_MEASURED = NO_RESPONSE | _TEMPERATURE_IMPLAUSIBLE
+
+
+def measured_cell_values(
+    faults: int, voltage_mv: int | None, resistance_uohm: int | None, temperature_dc: int | None
+) -> tuple[int | None, int | None, int | None]:
+    """(voltage mV, resistance µΩ, temperature 0.1 °C), each None when `faults` says it is not a measurement.
+
+    Voltage: not with VOLTAGE_IMPLAUSIBLE or NO_RESPONSE. Resistance: not with
+    RESISTANCE_IMPLAUSIBLE, OPEN_CIRCUIT (no current path, nothing measured) or NO_RESPONSE.
+    Temperature: not with TEMPERATURE_IMPLAUSIBLE or NO_RESPONSE.
+    """
+    return (
+        None if faults & _VOLTAGE_NOT_MEASURED else voltage_mv,
+        None if faults & _RESISTANCE_NOT_MEASURED else resistance_uohm,
+        None if faults & _TEMPERATURE_NOT_MEASURED else temperature_dc,
+    )
 
 
 def reading_faults(

@@ -168,9 +168,11 @@ class ServicesConfig:
 class StorageConfig:
     path: str = "var"  # directory of the databases, relative to the topology file's folder
     retention_days: int = 365
-    min_free_mb: int = 1024
+    min_free_mb: int = 1024  # under this, oldest history goes first and "Storage space low" is raised
     # Samples are committed in batches: a power cut loses at most this much; shorter wears the SSD.
     commit_interval_s: float = 60.0
+    # A file of this size the alarm store deletes to go on writing alarms when the disk is full.
+    alarm_reserve_mb: int = 4
 
 
 @dataclass(frozen=True)

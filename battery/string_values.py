@@ -18,14 +18,14 @@ from battery.maths import (
     volts_per_cell,
     weakest,
 )
+from battery.string_plausibility import measured_string_values
 from battery.quantities import Quantity, quantity
 from battery.site import StringConfig
 
-STRING_VOLTAGE = quantity("string.voltage")  # BM-SS measuring range (seed 000)
+STRING_VOLTAGE = quantity("string.voltage")
 STRING_CURRENT = quantity("string.current")
 AMBIENT = quantity("string.ambient_temperature")  # BM-TH range
 HUMIDITY = quantity("string.ambient_humidity")
-HALL_OVERRANGE = 1.1  # a current beyond 110 % of the hall sensor's range is not a measurement
 
 
 def string_status(
@@ -40,9 +40,7 @@ def string_status(
         return stale_status(config, scan.scan_no, scan.timestamp, last_soc_pct)
     voltage_v = STRING_VOLTAGE.from_wire(scan.voltage_cv)
     current_a = STRING_CURRENT.from_wire(scan.current_ca)
-    string_sensor_fault = not STRING_VOLTAGE.minimum <= voltage_v <= STRING_VOLTAGE.maximum or abs(
-        current_a
-    ) > HALL_OVERRANGE * config.hall_range_a
+    string_sensor_fault = measured_string_values(config, scan).sensor_fault
     ambient_c = _in_range(scan.ambient_dc, AMBIENT) if config.climate_sensor else None
     humidity = _in_range(scan.humidity_dpct, HUMIDITY) if config.climate_sensor else None
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)

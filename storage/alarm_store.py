@@ -7,27 +7,36 @@ module creates only its own tables.
 One alarm is one row from its raise to its clear; a partial unique index makes "at most one
 active row per alarm identity" a property of the database, so a restart or a repeated raise
 can never produce a duplicate.
+
+The AlarmManager decides every alarm from memory (live.py) and writes here afterwards, when the
+disk lets it (pending_writes.py, persistence.py): a write is always a row's whole newest state
+under its number, so writing it again, later or twice, is harmless. The table may therefore lag
+the alarms the manager announced; the web server lays those over it (web/live_alarms.py).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Mapping
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 
-from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
+from battery.alarms.records import AlarmNotice
 from battery.alarms.kinds import AlarmLevel, alarm_title
-from battery.alarms.lifecycle import AlarmKey, key_of
-from storage.csv_text import spreadsheet_row
+from battery.alarms.lifecycle import AlarmKey
 from storage.settings_db import open_settings_async
 from storage.sql_filter import where_equal
+from storage.csv_text import spreadsheet_row
 
 CLOSED_WHILE_DOWN = "cleared while the gateway was down"
+# Close reasons of rows whose real end was never stored (writes dropped while the disk was full).
+SUPERSEDED = "ended before a later raise; its end was not stored"
+END_NOT_STORED = "no longer active; its end was not stored"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarms (
@@ -122,6 +131,17 @@ class AlarmPage:
 
 
 @dataclass(frozen=True)
+class ActionLine:
+    """One line for the action log, as the AlarmManager queues it (ActionRecord once stored)."""
+
+    time: float
+    action: str
+    reason: str
+    alarm_id: int | None = None
+    string_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ActionRecord:
     id: int
     time: float
@@ -183,46 +203,75 @@ class AlarmStore:
     async def close(self) -> None:
         await self._db.close()
 
-    # -- lifecycle --------------------------------------------------------------------------
+    # -- writes (the AlarmManager's, in the order it queued them: pending_writes.py) ---------
 
-    async def raise_alarm(self, e: AlarmRaised) -> tuple[AlarmRecord, bool]:
-        """Store a raise; returns the active record and whether it is a new alarm."""
-        cur = await self._db.execute(
-            "INSERT OR IGNORE INTO alarms (kind, detail, ups_id, string_id, cell_index, value, limit_value, from_time)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (str(e.kind), e.detail or "", e.ups_id, e.string_id, e.cell_index, e.value, e.limit, e.time),
-        )
-        new = cur.rowcount == 1
-        await self._db.commit()
-        rec = await self._active_by_key(key_of(e))
-        if rec is None:  # only possible if another writer cleared it in between
-            raise RuntimeError(f"alarm {key_of(e)} vanished right after it was stored")
-        return rec, new
+    async def next_id(self) -> int:
+        """The number after the highest alarm number ever given (rows deleted by hand included)."""
+        async with self._db.execute(
+            "SELECT MAX(COALESCE((SELECT MAX(id) FROM alarms), 0),"
+            " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'alarms'), 0))"
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) + 1
 
-    async def clear_alarm(self, e: AlarmCleared) -> AlarmRecord | None:
-        """Close the active alarm; None when none was active (a clear after a restart's close)."""
-        return await self._close(key_of(e), e.time, e.value, "cleared")
+    async def write(self, entries: Iterable[AlarmRecord | ActionLine]) -> None:
+        """Store alarm rows (their whole newest state) and action-log lines in one transaction.
 
-    async def close_while_down(self, key: AlarmKey, time: float) -> AlarmRecord | None:
-        return await self._close(key, time, None, CLOSED_WHILE_DOWN)
+        A failure (disk full, file locked) rolls everything back: the caller keeps the entries
+        and writes them again later.
+        """
+        try:
+            for entry in entries:
+                if isinstance(entry, AlarmRecord):
+                    await self._save(entry)
+                else:
+                    await self._db.execute(
+                        "INSERT INTO alarm_actions (time, action, reason, alarm_id, string_id) VALUES (?, ?, ?, ?, ?)",
+                        (entry.time, entry.action, entry.reason, entry.alarm_id, entry.string_id),
+                    )
+            await self._db.commit()
+        except BaseException:
+            await self._rollback()
+            raise
 
-    async def _close(self, key: AlarmKey, time: float, value: float | None, reason: str) -> AlarmRecord | None:
-        cur = await self._db.execute(
-            f"UPDATE alarms SET to_time = ?, clear_value = ?, close_reason = ? WHERE {_KEY_WHERE} RETURNING id",
-            (time, value, reason, *key),
-        )
-        row = await cur.fetchone()
-        await cur.close()
-        await self._db.commit()
-        return None if row is None else await self.get(row[0])
-
-    async def acknowledge(self, alarm_id: int, who: str, time: float) -> AlarmRecord | None:
-        """Record who acknowledged; the first acknowledgement is kept. None: no such alarm."""
+    async def _save(self, r: AlarmRecord) -> None:
+        if r.active:  # one active row per identity: a row left active by lost writes gives way
+            await self._db.execute(
+                f"UPDATE alarms SET to_time = ?, close_reason = ? WHERE {_KEY_WHERE} AND id != ?",
+                (r.from_time, SUPERSEDED, *r.key, r.id),
+            )
         await self._db.execute(
-            "UPDATE alarms SET ack_by = ?, ack_time = ? WHERE id = ? AND ack_by IS NULL", (who, time, alarm_id)
+            f"INSERT INTO alarms ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET to_time = excluded.to_time, clear_value = excluded.clear_value,"
+            " close_reason = excluded.close_reason, ack_by = excluded.ack_by, ack_time = excluded.ack_time",
+            (r.id, r.kind, r.detail, r.ups_id, r.string_id, r.cell_index, r.value, r.limit, r.from_time, r.to_time,
+             r.clear_value, r.close_reason, r.acknowledged_by, r.acknowledged_at),
         )
-        await self._db.commit()
-        return await self.get(alarm_id)
+
+    async def resync(self, active: Iterable[AlarmRecord], time: float) -> None:
+        """After dropped writes: rows stored as active that are not active now are closed
+        (their end was lost), and every active alarm is stored in its newest state."""
+        active = list(active)
+        try:
+            ids = [r.id for r in active]
+            await self._db.execute(
+                f"UPDATE alarms SET to_time = ?, close_reason = ? WHERE to_time IS NULL"
+                f" AND id NOT IN ({', '.join('?' * len(ids))})" if ids else
+                "UPDATE alarms SET to_time = ?, close_reason = ? WHERE to_time IS NULL",
+                (time, END_NOT_STORED, *ids),
+            )
+            for r in active:
+                await self._save(r)
+            await self._db.commit()
+        except BaseException:
+            await self._rollback()
+            raise
+
+    async def _rollback(self) -> None:
+        try:
+            await self._db.rollback()
+        except sqlite3.Error:  # SQLite already rolled back (a full disk does): nothing left to undo
+            pass
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -231,19 +280,28 @@ class AlarmStore:
             row = await cur.fetchone()
         return None if row is None else _record(row)
 
-    async def _active_by_key(self, key: AlarmKey) -> AlarmRecord | None:
-        async with self._db.execute(f"SELECT {_COLUMNS} FROM alarms WHERE {_KEY_WHERE}", key) as cur:
-            row = await cur.fetchone()
-        return None if row is None else _record(row)
+    async def existing_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of these alarm numbers have a row."""
+        ids = list(ids)
+        found: set[int] = set()
+        for i in range(0, len(ids), 500):  # well under SQLite's limit of bound parameters
+            part = ids[i:i + 500]
+            async with self._db.execute(
+                f"SELECT id FROM alarms WHERE id IN ({', '.join('?' * len(part))})", part
+            ) as cur:
+                found.update(r[0] for r in await cur.fetchall())
+        return found
+
+    async def count_newer(self, alarm_id: int, *, ups_id: str | None = None, string_id: str | None = None) -> int:
+        """Rows of the filter numbered above `alarm_id` (where an alarm with no row yet sits in the list)."""
+        where, args = self._filter(ups_id, string_id, False)
+        cond = where + (" AND " if where else " WHERE ") + "id > ?"
+        async with self._db.execute(f"SELECT COUNT(*) FROM alarms{cond}", [*args, alarm_id]) as cur:
+            return int((await cur.fetchone())[0])
 
     async def active(self) -> list[AlarmRecord]:
         async with self._db.execute(f"SELECT {_COLUMNS} FROM alarms WHERE to_time IS NULL ORDER BY id") as cur:
             return [_record(r) for r in await cur.fetchall()]
-
-    async def count_active_unacknowledged(self) -> int:
-        async with self._db.execute("SELECT COUNT(*) FROM alarms WHERE to_time IS NULL AND ack_by IS NULL") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
 
     @staticmethod
     def _filter(ups_id: str | None, string_id: str | None, active_only: bool) -> tuple[str, list]:
@@ -268,16 +326,20 @@ class AlarmStore:
     async def csv_chunks(
         self, level: AlarmLevel, *, ups_id: str | None = None, string_id: str | None = None,
         labels: Mapping[str, str] | None = None, chunk_rows: int = 500,
+        replace: Callable[[AlarmRecord], AlarmRecord] | None = None, unsaved: Iterable[AlarmRecord] = (),
     ) -> AsyncIterator[str]:
         """The alarm table as CSV text, in chunks read in bounded queries (no long-held snapshot).
 
         Every field of the table is text (ids, labels, times, titles, token names): each one is
         written spreadsheet-safe, so a token named `-A1` cannot become a formula.
+        `replace` gives a row's newer state and `unsaved` (newest first) the alarms with no row
+        yet, listed by number among the rows (web/live_alarms.py).
         """
         out = io.StringIO()
         w = csv.writer(out)
         w.writerow(table_header(level))
         yield out.getvalue()
+        extra = list(unsaved)
         where, args = self._filter(ups_id, string_id, False)
         last_id: int | None = None
         while True:
@@ -287,25 +349,22 @@ class AlarmStore:
                 f"SELECT {_COLUMNS} FROM alarms{cond} ORDER BY id DESC LIMIT ?", [*params, chunk_rows]
             ) as cur:
                 rows = [_record(r) for r in await cur.fetchall()]
-            if not rows:
-                return
             out = io.StringIO()
             w = csv.writer(out)
             for r in rows:
-                w.writerow(spreadsheet_row(table_row(r, level, labels)))
-            yield out.getvalue()
+                while extra and extra[0].id > r.id:
+                    w.writerow(spreadsheet_row(table_row(extra.pop(0), level, labels)))
+                w.writerow(spreadsheet_row(table_row(replace(r) if replace else r, level, labels)))
+            if not rows:
+                for r in extra:
+                    w.writerow(spreadsheet_row(table_row(r, level, labels)))
+            if out.getvalue():
+                yield out.getvalue()
+            if not rows:
+                return
             last_id = rows[-1].id
 
     # -- action log -------------------------------------------------------------------------
-
-    async def log_action(
-        self, time: float, action: str, reason: str, alarm_id: int | None = None, string_id: str | None = None
-    ) -> None:
-        await self._db.execute(
-            "INSERT INTO alarm_actions (time, action, reason, alarm_id, string_id) VALUES (?, ?, ?, ?, ?)",
-            (time, action, reason, alarm_id, string_id),
-        )
-        await self._db.commit()
 
     async def actions(self, limit: int = 100) -> list[ActionRecord]:
         async with self._db.execute(

@@ -10,7 +10,7 @@ import random
 import time
 from pathlib import Path
 
-from battery.alarms.records import AlarmRaised
+from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.codes import ChargeState, Health
 from battery.site import (
     BatteryType,
@@ -200,3 +200,19 @@ def site_topology() -> Topology:
                     InputConfig(module="lc1", input=4, alarm="fire")),
         ),
     )
+
+
+async def book_alarm_store(path, posted, clock=lambda: 1000.0):
+    """An AlarmStore on `path` and the AlarmManager's book over it, started; notices go to `posted`."""
+    from actors.site.alarm_manager import AlarmBook
+    from storage.alarm_store import AlarmStore
+
+    store = await AlarmStore.open(path)
+    book = AlarmBook(store, alarm_topology(), posted.append, ("cell_voltage_high", "cell_temperature_high"), clock)
+    await book.start()
+    return store, book
+
+
+def cleared_alarm(kind="cell_voltage_high", string="s1", cell=5, t=200.0) -> AlarmCleared:
+    """The clear of `raised_alarm`'s alarm."""
+    return AlarmCleared(kind, "u1", string, cell, 14000, 14700, t)

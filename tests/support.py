@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
+
+import pytest
 
 from battery.site import (
     BatteryType,
@@ -127,3 +133,45 @@ def session_pids(admin_port: int) -> set[int]:
         except (ProcessLookupError, PermissionError):
             pass
     return pids
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "8m") -> Iterator[Path]:
+    """A real file system of `size` on `path` (tmpfs), so a test can fill a disk; unmounted after.
+
+    Mounting needs root (the test machines run the tests as root); without it the test is
+    skipped with the reason, never passed.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk is simulated with a {size} tmpfs and mount was refused "
+                    f"({(mounted.stderr or mounted.stdout).strip()}): run the tests as root")  # fmt: skip
+    try:
+        yield path
+    finally:
+        done = subprocess.run(["umount", str(path)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:  # a process still holds a file there: detach it, do not leave it mounted
+            subprocess.run(["umount", "--lazy", str(path)], capture_output=True, text=True, check=False)
+
+
+def fill_disk(directory: Path, name: str = "filler.bin", leave_bytes: int = 0) -> Path:
+    """Write a file in `directory` until the disk has no more than `leave_bytes` free; returns it."""
+    import shutil
+
+    path = directory / name
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+    try:
+        for chunk in (1 << 20, 1 << 16, 1 << 12):
+            block = bytes(chunk)
+            while shutil.disk_usage(directory).free - chunk >= leave_bytes:
+                try:
+                    os.write(fd, block)
+                except OSError as error:
+                    if error.errno != errno.ENOSPC:
+                        raise
+                    break
+    finally:
+        os.close(fd)
+    return path

@@ -50,7 +50,7 @@ MAX_MODBUS_CONNECTIONS = 256  # each is a file descriptor of the Modbus actor's 
 SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers", "trap_community", "notify_type", "v3_users")
 SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key")
 SNMP_V3_MIN_KEY = 8  # USM passphrases shorter than 8 characters are refused (RFC 3414)
-STORAGE_KEYS = ("path", "retention_days", "min_free_mb", "commit_interval_s")
+STORAGE_KEYS = ("path", "retention_days", "min_free_mb", "commit_interval_s", "alarm_reserve_mb")
 
 # Communities every scanner tries first; SNMP must use one the site chose.
 WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})

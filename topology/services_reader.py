@@ -155,4 +155,5 @@ class ServicesReader:
             retention_days=s.integer("retention_days", 365, lo=1),  # type: ignore[arg-type]
             min_free_mb=s.integer("min_free_mb", 1024, lo=0),  # type: ignore[arg-type]
             commit_interval_s=s.number("commit_interval_s", 60.0, ge=0.1, le=3600, unit="s"),  # type: ignore[arg-type]
+            alarm_reserve_mb=s.integer("alarm_reserve_mb", 4, lo=0, hi=1024),  # type: ignore[arg-type]
         )

@@ -1,7 +1,9 @@
 """Alarm routes: the manual's alarm table (pages and CSV), acknowledgement, operator commands.
 
-Reads go straight to the alarm table in settings.db (its own file: never behind the sample
-writer). Writes become actor messages to the gateway: the AlarmManager owns the table.
+Reads go to the alarm table in settings.db (its own file: never behind the sample writer) with
+the AlarmManager's announced alarms laid over it (web/live_alarms.py): an alarm raised while
+the disk is full is listed although it has no row yet. Writes become actor messages to the
+gateway: the AlarmManager owns the table.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from battery.alarms.kinds import AlarmLevel
 from storage.alarm_store import AlarmRecord, AlarmStore
 from battery.site import Topology
 from web.errors import json_error
+from web.live_alarms import AlarmView, LiveAlarms
 from web.request_args import BadRequest, integer, require_known
 from web.site_view import iso
 from web.tree_bridge import TreeBridge
@@ -25,19 +28,21 @@ TEST_NOTIFICATION_TIMEOUT_S = 60.0  # an SMS through a GSM modem can take a minu
 
 
 class AlarmAccess:
-    """The alarm table, opened in the web server's loop when it starts serving."""
+    """The alarm table, opened in the web server's loop when it starts serving, and the
+    announced alarms (`live`, fed with the AlarmNotices the web server receives)."""
 
     def __init__(self, settings_db: Path) -> None:
         self.path = settings_db
-        self.store: AlarmStore | None = None
+        self.live = LiveAlarms()
+        self.view: AlarmView | None = None
 
     async def open(self) -> None:
-        self.store = await AlarmStore.open(self.path)
+        self.view = AlarmView(await AlarmStore.open(self.path), self.live)
 
     async def close(self) -> None:
-        if self.store is not None:
-            await self.store.close()
-            self.store = None
+        if self.view is not None:
+            await self.view.store.close()
+            self.view = None
 
 
 def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) -> Blueprint:
@@ -52,7 +57,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
     @bp.get("/alarms")
     async def alarms():
         ups, string = where()
-        page = await access.store.page(
+        page = await access.view.page(
             ups_id=ups, string_id=string, active_only=request.args.get("active") in ("1", "true"),
             offset=integer(request.args, "offset", 0, 0, 10**9), limit=integer(request.args, "limit", 50, 1, 1000),
         )
@@ -62,7 +67,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
     async def alarms_csv():
         ups, string = where()
         level = AlarmLevel.STRING if string else AlarmLevel.UPS if ups else AlarmLevel.SITE
-        chunks = access.store.csv_chunks(level, ups_id=ups, string_id=string, labels=labels)
+        chunks = access.view.csv_chunks(level, ups_id=ups, string_id=string, labels=labels)
 
         async def body():
             async for chunk in chunks:
@@ -72,7 +77,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
 
     @bp.post("/alarms/<rowid:alarm_id>/acknowledge")
     async def acknowledge(alarm_id: int):
-        record = await access.store.get(alarm_id)
+        record = await access.view.get(alarm_id)
         if record is None:
             return json_error(404, f"no alarm #{alarm_id}")
         if record.acknowledged_by:

@@ -1,7 +1,8 @@
 """WebServer: the protocol actor that serves the Quart app with Hypercorn.
 
 It subscribes to the gateway and keeps a SiteView up to date in its event loop; the HTTP
-handlers read that view. It tells the gateway when it listens (or why it cannot: a port in use
+handlers read that view. The alarm notices it receives (every active alarm when it subscribes,
+then each change) are laid over the alarm table (web/live_alarms.py). It tells the gateway when it listens (or why it cannot: a port in use
 must stop `btms run` with a clear message, not leave a gateway nobody can reach).
 """
 
@@ -15,8 +16,9 @@ from thespian.actors import ActorExitRequest
 
 from observability.log import configure_structlog, get_logger
 from actors.messages.down import InitWebServer
-from actors.messages.service import SITE, NotificationTestResult, Subscribe
+from actors.messages.service import ALARMS, SITE, NotificationTestResult, Subscribe
 from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
+from battery.alarms.records import AlarmNotice
 from actors.base.protocol_actor import ProtocolActor
 from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
@@ -33,6 +35,7 @@ class WebServer(ProtocolActor):
         self.view: SiteView | None = None
         self.bridge: TreeBridge | None = None
         self.history: HistoryReader | None = None
+        self.alarms: AlarmAccess | None = None
         self.log = get_logger("btms.web")
 
     def receiveMsg_InitWebServer(self, message: InitWebServer, sender):
@@ -49,13 +52,14 @@ class WebServer(ProtocolActor):
 
         self.bridge = TreeBridge(self.post_command)
         self.history = HistoryReader(topology.storage_dir())
+        self.alarms = AlarmAccess(topology.storage_dir() / "settings.db")
         app = create_app(
             self.view,
             verifier,
             on_serving,
             bridge=self.bridge,
             history=self.history,
-            alarms=AlarmAccess(topology.storage_dir() / "settings.db"),
+            alarms=self.alarms,
         )
         config = Config()
         config.bind = [f"{web.host}:{web.port}"]
@@ -73,7 +77,8 @@ class WebServer(ProtocolActor):
                 self.post_command(ServiceFailed("web", f"cannot listen on {web.host}:{web.port}: {error.strerror or error}"))
 
         self.start_loop(main)
-        self.send(self.gateway, Subscribe(self.myAddress, frozenset({SITE})))  # alarms come from the alarm table
+        # Alarm notices lay what the AlarmManager announced over the alarm table (a full disk may hold a row back).
+        self.send(self.gateway, Subscribe(self.myAddress, frozenset({SITE, ALARMS})))
         return self.watch()
 
     def receiveMsg_NotificationTestResult(self, message: NotificationTestResult, sender):
@@ -92,3 +97,8 @@ class WebServer(ProtocolActor):
         if self.history is not None:
             self.history.stop()
         super().receiveMsg_ActorExitRequest(message, sender)
+
+    def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
+        if self.alarms is not None:
+            self.in_loop(self.alarms.live.apply, message)
+        return self.watch()

@@ -118,14 +118,6 @@ class StringMasterStarted:
 
 
 @dataclass(frozen=True)
-class HistoryDiskAlarm:
-    """Historian -> alarm sink: free space fell under the floor (oldest data deleted) or recovered."""
-
-    text: str
-    active: bool
-
-
-@dataclass(frozen=True)
 class HistorianFlushed:
     request_id: int
     committed: int  # scans committed since start

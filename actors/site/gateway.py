@@ -21,7 +21,8 @@ from actors.base.forking import prepare_to_fork
 from observability.log import configure_structlog, get_logger
 from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitAlarmManager, InitFieldBus, InitGateway, InitHistorian, InitMasterController, InitModbusServer, InitNotifier, InitSnmpAgent, InitUps, InitWebServer, LogAction, SendTestNotification, SetSiren
 from actors.messages.service import ALARMS, SITE, TOPICS, BusStats, GetBusStats, InjectSimFault, LocateString, NotificationTestResult, RepublishActiveAlarms, SetSimInput, StringLocation, Subscribe
-from actors.messages.up import GatewayReady, HistoryDiskAlarm, ServiceFailed, ServiceStarted, SiteUpdate, StringMasterStarted, StringSnapshotSaved, UpsUpdate
+from actors.messages.up import GatewayReady, ServiceFailed, ServiceStarted, SiteUpdate, StringMasterStarted, StringSnapshotSaved, UpsUpdate
+from storage.history.disk_alarm import HistoryDiskAlarm
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
 from storage.snapshot_file import load_snapshots, save_snapshots
@@ -274,9 +275,14 @@ class Gateway(ActorTypeDispatcher):
             self.log.error("string snapshots not saved", error=str(error))
 
     def receiveMsg_HistoryDiskAlarm(self, message: HistoryDiskAlarm, sender):
-        """The history disk's free-space floor: a site-level alarm like any other."""
+        """The storage disk's free-space floor: a site-level alarm like any other.
+
+        Its identity has no detail: the raise and the clear must name the same alarm (the text
+        differs between them and goes to the log)."""
+        self.log.warning("storage space", active=message.active, text=message.text)
         kind = AlarmRaised if message.active else AlarmCleared
-        self._to_child("alarms", kind("storage_space_low", None, None, None, None, None, time.time(), message.text))
+        self._to_child("alarms", kind("storage_space_low", None, None, None, message.free_mb, message.floor_mb,
+                                      time.time()))
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
         for subscriber in self.subscribers[ALARMS]:

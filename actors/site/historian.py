@@ -20,7 +20,8 @@ from thespian.actors import ActorExitRequest
 from actors.base.init_gate import InitGate
 from observability.log import get_logger
 from actors.messages.down import HistorianFlush, InitHistorian
-from actors.messages.up import HistorianFlushed, HistoryDiskAlarm, SiteUpdate
+from actors.messages.up import HistorianFlushed, SiteUpdate
+from storage.history.disk_alarm import HistoryDiskAlarm
 from battery.status import StringStatus, UpsStatus
 from actors.base.protocol_actor import ProtocolActor
 from storage.history.retention import RetentionPolicy
@@ -55,7 +56,7 @@ class Historian(InitGate, ProtocolActor):
         policy = RetentionPolicy(retention_days=msg.retention_days, hot_days=msg.hot_days,
                                  min_free_mb=msg.min_free_mb)
         writer = HistoryWriter(Path(msg.storage_dir), policy=policy, commit_interval_s=msg.commit_interval_s,
-                               on_alarm=lambda text, active: self.post_command(HistoryDiskAlarm(text, active)))
+                               on_alarm=self.post_command)
         for s in msg.topology.strings:
             writer.register_string(s.id, s.index, s.ups_id, s.battery.count)
         self.start_loop(_until_cancelled)

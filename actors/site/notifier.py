@@ -9,7 +9,10 @@ one queued message per recipient; the queue is worked with exponential back-off 
 where it stopped. Every attempt (and the settings pages' test sends) goes to the attempt log.
 
 Nothing one message does may stop notification: a failed send of any cause is a logged failed
-attempt, a failed step of the worker is retried, a failed input is logged and skipped.
+attempt, a failed step of the worker is retried, a failed input is logged and skipped. An event
+the inbox cannot take (the disk is full, the file locked) is held in memory, in order and
+bounded (`MAX_HELD`), and put into the inbox at the next step that can: it is notified late,
+never lost.
 
 `NotificationService` is the asyncio engine and is tested without actors; `Notifier` is the thin
 protocol actor around it (actor thread -> loop: `in_loop`; loop -> actors: `post_command`).
@@ -18,7 +21,9 @@ protocol actor around it (actor thread -> loop: `in_loop`; loop -> actors: `post
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +54,7 @@ from protocols.notify.sms_http import SmsHttpError, send_sms_http
 from protocols.notify.smtp_mailer import MailError, send_mail
 
 _NOT_CONFIGURED = ("SMTP server not configured", "SMS not configured")
+MAX_HELD = 1_000  # events held in memory while the inbox refuses them (the oldest go first)
 _log = structlog.get_logger("gateway.notifier")
 
 
@@ -70,6 +76,9 @@ class NotificationService:
         self.settings = NotificationSettings()
         self._switches: dict[tuple[str, str], tuple[bool, bool]] = {}
         self.loaded = False  # settings read once: until then nothing is sent (defaults say "not configured")
+        self._held: deque[tuple[InboxEvent, float]] = deque()  # (event, received at) the inbox refused
+        self._holding_since: float | None = None
+        self._releasing = asyncio.Lock()
 
     async def reload(self) -> None:
         """Read settings and switches; bad stored values raise ValueError and keep the previous ones."""
@@ -96,14 +105,44 @@ class NotificationService:
             if not self._channel_on(channel) or not channel_enabled(self._switches, n.string_id, n.kind, channel):
                 continue
             when = n.from_time if n.event == "raised" else (n.to_time or now)
-            await self._store.add_to_inbox(
+            self._hold(
                 InboxEvent(0, channel, when, n.event, n.alarm_id, n.title, n.ups_id, n.string_id, n.cell_index, n.value),
-                received_at=now,
+                now,
             )
             added += 1
         if added:
+            await self._release_held()
             self._wake.set()
         return added
+
+    def _hold(self, event: InboxEvent, received_at: float) -> None:
+        self._held.append((event, received_at))
+        if len(self._held) > MAX_HELD:
+            lost, _ = self._held.popleft()
+            _log.error("notification event dropped: the inbox has refused events for too long",
+                       held=MAX_HELD, alarm_id=lost.alarm_id, channel=lost.channel, title=lost.title)
+
+    async def _release_held(self) -> None:
+        """Put held events into the inbox, oldest first; stop at the first one the store refuses.
+
+        One caller at a time (an event arriving and the worker's step): each event goes in once."""
+        async with self._releasing:
+            while self._held:
+                event, received_at = self._held[0]
+                try:
+                    await self._store.add_to_inbox(event, received_at=received_at)
+                except (sqlite3.Error, OSError) as error:
+                    if self._holding_since is None:
+                        self._holding_since = time.monotonic()
+                        _log.error("notification events held in memory: settings.db refused them; they are "
+                                   "notified when it takes them", held=len(self._held),
+                                   error=f"{type(error).__name__}: {error}")
+                    return
+                self._held.popleft()
+        if self._holding_since is not None:
+            _log.warning("held notification events stored",
+                         after_s=round(time.monotonic() - self._holding_since, 1))
+            self._holding_since = None
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -128,6 +167,7 @@ class NotificationService:
                 pass
 
     async def step(self) -> None:
+        await self._release_held()
         now = self._clock()
         for channel in CHANNELS:
             await self._flush_inbox(channel, now)
@@ -136,7 +176,7 @@ class NotificationService:
         await asyncio.gather(*(self._send_all(ms) for ms in by_channel if ms))
 
     async def _next_deadline(self) -> float | None:
-        times = []
+        times = [self._clock() + self.settings.retry_first_s] if self._held else []
         for channel in CHANNELS:
             inbox = await self._store.inbox(channel)
             if inbox:

@@ -32,6 +32,7 @@ from battery.alarms import (
     to_alarm_message,
 )
 from actors.string.cell_bank import CellBank
+from battery.string_plausibility import measured_string_values
 from battery.string_values import cell_batch, stale_status, string_status
 
 SNAPSHOT_EVERY_SCANS = 10
@@ -112,15 +113,17 @@ class StringMaster(InitGate, ActorTypeDispatcher):
             # A few unanswered scans are not yet "communication lost": hold every string alarm.
             self.send(self.ups, status)
             return
+        measured = measured_string_values(self.config, scan) if scan.responded else None
         self.string_alarms, string_transitions = evaluate_string(
             self.string_alarms,
             self.string_limits,
             responded=scan.responded,
-            voltage_v=status.voltage_v if scan.responded else None,
-            current_a=status.current_a if scan.responded and scan.hall_ok else None,
+            voltage_v=measured.voltage_v if measured else None,
+            current_a=measured.current_a if measured else None,
             soc_pct=status.soc_pct if scan.responded else None,
             hall_ok=scan.hall_ok if scan.responded else None,
             relay_closed=scan.relay_closed if scan.responded else None,
+            sensor_fault=measured.sensor_fault if measured else None,
             now=scan.timestamp,
         )
         transitions += [(None, t) for t in string_transitions]

@@ -9,6 +9,9 @@ Rules that make alarms trustworthy:
   moves inside the hysteresis band neither restart nor stop a running delay;
 - a value that is missing, stale or implausible neither raises nor clears a limit alarm (it
   also restarts a pending delay); it raises "Communication lost" or "Sensor fault" instead.
+  Which values are measurements is decided once per level before any limit sees them: for a
+  cell by `measured_cell_values` (the rule the servers show values by), for a string by
+  `measured_string_values`; the limits here only ever compare what those return.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from battery.codes import CellFault
+from battery.plausibility import NO_RESPONSE, measured_cell_values
 from battery.alarms.kinds import AlarmKind
 from battery.alarms.limits import CellLimits, Limit, StringLimits
 
@@ -167,10 +170,6 @@ def _cell_states(s: CellAlarmState) -> tuple[LimitState, ...]:
 
 CELL_ALARMS_CLEAR = CellAlarmState()
 
-_IMPLAUSIBLE = (
-    CellFault.VOLTAGE_IMPLAUSIBLE | CellFault.RESISTANCE_IMPLAUSIBLE | CellFault.TEMPERATURE_IMPLAUSIBLE
-)
-
 
 def _any_violated(limits: CellLimits, v: float | None, r: float | None, t: float | None,
                   soc: float | None, soh: float | None) -> bool:
@@ -198,9 +197,11 @@ def evaluate_cell(
 ) -> tuple[CellAlarmState, list[AlarmTransition]]:
     """Evaluate every alarm of one cell for one scan (scaled units, see CellLimits).
 
-    `faults` is the CellFault bit set the cell sensor worked out for this reading. A value
-    flagged implausible, or any value of a cell that did not answer, is not compared with its
-    limit. An open circuit (voltage near zero) is a real reading and raises "Voltage low".
+    `faults` is the CellFault bit set the cell sensor worked out for this reading. Only what
+    `measured_cell_values` keeps is compared with a limit; a value it withholds from a cell
+    that answered (implausible, or a resistance across an open circuit) raises "Sensor fault",
+    and a cell that did not answer raises "Communication lost". An open circuit's voltage
+    (near zero) is a real reading and raises "Voltage low".
     """
     if (
         state is CELL_ALARMS_CLEAR
@@ -209,19 +210,16 @@ def evaluate_cell(
         and not _any_violated(limits, voltage_mv, resistance_uohm, temperature_dc, soc_pct, soh_pct)
     ):
         return state, []  # the common case, kept cheap: 3,840 cells per scan
-    if not responded or faults & CellFault.NO_RESPONSE:
+    if not responded or faults & NO_RESPONSE:
         responded = False
         voltage_mv = resistance_uohm = temperature_dc = None
         soc_pct = soh_pct = None
         fault_condition: bool | None = None
     else:
-        if faults & CellFault.VOLTAGE_IMPLAUSIBLE:
-            voltage_mv = None
-        if faults & CellFault.RESISTANCE_IMPLAUSIBLE:
-            resistance_uohm = None
-        if faults & CellFault.TEMPERATURE_IMPLAUSIBLE:
-            temperature_dc = None
-        fault_condition = bool(faults & _IMPLAUSIBLE)
+        voltage_mv, resistance_uohm, temperature_dc = measured_cell_values(
+            faults, voltage_mv, resistance_uohm, temperature_dc
+        )
+        fault_condition = voltage_mv is None or resistance_uohm is None or temperature_dc is None
 
     scan = _ScanTransitions(now, limits.voltage_high.off_delay_s)
     lim, flag, events = scan.limit, scan.flag, scan.events
@@ -260,6 +258,7 @@ class StringAlarmState:
     hall_sensor: LimitState = INACTIVE
     switched_off: LimitState = INACTIVE
     communication_lost: LimitState = INACTIVE
+    sensor_fault: LimitState = INACTIVE
 
 
 STRING_ALARMS_CLEAR = StringAlarmState()
@@ -275,16 +274,19 @@ def evaluate_string(
     soc_pct: float | None,
     hall_ok: bool | None,
     relay_closed: bool | None,
+    sensor_fault: bool | None,
     now: float,
 ) -> tuple[StringAlarmState, list[AlarmTransition]]:
     """Evaluate every alarm of one string's own quantities for one scan.
 
-    A string master that did not answer raises "Communication lost" and holds every other
-    alarm. A failed hall sensor raises its own alarm and its current is not compared.
+    `voltage_v` and `current_a` are what `measured_string_values` kept (None: not a
+    measurement), and `sensor_fault` says whether it withheld one. A string master that did not
+    answer raises "Communication lost" and holds every other alarm. A failed hall sensor raises
+    its own alarm and its current is not compared.
     """
     if not responded:
         voltage_v = current_a = soc_pct = None
-        hall_ok = relay_closed = None
+        hall_ok = relay_closed = sensor_fault = None
     elif hall_ok is False:
         current_a = None
 
@@ -309,6 +311,7 @@ def evaluate_string(
             state.communication_lost, not responded, AlarmKind.COMMUNICATION_LOST,
             limits.communication_lost_delay_s,
         ),
+        sensor_fault=flag(state.sensor_fault, sensor_fault, AlarmKind.SENSOR_FAULT, limits.sensor_fault_delay_s),
     )
     if new == state:
         return state, events

@@ -90,6 +90,7 @@ class StringLimits:
     hall_sensor_delay_s: float
     communication_lost_delay_s: float
     switched_off_delay_s: float
+    sensor_fault_delay_s: float
 
 
 DEFAULT_ON_DELAY_S = 10.0
@@ -226,6 +227,7 @@ def string_limits_for(string: StringConfig) -> StringLimits:
         hall_sensor_delay_s=DEFAULT_FAULT_DELAY_S,
         communication_lost_delay_s=DEFAULT_FAULT_DELAY_S,
         switched_off_delay_s=0.0,
+        sensor_fault_delay_s=DEFAULT_FAULT_DELAY_S,
     )
 
 

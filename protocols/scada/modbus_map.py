@@ -29,7 +29,6 @@ from enum import Enum
 from battery.alarms.kinds import AlarmKind
 from battery.plausibility import cell_answered
 from battery.codes import Health
-from battery.plausibility import NO_RESPONSE
 from battery.quantities import Quantity, quantity
 from battery.status import StringStatus, UpsStatus
 from protocols.scada.served_values import served_cell_values

@@ -10,6 +10,12 @@ crash or power cut loses at most the scans of the last commit interval, never th
 
 Housekeeping (compaction of finished days in a child process, deletion of old files, the
 disk-space floor, WAL truncation) runs after commits and never holds up submissions.
+
+Free space is looked at every `space_check_s` whatever the commits do (a commit on a full
+disk fails, and the check must not depend on it): under the floor (`min_free_mb`) the oldest
+history is deleted and, if that is not enough, "Storage space low" is raised, well before the
+disk is full and the commits stop; it clears once free space is back above the floor by
+`space_hysteresis_bytes` (a disk hovering at the floor raises it once).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import aiosqlite
 
 from observability.log import get_logger
 from battery.status import StringStatus
+from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history import retention, schema
 from storage.history.discharge import DischargeTracker, Transition
 from storage.history.scan_row import pack_scan
@@ -75,9 +82,10 @@ class HistoryWriter:
         max_pending: int = 100_000,
         housekeeping_interval_s: float = 300.0,
         compact: bool = True,
-        on_alarm: Callable[[str, bool], None] | None = None,
+        on_alarm: Callable[[HistoryDiskAlarm], None] | None = None,
+        space_check_s: float = 5.0,
     ) -> None:
-        """on_alarm(text, active) is called when the disk-space alarm is raised or cleared."""
+        """on_alarm is called when the disk-space alarm is raised or cleared."""
         if commit_interval_s <= 0:
             raise ValueError(f"commit_interval_s must be > 0, got {commit_interval_s}")
         if max_pending < 1:
@@ -89,6 +97,8 @@ class HistoryWriter:
         self.housekeeping_interval_s = housekeeping_interval_s
         self.compact_enabled = compact
         self.on_alarm = on_alarm
+        self.space_check_s = space_check_s
+        self._next_space_check = 0.0
         self._pending: list[_Pending] = []
         self._event_rows: list[tuple[str, tuple]] = []  # SQL for discharge_event, in order
         self._strings: dict[str, tuple[int, str]] = {}  # string_id -> (string_no, ups_id)
@@ -111,6 +121,7 @@ class HistoryWriter:
         self._runner: asyncio.Task | None = None
         self._closing = False
         self._warned_full = False
+        self._commit_failing_since: float | None = None
 
     # ---------------------------------------------------------------- life cycle
 
@@ -210,20 +221,41 @@ class HistoryWriter:
     # ---------------------------------------------------------------- the loop
 
     async def _run(self) -> None:
+        commit_at = time.monotonic() + self.commit_interval_s
         while True:
+            woken = True
             try:
-                await asyncio.wait_for(self._wake.wait(), self.commit_interval_s)
+                timeout = min(commit_at, self._next_space_check) - time.monotonic()
+                await asyncio.wait_for(self._wake.wait(), max(0.0, timeout))
             except TimeoutError:
-                pass
+                woken = False
+            now = time.monotonic()
+            if now >= self._next_space_check and not self._closing:
+                self._next_space_check = now + self.space_check_s
+                try:
+                    await self.check_space()
+                except (aiosqlite.Error, OSError):
+                    log.exception("history disk space not checked")
+            if not woken and now < commit_at:
+                continue
+            commit_at = now + self.commit_interval_s
             self._wake.clear()
             waiters, self._flush_waiters = self._flush_waiters, []
             try:
                 await self.commit()
+                if self._commit_failing_since is not None:
+                    log.warning("history commits resumed",
+                                after_s=round(time.monotonic() - self._commit_failing_since, 1))
+                    self._commit_failing_since = None
                 if not self._closing:
                     await self._housekeeping_if_due()
             except (aiosqlite.Error, OSError) as e:
                 # Keep running: the scans stay pending (bounded) and the next interval retries.
-                log.error("history commit failed", error=str(e), exc_info=True)
+                # Said once per episode (a full disk fails every interval), and once when it ends.
+                if self._commit_failing_since is None:
+                    self._commit_failing_since = time.monotonic()
+                    log.error("history commit failed; retried every commit interval", error=str(e),
+                              pending=len(self._pending), exc_info=True)
                 for w in waiters:
                     if not w.done():
                         w.set_exception(e)
@@ -330,7 +362,7 @@ class HistoryWriter:
         for month in retention.months_to_delete(months, today, self.policy):
             self._delete_cold(month)
         await self._delete_old_events(today)
-        await self._guard_free_space(today)
+        await self.check_space()
         await self._truncate_wals()
 
     def _compacted_days(self) -> set[int]:
@@ -385,15 +417,16 @@ class HistoryWriter:
                                     (first_ms,))
         await self._catalog.commit()
 
-    async def _guard_free_space(self, today: int) -> None:
+    async def check_space(self) -> None:
+        """The free-space floor: delete the oldest history under it, then raise or clear the alarm."""
         floor = self.policy.min_free_mb * 1024 * 1024
         hdir = schema.history_dir(self.storage_dir)
         deleted = []
-        while shutil.disk_usage(hdir).free < floor:
+        while self._newest_ts and shutil.disk_usage(hdir).free < floor:
             victim = retention.space_victim(
                 schema.hot_days_on_disk(self.storage_dir),
                 [m for m, _ in schema.cold_months_on_disk(self.storage_dir)],
-                today,
+                schema.day_of(self._newest_ts),
             )
             if victim is None:
                 break
@@ -403,18 +436,23 @@ class HistoryWriter:
             else:
                 await self._delete_hot(int(which))
             deleted.append(f"{kind} {which}")
-        low = shutil.disk_usage(hdir).free < floor
-        if deleted or low:
-            text = (f"history disk space under {self.policy.min_free_mb} MB free: deleted "
-                    f"{', '.join(deleted) or 'nothing (nothing old enough left)'}")
-            log.error("history disk", text=text)
-            if not self._disk_alarm and self.on_alarm:
-                self.on_alarm(text, True)
+        free = shutil.disk_usage(hdir).free
+        if deleted:
+            log.warning("history disk space under the floor: oldest history deleted", deleted=", ".join(deleted),
+                        free_mb=round(free / 2**20, 1), floor_mb=self.policy.min_free_mb)
+        if not self._disk_alarm and free < floor:
             self._disk_alarm = True
-        elif self._disk_alarm:
+            text = (f"history disk: {free / 2**20:.1f} MB free, under the floor of {self.policy.min_free_mb} MB; "
+                    f"deleted {', '.join(deleted) or 'nothing (nothing old enough left)'}")
+            log.error("history disk", text=text)
+            self._tell_alarm(text, True, free)
+        elif self._disk_alarm and free >= floor + space_hysteresis_bytes(floor):
             self._disk_alarm = False
-            if self.on_alarm:
-                self.on_alarm("history disk space back above the floor", False)
+            self._tell_alarm(f"history disk: {free / 2**20:.1f} MB free, back above the floor", False, free)
+
+    def _tell_alarm(self, text: str, active: bool, free_bytes: int) -> None:
+        if self.on_alarm is not None:
+            self.on_alarm(HistoryDiskAlarm(text, active, round(free_bytes / 2**20, 1), self.policy.min_free_mb))
 
     async def _truncate_wals(self) -> None:
         """A long reader stops passive checkpoints; a TRUNCATE with a short wait bounds the WAL."""
@@ -426,6 +464,11 @@ class HistoryWriter:
                 await con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 await con.execute("PRAGMA busy_timeout=5000")
+
+
+def space_hysteresis_bytes(floor_bytes: int) -> int:
+    """How far above the floor free space must be to clear the alarm: 5 %, at least 1 MiB."""
+    return max(1 << 20, floor_bytes // 20)
 
 
 def _unlink_db(path: Path) -> None:

@@ -72,7 +72,7 @@ def test_an_unknown_key_raises_a_key_error_naming_it() -> None:
 CONSUMERS = [
     ("battery/plausibility.py", "cell.resistance"),
     ("battery/string_values.py", "string.ambient_humidity"),
-    ("topology/loader.py", "string.current"),
+    ("topology/rules.py", "string.current"),
     ("storage/history/schema.py", "string.soc"),
     ("protocols/scada/modbus_map.py", "string.soh"),
     ("protocols/scada/snmp_oids.py", "cell.temperature"),

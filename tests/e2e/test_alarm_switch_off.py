@@ -5,6 +5,7 @@ raises "cell voltage high" after its on-delay -> UPS -> Gateway -> AlarmManager 
 commands the switch-off -> Gateway -> MasterController -> FieldBus writes the BM-LC output ->
 the simulated breaker opens and the API reports the string's relay open.
 A leak detector on a digital input raises its alarm and sounds the siren the same way.
+An open cell raises "Sensor fault", never "Resistance high" with the sensor's over-range 65535.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ import time
 import pytest
 
 from actors.messages.service import InjectSimFault, SetSimInput
-from sim.faults import DriftingSensor
-from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving, write_demo_topology
+from sim.faults import DriftingSensor, OpenCell
+from tests.gateway_process import (
+    GatewayProcess,
+    gateway_actor,
+    kill_all,
+    wait_serving,
+    write_demo_topology,
+)
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -85,3 +92,19 @@ def test_leak_detector_raises_its_alarm(gateway, tmp_path):
         timeout=15,
         what="the leakage alarm to be gone",
     )
+
+
+def test_an_open_cell_raises_sensor_fault_not_resistance_high_with_a_sentinel(gateway, tmp_path):
+    settings_db = tmp_path / "var" / "settings.db"
+    asys, gw = gateway_actor(gateway.admin_port)
+    asys.tell(gw, InjectSimFault("A1", OpenCell(cell=5)))  # A1's limits act after 1 s, its sensor fault after 10 s
+
+    def cell_5_alarms():
+        return {a[0] for a in _alarms(settings_db) if a[1] == "A1" and a[2] == 5}
+
+    kinds = wait_for(lambda: "sensor_fault" in (k := cell_5_alarms()) and k, timeout=30,
+                     what="a 'sensor fault' alarm of A1's open cell 5")
+    assert "cell_resistance_high" not in kinds, kinds
+    assert "cell_voltage_low" in kinds  # ~0 V is a real reading of an open cell
+    code, cells = gateway.get("/api/v1/strings/A1/cells")
+    assert code == 200 and cells["cells"][4]["resistance_mohm"] is None, cells["cells"][4]

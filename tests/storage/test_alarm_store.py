@@ -15,22 +15,13 @@ from actors.messages.down import SetSiren
 from actors.messages.service import RepublishActiveAlarms
 from actors.site.alarm_manager import AlarmBook, SendTo, serve
 from battery.alarms.kinds import AlarmLevel
-from battery.alarms.records import AlarmCleared, AlarmNotice
+from battery.alarms.records import AlarmNotice
 from battery.commands import AcknowledgeAlarm, SetStringRelay
 from storage.alarm_store import CLOSED_WHILE_DOWN, AlarmStore
 from tests.factories import alarm_topology as topology
+from tests.factories import book_alarm_store as _book
+from tests.factories import cleared_alarm as cleared
 from tests.factories import raised_alarm as raised
-
-
-def cleared(kind="cell_voltage_high", string="s1", cell=5, t=200.0) -> AlarmCleared:
-    return AlarmCleared(kind, "u1", string, cell, 14000, 14700, t)
-
-
-async def _book(path, posted, clock=lambda: 1000.0):
-    store = await AlarmStore.open(path)
-    book = AlarmBook(store, topology(), posted.append, ("cell_voltage_high", "cell_temperature_high"), clock)
-    await book.start()
-    return store, book
 
 
 def test_raise_clear_ack_lifecycle_and_csv(tmp_path):
@@ -69,9 +60,9 @@ def test_raise_clear_ack_lifecycle_and_csv(tmp_path):
 def test_alarm_csv_never_carries_a_formula(tmp_path):
     """A token named -A1 (allowed by `btms token create`) acknowledges: its name is text in the CSV."""
     async def run():
-        store = await AlarmStore.open(tmp_path / "settings.db")
-        rec, _ = await store.raise_alarm(raised())
-        await store.acknowledge(rec.id, "-A1", 150.0)
+        store, book = await _book(tmp_path / "settings.db", [])
+        rec = await book.raised(raised())
+        await book.acknowledge(AcknowledgeAlarm(rec.id, "-A1"))
         for level, where in ((AlarmLevel.SITE, {}), (AlarmLevel.STRING, {"string_id": "s1"})):
             text = "".join([c async for c in store.csv_chunks(level, labels={"u1": "=U1", "s1": "+S1"}, **where)])
             row = list(csv.reader(io.StringIO(text)))[1]
@@ -117,8 +108,8 @@ def test_restart_keeps_true_alarms_and_closes_the_others(tmp_path):
 
 def test_database_refuses_a_second_active_row(tmp_path):
     async def run():
-        store = await AlarmStore.open(tmp_path / "settings.db")
-        await store.raise_alarm(raised())
+        store, book = await _book(tmp_path / "settings.db", [])
+        await book.raised(raised())
         await store.close()
 
     asyncio.run(run())
@@ -202,8 +193,8 @@ def test_serve_logs_a_failing_message_and_keeps_serving(tmp_path):
     assert errors[0]["message"] == "'not an alarm message'" and "no_such_kind" in errors[1]["message"]
 
 
-def test_serve_retries_a_failed_reconcile(tmp_path):
-    """A reconcile that fails (here: the store is locked by another writer) is retried, not fatal."""
+def test_a_locked_store_delays_the_write_never_the_alarm(tmp_path):
+    """Another writer holds settings.db: the restart's close is published at once, stored later."""
     db = tmp_path / "settings.db"
 
     async def before():
@@ -217,25 +208,35 @@ def test_serve_retries_a_failed_reconcile(tmp_path):
         posted: list = []
         store = await AlarmStore.open(db)
         book = AlarmBook(store, topology(), posted.append, ("cell_voltage_high",), lambda: 5000.0)
-        await book.start()  # the siren's start-up write; serve's own start() then writes nothing
-        posted.clear()
         locker = sqlite3.connect(db, timeout=0)
         inputs: asyncio.Queue = asyncio.Queue()
         with capture_logs() as logs:
             await store._db.execute("PRAGMA busy_timeout = 0")
-            locker.execute("BEGIN IMMEDIATE")  # holds the write lock: the close fails with "locked"
-            task = asyncio.create_task(serve(book, inputs, reconcile_after_s=0.2))
-            await _until(lambda: any(e["event"].startswith("alarms not reconciled") for e in logs))
+            locker.execute("BEGIN IMMEDIATE")  # holds the write lock: every write fails with "locked"
+            task = asyncio.create_task(serve(book, inputs, reconcile_after_s=0.2, retry_writes_s=0.1))
+            await _until(lambda: book.reconciled and book.writes_failing)
+            closed_while_locked = [n.event for n in posted if isinstance(n, AlarmNotice)]
+            inputs.put_nowait(raised(cell=2, t=5001.0))  # a new alarm is acted on at once, too
+            await _until(lambda: len([n for n in posted if isinstance(n, AlarmNotice)]) == 3)
+            stored_while_locked = [(r.cell_index, r.to_time) for r in await store.active()]
             locker.rollback()
-            await _until(lambda: book.reconciled)
+            await _until(lambda: not book.unwritten)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
         locker.close()
         active = await store.active()
         await store.close()
-        return posted, active
+        return posted, closed_while_locked, stored_while_locked, active, logs
 
-    posted, active = asyncio.run(after())
-    assert active == []
-    assert [n.event for n in posted if isinstance(n, AlarmNotice)] == ["active", "closed"]
+    posted, closed_while_locked, stored_while_locked, active, logs = asyncio.run(after())
+    assert closed_while_locked == ["active", "closed"]
+    assert [n.event for n in posted if isinstance(n, AlarmNotice)] == ["active", "closed", "raised"]
+    assert stored_while_locked == [(1, None)]  # the database had not taken the close yet
+    assert [(r.cell_index, r.from_time) for r in active] == [(2, 5001.0)]
+    events = [e["event"] for e in logs if e["log_level"] in ("error", "warning")]
+    assert events == [
+        ("alarms not stored yet: settings.db refused the write; they are acted on from memory and "
+         "written as soon as it takes them"),
+        "alarm writes taken again",
+    ]

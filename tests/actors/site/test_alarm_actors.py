@@ -23,9 +23,9 @@ from actors.site.alarm_manager import AlarmManager
 from actors.site.notifier import Notifier
 from battery.alarms.records import AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
-from storage.alarm_store import AlarmStore
 from tests.factories import alarm_topology as topology
 from tests.factories import raised_alarm as raised
+from tests.factories import book_alarm_store as _book
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ def test_a_restarted_manager_tells_the_gateway_what_is_active(asys, tmp_path):
     db = tmp_path / "settings.db"
 
     async def before():
-        store = await AlarmStore.open(db)
-        await store.raise_alarm(raised(cell=9, t=100.0))
+        store, book = await _book(db, [])
+        await book.raised(raised(cell=9, t=100.0))
         await store.close()
 
     asyncio.run(before())

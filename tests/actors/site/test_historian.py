@@ -51,7 +51,7 @@ def test_historian_stores_what_it_receives(actor_system, tmp_path: Path) -> None
 
 @pytest.mark.integration
 def test_a_disk_alarm_reaches_the_alarm_sink(actor_system, tmp_path: Path) -> None:
-    from actors.messages.up import HistoryDiskAlarm
+    from storage.history.disk_alarm import HistoryDiskAlarm
     from actors.site.historian import Historian
     from tests.recorder import GetRecorded, Recorder
 

@@ -605,3 +605,35 @@ async def _until_async(query, cond, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met before the deadline")
         await asyncio.sleep(0.01)
+
+
+def test_an_alarm_notified_while_the_disk_is_full_is_mailed_once_there_is_room(tmp_path, smtp_server):
+    """The inbox is a table: on a full disk the event waits in memory instead of being lost."""
+    from tests.support import fill_disk, small_disk
+
+    sink, port, ca = smtp_server
+    settings = NotificationSettings(
+        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
+                          ca_file=ca, timeout_s=5),
+        batch_window_s=0, retry_first_s=0.05,
+    )
+
+    async def run(disk):
+        store, service = await _service(disk / "settings.db", settings, [("admin", "admin@example.com", "")])
+        filler = fill_disk(disk)
+        with capture_logs() as logs:
+            await service.on_notice(notice(1, "Storage space low", time.time()))  # must not raise
+            worker = asyncio.create_task(service.run())
+            sent_while_full = len(sink.messages)
+            filler.unlink()
+            await _until(lambda: sink.messages)
+            worker.cancel()
+        await store.close()
+        return sent_while_full, logs
+
+    with small_disk(tmp_path / "disk", "8m") as disk:
+        sent_while_full, logs = asyncio.run(run(disk))
+    assert sent_while_full == 0
+    assert len(sink.messages) == 1 and "Storage space low" in sink.messages[0][1]["Subject"]
+    held = [e for e in logs if e["event"].startswith("notification events held in memory")]
+    assert len(held) == 1 and "full" in held[0]["error"]

@@ -240,3 +240,17 @@ def test_a_cell_alarm_is_raised_once_while_its_condition_lasts(tree):
     send_high_voltage_scans(tree, 2_100_000_000.0, scans=5)
     raised = [m for m in _recorded(asys, recorder) if isinstance(m, AlarmRaised) and m.kind == "cell_voltage_high"]
     assert [m.cell_index for m in raised] == [2]
+
+
+def test_an_implausible_string_voltage_raises_sensor_fault_not_voltage_low(tree):
+    """0.00 V is outside the BM-SS measuring range: a broken sense lead, not a flat string."""
+    from battery.alarms.records import AlarmRaised
+
+    asys, recorder, _ = tree
+    t0 = 2_200_000_000.0
+    for k in range(4):  # one scan every 11 s: past every 10 s delay
+        send_scan_and_wait(tree, voltage_cv=0, timestamp=t0 + 11 * k)
+    raised = [m for m in _recorded(asys, recorder) if isinstance(m, AlarmRaised)]
+    kinds = {(m.kind, m.cell_index) for m in raised}
+    assert ("string_voltage_low", None) not in kinds, raised
+    assert ("sensor_fault", None) in kinds

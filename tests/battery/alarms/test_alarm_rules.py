@@ -163,14 +163,14 @@ def test_string_discharge_hall_and_breaker():
     state, events = STRING_ALARMS_CLEAR, []
     for t in range(0, 12):
         state, ev = evaluate_string(state, limits, responded=True, voltage_v=250.0, current_a=-40.0, soc_pct=80,
-                                    hall_ok=True, relay_closed=False, now=float(t))
+                                    hall_ok=True, relay_closed=False, sensor_fault=False, now=float(t))
         events += ev
     kinds = {e.kind for e in events}
     assert kinds == {AlarmKind.STRING_CURRENT_LOW, AlarmKind.STRING_SWITCHED_OFF}
     events = []
     for t in range(12, 30):  # hall sensor fails: the current is no longer trusted, nothing clears
         state, ev = evaluate_string(state, limits, responded=True, voltage_v=250.0, current_a=0.0, soc_pct=80,
-                                    hall_ok=False, relay_closed=False, now=float(t))
+                                    hall_ok=False, relay_closed=False, sensor_fault=False, now=float(t))
         events += ev
     assert [e.kind for e in events] == [AlarmKind.HALL_SENSOR]
     assert state.current_low.active

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from battery.codes import ChargeState
+from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history import schema
 from storage.history.compactor import compact_day
 from storage.history.export_csv import csv_chunks
@@ -163,20 +164,21 @@ def test_retention_over_simulated_months(tmp_path: Path) -> None:
 
 def test_disk_floor_deletes_oldest_and_raises_alarm(tmp_path: Path) -> None:
     async def main() -> None:
-        alarms: list[tuple[str, bool]] = []
+        alarms: list[HistoryDiskAlarm] = []
         policy = RetentionPolicy(min_free_mb=10**9, hot_days=3)  # a floor no disk reaches
-        w = _writer(tmp_path, policy=policy, on_alarm=lambda t, a: alarms.append((t, a)))
+        w = _writer(tmp_path, policy=policy, on_alarm=alarms.append)
         await w.open()
         for n in range(3):
             w.submit_string(make_status(ts=T0 + n * DAY))
         await w.flush()
         await w.housekeeping()  # must not raise
         assert schema.hot_days_on_disk(tmp_path) == [schema.day_of(T0) + 2]  # today's file is kept
-        assert alarms and alarms[0][1] is True and "deleted hot" in alarms[0][0]
+        assert [a.active for a in alarms] == [True]  # raised once, however often it is looked at
+        assert alarms[0].floor_mb == 10**9 and 0 < alarms[0].free_mb < 10**9
         assert w.stats().disk_alarm
         w.policy = RetentionPolicy(min_free_mb=0)
         await w.housekeeping()
-        assert alarms[-1][1] is False
+        assert [a.active for a in alarms] == [True, False]
         await w.close()
 
     asyncio.run(main())
@@ -220,3 +222,42 @@ def test_writer_compacts_in_a_child_process(tmp_path: Path) -> None:
         con.close()
 
     asyncio.run(main())
+
+
+def test_storage_space_low_is_raised_before_the_writes_stop_and_cleared_when_space_returns(tmp_path: Path) -> None:
+    """On a real 8 MiB disk: under the 2 MB floor the alarm comes while commits still succeed."""
+    from tests.support import fill_disk, small_disk
+
+    async def until(condition, what: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.02)  # yields to the writer's loop; the deadline bounds the wait
+
+    async def main(disk: Path) -> None:
+        alarms: list[HistoryDiskAlarm] = []
+        w = _writer(disk, policy=RetentionPolicy(min_free_mb=2), on_alarm=alarms.append, space_check_s=0.05)
+        await w.open()
+        w.submit_string(make_status(ts=T0))
+        await w.flush()
+        low = fill_disk(disk, "low.bin", leave_bytes=1 << 20)  # 1 MiB free: under the floor, not full
+        await until(lambda: alarms, "storage space low")
+        assert alarms[0].active and alarms[0].free_mb < 2 and alarms[0].floor_mb == 2
+        w.submit_string(make_status(ts=T0 + 10))
+        await w.flush()  # the history is still written: the alarm came first
+        assert w.stats().committed == 2
+        full = fill_disk(disk, "full.bin")
+        w.submit_string(make_status(ts=T0 + 20))
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            await w.flush()
+        assert [a.active for a in alarms] == [True]  # one alarm, however long the disk stays full
+        full.unlink()
+        low.unlink()
+        await until(lambda: len(alarms) == 2, "the alarm to clear")
+        assert alarms[1].active is False and alarms[1].free_mb >= 3
+        await w.flush()  # the scan that waited is written now
+        assert w.stats().committed == 3 and w.stats().pending == 0
+        await w.close()
+
+    with small_disk(tmp_path / "disk", "8m") as disk:
+        asyncio.run(main(disk))
