@@ -477,9 +477,23 @@ class AttachMasterController:
 
 @dataclass(frozen=True)
 class Heartbeat:
-    """Main program -> watchdog: I am alive. Silence means the main program died."""
+    """Main program -> watchdog and gateway, every 0.4 s: I am alive. Silence means the main
+    program died (the watchdog then ends the system). Each answers with a HeartbeatAnswer."""
 
-    sent_at: float
+    sequence: int
+
+
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    """Watchdog or gateway -> main program: I am alive too (pid: my process, for messages).
+
+    parent_pid is the answering actor's parent process: Thespian's admin, which created it. When
+    the admin dies the actor is re-parented, so a changed parent_pid means the system is lost."""
+
+    sequence: int
+    responder: str
+    pid: int
+    parent_pid: int
 
 
 @dataclass(frozen=True)

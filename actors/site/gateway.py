@@ -9,6 +9,7 @@ announced to everyone who sends to it.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,6 +29,8 @@ from actors.messages import (
     BusStats,
     GatewayReady,
     GetBusStats,
+    Heartbeat,
+    HeartbeatAnswer,
     HistoryDiskAlarm,
     InitAlarmManager,
     InitFieldBus,
@@ -361,6 +364,10 @@ class Gateway(ActorTypeDispatcher):
                 del self.askers[i]
                 self.send(asker, reply)
                 return
+
+    def receiveMsg_Heartbeat(self, message: Heartbeat, sender):
+        """The main program's liveness check: a gateway that stops answering gets restarted."""
+        self.send(sender, HeartbeatAnswer(message.sequence, "gateway", os.getpid(), os.getppid()))
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
         self.exiting = True
