@@ -71,14 +71,22 @@ class GatewayLock:
     def end_tree(self, grace_s: float = EXIT_GRACE_S, wait_s: float = KILL_WAIT_S) -> set[int]:
         """Give the other processes holding the lock grace_s to exit, then SIGKILL them.
 
-        Returns the ones still there wait_s later (none, unless they belong to another user).
+        A parent killed a moment after its child may fork a replacement first, so killing goes
+        on until nothing holds the lock. Returns what is still there after wait_s (nothing,
+        unless it belongs to another user).
         """
-        for pid in wait_until_gone(self.tree_pids, grace_s):
+        wait_until_gone(self.tree_pids, grace_s)
+        return wait_until_gone(self._kill_tree, wait_s)
+
+    def _kill_tree(self) -> set[int]:
+        """SIGKILL every other process holding the lock; returns the ones that were there."""
+        pids = self.tree_pids()
+        for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
-        return wait_until_gone(self.tree_pids, wait_s)
+        return pids
 
     def release(self) -> None:
         if self.fd is not None:

@@ -99,8 +99,8 @@ def _take_lock(lock: GatewayLock, admin_port: int) -> None:
 
 def _serve(topology, label: str, stop: threading.Event, notifier: ServiceNotifier, out: TextIO) -> int:
     asys = start_actor_system(topology.gateway.admin_port, topology.storage_dir() / "log")
+    monitor = TreeMonitor(asys, stop)
     try:
-        monitor = TreeMonitor(asys, stop)
         try:
             _start_tree(asys, topology, monitor)
         except CannotStart:
@@ -121,7 +121,8 @@ def _serve(topology, label: str, stop: threading.Event, notifier: ServiceNotifie
         return 0
     finally:
         stop.set()
-        stop_actor_system(asys)
+        if monitor.admin_gone() is None:  # without its admin the system cannot be asked: the caller kills it
+            stop_actor_system(asys)
 
 
 def _start_tree(asys, topology, monitor: TreeMonitor) -> None:

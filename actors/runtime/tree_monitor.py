@@ -51,15 +51,23 @@ class TreeMonitor:
 
     def verdict(self) -> str | None:
         """Why the tree is lost, or None while it runs."""
+        admin = self.admin_gone()
+        if admin is not None:
+            return f"the actor system's admin process (pid {admin}) is gone"
         now = time.monotonic()
         for r in list(self.responders):
-            if r.admin_pid is not None and (r.parent_pid != r.admin_pid or not is_running(r.admin_pid)):
-                return f"the actor system's admin process (pid {r.admin_pid}) is gone"
             silent = now - r.last_answer
             if silent > SILENCE_LIMIT_S:
                 which = f" (pid {r.pid})" if r.pid else ""
                 cause = f": {r.error}" if r.error else ""
                 return f"the {r.name} actor{which} has not answered for {silent:.0f} s{cause}"
+        return None
+
+    def admin_gone(self) -> int | None:
+        """The pid of Thespian's admin if it died (nothing can shut the system down through it then)."""
+        for r in list(self.responders):
+            if r.admin_pid is not None and (r.parent_pid != r.admin_pid or not is_running(r.admin_pid)):
+                return r.admin_pid
         return None
 
     def answering(self) -> bool:
