@@ -83,15 +83,19 @@ def _is_regular_file(path: Path) -> bool:
 
 
 def _raise_walk_error(error: OSError) -> None:
+    if isinstance(error, FileNotFoundError):  # removed while we walk (`btms token` beside a running gateway)
+        return
     raise CannotStart(f"storage {error.filename} cannot be read: {error.strerror or error}")
 
 
 def _make_private(path: Path) -> None:
-    mode = os.lstat(path).st_mode
-    if not mode & 0o077:
-        return
     try:
+        mode = os.lstat(path).st_mode
+        if not mode & 0o077:
+            return
         os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except FileNotFoundError:  # the gateway's retention removed it meanwhile
+        return
     except OSError as error:
         owner = os.lstat(path).st_uid
         raise CannotStart(
