@@ -93,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return _export(args)
     if args.command == "sim":
+        from actors.runtime.storage_access import keep_new_files_private
         from sim.fieldbus_sim import run_simulator
 
+        keep_new_files_private()  # its device links live in the storage by default
         return run_simulator(args.topology, args.listen, run_dir=args.run_dir, tcp_port_base=args.tcp_port_base,
                              control_port=args.control_port, seed=args.seed)
     if args.command == "discover":
@@ -181,6 +183,20 @@ def _progress_bar(label: str):
     return show
 
 
+def _storage_private(storage: Path, command: str) -> bool:
+    """What a command writes into the storage is for the gateway's user only (token hashes)."""
+    from actors.runtime.errors import CannotStart
+    from actors.runtime.storage_access import keep_new_files_private, make_storage_private
+
+    keep_new_files_private()
+    try:
+        make_storage_private(storage)
+    except CannotStart as error:
+        print(f"{command}: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 def _token(args) -> int:
     from web.api_tokens import TokenError, create_token, list_tokens, revoke_token
 
@@ -188,6 +204,8 @@ def _token(args) -> int:
     if topology is None:
         return 1
     storage = topology.storage_dir()
+    if not _storage_private(storage, f"btms token {args.token_command}"):
+        return 1
     if args.token_command == "create":
         try:
             print(create_token(storage, args.name, args.role))

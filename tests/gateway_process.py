@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +40,21 @@ def write_demo_topology(tmp_path: Path, cells: int | None = None, scan_period_s:
     return path, data
 
 
-def btms(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def btms(*args: str, cwd: Path | None = None, timeout: float = 60, preexec_fn=None) -> subprocess.CompletedProcess:
     """A short `btms` command whose output we read (never `run`: see GatewayProcess)."""
     return subprocess.run(
-        [sys.executable, "-m", "btms.cli", *args], cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "btms.cli", *args], cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
+        preexec_fn=preexec_fn,
     )
+
+
+def permissive_umask() -> None:
+    """preexec_fn: the common default umask 022 (group and others may read new files), whatever
+    the test runner's own umask is, so a test sees what a program does about it."""
+    os.umask(0o022)
+
+
+MARKER = "BTMS_TEST_RUN"  # in the environment of one `btms run` and of every process it forks
 
 
 @dataclass
@@ -56,25 +67,31 @@ class GatewayProcess:
     stdout: Path
     stderr: Path
     token: str
+    marker: str = ""
 
     @classmethod
-    def start(cls, tmp_path: Path, topology: Path, data: dict, max_open_files: int | None = None) -> GatewayProcess:
-        """Create an API token for the tests, then launch `btms run`."""
+    def start(cls, tmp_path: Path, topology: Path, data: dict, **launch) -> GatewayProcess:
+        """Create an API token for the tests, then launch `btms run` (launch: see `launch`)."""
         created = btms("token", "create", "tests", "--topology", str(topology))
         assert created.returncode == 0, created.stderr
-        return cls.launch(tmp_path, topology, data, created.stdout.strip(), max_open_files=max_open_files)
+        return cls.launch(tmp_path, topology, data, created.stdout.strip(), **launch)
 
     @classmethod
     def launch(cls, tmp_path: Path, topology: Path, data: dict, token: str, name: str = "run",
-               max_open_files: int | None = None) -> GatewayProcess:
-        """`max_open_files`: run it under `ulimit -n N` (every actor process inherits the limit)."""
+               env: dict | None = None, preexec_fn=None, max_open_files: int | None = None) -> GatewayProcess:
+        """`env` adds to the environment; `preexec_fn` runs in the child before `btms` starts;
+        `max_open_files` runs it under `ulimit -n N` (every actor process inherits the limit)."""
         out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+        marker = uuid.uuid4().hex
         command = [sys.executable, "-m", "btms.cli", "run", str(topology)]
         if max_open_files is not None:  # the shell execs btms: the pid stays the gateway's
             command = ["sh", "-c", f'ulimit -n {int(max_open_files)} && exec "$@"', "sh", *command]
         with open(out, "w") as o, open(err, "w") as e:
-            process = subprocess.Popen(command, cwd=REPO, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
-        return cls(topology, data, process, out, err, token)
+            process = subprocess.Popen(
+                command, cwd=REPO, stdout=o, stderr=e,
+                stdin=subprocess.DEVNULL, env={**os.environ, **(env or {}), MARKER: marker}, preexec_fn=preexec_fn,
+            )
+        return cls(topology, data, process, out, err, token, marker)
 
     @property
     def admin_port(self) -> int:
@@ -102,6 +119,28 @@ class GatewayProcess:
 
     def actor_pids(self) -> set[int]:
         return actor_system_pids(self.admin_port)
+
+    def processes(self) -> set[int]:
+        """Every living process this `btms run` started, found by the marker in its environment.
+
+        Independent of how the gateway tracks its processes: Thespian's admin double-forks and
+        calls setsid, but the environment is inherited by every fork.
+        """
+        found = set()
+        for p in psutil.process_iter():
+            try:
+                if p.environ().get(MARKER) == self.marker and p.status() != psutil.STATUS_ZOMBIE:
+                    found.add(p.pid)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                pass
+        return found
+
+    def admin_pid(self) -> int:
+        """Thespian's admin: the one process of the run whose parent is not (double fork, setsid)."""
+        mine = self.processes()
+        admins = [pid for pid in mine - {self.process.pid} if psutil.Process(pid).ppid() not in mine]
+        assert len(admins) == 1, f"expected one admin among {sorted(mine)}, found {admins}"
+        return admins[0]
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 10) -> None:
         if self.process.poll() is None:
@@ -178,3 +217,21 @@ def gateway_actor(admin_port: int):
 
 
 _connections: dict = {}
+
+
+def obey_file_permissions() -> None:
+    """preexec_fn: make a `btms run` started as root obey file permissions like a service user.
+
+    Drops the capabilities that let root ignore them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+    CAP_FOWNER) from the bounding set, so the program exec'd next does not get them. A test run
+    by another user needs nothing: permissions already apply.
+    """
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop = 24
+    for capability in (1, 2, 3):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+        if libc.prctl(pr_capbset_drop, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")

@@ -2,17 +2,21 @@
 
 It subscribes to the gateway and keeps a SiteView up to date in its event loop; the HTTP
 handlers read that view. The alarm notices it receives (every active alarm when it subscribes,
-then each change) are laid over the alarm table (web/live_alarms.py). It tells the gateway when it listens (or why it cannot: a port in use
-must stop `btms run` with a clear message, not leave a gateway nobody can reach).
+then each change) are laid over the alarm table (web/live_alarms.py). It tells the gateway when
+it listens (or why it cannot: a port in use must stop `btms run` with a clear message, not leave
+a gateway nobody can reach). Hypercorn's `serve` runs the app's start-up hooks before it binds
+its sockets and loads the TLS files, so the actor loads and binds them first and hands the bound
+sockets to Hypercorn's worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from hypercorn.asyncio import serve
+from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config
 from thespian.actors import ActorExitRequest
+from hypercorn.utils import wrap_app
 
 from observability.log import configure_structlog, get_logger
 from actors.messages.down import InitWebServer
@@ -71,10 +75,20 @@ class WebServer(ProtocolActor):
             config.keyfile = web.tls_key
 
         async def main() -> None:
+            if config.ssl_enabled:
+                try:
+                    config.create_ssl_context()
+                except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+                    self.post_command(ServiceFailed("web", f"TLS certificate {web.tls_cert} or key {web.tls_key} "
+                                                           f"unusable: {error.strerror or error}"))
+                    return
             try:
-                await serve(app, config, shutdown_trigger=asyncio.Event().wait)
+                sockets = config.create_sockets()
             except OSError as error:
                 self.post_command(ServiceFailed("web", f"cannot listen on {web.host}:{web.port}: {error.strerror or error}"))
+                return
+            await worker_serve(wrap_app(app, config.wsgi_max_body_size, None), config, sockets=sockets,
+                               shutdown_trigger=asyncio.Event().wait)
 
         self.start_loop(main)
         # Alarm notices lay what the AlarmManager announced over the alarm table (a full disk may hold a row back).

@@ -152,9 +152,10 @@ class StartWatchdog:
 
 @dataclass(frozen=True)
 class Heartbeat:
-    """Main program -> watchdog: I am alive. Silence means the main program died."""
+    """Main program -> watchdog and gateway, every 0.4 s: I am alive. Silence means the main
+    program died (the watchdog then ends the system). Each answers with a HeartbeatAnswer."""
 
-    sent_at: float
+    sequence: int
 
 
 @dataclass(frozen=True)

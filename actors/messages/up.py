@@ -124,3 +124,16 @@ class HistorianFlushed:
     pending: int  # scans still waiting (0 unless a commit failed)
     dropped: int  # scans refused because the writer fell behind
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    """Watchdog or gateway -> main program: I am alive too (pid: my process, for messages).
+
+    parent_pid is the answering actor's parent process: Thespian's admin, which created it. When
+    the admin dies the actor is re-parented, so a changed parent_pid means the system is lost."""
+
+    sequence: int
+    responder: str
+    pid: int
+    parent_pid: int

@@ -1,8 +1,16 @@
 """`btms run`: start the actor tree of a topology, keep it alive, stop it on SIGINT/SIGTERM.
 
-The main program's only jobs after start-up are to feed the watchdog and to wait for a signal.
-If it is killed, the watchdog stops every actor within WATCHDOG_TIMEOUT_S (dead man's switch);
-on a signal it shuts the system down, which ends every actor process.
+Start-up checks everything it can before any actor process exists (the topology, the storage,
+the lock that allows one gateway per storage, the admin port), and every failure after that
+ends every process it started: the lock file is inherited by each of them, so whoever still
+holds it is killed (actors/runtime/gateway_lock.py). A failure is reported in one line and a
+non-zero exit, never a traceback.
+
+While it runs the main program exchanges heartbeats with its tree (actors/runtime/tree_monitor.py):
+if the main program is killed, the watchdog stops every actor within WATCHDOG_TIMEOUT_S (dead
+man's switch); if the tree is lost, the main program ends what is left and exits non-zero, so
+the service manager restarts it. Under systemd it reports READY=1 and, while the tree answers,
+WATCHDOG=1 (actors/runtime/sd_notify.py).
 """
 
 from __future__ import annotations
@@ -10,15 +18,29 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TextIO
 
-from actors.runtime.system import start_actor_system
+from actors.runtime.errors import CannotStart
+from actors.runtime.gateway_lock import GatewayLock
+from actors.runtime.proc_scan import pids_listening_on
+from actors.runtime.sd_notify import ServiceNotifier
+from actors.runtime.storage_access import check_storage, create_storage
+from actors.runtime.system import (
+    free_admin_port,
+    prepare_process,
+    shut_down_system_on,
+    start_actor_system,
+    stop_actor_system,
+)
+from actors.runtime.tree_monitor import PERIOD_S, TreeMonitor
 
 WATCHDOG_TIMEOUT_S = 2.0
-HEARTBEAT_PERIOD_S = 0.4
 READY_TIMEOUT_S = 20.0
+
+
+class TreeLost(Exception):
+    """The running tree went away from outside; the message says how."""
 
 
 def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -33,48 +55,95 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
         print(f"{topology_path}: {len(error.problems)} problem(s); the gateway was not started", file=err)
         return 2
 
+    label = f"gateway {topology.gateway.id}"
+    notifier = ServiceNotifier.from_environment()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
     storage = topology.storage_dir()
-    asys = start_actor_system(topology.gateway.admin_port, storage / "log")
+    lock = GatewayLock(storage)
     try:
-        from actors.messages.down import InitGateway, StartWatchdog
-        from actors.messages.up import GatewayReady
-        from actors.site.gateway import Gateway
-        from actors.site.watchdog import Watchdog
+        create_storage(storage)
+        prepare_process(storage / "log")  # before any Thespian call, even one to a stale system
+        _take_lock(lock, topology.gateway.admin_port)
+        check_storage(storage)
+        free_admin_port(topology.gateway.admin_port)
+        return _serve(topology, label, stop, notifier, out)
+    except CannotStart as error:
+        print(f"{label} not started: {error}", file=err)
+        return 1
+    except TreeLost as error:
+        print(f"{label} stopped: {error}", file=err, flush=True)
+        return 1
+    finally:
+        if lock.fd is not None:
+            left = lock.end_tree()
+            if left:
+                print(f"{label}: processes {sorted(left)} did not end; stop them before the next start", file=err)
+            lock.release()
 
-        watchdog = asys.createActor(Watchdog)
-        asys.tell(watchdog, StartWatchdog(WATCHDOG_TIMEOUT_S))
-        # Heartbeats start with the watchdog: building a large tree takes longer than its timeout.
-        heartbeat = threading.Thread(target=_feed_watchdog, args=(asys, watchdog, stop), name="heartbeat", daemon=True)
-        heartbeat.start()
-        gateway = asys.createActor(Gateway, globalName="gateway")
-        ready = asys.ask(gateway, InitGateway(topology), READY_TIMEOUT_S)
-        if not isinstance(ready, GatewayReady):
-            print(f"gateway {topology.gateway.id}: the actor tree did not start within {READY_TIMEOUT_S:.0f} s", file=err)
-            return 1
-        if ready.failures:
-            for failure in ready.failures:
-                print(f"gateway {topology.gateway.id}: {failure}", file=err)
-            return 1
+
+def _take_lock(lock: GatewayLock, admin_port: int) -> None:
+    """Refuse if a gateway runs on this storage; end the leftovers of one that died."""
+    if lock.try_acquire():
+        return
+    running = lock.holder_running()
+    if running is not None:
+        raise CannotStart(f"a gateway is already running on storage {lock.path.parent} (pid {running}, {lock.path})")
+    if pids_listening_on(admin_port) & lock.tree_pids():  # our dead gateway's admin: let it stop cleanly
+        shut_down_system_on(admin_port)
+    left = lock.end_tree()
+    if left or not lock.try_acquire():
+        raise CannotStart(f"{lock.path} is still held by processes {sorted(left)} of a gateway that died")
+
+
+def _serve(topology, label: str, stop: threading.Event, notifier: ServiceNotifier, out: TextIO) -> int:
+    asys = start_actor_system(topology.gateway.admin_port, topology.storage_dir() / "log")
+    monitor = TreeMonitor(asys, stop)
+    try:
+        try:
+            _start_tree(asys, topology, monitor)
+        except CannotStart:
+            raise
+        except Exception as error:  # Thespian's failures share no base class; all mean "not started"
+            raise CannotStart(f"the actor tree did not start: {type(error).__name__}: {error}") from None
         _announce(topology, out)
-        stop.wait()
+        notifier.ready(f"{label} running")
+        while not stop.wait(PERIOD_S):
+            lost = monitor.verdict()
+            if lost:
+                notifier.stopping(f"{label} lost its actor tree: {lost}")
+                raise TreeLost(lost)
+            if monitor.answering():
+                notifier.alive()
+        notifier.stopping(f"{label} stopping")
         print("stopping", file=out, flush=True)
         return 0
     finally:
         stop.set()
-        asys.shutdown()
+        if monitor.admin_gone() is None:  # without its admin the system cannot be asked: the caller kills it
+            stop_actor_system(asys)
 
 
-def _feed_watchdog(asys, watchdog, stop: threading.Event) -> None:
-    """Heartbeats from their own thread, through its own private context (THESPIAN.md §4)."""
-    from actors.messages.down import Heartbeat
+def _start_tree(asys, topology, monitor: TreeMonitor) -> None:
+    """The watchdog, then the gateway, which builds the tree; returns once every service answered."""
+    from actors.messages.down import InitGateway, StartWatchdog
+    from actors.messages.up import GatewayReady
+    from actors.site.gateway import Gateway
+    from actors.site.watchdog import Watchdog
 
-    with asys.private() as context:
-        while not stop.wait(HEARTBEAT_PERIOD_S):
-            context.tell(watchdog, Heartbeat(time.time()))
+    watchdog = asys.createActor(Watchdog)
+    asys.tell(watchdog, StartWatchdog(WATCHDOG_TIMEOUT_S))
+    # Heartbeats start with the watchdog: building a large tree takes longer than its timeout.
+    monitor.watch("watchdog", watchdog)
+    gateway = asys.createActor(Gateway, globalName="gateway")
+    ready = asys.ask(gateway, InitGateway(topology), READY_TIMEOUT_S)
+    if not isinstance(ready, GatewayReady):
+        raise CannotStart(f"the actor tree did not start within {READY_TIMEOUT_S:.0f} s")
+    if ready.failures:
+        raise CannotStart("; ".join(ready.failures))
+    monitor.watch("gateway", gateway)
 
 
 def _announce(topology, out: TextIO) -> None:

@@ -9,6 +9,7 @@ announced to everyone who sends to it.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,12 +20,12 @@ from actors.device.fieldbus import FieldBus
 from actors.device.master_controller import MasterController
 from actors.base.forking import prepare_to_fork
 from observability.log import configure_structlog, get_logger
-from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitAlarmManager, InitFieldBus, InitGateway, InitHistorian, InitMasterController, InitModbusServer, InitNotifier, InitSnmpAgent, InitUps, InitWebServer, LogAction, SendTestNotification, SetSiren
+from actors.messages.down import AlarmManagerChanged, BusAddressChanged, Heartbeat, InitAlarmManager, InitFieldBus, InitGateway, InitHistorian, InitMasterController, InitModbusServer, InitNotifier, InitSnmpAgent, InitUps, InitWebServer, LogAction, SendTestNotification, SetSiren
 from actors.messages.service import ALARMS, SITE, TOPICS, BusStats, GetBusStats, InjectSimFault, LocateString, NotificationTestResult, RepublishActiveAlarms, SetSimInput, StringLocation, Subscribe
-from actors.messages.up import GatewayReady, ServiceFailed, ServiceStarted, SiteUpdate, StringMasterStarted, StringSnapshotSaved, UpsUpdate
-from storage.history.disk_alarm import HistoryDiskAlarm
+from actors.messages.up import GatewayReady, HeartbeatAnswer, ServiceFailed, ServiceStarted, SiteUpdate, StringMasterStarted, StringSnapshotSaved, UpsUpdate
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
+from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.snapshot_file import load_snapshots, save_snapshots
 from actors.base.supervision import RestartPolicy, child_named, find_name, replace_child
 from battery.site import BusConfig, Topology
@@ -329,6 +330,10 @@ class Gateway(ActorTypeDispatcher):
                 del self.askers[i]
                 self.send(asker, reply)
                 return
+
+    def receiveMsg_Heartbeat(self, message: Heartbeat, sender):
+        """The main program's liveness check: a gateway that stops answering gets restarted."""
+        self.send(sender, HeartbeatAnswer(message.sequence, "gateway", os.getpid(), os.getppid()))
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
         self.exiting = True

@@ -3,16 +3,20 @@
 Thespian's admin double-forks and outlives the program that started it (THESPIAN.md §7): after a
 SIGKILL of `btms run` every actor would keep running with nobody to stop it. The main program
 sends a Heartbeat every 0.4 s (from its own thread); silence for `timeout_s` ends the system.
+Each heartbeat is answered, so the main program knows in turn that the tree still runs
+(actors/runtime/tree_monitor.py).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 
 from thespian.actors import ActorTypeDispatcher
 
 from actors.messages.down import Heartbeat, StartWatchdog
+from actors.messages.up import HeartbeatAnswer
 
 
 class Watchdog(ActorTypeDispatcher):
@@ -31,6 +35,7 @@ class Watchdog(ActorTypeDispatcher):
 
     def receiveMsg_Heartbeat(self, message: Heartbeat, sender):
         self.last_heartbeat = time.monotonic()
+        self.send(sender, HeartbeatAnswer(message.sequence, "watchdog", os.getpid(), os.getppid()))
 
     def receiveMsg_WakeupMessage(self, message, sender):
         if time.monotonic() - self.last_heartbeat > self.timeout_s:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from actors.runtime.system import admin_port_in_use
-from tests.gateway_process import REPO, btms
+from tests.gateway_process import REPO, btms, permissive_umask
 from tests.hostile_topologies import all_hostile
 from tests.support import free_port
 
@@ -159,3 +159,18 @@ def test_check_prints_the_first_100_problems_and_counts_the_rest(tmp_path):
     assert checked.returncode == 1 and len(lines) == 102
     assert all(line.startswith(f"{path}:") and ": storage.unknown_" in line for line in lines[:100])
     assert lines[100:] == ["... and 150 more problems", f"{path}: 250 problem(s)"]
+
+
+def test_token_create_keeps_the_storage_and_the_token_database_private(tmp_path):
+    """The settings database holds the token hashes: with a umask of 022 it used to be world-readable."""
+    data = yaml.safe_load((REPO / "topology.yaml").read_text())
+    data["storage"]["path"] = str(tmp_path / "var")
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    created = btms("token", "create", "scada", "--topology", str(path), preexec_fn=permissive_umask)
+    assert created.returncode == 0, created.stderr
+    storage = tmp_path / "var"
+    assert stat.S_IMODE(storage.stat().st_mode) == 0o700
+    files = [p for p in storage.iterdir() if p.is_file()]
+    assert any(p.name == "settings.db" for p in files)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: oct(0o600) for p in files}

@@ -1,8 +1,9 @@
 """`btms run` as a user runs it: the real multiprocTCPBase tree on the simulator.
 
 Checks the promises of the foundation: serving within 10 s, stopping within 5 s on SIGINT and
-SIGTERM with no process left, every socket on loopback, the dead man's switch, no attaching to
-a stale system, authentication, and a string master re-created after SIGKILL.
+SIGTERM with no process left, every socket on loopback, the dead man's switch, one gateway per
+storage and per admin port, no attaching to a stale system, authentication, and a string master
+re-created after SIGKILL.
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ import time
 
 import psutil
 import pytest
+import yaml
 
 from actors.messages.service import LocateString, StringLocation
-from tests.gateway_process import GatewayProcess, alive, gateway_actor, kill_all, wait_serving, write_demo_topology
-from tests.support import wait_for
+from tests.gateway_process import (
+    GatewayProcess,
+    alive,
+    gateway_actor,
+    kill_all,
+    wait_serving,
+    write_demo_topology,
+)
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +48,7 @@ def gateway(tmp_path):
             process.stop(signal.SIGTERM)
         except Exception:
             process.process.kill()
-        kill_all(pids)
+        kill_all(pids | process.processes())
 
 
 def test_serves_live_values_within_ten_seconds(gateway):
@@ -96,22 +105,65 @@ def test_killed_main_program_takes_every_actor_with_it(gateway, tmp_path):
     wait_for(lambda: not alive(pids), timeout=5.5, what="the dead man's switch to stop every actor")
 
 
-def test_new_run_replaces_a_stale_system_on_the_same_admin_port(gateway, tmp_path):
-    old = gateway.actor_pids()
-    # Freeze the old main program so its watchdog cannot act, then start a new gateway on the same port.
-    os.kill(gateway.process.pid, signal.SIGSTOP)
+def test_a_second_run_on_the_same_storage_refuses_and_names_the_running_one(gateway, tmp_path):
+    """It used to shut the live gateway down: the same admin port looked like a stale system."""
+    before = alive(gateway.actor_pids())
+    second = GatewayProcess.launch(tmp_path, gateway.topology, gateway.data, gateway.token, name="second")
     try:
-        fresh = GatewayProcess.launch(tmp_path, gateway.topology, gateway.data, gateway.token, name="second")
-        try:
-            wait_for(lambda: not alive(old), timeout=10, what="the stale system to be shut down")
-            wait_serving(fresh, timeout=15)
-            assert not (fresh.actor_pids() & old)
-        finally:
-            new_pids = fresh.actor_pids()
-            fresh.stop(signal.SIGTERM)
-            kill_all(new_pids)
+        assert second.process.wait(30) != 0
+        assert second.processes() == set()
     finally:
-        os.kill(gateway.process.pid, signal.SIGCONT)
+        try:
+            second.stop()
+        finally:
+            kill_all(second.processes())
+    refusal = second.stderr.read_text()
+    assert "already running" in refusal and f"pid {gateway.process.pid}" in refusal, refusal
+    assert gateway.process.poll() is None
+    assert alive(before) == before
+    wait_serving(gateway, timeout=5)
+
+
+def test_a_gateway_of_another_storage_on_the_same_admin_port_is_left_running(gateway, tmp_path):
+    other = {**gateway.data, "storage": {**gateway.data["storage"], "path": str(tmp_path / "other-var")},
+             "services": {**gateway.data["services"], "web": {**gateway.data["services"]["web"], "port": free_port()}}}
+    topology = tmp_path / "other.yaml"
+    topology.write_text(yaml.safe_dump(other, sort_keys=False))
+    before = alive(gateway.actor_pids())
+    second = GatewayProcess.launch(tmp_path, topology, other, gateway.token, name="other")
+    try:
+        assert second.process.wait(30) != 0
+        assert second.processes() == set()
+    finally:
+        try:
+            second.stop()
+        finally:
+            kill_all(second.processes())
+    refusal = second.stderr.read_text()
+    assert f"admin port {gateway.admin_port}" in refusal and f"pid {gateway.process.pid}" in refusal, refusal
+    assert alive(before) == before
+    wait_serving(gateway, timeout=5)
+
+
+def test_new_run_replaces_the_tree_of_a_gateway_that_died(gateway, tmp_path):
+    """The main program is killed while its admin is frozen, so the watchdog cannot end the tree:
+    a stale tree holds the lock and the admin port, and the next run must replace it."""
+    old = gateway.actor_pids()
+    os.kill(gateway.admin_pid(), signal.SIGSTOP)  # the watchdog's shutdown request now goes nowhere
+    os.kill(gateway.process.pid, signal.SIGKILL)
+    gateway.process.wait(5)
+    assert alive(old)  # the stale tree: still serving, nobody to stop it
+    fresh = GatewayProcess.launch(tmp_path, gateway.topology, gateway.data, gateway.token, name="second")
+    try:
+        wait_for(lambda: not alive(old), timeout=15, what="the stale tree to be ended")
+        wait_for(lambda: "running" in fresh.stdout.read_text(), timeout=20, what="the new run to start")
+        wait_serving(fresh, timeout=10)
+        assert not (fresh.actor_pids() & old)
+    finally:
+        try:
+            fresh.stop(signal.SIGTERM)
+        finally:
+            kill_all(fresh.processes())
 
 
 def test_killed_string_master_is_recreated_and_serving_within_two_seconds(gateway):
