@@ -71,7 +71,8 @@ class Run:
         self.field = SimulatedFieldBuses(topo, self.site, run_dir, on_request=self.requests.append)
         self.field.start()
         bus = dataclasses.replace(topo.buses[0], port=self.field.ports()["b1"])
-        self.scheduler = BusScheduler(bus, topo.strings, io_modules, ModbusRtuTransport(bus), self._scan, self.events.append)
+        transport = ModbusRtuTransport(bus)
+        self.scheduler = BusScheduler(bus, topo.strings, io_modules, transport, self._scan, self.events.append)
 
     def _scan(self, scan: StringScan) -> None:
         with self.cond:

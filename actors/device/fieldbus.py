@@ -18,12 +18,12 @@ from datetime import timedelta
 
 from thespian.actors import ActorExitRequest
 
-from observability.log import configure_structlog, get_logger
+from actors.base.protocol_actor import ProtocolActor
 from actors.messages.down import AttachMasterController, AttachString, InitFieldBus
 from actors.messages.service import BusStats, GetBusStats, InjectSimFault, SetSimInput
 from battery.readings import StringScan
+from observability.log import configure_structlog, get_logger
 from protocols.fieldbus.bus_messages import IoModuleScan, OutputWritten, SetOutput
-from actors.base.protocol_actor import ProtocolActor
 from protocols.fieldbus.scheduler import BusScheduler
 from protocols.fieldbus.transport import FieldBusTransport, TransportError
 
@@ -46,7 +46,8 @@ class FieldBus(ProtocolActor):
     def receiveMsg_InitFieldBus(self, message: InitFieldBus, sender):
         self.gateway = sender
         self.bus = message.bus
-        io_modules = () if message.master_controller is None else tuple(m.address for m in message.master_controller.io_modules)
+        controller = message.master_controller
+        io_modules = () if controller is None else tuple(m.address for m in controller.io_modules)
         self.log = get_logger("btms.fieldbus", bus=self.bus.id)
         self.transport = self._transport(message)
         self.scheduler = BusScheduler(self.bus, message.strings, io_modules, self.transport,
@@ -97,7 +98,8 @@ class FieldBus(ProtocolActor):
             self.log.info("output written", device=result.device_address, output=result.output, on=result.on,
                           queued_ms=round(result.queued_ms, 1))
         else:
-            self.log.error("output write failed", device=result.device_address, output=result.output, error=result.error)
+            self.log.error("output write failed", device=result.device_address, output=result.output,
+                           error=result.error)
         if self.master_controller is not None:
             self.send(self.master_controller, result)
 

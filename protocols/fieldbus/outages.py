@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocols.fieldbus.bus_messages import BusPortLost, BusPortReopened, DeviceCommunicationLost, DeviceCommunicationRecovered
+from protocols.fieldbus.bus_messages import (
+    BusPortLost,
+    BusPortReopened,
+    DeviceCommunicationLost,
+    DeviceCommunicationRecovered,
+)
 
 REOPEN_BACKOFF_FIRST_S = 0.1
 REOPEN_BACKOFF_MAX_S = 5.0

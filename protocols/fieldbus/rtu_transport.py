@@ -80,7 +80,8 @@ class ModbusRtuTransport(FieldBusTransport):
                 if start == 0:
                     reported = string_master_cell_count(registers, where)
                     if reported != string.battery.count:
-                        raise DecodeError(f"{where}: reports {reported} cells, the topology says {string.battery.count}")
+                        raise DecodeError(f"{where}: reports {reported} cells, "
+                                          f"the topology says {string.battery.count}")  # fmt: skip
             return decode_string_master(string.id, scan_no, timestamp, registers)
         except DecodeError as wrong:
             raise NoAnswer(str(wrong)) from wrong

@@ -135,8 +135,10 @@ class BusScheduler:
         """Queue a relay output command: it goes on the wire before the next request. Its outcome
         comes back as one OutputWritten through on_event."""
         if not 1 <= command.output <= dm.IO_COUNT:
-            error = f"bus {self.bus.id}: output {command.output} of device {command.device_address} is not 1..{dm.IO_COUNT}"
-            self.on_event(OutputWritten(command.device_address, command.output, command.on, False, error, 0.0, time.time()))
+            error = (f"bus {self.bus.id}: output {command.output} of device {command.device_address} "
+                     f"is not 1..{dm.IO_COUNT}")  # fmt: skip
+            self.on_event(OutputWritten(command.device_address, command.output, command.on, False, error, 0.0,
+                                        time.time()))  # fmt: skip
             return
         self._commands.append(_Command(command, time.monotonic()))
         self._wake.set()

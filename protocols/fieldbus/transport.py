@@ -51,7 +51,7 @@ class FieldBusTransport(ABC):
         """Whether requests can go out. A transport with nothing to open is always open."""
         return True
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027 - optional: the simulator has no port
         """(Re)open the port. Raises PortLost when it cannot. Nothing to do by default."""
 
     @abstractmethod
@@ -66,7 +66,7 @@ class FieldBusTransport(ABC):
     def write_output(self, device_address: int, output: int, on: bool) -> None:
         """Set one relay output (1..8) of a BM-LC IO module. Raises TransportError."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: nothing to release by default
         """Release the port. Idempotent."""
 
     # -- the values only ------------------------------------------------------------------------

@@ -95,8 +95,9 @@ class Rig:
 
     def start_poller(self) -> BusScheduler:
         t = self.topology
-        self.poller = BusScheduler(self.bus, t.strings, (101,), ModbusRtuTransport(self.bus), self.rec._add(self.rec.scans),
-                                   self.rec._add(self.rec.events), on_io_scan=self.rec._add(self.rec.io))  # fmt: skip
+        self.poller = BusScheduler(self.bus, t.strings, (101,), ModbusRtuTransport(self.bus),
+                                   self.rec._add(self.rec.scans), self.rec._add(self.rec.events),
+                                   on_io_scan=self.rec._add(self.rec.io))  # fmt: skip
         self.poller.start()
         return self.poller
 
