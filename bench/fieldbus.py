@@ -1,10 +1,11 @@
 """Field bus benchmark: Modbus RTU scan time against the wire-time limit on a paced pty pair.
 
-Runs the simulator (sim/) and the gateway's poller (protocols/fieldbus/rtu_poller.py) in one process,
-at 115200 baud 8N1 on a pseudo-terminal pair whose replies are paced at the baud rate:
+Runs the simulator (sim/) and the gateway's bus scheduler (protocols/fieldbus/scheduler.py) over
+its Modbus RTU transport (protocols/fieldbus/rtu_transport.py) in one process, at 115200 baud 8N1
+on a pseudo-terminal pair whose replies are paced at the baud rate:
 - one 120-cell string: scan time vs. the wire limit (request + response + 3.5-char gaps);
 - a 32-string bus (120 cells each): time of a whole scan;
-- command latency: SetOutput handed to the poller -> its first byte on the line (seen by the
+- command latency: SetOutput handed to the scheduler -> its first byte on the line (seen by the
   simulated line), while the 32-string bus scans flat out;
 - 1 % of frames corrupted: scans lost beyond the corrupted ones, and false cell alarms
   (a reading outside the float band that the noise-free simulator never produced).
@@ -38,7 +39,8 @@ from battery.site import (  # noqa: E402
     UpsConfig,
 )
 from protocols.fieldbus import device_maps as dm  # noqa: E402
-from protocols.fieldbus.rtu_poller import RtuBusPoller  # noqa: E402
+from protocols.fieldbus.rtu_transport import ModbusRtuTransport  # noqa: E402
+from protocols.fieldbus.scheduler import BusScheduler  # noqa: E402
 from protocols.fieldbus.rtu_timing import reads_wire_time_s  # noqa: E402
 from sim.fieldbus_sim import SimulatedFieldBuses  # noqa: E402
 from sim.rtu_server import RequestSeen  # noqa: E402
@@ -69,7 +71,8 @@ class Run:
         self.field = SimulatedFieldBuses(topo, self.site, run_dir, on_request=self.requests.append)
         self.field.start()
         bus = dataclasses.replace(topo.buses[0], port=self.field.ports()["b1"])
-        self.poller = RtuBusPoller(bus, topo.strings, io_modules, self._scan, self.events.append)
+        transport = ModbusRtuTransport(bus)
+        self.scheduler = BusScheduler(bus, topo.strings, io_modules, transport, self._scan, self.events.append)
 
     def _scan(self, scan: StringScan) -> None:
         with self.cond:
@@ -82,13 +85,13 @@ class Run:
                 raise RuntimeError(f"only {len(self.scans)} of {n} scans in {timeout_s} s")
 
     def stop(self) -> None:
-        self.poller.stop()
+        self.scheduler.stop()
         self.field.stop()
 
 
 def scan_durations(run: Run, strings: int, scans: int) -> list[float]:
     """Seconds between the starts of consecutive scans of the first string (bus flat out)."""
-    run.poller.start()
+    run.scheduler.start()
     run.wait_scans(strings * (scans + 2), timeout_s=60 + scans * strings * 0.3)
     first = [s.timestamp for s in run.scans if s.string_id == "S1"]
     return [b - a for a, b in zip(first[1:], first[2:])]  # skip the first (port open, warm-up)
@@ -132,7 +135,7 @@ def main() -> None:
             time.sleep(rng.uniform(0.02, 0.15))
             mark = len(run.requests)
             submitted = time.monotonic()
-            run.poller.submit(SetOutput(201, 1 + n % 8, n % 2 == 0, "bench"))
+            run.scheduler.submit(SetOutput(201, 1 + n % 8, n % 2 == 0, "bench"))
             deadline = submitted + 2.0
             while time.monotonic() < deadline:
                 writes = [r for r in run.requests[mark:] if r.function == 5]

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from battery.readings import StringScan
 from battery.site import IOS_PER_MODULE, BusConfig, StringConfig, Topology
-from protocols.fieldbus.transport import FieldBusTransport, TransportError
+from protocols.fieldbus.rtu_codec import IoModuleState
+from protocols.fieldbus.transport import FieldBusTransport, NoAnswer, TransportError
 from sim.site_model import SimulatedSite
 
 SIM_SCHEME = "sim://"
@@ -72,19 +73,19 @@ class SimTransport(FieldBusTransport):
         self._advanced_scan: int | None = None
         self._closed = False
 
-    def poll_string(self, string: StringConfig, scan_no: int, timestamp: float) -> StringScan:
+    def read_string(self, string: StringConfig, scan_no: int, timestamp: float) -> StringScan:
         self._check_open()
         if scan_no != self._advanced_scan:
             self.site.advance(self._clock())
             self._advanced_scan = scan_no
         device = self._strings.get(string.address)
         if device is None or not device.online:
-            return StringScan(string.id, scan_no, timestamp, responded=False)
+            raise NoAnswer("timeout")  # a device that is not on the line stays silent
         delay = device.response_delay_s
         if delay > 0.0:
             time.sleep(min(delay, self.bus.timeout_s))  # the bus waits for the answer
             if delay > self.bus.timeout_s:
-                return StringScan(string.id, scan_no, timestamp, responded=False)
+                raise NoAnswer("timeout")
         with self.site.lock:
             m = device.measure()
         return StringScan(
@@ -118,12 +119,13 @@ class SimTransport(FieldBusTransport):
         with self.site.lock:
             module.set_output(output, on)
 
-    def read_inputs(self, device_address: int) -> tuple[bool, ...] | None:
+    def read_io_module(self, device_address: int) -> IoModuleState:
         self._check_open()
         module = self._io_modules.get(device_address)
         if module is None or not module.online:
-            return None
-        return tuple(module.inputs)
+            raise NoAnswer("timeout")
+        with self.site.lock:
+            return IoModuleState(tuple(module.inputs), tuple(module.outputs))
 
     def close(self) -> None:
         self._closed = True

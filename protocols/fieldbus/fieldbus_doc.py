@@ -14,8 +14,9 @@ _HEADER = """# Field bus: Modbus RTU register maps of the BTMS devices
 <!-- Generated from protocols/fieldbus/device_maps.py by scripts/gen_fieldbus_doc.py. Do not edit. -->
 
 The gateway talks to its devices over RS-485 (Modbus RTU, 8 data bits, parity and stop bits
-as configured per bus, 1200..115200 baud). One FieldBus actor owns each serial line and polls
-its devices round-robin; the simulator (`btms sim`) serves exactly these maps.
+as configured per bus, 1200..115200 baud). One FieldBus actor owns each serial line and its
+scheduler polls the devices round-robin (see "Polling" at the end); the simulator (`btms sim`)
+serves exactly these maps.
 
 ## Conventions
 
@@ -45,6 +46,30 @@ A string's BM-HS hall sensor, BM-TH climate sensor and BM-GS insulation sensor h
 address of their own: the string master relays each of them in a fixed window of its own
 register map (below), and the window's device-type register reads 0 when the sensor is not
 fitted. A whole string is therefore read as one contiguous block.
+"""
+
+_POLLING = """
+## Polling
+
+- One scheduler per bus (protocols/fieldbus/scheduler.py) drives every kind of bus alike:
+  Modbus RTU on a serial line (`/dev/tty...`, a pty, `socket://host:port` for an
+  RS-485/Ethernet converter) and the in-process simulator (`sim://NAME`). It runs in its own
+  thread, so a slow line never holds up the FieldBus actor's messages.
+- Scans start on a fixed grid: scan k at start + k x `scan_period_s`, so the time a scan takes
+  does not shift the next one. A scan that takes longer than its period skips the slots it
+  overran instead of catching up in a burst; that is logged once when it starts and once when
+  the period is kept again. The bus's `BusStats` give the scans done and the latest start
+  behind its slot (`worst_lag_ms`).
+- A scan reads every string master, then each BM-LC (one request).
+- An output command (a coil write) goes on the line before the next request, also between the
+  requests of one string: it waits at most for the request already on the line.
+- A device that does not answer (no valid reply after one retry, an exception response,
+  registers that do not fit its map, a cell count other than the topology's) gives a stale
+  reading for that scan, never old values. After `miss_limit` misses in a row the outage is
+  logged once with the last reason, and the recovery once.
+- A lost port (adapter unplugged, converter down) is logged once and reopened with
+  exponential backoff (0.1 s, doubling up to 5 s); meanwhile every device reads as stale, and
+  that silence is not counted against the devices.
 """
 
 
@@ -100,4 +125,5 @@ def render() -> str:
         plan = dm.read_plan(dm.string_master_register_count(cells))
         ms = reads_wire_time_s((c for _, c in plan), 115200) * 1000
         out.append(f"| {cells} | {len(plan)} | {ms:.1f} ms |")
+    out.append(_POLLING.rstrip("\n"))
     return "\n".join(out) + "\n"

@@ -1,4 +1,4 @@
-"""The simulator's Modbus RTU slave logic (sim/rtu_slave.py) and the poller's outage bookkeeping."""
+"""The simulator's Modbus RTU slave logic (sim/rtu_slave.py) and the field bus's outage bookkeeping."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 from pymodbus.framer import FramerRTU
 
-from protocols.fieldbus.rtu_poller import DeviceWatch
+from protocols.fieldbus.outages import DeviceWatch
 from sim.rtu_slave import crc16, crc_ok, handle_request, request_length, with_crc
 
 

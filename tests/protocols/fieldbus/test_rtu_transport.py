@@ -1,7 +1,8 @@
 """The gateway's real serial code (pyserial + pymodbus RTU) against the simulator on a pty pair.
 
 Nothing is patched: the simulator serves real Modbus RTU frames, paced at the baud rate, on a
-pseudo-terminal (or a loopback TCP socket); the poller opens the other end like a USB adapter.
+pseudo-terminal (or a loopback TCP socket); the bus scheduler opens the other end through the
+RTU transport, like a USB adapter.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from protocols.fieldbus.bus_messages import (
     SetOutput,
 )
 from protocols.fieldbus.discovery import discover
-from protocols.fieldbus.rtu_poller import RtuBusPoller
+from protocols.fieldbus.rtu_transport import ModbusRtuTransport
+from protocols.fieldbus.scheduler import BusScheduler
 from sim.control import ControlClient, ControlError, ControlServer, run_fault_cli
 from sim.fieldbus_sim import SimulatedFieldBuses
 from sim.site_model import SimulatedSite
@@ -61,7 +63,7 @@ def _topology() -> Topology:
 
 
 class Recorder:
-    """Collects what the poller reports (from its thread) and waits on conditions with a deadline."""
+    """Collects what the scheduler reports (from its thread) and waits on conditions with a deadline."""
 
     def __init__(self) -> None:
         self.scans: list[StringScan] = []
@@ -97,12 +99,13 @@ class Rig:
     control: ControlClient
     bus: BusConfig  # with the simulator's port
     rec: Recorder
-    poller: RtuBusPoller | None = None
+    poller: BusScheduler | None = None
 
-    def start_poller(self) -> RtuBusPoller:
+    def start_poller(self) -> BusScheduler:
         t = self.topology
-        self.poller = RtuBusPoller(self.bus, t.strings, (101,), self.rec._add(self.rec.scans),
-                                   self.rec._add(self.rec.events), on_io_scan=self.rec._add(self.rec.io))  # fmt: skip
+        self.poller = BusScheduler(self.bus, t.strings, (101,), ModbusRtuTransport(self.bus),
+                                   self.rec._add(self.rec.scans), self.rec._add(self.rec.events),
+                                   on_io_scan=self.rec._add(self.rec.io))  # fmt: skip
         self.poller.start()
         return self.poller
 
