@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from observability.log import get_logger
-from protocols import modbus_mbap as mbap
+from protocols.scada import modbus_mbap as mbap
 from protocols.scada.modbus_pdu import ExceptionCode, exception_response
 from protocols.scada.tasks import cancel_and_wait
 from observability.throttled_log import ThrottledLog

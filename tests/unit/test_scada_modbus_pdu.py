@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from protocols import modbus_mbap as mbap
+from protocols.scada import modbus_mbap as mbap
 from protocols.scada.modbus_pdu import (
     ExceptionCode,
     Request,
