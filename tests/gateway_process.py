@@ -190,6 +190,8 @@ def wait_serving(gateway: GatewayProcess, timeout: float = 10.0) -> dict:
     """Wait until the API serves fresh values of every string."""
 
     def fresh():
+        if gateway.process.poll() is not None:  # no use waiting out the deadline for a gateway that gave up
+            raise AssertionError(f"btms run exited with {gateway.process.returncode} before serving")
         answer = gateway.try_get("/api/v1/site")
         if answer and answer[0] == 200 and all(not s["stale"] for s in answer[1]["strings"]):
             return answer[1]
