@@ -10,7 +10,6 @@ from battery.site import (
 from topology.problems import Problem, TopologyError, listing, quoted
 from topology.schema import Section
 
-__all__ = ["Problem", "TopologyError", "check_topology", "load_topology"]
 
 from topology.rules import _claim, _hosts_overlap
 

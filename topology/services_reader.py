@@ -15,7 +15,6 @@ from battery.site import (
 from topology.problems import Problem, TopologyError, quoted
 from topology.schema import Section
 
-__all__ = ["Problem", "TopologyError", "check_topology", "load_topology"]
 
 from topology.rules import (
     ID_RULES,

@@ -18,7 +18,8 @@ from thespian.actors import ActorTypeDispatcher
 
 from actors.base.init_gate import InitGate
 from observability.log import configure_structlog, get_logger
-from actors.messages.down import AlarmManagerChanged, AttachMasterController, InitMasterController, SetSiren
+from actors.base.alarm_sender import AlarmSender
+from actors.messages.down import AttachMasterController, InitMasterController, SetSiren
 from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.commands import SetStringRelay
 from protocols.fieldbus.bus_messages import IoModuleScan, OutputWritten, SetOutput
@@ -34,7 +35,7 @@ INPUT_DELAY_S = 2.0  # a contact must stay on (or off) this long to raise (or cl
 SWITCH_OFF_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # then every 30 s until the BM-LC confirms
 
 
-class MasterController(InitGate, ActorTypeDispatcher):
+class MasterController(AlarmSender, InitGate, ActorTypeDispatcher):
     init_message = InitMasterController
 
     def __init__(self, *args, **kwargs):
@@ -65,16 +66,6 @@ class MasterController(InitGate, ActorTypeDispatcher):
         self.module_lost = {m.id: INACTIVE for m in self.config.io_modules}
         self.miss_limit = self.topology.bus(self.config.bus).miss_limit
         self._attach(message.bus)
-
-    def _raise_or_clear(self, event: AlarmRaised | AlarmCleared) -> None:
-        """Alarm events go straight to the AlarmManager, not through the gateway."""
-        if self.alarms is None:
-            self.log.error("alarm event with no alarm manager to take it", kind=event.kind)
-            return
-        self.send(self.alarms, event)
-
-    def receiveMsg_AlarmManagerChanged(self, message: AlarmManagerChanged, sender):
-        self.alarms = message.address
 
     def _attach(self, bus) -> None:
         self.bus = bus

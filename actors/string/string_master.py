@@ -18,10 +18,10 @@ from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
 
 from actors.base.init_gate import InitGate
 from observability.log import configure_structlog, get_logger
-from actors.messages.down import AlarmManagerChanged, AttachString, BusAddressChanged, InitCellBank, InitStringMaster
+from actors.base.alarm_sender import AlarmSender
+from actors.messages.down import AttachString, BusAddressChanged, InitCellBank, InitStringMaster
 from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
 from actors.messages.up import CellBatchResult, StringMasterStarted, StringSnapshotSaved
-from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.readings import CellBatch, StringScan
 from battery.status import StringSnapshot
 from battery.alarms import (
@@ -39,7 +39,7 @@ SNAPSHOT_EVERY_SCANS = 10
 CELL_ASK_TIMEOUT_S = 5.0
 
 
-class StringMaster(InitGate, ActorTypeDispatcher):
+class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
     init_message = InitStringMaster
 
     def __init__(self, *args, **kwargs):
@@ -134,16 +134,6 @@ class StringMaster(InitGate, ActorTypeDispatcher):
         self.scans_seen += 1
         if self.scans_seen % SNAPSHOT_EVERY_SCANS == 1:
             self._save_snapshot_if_changed()
-
-    def _raise_or_clear(self, event: AlarmRaised | AlarmCleared) -> None:
-        """Alarm events go straight to the AlarmManager: the UPS and the gateway do not relay them."""
-        if self.alarms is None:
-            self.log.error("alarm event with no alarm manager to take it", kind=event.kind)
-            return
-        self.send(self.alarms, event)
-
-    def receiveMsg_AlarmManagerChanged(self, message: AlarmManagerChanged, sender):
-        self.alarms = message.address
 
     def _save_snapshot_if_changed(self) -> None:
         """Hand the UPS a new snapshot only when the state in it changed.
