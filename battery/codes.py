@@ -1,5 +1,4 @@
-"""Codes shared by every layer. Their integer values are the ones of the published Modbus map; keep them.
-"""
+"""Codes shared by every layer. Their integer values are the ones of the published Modbus map; keep them."""
 
 from __future__ import annotations
 

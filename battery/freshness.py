@@ -81,7 +81,9 @@ class FreshnessTracker:
         return sum(1 for k in self.thresholds if self.is_stale(k, now))
 
 
-def freshness_trackers(topology: Topology, stale_after_s: float | None = None) -> tuple[FreshnessTracker, FreshnessTracker]:
+def freshness_trackers(
+    topology: Topology, stale_after_s: float | None = None
+) -> tuple[FreshnessTracker, FreshnessTracker]:
     """The string and UPS trackers a server keeps: each threshold from its bus' scan period, or
     one `stale_after_s` for all (tests)."""
     strings, upses = string_thresholds(topology), ups_thresholds(topology)

@@ -60,8 +60,7 @@ class Quantity:
         scale = 1 / self.resolution
         if scale != scale.to_integral_value() or scale < 1:
             raise ValueError(f"quantity {self.key}: resolution {self.resolution} is not 1/n of its unit")
-        for name_, text in (("label", self.label), ("unit_ascii", self.unit_ascii),
-                            ("description", self.description)):
+        for name_, text in (("label", self.label), ("unit_ascii", self.unit_ascii), ("description", self.description)):
             if not text.isascii():
                 raise ValueError(f"quantity {self.key}: {name_} {text!r} must be ASCII")
         if not self.minimum < self.maximum:
@@ -108,8 +107,9 @@ class Quantity:
         return f"{self.minimum:g}..{self.maximum:g} {unit}"
 
 
-def _q(key: str, label: str, unit: str, unit_ascii: str, resolution: str, minimum: float, maximum: float,
-       description: str) -> Quantity:
+def _q(
+    key: str, label: str, unit: str, unit_ascii: str, resolution: str, minimum: float, maximum: float, description: str
+) -> Quantity:
     return Quantity(key, label, unit, unit_ascii, Decimal(resolution), minimum, maximum, description)
 
 
@@ -118,31 +118,80 @@ _V, _A, _PCT, _RH, _DEG_C, _MOHM = ("V", "V"), ("A", "A"), ("%", "%"), ("%RH", "
 
 QUANTITIES: tuple[Quantity, ...] = (
     # -- one battery (BM-CS) ----------------------------------------------------------------
-    _q("cell.voltage", "Cell voltage", *_V, "0.001", 1.6, 15.6,
-       "Battery voltage; its range depends on the battery type: 2 V type 1.6..2.6 V, 6 V type 4.8..10 V, "
-       "12 V type 7.5..15.6 V"),
+    _q(
+        "cell.voltage",
+        "Cell voltage",
+        *_V,
+        "0.001",
+        1.6,
+        15.6,
+        "Battery voltage; its range depends on the battery type: 2 V type 1.6..2.6 V, 6 V type 4.8..10 V, "
+        "12 V type 7.5..15.6 V",
+    ),
     _q("cell.resistance", "Cell resistance", *_MOHM, "0.001", 0.1, 50.0, "Internal resistance of the battery"),
     _q("cell.temperature", "Cell temperature", *_DEG_C, "0.1", -20.0, 85.0, "Battery (pole) temperature"),
     _q("cell.soc", "Cell SOC", *_PCT, "1", 0.0, 100.0, "State of charge of the battery"),
-    _q("cell.soh", "Cell SOH", *_PCT, "1", 0.0, 100.0,
-       "State of health of the battery, from its internal resistance against its commissioning value"),
+    _q(
+        "cell.soh",
+        "Cell SOH",
+        *_PCT,
+        "1",
+        0.0,
+        100.0,
+        "State of health of the battery, from its internal resistance against its commissioning value",
+    ),
     # -- one string (BM-SS with BM-HS and BM-TH) --------------------------------------------
     _q("string.voltage", "String voltage", *_V, "0.01", 20.0, 800.0, "String voltage"),
     # Range: the largest BM-HS hall sensor's (each string's own is `hall_range_a` in the topology).
-    _q("string.current", "String current", *_A, "0.01", -2000.0, 2000.0,
-       "String current (hall sensor), + charge, - discharge"),
+    _q(
+        "string.current",
+        "String current",
+        *_A,
+        "0.01",
+        -2000.0,
+        2000.0,
+        "String current (hall sensor), + charge, - discharge",
+    ),
     _q("string.soc", "String SOC", *_PCT, "1", 0.0, 100.0, "State of charge of the string: its weakest battery's"),
     _q("string.soh", "String SOH", *_PCT, "1", 0.0, 100.0, "State of health of the string: its weakest battery's"),
-    _q("string.balance", "Balance", *_PCT, "0.01", 0.0, 100.0,
-       "Cell voltage balance: 100 % x (1 - (Vmax - Vmin) / Vmean) of the batteries that answered"),
-    _q("string.ambient_temperature", "Ambient temperature", *_DEG_C, "0.1", -40.0, 80.0,
-       "Ambient temperature at the string (BM-TH); not available without a BM-TH"),
-    _q("string.ambient_humidity", "Ambient humidity", *_RH, "0.1", 0.0, 100.0,
-       "Ambient relative humidity at the string (BM-TH); not available without a BM-TH"),
+    _q(
+        "string.balance",
+        "Balance",
+        *_PCT,
+        "0.01",
+        0.0,
+        100.0,
+        "Cell voltage balance: 100 % x (1 - (Vmax - Vmin) / Vmean) of the batteries that answered",
+    ),
+    _q(
+        "string.ambient_temperature",
+        "Ambient temperature",
+        *_DEG_C,
+        "0.1",
+        -40.0,
+        80.0,
+        "Ambient temperature at the string (BM-TH); not available without a BM-TH",
+    ),
+    _q(
+        "string.ambient_humidity",
+        "Ambient humidity",
+        *_RH,
+        "0.1",
+        0.0,
+        100.0,
+        "Ambient relative humidity at the string (BM-TH); not available without a BM-TH",
+    ),
     # -- one UPS: aggregates of its fresh strings -------------------------------------------
     _q("ups.voltage", "UPS voltage", *_V, "0.01", 20.0, 800.0, "Average of the fresh string voltages"),
-    _q("ups.current", "UPS current", *_A, "0.01", -64000.0, 64000.0,
-       "Sum of the fresh string currents, + charge, - discharge"),
+    _q(
+        "ups.current",
+        "UPS current",
+        *_A,
+        "0.01",
+        -64000.0,
+        64000.0,
+        "Sum of the fresh string currents, + charge, - discharge",
+    ),
     _q("ups.soc", "UPS SOC", *_PCT, "1", 0.0, 100.0, "Average of the fresh string SOCs"),
 )
 

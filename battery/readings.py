@@ -31,7 +31,9 @@ class StringScan:
     cell_responded: tuple[bool, ...] = ()
 
     def __repr__(self) -> str:
-        return brief_repr(self, f"{self.string_id} scan {self.scan_no} responded={self.responded}", self.cell_voltage_mv)
+        return brief_repr(
+            self, f"{self.string_id} scan {self.scan_no} responded={self.responded}", self.cell_voltage_mv
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ if TYPE_CHECKING:  # the alarm evaluator imports the codes this module uses
     from battery.alarms.evaluator import AlarmTransition, CellAlarmState, StringAlarmState
 
 
-
 @dataclass(frozen=True)
 class CellSnapshot:
     """What a cell sensor actor needs to resume after a restart."""

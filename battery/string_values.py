@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from battery.plausibility import NO_RESPONSE
 from battery.codes import ChargeState, Health
-from battery.readings import CellBatch, StringScan
-from battery.status import CellStatus, StringStatus
 from battery.maths import (
     balance_pct,
     charge_state,
     volts_per_cell,
     weakest,
 )
-from battery.string_plausibility import measured_string_values
+from battery.plausibility import NO_RESPONSE
 from battery.quantities import Quantity, quantity
+from battery.readings import CellBatch, StringScan
 from battery.site import StringConfig
+from battery.status import CellStatus, StringStatus
+from battery.string_plausibility import measured_string_values
 
 STRING_VOLTAGE = quantity("string.voltage")
 STRING_CURRENT = quantity("string.current")
@@ -50,8 +50,7 @@ def string_status(
         # No answer (from the device or from a failed cell actor): no value to show.
         answered = [not c.faults & NO_RESPONSE for c in cells]
         voltages, resistances, temperatures = (
-            tuple(v if ok else 0 for v, ok in zip(values, answered))
-            for values in (voltages, resistances, temperatures)
+            tuple(v if ok else 0 for v, ok in zip(values, answered)) for values in (voltages, resistances, temperatures)
         )
     # Cells whose reading is a measurement. Not "health OK": a battery in alarm (health "error")
     # is exactly the one that must set the string's SOH, SOC and balance.

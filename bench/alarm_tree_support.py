@@ -30,10 +30,10 @@ from typing import Any
 
 import psutil
 
-from storage.notification_store import NotificationStore
-from storage.notification_settings import NotificationSettings, SmtpSettings
-from storage.settings_db import open_settings, settings_path
 from bench.bench_site import IO_MODULE, IO_MODULE_ADDRESS, write_site
+from storage.notification_settings import NotificationSettings, SmtpSettings
+from storage.notification_store import NotificationStore
+from storage.settings_db import open_settings, settings_path
 
 SIREN_OUTPUT = 8
 ALARM_KIND = "cell_voltage_high"
@@ -77,11 +77,14 @@ def tree_topology(
     scan_period_s: float = 1.0,
 ) -> tuple[Path, dict]:
     """bench/scale.py's site (every service on), plus a disconnect output and easy limits per site."""
-    outputs = [{"module": IO_MODULE, "output": s.output, "function": "disconnect", "string": s.string_id} for s in sites]
+    outputs = [
+        {"module": IO_MODULE, "output": s.output, "function": "disconnect", "string": s.string_id} for s in sites
+    ]
     outputs.append({"module": IO_MODULE, "output": SIREN_OUTPUT, "function": "siren"})
     overrides = {s.string_id: {"cell_voltage_high_v": high_limit_v, "alarm_on_delay_s": on_delay_s} for s in sites}
-    return write_site(tmp, strings, cells, name="Alarm benchmark", outputs=outputs, overrides=overrides,
-                      scan_period_s=scan_period_s)
+    return write_site(
+        tmp, strings, cells, name="Alarm benchmark", outputs=outputs, overrides=overrides, scan_period_s=scan_period_s
+    )
 
 
 def prepare_notifications(storage_dir: Path, smtp_port: int, window_s: float, sites: Sequence[FaultSite]) -> None:
@@ -93,11 +96,14 @@ def prepare_notifications(storage_dir: Path, smtp_port: int, window_s: float, si
     async def write() -> None:
         store = await NotificationStore.open(settings_path(storage_dir))
         try:
-            await store.save_settings(NotificationSettings(
-                smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender="gateway@example.com", security="none",
-                                  timeout_s=5.0),
-                batch_window_s=window_s,
-            ))
+            await store.save_settings(
+                NotificationSettings(
+                    smtp=SmtpSettings(
+                        host="127.0.0.1", port=smtp_port, sender="gateway@example.com", security="none", timeout_s=5.0
+                    ),
+                    batch_window_s=window_s,
+                )
+            )
             for site in sites:
                 await store.set_switch(site.string_id, ALARM_KIND, email=True, sms=False)
         finally:
@@ -156,7 +162,8 @@ def poll_alarm(settings_db: Path, site: FaultSite, timeout_s: float, interval_s:
             try:
                 row = db.execute(
                     "SELECT id, from_time FROM alarms WHERE kind = ? AND string_id = ? AND cell_index = ?"
-                    " AND to_time IS NULL", (ALARM_KIND, site.string_id, site.cell),
+                    " AND to_time IS NULL",
+                    (ALARM_KIND, site.string_id, site.cell),
                 ).fetchone()
             except sqlite3.OperationalError as e:  # the gateway has not created its tables yet
                 if "no such table" not in str(e):
@@ -167,8 +174,9 @@ def poll_alarm(settings_db: Path, site: FaultSite, timeout_s: float, interval_s:
             time.sleep(interval_s)  # the polling period of the measurement
     finally:
         db.close()
-    raise TimeoutError(f"no {ALARM_KIND} alarm for {site.string_id} cell {site.cell} in {settings_db} "
-                       f"within {timeout_s:.0f} s")
+    raise TimeoutError(
+        f"no {ALARM_KIND} alarm for {site.string_id} cell {site.cell} in {settings_db} within {timeout_s:.0f} s"
+    )
 
 
 def switch_off_logged_at(settings_db: Path, alarm_id: int) -> float | None:
@@ -212,8 +220,10 @@ def wait_output_written(log_file: Path, output: int, after: float, timeout_s: fl
             if found:
                 return found[0]
         time.sleep(0.05)  # polling period; the event carries its own timestamp
-    raise TimeoutError(f"no 'output written' event for output {output} of device {IO_MODULE_ADDRESS} in {log_file} "
-                       f"within {timeout_s:.0f} s")
+    raise TimeoutError(
+        f"no 'output written' event for output {output} of device {IO_MODULE_ADDRESS} in {log_file} "
+        f"within {timeout_s:.0f} s"
+    )
 
 
 def wait_mail(sink: MailSink, accept: Callable[[Mail], bool], timeout_s: float) -> Mail:

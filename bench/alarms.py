@@ -61,24 +61,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from actors.messages.service import InjectSimFault  # noqa: E402
+from actors.site.alarm_manager import AlarmBook  # noqa: E402
+from actors.site.notifier import NotificationService  # noqa: E402
+from battery.alarms import CELL_ALARMS_CLEAR, cell_limits_for, evaluate_cell, to_alarm_message  # noqa: E402
 from battery.alarms.records import AlarmNotice  # noqa: E402
 from battery.commands import SetStringRelay  # noqa: E402
-from actors.site.alarm_manager import AlarmBook  # noqa: E402
-from battery.alarms import CELL_ALARMS_CLEAR, cell_limits_for, evaluate_cell, to_alarm_message  # noqa: E402
-from storage.notification_store import NotificationStore  # noqa: E402
-from storage.notification_settings import NotificationSettings, SmtpSettings  # noqa: E402
-from storage.alarm_store import AlarmStore  # noqa: E402
-from actors.site.notifier import NotificationService  # noqa: E402
-from storage.settings_db import settings_path  # noqa: E402
 from battery.site import (  # noqa: E402
-    BatteryType, BusConfig, GatewayConfig, IoModuleConfig, MasterControllerConfig, OutputConfig, StringConfig,
-    Topology, UpsConfig,
+    BatteryType,
+    BusConfig,
+    GatewayConfig,
+    IoModuleConfig,
+    MasterControllerConfig,
+    OutputConfig,
+    StringConfig,
+    Topology,
+    UpsConfig,
 )
 from bench.alarm_tree_support import (  # noqa: E402
-    FaultSite, MailSink, cpu_seconds, fault_sites, mentions_raise, poll_alarm, prepare_notifications, switch_off_logged_at,
-    tree_topology, wait_mail, wait_output_written,
+    FaultSite,
+    MailSink,
+    cpu_seconds,
+    fault_sites,
+    mentions_raise,
+    poll_alarm,
+    prepare_notifications,
+    switch_off_logged_at,
+    tree_topology,
+    wait_mail,
+    wait_output_written,
 )
 from sim.faults import DriftingSensor  # noqa: E402
+from storage.alarm_store import AlarmStore  # noqa: E402
+from storage.notification_settings import NotificationSettings, SmtpSettings  # noqa: E402
+from storage.notification_store import NotificationStore  # noqa: E402
+from storage.settings_db import settings_path  # noqa: E402
 from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
 
 STRINGS, CELLS = 32, 120
@@ -97,12 +113,25 @@ class Sink:
 
 def topology() -> Topology:
     strings = tuple(
-        StringConfig(id=f"s{i}", index=i, name=f"String {i}", ups_id=f"u{(i - 1) // 4 + 1}", bus="b1", address=i,
-                     battery=BATTERY, hall_range_a=500, climate_sensor=False)
+        StringConfig(
+            id=f"s{i}",
+            index=i,
+            name=f"String {i}",
+            ups_id=f"u{(i - 1) // 4 + 1}",
+            bus="b1",
+            address=i,
+            battery=BATTERY,
+            hall_range_a=500,
+            climate_sensor=False,
+        )
         for i in range(1, STRINGS + 1)
     )
-    upses = tuple(UpsConfig(f"u{u}", u, f"UPS {u}", tuple(s for s in strings if s.ups_id == f"u{u}")) for u in range(1, 9))
-    outputs = tuple(OutputConfig(f"lc{(i - 1) // 8 + 1}", (i - 1) % 8 + 1, "disconnect", f"s{i}") for i in range(1, STRINGS + 1))
+    upses = tuple(
+        UpsConfig(f"u{u}", u, f"UPS {u}", tuple(s for s in strings if s.ups_id == f"u{u}")) for u in range(1, 9)
+    )
+    outputs = tuple(
+        OutputConfig(f"lc{(i - 1) // 8 + 1}", (i - 1) % 8 + 1, "disconnect", f"s{i}") for i in range(1, STRINGS + 1)
+    )
     mc = MasterControllerConfig("b1", 50, tuple(IoModuleConfig(f"lc{m}", 60 + m) for m in range(1, 5)), outputs)
     return Topology(GatewayConfig("gw", "bench"), (BusConfig("b1", "sim://b1"),), upses, mc)
 
@@ -121,9 +150,12 @@ async def run(tmp: Path, sink: Sink, smtp_port: int) -> dict:
     tasks: list[asyncio.Task] = []
 
     nstore = await NotificationStore.open(tmp / "settings.db")
-    await nstore.save_settings(NotificationSettings(
-        smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender="gw@example.com", security="none"),
-        batch_window_s=WINDOW_S))
+    await nstore.save_settings(
+        NotificationSettings(
+            smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, sender="gw@example.com", security="none"),
+            batch_window_s=WINDOW_S,
+        )
+    )
     await nstore._db.execute("INSERT INTO users (name, email) VALUES ('ops', 'ops@example.com')")
     await nstore._db.commit()
     service = NotificationService(nstore, "bench")
@@ -153,11 +185,22 @@ async def run(tmp: Path, sink: Sink, smtp_port: int) -> dict:
                 v = 2250 + rng.randint(-3, 3)
                 if s == bad_string and c == bad_cell and scan >= 2:
                     v = 2500
-                row[c], ev = evaluate_cell(row[c], limits, responded=True, faults=0, voltage_mv=v,
-                                           resistance_uohm=300, temperature_dc=250, soc_pct=100, soh_pct=100, now=now)
+                row[c], ev = evaluate_cell(
+                    row[c],
+                    limits,
+                    responded=True,
+                    faults=0,
+                    voltage_mv=v,
+                    resistance_uohm=300,
+                    temperature_dc=250,
+                    soc_pct=100,
+                    soh_pct=100,
+                    now=now,
+                )
                 for t in ev:
-                    events.append(to_alarm_message(t, ups_id=topo.strings[s].ups_id, string_id=f"s{s + 1}",
-                                                   cell_index=c + 1))
+                    events.append(
+                        to_alarm_message(t, ups_id=topo.strings[s].ups_id, string_id=f"s{s + 1}", cell_index=c + 1)
+                    )
         scan_ms.append((time.perf_counter() - t0) * 1000)
         for e in events:
             marks["scan"] = t0
@@ -175,8 +218,18 @@ async def run(tmp: Path, sink: Sink, smtp_port: int) -> dict:
         now = 2_000_000.0 + scan
         for c in range(CELLS):
             v = limits.voltage_high.threshold + rng.randint(-15, 15) if c == 0 else 2250
-            hover[c], ev = evaluate_cell(hover[c], limits, responded=True, faults=0, voltage_mv=v,
-                                         resistance_uohm=300, temperature_dc=250, soc_pct=100, soh_pct=100, now=now)
+            hover[c], ev = evaluate_cell(
+                hover[c],
+                limits,
+                responded=True,
+                faults=0,
+                voltage_mv=v,
+                resistance_uohm=300,
+                temperature_dc=250,
+                soc_pct=100,
+                soh_pct=100,
+                now=now,
+            )
             for t in ev:
                 m = to_alarm_message(t, ups_id="u3", string_id=f"s{hover_string}", cell_index=c + 1)
                 await (book.raised(m) if t.raised else book.cleared(m))
@@ -192,6 +245,7 @@ async def run(tmp: Path, sink: Sink, smtp_port: int) -> dict:
         "email_ms": email_ms,
         "alarms_from_hovering": page.total,
     }
+
 
 # -- through a real gateway (--tree) --------------------------------------------------------
 
@@ -224,8 +278,9 @@ def run_tree(strings: int, cells: int, repeats: int, window_s: float) -> list[Tr
     try:
         with tempfile.TemporaryDirectory(prefix="btms-alarms-") as tmp_name:
             tmp = Path(tmp_name)
-            path, data = tree_topology(tmp, strings, cells, sites, high_limit_v=TREE_HIGH_LIMIT_V,
-                                       on_delay_s=TREE_ON_DELAY_S)
+            path, data = tree_topology(
+                tmp, strings, cells, sites, high_limit_v=TREE_HIGH_LIMIT_V, on_delay_s=TREE_ON_DELAY_S
+            )
             storage = tmp / "var"
             prepare_notifications(storage, smtp_port, window_s, sites)
             settings_db, log_file = settings_path(storage), storage / "log" / "gateway.jsonl"
@@ -243,8 +298,10 @@ def run_tree(strings: int, cells: int, repeats: int, window_s: float) -> list[Tr
                     results.append(measure_one(asys, gw, site, settings_db, log_file, sink, window_s))
                     asys.tell(gw, InjectSimFault(site.string_id, DriftingSensor(site.cell, "voltage", 0), clear=True))
                 cpu_ms_per_scan = (cpu_seconds(pids) - cpu0) / (time.monotonic() - t0) * 1000  # 1 scan per s
-                print(f"tree: its {len(pids)} processes used {cpu_ms_per_scan:.0f} ms CPU per second (= per scan) "
-                      f"while measuring, on {os.cpu_count()} cores")
+                print(
+                    f"tree: its {len(pids)} processes used {cpu_ms_per_scan:.0f} ms CPU per second (= per scan) "
+                    f"while measuring, on {os.cpu_count()} cores"
+                )
             finally:
                 pids |= gateway.actor_pids() | {gateway.process.pid}
                 gateway.stop(signal.SIGTERM)
@@ -254,8 +311,9 @@ def run_tree(strings: int, cells: int, repeats: int, window_s: float) -> list[Tr
     return results
 
 
-def measure_one(asys: Any, gw: Any, site: FaultSite, settings_db: Path, log_file: Path, sink: MailSink,
-                window_s: float) -> TreeMeasurement:
+def measure_one(
+    asys: Any, gw: Any, site: FaultSite, settings_db: Path, log_file: Path, sink: MailSink, window_s: float
+) -> TreeMeasurement:
     """Break one cell's voltage sensor and time the alarm's three consequences from its from_time."""
     injected = time.time()
     asys.tell(gw, InjectSimFault(site.string_id, DriftingSensor(site.cell, "voltage", TREE_DRIFT_MV_PER_H)))
@@ -267,8 +325,9 @@ def measure_one(asys: Any, gw: Any, site: FaultSite, settings_db: Path, log_file
     def ms(t: float | None) -> float:
         return float("nan") if t is None else (t - alarm.from_time) * 1000
 
-    return TreeMeasurement(site, alarm.from_time - injected, ms(alarm.seen_at), ms(written), ms(action),
-                           ms(mail.received_at))
+    return TreeMeasurement(
+        site, alarm.from_time - injected, ms(alarm.seen_at), ms(written), ms(action), ms(mail.received_at)
+    )
 
 
 def in_process() -> dict:
@@ -283,27 +342,44 @@ def in_process() -> dict:
 
 
 def print_in_process(r: dict, prefix: str = "") -> None:
-    print(f"{prefix}cells evaluated per scan: {STRINGS * CELLS}; evaluation of a full scan: "
-          f"{r['scan_ms_median']:.1f} ms (median)")
-    print(f"{prefix}(a) alarm stored:          {r['stored_ms']:.1f} ms after the start of the scan that saw it "
-          f"(target <= 250)")
+    print(
+        f"{prefix}cells evaluated per scan: {STRINGS * CELLS}; evaluation of a full scan: "
+        f"{r['scan_ms_median']:.1f} ms (median)"
+    )
+    print(
+        f"{prefix}(a) alarm stored:          {r['stored_ms']:.1f} ms after the start of the scan that saw it "
+        f"(target <= 250)"
+    )
     print(f"{prefix}(b) switch-off issued:     {r['command_ms']:.1f} ms (target <= 250)")
-    print(f"{prefix}(c) e-mail accepted:       {r['email_ms']:.0f} ms, batching window {WINDOW_S * 1000:.0f} ms "
-          f"(target <= 2000 + window)")
+    print(
+        f"{prefix}(c) e-mail accepted:       {r['email_ms']:.0f} ms, batching window {WINDOW_S * 1000:.0f} ms "
+        f"(target <= 2000 + window)"
+    )
 
 
 def print_hovering(r: dict) -> None:
-    print(f"10 min hovering ±15 mV at the 2.45 V limit (in-process: real evaluator + AlarmBook, simulated clock): "
-          f"{r['alarms_from_hovering']} alarm(s) stored (target 1)")
+    print(
+        f"10 min hovering ±15 mV at the 2.45 V limit (in-process: real evaluator + AlarmBook, simulated clock): "
+        f"{r['alarms_from_hovering']} alarm(s) stored (target 1)"
+    )
 
 
 def json_line(stored_ms: float, command_ms: float, email_ms: float, hovering: int) -> str:
-    return json.dumps({"bench": "alarms", "stored_ms": round(stored_ms, 1), "command_ms": round(command_ms, 1),
-                       "email_ms": round(email_ms, 1), "alarms_from_hovering": hovering})
+    return json.dumps(
+        {
+            "bench": "alarms",
+            "stored_ms": round(stored_ms, 1),
+            "command_ms": round(command_ms, 1),
+            "email_ms": round(email_ms, 1),
+            "alarms_from_hovering": hovering,
+        }
+    )
 
 
 def spread(values: list[float]) -> str:
-    return f"median {statistics.median(values):.1f} ms, max {max(values):.1f} ms ({', '.join(f'{v:.1f}' for v in values)})"
+    return (
+        f"median {statistics.median(values):.1f} ms, max {max(values):.1f} ms ({', '.join(f'{v:.1f}' for v in values)})"
+    )
 
 
 def main() -> int:
@@ -338,19 +414,27 @@ def main() -> int:
     command = [m.command_ms for m in results]
     email = [m.email_ms for m in results]
     load = os.getloadavg()
-    print(f"tree: {args.strings * args.cells} cells, scan 1 s, on-delay {TREE_ON_DELAY_S:g} s, "
-          f"{len(results)} injections; machine load average {load[0]:.2f} / {load[1]:.2f} on {os.cpu_count()} cores "
-          f"(the figures below grow with the other work on the machine)")
+    print(
+        f"tree: {args.strings * args.cells} cells, scan 1 s, on-delay {TREE_ON_DELAY_S:g} s, "
+        f"{len(results)} injections; machine load average {load[0]:.2f} / {load[1]:.2f} on {os.cpu_count()} cores "
+        f"(the figures below grow with the other work on the machine)"
+    )
     for m in results:
-        print(f"  {m.site.string_id} cell {m.site.cell}: limit crossed + on-delay {m.detect_s:.1f} s after the "
-              f"injection; stored {m.stored_ms:.1f} ms, output written {m.command_ms:.1f} ms "
-              f"(alarm_actions row {m.action_ms:.1f} ms, so stored -> output {m.command_ms - m.stored_ms:.1f} ms), "
-              f"e-mail {m.email_ms:.0f} ms")
+        print(
+            f"  {m.site.string_id} cell {m.site.cell}: limit crossed + on-delay {m.detect_s:.1f} s after the "
+            f"injection; stored {m.stored_ms:.1f} ms, output written {m.command_ms:.1f} ms "
+            f"(alarm_actions row {m.action_ms:.1f} ms, so stored -> output {m.command_ms - m.stored_ms:.1f} ms), "
+            f"e-mail {m.email_ms:.0f} ms"
+        )
     print(f"(a) alarm stored:      {spread(stored)} after the scan that saw it (target <= 250)")
-    print(f"(b) disconnect output written to the BM-LC (gateway.jsonl 'output written'): {spread(command)} "
-          f"(target <= 250)")
-    print(f"(c) e-mail received by the SMTP server: {spread(email)}, batching window {args.window * 1000:.0f} ms "
-          f"(target <= {2000 + args.window * 1000:.0f})")
+    print(
+        f"(b) disconnect output written to the BM-LC (gateway.jsonl 'output written'): {spread(command)} "
+        f"(target <= 250)"
+    )
+    print(
+        f"(c) e-mail received by the SMTP server: {spread(email)}, batching window {args.window * 1000:.0f} ms "
+        f"(target <= {2000 + args.window * 1000:.0f})"
+    )
     print(f"JSON: the worst of {len(results)} injections through the tree; alarms_from_hovering in-process")
     print(json_line(max(stored), max(command), max(email), r["alarms_from_hovering"]))
     return 0

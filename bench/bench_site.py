@@ -35,9 +35,13 @@ def write_site(
         members = []
         for index in range(u * STRINGS_PER_UPS + 1, min(strings, (u + 1) * STRINGS_PER_UPS) + 1):
             string: dict[str, Any] = {
-                "id": f"S{index:02d}", "index": index, "bus": "sim", "address": index,
+                "id": f"S{index:02d}",
+                "index": index,
+                "bus": "sim",
+                "address": index,
                 "battery": {"nominal_voltage": 2, "capacity_ah": 1000, "count": cells},
-                "hall_range_a": 1000, "climate_sensor": True,
+                "hall_range_a": 1000,
+                "climate_sensor": True,
             }
             if string["id"] in overrides:
                 string["alarm_overrides"] = overrides[string["id"]]
@@ -47,8 +51,12 @@ def write_site(
         "gateway": {"id": "bench", "name": name, "admin_port": free_port()},
         "buses": [{"id": "sim", "port": f"sim://{tmp.name}", "scan_period_s": scan_period_s}],
         "upses": upses,
-        "master_controller": {"bus": "sim", "address": MASTER_ADDRESS,
-                              "io_modules": [{"id": IO_MODULE, "address": IO_MODULE_ADDRESS}], "outputs": outputs},
+        "master_controller": {
+            "bus": "sim",
+            "address": MASTER_ADDRESS,
+            "io_modules": [{"id": IO_MODULE, "address": IO_MODULE_ADDRESS}],
+            "outputs": outputs,
+        },
         "services": {
             "web": {"host": "127.0.0.1", "port": free_port()},
             "modbus": {"host": "127.0.0.1", "port": free_port()},

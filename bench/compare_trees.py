@@ -62,7 +62,9 @@ def summarize(rev: str, today: list[dict], baseline: list[dict]) -> dict:
         raise CompareError("a side has no completed run to summarize")
     cells = sorted({run["cells"] for run in today + baseline})
     if len(cells) != 1:
-        raise CompareError(f"the two sides measured different sites (cells {cells}): does {rev} honour --strings/--cells?")
+        raise CompareError(
+            f"the two sides measured different sites (cells {cells}): does {rev} honour --strings/--cells?"
+        )
     fewest = min(today, key=lambda run: run["scans_done"])  # first of the worst, with its own expectation
     cpu, pss = median(r["cpu_s_per_s"] for r in today), median(r["pss_mib"] for r in today)
     base_cpu, base_pss = median(r["cpu_s_per_s"] for r in baseline), median(r["pss_mib"] for r in baseline)
@@ -91,8 +93,10 @@ def side_order(round_no: int, rev: str) -> list[str]:
 
 
 def figures_line(label: str, run: dict) -> str:
-    return (f"{label:>12}  cpu {run['cpu_s_per_s']:.3f} s/s  pss {run['pss_mib']:7.1f} MiB  "
-            f"scans {run['scans_done']}/{run['scans_expected']}  worst lag {run['worst_lag_ms']:.1f} ms")
+    return (
+        f"{label:>12}  cpu {run['cpu_s_per_s']:.3f} s/s  pss {run['pss_mib']:7.1f} MiB  "
+        f"scans {run['scans_done']}/{run['scans_expected']}  worst lag {run['worst_lag_ms']:.1f} ms"
+    )
 
 
 class Echo:
@@ -120,8 +124,15 @@ def run_side(label: str, python: str, root: Path, bench_args: list[str], seconds
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
     with open(out, "w") as o, open(err, "w") as e:
         # Its own session: a Ctrl-C reaches only us, and we stop the side once, in order.
-        process = subprocess.Popen([python, str(root / "bench" / "scale.py"), *bench_args], cwd=root, env=env,
-                                   stdout=o, stderr=e, stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [python, str(root / "bench" / "scale.py"), *bench_args],
+            cwd=root,
+            env=env,
+            stdout=o,
+            stderr=e,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     echo = Echo(out, label)
     deadline = time.monotonic() + seconds + START_MARGIN_S
     try:
@@ -152,8 +163,10 @@ def stop(process: subprocess.Popen, label: str) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        print(f"  [{label}] did not stop in {STOP_GRACE_S} s and was killed; its actor processes may remain",
-              file=sys.stderr)
+        print(
+            f"  [{label}] did not stop in {STOP_GRACE_S} s and was killed; its actor processes may remain",
+            file=sys.stderr,
+        )
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -195,6 +208,8 @@ def print_rounds(rev: str, runs: dict[str, list[dict]], summary: dict) -> None:
         print(f"round {index}")
         print(figures_line(rev, theirs))
         print(figures_line(TODAY, ours))
-    print(f"median {rev:>12}  cpu {summary['baseline_cpu_s_per_s']:.3f} s/s  pss {summary['baseline_pss_mib']:7.1f} MiB")
+    print(
+        f"median {rev:>12}  cpu {summary['baseline_cpu_s_per_s']:.3f} s/s  pss {summary['baseline_pss_mib']:7.1f} MiB"
+    )
     print(f"median {TODAY:>12}  cpu {summary['cpu_s_per_s']:.3f} s/s  pss {summary['pss_mib']:7.1f} MiB")
     print(f"{TODAY} / {rev}: cpu x{summary['cpu_ratio']}, pss x{summary['pss_ratio']}")

@@ -27,7 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from battery.readings import StringScan  # noqa: E402
-from protocols.fieldbus.bus_messages import SetOutput  # noqa: E402
 from battery.site import (  # noqa: E402
     BatteryType,
     BusConfig,
@@ -39,9 +38,10 @@ from battery.site import (  # noqa: E402
     UpsConfig,
 )
 from protocols.fieldbus import device_maps as dm  # noqa: E402
+from protocols.fieldbus.bus_messages import SetOutput  # noqa: E402
+from protocols.fieldbus.rtu_timing import reads_wire_time_s  # noqa: E402
 from protocols.fieldbus.rtu_transport import ModbusRtuTransport  # noqa: E402
 from protocols.fieldbus.scheduler import BusScheduler  # noqa: E402
-from protocols.fieldbus.rtu_timing import reads_wire_time_s  # noqa: E402
 from sim.fieldbus_sim import SimulatedFieldBuses  # noqa: E402
 from sim.rtu_server import RequestSeen  # noqa: E402
 from sim.site_model import SimulatedSite  # noqa: E402
@@ -53,8 +53,17 @@ CELLS = 120
 def topology(n_strings: int, io_module: bool) -> Topology:
     bus = BusConfig(id="b1", port="/dev/null", baudrate=BAUD, timeout_s=0.1, scan_period_s=0.0, miss_limit=3)
     strings = tuple(
-        StringConfig(id=f"S{i}", index=i, name=f"S{i}", ups_id="U1", bus="b1", address=i,
-                     battery=BatteryType(2, 1000.0, CELLS), hall_range_a=1000, climate_sensor=True)  # fmt: skip
+        StringConfig(
+            id=f"S{i}",
+            index=i,
+            name=f"S{i}",
+            ups_id="U1",
+            bus="b1",
+            address=i,
+            battery=BatteryType(2, 1000.0, CELLS),
+            hall_range_a=1000,
+            climate_sensor=True,
+        )  # fmt: skip
         for i in range(1, n_strings + 1)
     )
     mc = MasterControllerConfig(bus="b1", address=200, io_modules=(IoModuleConfig("lc1", 201),)) if io_module else None
@@ -101,7 +110,9 @@ def false_alarms(scan: StringScan) -> int:
     if not scan.responded:
         return 0
     bad = 0
-    for v, r, t, ok in zip(scan.cell_voltage_mv, scan.cell_resistance_uohm, scan.cell_temperature_dc, scan.cell_responded):
+    for v, r, t, ok in zip(
+        scan.cell_voltage_mv, scan.cell_resistance_uohm, scan.cell_temperature_dc, scan.cell_responded
+    ):
         bad += (not ok) or not 2150 <= v <= 2350 or not 50 <= r <= 5000 or not 100 <= t <= 450
     return bad
 

@@ -91,7 +91,11 @@ def gateway_accepts(seconds: float) -> dict:
         finally:
             gateway.stop()
             kill_all(pids)
-        return {"actor_processes": len(pids), "accepted_when_serving": at_start, f"accepted_after_{seconds:g}_s_more": later}
+        return {
+            "actor_processes": len(pids),
+            "accepted_when_serving": at_start,
+            f"accepted_after_{seconds:g}_s_more": later,
+        }
 
 
 def main() -> None:

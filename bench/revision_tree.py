@@ -103,14 +103,19 @@ def interpreter_for(repo: Path, root: Path, venv: Path, rev: str) -> tuple[str, 
         print(f"{rev} has the same dependencies: using this interpreter", flush=True)
         return sys.executable, False
     print(f"{rev} has other dependencies: installing them into a temporary virtual environment", flush=True)
-    created = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True,
-                             timeout=GIT_TIMEOUT_S)
+    created = subprocess.run(
+        [sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True, timeout=GIT_TIMEOUT_S
+    )
     if created.returncode != 0:
         raise CompareError(f"could not create a virtual environment for {rev}: {last_line(created.stderr)}")
     python = str(venv / "bin" / "python")
     # The requirements themselves, not the tree: the benchmark imports the tree from PYTHONPATH.
-    installed = subprocess.run([python, "-m", "pip", "install", "--quiet", *theirs, *test_extra],
-                               capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", *theirs, *test_extra],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+    )
     if installed.returncode != 0:
         raise CompareError(f"installing {rev}'s dependencies failed: {last_line(installed.stderr)}")
     return python, True

@@ -33,10 +33,17 @@ REGS_PER_REQUEST = 125
 
 def site(modbus_port: int = 0, snmp_port: int = 0, trap_port: int | None = None) -> Any:
     return sample_topology(
-        upses=8, strings_per_ups=STRINGS // 8, cells=CELLS,
+        upses=8,
+        strings_per_ups=STRINGS // 8,
+        cells=CELLS,
         modbus=ModbusTcpConfig(host="127.0.0.1", port=modbus_port),
-        snmp=SnmpConfig(enabled=True, host="127.0.0.1", port=snmp_port, read_community="public",
-                        trap_receivers=(f"127.0.0.1:{trap_port}",) if trap_port else ()),
+        snmp=SnmpConfig(
+            enabled=True,
+            host="127.0.0.1",
+            port=snmp_port,
+            read_community="public",
+            trap_receivers=(f"127.0.0.1:{trap_port}",) if trap_port else (),
+        ),
     )
 
 
@@ -64,8 +71,10 @@ async def serve(kind: str, port: int, trap_port: int) -> None:
         from pymodbus.simulator import DataType, SimData, SimDevice
 
         size = 100 * CELLS + 9
-        devices = [SimDevice(id=100 + i, simdata=[SimData(0, count=size, values=0, datatype=DataType.REGISTERS)])
-                   for i in range(1, STRINGS + 1)]
+        devices = [
+            SimDevice(id=100 + i, simdata=[SimData(0, count=size, values=0, datatype=DataType.REGISTERS)])
+            for i in range(1, STRINGS + 1)
+        ]
         bare = ModbusTcpServer(devices, address=("127.0.0.1", port))
         await bare.serve_forever(background=True)
         print("ready", flush=True)
@@ -83,17 +92,33 @@ async def serve(kind: str, port: int, trap_port: int) -> None:
         if not line:
             break
         alarm_id = int(line)
-        server.apply(AlarmNotice(
-            event="raised", alarm_id=alarm_id, kind="cell_temperature_high", title="Temperature high",
-            ups_id="ups1", string_id="s1", cell_index=5, value=61.2, limit=55.0, from_time=time.time(),
-            to_time=None, acknowledged_by=None, acknowledged_at=None,
-        ))
+        server.apply(
+            AlarmNotice(
+                event="raised",
+                alarm_id=alarm_id,
+                kind="cell_temperature_high",
+                title="Temperature high",
+                ups_id="ups1",
+                string_id="s1",
+                cell_index=5,
+                value=61.2,
+                limit=55.0,
+                from_time=time.time(),
+                to_time=None,
+                acknowledged_by=None,
+                acknowledged_at=None,
+            )
+        )
     await server.stop()
 
 
 def start(kind: str, port: int, trap_port: int = 0) -> subprocess.Popen[str]:
-    p = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(port), str(trap_port)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, str(port), str(trap_port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert p.stdout is not None
     # The server's own log lines (structlog prints to stdout unless configured) come first.
     seen = []
@@ -144,8 +169,13 @@ async def modbus_load(port: int, clients: int, seconds: float) -> float:
 def bulkwalk_s(port: int) -> tuple[float, int]:
     table = ".".join(map(str, so.CELL_ENTRY[:-1]))
     t0 = time.perf_counter()
-    out = subprocess.run(["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr64", f"127.0.0.1:{port}", table],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr64", f"127.0.0.1:{port}", table],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     elapsed = time.perf_counter() - t0
     # The cell table is the last thing the agent serves: the walk ends with an endOfMibView line.
     return elapsed, sum(1 for line in out.splitlines() if "No more variables left" not in line)
@@ -190,7 +220,9 @@ def main() -> None:
             for n in (1, 16):
                 rps = asyncio.run(modbus_load(port, n, args.seconds))
                 results[f"{kind}_{n}"] = rps
-                print(f"{kind:6} Modbus TCP, {n:2} client(s): {rps:8.0f} req/s, {rps * REGS_PER_REQUEST / 1e6:5.2f} M registers/s")
+                print(
+                    f"{kind:6} Modbus TCP, {n:2} client(s): {rps:8.0f} req/s, {rps * REGS_PER_REQUEST / 1e6:5.2f} M registers/s"
+                )
         finally:
             stop(p)
 
@@ -199,8 +231,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         conf, log = Path(tmp) / "snmptrapd.conf", Path(tmp) / "traps.log"
         conf.write_text("authCommunity log,execute,net public\n")
-        trapd = subprocess.Popen(["snmptrapd", "-f", "-n", "-On", "-C", "-c", str(conf), "-m", "", "-Lf", str(log),
-                                  f"udp:127.0.0.1:{trap_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        trapd = subprocess.Popen(
+            [
+                "snmptrapd",
+                "-f",
+                "-n",
+                "-On",
+                "-C",
+                "-c",
+                str(conf),
+                "-m",
+                "",
+                "-Lf",
+                str(log),
+                f"udp:127.0.0.1:{trap_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         agent = None
         try:  # snmptrapd is stopped even when the agent does not start
             agent = start("snmp", snmp_port, trap_port)
@@ -214,15 +262,19 @@ def main() -> None:
             trapd.terminate()
             trapd.wait(timeout=5)
 
-    print(json.dumps({
-        "bench": "scada",
-        "modbus_req_per_s_1": round(results["modbus_1"]),
-        "modbus_req_per_s_16": round(results["modbus_16"]),
-        "bare_req_per_s_1": round(results["bare_1"]),
-        "ratio_1": round(results["modbus_1"] / results["bare_1"], 3),
-        "snmp_bulkwalk_s": round(walk_s, 2),
-        "trap_latency_ms": round(latency, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "scada",
+                "modbus_req_per_s_1": round(results["modbus_1"]),
+                "modbus_req_per_s_16": round(results["modbus_16"]),
+                "bare_req_per_s_1": round(results["bare_1"]),
+                "ratio_1": round(results["modbus_1"] / results["bare_1"], 3),
+                "snmp_bulkwalk_s": round(walk_s, 2),
+                "trap_latency_ms": round(latency, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -40,15 +40,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from actors.messages.service import BusStats, GetBusStats  # noqa: E402
-from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
 from bench.bench_site import IO_MODULE, write_site  # noqa: E402
 from bench.compare_trees import MIN_ROUNDS, compare  # noqa: E402
-
+from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
 
 
 def topology(tmp: Path, strings: int, cells: int) -> tuple[Path, dict]:
-    return write_site(tmp, strings, cells, name="Scale benchmark",
-                      outputs=[{"module": IO_MODULE, "output": 1, "function": "siren"}])
+    return write_site(
+        tmp, strings, cells, name="Scale benchmark", outputs=[{"module": IO_MODULE, "output": 1, "function": "siren"}]
+    )
 
 
 def tree_pids(gateway: GatewayProcess) -> set[int]:
@@ -99,7 +99,9 @@ def main() -> int:
     parser.add_argument("--strings", type=int, default=32)
     parser.add_argument("--cells", type=int, default=120)
     parser.add_argument("--compare", metavar="REV", help="also run REV's tree, alternately, and compare")
-    parser.add_argument("--rounds", type=int, help=f"runs of each side with --compare (default and minimum {MIN_ROUNDS})")
+    parser.add_argument(
+        "--rounds", type=int, help=f"runs of each side with --compare (default and minimum {MIN_ROUNDS})"
+    )
     args = parser.parse_args()
     if args.rounds is not None and args.compare is None:
         parser.error("--rounds applies only with --compare REV")
@@ -121,7 +123,12 @@ def main() -> int:
             time.sleep(5)  # benchmark pacing, not synchronisation: let start-up work settle
             pids = tree_pids(gateway)
             print(f"{len(pids)} processes in the tree")
-            cpu0, scans0, stats0, t0 = cpu_seconds(pids), string_scans(gateway), bus_stats(gateway.admin_port), time.monotonic()
+            cpu0, scans0, stats0, t0 = (
+                cpu_seconds(pids),
+                string_scans(gateway),
+                bus_stats(gateway.admin_port),
+                time.monotonic(),
+            )
             peak_pss = pss_mib(pids)
             while time.monotonic() - t0 < args.seconds:
                 time.sleep(2)  # sampling period of the PSS measurement
@@ -142,15 +149,19 @@ def main() -> int:
     print(f"strings behind the bus: {lagging or 'none'}")
     print(f"CPU: {cpu:.2f} s in {elapsed:.1f} s = {cpu / elapsed:.3f} s/s (target <= 0.30)")
     print(f"peak PSS of the tree: {peak_pss:.0f} MiB (target <= 512)")
-    print(json.dumps({
-        "bench": "scale",
-        "cells": args.strings * args.cells,
-        "scans_expected": expected,
-        "scans_done": done,
-        "worst_lag_ms": round(stats1.worst_lag_ms, 1),
-        "cpu_s_per_s": round(cpu / elapsed, 3),
-        "pss_mib": round(peak_pss, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "scale",
+                "cells": args.strings * args.cells,
+                "scans_expected": expected,
+                "scans_done": done,
+                "worst_lag_ms": round(stats1.worst_lag_ms, 1),
+                "cpu_s_per_s": round(cpu / elapsed, 3),
+                "pss_mib": round(peak_pss, 1),
+            }
+        )
+    )
     return 0
 
 

@@ -39,11 +39,20 @@ def full_topology() -> Topology:
     per_ups = STRINGS // UPSES
     upses = tuple(
         UpsConfig(
-            id=f"U{u}", index=u, name=f"UPS {u}",
+            id=f"U{u}",
+            index=u,
+            name=f"UPS {u}",
             strings=tuple(
                 StringConfig(
-                    id=f"S{k}", index=k, name=f"S{k}", ups_id=f"U{u}", bus="bus1", address=k,
-                    battery=BatteryType(12, 100.0, CELLS), hall_range_a=500, climate_sensor=True,
+                    id=f"S{k}",
+                    index=k,
+                    name=f"S{k}",
+                    ups_id=f"U{u}",
+                    bus="bus1",
+                    address=k,
+                    battery=BatteryType(12, 100.0, CELLS),
+                    hall_range_a=500,
+                    climate_sensor=True,
                 )
                 for k in range((u - 1) * per_ups + 1, u * per_ups + 1)
             ),
@@ -93,15 +102,19 @@ def main() -> None:
     print(f"the other 31 polls (measure + StringScan): {mea_ms:.2f} ms CPU per scan")
     print(f"total: {adv_ms + mea_ms:.2f} ms CPU per second of wall clock (target < 20 ms)")
     print(f"advance one string by 30 days in one call: {month_s:.3f} s CPU")
-    print(json.dumps({
-        "strings": STRINGS,
-        "cells": STRINGS * CELLS,
-        "scans": scans,
-        "cpu_ms_per_scan": round(adv_ms + mea_ms, 3),
-        "advance_ms_per_scan": round(adv_ms, 3),
-        "measure_ms_per_scan": round(mea_ms, 3),
-        "month_advance_s": round(month_s, 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "strings": STRINGS,
+                "cells": STRINGS * CELLS,
+                "scans": scans,
+                "cpu_ms_per_scan": round(adv_ms + mea_ms, 3),
+                "advance_ms_per_scan": round(adv_ms, 3),
+                "measure_ms_per_scan": round(mea_ms, 3),
+                "month_advance_s": round(month_s, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -78,19 +78,36 @@ class SimulatedString:
         cells_v = self._lanes(self.v, temp_off // 4 - drop, True)
         current = -5000 if in_discharge else 20
         return StringStatus(
-            string_id=f"S{self.no:02d}", ups_id=f"U{(self.no - 1) // 4 + 1}", index=self.no, scan_no=scan_no,
-            timestamp=ts, health=Health.OK, voltage_v=sum(cells_v) / 1000, current_a=current / 100 + 0.01 * (scan_no % 3),
-            state=ChargeState.DISCHARGE if in_discharge else ChargeState.FLOAT, soc_pct=float(soc), soh_pct=97.5,
-            balance_pct=1.5, ambient_c=22.0 + temp_off / 10, humidity_pct=45.0, hall_ok=True, relay_closed=True,
-            cell_health=(1,) * self.n, cell_faults=(0,) * self.n, cell_voltage_mv=cells_v,
-            cell_resistance_uohm=self._lanes(self.r, 0, True), cell_temperature_dc=self._lanes(self.t, temp_off, True),
-            cell_soc_pct=(soc,) * self.n, cell_soh_pct=tuple(self.soh),
+            string_id=f"S{self.no:02d}",
+            ups_id=f"U{(self.no - 1) // 4 + 1}",
+            index=self.no,
+            scan_no=scan_no,
+            timestamp=ts,
+            health=Health.OK,
+            voltage_v=sum(cells_v) / 1000,
+            current_a=current / 100 + 0.01 * (scan_no % 3),
+            state=ChargeState.DISCHARGE if in_discharge else ChargeState.FLOAT,
+            soc_pct=float(soc),
+            soh_pct=97.5,
+            balance_pct=1.5,
+            ambient_c=22.0 + temp_off / 10,
+            humidity_pct=45.0,
+            hall_ok=True,
+            relay_closed=True,
+            cell_health=(1,) * self.n,
+            cell_faults=(0,) * self.n,
+            cell_voltage_mv=cells_v,
+            cell_resistance_uohm=self._lanes(self.r, 0, True),
+            cell_temperature_dc=self._lanes(self.t, temp_off, True),
+            cell_soc_pct=(soc,) * self.n,
+            cell_soh_pct=tuple(self.soh),
         )
 
 
 async def write_days(d: Path, days: int, strings: list[SimulatedString], scan_s: float) -> tuple[object, float]:
-    w = HistoryWriter(d, policy=RetentionPolicy(min_free_mb=0), commit_interval_s=3600, compact=False,
-                      housekeeping_interval_s=1e12)
+    w = HistoryWriter(
+        d, policy=RetentionPolicy(min_free_mb=0), commit_interval_s=3600, compact=False, housekeeping_interval_s=1e12
+    )
     await w.open()
     per_minute = max(1, round(60 / scan_s))
     scans = int(DAY / scan_s)
@@ -103,8 +120,10 @@ async def write_days(d: Path, days: int, strings: list[SimulatedString], scan_s:
             if (i + 1) % per_minute == 0:
                 await w.commit()  # accelerated time: one commit per simulated minute of scans
             if i % (scans // 10) == 0:
-                print(f"  day {day + 1}/{days}: {i * 100 // scans:3d} %  ({time.perf_counter() - t_start:.0f} s)",
-                      flush=True)
+                print(
+                    f"  day {day + 1}/{days}: {i * 100 // scans:3d} %  ({time.perf_counter() - t_start:.0f} s)",
+                    flush=True,
+                )
     await w.commit()
     wall = time.perf_counter() - t_start
     stats = w.stats()
@@ -120,14 +139,24 @@ def clone_year(d: Path, src_day: int, string_no: int) -> None:
         con = schema.open_for_writing(schema.cold_path(d, day), schema.COLD_DDL)
         con.execute("ATTACH DATABASE ? AS src", (f"file:{src}?mode=ro",))
         con.execute("BEGIN")
-        con.execute("INSERT OR REPLACE INTO cell_hour SELECT string_no, cell_no, ?, hourly FROM src.cell_hour "
-                    "WHERE day=?", (day, src_day))
-        con.execute("INSERT OR REPLACE INTO string_hour SELECT string_no, ?, hourly FROM src.string_hour WHERE day=?",
-                    (day, src_day))
-        con.execute("INSERT OR REPLACE INTO string_day SELECT string_no, ?, scans, cells, samples FROM src.string_day "
-                    "WHERE day=? AND string_no=?", (day, src_day, string_no))
-        con.execute("INSERT OR REPLACE INTO cell_day SELECT string_no, cell_no, ?, samples FROM src.cell_day "
-                    "WHERE day=? AND string_no=?", (day, src_day, string_no))
+        con.execute(
+            "INSERT OR REPLACE INTO cell_hour SELECT string_no, cell_no, ?, hourly FROM src.cell_hour WHERE day=?",
+            (day, src_day),
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO string_hour SELECT string_no, ?, hourly FROM src.string_hour WHERE day=?",
+            (day, src_day),
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO string_day SELECT string_no, ?, scans, cells, samples FROM src.string_day "
+            "WHERE day=? AND string_no=?",
+            (day, src_day, string_no),
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO cell_day SELECT string_no, cell_no, ?, samples FROM src.cell_day "
+            "WHERE day=? AND string_no=?",
+            (day, src_day, string_no),
+        )
         con.execute("INSERT OR REPLACE INTO compacted VALUES (?, 0)", (day,))
         con.execute("COMMIT")
         con.execute("DETACH DATABASE src")
@@ -160,16 +189,20 @@ def main() -> int:
     cells = args.strings * args.cells
     scans_per_day = int(DAY / args.scan)
     values_per_day = cells * VALUES_PER_CELL * scans_per_day
-    print(f"storage benchmark: {args.strings} strings x {args.cells} cells, {args.scan:g} s scan, "
-          f"{args.days} simulated day(s) in {d}")
+    print(
+        f"storage benchmark: {args.strings} strings x {args.cells} cells, {args.scan:g} s scan, "
+        f"{args.days} simulated day(s) in {d}"
+    )
     try:
         w0 = io_written()
         st, wall = asyncio.run(write_days(d, args.days, sims, args.scan))
         written_hot = (io_written() - w0) / args.days
         hot_file = schema.hot_path(d, FIRST_DAY)
         hot_bytes = hot_file.stat().st_size
-        print(f"write: {st.committed} scans in {wall:.1f} s wall ({st.committed / wall:.0f} scans/s), "
-              f"{st.commits} commits, commit p99 {st.commit_p99_ms:.1f} ms, queue high water {st.pending_high_water}")
+        print(
+            f"write: {st.committed} scans in {wall:.1f} s wall ({st.committed / wall:.0f} scans/s), "
+            f"{st.commits} commits, commit p99 {st.commit_p99_ms:.1f} ms, queue high water {st.pending_high_water}"
+        )
 
         # ---- queries
         q = HistoryQueries(d)
@@ -199,8 +232,10 @@ def main() -> int:
         print(f"cold tier: {cold_bytes / 1e6:8.1f} MB/day  {cold_bpv:.3f} bytes/value")
         print(f"catalog (discharge scans): {catalog / 1e6:.1f} MB/day")
         print(f"overall:   {bpv:.3f} bytes/value, one year {year_bytes / 2**30:.1f} GiB")
-        print(f"SSD writes: hot {written_hot / 2**30:.2f} GiB/day + compaction {written_cold / 2**30:.2f} GiB/day"
-              f" = {written_day / 2**30:.2f} GiB/day")
+        print(
+            f"SSD writes: hot {written_hot / 2**30:.2f} GiB/day + compaction {written_cold / 2**30:.2f} GiB/day"
+            f" = {written_day / 2**30:.2f} GiB/day"
+        )
 
         for n in range(args.days):
             shutil.move(schema.hot_path(d, FIRST_DAY + n), d / f"hot-kept-{n}.db")  # reads now go to the cold tier
@@ -226,16 +261,20 @@ def main() -> int:
         size = csv_day()
         csv_s = time.perf_counter() - t
         print(f"CSV of one string-day ({args.cells} cells x {scans_per_day} scans): {csv_s:.2f} s, {size / 1e6:.0f} MB")
-        print(json.dumps({
-            "bench": "storage",
-            "bytes_per_value": round(bpv, 3),
-            "year_gib": round(year_bytes / 2**30, 2),
-            "written_gib_per_day": round(written_day / 2**30, 3),
-            "commit_p99_ms": round(st.commit_p99_ms, 1),
-            "cell_year_ms": round(year * 1e3, 1),
-            "snapshot_ms": round(snap * 1e3, 2),
-            "csv_string_day_s": round(csv_s, 2),
-        }))
+        print(
+            json.dumps(
+                {
+                    "bench": "storage",
+                    "bytes_per_value": round(bpv, 3),
+                    "year_gib": round(year_bytes / 2**30, 2),
+                    "written_gib_per_day": round(written_day / 2**30, 3),
+                    "commit_p99_ms": round(st.commit_p99_ms, 1),
+                    "cell_year_ms": round(year * 1e3, 1),
+                    "snapshot_ms": round(snap * 1e3, 2),
+                    "csv_string_day_s": round(csv_s, 2),
+                }
+            )
+        )
     finally:
         if args.dir is None:
             shutil.rmtree(d, ignore_errors=True)

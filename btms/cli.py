@@ -29,8 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("name")
         sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
         if name == "create":
-            sub.add_argument("--role", choices=("viewer", "operator"), default="operator",
-                             help="viewer: read only; operator: may also switch strings and acknowledge alarms")
+            sub.add_argument(
+                "--role",
+                choices=("viewer", "operator"),
+                default="operator",
+                help="viewer: read only; operator: may also switch strings and acknowledge alarms",
+            )
     listing = token_commands.add_parser("list", help="list token names")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
 
@@ -38,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
 
     secret = commands.add_parser("secret", help="credentials the gateway keeps in <storage>/secrets.json (mode 0600)")
     secret_commands = secret.add_subparsers(dest="secret_command", required=True)
-    for name, help_text in (("set", "set a credential, read from standard input (not echoed on a terminal)"),
-                            ("clear", "remove a credential")):
+    for name, help_text in (
+        ("set", "set a credential, read from standard input (not echoed on a terminal)"),
+        ("clear", "remove a credential"),
+    ):
         sub = secret_commands.add_parser(name, help=help_text)
         sub.add_argument("name", choices=SECRET_KEYS)
         sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
@@ -58,12 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     sim = commands.add_parser("sim", help="serve a topology's devices as Modbus RTU slaves (pseudo-terminals or TCP)")
     sim.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
     sim.add_argument("--listen", choices=("pty", "tcp"), default="pty")
-    sim.add_argument("--run-dir", type=Path, default=None, help="where the stable device links live (default: <storage>/sim)")
+    sim.add_argument(
+        "--run-dir", type=Path, default=None, help="where the stable device links live (default: <storage>/sim)"
+    )
     sim.add_argument("--tcp-port-base", type=int, default=0, help="with --listen tcp: bus n listens on BASE + n")
     sim.add_argument("--control-port", type=int, default=0, help="loopback port of the fault control channel (0: any)")
     sim.add_argument("--seed", type=int, default=0)
 
-    commands.add_parser("sim-fault", help="inject a fault into a running `btms sim` (see `btms sim-fault -h`)", add_help=False)
+    commands.add_parser(
+        "sim-fault", help="inject a fault into a running `btms sim` (see `btms sim-fault -h`)", add_help=False
+    )
 
     discover = commands.add_parser("discover", help="scan a bus for devices and print a draft topology")
     discover.add_argument("--port", required=True, help="/dev/ttyUSB0, a pty path or socket://host:port")
@@ -97,8 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         from sim.fieldbus_sim import run_simulator
 
         keep_new_files_private()  # its device links live in the storage by default
-        return run_simulator(args.topology, args.listen, run_dir=args.run_dir, tcp_port_base=args.tcp_port_base,
-                             control_port=args.control_port, seed=args.seed)
+        return run_simulator(
+            args.topology,
+            args.listen,
+            run_dir=args.run_dir,
+            tcp_port_base=args.tcp_port_base,
+            control_port=args.control_port,
+            seed=args.seed,
+        )
     if args.command == "discover":
         from protocols.fieldbus.discovery import DEFAULT_BAUDRATES, run_discover
 
@@ -128,8 +144,10 @@ def _check(path: Path) -> int:
     topology = _load_or_report(path)
     if topology is None:
         return 1
-    print(f"{path}: OK ({len(topology.upses)} UPSes, {len(topology.strings)} strings, "
-          f"{sum(s.battery.count for s in topology.strings)} batteries)")
+    print(
+        f"{path}: OK ({len(topology.upses)} UPSes, {len(topology.strings)} strings, "
+        f"{sum(s.battery.count for s in topology.strings)} batteries)"
+    )
     return 0
 
 
@@ -158,8 +176,17 @@ def _export(args) -> int:
         print(f"btms export: {error}", file=sys.stderr)
         return 2
     try:
-        files = run_export(topology.storage_dir(), topology, start, end, args.ups, args.string, args.cell, args.out,
-                           _progress_bar("exporting"))
+        files = run_export(
+            topology.storage_dir(),
+            topology,
+            start,
+            end,
+            args.ups,
+            args.string,
+            args.cell,
+            args.out,
+            _progress_bar("exporting"),
+        )
     except (ValueError, UnknownItem) as error:
         print(f"\nbtms export: {error.args[0] if error.args else error}", file=sys.stderr)
         return 1
@@ -251,7 +278,10 @@ def _secret(args) -> int:
     if args.secret_command == "set":
         value = getpass.getpass(f"{args.name}: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
         if not value:
-            print(f"{command}: no value given for {args.name} (to remove it: btms secret clear {args.name})", file=sys.stderr)
+            print(
+                f"{command}: no value given for {args.name} (to remove it: btms secret clear {args.name})",
+                file=sys.stderr,
+            )
             return 2
 
     async def store() -> None:

@@ -38,11 +38,15 @@ take its unit, resolution and range from there. Tests fail when one of them disa
 
 
 def _table(quantities: tuple[Quantity, ...]) -> list[str]:
-    out = ["| key | label | unit | ASCII | resolution | wire scale | range | description |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "| key | label | unit | ASCII | resolution | wire scale | range | description |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for q in quantities:
-        out.append(f"| `{q.key}` | {q.label} | {q.unit} | {q.unit_ascii} | {q.resolution} {q.unit} | "
-                   f"{q.wire_scale} per {q.unit} | {q.range_text()} | {q.description} |")
+        out.append(
+            f"| `{q.key}` | {q.label} | {q.unit} | {q.unit_ascii} | {q.resolution} {q.unit} | "
+            f"{q.wire_scale} per {q.unit} | {q.range_text()} | {q.description} |"
+        )
     return out
 
 
@@ -77,11 +81,16 @@ def render() -> str:
         if quantities:
             lines += [f"## {level.value.upper() if level is Level.UPS else level.value.capitalize()}", ""]
             lines += _table(quantities) + [""]
-    lines += ["## Where each quantity is served", "",
-              "Modbus: register (docs/modbus.md). SNMP: BTMS-GATEWAY-MIB object (docs/snmp.md). "
-              "History: level and `quantity` of `/api/v1/series`, column of the CSV export. "
-              "JSON: path under `/api/v1/` and property.", "",
-              "| key | Modbus | SNMP | history | JSON |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "## Where each quantity is served",
+        "",
+        "Modbus: register (docs/modbus.md). SNMP: BTMS-GATEWAY-MIB object (docs/snmp.md). "
+        "History: level and `quantity` of `/api/v1/series`, column of the CSV export. "
+        "JSON: path under `/api/v1/` and property.",
+        "",
+        "| key | Modbus | SNMP | history | JSON |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for key, places in _where().items():
         cells = [", ".join(places.get(i, [])) or "-" for i in ("modbus", "snmp", "history", "json")]
         lines.append(f"| `{key}` | " + " | ".join(cells) + " |")

@@ -25,8 +25,9 @@ class _Window:
 class ThrottledLog:
     """`log.error("event", k=v)` logs the event at most once per `interval_s` (per event text)."""
 
-    def __init__(self, logger: Any, interval_s: float = DEFAULT_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, logger: Any, interval_s: float = DEFAULT_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.logger = logger
         self.interval_s = interval_s
         self.clock = clock
@@ -59,6 +60,7 @@ class ThrottledLog:
         now = self.clock()
         for event, window in self._windows.items():
             if window.suppressed:
-                getattr(self.logger, window.level)(event, suppressed=window.suppressed,
-                                                   suppressed_over_s=round(now - window.logged_at, 1))
+                getattr(self.logger, window.level)(
+                    event, suppressed=window.suppressed, suppressed_over_s=round(now - window.logged_at, 1)
+                )
                 window.suppressed = 0

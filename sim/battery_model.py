@@ -80,11 +80,7 @@ def nominal_resistance_ohm(nominal_voltage: int, capacity_ah: float) -> float:
 
 def float_current_a(capacity_ah: float, temperature_c: float) -> float:
     """Float (trickle) current at float voltage: it doubles every 10 K."""
-    return (
-        FLOAT_CURRENT_A_PER_AH
-        * capacity_ah
-        * 2.0 ** ((temperature_c - 20.0) / FLOAT_CURRENT_DOUBLING_K)
-    )
+    return FLOAT_CURRENT_A_PER_AH * capacity_ah * 2.0 ** ((temperature_c - 20.0) / FLOAT_CURRENT_DOUBLING_K)
 
 
 def charge_demand_a(capacity_ah: float, soc: float, float_current: float) -> float:

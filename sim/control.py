@@ -118,7 +118,12 @@ class FaultController:
                 for bus_id, s in self.field.servers.items()
             },
             "io_modules": {
-                m.id: {"address": io.address, "online": io.online, "inputs": list(io.inputs), "outputs": list(io.outputs)}
+                m.id: {
+                    "address": io.address,
+                    "online": io.online,
+                    "inputs": list(io.inputs),
+                    "outputs": list(io.outputs),
+                }
                 for m in modules
                 for io in (self.site.io_module(m.id),)
             },

@@ -107,8 +107,8 @@ def run_simulator(
     tcp_port_base: with listen="tcp", bus n (0-based, topology order) listens on base + n
     (0 = any free port). The control channel listens on 127.0.0.1:control_port (0 = free port).
     """
-    from topology.loader import load_topology  # the CLI's loader; prints file:line problems
     from sim.control import ControlServer
+    from topology.loader import load_topology  # the CLI's loader; prints file:line problems
 
     topology = load_topology(topology_path)
     directory = Path(run_dir) if run_dir is not None else topology.storage_dir() / "sim"
@@ -126,7 +126,7 @@ def run_simulator(
         (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
         out(f"Simulating {len(topology.strings)} strings on {len(field.servers)} bus(es) of {topology_path}:")
         for bus in topology.buses:
-            out(f"  bus {bus.id}: port: \"{field.ports()[bus.id]}\"   ({bus.baudrate} baud)")
+            out(f'  bus {bus.id}: port: "{field.ports()[bus.id]}"   ({bus.baudrate} baud)')
         out(f"Fault control: 127.0.0.1:{control.port}  (btms sim-fault --run-dir {directory} ...)")
         out("Put these ports in the gateway's topology. Ctrl-C stops the simulator.")
         stop.wait()

@@ -31,9 +31,9 @@ _sites_lock = threading.Lock()
 
 def site_name(port: str) -> str:
     """`sim://demo` -> "demo"; anything else is a configuration error."""
-    if not port.startswith(SIM_SCHEME) or not port[len(SIM_SCHEME):]:
+    if not port.startswith(SIM_SCHEME) or not port[len(SIM_SCHEME) :]:
         raise ValueError(f"a simulated bus port must look like 'sim://NAME', got {port!r}")
-    return port[len(SIM_SCHEME):]
+    return port[len(SIM_SCHEME) :]
 
 
 def shared_site(name: str, topology: Topology, seed: int = 0) -> SimulatedSite:

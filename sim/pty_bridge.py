@@ -19,7 +19,6 @@ import tty
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-
 _BAUD_BY_SPEED = {
     getattr(termios, f"B{rate}"): rate
     for rate in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)

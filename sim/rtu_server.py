@@ -145,7 +145,9 @@ class BusServer:
             self.counters["answered"] += 1
             self._line_free_at = done + self._gap
         if self.on_request is not None:
-            self.on_request(RequestSeen(arrived_at, reply.address, reply.function, reply.response is not None, corrupted))
+            self.on_request(
+                RequestSeen(arrived_at, reply.address, reply.function, reply.response is not None, corrupted)
+            )
 
 
 def _corrupt(frame: bytes, rng: random.Random) -> bytes:

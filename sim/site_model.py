@@ -114,8 +114,7 @@ class SimulatedSite:
         """Switch the detector input(s) that the topology names `alarm` (e.g. "leakage")."""
         mc = self.topology.master_controller
         matches = [
-            i for i in (mc.inputs if mc else ())
-            if i.alarm == alarm and (string_id is None or i.string == string_id)
+            i for i in (mc.inputs if mc else ()) if i.alarm == alarm and (string_id is None or i.string == string_id)
         ]
         if not matches:
             where = f" for string {string_id}" if string_id else ""

@@ -148,9 +148,7 @@ class SimulatedString:
         shares = [_clip(rng.gauss(0.0, 0.008), 0.016) * cells for _ in range(n)]
         mean_share = sum(shares) / n
         self._float_offset_v = [s - mean_share for s in shares]  # zero sum: the charger holds the total
-        self._ocv_empty_v = [
-            cells * bm.OCV_EMPTY_V + _clip(rng.gauss(0.0, 0.003), 0.008) * cells for _ in range(n)
-        ]
+        self._ocv_empty_v = [cells * bm.OCV_EMPTY_V + _clip(rng.gauss(0.0, 0.003), 0.008) * cells for _ in range(n)]
         self._ocv_slope_v = cells * (bm.OCV_FULL_V - bm.OCV_EMPTY_V)
         self._r = list(self._r_new)
         self._cap = list(self._cap_new)
@@ -297,9 +295,7 @@ class SimulatedString:
     def _start_clock(self, now: float) -> None:
         """First call: the string has been floating for ever, at thermal equilibrium."""
         self._now = self._start = self._aged_at = now
-        self._faults = [
-            ActiveFault(a.fault, now) if math.isnan(a.since) else a for a in self._faults
-        ]
+        self._faults = [ActiveFault(a.fault, now) if math.isnan(a.since) else a for a in self._faults]
         self._refresh_faults()  # also settles the state at `now`
         i_float = bm.float_current_a(self._capacity_ah, self.climate.temperature_c(now))
         warm = self.climate.temperature_c(now) + self._rth * i_float * self._vset_v

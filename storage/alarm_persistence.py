@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 import structlog
 
+from storage.alarm_store import AlarmRecord, AlarmStore
 from storage.pending_writes import PendingWrites
 from storage.space_reserve import SpaceReserve
-from storage.alarm_store import AlarmRecord, AlarmStore
 
 _log = structlog.get_logger("gateway.alarms")
 
@@ -66,15 +66,22 @@ class AlarmPersistence:
                 break
             except Exception as error:  # noqa: BLE001 - every cause keeps the entries and is retried
                 if is_disk_full(error) and self.reserve is not None and self.reserve.release():
-                    _log.warning("disk full: the alarm space reserve was given up to store the alarms",
-                                 reserve=str(self.reserve.path), mib=round(self.reserve.size_bytes / (1 << 20), 1),
-                                 pending=len(self.pending))
+                    _log.warning(
+                        "disk full: the alarm space reserve was given up to store the alarms",
+                        reserve=str(self.reserve.path),
+                        mib=round(self.reserve.size_bytes / (1 << 20), 1),
+                        pending=len(self.pending),
+                    )
                     continue
                 self._failed(error)
                 return False
         if self._failing_since is not None:
-            _log.warning("alarm writes taken again", after_s=round(time.monotonic() - self._failing_since, 1),
-                         waited=self._waited_most, dropped_so_far=self.pending.dropped)
+            _log.warning(
+                "alarm writes taken again",
+                after_s=round(time.monotonic() - self._failing_since, 1),
+                waited=self._waited_most,
+                dropped_so_far=self.pending.dropped,
+            )
             self._failing_since = None
         if self.reserve is not None and not self.reserve.present:
             self.reserve.ensure()
@@ -94,6 +101,10 @@ class AlarmPersistence:
             return
         self._failing_since = time.monotonic()
         expected = isinstance(error, (sqlite3.OperationalError, OSError))  # full, locked, I/O: no traceback
-        _log.error("alarms not stored yet: settings.db refused the write; they are acted on from memory and "
-                   "written as soon as it takes them", error=f"{type(error).__name__}: {error}",
-                   pending=len(self.pending), exc_info=not expected)
+        _log.error(
+            "alarms not stored yet: settings.db refused the write; they are acted on from memory and "
+            "written as soon as it takes them",
+            error=f"{type(error).__name__}: {error}",
+            pending=len(self.pending),
+            exc_info=not expected,
+        )

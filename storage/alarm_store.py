@@ -26,12 +26,12 @@ from pathlib import Path
 
 import aiosqlite
 
-from battery.alarms.records import AlarmNotice
 from battery.alarms.kinds import AlarmLevel, alarm_title
 from battery.alarms.lifecycle import AlarmKey
+from battery.alarms.records import AlarmNotice
+from storage.csv_text import spreadsheet_row
 from storage.settings_db import open_settings_async
 from storage.sql_filter import where_equal
-from storage.csv_text import spreadsheet_row
 
 CLOSED_WHILE_DOWN = "cleared while the gateway was down"
 # Close reasons of rows whose real end was never stored (writes dropped while the disk was full).
@@ -116,11 +116,20 @@ class AlarmRecord:
 
     def notice(self, event: str) -> AlarmNotice:
         return AlarmNotice(
-            event=event, alarm_id=self.id, kind=self.kind, title=self.title, ups_id=self.ups_id,
-            string_id=self.string_id, cell_index=self.cell_index,
-            value=self.clear_value if event in ("cleared", "closed") else self.value, limit=self.limit,
-            from_time=self.from_time, to_time=self.to_time, acknowledged_by=self.acknowledged_by,
-            acknowledged_at=self.acknowledged_at, detail=self.detail,
+            event=event,
+            alarm_id=self.id,
+            kind=self.kind,
+            title=self.title,
+            ups_id=self.ups_id,
+            string_id=self.string_id,
+            cell_index=self.cell_index,
+            value=self.clear_value if event in ("cleared", "closed") else self.value,
+            limit=self.limit,
+            from_time=self.from_time,
+            to_time=self.to_time,
+            acknowledged_by=self.acknowledged_by,
+            acknowledged_at=self.acknowledged_at,
+            detail=self.detail,
         )
 
 
@@ -180,7 +189,12 @@ def table_row(r: AlarmRecord, level: AlarmLevel, labels: Mapping[str, str] | Non
     cell = f"#{r.cell_index:03d}" if r.cell_index else ""
     tail = [format_time(r.from_time), format_time(r.to_time), r.title, r.status, r.acknowledged_by or ""]
     if level is AlarmLevel.SITE:
-        head = [str(r.id), labels.get(r.ups_id or "", r.ups_id or ""), labels.get(r.string_id or "", r.string_id or ""), cell]
+        head = [
+            str(r.id),
+            labels.get(r.ups_id or "", r.ups_id or ""),
+            labels.get(r.string_id or "", r.string_id or ""),
+            cell,
+        ]
     elif level is AlarmLevel.UPS:
         head = [str(r.id), labels.get(r.string_id or "", r.string_id or ""), cell]
     elif level is AlarmLevel.STRING:
@@ -244,8 +258,22 @@ class AlarmStore:
             f"INSERT INTO alarms ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET to_time = excluded.to_time, clear_value = excluded.clear_value,"
             " close_reason = excluded.close_reason, ack_by = excluded.ack_by, ack_time = excluded.ack_time",
-            (r.id, r.kind, r.detail, r.ups_id, r.string_id, r.cell_index, r.value, r.limit, r.from_time, r.to_time,
-             r.clear_value, r.close_reason, r.acknowledged_by, r.acknowledged_at),
+            (
+                r.id,
+                r.kind,
+                r.detail,
+                r.ups_id,
+                r.string_id,
+                r.cell_index,
+                r.value,
+                r.limit,
+                r.from_time,
+                r.to_time,
+                r.clear_value,
+                r.close_reason,
+                r.acknowledged_by,
+                r.acknowledged_at,
+            ),
         )
 
     async def resync(self, active: Iterable[AlarmRecord], time: float) -> None:
@@ -256,8 +284,9 @@ class AlarmStore:
             ids = [r.id for r in active]
             await self._db.execute(
                 f"UPDATE alarms SET to_time = ?, close_reason = ? WHERE to_time IS NULL"
-                f" AND id NOT IN ({', '.join('?' * len(ids))})" if ids else
-                "UPDATE alarms SET to_time = ?, close_reason = ? WHERE to_time IS NULL",
+                f" AND id NOT IN ({', '.join('?' * len(ids))})"
+                if ids
+                else "UPDATE alarms SET to_time = ?, close_reason = ? WHERE to_time IS NULL",
                 (time, END_NOT_STORED, *ids),
             )
             for r in active:
@@ -285,7 +314,7 @@ class AlarmStore:
         ids = list(ids)
         found: set[int] = set()
         for i in range(0, len(ids), 500):  # well under SQLite's limit of bound parameters
-            part = ids[i:i + 500]
+            part = ids[i : i + 500]
             async with self._db.execute(
                 f"SELECT id FROM alarms WHERE id IN ({', '.join('?' * len(part))})", part
             ) as cur:
@@ -308,7 +337,12 @@ class AlarmStore:
         return where_equal(("to_time IS NULL",) if active_only else (), ups_id=ups_id, string_id=string_id)
 
     async def page(
-        self, *, ups_id: str | None = None, string_id: str | None = None, offset: int = 0, limit: int = 10,
+        self,
+        *,
+        ups_id: str | None = None,
+        string_id: str | None = None,
+        offset: int = 0,
+        limit: int = 10,
         active_only: bool = False,
     ) -> AlarmPage:
         """Newest first, as the manual's tables list them. UPS level: ups_id; string level: string_id."""
@@ -324,9 +358,15 @@ class AlarmStore:
         return AlarmPage(rows, total)
 
     async def csv_chunks(
-        self, level: AlarmLevel, *, ups_id: str | None = None, string_id: str | None = None,
-        labels: Mapping[str, str] | None = None, chunk_rows: int = 500,
-        replace: Callable[[AlarmRecord], AlarmRecord] | None = None, unsaved: Iterable[AlarmRecord] = (),
+        self,
+        level: AlarmLevel,
+        *,
+        ups_id: str | None = None,
+        string_id: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        chunk_rows: int = 500,
+        replace: Callable[[AlarmRecord], AlarmRecord] | None = None,
+        unsaved: Iterable[AlarmRecord] = (),
     ) -> AsyncIterator[str]:
         """The alarm table as CSV text, in chunks read in bounded queries (no long-held snapshot).
 

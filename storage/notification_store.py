@@ -162,8 +162,10 @@ class NotificationStore:
             secrets = await asyncio.to_thread(read_secrets, self.secrets_file)
             missing = [k for k in referenced if k not in secrets]
             if missing:
-                raise ValueError(f"notification setting(s) {', '.join(missing)} kept in {self.secrets_file}, which has"
-                                 f" no entry for them: set them again (btms secret set NAME)")
+                raise ValueError(
+                    f"notification setting(s) {', '.join(missing)} kept in {self.secrets_file}, which has"
+                    f" no entry for them: set them again (btms secret set NAME)"
+                )
             kv.update((k, secrets[k]) for k in referenced)
         return settings_from_kv(kv)
 
@@ -203,8 +205,11 @@ class NotificationStore:
         await self._db.execute("PRAGMA secure_delete = ON")  # replaced values zeroed, whatever the build's default
         await self._write_settings({k: SECRET_REFERENCE for k in clear})
         await self._scrub_old_pages()
-        _log.info("credentials moved from settings.db to the secrets file", names=sorted(clear),
-                  secrets_file=str(self.secrets_file))
+        _log.info(
+            "credentials moved from settings.db to the secrets file",
+            names=sorted(clear),
+            secrets_file=str(self.secrets_file),
+        )
 
     async def _scrub_old_pages(self) -> None:
         """Rewrite the database (VACUUM) and empty the write-ahead log, where older copies of a
@@ -217,8 +222,10 @@ class NotificationStore:
             if busy:
                 raise sqlite3.OperationalError("checkpoint blocked by a reader")
         except sqlite3.OperationalError as error:
-            _log.warning("settings.db may keep an old copy of a moved credential until its next checkpoint",
-                         error=f"{type(error).__name__}: {error}")
+            _log.warning(
+                "settings.db may keep an old copy of a moved credential until its next checkpoint",
+                error=f"{type(error).__name__}: {error}",
+            )
 
     async def switches(self) -> dict[tuple[str, str], tuple[bool, bool]]:
         async with self._db.execute("SELECT string_id, kind, email, sms FROM notification_switches") as cur:
@@ -249,7 +256,18 @@ class NotificationStore:
         cur = await self._db.execute(
             "INSERT INTO notification_inbox (channel, time, event, alarm_id, title, ups_id, string_id, cell_index,"
             " value, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.channel, e.time, e.event, e.alarm_id, e.title, e.ups_id, e.string_id, e.cell_index, e.value, received_at),
+            (
+                e.channel,
+                e.time,
+                e.event,
+                e.alarm_id,
+                e.title,
+                e.ups_id,
+                e.string_id,
+                e.cell_index,
+                e.value,
+                received_at,
+            ),
         )
         await self._db.commit()
         return int(cur.lastrowid)
@@ -271,8 +289,20 @@ class NotificationStore:
                 "INSERT INTO notification_queue (channel, recipient, contact, alarm_label, subject, body, ups_id,"
                 " string_id, cell_index, created_at, next_attempt_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (m.channel, m.recipient, m.contact, m.alarm_label, m.subject, m.body, m.ups_id, m.string_id,
-                     m.cell_index, m.created_at, m.next_attempt_at, m.attempts)
+                    (
+                        m.channel,
+                        m.recipient,
+                        m.contact,
+                        m.alarm_label,
+                        m.subject,
+                        m.body,
+                        m.ups_id,
+                        m.string_id,
+                        m.cell_index,
+                        m.created_at,
+                        m.next_attempt_at,
+                        m.attempts,
+                    )
                     for m in messages
                 ],
             )
@@ -306,8 +336,17 @@ class NotificationStore:
     # -- attempt log ------------------------------------------------------------------------
 
     async def log_attempt(
-        self, channel: str, *, alarm: str, time: float, contact: str, ok: bool, error: str,
-        ups_id: str | None = None, string_id: str | None = None, cell_index: int | None = None,
+        self,
+        channel: str,
+        *,
+        alarm: str,
+        time: float,
+        contact: str,
+        ok: bool,
+        error: str,
+        ups_id: str | None = None,
+        string_id: str | None = None,
+        cell_index: int | None = None,
     ) -> None:
         _check_channel(channel)
         await self._db.execute(

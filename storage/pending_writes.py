@@ -55,7 +55,8 @@ class PendingWrites:
                 _log.error(
                     "alarm writes dropped: settings.db has not taken them and the queue is full; the newest "
                     "state of every active alarm is written when it can be, older history is lost",
-                    max_pending=self.max_pending, first_dropped=repr(lost),
+                    max_pending=self.max_pending,
+                    first_dropped=repr(lost),
                 )
             self.dropped += 1
             self.resync_needed = True

@@ -55,8 +55,9 @@ def read_secrets(path: Path) -> dict[str, str]:
             raise SecretsFileError(f"{path}: not a regular file")
         if info.st_mode & 0o077:
             os.fchmod(fd, MODE)
-            _log.warning("secrets file was readable by others; set to 0600", path=str(path),
-                         was=oct(stat.S_IMODE(info.st_mode)))
+            _log.warning(
+                "secrets file was readable by others; set to 0600", path=str(path), was=oct(stat.S_IMODE(info.st_mode))
+            )
         with os.fdopen(os.dup(fd), "rb") as file:
             raw = file.read(MAX_BYTES + 1)
     finally:

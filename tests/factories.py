@@ -35,16 +35,38 @@ DAY = 86_400
 T0 = 20_000 * DAY  # 2024-10-04 00:00 UTC, a day boundary
 
 
-def make_status(string_id: str = "S1", index: int = 1, ts: float = T0, cells: int = 4, *, ups_id: str = "U1",
-                stale: bool = False, state: ChargeState = ChargeState.FLOAT, voltage_mv: int = 13500,
-                current_a: float = 0.2, rng: random.Random | None = None, no_response: tuple[int, ...] = ()
-                ) -> StringStatus:
+def make_status(
+    string_id: str = "S1",
+    index: int = 1,
+    ts: float = T0,
+    cells: int = 4,
+    *,
+    ups_id: str = "U1",
+    stale: bool = False,
+    state: ChargeState = ChargeState.FLOAT,
+    voltage_mv: int = 13500,
+    current_a: float = 0.2,
+    rng: random.Random | None = None,
+    no_response: tuple[int, ...] = (),
+) -> StringStatus:
     """A string scan with `cells` cells; cell i (1-based) has resistance 4000+i µΩ."""
     r = rng or random.Random(0)
     return StringStatus(
-        string_id=string_id, ups_id=ups_id, index=index, scan_no=0, timestamp=ts,
-        health=Health.STALE if stale else Health.OK, voltage_v=27.1, current_a=current_a, state=state,
-        soc_pct=90.0, soh_pct=99.0, balance_pct=1.2, ambient_c=22.5, humidity_pct=None, hall_ok=True,
+        string_id=string_id,
+        ups_id=ups_id,
+        index=index,
+        scan_no=0,
+        timestamp=ts,
+        health=Health.STALE if stale else Health.OK,
+        voltage_v=27.1,
+        current_a=current_a,
+        state=state,
+        soc_pct=90.0,
+        soh_pct=99.0,
+        balance_pct=1.2,
+        ambient_c=22.5,
+        humidity_pct=None,
+        hall_ok=True,
         relay_closed=True,
         cell_health=tuple(Health.STALE if i + 1 in no_response else Health.OK for i in range(cells)),
         cell_faults=tuple(1 if i + 1 in no_response else 0 for i in range(cells)),
@@ -56,8 +78,14 @@ def make_status(string_id: str = "S1", index: int = 1, ts: float = T0, cells: in
     )
 
 
-def write_past_days(storage_dir: Path, strings: list[tuple[str, int, str]], days: int, step_s: float = 60.0,
-                    cells: int = 4, hot_days: int = 1) -> list[int]:
+def write_past_days(
+    storage_dir: Path,
+    strings: list[tuple[str, int, str]],
+    days: int,
+    step_s: float = 60.0,
+    cells: int = 4,
+    hot_days: int = 1,
+) -> list[int]:
     """`days` whole UTC days of scans ending yesterday, stored as a running gateway leaves them.
 
     strings: (string id, index, UPS id) as the topology numbers them. Every day but the last
@@ -77,8 +105,17 @@ def write_past_days(storage_dir: Path, strings: list[tuple[str, int, str]], days
         for day in written:
             for i in range(int(DAY / step_s)):
                 for string_id, index, ups_id in strings:
-                    w.submit_string(make_status(string_id, index, day * DAY + i * step_s, cells, ups_id=ups_id,
-                                                current_a=-12.5 if i % 60 == 0 else 0.2, rng=rng))
+                    w.submit_string(
+                        make_status(
+                            string_id,
+                            index,
+                            day * DAY + i * step_s,
+                            cells,
+                            ups_id=ups_id,
+                            current_a=-12.5 if i % 60 == 0 else 0.2,
+                            rng=rng,
+                        )
+                    )
             await w.flush()
         await w.close()
 
@@ -101,9 +138,15 @@ def sample_topology(
     for u in range(1, upses + 1):
         strings = tuple(
             StringConfig(
-                id=f"s{i}", index=i, name=f"String {i}", ups_id=f"ups{u}", bus="bus1", address=i,
+                id=f"s{i}",
+                index=i,
+                name=f"String {i}",
+                ups_id=f"ups{u}",
+                bus="bus1",
+                address=i,
                 battery=BatteryType(nominal_voltage=12, capacity_ah=100.0, count=cells),
-                hall_range_a=300, climate_sensor=(i % 2 == 1),
+                hall_range_a=300,
+                climate_sensor=(i % 2 == 1),
             )
             for i in range((u - 1) * strings_per_ups + 1, u * strings_per_ups + 1)
         )
@@ -120,7 +163,11 @@ def sample_topology(
 
 
 def sample_string_status(
-    topology: Topology, string_id: str, scan_no: int = 1, health: Health = Health.OK, seed: int = 0,
+    topology: Topology,
+    string_id: str,
+    scan_no: int = 1,
+    health: Health = Health.OK,
+    seed: int = 0,
     timestamp: float | None = None,
 ) -> StringStatus:
     """A plausible status whose values depend on the string index, the cell and `seed`."""
@@ -128,15 +175,22 @@ def sample_string_status(
     n = cfg.battery.count
     i = cfg.index
     return StringStatus(
-        string_id=cfg.id, ups_id=cfg.ups_id, index=i, scan_no=scan_no,
+        string_id=cfg.id,
+        ups_id=cfg.ups_id,
+        index=i,
+        scan_no=scan_no,
         timestamp=time.time() if timestamp is None else timestamp,
         health=health,
         voltage_v=13.5 * n + i / 100 + seed / 100,
         current_a=-(12.34 + i + seed),  # discharging: negative
-        state=ChargeState.DISCHARGE, soc_pct=80.0 + i / 10, soh_pct=95.0, balance_pct=98.76,
+        state=ChargeState.DISCHARGE,
+        soc_pct=80.0 + i / 10,
+        soh_pct=95.0,
+        balance_pct=98.76,
         ambient_c=(-5.5 - i) if cfg.climate_sensor else None,
         humidity_pct=(40.0 + i / 10) if cfg.climate_sensor else None,
-        hall_ok=True, relay_closed=True,
+        hall_ok=True,
+        relay_closed=True,
         cell_health=tuple(int(Health.OK) for _ in range(n)),
         cell_faults=tuple(0 for _ in range(n)),
         cell_voltage_mv=tuple(13_500 + 10 * c + i + seed for c in range(n)),
@@ -150,24 +204,44 @@ def sample_string_status(
 def sample_ups_status(topology: Topology, ups_id: str, health: Health = Health.OK) -> UpsStatus:
     cfg = topology.ups(ups_id)
     return UpsStatus(
-        ups_id=cfg.id, index=cfg.index, timestamp=time.time(), health=health,
-        voltage_v=54.32 + cfg.index, current_a=-(100.5 + cfg.index), soc_pct=81.4,
+        ups_id=cfg.id,
+        index=cfg.index,
+        timestamp=time.time(),
+        health=health,
+        voltage_v=54.32 + cfg.index,
+        current_a=-(100.5 + cfg.index),
+        soc_pct=81.4,
         string_ids=tuple(s.id for s in cfg.strings),
     )
 
 
 def alarm_topology() -> Topology:
     strings = tuple(
-        StringConfig(id=f"s{i}", index=i, name=f"String {i}", ups_id="u1", bus="b1", address=i,
-                     battery=BatteryType(12, 100.0, 20), hall_range_a=200, climate_sensor=False)
+        StringConfig(
+            id=f"s{i}",
+            index=i,
+            name=f"String {i}",
+            ups_id="u1",
+            bus="b1",
+            address=i,
+            battery=BatteryType(12, 100.0, 20),
+            hall_range_a=200,
+            climate_sensor=False,
+        )
         for i in (1, 2)
     )
     mc = MasterControllerConfig(
-        bus="b1", address=50, io_modules=(IoModuleConfig("lc1", 60),),
+        bus="b1",
+        address=50,
+        io_modules=(IoModuleConfig("lc1", 60),),
         outputs=(OutputConfig("lc1", 1, "disconnect", "s1"), OutputConfig("lc1", 8, "siren")),
     )
-    return Topology(gateway=GatewayConfig("gw", "Test"), buses=(BusConfig("b1", "sim://b1"),),
-                    upses=(UpsConfig("u1", 1, "UPS 1", strings),), master_controller=mc)
+    return Topology(
+        gateway=GatewayConfig("gw", "Test"),
+        buses=(BusConfig("b1", "sim://b1"),),
+        upses=(UpsConfig("u1", 1, "UPS 1", strings),),
+        master_controller=mc,
+    )
 
 
 def raised_alarm(kind="cell_voltage_high", string="s1", cell=5, t=100.0) -> AlarmRaised:
@@ -177,8 +251,15 @@ def raised_alarm(kind="cell_voltage_high", string="s1", cell=5, t=100.0) -> Alar
 def site_topology() -> Topology:
     def string(index, ups, bus, address, count=24):
         return StringConfig(
-            id=f"S{index}", index=index, name=f"String {index}", ups_id=ups, bus=bus, address=address,
-            battery=BatteryType(12, 100.0, count), hall_range_a=300, climate_sensor=index != 3,
+            id=f"S{index}",
+            index=index,
+            name=f"String {index}",
+            ups_id=ups,
+            bus=bus,
+            address=address,
+            battery=BatteryType(12, 100.0, count),
+            hall_range_a=300,
+            climate_sensor=index != 3,
         )
 
     return Topology(
@@ -189,15 +270,18 @@ def site_topology() -> Topology:
             UpsConfig(id="U2", index=2, name="UPS 2", strings=(string(3, "U2", "bus2", 5, count=6),)),
         ),
         master_controller=MasterControllerConfig(
-            bus="bus1", address=100,
+            bus="bus1",
+            address=100,
             io_modules=(IoModuleConfig(id="lc1", address=101),),
             outputs=(
                 OutputConfig(module="lc1", output=1, function="disconnect", string="S1"),
                 OutputConfig(module="lc1", output=2, function="disconnect", string="S2"),
                 OutputConfig(module="lc1", output=8, function="siren"),
             ),
-            inputs=(InputConfig(module="lc1", input=3, alarm="leakage", string="S2"),
-                    InputConfig(module="lc1", input=4, alarm="fire")),
+            inputs=(
+                InputConfig(module="lc1", input=3, alarm="leakage", string="S2"),
+                InputConfig(module="lc1", input=4, alarm="fire"),
+            ),
         ),
     )
 

@@ -43,7 +43,11 @@ def write_demo_topology(tmp_path: Path, cells: int | None = None, scan_period_s:
 def btms(*args: str, cwd: Path | None = None, timeout: float = 60, preexec_fn=None) -> subprocess.CompletedProcess:
     """A short `btms` command whose output we read (never `run`: see GatewayProcess)."""
     return subprocess.run(
-        [sys.executable, "-m", "btms.cli", *args], cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "btms.cli", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         preexec_fn=preexec_fn,
     )
 
@@ -77,8 +81,17 @@ class GatewayProcess:
         return cls.launch(tmp_path, topology, data, created.stdout.strip(), **launch)
 
     @classmethod
-    def launch(cls, tmp_path: Path, topology: Path, data: dict, token: str, name: str = "run",
-               env: dict | None = None, preexec_fn=None, max_open_files: int | None = None) -> GatewayProcess:
+    def launch(
+        cls,
+        tmp_path: Path,
+        topology: Path,
+        data: dict,
+        token: str,
+        name: str = "run",
+        env: dict | None = None,
+        preexec_fn=None,
+        max_open_files: int | None = None,
+    ) -> GatewayProcess:
         """`env` adds to the environment; `preexec_fn` runs in the child before `btms` starts;
         `max_open_files` runs it under `ulimit -n N` (every actor process inherits the limit)."""
         out, err = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
@@ -88,8 +101,13 @@ class GatewayProcess:
             command = ["sh", "-c", f'ulimit -n {int(max_open_files)} && exec "$@"', "sh", *command]
         with open(out, "w") as o, open(err, "w") as e:
             process = subprocess.Popen(
-                command, cwd=REPO, stdout=o, stderr=e,
-                stdin=subprocess.DEVNULL, env={**os.environ, **(env or {}), MARKER: marker}, preexec_fn=preexec_fn,
+                command,
+                cwd=REPO,
+                stdout=o,
+                stderr=e,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {}), MARKER: marker},
+                preexec_fn=preexec_fn,
             )
         return cls(topology, data, process, out, err, token, marker)
 
@@ -151,7 +169,11 @@ class GatewayProcess:
 def actor_system_pids(admin_port: int) -> set[int]:
     """Every process of the actor system whose admin listens on admin_port (one session)."""
     admin = next(
-        (c.pid for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == admin_port and c.pid),
+        (
+            c.pid
+            for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == admin_port and c.pid
+        ),
         None,
     )
     if admin is None:

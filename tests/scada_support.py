@@ -85,9 +85,29 @@ class ServerThread:
 
 def mbpoll(port: int, unit: int, ref: int, count: int, kind: str = "4") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["mbpoll", "-m", "tcp", "-a", str(unit), "-0", "-r", str(ref), "-c", str(count), "-t", kind, "-1",
-         "-o", "2", "-p", str(port), "127.0.0.1"],
-        capture_output=True, text=True, timeout=20,
+        [
+            "mbpoll",
+            "-m",
+            "tcp",
+            "-a",
+            str(unit),
+            "-0",
+            "-r",
+            str(ref),
+            "-c",
+            str(count),
+            "-t",
+            kind,
+            "-1",
+            "-o",
+            "2",
+            "-p",
+            str(port),
+            "127.0.0.1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
 
 

@@ -207,7 +207,7 @@ def _names(ids: Iterable[str], limit: int = 6) -> str:
     names = list(ids)
     if len(names) <= limit:
         return ", ".join(names)
-    return f"{', '.join(names[:limit - 1])}, ... {len(names)} in all"
+    return f"{', '.join(names[: limit - 1])}, ... {len(names)} in all"
 
 
 def _battery_counts(strings: list[StringConfig]) -> str:

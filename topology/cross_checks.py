@@ -7,16 +7,13 @@ from battery.site import (
     MasterControllerConfig,
     ServicesConfig,
 )
-from topology.problems import Problem, TopologyError, listing, quoted
-from topology.schema import Section
-
-
+from topology.problems import listing, quoted
 from topology.rules import _claim, _hosts_overlap
+from topology.schema import Section
 
 
 class CrossChecks:
     """The cross-checks of `_TopologyReader` (topology/loader.py), run once every section is read."""
-
 
     def _check_unique_ids(self) -> None:
         groups: list[tuple[str, list[tuple[object, Section]], str]] = [
@@ -158,4 +155,3 @@ class CrossChecks:
                     continue
                 if _hosts_overlap(host, other_host):  # type: ignore[arg-type]
                     self.log.add(at, f"{path}: {name} and {other} would both listen on TCP port {port}")
-

@@ -228,7 +228,9 @@ class _TopologyReader(ServicesReader, CrossChecks):
                 address=self._address(s),  # type: ignore[arg-type]
                 battery=self._battery(s.section("battery", BATTERY_KEYS, required=True)),
                 hall_range_a=s.integer(  # type: ignore[arg-type]
-                    "hall_range_a", lo=1, hi=MAX_HALL_RANGE_A,
+                    "hall_range_a",
+                    lo=1,
+                    hi=MAX_HALL_RANGE_A,
                     too_high=f"{MAX_HALL_RANGE_A} A, the largest hall sensor range (BM-HS)",
                 ),  # fmt: skip
                 climate_sensor=s.boolean("climate_sensor", False),  # type: ignore[arg-type]
@@ -252,7 +254,9 @@ class _TopologyReader(ServicesReader, CrossChecks):
             nominal_voltage=s.integer("nominal_voltage", allowed=NOMINAL_BATTERY_VOLTAGES),  # type: ignore[arg-type]
             capacity_ah=s.number("capacity_ah", gt=0, le=100_000, unit="Ah"),  # type: ignore[arg-type]
             count=s.integer(  # type: ignore[arg-type]
-                "count", lo=1, hi=MAX_BATTERIES_PER_STRING,
+                "count",
+                lo=1,
+                hi=MAX_BATTERIES_PER_STRING,
                 too_high=f"the {MAX_BATTERIES_PER_STRING} batteries a BM-SS string master supports",
             ),  # fmt: skip
         )

@@ -19,8 +19,7 @@ OUTPUT_FUNCTIONS = ("disconnect", "siren")
 
 ID_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ID_LENGTH - 1}}}")
 ID_SAYS = (
-    f"is not a valid id: use 1 to {MAX_ID_LENGTH} letters, digits, '-', '_' or '.', "
-    "starting with a letter or digit"
+    f"is not a valid id: use 1 to {MAX_ID_LENGTH} letters, digits, '-', '_' or '.', starting with a letter or digit"
 )
 ID_RULES = {"pattern": ID_PATTERN, "pattern_says": ID_SAYS, "max_length": MAX_ID_LENGTH}  # for Section.text
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -54,7 +53,6 @@ STORAGE_KEYS = ("path", "retention_days", "min_free_mb", "commit_interval_s", "a
 
 # Communities every scanner tries first; SNMP must use one the site chose.
 WELL_KNOWN_COMMUNITIES = frozenset({"public", "private"})
-
 
 
 def _is_host(text: str) -> bool:

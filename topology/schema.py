@@ -23,9 +23,7 @@ from topology.limits import MAX_NUMBER_LENGTH, MAX_TEXT_LENGTH
 from topology.problems import ProblemLog, quoted, shortened
 
 _TAG = "tag:yaml.org,2002:"
-_SAFE_SCALAR_TAGS: Final = frozenset(
-    _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")
-)
+_SAFE_SCALAR_TAGS: Final = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 _STANDARD_TAGS: Final = _SAFE_SCALAR_TAGS | {_TAG + "map", _TAG + "seq"}
 _NUMBER_TAGS: Final = frozenset({_TAG + "int", _TAG + "float"})
 
@@ -119,15 +117,13 @@ class Section:
             did_you_mean = f" (did you mean '{hint[0]}'?)" if hint else ""
             self.log.add(
                 line_of(key_node),
-                f"{self._at(shortened(key))}: unknown key{did_you_mean}; "
-                f"allowed keys here: {', '.join(self.allowed)}",
+                f"{self._at(shortened(key))}: unknown key{did_you_mean}; allowed keys here: {', '.join(self.allowed)}",
             )
             return
         if key in self._keys:
             self.log.add(
                 line_of(key_node),
-                f"{self._at(key)}: appears twice in the same mapping "
-                f"(first at line {line_of(self._keys[key])})",
+                f"{self._at(key)}: appears twice in the same mapping (first at line {line_of(self._keys[key])})",
             )
             return
         self._keys[key] = key_node

@@ -12,10 +12,7 @@ from battery.site import (
     StorageConfig,
     WebConfig,
 )
-from topology.problems import Problem, TopologyError, quoted
-from topology.schema import Section
-
-
+from topology.problems import quoted
 from topology.rules import (
     ID_RULES,
     MAX_MODBUS_CONNECTIONS,
@@ -28,6 +25,7 @@ from topology.rules import (
     _host_port,
     _is_host,
 )
+from topology.schema import Section
 
 
 class ServicesReader:
@@ -80,7 +78,10 @@ class ServicesReader:
             write_enabled=s.boolean("write_enabled", False),  # type: ignore[arg-type]
             write_clients=tuple(clients),
             max_connections=s.integer(  # type: ignore[arg-type]
-                "max_connections", 32, lo=1, hi=MAX_MODBUS_CONNECTIONS,
+                "max_connections",
+                32,
+                lo=1,
+                hi=MAX_MODBUS_CONNECTIONS,
                 too_high=f"{MAX_MODBUS_CONNECTIONS}, the most the server holds open (each uses a file descriptor)",
             ),
             idle_timeout_s=s.number("idle_timeout_s", 60.0, ge=1.0, le=86_400.0, unit="s"),  # type: ignore[arg-type]
@@ -136,8 +137,7 @@ class ServicesReader:
         if snmp.read_community in WELL_KNOWN_COMMUNITIES:
             s.problem(
                 "read_community",
-                f"{snmp.read_community!r} is a well-known default that every scanner tries; "
-                "choose your own community",
+                f"{snmp.read_community!r} is a well-known default that every scanner tries; choose your own community",
             )
         elif snmp.enabled and not s.has("read_community") and not users:
             s.problem(

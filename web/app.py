@@ -90,16 +90,26 @@ def create_app(
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return json_error(401, "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')")
+            return json_error(
+                401,
+                "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')",
+            )
         found = await verifier.identify(token.strip())
         if found is None:
             if failures.failed(address):
-                log.warning("api client throttled: too many invalid tokens", client=address,
-                            failures=failures.max_failures, window_s=failures.window_s)
+                log.warning(
+                    "api client throttled: too many invalid tokens",
+                    client=address,
+                    failures=failures.max_failures,
+                    window_s=failures.window_s,
+                )
             return json_error(401, "invalid or revoked API token")
         g.token_name, g.token_role = found
         if request.method not in ("GET", "HEAD") and g.token_role != "operator":
-            return json_error(403, f"token {g.token_name!r} is a viewer token: {request.method} {request.path} needs an operator token")
+            return json_error(
+                403,
+                f"token {g.token_name!r} is a viewer token: {request.method} {request.path} needs an operator token",
+            )
         return None
 
     @app.errorhandler(HTTPException)

@@ -27,11 +27,18 @@ MAX_ADDRESSES = 4096
 class FailureWindow:
     """Invalid-token times per client address, in a sliding window."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window_s: float = WINDOW_S,
-                 max_addresses: int = MAX_ADDRESSES, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_failures: int = MAX_FAILURES,
+        window_s: float = WINDOW_S,
+        max_addresses: int = MAX_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if max_failures < 1 or window_s <= 0 or max_addresses < 1:
-            raise ValueError(f"FailureWindow: max_failures {max_failures} and max_addresses {max_addresses} "
-                             f"must be >= 1, window_s {window_s} > 0")
+            raise ValueError(
+                f"FailureWindow: max_failures {max_failures} and max_addresses {max_addresses} "
+                f"must be >= 1, window_s {window_s} > 0"
+            )
         self.max_failures = max_failures
         self.window_s = window_s
         self.max_addresses = max_addresses

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 
-from battery.alarms.records import AlarmNotice
-from battery.alarms.kinds import AlarmLevel
-from storage.alarm_store import AlarmPage, AlarmRecord, AlarmStore
 from battery.alarms.active import ENDING_EVENTS, is_active
+from battery.alarms.kinds import AlarmLevel
+from battery.alarms.records import AlarmNotice
+from storage.alarm_store import AlarmPage, AlarmRecord, AlarmStore
 
 MAX_REMEMBERED = 5_000  # alarms whose latest notice is kept (the active ones are kept first)
 _ACTIVE_LIMIT = 10_000  # active alarms read from the table at most (store.page's bound)
@@ -34,13 +34,20 @@ class LiveAlarms:
         ending = n.event in ENDING_EVENTS
         active = is_active(n)
         self._by_id[n.alarm_id] = AlarmRecord(
-            id=n.alarm_id, kind=n.kind, detail=n.detail, ups_id=n.ups_id, string_id=n.string_id,
+            id=n.alarm_id,
+            kind=n.kind,
+            detail=n.detail,
+            ups_id=n.ups_id,
+            string_id=n.string_id,
             cell_index=n.cell_index,
             value=before.value if before is not None and ending else n.value,  # a clear's value is its clear value
-            limit=n.limit, from_time=n.from_time, to_time=None if active else (n.to_time or n.from_time),
+            limit=n.limit,
+            from_time=n.from_time,
+            to_time=None if active else (n.to_time or n.from_time),
             clear_value=n.value if ending else (before.clear_value if before else None),
             close_reason=before.close_reason if before else None,
-            acknowledged_by=n.acknowledged_by, acknowledged_at=n.acknowledged_at,
+            acknowledged_by=n.acknowledged_by,
+            acknowledged_at=n.acknowledged_at,
         )
         self._forget_oldest()
 
@@ -58,8 +65,11 @@ class LiveAlarms:
 
     def matching(self, ups_id: str | None, string_id: str | None) -> list[AlarmRecord]:
         """Newest first, as the tables list them."""
-        rows = [r for r in self._by_id.values()
-                if (ups_id is None or r.ups_id == ups_id) and (string_id is None or r.string_id == string_id)]
+        rows = [
+            r
+            for r in self._by_id.values()
+            if (ups_id is None or r.ups_id == ups_id) and (string_id is None or r.string_id == string_id)
+        ]
         return sorted(rows, key=lambda r: r.id, reverse=True)
 
 
@@ -81,7 +91,12 @@ class AlarmView:
         return [r for r in live if r.id not in stored]
 
     async def page(
-        self, *, ups_id: str | None = None, string_id: str | None = None, offset: int = 0, limit: int = 10,
+        self,
+        *,
+        ups_id: str | None = None,
+        string_id: str | None = None,
+        offset: int = 0,
+        limit: int = 10,
         active_only: bool = False,
     ) -> AlarmPage:
         if active_only:
@@ -95,8 +110,9 @@ class AlarmView:
         # unsaved alarms numbered above it, each unsaved one sits under the stored rows above it.
         start = max(0, offset - len(unsaved))
         window = await self.store.page(ups_id=ups_id, string_id=string_id, offset=start, limit=limit + len(unsaved))
-        placed = [(start + i + sum(1 for u in unsaved if u.id > r.id), self.live.over(r))
-                  for i, r in enumerate(window.rows)]
+        placed = [
+            (start + i + sum(1 for u in unsaved if u.id > r.id), self.live.over(r)) for i, r in enumerate(window.rows)
+        ]
         for above, u in enumerate(unsaved):
             placed.append((await self.store.count_newer(u.id, ups_id=ups_id, string_id=string_id) + above, u))
         rows = tuple(r for position, r in sorted(placed, key=lambda p: p[0]) if offset <= position < offset + limit)
@@ -107,13 +123,18 @@ class AlarmView:
         rows = {r.id: self.live.over(r) for r in stored.rows}
         rows.update({r.id: r for r in self.live.matching(ups_id, string_id)})
         active = sorted((r for r in rows.values() if r.active), key=lambda r: r.id, reverse=True)
-        return AlarmPage(tuple(active[offset:offset + limit]), len(active))
+        return AlarmPage(tuple(active[offset : offset + limit]), len(active))
 
     async def csv_chunks(
-        self, level: AlarmLevel, *, ups_id: str | None = None, string_id: str | None = None,
+        self,
+        level: AlarmLevel,
+        *,
+        ups_id: str | None = None,
+        string_id: str | None = None,
         labels: Mapping[str, str] | None = None,
     ) -> AsyncIterator[str]:
         unsaved = await self._unsaved(ups_id, string_id)
-        async for chunk in self.store.csv_chunks(level, ups_id=ups_id, string_id=string_id, labels=labels,
-                                                 replace=self.live.over, unsaved=unsaved):
+        async for chunk in self.store.csv_chunks(
+            level, ups_id=ups_id, string_id=string_id, labels=labels, replace=self.live.over, unsaved=unsaved
+        ):
             yield chunk

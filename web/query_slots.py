@@ -35,8 +35,10 @@ class QuerySlots:
         with self._lock:
             n = self._running.get(client, 0)
             if n >= self.per_client:
-                raise TooManyQueries(f"{client} already runs {n} history queries or downloads "
-                                     f"(at most {self.per_client} at once): wait for one to finish")
+                raise TooManyQueries(
+                    f"{client} already runs {n} history queries or downloads "
+                    f"(at most {self.per_client} at once): wait for one to finish"
+                )
             self._running[client] = n + 1
         return QuerySlot(self, client)
 

@@ -14,10 +14,10 @@ from quart import Blueprint, Response, g, jsonify, request
 
 from actors.messages.down import SendTestNotification
 from actors.messages.service import NotificationTestResult
-from battery.commands import AcknowledgeAlarm, SetStringRelay
 from battery.alarms.kinds import AlarmLevel
-from storage.alarm_store import AlarmRecord, AlarmStore
+from battery.commands import AcknowledgeAlarm, SetStringRelay
 from battery.site import Topology
+from storage.alarm_store import AlarmRecord, AlarmStore
 from web.errors import json_error
 from web.live_alarms import AlarmView, LiveAlarms
 from web.request_args import BadRequest, integer, require_known
@@ -58,8 +58,11 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
     async def alarms():
         ups, string = where()
         page = await access.view.page(
-            ups_id=ups, string_id=string, active_only=request.args.get("active") in ("1", "true"),
-            offset=integer(request.args, "offset", 0, 0, 10**9), limit=integer(request.args, "limit", 50, 1, 1000),
+            ups_id=ups,
+            string_id=string,
+            active_only=request.args.get("active") in ("1", "true"),
+            offset=integer(request.args, "offset", 0, 0, 10**9),
+            limit=integer(request.args, "limit", 50, 1, 1000),
         )
         return jsonify({"total": page.total, "alarms": [_alarm_json(r) for r in page.rows]})
 
@@ -73,7 +76,9 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
             async for chunk in chunks:
                 yield chunk.encode()
 
-        return Response(body(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="btms-alarms.csv"'})
+        return Response(
+            body(), mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="btms-alarms.csv"'}
+        )
 
     @bp.post("/alarms/<rowid:alarm_id>/acknowledge")
     async def acknowledge(alarm_id: int):
@@ -81,7 +86,9 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
         if record is None:
             return json_error(404, f"no alarm #{alarm_id}")
         if record.acknowledged_by:
-            return json_error(409, f"alarm #{alarm_id} was acknowledged by {record.acknowledged_by} at {iso(record.acknowledged_at)}")
+            return json_error(
+                409, f"alarm #{alarm_id} was acknowledged by {record.acknowledged_by} at {iso(record.acknowledged_at)}"
+            )
         bridge.command(AcknowledgeAlarm(alarm_id, g.token_name))
         return jsonify({"alarm": alarm_id, "acknowledged_by": g.token_name}), 202
 
@@ -109,15 +116,26 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
             )
         except TimeoutError:
             return json_error(504, f"the notifier did not answer within {TEST_NOTIFICATION_TIMEOUT_S:.0f} s")
-        return jsonify({"channel": channel, "contact": result.contact, "sent": result.ok, "error": result.error or None})
+        return jsonify(
+            {"channel": channel, "contact": result.contact, "sent": result.ok, "error": result.error or None}
+        )
 
     return bp
 
 
 def _alarm_json(r: AlarmRecord) -> dict:
     return {
-        "id": r.id, "kind": r.kind, "title": r.title, "status": r.status,
-        "ups_id": r.ups_id, "string_id": r.string_id, "cell": r.cell_index,
-        "value": r.value, "limit": r.limit, "from": iso(r.from_time), "to": iso(r.to_time) if r.to_time else None,
-        "acknowledged_by": r.acknowledged_by, "acknowledged_at": iso(r.acknowledged_at) if r.acknowledged_at else None,
+        "id": r.id,
+        "kind": r.kind,
+        "title": r.title,
+        "status": r.status,
+        "ups_id": r.ups_id,
+        "string_id": r.string_id,
+        "cell": r.cell_index,
+        "value": r.value,
+        "limit": r.limit,
+        "from": iso(r.from_time),
+        "to": iso(r.to_time) if r.to_time else None,
+        "acknowledged_by": r.acknowledged_by,
+        "acknowledged_at": iso(r.acknowledged_at) if r.acknowledged_at else None,
     }

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, jsonify, request
 
+from battery.site import Topology
 from storage.history.cancel import QueryCancelled
 from storage.history.reader import HistoryReader, UnknownItem
-from battery.site import Topology
 from web.errors import json_error
 from web.query_slots import RETRY_AFTER_S, QuerySlot, QuerySlots, TooManyQueries
 from web.request_args import (
@@ -69,11 +69,17 @@ def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots 
         points = integer(args, "points", 500, 1, 5000)
         with slot():
             rows = await reader.series(level, ident, quantity, start, end, points)
-        return jsonify({
-            "level": level, "id": ident, "quantity": quantity, "from": iso(start), "to": iso(end),
-            "columns": ["time", "min", "avg", "max"],
-            "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows],
-        })
+        return jsonify(
+            {
+                "level": level,
+                "id": ident,
+                "quantity": quantity,
+                "from": iso(start),
+                "to": iso(end),
+                "columns": ["time", "min", "avg", "max"],
+                "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows],
+            }
+        )
 
     @bp.get("/strings/<string_id>/snapshot")
     async def snapshot(string_id: str):
@@ -96,8 +102,14 @@ def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots 
         points = integer(request.args, "points", 1000, 1, 5000)
         with slot():
             rows = await reader.discharge_event_series(event_id, quantity, cell, points)
-        return jsonify({"event": event_id, "quantity": quantity, "cell": cell,
-                        "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows]})
+        return jsonify(
+            {
+                "event": event_id,
+                "quantity": quantity,
+                "cell": cell,
+                "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows],
+            }
+        )
 
     @bp.get("/export.csv")
     async def export_csv():
@@ -109,8 +121,10 @@ def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots 
         cell = integer(args, "cell", 0, 0, 120) or None
         if cell is not None and not args.get("string"):
             raise BadRequest("'cell' needs 'string'")
-        stream = _held(slot(), reader.csv_rows(kind if cell is None else "cells", start, end, args.get("ups"),
-                                               args.get("string"), cell))
+        stream = _held(
+            slot(),
+            reader.csv_rows(kind if cell is None else "cells", start, end, args.get("ups"), args.get("string"), cell),
+        )
         first = await anext(stream)  # unknown names fail here, before the 200 is sent
 
         async def body():

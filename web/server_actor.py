@@ -15,15 +15,15 @@ import asyncio
 
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config
-from thespian.actors import ActorExitRequest
 from hypercorn.utils import wrap_app
+from thespian.actors import ActorExitRequest
 
-from observability.log import configure_structlog, get_logger
+from actors.base.protocol_actor import ProtocolActor
 from actors.messages.down import InitWebServer
 from actors.messages.service import ALARMS, SITE, NotificationTestResult, Subscribe
 from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
 from battery.alarms.records import AlarmNotice
-from actors.base.protocol_actor import ProtocolActor
+from observability.log import configure_structlog, get_logger
 from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from web.app import create_app
@@ -79,16 +79,26 @@ class WebServer(ProtocolActor):
                 try:
                     config.create_ssl_context()
                 except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
-                    self.post_command(ServiceFailed("web", f"TLS certificate {web.tls_cert} or key {web.tls_key} "
-                                                           f"unusable: {error.strerror or error}"))
+                    self.post_command(
+                        ServiceFailed(
+                            "web",
+                            f"TLS certificate {web.tls_cert} or key {web.tls_key} unusable: {error.strerror or error}",
+                        )
+                    )
                     return
             try:
                 sockets = config.create_sockets()
             except OSError as error:
-                self.post_command(ServiceFailed("web", f"cannot listen on {web.host}:{web.port}: {error.strerror or error}"))
+                self.post_command(
+                    ServiceFailed("web", f"cannot listen on {web.host}:{web.port}: {error.strerror or error}")
+                )
                 return
-            await worker_serve(wrap_app(app, config.wsgi_max_body_size, None), config, sockets=sockets,
-                               shutdown_trigger=asyncio.Event().wait)
+            await worker_serve(
+                wrap_app(app, config.wsgi_max_body_size, None),
+                config,
+                sockets=sockets,
+                shutdown_trigger=asyncio.Event().wait,
+            )
 
         self.start_loop(main)
         # Alarm notices lay what the AlarmManager announced over the alarm table (a full disk may hold a row back).

@@ -157,7 +157,10 @@ class SiteView:
 
 # A cell's readings travel in their wire scale (1 mV, 1 µΩ, 0.1 °C); the API serves them in the unit.
 _CELL_VOLTAGE, _CELL_RESISTANCE, _CELL_TEMPERATURE = (
-    CELL_JSON["voltage_v"], CELL_JSON["resistance_mohm"], CELL_JSON["temperature_c"])
+    CELL_JSON["voltage_v"],
+    CELL_JSON["resistance_mohm"],
+    CELL_JSON["temperature_c"],
+)
 
 # The values of a UPS and of a string: all null when there is no current data.
 UPS_VALUES = tuple(UPS_JSON)

@@ -33,8 +33,8 @@ from thespian.actors import (
     WatchMessage,
 )
 
-from observability.log import configure_structlog, get_logger
 from actors.messages.address import Address
+from observability.log import configure_structlog, get_logger
 
 _POLL = "protocol-actor-poll-commands"
 
@@ -53,6 +53,8 @@ class _LoopEnded:
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
 _LOOP_START_TIMEOUT_S = 10.0
 
 
@@ -192,8 +194,9 @@ class ProtocolActor(ActorTypeDispatcher):
     def _loop_ended(self, reason: str) -> None:
         """The server's loop ended on its own: a dead server in a live actor would drop every
         message silently, so the actor exits and its parent re-creates it."""
-        get_logger("btms.protocol_actor").error("server loop ended; exiting to be re-created",
-                                                actor=type(self).__name__, reason=reason)
+        get_logger("btms.protocol_actor").error(
+            "server loop ended; exiting to be re-created", actor=type(self).__name__, reason=reason
+        )
         self.send(self.myAddress, ActorExitRequest())
 
     def watch(self) -> ThespianWatch | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.base.protocol_actor import ProtocolActor
 from actors.messages.address import Address
 from actors.messages.service import ALARMS, SITE, Subscribe
 from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
 from battery.alarms.records import AlarmNotice
-from actors.base.protocol_actor import ProtocolActor
 from battery.site import Topology
 
 

@@ -17,21 +17,21 @@ from __future__ import annotations
 
 from thespian.actors import Actor
 
-from battery.plausibility import health_of, reading_faults
 from actors.messages.down import InitCell
 from actors.messages.service import CrashForTest
 from actors.messages.up import CellFailed
-from battery.codes import CellFault, Health
-from battery.quantities import quantity
-from battery.readings import CellBatch
-from battery.status import CellSnapshot, CellStatus
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
+from battery.codes import CellFault, Health
 from battery.maths import (
     RESISTANCE_SMOOTHING_S,
     smoothed,
     soh_from_resistance,
     update_soc,
 )
+from battery.plausibility import health_of, reading_faults
+from battery.quantities import quantity
+from battery.readings import CellBatch
+from battery.status import CellSnapshot, CellStatus
 
 # Across a longer gap in the data the current is unknown: integrating the last one would be a guess.
 CELL_VOLTAGE = quantity("cell.voltage")  # the batch carries counts of the wire scale (1 mV, 0.01 A)
@@ -143,7 +143,9 @@ class CellSensor(Actor):
             and last.soh_pct == soh_pct
         ):
             return last  # unchanged: an immutable message can be sent again (most scans, in float)
-        status = self.last_status = CellStatus(self.index, health, faults, soc_pct, soh_pct, snapshot, tuple(transitions))
+        status = self.last_status = CellStatus(
+            self.index, health, faults, soc_pct, soh_pct, snapshot, tuple(transitions)
+        )
         return status
 
     def _update_estimates(self, timestamp: float, voltage_mv: int, resistance_uohm: int, current_ca: int) -> None:

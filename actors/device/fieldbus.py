@@ -95,11 +95,17 @@ class FieldBus(ProtocolActor):
     def _output_written(self, result: OutputWritten) -> None:
         if result.ok:
             self.outputs_written += 1
-            self.log.info("output written", device=result.device_address, output=result.output, on=result.on,
-                          queued_ms=round(result.queued_ms, 1))
+            self.log.info(
+                "output written",
+                device=result.device_address,
+                output=result.output,
+                on=result.on,
+                queued_ms=round(result.queued_ms, 1),
+            )
         else:
-            self.log.error("output write failed", device=result.device_address, output=result.output,
-                           error=result.error)
+            self.log.error(
+                "output write failed", device=result.device_address, output=result.output, error=result.error
+            )
         if self.master_controller is not None:
             self.send(self.master_controller, result)
 

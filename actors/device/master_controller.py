@@ -16,13 +16,9 @@ from datetime import timedelta
 
 from thespian.actors import ActorTypeDispatcher
 
-from actors.base.init_gate import InitGate
-from observability.log import configure_structlog, get_logger
 from actors.base.alarm_sender import AlarmSender
+from actors.base.init_gate import InitGate
 from actors.messages.down import AttachMasterController, InitMasterController, SetSiren
-from battery.alarms.records import AlarmCleared, AlarmRaised
-from battery.commands import SetStringRelay
-from protocols.fieldbus.bus_messages import IoModuleScan, OutputWritten, SetOutput
 from battery.alarms import (
     INACTIVE,
     AlarmKind,
@@ -30,6 +26,10 @@ from battery.alarms import (
     evaluate_flag,
     to_alarm_message,
 )
+from battery.alarms.records import AlarmCleared, AlarmRaised
+from battery.commands import SetStringRelay
+from observability.log import configure_structlog, get_logger
+from protocols.fieldbus.bus_messages import IoModuleScan, OutputWritten, SetOutput
 
 INPUT_DELAY_S = 2.0  # a contact must stay on (or off) this long to raise (or clear) its alarm
 SWITCH_OFF_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)  # then every 30 s until the BM-LC confirms
@@ -95,7 +95,9 @@ class MasterController(AlarmSender, InitGate, ActorTypeDispatcher):
     def receiveMsg_SetSiren(self, message: SetSiren, sender):
         for output in self.config.outputs:
             if output.function == "siren":
-                self.send(self.bus, SetOutput(self.module_addresses[output.module], output.output, message.on, message.reason))
+                self.send(
+                    self.bus, SetOutput(self.module_addresses[output.module], output.output, message.on, message.reason)
+                )
         self.log.info("siren", on=message.on, reason=message.reason)
 
     def receiveMsg_OutputWritten(self, message: OutputWritten, sender):
@@ -112,8 +114,11 @@ class MasterController(AlarmSender, InitGate, ActorTypeDispatcher):
         pending[2] = failures + 1
         if failures == 0:  # the first failure raises the alarm; retries go on until confirmed
             # The detail stays empty: it is part of the alarm's identity, and the clear must match it.
-            self._raise_or_clear(AlarmRaised("switch_off_failed", self._ups_of(string_id), string_id, None, None,
-                                                None, message.timestamp))
+            self._raise_or_clear(
+                AlarmRaised(
+                    "switch_off_failed", self._ups_of(string_id), string_id, None, None, None, message.timestamp
+                )
+            )
         delay = SWITCH_OFF_RETRY_S[min(failures, len(SWITCH_OFF_RETRY_S) - 1)]
         self.wakeupAfter(timedelta(seconds=delay), payload=("retry-switch-off", key))
 
@@ -128,20 +133,27 @@ class MasterController(AlarmSender, InitGate, ActorTypeDispatcher):
         pending = self.switch_offs.pop(key, None)
         if pending is not None and pending[2] > 0:
             string_id = pending[0]
-            self._raise_or_clear(AlarmCleared("switch_off_failed", self._ups_of(string_id), string_id, None, None,
-                                                 None, time.time(), ""))
+            self._raise_or_clear(
+                AlarmCleared("switch_off_failed", self._ups_of(string_id), string_id, None, None, None, time.time(), "")
+            )
 
     def _ups_of(self, string_id: str) -> str | None:
         return self.topology.string(string_id).ups_id if string_id else None
 
     def _watch_module(self, module: str, scan: IoModuleScan) -> None:
-        """"Communication lost" at the miss_limit-th unanswered scan in a row, cleared when it answers."""
+        """ "Communication lost" at the miss_limit-th unanswered scan in a row, cleared when it answers."""
         self.module_misses[module] = 0 if scan.responded else self.module_misses[module] + 1
         if not scan.responded and self.module_misses[module] < self.miss_limit:
             return  # a few misses are not an outage yet: hold
         lost = not scan.responded
         self.module_lost[module], transition = evaluate_flag(
-            self.module_lost[module], lost, AlarmKind.COMMUNICATION_LOST, 0.0, 0.0, scan.timestamp, detail=f"BM-LC {module}"
+            self.module_lost[module],
+            lost,
+            AlarmKind.COMMUNICATION_LOST,
+            0.0,
+            0.0,
+            scan.timestamp,
+            detail=f"BM-LC {module}",
         )
         if transition is not None:
             self.log.error("IO module not answering" if lost else "IO module answering again", module=module)

@@ -1,5 +1,4 @@
-"""Messages that flow down the tree: every child's Init (exactly one per (re)creation) and commands.
-"""
+"""Messages that flow down the tree: every child's Init (exactly one per (re)creation) and commands."""
 
 from __future__ import annotations
 

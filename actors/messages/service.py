@@ -1,15 +1,12 @@
-"""Subscriptions, queries and the hooks tests and tools use to inject faults.
-"""
+"""Subscriptions, queries and the hooks tests and tools use to inject faults."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.faults import StringFault
-
 from actors.messages.address import Address
 from battery.status import CellSnapshot
-
+from sim.faults import StringFault
 
 SITE = "site"  # one SiteUpdate per scan: every UPS, string and cell
 ALARMS = "alarms"  # every AlarmNotice; a new subscriber first gets the active alarms ("active")

@@ -1,5 +1,4 @@
-"""Messages that flow up the tree: cell rounds, UPS and site updates, and service reports.
-"""
+"""Messages that flow up the tree: cell rounds, UPS and site updates, and service reports."""
 
 from __future__ import annotations
 

@@ -148,7 +148,9 @@ def _start_tree(asys, topology, monitor: TreeMonitor) -> None:
 
 def _announce(topology, out: TextIO) -> None:
     s = topology.services
-    lines = [f"gateway {topology.gateway.id} ({topology.gateway.name}) running: {len(topology.strings)} strings in {len(topology.upses)} UPSes"]
+    lines = [
+        f"gateway {topology.gateway.id} ({topology.gateway.name}) running: {len(topology.strings)} strings in {len(topology.upses)} UPSes"
+    ]
     if s.web.enabled:
         scheme = "https" if s.web.tls_cert else "http"
         lines.append(f"  web/API  {scheme}://{s.web.host}:{s.web.port}/api/v1/site")

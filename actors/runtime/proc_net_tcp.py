@@ -84,14 +84,17 @@ def parse_row(line: str, byteorder: str = sys.byteorder) -> TcpSocketRow:
         raise ValueError(f"not a /proc/net/tcp row ({error}): {line.strip()[:80]!r}") from None
 
 
-def rows_of_connection(text: str, local: Endpoint, remote: Endpoint, byteorder: str = sys.byteorder) -> list[TcpSocketRow]:
+def rows_of_connection(
+    text: str, local: Endpoint, remote: Endpoint, byteorder: str = sys.byteorder
+) -> list[TcpSocketRow]:
     """The rows whose local and remote endpoints are exactly these (both IPv4 and IPv6 forms).
 
     Searches the text for the hex form instead of parsing every row: a host has hundreds of
     sockets and we want one."""
     rows = []
     needles = {
-        f" {endpoint_hex(local, byteorder, as_ipv6=v6)} {endpoint_hex(remote, byteorder, as_ipv6=v6)} " for v6 in (False, True)
+        f" {endpoint_hex(local, byteorder, as_ipv6=v6)} {endpoint_hex(remote, byteorder, as_ipv6=v6)} "
+        for v6 in (False, True)
     }
     for needle in needles:
         start = text.find(needle)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from observability.log import configure_structlog
 from actors.runtime.proc_net_tcp import Endpoint, connection_owner
+from observability.log import configure_structlog
 
 SOCKET_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 LOG_INTERVAL_S = 60.0

@@ -20,7 +20,6 @@ import socket
 import threading
 from pathlib import Path
 
-from observability.log import thespian_log_defs
 from actors.runtime.errors import CannotStart
 from actors.runtime.gateway_lock import LOCK_FILE, GatewayLock
 from actors.runtime.loopback import bind_thespian_to
@@ -28,6 +27,7 @@ from actors.runtime.poll_selector import use_poll_selector
 from actors.runtime.proc_scan import open_paths, pids_listening_on
 from actors.runtime.quiet_identify import use_quiet_identify
 from actors.runtime.same_user_only import accept_only_own_user
+from observability.log import thespian_log_defs
 
 BASE = "multiprocTCPBase"
 SHUTDOWN_WAIT_S = 4.0
@@ -62,8 +62,9 @@ def shut_down_system_on(port: int, wait_s: float = STALE_SHUTDOWN_WAIT_S) -> boo
         return True
     import multiprocessing
 
-    asking = multiprocessing.get_context("fork").Process(target=_shut_down, args=(port,), name="stale-shutdown",
-                                                         daemon=True)
+    asking = multiprocessing.get_context("fork").Process(
+        target=_shut_down, args=(port,), name="stale-shutdown", daemon=True
+    )
     asking.start()
     asking.join(wait_s)
     if asking.is_alive():
@@ -91,13 +92,16 @@ def free_admin_port(port: int) -> None:
     running = _gateways_behind(listeners)
     if running:
         storage, pid = running[0]
-        raise CannotStart(f"admin port {port} is used by the gateway of {storage} (pid {pid}); "
-                          "give each gateway its own gateway.admin_port")
+        raise CannotStart(
+            f"admin port {port} is used by the gateway of {storage} (pid {pid}); "
+            "give each gateway its own gateway.admin_port"
+        )
     shut_down_system_on(port)
     if admin_port_in_use(port):
         users = f" (pid {', '.join(map(str, sorted(listeners)))})" if listeners else ""
-        raise CannotStart(f"admin port {port} is in use by another program{users}; "
-                          "stop it or choose another gateway.admin_port")
+        raise CannotStart(
+            f"admin port {port} is in use by another program{users}; stop it or choose another gateway.admin_port"
+        )
 
 
 def _gateways_behind(listeners: set[int]) -> list[tuple[Path, int]]:
@@ -120,11 +124,13 @@ def start_actor_system(admin_port: int, log_dir: Path, level: int = logging.INFO
     from thespian.actors import ActorSystem
 
     try:
-        return ActorSystem(BASE, {"Admin Port": admin_port}, logDefs=thespian_log_defs(log_dir, level),
-                           transientUnique=True)
+        return ActorSystem(
+            BASE, {"Admin Port": admin_port}, logDefs=thespian_log_defs(log_dir, level), transientUnique=True
+        )
     except Exception as error:  # Thespian raises several unrelated types here; all mean "not started"
-        raise CannotStart(f"the actor system did not start on admin port {admin_port}: "
-                          f"{type(error).__name__}: {error}") from None
+        raise CannotStart(
+            f"the actor system did not start on admin port {admin_port}: {type(error).__name__}: {error}"
+        ) from None
 
 
 def stop_actor_system(asys, wait_s: float = SHUTDOWN_WAIT_S) -> bool:

@@ -45,12 +45,11 @@ from typing import Any
 import structlog
 
 from actors.base.init_gate import InitGate
+from actors.base.protocol_actor import ProtocolActor, SendTo
 from actors.messages.address import Address
 from actors.messages.down import InitAlarmManager, LogAction, SetSiren
 from actors.messages.service import RepublishActiveAlarms
-from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
-from battery.commands import AcknowledgeAlarm, SetStringRelay
-from actors.base.protocol_actor import ProtocolActor, SendTo
+from actors.site.live_alarms import LiveAlarms
 from battery.alarms.kinds import AlarmKind
 from battery.alarms.lifecycle import (
     AlarmKey,
@@ -60,17 +59,18 @@ from battery.alarms.lifecycle import (
     siren_on,
     switch_off_decision,
 )
-from actors.site.live_alarms import LiveAlarms
-from storage.pending_writes import DEFAULT_MAX_PENDING, PendingWrites
+from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
+from battery.commands import AcknowledgeAlarm, SetStringRelay
+from battery.site import Topology
 from storage.alarm_persistence import AlarmPersistence, is_disk_full
-from storage.space_reserve import RESERVE_FILE, SpaceReserve
 from storage.alarm_store import (
     CLOSED_WHILE_DOWN,
     ActionLine,
     AlarmRecord,
     AlarmStore,
 )
-from battery.site import Topology
+from storage.pending_writes import DEFAULT_MAX_PENDING, PendingWrites
+from storage.space_reserve import RESERVE_FILE, SpaceReserve
 
 _log = structlog.get_logger("gateway.alarms")
 _KNOWN_KINDS = frozenset(k.value for k in AlarmKind)
@@ -211,8 +211,11 @@ class AlarmBook:
             self._log_action("acknowledge refused", f"no alarm #{a.alarm_id} ({a.who})")
         elif rec.acknowledged_by is None:
             now = self._clock()
-            rec = self._live.acknowledged(rec.id, a.who, now) if rec.active else replace(
-                rec, acknowledged_by=a.who, acknowledged_at=now)
+            rec = (
+                self._live.acknowledged(rec.id, a.who, now)
+                if rec.active
+                else replace(rec, acknowledged_by=a.who, acknowledged_at=now)
+            )
             self._post(rec.notice("acknowledged"))
             self._writes.pending.alarm(rec)
             self._log_action("acknowledge", f"by {a.who}", rec.id, rec.string_id)
@@ -243,7 +246,8 @@ class AlarmBook:
             await self.republish(message.subscriber)
         elif isinstance(message, LogAction):
             self._writes.pending.action(
-                ActionLine(message.time, message.action, message.reason, string_id=message.string_id))
+                ActionLine(message.time, message.action, message.reason, string_id=message.string_id)
+            )
             await self.persist()
         else:
             raise TypeError(f"AlarmBook.handle: unexpected {type(message).__name__}")
@@ -299,8 +303,9 @@ async def open_store(settings_db: str | Path, reserve: SpaceReserve) -> AlarmSto
     except Exception as error:
         if not (is_disk_full(error) and reserve.release()):
             raise
-        _log.warning("disk full at start: the alarm space reserve was given up to open settings.db",
-                     reserve=str(reserve.path))
+        _log.warning(
+            "disk full at start: the alarm space reserve was given up to open settings.db", reserve=str(reserve.path)
+        )
         return await AlarmStore.open(settings_db)
 
 
@@ -321,11 +326,11 @@ class AlarmManager(InitGate, ProtocolActor):
             self._inputs = inputs = asyncio.Queue()
 
             async def main() -> None:
-                reserve = SpaceReserve(Path(message.settings_db).parent / RESERVE_FILE,
-                                       message.topology.storage.alarm_reserve_mb << 20)
+                reserve = SpaceReserve(
+                    Path(message.settings_db).parent / RESERVE_FILE, message.topology.storage.alarm_reserve_mb << 20
+                )
                 store = await open_store(message.settings_db, reserve)
-                book = AlarmBook(store, message.topology, self.post_command, message.switch_off_kinds,
-                                 reserve=reserve)
+                book = AlarmBook(store, message.topology, self.post_command, message.switch_off_kinds, reserve=reserve)
                 try:
                     await serve(book, inputs, message.reconcile_after_s)
                 finally:
@@ -356,4 +361,3 @@ class AlarmManager(InitGate, ProtocolActor):
     def receiveMsg_RepublishActiveAlarms(self, message: RepublishActiveAlarms, sender: Address):
         self._enqueue(message)
         return self.watch()
-

@@ -16,21 +16,60 @@ from datetime import timedelta
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
 
+from actors.base.forking import prepare_to_fork
+from actors.base.supervision import RestartPolicy, child_named, find_name, replace_child
 from actors.device.fieldbus import FieldBus
 from actors.device.master_controller import MasterController
-from actors.base.forking import prepare_to_fork
-from observability.log import configure_structlog, get_logger
-from actors.messages.down import AlarmManagerChanged, BusAddressChanged, Heartbeat, InitAlarmManager, InitFieldBus, InitGateway, InitHistorian, InitMasterController, InitModbusServer, InitNotifier, InitSnmpAgent, InitUps, InitWebServer, LogAction, SendTestNotification, SetSiren
-from actors.messages.service import ALARMS, SITE, TOPICS, BusStats, GetBusStats, InjectSimFault, LocateString, NotificationTestResult, RepublishActiveAlarms, SetSimInput, StringLocation, Subscribe
-from actors.messages.up import GatewayReady, HeartbeatAnswer, ServiceFailed, ServiceStarted, SiteUpdate, StringMasterStarted, StringSnapshotSaved, UpsUpdate
+from actors.messages.down import (
+    AlarmManagerChanged,
+    BusAddressChanged,
+    Heartbeat,
+    InitAlarmManager,
+    InitFieldBus,
+    InitGateway,
+    InitHistorian,
+    InitMasterController,
+    InitModbusServer,
+    InitNotifier,
+    InitSnmpAgent,
+    InitUps,
+    InitWebServer,
+    LogAction,
+    SendTestNotification,
+    SetSiren,
+)
+from actors.messages.service import (
+    ALARMS,
+    SITE,
+    TOPICS,
+    BusStats,
+    GetBusStats,
+    InjectSimFault,
+    LocateString,
+    NotificationTestResult,
+    RepublishActiveAlarms,
+    SetSimInput,
+    StringLocation,
+    Subscribe,
+)
+from actors.messages.up import (
+    GatewayReady,
+    HeartbeatAnswer,
+    ServiceFailed,
+    ServiceStarted,
+    SiteUpdate,
+    StringMasterStarted,
+    StringSnapshotSaved,
+    UpsUpdate,
+)
+from actors.ups.ups import Ups
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
+from battery.freshness import stale_after_s
+from battery.site import BusConfig, Topology
+from observability.log import configure_structlog, get_logger
 from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.snapshot_file import load_snapshots, save_snapshots
-from actors.base.supervision import RestartPolicy, child_named, find_name, replace_child
-from battery.site import BusConfig, Topology
-from actors.ups.ups import Ups
-from battery.freshness import stale_after_s
 
 READY_TIMEOUT_S = 8.0
 # If some UPSes have not reported a scan this long after the first did, publish what we have.
@@ -93,7 +132,11 @@ class Gateway(ActorTypeDispatcher):
 
     def _service_names(self) -> list[str]:
         s = self.topology.services
-        return [name for name, enabled in (("web", s.web.enabled), ("modbus", s.modbus.enabled), ("snmp", s.snmp.enabled)) if enabled]
+        return [
+            name
+            for name, enabled in (("web", s.web.enabled), ("modbus", s.modbus.enabled), ("snmp", s.snmp.enabled))
+            if enabled
+        ]
 
     def _factories(self) -> dict[str, Callable[[], tuple[type, object]]]:
         t = self.topology
@@ -108,29 +151,50 @@ class Gateway(ActorTypeDispatcher):
         for ups in t.upses:
             factories[f"ups:{ups.id}"] = lambda ups=ups: (
                 Ups,
-                InitUps(ups, self._bus_addresses(), self.myAddress, child_named(self.children, "alarms"),
-                        string_snapshots=tuple((s.id, self.snapshots[s.id]) for s in ups.strings if s.id in self.snapshots),
-                        communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses),
-                        miss_limits=tuple((b.id, b.miss_limit) for b in t.buses),
-                        stale_after_s=max(stale_after_s(t.bus(s.bus).scan_period_s) for s in ups.strings)),
+                InitUps(
+                    ups,
+                    self._bus_addresses(),
+                    self.myAddress,
+                    child_named(self.children, "alarms"),
+                    string_snapshots=tuple((s.id, self.snapshots[s.id]) for s in ups.strings if s.id in self.snapshots),
+                    communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses),
+                    miss_limits=tuple((b.id, b.miss_limit) for b in t.buses),
+                    stale_after_s=max(stale_after_s(t.bus(s.bus).scan_period_s) for s in ups.strings),
+                ),
             )
         if t.master_controller is not None:
             factories["master_controller"] = lambda: (
                 MasterController,
-                InitMasterController(t.master_controller, child_named(self.children, f"bus:{t.master_controller.bus}"), t,
-                                     child_named(self.children, "alarms")),
+                InitMasterController(
+                    t.master_controller,
+                    child_named(self.children, f"bus:{t.master_controller.bus}"),
+                    t,
+                    child_named(self.children, "alarms"),
+                ),
             )
         factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
         factories["modbus"] = lambda: (_class("actors.site.modbus_server", "ModbusServerActor"), InitModbusServer(t))
         factories["snmp"] = lambda: (_class("actors.site.snmp_agent", "SnmpAgentActor"), InitSnmpAgent(t))
         settings_db = str(t.storage_dir() / "settings.db")
-        factories["alarms"] = lambda: (_class("actors.site.alarm_manager", "AlarmManager"), InitAlarmManager(t, settings_db))
+        factories["alarms"] = lambda: (
+            _class("actors.site.alarm_manager", "AlarmManager"),
+            InitAlarmManager(t, settings_db),
+        )
         factories["historian"] = lambda: (
             _class("actors.site.historian", "Historian"),
-            InitHistorian(str(t.storage_dir()), t.storage.retention_days, t.storage.min_free_mb, t,
-                          commit_interval_s=t.storage.commit_interval_s, alarm_sink=self.myAddress),
+            InitHistorian(
+                str(t.storage_dir()),
+                t.storage.retention_days,
+                t.storage.min_free_mb,
+                t,
+                commit_interval_s=t.storage.commit_interval_s,
+                alarm_sink=self.myAddress,
+            ),
         )
-        factories["notifier"] = lambda: (_class("actors.site.notifier", "Notifier"), InitNotifier(settings_db, t.gateway.name))
+        factories["notifier"] = lambda: (
+            _class("actors.site.notifier", "Notifier"),
+            InitNotifier(settings_db, t.gateway.name),
+        )
         return factories
 
     def _bus_addresses(self) -> tuple[tuple[str, object], ...]:
@@ -202,8 +266,14 @@ class Gateway(ActorTypeDispatcher):
         if self.ready_to is None:
             return
         failures = tuple(f"{n}: {e}" for n, e in self.services_reported.items() if e)
-        missing = tuple(f"{n}: did not report within {READY_TIMEOUT_S:.0f} s" for n in self.services_expected - set(self.services_reported))
-        self.send(self.ready_to, GatewayReady(self.topology.gateway.id, tuple(n for n, _ in self.children), failures + missing))
+        missing = tuple(
+            f"{n}: did not report within {READY_TIMEOUT_S:.0f} s"
+            for n in self.services_expected - set(self.services_reported)
+        )
+        self.send(
+            self.ready_to,
+            GatewayReady(self.topology.gateway.id, tuple(n for n, _ in self.children), failures + missing),
+        )
         self.ready_to = None
 
     # -- data up and out --------------------------------------------------------------------
@@ -282,8 +352,9 @@ class Gateway(ActorTypeDispatcher):
         differs between them and goes to the log)."""
         self.log.warning("storage space", active=message.active, text=message.text)
         kind = AlarmRaised if message.active else AlarmCleared
-        self._to_child("alarms", kind("storage_space_low", None, None, None, message.free_mb, message.floor_mb,
-                                      time.time()))
+        self._to_child(
+            "alarms", kind("storage_space_low", None, None, None, message.free_mb, message.floor_mb, time.time())
+        )
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
         for subscriber in self.subscribers[ALARMS]:

@@ -18,12 +18,12 @@ from pathlib import Path
 from thespian.actors import ActorExitRequest
 
 from actors.base.init_gate import InitGate
-from observability.log import get_logger
+from actors.base.protocol_actor import ProtocolActor
 from actors.messages.down import HistorianFlush, InitHistorian
 from actors.messages.up import HistorianFlushed, SiteUpdate
-from storage.history.disk_alarm import HistoryDiskAlarm
 from battery.status import StringStatus, UpsStatus
-from actors.base.protocol_actor import ProtocolActor
+from observability.log import get_logger
+from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history.retention import RetentionPolicy
 from storage.history.writer import HistoryWriter
 
@@ -53,10 +53,10 @@ class Historian(InitGate, ProtocolActor):
             self.log.warning("Historian already initialised; ignoring a second InitHistorian")
             return self.watch()
         self.init = msg
-        policy = RetentionPolicy(retention_days=msg.retention_days, hot_days=msg.hot_days,
-                                 min_free_mb=msg.min_free_mb)
-        writer = HistoryWriter(Path(msg.storage_dir), policy=policy, commit_interval_s=msg.commit_interval_s,
-                               on_alarm=self.post_command)
+        policy = RetentionPolicy(retention_days=msg.retention_days, hot_days=msg.hot_days, min_free_mb=msg.min_free_mb)
+        writer = HistoryWriter(
+            Path(msg.storage_dir), policy=policy, commit_interval_s=msg.commit_interval_s, on_alarm=self.post_command
+        )
         for s in msg.topology.strings:
             writer.register_string(s.id, s.index, s.ups_id, s.battery.count)
         self.start_loop(_until_cancelled)

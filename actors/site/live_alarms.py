@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.alarms.lifecycle import AlarmKey, key_of
+from battery.alarms.records import AlarmCleared, AlarmRaised
 from storage.alarm_store import AlarmRecord
 
 CLEARED = "cleared"
@@ -33,9 +33,20 @@ class LiveAlarms:
         if found is not None:
             return found, False
         rec = AlarmRecord(
-            id=self._next_id, kind=str(e.kind), detail=e.detail or "", ups_id=e.ups_id, string_id=e.string_id,
-            cell_index=e.cell_index, value=e.value, limit=e.limit, from_time=e.time, to_time=None,
-            clear_value=None, close_reason=None, acknowledged_by=None, acknowledged_at=None,
+            id=self._next_id,
+            kind=str(e.kind),
+            detail=e.detail or "",
+            ups_id=e.ups_id,
+            string_id=e.string_id,
+            cell_index=e.cell_index,
+            value=e.value,
+            limit=e.limit,
+            from_time=e.time,
+            to_time=None,
+            clear_value=None,
+            close_reason=None,
+            acknowledged_by=None,
+            acknowledged_at=None,
         )
         self._next_id += 1
         self._by_key[key] = rec

@@ -6,11 +6,11 @@ A leaf: after InitModbusServer it subscribes to the gateway; the commands SCADA 
 
 from __future__ import annotations
 
+from actors.base.served_actor import ServedActor
 from actors.messages.address import Address
 from actors.messages.down import InitModbusServer
 from battery.site import Topology
 from protocols.scada.modbus_tcp_server import ScadaModbusServer
-from actors.base.served_actor import ServedActor
 
 
 class ModbusServerActor(ServedActor):

@@ -30,12 +30,12 @@ from typing import Any
 import structlog
 
 from actors.base.init_gate import InitGate
+from actors.base.protocol_actor import ProtocolActor, SendTo
 from actors.messages.address import Address
 from actors.messages.down import InitNotifier, ReloadNotificationSettings, SendTestNotification
 from actors.messages.service import ALARMS, NotificationTestResult, Subscribe
 from actors.messages.up import SiteUpdate
 from battery.alarms.records import AlarmNotice
-from actors.base.protocol_actor import ProtocolActor, SendTo
 from protocols.notify.compose import (
     InboxEvent,
     compose,
@@ -43,15 +43,15 @@ from protocols.notify.compose import (
     retry_delay_s,
     to_gsm_text,
 )
+from protocols.notify.gsm_modem import ModemError, send_sms_via_modem
+from protocols.notify.sms_http import SmsHttpError, send_sms_http
+from protocols.notify.smtp_mailer import MailError, send_mail
+from storage.notification_settings import CHANNELS, NotificationSettings, channel_enabled
 from storage.notification_store import (
     NotificationStore,
     QueuedMessage,
     Recipient,
 )
-from storage.notification_settings import CHANNELS, NotificationSettings, channel_enabled
-from protocols.notify.gsm_modem import ModemError, send_sms_via_modem
-from protocols.notify.sms_http import SmsHttpError, send_sms_http
-from protocols.notify.smtp_mailer import MailError, send_mail
 
 _NOT_CONFIGURED = ("SMTP server not configured", "SMS not configured")
 MAX_HELD = 1_000  # events held in memory while the inbox refuses them (the oldest go first)
@@ -106,7 +106,9 @@ class NotificationService:
                 continue
             when = n.from_time if n.event == "raised" else (n.to_time or now)
             self._hold(
-                InboxEvent(0, channel, when, n.event, n.alarm_id, n.title, n.ups_id, n.string_id, n.cell_index, n.value),
+                InboxEvent(
+                    0, channel, when, n.event, n.alarm_id, n.title, n.ups_id, n.string_id, n.cell_index, n.value
+                ),
                 now,
             )
             added += 1
@@ -119,8 +121,13 @@ class NotificationService:
         self._held.append((event, received_at))
         if len(self._held) > MAX_HELD:
             lost, _ = self._held.popleft()
-            _log.error("notification event dropped: the inbox has refused events for too long",
-                       held=MAX_HELD, alarm_id=lost.alarm_id, channel=lost.channel, title=lost.title)
+            _log.error(
+                "notification event dropped: the inbox has refused events for too long",
+                held=MAX_HELD,
+                alarm_id=lost.alarm_id,
+                channel=lost.channel,
+                title=lost.title,
+            )
 
     async def _release_held(self) -> None:
         """Put held events into the inbox, oldest first; stop at the first one the store refuses.
@@ -134,14 +141,16 @@ class NotificationService:
                 except (sqlite3.Error, OSError) as error:
                     if self._holding_since is None:
                         self._holding_since = time.monotonic()
-                        _log.error("notification events held in memory: settings.db refused them; they are "
-                                   "notified when it takes them", held=len(self._held),
-                                   error=f"{type(error).__name__}: {error}")
+                        _log.error(
+                            "notification events held in memory: settings.db refused them; they are "
+                            "notified when it takes them",
+                            held=len(self._held),
+                            error=f"{type(error).__name__}: {error}",
+                        )
                     return
                 self._held.popleft()
         if self._holding_since is not None:
-            _log.warning("held notification events stored",
-                         after_s=round(time.monotonic() - self._holding_since, 1))
+            _log.warning("held notification events stored", after_s=round(time.monotonic() - self._holding_since, 1))
             self._holding_since = None
 
     # -- the worker -------------------------------------------------------------------------
@@ -195,9 +204,19 @@ class NotificationService:
         recipients = await self._store.recipients(channel)
         messages = [
             QueuedMessage(
-                id=0, channel=channel, recipient=r.name, contact=r.contact(channel), alarm_label=c.alarm_label,
-                subject=c.subject, body=c.body if channel == "email" else c.sms_text, ups_id=c.ups_id,
-                string_id=c.string_id, cell_index=c.cell_index, created_at=now, next_attempt_at=now, attempts=0,
+                id=0,
+                channel=channel,
+                recipient=r.name,
+                contact=r.contact(channel),
+                alarm_label=c.alarm_label,
+                subject=c.subject,
+                body=c.body if channel == "email" else c.sms_text,
+                ups_id=c.ups_id,
+                string_id=c.string_id,
+                cell_index=c.cell_index,
+                created_at=now,
+                next_attempt_at=now,
+                attempts=0,
             )
             for r in recipients
         ]
@@ -214,8 +233,15 @@ class NotificationService:
             await self._deliver(m.channel, m.contact, m.subject, m.body)
         except DeliveryError as e:
             await self._store.log_attempt(
-                m.channel, alarm=m.alarm_label, time=now, contact=contact_label(m.recipient, m.contact), ok=False,
-                error=str(e), ups_id=m.ups_id, string_id=m.string_id, cell_index=m.cell_index,
+                m.channel,
+                alarm=m.alarm_label,
+                time=now,
+                contact=contact_label(m.recipient, m.contact),
+                ok=False,
+                error=str(e),
+                ups_id=m.ups_id,
+                string_id=m.string_id,
+                cell_index=m.cell_index,
             )
             s = self.settings
             next_at = self._clock() + retry_delay_s(attempts, s.retry_first_s, s.retry_max_s)
@@ -225,8 +251,15 @@ class NotificationService:
                 await self._store.reschedule(m.id, next_at, attempts)
             return
         await self._store.log_attempt(
-            m.channel, alarm=m.alarm_label, time=now, contact=contact_label(m.recipient, m.contact), ok=True,
-            error="", ups_id=m.ups_id, string_id=m.string_id, cell_index=m.cell_index,
+            m.channel,
+            alarm=m.alarm_label,
+            time=now,
+            contact=contact_label(m.recipient, m.contact),
+            ok=True,
+            error="",
+            ups_id=m.ups_id,
+            string_id=m.string_id,
+            cell_index=m.cell_index,
         )
         await self._store.remove(m.id)
 
@@ -247,8 +280,16 @@ class NotificationService:
                 raise DeliveryError("SMTP server not configured", permanent=True)
             try:
                 await send_mail(
-                    host=s.host, port=s.port, sender=s.sender, to=[contact], subject=subject, body=body,
-                    security=s.security, username=s.username, password=s.password, timeout_s=s.timeout_s,
+                    host=s.host,
+                    port=s.port,
+                    sender=s.sender,
+                    to=[contact],
+                    subject=subject,
+                    body=body,
+                    security=s.security,
+                    username=s.username,
+                    password=s.password,
+                    timeout_s=s.timeout_s,
                     ca_file=s.ca_file,
                 )
             except MailError as e:
@@ -262,13 +303,22 @@ class NotificationService:
             if sms.method == "modem":
                 async with self._modem_lock:  # one user of the serial port at a time
                     await send_sms_via_modem(
-                        port=sms.modem_port, number=contact, text=text, baudrate=sms.modem_baudrate,
-                        pin=sms.modem_pin, timeout_s=sms.modem_timeout_s,
+                        port=sms.modem_port,
+                        number=contact,
+                        text=text,
+                        baudrate=sms.modem_baudrate,
+                        pin=sms.modem_pin,
+                        timeout_s=sms.modem_timeout_s,
                     )
             else:
                 await send_sms_http(
-                    url=sms.http_url, number=contact, text=text, token=sms.http_token,
-                    to_field=sms.http_to_field, text_field=sms.http_text_field, timeout_s=sms.http_timeout_s,
+                    url=sms.http_url,
+                    number=contact,
+                    text=text,
+                    token=sms.http_token,
+                    to_field=sms.http_to_field,
+                    text_field=sms.http_text_field,
+                    timeout_s=sms.http_timeout_s,
                 )
         except (ModemError, SmsHttpError) as e:
             raise DeliveryError(str(e)) from e
@@ -354,8 +404,12 @@ class Notifier(InitGate, ProtocolActor):
                 except Exception as e:  # noqa: BLE001 - the attempt log could not be written: still answer the page
                     _log.error("test notification not logged", request=repr(request), exc_info=True)
                     ok, error = False, f"{type(e).__name__}: {e}"
-                self.post_command(SendTo(reply_to, NotificationTestResult(request.request_id, request.channel,
-                                                                          request.contact, ok, error)))
+                self.post_command(
+                    SendTo(
+                        reply_to,
+                        NotificationTestResult(request.request_id, request.channel, request.contact, ok, error),
+                    )
+                )
 
             asyncio.get_running_loop().create_task(test())
 

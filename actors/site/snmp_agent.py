@@ -6,10 +6,10 @@ becomes a trap or inform to the configured receivers.
 
 from __future__ import annotations
 
+from actors.base.served_actor import ServedActor
 from actors.messages.address import Address
 from actors.messages.down import InitSnmpAgent
 from battery.site import Topology
-from actors.base.served_actor import ServedActor
 from protocols.scada.snmp_agent import BtmsSnmpAgent, SnmpV3User
 
 

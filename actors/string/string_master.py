@@ -16,14 +16,12 @@ from dataclasses import replace
 import thespian.system.simpleSystemBase  # noqa: F401
 from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
 
-from actors.base.init_gate import InitGate
-from observability.log import configure_structlog, get_logger
 from actors.base.alarm_sender import AlarmSender
+from actors.base.init_gate import InitGate
 from actors.messages.down import AttachString, BusAddressChanged, InitCellBank, InitStringMaster
 from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
 from actors.messages.up import CellBatchResult, StringMasterStarted, StringSnapshotSaved
-from battery.readings import CellBatch, StringScan
-from battery.status import StringSnapshot
+from actors.string.cell_bank import CellBank
 from battery.alarms import (
     STRING_ALARMS_CLEAR,
     cell_limits_for_string,
@@ -31,9 +29,11 @@ from battery.alarms import (
     string_limits_for,
     to_alarm_message,
 )
-from actors.string.cell_bank import CellBank
+from battery.readings import CellBatch, StringScan
+from battery.status import StringSnapshot
 from battery.string_plausibility import measured_string_values
 from battery.string_values import cell_batch, stale_status, string_status
+from observability.log import configure_structlog, get_logger
 
 SNAPSHOT_EVERY_SCANS = 10
 CELL_ASK_TIMEOUT_S = 5.0
@@ -129,8 +129,9 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         transitions += [(None, t) for t in string_transitions]
         self.send(self.ups, status)
         for cell_index, transition in transitions:
-            self._raise_or_clear(to_alarm_message(transition, ups_id=self.config.ups_id, string_id=self.config.id,
-                                                  cell_index=cell_index))
+            self._raise_or_clear(
+                to_alarm_message(transition, ups_id=self.config.ups_id, string_id=self.config.id, cell_index=cell_index)
+            )
         self.scans_seen += 1
         if self.scans_seen % SNAPSHOT_EVERY_SCANS == 1:
             self._save_snapshot_if_changed()
@@ -178,4 +179,3 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         if self.cells_system is not None:
             self.cells_system.shutdown()
             self.cells_system = None
-

@@ -14,14 +14,14 @@ from datetime import timedelta
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
 
 from actors.base.forking import prepare_to_fork
-from observability.log import configure_structlog, get_logger
+from actors.base.supervision import RestartPolicy, find_name, replace_child
 from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitStringMaster, InitUps
 from actors.messages.up import StringMasterStarted, StringSnapshotSaved, UpsUpdate
+from actors.string.string_master import StringMaster
 from battery.codes import Health
 from battery.status import StringStatus, UpsStatus
-from actors.string.string_master import StringMaster
-from actors.base.supervision import RestartPolicy, find_name, replace_child
 from battery.ups_math import aggregate
+from observability.log import configure_structlog, get_logger
 
 # If some strings have not reported this long after the first one did, publish what we have.
 FLUSH_AFTER_S = 0.3
@@ -68,8 +68,15 @@ class Ups(ActorTypeDispatcher):
         replace_child(self.masters, string_id, address)
         self.send(
             address,
-            InitStringMaster(string, self.buses[string.bus], self.myAddress, self.snapshots.get(string_id),
-                             self.alarms, self.lost_after.get(string.bus), self.miss_limits.get(string.bus)),
+            InitStringMaster(
+                string,
+                self.buses[string.bus],
+                self.myAddress,
+                self.snapshots.get(string_id),
+                self.alarms,
+                self.lost_after.get(string.bus),
+                self.miss_limits.get(string.bus),
+            ),
         )
 
     def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
@@ -126,11 +133,15 @@ class Ups(ActorTypeDispatcher):
     def ups_status(self) -> UpsStatus:
         # A dead string master sends nothing at all: its last status must age out, not stay "fresh".
         newest = max((s.timestamp for s in self.latest.values()), default=0.0)
-        fresh = [s for s in self.latest.values()
-                 if s.health != Health.STALE and newest - s.timestamp <= self.stale_after_s]
+        fresh = [
+            s for s in self.latest.values() if s.health != Health.STALE and newest - s.timestamp <= self.stale_after_s
+        ]
         # A string whose hall sensor is disconnected reports 0 A: not a measurement, not summed.
-        agg = aggregate([s.voltage_v for s in fresh], [s.current_a if s.hall_ok else None for s in fresh],
-                        [s.soc_pct for s in fresh])
+        agg = aggregate(
+            [s.voltage_v for s in fresh],
+            [s.current_a if s.hall_ok else None for s in fresh],
+            [s.soc_pct for s in fresh],
+        )
         expected = len(self.config.strings)
         if not fresh:
             health = Health.STALE
@@ -154,4 +165,3 @@ class Ups(ActorTypeDispatcher):
 
     def receiveMsg_StringMasterStarted(self, message: StringMasterStarted, sender):
         self.send(self.gateway, message)
-

@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from battery.plausibility import NO_RESPONSE, measured_cell_values
 from battery.alarms.kinds import AlarmKind
 from battery.alarms.limits import CellLimits, Limit, StringLimits
+from battery.plausibility import NO_RESPONSE, measured_cell_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +75,7 @@ def evaluate(
     """One limit, one scan. `value=None` (stale or implausible) holds the alarm as it is."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return (state if state.since is None else LimitState(state.active, None)), None
-    new, flipped = _step(
-        state, limit.violated(value), limit.recovered(value), limit.on_delay_s, limit.off_delay_s, now
-    )
+    new, flipped = _step(state, limit.violated(value), limit.recovered(value), limit.on_delay_s, limit.off_delay_s, now)
     if not flipped:
         return new, None
     return new, AlarmTransition(limit.kind, new.active, value, limit.threshold, now)
@@ -144,9 +142,7 @@ class CellAlarmState:
     communication_lost: LimitState = INACTIVE
 
     def active_kinds(self) -> frozenset[AlarmKind]:
-        return frozenset(
-            kind for kind, s in zip(_CELL_KINDS, _cell_states(self)) if s.active
-        )
+        return frozenset(kind for kind, s in zip(_CELL_KINDS, _cell_states(self)) if s.active)
 
 
 _CELL_KINDS = (
@@ -163,22 +159,35 @@ _CELL_KINDS = (
 
 def _cell_states(s: CellAlarmState) -> tuple[LimitState, ...]:
     return (
-        s.voltage_high, s.voltage_low, s.resistance_high, s.temperature_high,
-        s.soc_low, s.soh_low, s.sensor_fault, s.communication_lost,
+        s.voltage_high,
+        s.voltage_low,
+        s.resistance_high,
+        s.temperature_high,
+        s.soc_low,
+        s.soh_low,
+        s.sensor_fault,
+        s.communication_lost,
     )
 
 
 CELL_ALARMS_CLEAR = CellAlarmState()
 
 
-def _any_violated(limits: CellLimits, v: float | None, r: float | None, t: float | None,
-                  soc: float | None, soh: float | None) -> bool:
+def _any_violated(
+    limits: CellLimits, v: float | None, r: float | None, t: float | None, soc: float | None, soh: float | None
+) -> bool:
     """Whether any value is missing or at a limit (directions checked by CellLimits)."""
     return (
-        v is None or r is None or t is None or soc is None or soh is None
+        v is None
+        or r is None
+        or t is None
+        or soc is None
+        or soh is None
         or not limits.voltage_low.threshold < v < limits.voltage_high.threshold
-        or r >= limits.resistance_high.threshold or t >= limits.temperature_high.threshold
-        or soc <= limits.soc_low.threshold or soh <= limits.soh_low.threshold
+        or r >= limits.resistance_high.threshold
+        or t >= limits.temperature_high.threshold
+        or soc <= limits.soc_low.threshold
+        or soh <= limits.soh_low.threshold
     )
 
 
@@ -300,15 +309,21 @@ def evaluate_string(
         current_low=lim(state.current_low, current_a, limits.current_low),
         soc_low=lim(state.soc_low, soc_pct, limits.soc_low),
         hall_sensor=flag(
-            state.hall_sensor, None if hall_ok is None else not hall_ok, AlarmKind.HALL_SENSOR,
+            state.hall_sensor,
+            None if hall_ok is None else not hall_ok,
+            AlarmKind.HALL_SENSOR,
             limits.hall_sensor_delay_s,
         ),
         switched_off=flag(
-            state.switched_off, None if relay_closed is None else not relay_closed,
-            AlarmKind.STRING_SWITCHED_OFF, limits.switched_off_delay_s,
+            state.switched_off,
+            None if relay_closed is None else not relay_closed,
+            AlarmKind.STRING_SWITCHED_OFF,
+            limits.switched_off_delay_s,
         ),
         communication_lost=flag(
-            state.communication_lost, not responded, AlarmKind.COMMUNICATION_LOST,
+            state.communication_lost,
+            not responded,
+            AlarmKind.COMMUNICATION_LOST,
             limits.communication_lost_delay_s,
         ),
         sensor_fault=flag(state.sensor_fault, sensor_fault, AlarmKind.SENSOR_FAULT, limits.sensor_fault_delay_s),

@@ -7,8 +7,8 @@ together with its own string's transitions.
 
 from __future__ import annotations
 
-from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.alarms.evaluator import AlarmTransition
+from battery.alarms.records import AlarmCleared, AlarmRaised
 
 
 def to_alarm_message(

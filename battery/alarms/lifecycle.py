@@ -12,9 +12,7 @@ from battery.site import Topology
 AlarmKey = tuple[str, str, str, str, int]  # kind, detail, ups_id, string_id, cell_index (0 = none)
 
 
-def alarm_key(
-    kind: str, detail: str, ups_id: str | None, string_id: str | None, cell_index: int | None
-) -> AlarmKey:
+def alarm_key(kind: str, detail: str, ups_id: str | None, string_id: str | None, cell_index: int | None) -> AlarmKey:
     return (str(kind), detail or "", ups_id or "", string_id or "", cell_index or 0)
 
 
@@ -51,7 +49,8 @@ def switch_off_decision(
     if event.string_id not in with_output:
         return SwitchOffDecision(False, f"string {event.string_id} has no BM-LC disconnect output in the topology")
     return SwitchOffDecision(
-        True, f"cell {event.cell_index} of string {event.string_id}: {event.kind} (value {event.value}, limit {event.limit})"
+        True,
+        f"cell {event.cell_index} of string {event.string_id}: {event.kind} (value {event.value}, limit {event.limit})",
     )
 
 

@@ -71,9 +71,14 @@ class CellLimits:
 
     def __post_init__(self) -> None:
         # evaluate_cell's fast path compares the thresholds directly and relies on these.
-        for name, direction in (("voltage_high", Direction.HIGH), ("voltage_low", Direction.LOW),
-                                ("resistance_high", Direction.HIGH), ("temperature_high", Direction.HIGH),
-                                ("soc_low", Direction.LOW), ("soh_low", Direction.LOW)):
+        for name, direction in (
+            ("voltage_high", Direction.HIGH),
+            ("voltage_low", Direction.LOW),
+            ("resistance_high", Direction.HIGH),
+            ("temperature_high", Direction.HIGH),
+            ("soc_low", Direction.LOW),
+            ("soh_low", Direction.LOW),
+        ):
             if getattr(self, name).direction is not direction:
                 raise ValueError(f"cell limit {name} must be a {direction.name} limit")
 
@@ -179,15 +184,19 @@ def cell_limits_for(battery: BatteryType, overrides: Iterable[tuple[str, float]]
     if v_low_mv >= v_high_mv:
         raise ValueError(f"cell voltage low limit {v_low_mv} mV must be below the high limit {v_high_mv} mV")
     v_hyst_mv = round(1000 * _CELL_V_HYST * n)
-    r_high = round(1000 * o["cell_resistance_high_mohm"]) if "cell_resistance_high_mohm" in o else (
-        _RESISTANCE_HIGH_UOHM[battery.nominal_voltage]
+    r_high = (
+        round(1000 * o["cell_resistance_high_mohm"])
+        if "cell_resistance_high_mohm" in o
+        else (_RESISTANCE_HIGH_UOHM[battery.nominal_voltage])
     )
     t_high_dc = round(10 * o.get("cell_temperature_high_c", _TEMPERATURE_HIGH_C))
     L = Limit
     return CellLimits(
         voltage_high=L(AlarmKind.CELL_VOLTAGE_HIGH, Direction.HIGH, v_high_mv, v_hyst_mv, on, off),
         voltage_low=L(AlarmKind.CELL_VOLTAGE_LOW, Direction.LOW, v_low_mv, v_hyst_mv, on, off),
-        resistance_high=L(AlarmKind.CELL_RESISTANCE_HIGH, Direction.HIGH, r_high, max(1, round(r_high * 0.05)), on, off),
+        resistance_high=L(
+            AlarmKind.CELL_RESISTANCE_HIGH, Direction.HIGH, r_high, max(1, round(r_high * 0.05)), on, off
+        ),
         temperature_high=L(
             AlarmKind.CELL_TEMPERATURE_HIGH, Direction.HIGH, t_high_dc, round(10 * _TEMPERATURE_HYST_C), on, off
         ),
@@ -223,7 +232,9 @@ def string_limits_for(string: StringConfig) -> StringLimits:
         voltage_low=L(AlarmKind.STRING_VOLTAGE_LOW, Direction.LOW, v_low, v_hyst, on, off),
         current_high=L(AlarmKind.STRING_CURRENT_HIGH, Direction.HIGH, i_high, i_hyst, on, off),
         current_low=L(AlarmKind.STRING_CURRENT_LOW, Direction.LOW, i_low, i_hyst, on, off),
-        soc_low=L(AlarmKind.STRING_SOC_LOW, Direction.LOW, o.get("string_soc_low_pct", _STRING_SOC_LOW), _SOC_HYST, on, off),
+        soc_low=L(
+            AlarmKind.STRING_SOC_LOW, Direction.LOW, o.get("string_soc_low_pct", _STRING_SOC_LOW), _SOC_HYST, on, off
+        ),
         hall_sensor_delay_s=DEFAULT_FAULT_DELAY_S,
         communication_lost_delay_s=DEFAULT_FAULT_DELAY_S,
         switched_off_delay_s=0.0,

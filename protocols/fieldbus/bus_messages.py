@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class DeviceCommunicationLost:
     """FieldBus -> parent: a device missed `misses` polls in a row (BusConfig.miss_limit)."""

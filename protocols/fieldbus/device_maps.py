@@ -188,13 +188,25 @@ STRING_MASTER = DeviceMap(
         Field("string_current", 6, "string current, + charge, - discharge", "0.01 A", words=2, signed=True),
     )
     + tuple(
-        Field(f"{sub.kind.value.lower().replace('-', '_')}_{f.name}", base + f.address, f"{sub.kind.value}: {f.meaning}",
-              f.scale, f.words, f.signed)
+        Field(
+            f"{sub.kind.value.lower().replace('-', '_')}_{f.name}",
+            base + f.address,
+            f"{sub.kind.value}: {f.meaning}",
+            f.scale,
+            f.words,
+            f.signed,
+        )
         for base, sub in SUB_DEVICE_WINDOWS
         for f in sub.registers
     )
-    + (Field("cell_sensor_voltage", CELL_SENSOR_VOLTAGE_REGISTER,
-             "nominal battery voltage the BM-CS sensors are built for (2, 6 or 12)", "1 V"),),  # fmt: skip
+    + (
+        Field(
+            "cell_sensor_voltage",
+            CELL_SENSOR_VOLTAGE_REGISTER,
+            "nominal battery voltage the BM-CS sensors are built for (2, 6 or 12)",
+            "1 V",
+        ),
+    ),  # fmt: skip
     register_count=CELL_BLOCK_START,  # header only; cells extend it (string_master_register_count)
 )
 
@@ -262,6 +274,4 @@ def read_plan(register_count: int, max_per_read: int = MAX_REGISTERS_PER_READ) -
     """The fewest (start, count) reads that cover registers 0..register_count-1."""
     if register_count < 1:
         raise ValueError(f"register count must be at least 1, got {register_count}")
-    return tuple(
-        (start, min(max_per_read, register_count - start)) for start in range(0, register_count, max_per_read)
-    )
+    return tuple((start, min(max_per_read, register_count - start)) for start in range(0, register_count, max_per_read))

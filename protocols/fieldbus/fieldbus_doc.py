@@ -91,9 +91,11 @@ def _bit_rows(title: str, bits: tuple[dm.Bit, ...]) -> list[str]:
 def render() -> str:
     out = [_HEADER.rstrip("\n")]
     for m in dm.ALL_MAPS:
-        out.append(f"| {m.kind.value} | 0x{m.type_code:04X} (\"{m.kind.value[-2:]}\") | {m.title} |")
+        out.append(f'| {m.kind.value} | 0x{m.type_code:04X} ("{m.kind.value[-2:]}") | {m.title} |')
     out.append(_SUBDEVICES.rstrip("\n"))
-    windows = ", ".join(f"{sub.kind.value} at {base}..{base + sub.register_count - 1}" for base, sub in dm.SUB_DEVICE_WINDOWS)
+    windows = ", ".join(
+        f"{sub.kind.value} at {base}..{base + sub.register_count - 1}" for base, sub in dm.SUB_DEVICE_WINDOWS
+    )
     out.append(f"\nWindows in the string master's registers: {windows}.")
     for m in dm.ALL_MAPS:
         out += ["", f"## {m.title}", "", m.purpose, ""]

@@ -79,7 +79,9 @@ def decode_identity(registers: Sequence[int]) -> Identity:
 
 def _expect(registers: Sequence[int], device_map: dm.DeviceMap, where: str) -> None:
     if len(registers) < device_map.register_count:
-        raise DecodeError(f"{where}: {len(registers)} registers, the {device_map.kind.value} map needs {device_map.register_count}")
+        raise DecodeError(
+            f"{where}: {len(registers)} registers, the {device_map.kind.value} map needs {device_map.register_count}"
+        )
     if registers[0] != device_map.type_code:
         raise DecodeError(
             f"{where}: device type 0x{registers[0]:04X} is not a {device_map.kind.value} (0x{device_map.type_code:04X})"

@@ -41,6 +41,4 @@ def transaction_time_s(request_bytes: int, response_bytes: int, baudrate: int, c
 
 def reads_wire_time_s(register_counts: Iterable[int], baudrate: int, char_bits: int = 10) -> float:
     """Wire limit of a series of register reads (FC 3/4), gaps included."""
-    return sum(
-        transaction_time_s(REQUEST_BYTES, read_response_bytes(n), baudrate, char_bits) for n in register_counts
-    )
+    return sum(transaction_time_s(REQUEST_BYTES, read_response_bytes(n), baudrate, char_bits) for n in register_counts)

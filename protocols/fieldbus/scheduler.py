@@ -94,8 +94,9 @@ class BusScheduler:
         self.worst_lag_s = 0.0  # latest start of a scan behind its slot
         self.log = get_logger("btms.fieldbus", bus=bus.id)
         self._watch = {
-            s.address: DeviceWatch(bus.id, s.address, f"string {s.id} ({dm.DeviceKind.STRING_MASTER.value})",
-                                   bus.miss_limit)  # fmt: skip
+            s.address: DeviceWatch(
+                bus.id, s.address, f"string {s.id} ({dm.DeviceKind.STRING_MASTER.value})", bus.miss_limit
+            )  # fmt: skip
             for s in strings
         }
         for address in io_modules:

@@ -38,7 +38,7 @@ class GsmModem:
             reader, writer = await asyncio.wait_for(
                 serial_asyncio_fast.open_serial_connection(url=port, baudrate=baudrate), timeout_s
             )
-        except (OSError, asyncio.TimeoutError) as e:  # serial.SerialException is an OSError
+        except (TimeoutError, OSError) as e:  # serial.SerialException is an OSError
             raise ModemError(f"cannot open modem port {port}: {e}") from e
         return cls(reader, writer, timeout_s)
 
@@ -52,7 +52,7 @@ class GsmModem:
     async def _read_some(self, deadline: float) -> None:
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
-            raise asyncio.TimeoutError
+            raise TimeoutError
         chunk = await asyncio.wait_for(self._reader.read(256), remaining)
         if not chunk:
             raise ModemError("modem port closed")
@@ -77,7 +77,7 @@ class GsmModem:
                         return lines
                     raise ModemError(line)
                 lines.append(line)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ModemError(f"modem did not answer {command!r} within {timeout_s:g} s") from None
 
     async def command(self, command: str, timeout_s: float | None = None) -> list[str]:
@@ -118,7 +118,7 @@ class GsmModem:
                 if final:
                     raise ModemError(final)
                 await self._read_some(deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._writer.write(ESC)
             raise ModemError("modem gave no '>' prompt for the SMS text") from None
         self._buffer = b""

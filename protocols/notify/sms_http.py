@@ -31,7 +31,13 @@ def _post(url: str, payload: bytes, headers: dict[str, str], timeout_s: float) -
 
 
 async def send_sms_http(
-    *, url: str, number: str, text: str, token: str = "", to_field: str = "to", text_field: str = "text",
+    *,
+    url: str,
+    number: str,
+    text: str,
+    token: str = "",
+    to_field: str = "to",
+    text_field: str = "text",
     timeout_s: float = 10.0,
 ) -> None:
     if not url:

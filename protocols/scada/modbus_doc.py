@@ -33,13 +33,15 @@ _BLOCK_TITLES = {
     Block.UPS: "UPS: unit id = UPS index (1..32)",
     Block.STRING: f"String: unit id = {STRING_UNIT_BASE} + string index (1..32)",
     Block.CELL: f"Cells: unit id = {STRING_UNIT_BASE} + string index, "
-                f"address = {CELL_STRIDE} × cell index (1..120) + offset",
+    f"address = {CELL_STRIDE} × cell index (1..120) + offset",
 }
 
 
 def _rows(registers: Iterable[Register]) -> list[str]:
-    out = ["| address | name | type | scale | unit | access | published | meaning |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "| address | name | type | scale | unit | access | published | meaning |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in registers:
         addr = str(r.address) if r.size == 1 else f"{r.address},{r.address + 1}"
         out.append(
@@ -135,8 +137,14 @@ def markdown() -> str:
     ]
     for block in Block:
         lines += [f"## {_BLOCK_TITLES[block]}", ""] + _rows(registers_of(block)) + [""]
-    lines += ["## Alarm bits", "", "A bit is set while an alarm of that kind is active (docs/alarms.md).", "",
-              "| register | bit | alarm kind | alarm |", "| --- | --- | --- | --- |"]
+    lines += [
+        "## Alarm bits",
+        "",
+        "A bit is set while an alarm of that kind is active (docs/alarms.md).",
+        "",
+        "| register | bit | alarm kind | alarm |",
+        "| --- | --- | --- | --- |",
+    ]
     lines += _bit_rows("string_alarm", STRING_ALARM_BITS, RESERVED_STRING_ALARM_BITS)
     lines += _bit_rows("cell_alarm", CELL_ALARM_BITS, {})
     return "\n".join(lines) + "\n"

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from battery.alarms.kinds import AlarmKind
-from battery.plausibility import cell_answered
 from battery.codes import Health
+from battery.plausibility import cell_answered
 from battery.quantities import Quantity, quantity
 from battery.status import StringStatus, UpsStatus
 from protocols.scada.served_values import served_cell_values
@@ -99,8 +99,9 @@ R = Register
 def Q(block: Block, address: int, name: str, reg_type: RegType, key: str, published: bool = False) -> Register:  # noqa: N802
     """A register carrying a quantity: scale, unit and meaning come from the registry, by key."""
     q = quantity(key)
-    return Register(block, address, name, reg_type, str(q.resolution), q.unit, q.description,
-                    published=published, quantity=q)
+    return Register(
+        block, address, name, reg_type, str(q.resolution), q.unit, q.description, published=published, quantity=q
+    )
 
 
 _G, _U, _S, _C = Block.GATEWAY, Block.UPS, Block.STRING, Block.CELL
@@ -116,15 +117,29 @@ REGISTERS: tuple[Register, ...] = (
     R(_G, 4, "gateway_last_update", U32, "1", "s", "UNIX seconds of the newest fresh string data (0: none yet)"),
     R(_G, 6, "alarm_active_count", U16, "1", "", "Number of active alarms"),
     R(_G, 7, "alarm_unacknowledged_count", U16, "1", "", "Number of active alarms not yet acknowledged"),
-    R(_G, 8, "alarm_summary", BITS, "bits", "",
-      "b0 a cell alarm is active, b1 a string alarm is active, b2 a string is stale, b3 an alarm is unacknowledged"),
+    R(
+        _G,
+        8,
+        "alarm_summary",
+        BITS,
+        "bits",
+        "",
+        "b0 a cell alarm is active, b1 a string alarm is active, b2 a string is stale, b3 an alarm is unacknowledged",
+    ),
     R(_G, 9, "stale_string_count", U16, "1", "", "Strings whose data is stale"),
     R(_G, 10, "string_count", U16, "1", "", "Strings configured"),
     R(_G, 11, "ups_count", U16, "1", "", "UPSes configured"),
     R(_G, 12, "map_version", U16, "1", "", f"Version of this register map ({MAP_VERSION})"),
-    R(_G, 20, "alarm_acknowledge", U16, "-", "",
-      "Write an alarm id (1..65534) to acknowledge that alarm, 65535 to acknowledge every active alarm "
-      "(reads 0)", writable=True),
+    R(
+        _G,
+        20,
+        "alarm_acknowledge",
+        U16,
+        "-",
+        "",
+        "Write an alarm id (1..65534) to acknowledge that alarm, 65535 to acknowledge every active alarm (reads 0)",
+        writable=True,
+    ),
     # -- UPS (unit = UPS index 1..32) -------------------------------------------------------
     R(_U, 0, "ups_status", U16, "-", "", STATUS_CODES, published=True),
     Q(_U, 1, "ups_voltage", I32, "ups.voltage", published=True),
@@ -140,21 +155,53 @@ REGISTERS: tuple[Register, ...] = (
     Q(_S, 4, "string_current", I32, "string.current", published=True),
     Q(_S, 6, "string_soc", U16, "string.soc", published=True),
     Q(_S, 7, "string_balance", U16, "string.balance", published=True),
-    R(_S, 8, "string_state", U16, "-", "", "0 float charge, 1 equalizing charge, 2 discharge, 3 idle, 5 abnormal",
-      published=True),
+    R(
+        _S,
+        8,
+        "string_state",
+        U16,
+        "-",
+        "",
+        "0 float charge, 1 equalizing charge, 2 discharge, 3 idle, 5 abnormal",
+        published=True,
+    ),
     R(_S, 9, "string_alarm", BITS, "bits", "", "See the alarm bits below (b0..b6 as published)", published=True),
     R(_S, 10, "string_cell_count", U16, "1", "", "Cells (batteries) in the string", published=True),
     Q(_S, 11, "string_ambient_temperature", I16, "string.ambient_temperature", published=True),
     Q(_S, 12, "string_ambient_humidity", U16, "string.ambient_humidity", published=True),
     R(_S, 13, "string_relay_status", U16, "-", "", "0 open, 1 closed", published=True),
-    R(_S, 14, "string_aux_input_status", U16, "-", "", "0 off, 1 on (reads 0: inputs are reported as alarms)",
-      published=True),
-    R(_S, 15, "string_stale", U16, "-", "", "0 fresh, 1 stale (the string master did not answer; values not available)"),
+    R(
+        _S,
+        14,
+        "string_aux_input_status",
+        U16,
+        "-",
+        "",
+        "0 off, 1 on (reads 0: inputs are reported as alarms)",
+        published=True,
+    ),
+    R(
+        _S,
+        15,
+        "string_stale",
+        U16,
+        "-",
+        "",
+        "0 fresh, 1 stale (the string master did not answer; values not available)",
+    ),
     R(_S, 16, "string_timestamp", U32, "1", "s", "UNIX seconds of the last fresh scan (0: none yet)"),
     R(_S, 18, "string_scan_counter", U16, "1", "", "Scan number of the last fresh scan, low 16 bits"),
     Q(_S, 19, "string_soh", U16, "string.soh"),
-    R(_S, 20, "string_relay_command", U16, "-", "",
-      "Write 0 to open (switch the string off), 1 to close it; reads the relay status", writable=True),
+    R(
+        _S,
+        20,
+        "string_relay_command",
+        U16,
+        "-",
+        "",
+        "Write 0 to open (switch the string off), 1 to close it; reads the relay status",
+        writable=True,
+    ),
     R(_S, 21, "string_cell_alarm_count", U16, "1", "", "Cells with at least one active alarm"),
     # -- cell (unit = 100 + string index, address = 100 × cell index + offset) -------------
     R(_C, 0, "cell_status", U16, "-", "", STATUS_CODES, published=True),
@@ -164,9 +211,16 @@ REGISTERS: tuple[Register, ...] = (
     Q(_C, 5, "cell_soc", U16, "cell.soc"),
     Q(_C, 6, "cell_soh", U16, "cell.soh"),
     R(_C, 7, "cell_alarm", BITS, "bits", "", "See the alarm bits below"),
-    R(_C, 8, "cell_faults", BITS, "bits", "",
-      "b0 no response, b1 open circuit, b2 voltage implausible, b3 resistance implausible, "
-      "b4 temperature implausible"),
+    R(
+        _C,
+        8,
+        "cell_faults",
+        BITS,
+        "bits",
+        "",
+        "b0 no response, b1 open circuit, b2 voltage implausible, b3 resistance implausible, "
+        "b4 temperature implausible",
+    ),
 )
 
 # Alarm kind -> bit in string_alarm / cell_alarm. b0..b6 of string_alarm are the published
@@ -211,6 +265,7 @@ def alarm_bits(kinds: Iterable[str], table: dict[AlarmKind, int]) -> int:
         if bit is not None:
             bits |= 1 << bit
     return bits
+
 
 ACKNOWLEDGE_ALL = 0xFFFF
 
@@ -386,7 +441,12 @@ def pack_cells(
     (battery/plausibility.py `cell_answered`); otherwise status = 2 and its values read
     "not available". A reading its fault bits call implausible reads "not available" alone.
     """
-    o_status, o_v, o_r, o_t = _CELL["cell_status"], _CELL["cell_voltage"], _CELL["cell_resistance"], _CELL["cell_temperature"]
+    o_status, o_v, o_r, o_t = (
+        _CELL["cell_status"],
+        _CELL["cell_voltage"],
+        _CELL["cell_resistance"],
+        _CELL["cell_temperature"],
+    )
     o_soc, o_soh, o_alarm, o_faults = _CELL["cell_soc"], _CELL["cell_soh"], _CELL["cell_alarm"], _CELL["cell_faults"]
     have = 0 if status is None or stale else len(status.cell_health)
     for i in range(cell_count):
@@ -394,7 +454,9 @@ def pack_cells(
         alarm = cell_alarms[i] if i < len(cell_alarms) else 0
         if i < have and status is not None and cell_answered(status.cell_health[i], status.cell_faults[i]):
             v, r, t = served_cell_values(
-                status.cell_faults[i], status.cell_voltage_mv[i], status.cell_resistance_uohm[i],
+                status.cell_faults[i],
+                status.cell_voltage_mv[i],
+                status.cell_resistance_uohm[i],
                 status.cell_temperature_dc[i],
             )
             words[base + o_status] = status_code(status.cell_health[i])

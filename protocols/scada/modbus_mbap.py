@@ -41,7 +41,9 @@ def next_frame(buffer: bytes | bytearray) -> tuple[Frame | None, int]:
         return None, 0
     transaction_id, protocol_id, length, unit_id = HEADER.unpack_from(buffer)
     if length > MAX_LENGTH_FIELD:
-        raise FramingError(f"MBAP length {length} is more than {MAX_LENGTH_FIELD} (a PDU of at most {MAX_PDU_SIZE} bytes)")
+        raise FramingError(
+            f"MBAP length {length} is more than {MAX_LENGTH_FIELD} (a PDU of at most {MAX_PDU_SIZE} bytes)"
+        )
     if length < 2:
         raise FramingError(f"MBAP length {length} leaves no room for a function code")
     size = HEADER_SIZE - 1 + length

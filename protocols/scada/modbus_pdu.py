@@ -74,7 +74,7 @@ def parse_request(pdu: bytes) -> Request | ExceptionCode:
     if len(body) < _MULTIPLE_HEADER.size:
         return ExceptionCode.ILLEGAL_DATA_VALUE
     address, count, byte_count = _MULTIPLE_HEADER.unpack_from(body)
-    data = body[_MULTIPLE_HEADER.size:]
+    data = body[_MULTIPLE_HEADER.size :]
     if not 1 <= count <= MAX_WRITE_REGISTERS or byte_count != 2 * count or len(data) != byte_count:
         return ExceptionCode.ILLEGAL_DATA_VALUE
     return Request(function, address, count, struct.unpack(f">{count}H", data))

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from observability.log import get_logger
+from observability.throttled_log import ThrottledLog
 from protocols.scada import modbus_mbap as mbap
 from protocols.scada.modbus_pdu import ExceptionCode, exception_response
 from protocols.scada.tasks import cancel_and_wait
-from observability.throttled_log import ThrottledLog
 
 log = get_logger("btms.modbus_tcp")
 
@@ -111,7 +111,8 @@ class ModbusTcpListener:
                 freed = self._close_longest_idle()
                 self.problems.error(
                     "Modbus TCP cannot accept a connection: the process is out of file descriptors",
-                    error=str(exc), connections=len(self._connections),
+                    error=str(exc),
+                    connections=len(self._connections),
                     action="closed the longest idle connection" if freed else "retrying in 1 s",
                 )
                 await asyncio.sleep(RETRY_AFTER_FREEING_S if freed else RETRY_WITH_NOTHING_TO_FREE_S)
@@ -153,16 +154,18 @@ class ModbusTcpListener:
         self._drop(connection)
 
     def _framing_error(self, connection: _Connection, error: mbap.FramingError) -> None:
-        self.problems.warning("Modbus TCP connection closed: not a Modbus TCP frame", client=connection.client_ip,
-                              error=str(error))
+        self.problems.warning(
+            "Modbus TCP connection closed: not a Modbus TCP frame", client=connection.client_ip, error=str(error)
+        )
         self._drop(connection)
 
     def _answer(self, unit_id: int, pdu: bytes, client_ip: str) -> bytes:
         try:
             return self.answer(unit_id, pdu, client_ip)
         except Exception as exc:  # noqa: BLE001 - a bug must cost one answer, not the connection or the server
-            self.problems.error("Modbus TCP request failed", error=f"{type(exc).__name__}: {exc}",
-                                unit=unit_id, function=pdu[0])
+            self.problems.error(
+                "Modbus TCP request failed", error=f"{type(exc).__name__}: {exc}", unit=unit_id, function=pdu[0]
+            )
             return exception_response(pdu[0], ExceptionCode.SERVER_DEVICE_FAILURE)
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from battery.alarms.records import AlarmNotice
 from battery.commands import AcknowledgeAlarm, SetStringRelay
-from battery.status import UpsStatus
 from battery.site import ModbusTcpConfig, StringConfig, Topology
+from battery.status import UpsStatus
 from protocols.scada import modbus_map as mm
 from protocols.scada.modbus_map import Block, Freshness
 from protocols.scada.modbus_pdu import (
@@ -85,7 +85,9 @@ def relay_command(string_id: str, value: int, client_ip: str = "") -> SetStringR
         return None
     action = "on" if value else "off"
     by = f" by {client_ip}" if client_ip else ""
-    return SetStringRelay(string_id=string_id, closed=bool(value), reason=f"Modbus TCP write{by}: switch string {action}")
+    return SetStringRelay(
+        string_id=string_id, closed=bool(value), reason=f"Modbus TCP write{by}: switch string {action}"
+    )
 
 
 @dataclass
@@ -201,7 +203,9 @@ class ScadaModbusServer(SiteRenderer):
             self._units[ups.index] = unit
             self._upses[ups.id] = _UpsUnit(id=ups.id, index=ups.index, string_count=len(ups.strings), words=unit.words)
             for string in ups.strings:
-                unit = self._unit(mm.string_unit_span(string.battery.count), Block.STRING, self._relay_action(string.id))
+                unit = self._unit(
+                    mm.string_unit_span(string.battery.count), Block.STRING, self._relay_action(string.id)
+                )
                 self._units[mm.STRING_UNIT_BASE + string.index] = unit
                 self._strings[string.id] = _StringUnit(
                     config=string, ups_index=ups.index, words=unit.words, cell_alarm_bits=[0] * string.battery.count

@@ -36,7 +36,7 @@ class RegisterUnit:
         if end > len(self.words):
             return exception_response(request.function, ExceptionCode.ILLEGAL_DATA_ADDRESS)
         if request.function in READ_FUNCTIONS:
-            return read_response(request.function, self.words[request.address:end])
+            return read_response(request.function, self.words[request.address : end])
         if self.on_write is None or any(a not in self.writable for a in range(request.address, end)):
             return exception_response(request.function, ExceptionCode.ILLEGAL_DATA_ADDRESS)
         refusal = self.on_write(request.address, request.values, client_ip)

@@ -66,8 +66,9 @@ def configure_access(
     if v3_users:
         _require_aes()
     for user in v3_users:
-        config.add_v3_user(eng, user.name, config.USM_AUTH_HMAC96_SHA, user.auth_key,
-                           config.USM_PRIV_CFB128_AES, user.priv_key)
+        config.add_v3_user(
+            eng, user.name, config.USM_AUTH_HMAC96_SHA, user.auth_key, config.USM_PRIV_CFB128_AES, user.priv_key
+        )
         _grant_read(eng, _USM, user.name, "authPriv", contexts)
 
 

@@ -168,9 +168,14 @@ class BtmsSnmpAgent(SiteRenderer):
         self._render_all()
         self._ticker = asyncio.create_task(self.tick_forever(), name="snmp-staleness")
         # Names only: communities and passphrases are never logged.
-        self.log.info("agent listening", host=self.config.host, port=self.port,
-                      v2c=bool(self.config.read_community), v3_users=[u.name for u in self.v3_users],
-                      ups_contexts=[f"ups{i}" for i in self.ups_stores])
+        self.log.info(
+            "agent listening",
+            host=self.config.host,
+            port=self.port,
+            v2c=bool(self.config.read_community),
+            v3_users=[u.name for u in self.v3_users],
+            ups_contexts=[f"ups{i}" for i in self.ups_stores],
+        )
 
     async def stop(self) -> None:
         await cancel_and_wait(self._ticker)
@@ -183,7 +188,6 @@ class BtmsSnmpAgent(SiteRenderer):
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-
 
     @property
     def snmp_engine(self) -> engine.SnmpEngine:
@@ -205,7 +209,9 @@ class BtmsSnmpAgent(SiteRenderer):
         self._render_ups(status.ups_id, self.site.now())
 
     def _track_on_battery(self, status: UpsStatus) -> None:
-        discharging = status.health != Health.STALE and status.current_a is not None and status.current_a < DISCHARGE_CURRENT_A
+        discharging = (
+            status.health != Health.STALE and status.current_a is not None and status.current_a < DISCHARGE_CURRENT_A
+        )
         since = self._on_battery_since[status.ups_id]
         if discharging and since is None:
             self._on_battery_since[status.ups_id] = time.time()
@@ -241,7 +247,12 @@ class BtmsSnmpAgent(SiteRenderer):
                 self._engine, CommunityData(self.trap_community), target, ContextData(), self.notify_type, notification
             )
             if error_indication:
-                self.log.warning("notification failed", kind=self.notify_type, to=str(target.transport_addr), error=str(error_indication))
+                self.log.warning(
+                    "notification failed",
+                    kind=self.notify_type,
+                    to=str(target.transport_addr),
+                    error=str(error_indication),
+                )
             else:
                 self.traps_sent += 1
 
@@ -298,8 +309,9 @@ class BtmsSnmpAgent(SiteRenderer):
         for i in range(count):
             key = (index, i + 1)
             if s is not None and i < have and cell_answered(s.cell_health[i], s.cell_faults[i]):
-                v, r, t = served_cell_values(s.cell_faults[i], s.cell_voltage_mv[i], s.cell_resistance_uohm[i],
-                                             s.cell_temperature_dc[i])
+                v, r, t = served_cell_values(
+                    s.cell_faults[i], s.cell_voltage_mv[i], s.cell_resistance_uohm[i], s.cell_temperature_dc[i]
+                )
                 row = (int(s.cell_health[i]), v, r, t, s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i])
             else:
                 faults = s.cell_faults[i] if s is not None and i < len(s.cell_faults) else None
@@ -318,7 +330,8 @@ class BtmsSnmpAgent(SiteRenderer):
         elif status is None:
             self.store.set(so.column("btmsUpsTimestamp").oid + (cfg.index,), 0)
         strings = [
-            st for st in (self.site.string(s.id) for s in cfg.strings)
+            st
+            for st in (self.site.string(s.id) for s in cfg.strings)
             if st is not None and not self.site.is_string_stale(st.string_id, now)
         ]
         capacity = sum(s.battery.capacity_ah for s in cfg.strings)  # strings in parallel

@@ -91,22 +91,40 @@ def QC(parent: tuple[int, ...], sub: int, name: str, key: str, bounded: bool = F
 
 
 GATEWAY_SCALARS: tuple[Column, ...] = (
-    C(GATEWAY, 1, "btmsGwStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
-      "ok(1) when every string is fresh and OK, error(2) when a string is in error or stale."),
+    C(
+        GATEWAY,
+        1,
+        "btmsGwStatus",
+        f"INTEGER {{ {HEALTH_ENUM} }}",
+        "",
+        "ok(1) when every string is fresh and OK, error(2) when a string is in error or stale.",
+    ),
     C(GATEWAY, 2, "btmsGwStringCount", "Integer32", "strings", "Number of battery strings configured."),
     C(GATEWAY, 3, "btmsGwUpsCount", "Integer32", "UPS", "Number of UPS systems configured."),
     C(GATEWAY, 4, "btmsGwActiveAlarms", "Unsigned32", "alarms", "Number of active alarms."),
     C(GATEWAY, 5, "btmsGwUnacknowledgedAlarms", "Unsigned32", "alarms", "Active alarms not yet acknowledged."),
     C(GATEWAY, 6, "btmsGwStaleStrings", "Unsigned32", "strings", "Strings whose data is stale (no answer)."),
-    C(GATEWAY, 7, "btmsGwLastUpdate", "Unsigned32", "seconds since 1970-01-01 UTC",
-      "Time of the newest fresh string data, 0 when none yet."),
+    C(
+        GATEWAY,
+        7,
+        "btmsGwLastUpdate",
+        "Unsigned32",
+        "seconds since 1970-01-01 UTC",
+        "Time of the newest fresh string data, 0 when none yet.",
+    ),
 )
 
 UPS_COLUMNS: tuple[Column, ...] = (
     C(UPS_ENTRY, 1, "btmsUpsIndex", "Integer32 (1..32)", "", "UPS index (the Modbus unit id of the UPS).", NA),
     C(UPS_ENTRY, 2, "btmsUpsName", "DisplayString", "", "UPS name from the topology."),
-    C(UPS_ENTRY, 3, "btmsUpsStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
-      "ok(1) all strings OK, error(2) a string in error, stale(3) no fresh data: the value objects are absent."),
+    C(
+        UPS_ENTRY,
+        3,
+        "btmsUpsStatus",
+        f"INTEGER {{ {HEALTH_ENUM} }}",
+        "",
+        "ok(1) all strings OK, error(2) a string in error, stale(3) no fresh data: the value objects are absent.",
+    ),
     QC(UPS_ENTRY, 4, "btmsUpsVoltage", "ups.voltage"),
     QC(UPS_ENTRY, 5, "btmsUpsCurrent", "ups.current"),
     QC(UPS_ENTRY, 6, "btmsUpsSoc", "ups.soc", bounded=True),
@@ -117,8 +135,14 @@ STRING_COLUMNS: tuple[Column, ...] = (
     C(STRING_ENTRY, 1, "btmsStringIndex", "Integer32 (1..32)", "", "String index (Modbus unit id minus 100).", NA),
     C(STRING_ENTRY, 2, "btmsStringName", "DisplayString", "", "String name from the topology."),
     C(STRING_ENTRY, 3, "btmsStringUpsIndex", "Integer32 (1..32)", "", "btmsUpsIndex of the UPS the string belongs to."),
-    C(STRING_ENTRY, 4, "btmsStringStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
-      "stale(3): the string master did not answer; the value objects of the row are then absent."),
+    C(
+        STRING_ENTRY,
+        4,
+        "btmsStringStatus",
+        f"INTEGER {{ {HEALTH_ENUM} }}",
+        "",
+        "stale(3): the string master did not answer; the value objects of the row are then absent.",
+    ),
     QC(STRING_ENTRY, 5, "btmsStringVoltage", "string.voltage"),
     QC(STRING_ENTRY, 6, "btmsStringCurrent", "string.current"),
     QC(STRING_ENTRY, 7, "btmsStringSoc", "string.soc", bounded=True),
@@ -129,24 +153,49 @@ STRING_COLUMNS: tuple[Column, ...] = (
     QC(STRING_ENTRY, 12, "btmsStringAmbientHumidity", "string.ambient_humidity", bounded=True),
     C(STRING_ENTRY, 13, "btmsStringRelayClosed", "TruthValue", "", "true(1): the string's breaker is closed."),
     C(STRING_ENTRY, 14, "btmsStringHallSensorOk", "TruthValue", "", "false(2): the hall sensor is disconnected."),
-    C(STRING_ENTRY, 15, "btmsStringCellCount", "Integer32 (0..120)", "cells", "Batteries (cell sensors) in the string."),
-    C(STRING_ENTRY, 16, "btmsStringTimestamp", "Unsigned32", "seconds since 1970-01-01 UTC",
-      "Time of the last fresh scan, 0 when none yet (present even when stale)."),
+    C(
+        STRING_ENTRY,
+        15,
+        "btmsStringCellCount",
+        "Integer32 (0..120)",
+        "cells",
+        "Batteries (cell sensors) in the string.",
+    ),
+    C(
+        STRING_ENTRY,
+        16,
+        "btmsStringTimestamp",
+        "Unsigned32",
+        "seconds since 1970-01-01 UTC",
+        "Time of the last fresh scan, 0 when none yet (present even when stale).",
+    ),
     C(STRING_ENTRY, 17, "btmsStringScanCounter", "Unsigned32", "scans", "Number of the last fresh scan."),
 )
 
 CELL_COLUMNS: tuple[Column, ...] = (
     C(CELL_ENTRY, 1, "btmsCellIndex", "Integer32 (1..120)", "", "Position of the battery in its string, 1 first.", NA),
-    C(CELL_ENTRY, 2, "btmsCellStatus", f"INTEGER {{ {HEALTH_ENUM} }}", "",
-      "stale(3): the cell sensor did not answer; the value objects of the row are then absent."),
+    C(
+        CELL_ENTRY,
+        2,
+        "btmsCellStatus",
+        f"INTEGER {{ {HEALTH_ENUM} }}",
+        "",
+        "stale(3): the cell sensor did not answer; the value objects of the row are then absent.",
+    ),
     QC(CELL_ENTRY, 3, "btmsCellVoltage", "cell.voltage"),
     QC(CELL_ENTRY, 4, "btmsCellResistance", "cell.resistance"),
     QC(CELL_ENTRY, 5, "btmsCellTemperature", "cell.temperature"),
     QC(CELL_ENTRY, 6, "btmsCellSoc", "cell.soc", bounded=True),
     QC(CELL_ENTRY, 7, "btmsCellSoh", "cell.soh", bounded=True),
-    C(CELL_ENTRY, 8, "btmsCellFaults", "Unsigned32", "",
-      "Bit mask: 1 no response, 2 open circuit, 4 voltage implausible, 8 resistance implausible, "
-      "16 temperature implausible."),
+    C(
+        CELL_ENTRY,
+        8,
+        "btmsCellFaults",
+        "Unsigned32",
+        "",
+        "Bit mask: 1 no response, 2 open circuit, 4 voltage implausible, 8 resistance implausible, "
+        "16 temperature implausible.",
+    ),
 )
 
 ALARM_COLUMNS: tuple[Column, ...] = (
@@ -156,7 +205,14 @@ ALARM_COLUMNS: tuple[Column, ...] = (
     C(ALARM_ENTRY, 4, "btmsAlarmUpsIndex", "Integer32 (0..32)", "", "UPS index, 0 when the alarm concerns no UPS."),
     C(ALARM_ENTRY, 5, "btmsAlarmStringIndex", "Integer32 (0..32)", "", "String index, 0 when none."),
     C(ALARM_ENTRY, 6, "btmsAlarmCellIndex", "Integer32 (0..120)", "", "Cell index, 0 for string, UPS and site alarms."),
-    C(ALARM_ENTRY, 7, "btmsAlarmValue", "DisplayString", "", "The value that crossed the limit, as text, empty when none."),
+    C(
+        ALARM_ENTRY,
+        7,
+        "btmsAlarmValue",
+        "DisplayString",
+        "",
+        "The value that crossed the limit, as text, empty when none.",
+    ),
     C(ALARM_ENTRY, 8, "btmsAlarmLimit", "DisplayString", "", "The limit it crossed, as text, empty for yes/no alarms."),
     C(ALARM_ENTRY, 9, "btmsAlarmTime", "Unsigned32", "seconds since 1970-01-01 UTC", "When the alarm was raised."),
     C(ALARM_ENTRY, 10, "btmsAlarmAcknowledged", "TruthValue", "", "true(1) once an operator acknowledged it."),
@@ -165,13 +221,26 @@ ALARM_COLUMNS: tuple[Column, ...] = (
 TABLES: tuple[tuple[str, tuple[int, ...], tuple[Column, ...], tuple[str, ...], str], ...] = (
     ("btmsUps", UPS_ENTRY, UPS_COLUMNS, ("btmsUpsIndex",), "One row per UPS system."),
     ("btmsString", STRING_ENTRY, STRING_COLUMNS, ("btmsStringIndex",), "One row per battery string."),
-    ("btmsCell", CELL_ENTRY, CELL_COLUMNS, ("btmsStringIndex", "btmsCellIndex"),
-     "One row per battery (cell sensor), indexed by string and position."),
+    (
+        "btmsCell",
+        CELL_ENTRY,
+        CELL_COLUMNS,
+        ("btmsStringIndex", "btmsCellIndex"),
+        "One row per battery (cell sensor), indexed by string and position.",
+    ),
     ("btmsAlarm", ALARM_ENTRY, ALARM_COLUMNS, ("btmsAlarmId",), "One row per active alarm."),
 )
 
-NOTIFICATION_OBJECTS = ("btmsAlarmKind", "btmsAlarmTitle", "btmsAlarmUpsIndex", "btmsAlarmStringIndex",
-                        "btmsAlarmCellIndex", "btmsAlarmValue", "btmsAlarmLimit", "btmsAlarmTime")
+NOTIFICATION_OBJECTS = (
+    "btmsAlarmKind",
+    "btmsAlarmTitle",
+    "btmsAlarmUpsIndex",
+    "btmsAlarmStringIndex",
+    "btmsAlarmCellIndex",
+    "btmsAlarmValue",
+    "btmsAlarmLimit",
+    "btmsAlarmTime",
+)
 
 ALL_COLUMNS: tuple[Column, ...] = GATEWAY_SCALARS + UPS_COLUMNS + STRING_COLUMNS + CELL_COLUMNS + ALARM_COLUMNS
 BY_NAME: dict[str, Column] = {c.name: c for c in ALL_COLUMNS}
@@ -186,7 +255,14 @@ def column(name: str) -> Column:
 
 # The UPS-MIB battery group (RFC 1628), served per UPS context (see docs/snmp.md).
 UPS_BATTERY: tuple[Column, ...] = (
-    C(UPS_MIB_BATTERY, 1, "upsBatteryStatus", "INTEGER { unknown(1), batteryNormal(2), batteryLow(3), batteryDepleted(4) }", "", ""),
+    C(
+        UPS_MIB_BATTERY,
+        1,
+        "upsBatteryStatus",
+        "INTEGER { unknown(1), batteryNormal(2), batteryLow(3), batteryDepleted(4) }",
+        "",
+        "",
+    ),
     C(UPS_MIB_BATTERY, 2, "upsSecondsOnBattery", "Integer32", "seconds", ""),
     C(UPS_MIB_BATTERY, 3, "upsEstimatedMinutesRemaining", "Integer32", "minutes", ""),
     C(UPS_MIB_BATTERY, 4, "upsEstimatedChargeRemaining", "Integer32", "percent", ""),
@@ -203,8 +279,11 @@ UPS_BATTERY: tuple[Column, ...] = (
 
 def _dotted(parent: tuple[int, ...]) -> str:
     names = {
-        GATEWAY: "btmsGateway", UPS_ENTRY: "btmsUpsEntry", STRING_ENTRY: "btmsStringEntry",
-        CELL_ENTRY: "btmsCellEntry", ALARM_ENTRY: "btmsAlarmEntry",
+        GATEWAY: "btmsGateway",
+        UPS_ENTRY: "btmsUpsEntry",
+        STRING_ENTRY: "btmsStringEntry",
+        CELL_ENTRY: "btmsCellEntry",
+        ALARM_ENTRY: "btmsAlarmEntry",
     }
     return names[parent]
 
@@ -254,7 +333,7 @@ def mib_text() -> str:
         "                 notifications. Enterprise 32473 is the documentation number of",
         '                 RFC 5612, used until a real one is assigned. Generated from protocols/scada/snmp_oids.py."',
         '    REVISION     "202612020000Z"',
-        '    DESCRIPTION  "UNITS, ranges and descriptions of the measured objects from the gateway\'s',
+        "    DESCRIPTION  \"UNITS, ranges and descriptions of the measured objects from the gateway's",
         "                 registry of quantities (cell voltage in 0.001 V, resistance in 0.001 mOhm,",
         '                 temperatures in 0.1 degC); no object, type or served value changed."',
         '    REVISION     "202501010000Z"',
@@ -269,7 +348,7 @@ def mib_text() -> str:
     ]
     for c in GATEWAY_SCALARS:
         out += _object(c)
-    for n, (prefix, entry, columns, index, description) in enumerate(TABLES, start=2):
+    for n, (prefix, _entry, columns, index, description) in enumerate(TABLES, start=2):
         entry_type = _entry_type(prefix)
         out += [
             f"{prefix}Table OBJECT-TYPE",

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from battery.alarms.records import AlarmNotice
 from battery.codes import Health
 from battery.plausibility import cell_answered
-from battery.status import StringStatus, UpsStatus
 from battery.site import Topology
+from battery.status import StringStatus, UpsStatus
 from protocols.scada import snmp_oids as so
 from protocols.scada.served_values import served_cell_values
 

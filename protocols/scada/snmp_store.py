@@ -68,7 +68,9 @@ class OidStore:
 
     def define(self, oid: OID, wire_type: str, value: Any = None) -> None:
         if wire_type not in VALUE_PROTOTYPES:
-            raise ValueError(f"SNMP {oid!r}: unknown wire type {wire_type!r}, expected one of {sorted(VALUE_PROTOTYPES)}")
+            raise ValueError(
+                f"SNMP {oid!r}: unknown wire type {wire_type!r}, expected one of {sorted(VALUE_PROTOTYPES)}"
+            )
         if oid not in self._types:
             bisect.insort(self._oids, oid)
         self._types[oid] = wire_type
@@ -183,7 +185,10 @@ class SubtreeController(instrum.MibInstrumController):
     """
 
     def __init__(
-        self, mib_builder: Any, store: OidStore, fallback: instrum.MibInstrumController,
+        self,
+        mib_builder: Any,
+        store: OidStore,
+        fallback: instrum.MibInstrumController,
         engine_subtrees: Sequence[OID] = (),
     ) -> None:
         super().__init__(mib_builder)
@@ -324,8 +329,10 @@ class SubtreeBulkResponder(cmdrsp.BulkCommandResponder):
         controller.store.refresh()
         request = v2c.apiPDU.get_varbinds(PDU)
         non_repeaters, repetitions = bulk_shape(
-            int(v2c.apiBulkPDU.get_non_repeaters(PDU)), int(v2c.apiBulkPDU.get_max_repetitions(PDU)),
-            len(request), self.max_varbinds,
+            int(v2c.apiBulkPDU.get_non_repeaters(PDU)),
+            int(v2c.apiBulkPDU.get_max_repetitions(PDU)),
+            len(request),
+            self.max_varbinds,
         )
         ctx = {"snmpEngine": snmpEngine, "acFun": self.verify_access, "cbCtx": self.cbCtx}
         in_view: dict[OID, bool] = {}

@@ -110,8 +110,10 @@ def unpack_series(blob: bytes, count: int, only: tuple[int, ...] | None = None) 
     if count <= 0 or len(body) % (count * LANE_BYTES):
         raise ValueError(f"unpack_series: {len(body)} bytes do not split into {count} int32 columns")
     size = len(body) // count
-    return [delta_decode(unshuffle(body[i * size : (i + 1) * size])) if only is None or i in only else b""
-            for i in range(count)]
+    return [
+        delta_decode(unshuffle(body[i * size : (i + 1) * size])) if only is None or i in only else b""
+        for i in range(count)
+    ]
 
 
 def pack_planes(columns: list[bytes], level: int = 1) -> bytes:

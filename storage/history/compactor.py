@@ -64,9 +64,7 @@ def compact_day(storage_dir: Path, day: int) -> CompactionResult:
                 "INSERT OR REPLACE INTO string_day VALUES (?,?,?,?,?)",
                 (string_no, day, len(rows), n_cells, blobs.string_samples),
             )
-            cold.execute(
-                "INSERT OR REPLACE INTO string_hour VALUES (?,?,?)", (string_no, day, blobs.string_hourly)
-            )
+            cold.execute("INSERT OR REPLACE INTO string_hour VALUES (?,?,?)", (string_no, day, blobs.string_hourly))
             cold.executemany(
                 "INSERT OR REPLACE INTO cell_day VALUES (?,?,?,?)",
                 ((string_no, c + 1, day, b) for c, b in enumerate(blobs.cell_samples)),
@@ -98,8 +96,12 @@ class StringDayBlobs:
 
     @property
     def size(self) -> int:
-        return (len(self.string_samples) + len(self.string_hourly)
-                + sum(map(len, self.cell_samples)) + sum(map(len, self.cell_hourly)))
+        return (
+            len(self.string_samples)
+            + len(self.string_hourly)
+            + sum(map(len, self.cell_samples))
+            + sum(map(len, self.cell_hourly))
+        )
 
 
 def compact_string(day: int, rows: list[tuple[int, bytes]]) -> tuple[int, StringDayBlobs]:
@@ -121,8 +123,9 @@ def compact_string(day: int, rows: list[tuple[int, bytes]]) -> tuple[int, String
             string_present.append(fresh)
     string_samples = codec.pack_series([offsets.tobytes()] + [c.tobytes() for c in string_cols])
     string_hourly = summaries.pack_hours(
-        summaries.summarize(offsets, [string_cols[STRING_FIELDS.index(f)] for f in STRING_SUMMARY_FIELDS],
-                            string_present)
+        summaries.summarize(
+            offsets, [string_cols[STRING_FIELDS.index(f)] for f in STRING_SUMMARY_FIELDS], string_present
+        )
     )
 
     # Cell columns scan-major; a scan without (all) cells repeats the last values, marked stale.
@@ -167,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.nice:
         os.nice(args.nice)
     r = compact_day(args.storage_dir, args.day)
-    print(f"compacted {schema.day_name(r.day)}: {r.strings} strings, {r.cells} cells, {r.scans} scans, "
-          f"{r.cold_bytes} bytes, {r.cpu_s:.1f} s CPU", file=sys.stderr)
+    print(
+        f"compacted {schema.day_name(r.day)}: {r.strings} strings, {r.cells} cells, {r.scans} scans, "
+        f"{r.cold_bytes} bytes, {r.cpu_s:.1f} s CPU",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -39,9 +39,15 @@ def _connect_if_exists(path: Path) -> sqlite3.Connection | None:
     return schema.open_read_only(path)
 
 
-def load_day(storage_dir: Path, string_no: int, day: int, cells: list[int] | None,
-             t0_ms: int | None = None, t1_ms: int | None = None,
-             fields: tuple[str, ...] | None = None) -> DayData | None:
+def load_day(
+    storage_dir: Path,
+    string_no: int,
+    day: int,
+    cells: list[int] | None,
+    t0_ms: int | None = None,
+    t1_ms: int | None = None,
+    fields: tuple[str, ...] | None = None,
+) -> DayData | None:
     """Scans of [t0_ms, t1_ms) of that day (all of it by default); `cells` None = every cell.
 
     `fields` (names of STRING_FIELDS/CELL_FIELDS) limits what is decoded from the cold tier;
@@ -49,9 +55,10 @@ def load_day(storage_dir: Path, string_no: int, day: int, cells: list[int] | Non
     """
     cold = _connect_if_exists(schema.cold_path(storage_dir, day))
     try:
-        if cold is not None and cold.execute(
-            "SELECT 1 FROM string_day WHERE string_no=? AND day=?", (string_no, day)
-        ).fetchone():
+        if (
+            cold is not None
+            and cold.execute("SELECT 1 FROM string_day WHERE string_no=? AND day=?", (string_no, day)).fetchone()
+        ):
             return _clip(_load_cold(cold, string_no, day, cells, fields), t0_ms, t1_ms)
     finally:
         if cold is not None:
@@ -65,15 +72,23 @@ def load_day(storage_dir: Path, string_no: int, day: int, cells: list[int] | Non
         hot.close()
 
 
-def _load_cold(con: sqlite3.Connection, string_no: int, day: int, cells: list[int] | None,
-               fields: tuple[str, ...] | None) -> DayData:
+def _load_cold(
+    con: sqlite3.Connection, string_no: int, day: int, cells: list[int] | None, fields: tuple[str, ...] | None
+) -> DayData:
     blob, n_cells = con.execute(
         "SELECT samples, cells FROM string_day WHERE string_no=? AND day=?", (string_no, day)
     ).fetchone()
-    s_only = None if fields is None else tuple(
-        [0, 1] + [1 + STRING_FIELDS.index(f) for f in fields if f in STRING_FIELDS])
-    c_only = None if fields is None else tuple(
-        [CELL_FIELDS.index("health"), CELL_FIELDS.index("faults")] + [CELL_FIELDS.index(f) for f in fields if f in CELL_FIELDS])
+    s_only = (
+        None if fields is None else tuple([0, 1] + [1 + STRING_FIELDS.index(f) for f in fields if f in STRING_FIELDS])
+    )
+    c_only = (
+        None
+        if fields is None
+        else tuple(
+            [CELL_FIELDS.index("health"), CELL_FIELDS.index("faults")]
+            + [CELL_FIELDS.index(f) for f in fields if f in CELL_FIELDS]
+        )
+    )
     cols = [codec.from_lanes(c) for c in codec.unpack_series(blob, 1 + len(STRING_FIELDS), s_only)]
     day_ms = day * DAY_S * 1000
     ts = array("q", (day_ms + o for o in cols[0]))
@@ -82,8 +97,15 @@ def _load_cold(con: sqlite3.Connection, string_no: int, day: int, cells: list[in
     if cells is None:
         rows = con.execute("SELECT cell_no, samples FROM cell_day WHERE string_no=? AND day=?", (string_no, day))
     else:
-        rows = ((c, con.execute("SELECT samples FROM cell_day WHERE string_no=? AND cell_no=? AND day=?",
-                                (string_no, c, day)).fetchone()[0]) for c in wanted)
+        rows = (
+            (
+                c,
+                con.execute(
+                    "SELECT samples FROM cell_day WHERE string_no=? AND cell_no=? AND day=?", (string_no, c, day)
+                ).fetchone()[0],
+            )
+            for c in wanted
+        )
     for c, b in rows:
         out[c] = [codec.from_lanes(x) for x in codec.unpack_series(b, len(CELL_FIELDS), c_only)]
     string = cols[1:]
@@ -92,8 +114,9 @@ def _load_cold(con: sqlite3.Connection, string_no: int, day: int, cells: list[in
     return DayData(ts, string, out)
 
 
-def _load_hot(con: sqlite3.Connection, string_no: int, day: int, cells: list[int] | None,
-              t0_ms: int | None, t1_ms: int | None) -> DayData | None:
+def _load_hot(
+    con: sqlite3.Connection, string_no: int, day: int, cells: list[int] | None, t0_ms: int | None, t1_ms: int | None
+) -> DayData | None:
     lo = t0_ms if t0_ms is not None else day * DAY_S * 1000
     hi = t1_ms if t1_ms is not None else (day + 1) * DAY_S * 1000
     rows = con.execute(
@@ -109,8 +132,10 @@ def _load_hot(con: sqlite3.Connection, string_no: int, day: int, cells: list[int
     # Scan-major columns, then one cell is a strided slice (C speed, no per-value loop).
     big = [array("i") for _ in CELL_FIELDS]
     i_h, i_f = CELL_FIELDS.index("health"), CELL_FIELDS.index("faults")
-    fill = [array("i", [Health.STALE if k == i_h else CellFault.NO_RESPONSE if k == i_f else 0]) * n_cells
-            for k in range(len(CELL_FIELDS))]
+    fill = [
+        array("i", [Health.STALE if k == i_h else CellFault.NO_RESPONSE if k == i_f else 0]) * n_cells
+        for k in range(len(CELL_FIELDS))
+    ]
     for r in decoded:
         have = r.cell_count
         for k in range(len(CELL_FIELDS)):

@@ -23,8 +23,7 @@ def bucket_width(start: float, end: float, max_points: int) -> float:
     return (end - start) / max_points
 
 
-def add_samples(acc: Buckets, ts_ms: array, values: array, mask: bytes, start: float, width: float,
-                end: float) -> None:
+def add_samples(acc: Buckets, ts_ms: array, values: array, mask: bytes, start: float, width: float, end: float) -> None:
     """Merge samples (ts in ms, mask 1 = real reading) that fall in [start, end) into the buckets."""
     if not len(ts_ms):
         return

@@ -37,10 +37,14 @@ CHUNK_ROWS = 5000
 
 # Units in the registry's ASCII spelling (mOhm, degC): a spreadsheet that opens the UTF-8 file as
 # Windows-1252 must still read the header right.
-STRING_HEADER = ["time", "ups", "string", "health", "state"] + [
-    f"{q.name} [{q.quantity.unit_ascii}]" for q in schema.STRING_QUANTITIES.values()] + ["hall_ok", "relay_closed"]
+STRING_HEADER = (
+    ["time", "ups", "string", "health", "state"]
+    + [f"{q.name} [{q.quantity.unit_ascii}]" for q in schema.STRING_QUANTITIES.values()]
+    + ["hall_ok", "relay_closed"]
+)
 CELL_HEADER = ["time", "ups", "string", "cell", "health", "faults"] + [
-    f"{q.name} [{q.quantity.unit_ascii}]" for q in schema.CELL_QUANTITIES.values()]
+    f"{q.name} [{q.quantity.unit_ascii}]" for q in schema.CELL_QUANTITIES.values()
+]
 
 _HEALTH = {int(h): h.name for h in Health}
 
@@ -82,9 +86,18 @@ def _faults(f: int) -> str:
     return spreadsheet_text("|".join(x.name for x in CellFault if x and f & x)) if f else ""
 
 
-def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, ups: str | None = None,
-               string: str | None = None, cell: int | None = None, tz: dt.tzinfo = dt.UTC,
-               progress: Callable[[int, int], None] | None = None, cancel: CancelToken = NEVER) -> Iterator[str]:
+def csv_chunks(
+    queries: HistoryQueries,
+    kind: Kind,
+    start: float,
+    end: float,
+    ups: str | None = None,
+    string: str | None = None,
+    cell: int | None = None,
+    tz: dt.tzinfo = dt.UTC,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: CancelToken = NEVER,
+) -> Iterator[str]:
     """CSV text, header first, then rows in chunks of CHUNK_ROWS; only stored days are walked."""
     if kind not in ("strings", "cells"):
         raise ValueError(f"CSV kind must be 'strings' or 'cells', got {kind!r}")
@@ -111,8 +124,10 @@ def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, up
             progress(done, len(units))
         if data is None:
             continue
-        times = [spreadsheet_text(dt.datetime.fromtimestamp(t / 1000, tz).isoformat(timespec="milliseconds"))
-                 for t in data.ts_ms]
+        times = [
+            spreadsheet_text(dt.datetime.fromtimestamp(t / 1000, tz).isoformat(timespec="milliseconds"))
+            for t in data.ts_ms
+        ]
         buf.seek(0)
         buf.truncate()
         rows = 0
@@ -125,9 +140,11 @@ def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, up
                 for k, f in zip(s_idx, s_fmt):
                     v = data.string[k][i]
                     vals.append("" if stale or v == ABSENT else f(v))
-                w.writerow([t, ups_text, string_text, _HEALTH_TEXT[h],
-                            _STATE_TEXT[data.string[3][i]]]
-                           + vals + [data.string[9][i], data.string[10][i]])
+                w.writerow(
+                    [t, ups_text, string_text, _HEALTH_TEXT[h], _STATE_TEXT[data.string[3][i]]]
+                    + vals
+                    + [data.string[9][i], data.string[10][i]]
+                )
             yield buf.getvalue()
             continue
         # Each distinct value is formatted once (readings repeat a lot), each cell's tail of a line
@@ -161,9 +178,17 @@ def csv_chunks(queries: HistoryQueries, kind: Kind, start: float, end: float, up
         progress(len(units), len(units))
 
 
-def run_export(storage_dir: Path, topology: object, start: dt.datetime, end: dt.datetime, ups: str | None,
-               string: str | None, cell: int | None, out_dir: Path,
-               progress: Callable[[int, int], None] | None = None) -> list[Path]:
+def run_export(
+    storage_dir: Path,
+    topology: object,
+    start: dt.datetime,
+    end: dt.datetime,
+    ups: str | None,
+    string: str | None,
+    cell: int | None,
+    out_dir: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
     """`btms export`: write strings.csv (and cells.csv) for [start, end) into out_dir; returns the files.
 
     `topology` is accepted for the CLI's convenience (ids are checked against history's own
@@ -192,7 +217,6 @@ def run_export(storage_dir: Path, topology: object, start: dt.datetime, end: dt.
                 progress(offset + done, total_units)
 
         with open(path, "w", encoding="utf-8", newline="") as f:
-            f.writelines(csv_chunks(queries, kind, start.timestamp(), end.timestamp(), ups, string, cell, tz,
-                                    report))
+            f.writelines(csv_chunks(queries, kind, start.timestamp(), end.timestamp(), ups, string, cell, tz, report))
         files.append(path)
     return files

@@ -62,9 +62,16 @@ def hours_from_format_1(field: str, hours: list[summaries.HourStat]) -> list[sum
     if field not in FORMAT_1_STRING_SCALES:
         return hours
     k, steps = FORMAT_1_STRING_SCALES[field], summaries.AVG_STEPS
-    return [summaries.HourStat(h.hour, h.count, _from_format_1(field, h.min), round(h.avg / k * steps) / steps,
-                               _from_format_1(field, h.max))
-            for h in hours]
+    return [
+        summaries.HourStat(
+            h.hour,
+            h.count,
+            _from_format_1(field, h.min),
+            round(h.avg / k * steps) / steps,
+            _from_format_1(field, h.max),
+        )
+        for h in hours
+    ]
 
 
 def format_1_days(cold: sqlite3.Connection) -> set[int]:

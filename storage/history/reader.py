@@ -83,8 +83,12 @@ class HistoryQueries:
         if fresh or time.monotonic() - self._catalog_read > self.CATALOG_TTL_S:
             con = _catalog(self.storage_dir)
             try:
-                self._catalog = [StringInfo(*r) for r in con.execute(
-                    "SELECT string_no, string_id, ups_id, cells FROM string_catalog ORDER BY string_no")]
+                self._catalog = [
+                    StringInfo(*r)
+                    for r in con.execute(
+                        "SELECT string_no, string_id, ups_id, cells FROM string_catalog ORDER BY string_no"
+                    )
+                ]
             finally:
                 con.close()
             self._catalog_read = time.monotonic()
@@ -111,7 +115,9 @@ class HistoryQueries:
                 try:
                     row = con.execute(
                         "SELECT ts_ms, payload FROM string_scan WHERE string_no=? AND ts_ms<=? "
-                        "ORDER BY ts_ms DESC LIMIT 1", (info.string_no, at_ms)).fetchone()
+                        "ORDER BY ts_ms DESC LIMIT 1",
+                        (info.string_no, at_ms),
+                    ).fetchone()
                 finally:
                     con.close()
                 if row:
@@ -127,8 +133,16 @@ class HistoryQueries:
 
     # ------------------------------------------------------------ series
 
-    def series(self, level: Level, ident: str, quantity: str, start: float, end: float,
-               max_points: int = 1000, cancel: CancelToken = NEVER) -> list[Point]:
+    def series(
+        self,
+        level: Level,
+        ident: str,
+        quantity: str,
+        start: float,
+        end: float,
+        max_points: int = 1000,
+        cancel: CancelToken = NEVER,
+    ) -> list[Point]:
         """One quantity over [start, end), at most max_points buckets of (t, min, avg, max).
 
         ident: a string id for "string", "STRING_ID/CELL_NO" for "cell", a UPS id for "ups".
@@ -176,16 +190,24 @@ class HistoryQueries:
             series.cancel.check()
             t0 = max(start, day * DAY_S)
             t1 = min(end, (day + 1) * DAY_S)
-            data = load_day(self.storage_dir, info.string_no, day, [cell] if cell else [],
-                            int(t0 * 1000), int(t1 * 1000), fields=(field,))
+            data = load_day(
+                self.storage_dir,
+                info.string_no,
+                day,
+                [cell] if cell else [],
+                int(t0 * 1000),
+                int(t1 * 1000),
+                fields=(field,),
+            )
             if data is None:
                 continue
             values, mask = _column(data, cell, field)
             downsample.add_samples(acc, data.ts_ms, values, mask, start, width, end)
         return acc
 
-    def _add_hours(self, acc: downsample.Buckets, info: StringInfo, cell: int | None, field: str,
-                   series: _Series) -> set[int]:
+    def _add_hours(
+        self, acc: downsample.Buckets, info: StringInfo, cell: int | None, field: str, series: _Series
+    ) -> set[int]:
         """Merge hourly summaries of the compacted days; returns the days they covered."""
         start, end, width = series.start, series.end, series.width
         covered: set[int] = set()
@@ -194,7 +216,7 @@ class HistoryQueries:
             months.setdefault(schema.month_name(d), []).append(d)
         fields = STRING_SUMMARY_FIELDS if cell is None else CELL_SUMMARY_FIELDS
         k = fields.index(field)
-        for month, mdays in months.items():
+        for mdays in months.values():
             series.cancel.check()
             path = schema.cold_path(self.storage_dir, mdays[0])
             if not path.exists():
@@ -202,12 +224,16 @@ class HistoryQueries:
             con = schema.open_read_only(path)
             try:
                 if cell is None:
-                    rows = con.execute("SELECT day, hourly FROM string_hour WHERE string_no=? AND day BETWEEN ? AND ?",
-                                       (info.string_no, mdays[0], mdays[-1])).fetchall()
+                    rows = con.execute(
+                        "SELECT day, hourly FROM string_hour WHERE string_no=? AND day BETWEEN ? AND ?",
+                        (info.string_no, mdays[0], mdays[-1]),
+                    ).fetchall()
                     old_days = formats.format_1_days(con)
                 else:
-                    rows = con.execute("SELECT day, hourly FROM cell_hour WHERE string_no=? AND cell_no=? "
-                                       "AND day BETWEEN ? AND ?", (info.string_no, cell, mdays[0], mdays[-1])).fetchall()
+                    rows = con.execute(
+                        "SELECT day, hourly FROM cell_hour WHERE string_no=? AND cell_no=? AND day BETWEEN ? AND ?",
+                        (info.string_no, cell, mdays[0], mdays[-1]),
+                    ).fetchall()
                     old_days = set()  # the cells' format did not change
             finally:
                 con.close()
@@ -224,21 +250,26 @@ class HistoryQueries:
 
     # ------------------------------------------------------------ discharge events
 
-    def discharge_events(self, ups_id: str | None = None, string_id: str | None = None,
-                         cancel: CancelToken = NEVER) -> list[dict]:
+    def discharge_events(
+        self, ups_id: str | None = None, string_id: str | None = None, cancel: CancelToken = NEVER
+    ) -> list[dict]:
         con = _catalog(self.storage_dir)
         try:
             where, args = where_equal(ups_id=ups_id, string_id=string_id)
             rows = con.execute(
-                f"SELECT id, ups_id, string_id, start_ms, end_ms FROM discharge_event{where} ORDER BY start_ms DESC", args
+                f"SELECT id, ups_id, string_id, start_ms, end_ms FROM discharge_event{where} ORDER BY start_ms DESC",
+                args,
             ).fetchall()
         finally:
             con.close()
-        return [{"id": i, "ups_id": u, "string_id": s, "start": a / 1000, "end": None if b is None else b / 1000}
-                for i, u, s, a, b in rows]
+        return [
+            {"id": i, "ups_id": u, "string_id": s, "start": a / 1000, "end": None if b is None else b / 1000}
+            for i, u, s, a, b in rows
+        ]
 
-    def discharge_event_series(self, event_id: int, quantity: str, cell: int | None = None,
-                               max_points: int = 1000, cancel: CancelToken = NEVER) -> list[Point]:
+    def discharge_event_series(
+        self, event_id: int, quantity: str, cell: int | None = None, max_points: int = 1000, cancel: CancelToken = NEVER
+    ) -> list[Point]:
         """One quantity of the event's string (or of one of its cells) over the event, full resolution.
 
         Scans are decoded a batch at a time: memory holds the chosen column, not every payload.
@@ -251,8 +282,9 @@ class HistoryQueries:
             ev = con.execute("SELECT start_ms, end_ms FROM discharge_event WHERE id=?", (event_id,)).fetchone()
             if ev is None:
                 raise UnknownItem(f"no discharge event {event_id}")
-            cursor = con.execute("SELECT ts_ms, payload FROM discharge_scan WHERE event_id=? ORDER BY ts_ms",
-                                 (event_id,))
+            cursor = con.execute(
+                "SELECT ts_ms, payload FROM discharge_scan WHERE event_id=? ORDER BY ts_ms", (event_id,)
+            )
             while batch := cursor.fetchmany(2000):
                 cancel.check()
                 for t, p in batch:
@@ -272,9 +304,13 @@ class HistoryQueries:
 
     # ------------------------------------------------------------ raw rows (export)
 
-    def string_days(self, start: float, end: float, ups: str | None, string: str | None) -> list[tuple[StringInfo, int]]:
+    def string_days(
+        self, start: float, end: float, ups: str | None, string: str | None
+    ) -> list[tuple[StringInfo, int]]:
         """The (string, day) units an export of [start, end) walks through, in order: stored days only."""
-        infos = [s for s in self.strings() if (ups is None or s.ups_id == ups) and (string is None or s.string_id == string)]
+        infos = [
+            s for s in self.strings() if (ups is None or s.ups_id == ups) and (string is None or s.string_id == string)
+        ]
         if string is not None and not infos:
             raise UnknownItem(f"history has no string {string!r}" + (f" in UPS {ups!r}" if ups else ""))
         if ups is not None and not infos:
@@ -355,12 +391,17 @@ def _snapshot(info: StringInfo, ts_ms: int, string_fields: list[int], cells: lis
             c[q.name] = cells[CELL_FIELDS.index(q.field)][i] * q.scale if ok and i < n else None
         out_cells.append(c)
     return {
-        "string_id": info.string_id, "ups_id": info.ups_id, "timestamp": ts_ms / 1000,
+        "string_id": info.string_id,
+        "ups_id": info.ups_id,
+        "timestamp": ts_ms / 1000,
         "time": dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC).isoformat(timespec="milliseconds"),
-        "stale": stale, "health": string_fields[0], "state": string_fields[STRING_FIELDS.index("state")],
+        "stale": stale,
+        "health": string_fields[0],
+        "state": string_fields[STRING_FIELDS.index("state")],
         "hall_ok": bool(string_fields[STRING_FIELDS.index("hall_ok")]),
         "relay_closed": bool(string_fields[STRING_FIELDS.index("relay_closed")]),
-        "values": svals, "cells": out_cells,
+        "values": svals,
+        "cells": out_cells,
     }
 
 
@@ -391,20 +432,29 @@ class HistoryReader:
     async def string_snapshot(self, string_id: str, at: float) -> dict | None:
         return await self._run(self.queries.string_snapshot, string_id, at)
 
-    async def series(self, level: Level, ident: str, quantity: str, start: float, end: float,
-                     max_points: int = 1000) -> list[Point]:
+    async def series(
+        self, level: Level, ident: str, quantity: str, start: float, end: float, max_points: int = 1000
+    ) -> list[Point]:
         return await self._run(self.queries.series, level, ident, quantity, start, end, max_points)
 
     async def discharge_events(self, ups_id: str | None = None, string_id: str | None = None) -> list[dict]:
         return await self._run(self.queries.discharge_events, ups_id, string_id)
 
-    async def discharge_event_series(self, event_id: int, quantity: str, cell: int | None = None,
-                                     max_points: int = 1000) -> list[Point]:
+    async def discharge_event_series(
+        self, event_id: int, quantity: str, cell: int | None = None, max_points: int = 1000
+    ) -> list[Point]:
         return await self._run(self.queries.discharge_event_series, event_id, quantity, cell, max_points)
 
-    async def csv_rows(self, kind: Literal["strings", "cells"], start: float, end: float, ups: str | None = None,
-                       string: str | None = None, cell: int | None = None,
-                       tz: dt.tzinfo = dt.UTC) -> AsyncIterator[str]:
+    async def csv_rows(
+        self,
+        kind: Literal["strings", "cells"],
+        start: float,
+        end: float,
+        ups: str | None = None,
+        string: str | None = None,
+        cell: int | None = None,
+        tz: dt.tzinfo = dt.UTC,
+    ) -> AsyncIterator[str]:
         """CSV text in chunks (header first), one string-day decoded at a time: bounded memory.
 
         The next chunk is made only when the last one was taken, so a slow client slows the

@@ -97,8 +97,7 @@ def cell_columns_of(status: StringStatus) -> tuple[tuple[int, ...], ...]:
     for name, col in zip(CELL_FIELDS, cols):
         if len(col) != n:
             raise ValueError(
-                f"StringStatus {status.string_id} scan {status.scan_no}: {name} has {len(col)} cells, "
-                f"voltage has {n}"
+                f"StringStatus {status.string_id} scan {status.scan_no}: {name} has {len(col)} cells, voltage has {n}"
             )
     return cols
 

@@ -124,8 +124,17 @@ CATALOG_DDL = (
 
 # Columns of a string scan and of a cell, in the order they are packed (every one an int32).
 STRING_FIELDS = (
-    "health", "voltage_cv", "current_ca", "state", "soc_pct", "soh_pct", "balance_cpct",
-    "ambient_dc", "humidity_dpct", "hall_ok", "relay_closed",
+    "health",
+    "voltage_cv",
+    "current_ca",
+    "state",
+    "soc_pct",
+    "soh_pct",
+    "balance_cpct",
+    "ambient_dc",
+    "humidity_dpct",
+    "hall_ok",
+    "relay_closed",
 )
 CELL_FIELDS = ("voltage_mv", "resistance_uohm", "temperature_dc", "soc_pct", "soh_pct", "health", "faults")
 

@@ -33,34 +33,17 @@ from pathlib import Path
 
 import aiosqlite
 
-from observability.log import get_logger
 from battery.status import StringStatus
-from storage.history.disk_alarm import HistoryDiskAlarm
+from observability.log import get_logger
 from storage.history import retention, schema
 from storage.history.discharge import DischargeTracker, Transition
+from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history.scan_row import pack_scan
+from storage.history.writer_stats import WriterStats
 
 log = get_logger("btms.history.writer")
 
-_PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # the folder that holds `actors/`
-
-
-@dataclass(frozen=True)
-class WriterStats:
-    """What the writer did, for logs, the API and tests (a falling-behind writer is visible here)."""
-
-    received: int
-    committed: int
-    dropped: int  # scans refused because the queue was full
-    pending: int  # scans waiting for the next commit
-    pending_high_water: int
-    max_pending: int
-    commits: int
-    commit_p99_ms: float
-    last_commit_ms: float
-    compactions: int
-    compaction_running: bool
-    disk_alarm: bool
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds `storage/`
 
 
 @dataclass
@@ -185,10 +168,12 @@ class HistoryWriter:
         ts_ms = round(status.timestamp * 1000)
         t, event_id = self._tracker.on_scan(string_no, int(status.health), int(status.state))
         if t is Transition.START:
-            self._event_rows.append((
-                "INSERT INTO discharge_event (id, string_no, string_id, ups_id, start_ms) VALUES (?,?,?,?,?)",
-                (event_id, string_no, status.string_id, status.ups_id, ts_ms),
-            ))
+            self._event_rows.append(
+                (
+                    "INSERT INTO discharge_event (id, string_no, string_id, ups_id, start_ms) VALUES (?,?,?,?,?)",
+                    (event_id, string_no, status.string_id, status.ups_id, ts_ms),
+                )
+            )
         elif t is Transition.END:
             self._event_rows.append(("UPDATE discharge_event SET end_ms=? WHERE id=?", (ts_ms, event_id)))
             event_id = None
@@ -210,9 +195,15 @@ class HistoryWriter:
         ms = sorted(self._commit_ms)
         p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else 0.0
         return WriterStats(
-            received=self._received, committed=self._committed, dropped=self._dropped,
-            pending=len(self._pending), pending_high_water=self._high_water, max_pending=self.max_pending,
-            commits=self._commits, commit_p99_ms=p99, last_commit_ms=ms and self._commit_ms[-1] or 0.0,
+            received=self._received,
+            committed=self._committed,
+            dropped=self._dropped,
+            pending=len(self._pending),
+            pending_high_water=self._high_water,
+            max_pending=self.max_pending,
+            commits=self._commits,
+            commit_p99_ms=p99,
+            last_commit_ms=ms and self._commit_ms[-1] or 0.0,
             compactions=self._compactions,
             compaction_running=self._compaction is not None and not self._compaction.done(),
             disk_alarm=self._disk_alarm,
@@ -244,8 +235,9 @@ class HistoryWriter:
             try:
                 await self.commit()
                 if self._commit_failing_since is not None:
-                    log.warning("history commits resumed",
-                                after_s=round(time.monotonic() - self._commit_failing_since, 1))
+                    log.warning(
+                        "history commits resumed", after_s=round(time.monotonic() - self._commit_failing_since, 1)
+                    )
                     self._commit_failing_since = None
                 if not self._closing:
                     await self._housekeeping_if_due()
@@ -254,8 +246,12 @@ class HistoryWriter:
                 # Said once per episode (a full disk fails every interval), and once when it ends.
                 if self._commit_failing_since is None:
                     self._commit_failing_since = time.monotonic()
-                    log.error("history commit failed; retried every commit interval", error=str(e),
-                              pending=len(self._pending), exc_info=True)
+                    log.error(
+                        "history commit failed; retried every commit interval",
+                        error=str(e),
+                        pending=len(self._pending),
+                        exc_info=True,
+                    )
                 for w in waiters:
                     if not w.done():
                         w.set_exception(e)
@@ -387,8 +383,12 @@ class HistoryWriter:
         cmd = [sys.executable, "-m", "storage.history.compactor", str(self.storage_dir), str(day)]
         proc = await asyncio.to_thread(subprocess.run, cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
-            log.error("compaction failed", day=schema.day_name(day), exit_code=proc.returncode,
-                      stderr=proc.stderr.strip()[-2000:])
+            log.error(
+                "compaction failed",
+                day=schema.day_name(day),
+                exit_code=proc.returncode,
+                stderr=proc.stderr.strip()[-2000:],
+            )
         else:
             self._compactions += 1
             log.info("compaction output", output=proc.stderr.strip())
@@ -413,8 +413,9 @@ class HistoryWriter:
             "(SELECT id FROM discharge_event WHERE start_ms < ? AND end_ms IS NOT NULL)",
             (first_ms,),
         )
-        await self._catalog.execute("DELETE FROM discharge_event WHERE start_ms < ? AND end_ms IS NOT NULL",
-                                    (first_ms,))
+        await self._catalog.execute(
+            "DELETE FROM discharge_event WHERE start_ms < ? AND end_ms IS NOT NULL", (first_ms,)
+        )
         await self._catalog.commit()
 
     async def check_space(self) -> None:
@@ -438,12 +439,18 @@ class HistoryWriter:
             deleted.append(f"{kind} {which}")
         free = shutil.disk_usage(hdir).free
         if deleted:
-            log.warning("history disk space under the floor: oldest history deleted", deleted=", ".join(deleted),
-                        free_mb=round(free / 2**20, 1), floor_mb=self.policy.min_free_mb)
+            log.warning(
+                "history disk space under the floor: oldest history deleted",
+                deleted=", ".join(deleted),
+                free_mb=round(free / 2**20, 1),
+                floor_mb=self.policy.min_free_mb,
+            )
         if not self._disk_alarm and free < floor:
             self._disk_alarm = True
-            text = (f"history disk: {free / 2**20:.1f} MB free, under the floor of {self.policy.min_free_mb} MB; "
-                    f"deleted {', '.join(deleted) or 'nothing (nothing old enough left)'}")
+            text = (
+                f"history disk: {free / 2**20:.1f} MB free, under the floor of {self.policy.min_free_mb} MB; "
+                f"deleted {', '.join(deleted) or 'nothing (nothing old enough left)'}"
+            )
             log.error("history disk", text=text)
             self._tell_alarm(text, True, free)
         elif self._disk_alarm and free >= floor + space_hysteresis_bytes(floor):

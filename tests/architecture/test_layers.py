@@ -24,8 +24,14 @@ MAX_MODULE_LINES = 500
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
     lint = Path(sys.executable).with_name("lint-imports")
     command = [str(lint)] if lint.exists() else [sys.executable, "-m", "importlinter.cli"]
-    return subprocess.run([*command, "--no-cache"], cwd=root, capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [*command, "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +76,9 @@ def _modules() -> list[Path]:
 
 
 def test_no_module_is_over_500_lines() -> None:
-    long = {str(p.relative_to(REPO)): n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    long = {
+        str(p.relative_to(REPO)): n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
     assert not long, f"split these modules (one concept per file): {long}"
 
 

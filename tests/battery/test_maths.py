@@ -27,15 +27,18 @@ class TestPlausibility:
         faults = reading_faults(12, False, 0, 0, 3000)
         assert faults == CellFault.NO_RESPONSE and health_of(faults) == Health.STALE
 
-    @pytest.mark.parametrize("nominal, mv, fault", [
-        (12, 2, CellFault.OPEN_CIRCUIT),
-        (12, 3749, CellFault.OPEN_CIRCUIT),
-        (12, 3750, CellFault.NONE),  # deeply discharged but measurable: an alarm, not a fault
-        (12, 17161, CellFault.VOLTAGE_IMPLAUSIBLE),
-        (2, 799, CellFault.OPEN_CIRCUIT),
-        (2, 2870, CellFault.VOLTAGE_IMPLAUSIBLE),
-        (6, 9000, CellFault.NONE),
-    ])
+    @pytest.mark.parametrize(
+        "nominal, mv, fault",
+        [
+            (12, 2, CellFault.OPEN_CIRCUIT),
+            (12, 3749, CellFault.OPEN_CIRCUIT),
+            (12, 3750, CellFault.NONE),  # deeply discharged but measurable: an alarm, not a fault
+            (12, 17161, CellFault.VOLTAGE_IMPLAUSIBLE),
+            (2, 799, CellFault.OPEN_CIRCUIT),
+            (2, 2870, CellFault.VOLTAGE_IMPLAUSIBLE),
+            (6, 9000, CellFault.NONE),
+        ],
+    )
     def test_voltage(self, nominal, mv, fault):
         assert reading_faults(nominal, True, mv, 4000, 250) & ~CellFault.RESISTANCE_IMPLAUSIBLE == fault
 

@@ -11,4 +11,3 @@ def test_a_cell_answered_unless_it_is_stale_or_flagged_no_response() -> None:
     assert cell_answered(int(Health.ERROR), int(CellFault.TEMPERATURE_IMPLAUSIBLE))  # answered, implausibly
     assert not cell_answered(int(Health.STALE), 0)
     assert not cell_answered(int(Health.OK), int(CellFault.NO_RESPONSE | CellFault.OPEN_CIRCUIT))
-

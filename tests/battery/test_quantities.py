@@ -18,9 +18,16 @@ from tests.support import REPO
 
 # The product sheet's resolution of every quantity it lists (seed 000), in the registry's unit.
 PRODUCT_SHEET = {
-    "cell.voltage": ("V", "0.001"), "cell.resistance": ("mΩ", "0.001"), "cell.temperature": ("°C", "0.1"),
-    "cell.soc": ("%", "1"), "cell.soh": ("%", "1"), "string.voltage": ("V", "0.01"), "string.current": ("A", "0.01"),
-    "string.soc": ("%", "1"), "string.balance": ("%", "0.01"), "string.ambient_temperature": ("°C", "0.1"),
+    "cell.voltage": ("V", "0.001"),
+    "cell.resistance": ("mΩ", "0.001"),
+    "cell.temperature": ("°C", "0.1"),
+    "cell.soc": ("%", "1"),
+    "cell.soh": ("%", "1"),
+    "string.voltage": ("V", "0.01"),
+    "string.current": ("A", "0.01"),
+    "string.soc": ("%", "1"),
+    "string.balance": ("%", "0.01"),
+    "string.ambient_temperature": ("°C", "0.1"),
     "string.ambient_humidity": ("%RH", "0.1"),
 }
 

@@ -27,16 +27,34 @@ from web.site_view import SiteView
 # Where the domain messages carry each quantity. String and UPS values are floats in the unit;
 # a string's cells are tuples of integers in the wire scale (one message per string per scan).
 STATUS_ATTRIBUTE = {
-    "string.voltage": "voltage_v", "string.current": "current_a", "string.soc": "soc_pct", "string.soh": "soh_pct",
-    "string.balance": "balance_pct", "string.ambient_temperature": "ambient_c",
-    "string.ambient_humidity": "humidity_pct", "ups.voltage": "voltage_v", "ups.current": "current_a",
+    "string.voltage": "voltage_v",
+    "string.current": "current_a",
+    "string.soc": "soc_pct",
+    "string.soh": "soh_pct",
+    "string.balance": "balance_pct",
+    "string.ambient_temperature": "ambient_c",
+    "string.ambient_humidity": "humidity_pct",
+    "ups.voltage": "voltage_v",
+    "ups.current": "current_a",
     "ups.soc": "soc_pct",
 }
-CELL_TUPLE = {"cell.voltage": "cell_voltage_mv", "cell.resistance": "cell_resistance_uohm",
-              "cell.temperature": "cell_temperature_dc", "cell.soc": "cell_soc_pct", "cell.soh": "cell_soh_pct"}
+CELL_TUPLE = {
+    "cell.voltage": "cell_voltage_mv",
+    "cell.resistance": "cell_resistance_uohm",
+    "cell.temperature": "cell_temperature_dc",
+    "cell.soc": "cell_soc_pct",
+    "cell.soh": "cell_soh_pct",
+}
 # What a name's suffix promises: (unit, counts per unit).
-SUFFIX = {"v": ("V", 1), "a": ("A", 1), "pct": ("%", 1), "c": ("°C", 1), "mv": ("V", 1000),
-          "uohm": ("mΩ", 1000), "dc": ("°C", 10)}
+SUFFIX = {
+    "v": ("V", 1),
+    "a": ("A", 1),
+    "pct": ("%", 1),
+    "c": ("°C", 1),
+    "mv": ("V", 1000),
+    "uohm": ("mΩ", 1000),
+    "dc": ("°C", 10),
+}
 
 
 def _sample() -> tuple[Any, Any, Any]:
@@ -184,8 +202,13 @@ def test_the_site_view_serves_exactly_the_described_properties_at_the_registry_r
     view = SiteView(t, clock=lambda: s.timestamp)
     view.apply(UpsUpdate(ups=u, strings=(s,)))
     schemas = openapi_document()["components"]["schemas"]
-    bodies = {"Ups": view.ups_json("ups1"), "String": view.string_json("s1"), "Cells": view.cells_json("s1"),
-              "Cell": view.cells_json("s1")["cells"][0], "Site": view.site_json()}
+    bodies = {
+        "Ups": view.ups_json("ups1"),
+        "String": view.string_json("s1"),
+        "Cells": view.cells_json("s1"),
+        "Cell": view.cells_json("s1")["cells"][0],
+        "Site": view.site_json(),
+    }
     tables = {"Ups": UPS_JSON, "String": STRING_JSON, "Cell": CELL_JSON}
     for name, body in bodies.items():
         assert set(body) <= set(schemas[name]["properties"]), name
@@ -207,21 +230,32 @@ def _one_count(amount: Decimal, unit: str) -> tuple[Decimal, str]:
     return amount, unit
 
 
-@pytest.mark.parametrize(("device", "field", "key"), [
-    (dm.STRING_MASTER, "string_voltage", "string.voltage"), (dm.STRING_MASTER, "string_current", "string.current"),
-    (dm.STRING_MASTER, "bm_th_ambient_temperature", "string.ambient_temperature"),
-    (dm.STRING_MASTER, "bm_th_ambient_humidity", "string.ambient_humidity"),
-])
-def test_the_field_bus_reads_each_string_quantity_in_the_registry_wire_scale(device: dm.DeviceMap, field: str,
-                                                                             key: str) -> None:
+@pytest.mark.parametrize(
+    ("device", "field", "key"),
+    [
+        (dm.STRING_MASTER, "string_voltage", "string.voltage"),
+        (dm.STRING_MASTER, "string_current", "string.current"),
+        (dm.STRING_MASTER, "bm_th_ambient_temperature", "string.ambient_temperature"),
+        (dm.STRING_MASTER, "bm_th_ambient_humidity", "string.ambient_humidity"),
+    ],
+)
+def test_the_field_bus_reads_each_string_quantity_in_the_registry_wire_scale(
+    device: dm.DeviceMap, field: str, key: str
+) -> None:
     """The poller passes the counts through to StringScan: the devices' scale must be the registry's."""
     amount, unit = device.field(field).scale.split(" ", 1)
     q = quantity(key)
     assert _one_count(Decimal(amount), unit) == _one_count(q.resolution, q.unit)
 
 
-@pytest.mark.parametrize(("field", "key"), [("cell_voltage", "cell.voltage"), ("cell_resistance", "cell.resistance"),
-                                            ("cell_temperature", "cell.temperature")])
+@pytest.mark.parametrize(
+    ("field", "key"),
+    [
+        ("cell_voltage", "cell.voltage"),
+        ("cell_resistance", "cell.resistance"),
+        ("cell_temperature", "cell.temperature"),
+    ],
+)
 def test_the_field_bus_reads_each_cell_quantity_in_the_registry_wire_scale(field: str, key: str) -> None:
     amount, unit = next(f for f in dm.CELL_FIELDS if f.name == field).scale.split(" ", 1)
     q = quantity(key)

@@ -35,9 +35,19 @@ def served(clock: Clock, **options: object) -> tuple[Topology, ServedSite]:
 
 def notice(alarm_id: int, event: str = "raised", **changes: object) -> AlarmNotice:
     base = AlarmNotice(
-        event=event, alarm_id=alarm_id, kind="cell_temperature_high", title="Temperature high", ups_id="ups1",
-        string_id="s1", cell_index=2, value=61.0, limit=55.0, from_time=T0, to_time=None,
-        acknowledged_by=None, acknowledged_at=None,
+        event=event,
+        alarm_id=alarm_id,
+        kind="cell_temperature_high",
+        title="Temperature high",
+        ups_id="ups1",
+        string_id="s1",
+        cell_index=2,
+        value=61.0,
+        limit=55.0,
+        from_time=T0,
+        to_time=None,
+        acknowledged_by=None,
+        acknowledged_at=None,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 

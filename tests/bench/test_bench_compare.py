@@ -20,8 +20,15 @@ DEPENDENCIES = '["thespian==4.0.1", "PyYAML>=6.0"]'
 
 
 def figures(cpu: float, pss: float, done: int = 20, expected: int = 20, lag: float = 10.0, cells: int = 960) -> dict:
-    return {"bench": "scale", "cells": cells, "scans_expected": expected, "scans_done": done,
-            "worst_lag_ms": lag, "cpu_s_per_s": cpu, "pss_mib": pss}
+    return {
+        "bench": "scale",
+        "cells": cells,
+        "scans_expected": expected,
+        "scans_done": done,
+        "worst_lag_ms": lag,
+        "cpu_s_per_s": cpu,
+        "pss_mib": pss,
+    }
 
 
 def test_the_figures_are_the_last_non_empty_line():
@@ -37,8 +44,10 @@ def test_the_figures_are_the_last_non_empty_line():
         ("CPU: 3 s\nTraceback (most recent call last)\n", "last line is not JSON"),
         ("[1, 2]\n", "not a JSON object"),
         ('{"bench": "scale", "cells": 960}\n', "lacks scans_expected, scans_done, worst_lag_ms, cpu_s_per_s, pss_mib"),
-        ('{"cells": 9, "scans_expected": 1, "scans_done": 1, "worst_lag_ms": "x", "cpu_s_per_s": true, "pss_mib": 1}',
-         "non-numbers for worst_lag_ms, cpu_s_per_s"),
+        (
+            '{"cells": 9, "scans_expected": 1, "scans_done": 1, "worst_lag_ms": "x", "cpu_s_per_s": true, "pss_mib": 1}',
+            "non-numbers for worst_lag_ms, cpu_s_per_s",
+        ),
     ],
 )
 def test_unreadable_figures_name_the_side_and_the_problem(out, problem):
@@ -47,9 +56,11 @@ def test_unreadable_figures_name_the_side_and_the_problem(out, problem):
 
 
 def test_the_summary_is_today_s_medians_and_worst_cases_with_ratios_to_the_baseline():
-    today = [figures(0.30, 400.0, done=20, expected=20, lag=5.0),
-             figures(0.20, 420.0, done=18, expected=21, lag=40.0),
-             figures(0.25, 380.0, done=19, expected=19, lag=7.0)]
+    today = [
+        figures(0.30, 400.0, done=20, expected=20, lag=5.0),
+        figures(0.20, 420.0, done=18, expected=21, lag=40.0),
+        figures(0.25, 380.0, done=19, expected=19, lag=7.0),
+    ]
     baseline = [figures(0.50, 200.0, lag=90.0), figures(0.40, 210.0, done=17), figures(0.60, 190.0)]
     summary = summarize("bd70257", today, baseline)
     assert list(summary)[:10] == [*("bench", *FIGURES), "baseline", "cpu_ratio", "pss_ratio"]
@@ -65,7 +76,12 @@ def test_the_summary_is_today_s_medians_and_worst_cases_with_ratios_to_the_basel
 
 def test_an_even_number_of_rounds_takes_the_mean_of_the_middle_two():
     summary = summarize("v1", [figures(0.2, 300.0), figures(0.4, 500.0)], [figures(0.3, 400.0), figures(0.3, 400.0)])
-    assert (summary["cpu_s_per_s"], summary["pss_mib"], summary["cpu_ratio"], summary["pss_ratio"]) == (0.3, 400.0, 1.0, 1.0)
+    assert (summary["cpu_s_per_s"], summary["pss_mib"], summary["cpu_ratio"], summary["pss_ratio"]) == (
+        0.3,
+        400.0,
+        1.0,
+        1.0,
+    )
 
 
 def test_no_ratio_to_a_zero_baseline():
@@ -90,13 +106,15 @@ def test_dependencies_are_compared_as_pip_reads_them():
 
 
 def test_requirements_come_from_the_project_table_and_its_test_extra(tmp_path):
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent(f"""\
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent(f"""\
         [project]
         name = "x"
         dependencies = {DEPENDENCIES}  # a comment
         [project.optional-dependencies]
         test = ["psutil>=5.9"]
-        """))
+        """)
+    )
     assert project_requirements(tmp_path, "v1") == (["thespian==4.0.1", "PyYAML>=6.0"], ["psutil>=5.9"])
 
 
@@ -109,8 +127,12 @@ def test_a_tree_without_a_readable_pyproject_is_named(tmp_path):
 
 
 def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
@@ -151,7 +173,7 @@ def test_the_revision_is_checked_out_aside_and_removed_even_after_an_error(repo)
     assert git(repo, "worktree", "list").count("\n") == 1
 
 
-STAND_IN = '''\
+STAND_IN = """\
 import json, os, sys
 import marker  # importable only through PYTHONPATH: the script's own folder is bench/
 if marker.FAIL:
@@ -161,7 +183,7 @@ if marker.FAIL:
 print("serving")
 print(json.dumps({"bench": "scale", "cells": marker.CELLS, "scans_expected": 20, "scans_done": 20,
                   "worst_lag_ms": 1.0, "cpu_s_per_s": 0.1, "pss_mib": 100.0, "cwd": os.getcwd(), "args": sys.argv[1:]}))
-'''
+"""
 
 
 def stand_in_tree(root: Path, cells: int, fail: bool = False) -> Path:
@@ -180,6 +202,8 @@ def test_a_side_runs_its_own_tree_s_bench_with_the_same_arguments(tmp_path, caps
 
 def test_a_failed_side_is_one_line_with_its_stderr_tail(tmp_path, capsys):
     tree = stand_in_tree(tmp_path / "tree", cells=123, fail=True)
-    with pytest.raises(CompareError, match="^v1 r2's run failed with exit status 1: Traceback: the gateway did not start$"):
+    with pytest.raises(
+        CompareError, match="^v1 r2's run failed with exit status 1: Traceback: the gateway did not start$"
+    ):
         run_side("v1 r2", sys.executable, tree, [], 20.0, tmp_path)
     assert "  [v1 r2 stderr] Traceback: the gateway did not start" in capsys.readouterr().err

@@ -37,7 +37,11 @@ def test_run_refuses_a_bad_topology_with_the_messages_of_check_and_starts_nothin
     path, data = bad_topology(tmp_path)
     checked = btms("check", str(path))
     assert checked.returncode != 0
-    problems = [line for line in checked.stderr.splitlines() if line.startswith(f"{path}:") and ": " in line[len(str(path)) + 1:]]
+    problems = [
+        line
+        for line in checked.stderr.splitlines()
+        if line.startswith(f"{path}:") and ": " in line[len(str(path)) + 1 :]
+    ]
     assert any("130 is more than the 120 batteries" in p for p in problems)
     assert any("rs485-9" in p for p in problems)
     run = btms("run", str(path), timeout=30)
@@ -68,7 +72,10 @@ def test_check_names_file_and_line_of_a_bad_modbus_connection_limit(tmp_path):
     checked = btms("check", str(path))
     assert checked.returncode != 0
     assert f"{path}:{cap_line}: services.modbus.max_connections: 0 is less than 1" in checked.stderr
-    assert f"{path}:{idle_line}: services.modbus.idle_timeout_s: must be a number; got the text 'forever'" in checked.stderr
+    assert (
+        f"{path}:{idle_line}: services.modbus.idle_timeout_s: must be a number; got the text 'forever'"
+        in checked.stderr
+    )
 
 
 def test_tokens_are_created_listed_revoked_and_never_repeated(tmp_path):
@@ -99,8 +106,14 @@ def test_secrets_are_set_from_standard_input_listed_by_name_and_cleared(tmp_path
     storage = tmp_path / "var"
 
     def secret(*args: str, value: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "btms.cli", "secret", *args, "--topology", str(good)],
-                              cwd=REPO, input=value, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "btms.cli", "secret", *args, "--topology", str(good)],
+            cwd=REPO,
+            input=value,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     stored = secret("set", "smtp.password", value="Corr3ct-horse\n")
     assert stored.returncode == 0, stored.stderr

@@ -44,8 +44,12 @@ def unit_for_this_machine(tmp_path: Path) -> Path:
     """The unit with ExecStart pointing at this checkout (verify checks that the program exists)."""
     text = UNIT.read_text()
     assert re.search(r"^ExecStart=\S+/btms run \S+$", text, re.MULTILINE)
-    local = re.sub(r"^ExecStart=.*$", f"ExecStart={sys.executable} -m btms.cli run {tmp_path}/topology.yaml",
-                   text, flags=re.MULTILINE)
+    local = re.sub(
+        r"^ExecStart=.*$",
+        f"ExecStart={sys.executable} -m btms.cli run {tmp_path}/topology.yaml",
+        text,
+        flags=re.MULTILINE,
+    )
     path = tmp_path / UNIT.name
     path.write_text(local)
     return path
@@ -61,8 +65,9 @@ def settings(text: str) -> dict[str, list[str]]:
 
 
 def test_the_unit_file_passes_systemd_analyze_verify(tmp_path):
-    done = subprocess.run(["systemd-analyze", "verify", str(unit_for_this_machine(tmp_path))],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(unit_for_this_machine(tmp_path))], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout + done.stderr == ""  # verify only warns (exit 0) about unknown keys or bad values
 
@@ -71,12 +76,22 @@ def test_the_unit_restarts_on_failure_and_is_locked_down(tmp_path):
     unit = settings(UNIT.read_text())
     assert unit["Type"] == ["notify"] and unit["WatchdogSec"] and unit["Restart"] == ["on-failure"]
     assert unit["User"] == ["btms"]
-    for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
-                       ("PrivateTmp", "yes"), ("CapabilityBoundingSet", ""), ("UMask", "0077")):
+    for key, value in (
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("UMask", "0077"),
+    ):
         assert unit[key] == [value], key
     assert "/var/lib/btms" in unit["ReadWritePaths"]
-    review = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit_for_this_machine(tmp_path))],
-                            capture_output=True, text=True, timeout=60)
+    review = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(unit_for_this_machine(tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     exposure = re.search(r"Overall exposure level for \S+: ([\d.]+)", review.stdout)
     assert exposure, review.stdout + review.stderr
     assert float(exposure.group(1)) <= MAX_EXPOSURE, review.stdout
@@ -109,8 +124,11 @@ class NotifySocket:
                 data, ancillary, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(struct.calcsize("iII")))
             except TimeoutError:
                 break
-            pid = next(struct.unpack("iII", d)[0] for level, kind, d in ancillary
-                       if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS)
+            pid = next(
+                struct.unpack("iII", d)[0]
+                for level, kind, d in ancillary
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS
+            )
             fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
             note = Notification(time.monotonic(), pid, fields)
             self.received.append(note)

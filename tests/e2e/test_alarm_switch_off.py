@@ -71,7 +71,9 @@ def test_cell_voltage_high_switches_its_string_off(gateway, tmp_path):
     opened_after = time.monotonic() - injected
     alarms = _alarms(settings_db)
     assert ("cell_voltage_high", "A1", 3, None, "") in alarms
-    assert any(a[0] == "switch_off" or "off" in a[0] for a in _actions(settings_db) if a[1] == "A1"), _actions(settings_db)
+    assert any(a[0] == "switch_off" or "off" in a[0] for a in _actions(settings_db) if a[1] == "A1"), _actions(
+        settings_db
+    )
     for other in ("A2", "B1", "B2"):
         assert gateway.get(f"/api/v1/strings/{other}")[1]["relay_closed"] is True
     assert opened_after < 15
@@ -102,8 +104,11 @@ def test_an_open_cell_raises_sensor_fault_not_resistance_high_with_a_sentinel(ga
     def cell_5_alarms():
         return {a[0] for a in _alarms(settings_db) if a[1] == "A1" and a[2] == 5}
 
-    kinds = wait_for(lambda: "sensor_fault" in (k := cell_5_alarms()) and k, timeout=30,
-                     what="a 'sensor fault' alarm of A1's open cell 5")
+    kinds = wait_for(
+        lambda: "sensor_fault" in (k := cell_5_alarms()) and k,
+        timeout=30,
+        what="a 'sensor fault' alarm of A1's open cell 5",
+    )
     assert "cell_resistance_high" not in kinds, kinds
     assert "cell_voltage_low" in kinds  # ~0 V is a real reading of an open cell
     code, cells = gateway.get("/api/v1/strings/A1/cells")

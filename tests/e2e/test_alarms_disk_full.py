@@ -58,8 +58,11 @@ def _output_on(sim, output: int) -> bool:
 
 
 def _stored(storage, kind: str, string_id=None, cell=None) -> list[dict]:
-    return [a for a in stored_alarms(storage / "settings.db")
-            if a["kind"] == kind and a["string_id"] == string_id and a["cell_index"] == cell]
+    return [
+        a
+        for a in stored_alarms(storage / "settings.db")
+        if a["kind"] == kind and a["string_id"] == string_id and a["cell_index"] == cell
+    ]
 
 
 def test_an_alarm_raised_on_a_full_disk_is_served_sounds_the_siren_and_is_stored_later(site):
@@ -103,4 +106,3 @@ def gateway_post(gateway, path: str) -> None:
     request.add_header("Authorization", f"Bearer {gateway.token}")
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202, response.read()
-

@@ -116,7 +116,9 @@ BAD_REQUESTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("request_", "says"), BAD_REQUESTS, ids=lambda v: json.dumps(v)[:60] if isinstance(v, dict) else "")
+@pytest.mark.parametrize(
+    ("request_", "says"), BAD_REQUESTS, ids=lambda v: json.dumps(v)[:60] if isinstance(v, dict) else ""
+)
 def test_a_bad_request_gets_an_error_naming_it_and_the_connection_stays_usable(control, request_, says) -> None:
     reply = control.send(**request_)
     assert reply["ok"] is False

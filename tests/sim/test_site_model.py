@@ -2,14 +2,11 @@
 
 import pytest
 
-from tests.factories import site_topology
-
 from sim.io_module import SimulatedIoModule
 from sim.site_model import SimulatedSite, demo_aging_string
+from tests.factories import site_topology
 
 T0 = 1_700_000_000.0
-
-
 
 
 def test_strings_and_io_modules_are_keyed_by_address_on_their_bus():

@@ -25,8 +25,15 @@ DAY = 86400.0
 
 def make_string(count=40, volts=12, ah=100.0, seed=1, aging_cell=None, climate_sensor=True):
     config = StringConfig(
-        id="A1", index=1, name="A1", ups_id="U1", bus="bus1", address=1,
-        battery=BatteryType(volts, ah, count), hall_range_a=300, climate_sensor=climate_sensor,
+        id="A1",
+        index=1,
+        name="A1",
+        ups_id="U1",
+        bus="bus1",
+        address=1,
+        battery=BatteryType(volts, ah, count),
+        hall_range_a=300,
+        climate_sensor=climate_sensor,
     )
     s = SimulatedString(config, seed, aging_cell=aging_cell)
     s.advance(T0)

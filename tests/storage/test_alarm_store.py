@@ -59,6 +59,7 @@ def test_raise_clear_ack_lifecycle_and_csv(tmp_path):
 
 def test_alarm_csv_never_carries_a_formula(tmp_path):
     """A token named -A1 (allowed by `btms token create`) acknowledges: its name is text in the CSV."""
+
     async def run():
         store, book = await _book(tmp_path / "settings.db", [])
         rec = await book.raised(raised())
@@ -115,8 +116,10 @@ def test_database_refuses_a_second_active_row(tmp_path):
     asyncio.run(run())
     with sqlite3.connect(tmp_path / "settings.db") as con:
         try:
-            con.execute("INSERT INTO alarms (kind, detail, ups_id, string_id, cell_index, from_time)"
-                        " VALUES ('cell_voltage_high', '', 'u1', 's1', 5, 1)")
+            con.execute(
+                "INSERT INTO alarms (kind, detail, ups_id, string_id, cell_index, from_time)"
+                " VALUES ('cell_voltage_high', '', 'u1', 's1', 5, 1)"
+            )
         except sqlite3.IntegrityError as e:
             assert "UNIQUE" in str(e)
         else:
@@ -140,7 +143,13 @@ def test_republish_sends_each_active_alarm_to_the_subscriber_only(tmp_path):
     assert [type(m) for m in posted] == [SendTo]  # nothing to the gateway, no siren or relay change
     assert posted[0].target == "web-server"
     n = posted[0].message
-    assert (n.event, n.alarm_id, n.cell_index, n.acknowledged_by, n.from_time) == ("active", first.id, 1, "admin", 100.0)
+    assert (n.event, n.alarm_id, n.cell_index, n.acknowledged_by, n.from_time) == (
+        "active",
+        first.id,
+        1,
+        "admin",
+        100.0,
+    )
 
 
 def test_unknown_kind_is_refused_before_it_is_stored(tmp_path):
@@ -236,7 +245,9 @@ def test_a_locked_store_delays_the_write_never_the_alarm(tmp_path):
     assert [(r.cell_index, r.from_time) for r in active] == [(2, 5001.0)]
     events = [e["event"] for e in logs if e["log_level"] in ("error", "warning")]
     assert events == [
-        ("alarms not stored yet: settings.db refused the write; they are acted on from memory and "
-         "written as soon as it takes them"),
+        (
+            "alarms not stored yet: settings.db refused the write; they are acted on from memory and "
+            "written as soon as it takes them"
+        ),
         "alarm writes taken again",
     ]

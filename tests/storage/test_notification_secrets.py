@@ -63,7 +63,9 @@ def test_credentials_go_to_the_secrets_file_and_come_back(tmp_path):
 def test_clearing_a_credential_removes_it_from_the_file(tmp_path):
     db = tmp_path / "settings.db"
     asyncio.run(_save_and_load(db, SETTINGS))
-    no_token = NotificationSettings(smtp=SETTINGS.smtp, sms=SmsSettings(method="http", http_url="https://sms.example.com/send"))
+    no_token = NotificationSettings(
+        smtp=SETTINGS.smtp, sms=SmsSettings(method="http", http_url="https://sms.example.com/send")
+    )
     assert asyncio.run(_save_and_load(db, no_token)) == no_token
     assert read_secrets(tmp_path / "secrets.json") == {"smtp.password": PASSWORD}
     assert store_rows(db)["sms.http_token"] == ""
@@ -102,7 +104,9 @@ def test_an_older_database_with_a_clear_password_is_migrated_on_first_open(tmp_p
     blob = database_bytes(db)
     assert PASSWORD.encode() not in blob and TOKEN.encode() not in blob
     assert read_secrets(tmp_path / "secrets.json") == {"smtp.password": PASSWORD, "sms.http_token": TOKEN}
-    assert [e["names"] for e in logs if e["event"].startswith("credentials moved")] == [["sms.http_token", "smtp.password"]]
+    assert [e["names"] for e in logs if e["event"].startswith("credentials moved")] == [
+        ["sms.http_token", "smtp.password"]
+    ]
     assert PASSWORD not in repr(logs) and TOKEN not in repr(logs)
     assert asyncio.run(first_open()) == SETTINGS  # a second open finds nothing to move and still loads
 
@@ -139,7 +143,10 @@ def test_a_reference_without_its_secret_is_a_clear_error(tmp_path):
         finally:
             await store.close()
 
-    with pytest.raises(ValueError, match=r"setting\(s\) sms.http_token, smtp.password kept in .*secrets.json, which has no entry for them"):
+    with pytest.raises(
+        ValueError,
+        match=r"setting\(s\) sms.http_token, smtp.password kept in .*secrets.json, which has no entry for them",
+    ):
         asyncio.run(load())
 
 

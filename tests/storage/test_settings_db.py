@@ -10,7 +10,9 @@ from web.api_tokens import create_token, list_tokens
 
 def test_an_older_token_table_gains_roles_and_keeps_its_tokens(tmp_path):
     with sqlite3.connect(settings_path(tmp_path)) as old:
-        old.execute("CREATE TABLE api_tokens (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)")
+        old.execute(
+            "CREATE TABLE api_tokens (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)"
+        )
         old.execute("INSERT INTO api_tokens VALUES ('scada', 'abc', '2026-01-01T00:00:00+00:00')")
     open_settings(tmp_path).close()
     assert list_tokens(tmp_path) == [("scada", "operator", "2026-01-01T00:00:00+00:00")]

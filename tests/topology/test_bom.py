@@ -81,8 +81,12 @@ def test_full_32_string_site() -> None:
 
 
 def test_sensors_that_need_a_master_controller_add_one(tmp_path: Path) -> None:
-    text = (FIXTURES / "minimal.yaml").read_text().replace(
-        "hall_range_a: 1000", "hall_range_a: 1000\n        climate_sensor: true\n        insulation_sensor: true"
+    text = (
+        (FIXTURES / "minimal.yaml")
+        .read_text()
+        .replace(
+            "hall_range_a: 1000", "hall_range_a: 1000\n        climate_sensor: true\n        insulation_sensor: true"
+        )
     )
     path = tmp_path / "topology.yaml"
     path.write_text(text)

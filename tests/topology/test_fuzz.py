@@ -19,9 +19,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from battery.site import Topology
 from topology import loader
 from topology.loader import TopologyError, load_topology
-from battery.site import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TEXT = (ROOT / "topology.yaml").read_text()

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from battery.alarms.limits import OVERRIDE_RANGES
+from tests.hostile_topologies import ADMIN_LINE, DEMO_TEXT, NAME_LINE, alias_bomb, all_hostile, demo_with_gateway_line
 from topology import limits
 from topology.loader import TopologyError, check_topology, load_topology
 from topology.problems import Problem, shown_problems
-from tests.hostile_topologies import ADMIN_LINE, DEMO_TEXT, NAME_LINE, alias_bomb, all_hostile, demo_with_gateway_line
 
 LONGEST_MESSAGE = 400  # characters; a message quotes at most a shortened piece of the file
 

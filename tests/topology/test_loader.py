@@ -21,8 +21,7 @@ FIXTURES = ROOT / "tests" / "data" / "topologies"
 DEMO = ROOT / "topology.yaml"
 
 STRING = (
-    "{id: S%d, bus: rs1, address: %d, battery: {nominal_voltage: 12, capacity_ah: 100, count: 40}, "
-    "hall_range_a: 500}"
+    "{id: S%d, bus: rs1, address: %d, battery: {nominal_voltage: 12, capacity_ah: 100, count: 40}, hall_range_a: 500}"
 )
 
 
@@ -121,9 +120,7 @@ def test_topology_survives_pickling_for_init_messages() -> None:
 
 
 def test_omitted_indexes_are_numbered_in_file_order(tmp_path: Path) -> None:
-    text = site([STRING % (1, 1), STRING % (2, 2)]) + (
-        "  - id: U2\n    strings:\n      - " + STRING % (3, 3) + "\n"
-    )
+    text = site([STRING % (1, 1), STRING % (2, 2)]) + ("  - id: U2\n    strings:\n      - " + STRING % (3, 3) + "\n")
     t = load_topology(write(tmp_path, text))
     assert [s.index for s in t.strings] == [1, 2, 3]
     assert [u.index for u in t.upses] == [1, 2]
@@ -260,9 +257,7 @@ def test_more_than_32_strings_is_reported_at_the_33rd(tmp_path: Path) -> None:
 
 
 def test_more_than_32_upses_is_reported_at_the_33rd(tmp_path: Path) -> None:
-    upses = "".join(
-        f"  - {{id: U{n}, strings: [{STRING % (n, n)}]}}\n" for n in range(1, 34)
-    )
+    upses = "".join(f"  - {{id: U{n}, strings: [{STRING % (n, n)}]}}\n" for n in range(1, 34))
     text = "gateway: {id: gw1}\nbuses: [{id: rs1, port: /dev/ttyUSB0}]\nupses:\n" + upses
     messages = {(p.line, p.message.split(":")[0]) for p in check_topology(write(tmp_path, text))}
     assert (3 + 33, "upses[32]") in messages  # the 33rd UPS ...
@@ -339,11 +334,21 @@ def test_traps_need_a_community_and_not_a_well_known_one(tmp_path):
     base = (TEST_DATA / "topologies" / "minimal.yaml").read_text()
     users = "    v3_users:\n      - {name: nms, auth_key: auth-secret-1, priv_key: priv-secret-1}\n"
     path = tmp_path / "t.yaml"
-    path.write_text(base + "services:\n  snmp:\n    enabled: true\n" + users + "    trap_receivers: ['127.0.0.1:162']\n")
+    path.write_text(
+        base + "services:\n  snmp:\n    enabled: true\n" + users + "    trap_receivers: ['127.0.0.1:162']\n"
+    )
     assert any("trap_community" in p.message for p in check_topology(path))
-    path.write_text(base + "services:\n  snmp:\n    enabled: true\n" + users
-                    + "    trap_receivers: ['127.0.0.1:162']\n    trap_community: public\n")
+    path.write_text(
+        base
+        + "services:\n  snmp:\n    enabled: true\n"
+        + users
+        + "    trap_receivers: ['127.0.0.1:162']\n    trap_community: public\n"
+    )
     assert any("well-known" in p.message for p in check_topology(path))
-    path.write_text(base + "services:\n  snmp:\n    enabled: true\n" + users
-                    + "    trap_receivers: ['127.0.0.1:162']\n    trap_community: nms-traps-7\n")
+    path.write_text(
+        base
+        + "services:\n  snmp:\n    enabled: true\n"
+        + users
+        + "    trap_receivers: ['127.0.0.1:162']\n    trap_community: nms-traps-7\n"
+    )
     assert check_topology(path) == []

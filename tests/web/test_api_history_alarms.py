@@ -45,15 +45,18 @@ def gateway(tmp_path):
 
 
 def call(gateway, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict | str]:
-    request = urllib.request.Request(gateway.web_url + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(
+        gateway.web_url + path, method=method, data=json.dumps(body).encode() if body is not None else None
+    )
     request.add_header("Authorization", f"Bearer {token or gateway.token}")
     if body is not None:
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=70) as response:
             raw = response.read().decode()
-            return response.status, json.loads(raw) if response.headers.get_content_type() == "application/json" else raw
+            return response.status, json.loads(
+                raw
+            ) if response.headers.get_content_type() == "application/json" else raw
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
 
@@ -119,15 +122,20 @@ def test_operator_lists_acknowledges_and_switches_back_on(gateway):
 
     raised = wait_for(alarm, timeout=20, what="the cell voltage alarm in the API")
     assert raised["cell"] == 3 and raised["status"] == "active" and raised["title"] == "Voltage high"
-    wait_for(lambda: call(gateway, "GET", "/api/v1/strings/A1")[1]["relay_closed"] is False, timeout=15,
-             what="A1 to be switched off")
+    wait_for(
+        lambda: call(gateway, "GET", "/api/v1/strings/A1")[1]["relay_closed"] is False,
+        timeout=15,
+        what="A1 to be switched off",
+    )
 
     # A token name may start with '-' (`btms token create -- -A1`): a formula to a spreadsheet.
     created = btms("token", "create", "--topology", str(gateway.topology), "--", "-A1")
     assert created.returncode == 0, created.stderr
     code, body = call(gateway, "POST", f"/api/v1/alarms/{raised['id']}/acknowledge", token=created.stdout.strip())
     assert code == 202 and body["acknowledged_by"] == "-A1"
-    wait_for(lambda: alarm() and alarm()["acknowledged_by"] == "-A1", timeout=10, what="the acknowledgement to be stored")
+    wait_for(
+        lambda: alarm() and alarm()["acknowledged_by"] == "-A1", timeout=10, what="the acknowledgement to be stored"
+    )
     code, body = call(gateway, "POST", f"/api/v1/alarms/{raised['id']}/acknowledge")
     assert code == 409
     assert call(gateway, "POST", "/api/v1/alarms/999999/acknowledge")[0] == 404
@@ -140,9 +148,14 @@ def test_operator_lists_acknowledges_and_switches_back_on(gateway):
     asys.tell(gw, InjectSimFault("A1", DriftingSensor(cell=3, quantity="voltage", counts_per_hour=0), clear=True))
     code, _ = call(gateway, "POST", "/api/v1/strings/A1/relay", {"closed": True})
     assert code == 202
-    wait_for(lambda: call(gateway, "GET", "/api/v1/strings/A1")[1]["relay_closed"] is True, timeout=15,
-             what="A1 to be switched on again by the operator")
-    actions = wait_for(lambda: [a for a in _actions(gateway) if a[0] == "switch_on"], what="the switch-on in the action log")
+    wait_for(
+        lambda: call(gateway, "GET", "/api/v1/strings/A1")[1]["relay_closed"] is True,
+        timeout=15,
+        what="A1 to be switched on again by the operator",
+    )
+    actions = wait_for(
+        lambda: [a for a in _actions(gateway) if a[0] == "switch_on"], what="the switch-on in the action log"
+    )
     assert actions[0][1] == "A1" and "operator tests via the API" in actions[0][2]
     assert call(gateway, "POST", "/api/v1/strings/A1/relay", {"closed": "yes"})[0] == 400
     assert call(gateway, "POST", "/api/v1/strings/NOPE/relay", {"closed": True})[0] == 404
@@ -158,6 +171,7 @@ def test_test_email_without_smtp_settings_says_why(gateway):
 def test_btms_export_writes_csv_files(gateway, tmp_path):
 
     frm = since(gateway.started_at)
+
     def stored():
         code, body = call(gateway, "GET", f"/api/v1/series?level=string&id=A2&quantity=voltage&from={frm}")
         return code == 200 and len(body["points"]) >= 2
@@ -165,14 +179,18 @@ def test_btms_export_writes_csv_files(gateway, tmp_path):
     wait_for(stored, timeout=20, what="stored scans of A2")
     to = datetime.now(UTC).isoformat()
     out = tmp_path / "export"
-    done = btms("export", "--topology", str(gateway.topology), "--from", frm, "--to", to, "--string", "A2", "--out", str(out))
+    done = btms(
+        "export", "--topology", str(gateway.topology), "--from", frm, "--to", to, "--string", "A2", "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     files = sorted(out.glob("*.csv"))
     assert [f.name.split("-")[1] for f in files] == ["cells", "strings"]
     cells = list(csv.reader(files[0].open(encoding="utf-8")))
     assert cells[0][:4] == ["time", "ups", "string", "cell"]
     assert {row[3] for row in cells[1:]} == {str(n) for n in range(1, 9)}  # every battery of A2
-    bad = btms("export", "--topology", str(gateway.topology), "--from", "2026-11-01T00:00", "--to", to, "--out", str(out))
+    bad = btms(
+        "export", "--topology", str(gateway.topology), "--from", "2026-11-01T00:00", "--to", to, "--out", str(out)
+    )
     assert bad.returncode != 0 and "offset" in bad.stderr
 
 
@@ -182,8 +200,9 @@ def test_a_viewer_token_reads_but_cannot_act(gateway):
     assert created.returncode == 0, created.stderr
     viewer = created.stdout.strip()
     assert gateway.get("/api/v1/site", token=viewer)[0] == 200
-    request = urllib.request.Request(gateway.web_url + "/api/v1/strings/A1/relay", method="POST",
-                                     data=json.dumps({"closed": False}).encode())
+    request = urllib.request.Request(
+        gateway.web_url + "/api/v1/strings/A1/relay", method="POST", data=json.dumps({"closed": False}).encode()
+    )
     request.add_header("Authorization", f"Bearer {viewer}")
     request.add_header("Content-Type", "application/json")
     with pytest.raises(urllib.error.HTTPError) as refused:

@@ -77,12 +77,16 @@ def gateway(tmp_path_factory, stored_history):
 def web_pid(gateway: GatewayProcess) -> int:
     """The actor process that serves the API (it listens on the web port)."""
     port = gateway.data["services"]["web"]["port"]
-    return next(c.pid for c in psutil.net_connections("tcp")
-                if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid)
+    return next(
+        c.pid
+        for c in psutil.net_connections("tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid
+    )
 
 
-def request(gateway: GatewayProcess, path: str, token: str | None = None, source: str = "127.0.0.1",
-            method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+def request(
+    gateway: GatewayProcess, path: str, token: str | None = None, source: str = "127.0.0.1", method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request from a chosen loopback address (every 127/8 address is this machine)."""
     port = gateway.data["services"]["web"]["port"]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
@@ -137,10 +141,12 @@ class PeakRss:
 
 
 def test_ids_beyond_64_bits_are_not_found(gateway):
-    for method, path in (("GET", "/api/v1/discharges/99999999999999999999999/series"),
-                         ("POST", "/api/v1/alarms/99999999999999999999999/acknowledge"),
-                         ("GET", "/api/v1/discharges/9223372036854775808/series"),
-                         ("GET", "/api/v1/discharges/" + "9" * 5000 + "/series")):
+    for method, path in (
+        ("GET", "/api/v1/discharges/99999999999999999999999/series"),
+        ("POST", "/api/v1/alarms/99999999999999999999999/acknowledge"),
+        ("GET", "/api/v1/discharges/9223372036854775808/series"),
+        ("GET", "/api/v1/discharges/" + "9" * 5000 + "/series"),
+    ):
         status, headers, body = request(gateway, path, method=method)
         assert status == 404 and headers["content-type"] == "application/json", (path[:60], status, body[:200])
         assert "no such resource" in json.loads(body)["error"]["message"]
@@ -180,15 +186,19 @@ def test_one_client_gets_a_few_downloads_at_once_and_others_are_served(gateway):
         status, headers, body = request(gateway, f"/api/v1/series?level=string&id=A1&quantity=current&{ALL_TIME}")
         assert status == 429 and 1 <= int(headers["retry-after"]) <= 60
         assert "at most 2 at once" in json.loads(body)["error"]["message"]
-        status, _, _ = request(gateway, f"/api/v1/series?level=string&id=A1&quantity=current&{ALL_TIME}",
-                               source="127.0.0.2")
+        status, _, _ = request(
+            gateway, f"/api/v1/series?level=string&id=A1&quantity=current&{ALL_TIME}", source="127.0.0.2"
+        )
         assert status == 200  # another client is served meanwhile
     finally:
         for s, _ in held:
             s.close()
     # A download whose client left gives its slot back.
-    wait_for(lambda: request(gateway, "/api/v1/series?level=string&id=A1&quantity=current")[0] == 200,
-             timeout=10, what="the slots of the closed downloads to be given back")
+    wait_for(
+        lambda: request(gateway, "/api/v1/series?level=string&id=A1&quantity=current")[0] == 200,
+        timeout=10,
+        what="the slots of the closed downloads to be given back",
+    )
 
 
 def test_invalid_tokens_are_limited_per_address(gateway):
@@ -207,8 +217,10 @@ def test_sigterm_ends_every_process_while_downloads_run(tmp_path, stored_history
     pids = gateway.actor_pids() | {gateway.process.pid}
     held: list[tuple[socket.socket, bytes]] = []
     try:
-        held = [stalled_download(gateway, f"/api/v1/export.csv?kind=cells&{ALL_TIME}", source=f"127.0.0.{n}")
-                for n in (4, 5)]
+        held = [
+            stalled_download(gateway, f"/api/v1/export.csv?kind=cells&{ALL_TIME}", source=f"127.0.0.{n}")
+            for n in (4, 5)
+        ]
         assert all(status == b"HTTP/1.1 200 " for _, status in held)
         stopped_at = time.monotonic()
         gateway.process.send_signal(signal.SIGTERM)

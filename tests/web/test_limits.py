@@ -22,7 +22,7 @@ class Clock:
 def test_ten_invalid_tokens_a_minute_then_429_until_the_oldest_leaves_the_window() -> None:
     clock = Clock()
     window = FailureWindow(max_failures=10, window_s=60, clock=clock)
-    for n in range(9):
+    for _ in range(9):
         assert window.retry_after("10.0.0.9") == 0
         assert window.failed("10.0.0.9") is False
         clock.now += 1
@@ -71,8 +71,13 @@ def test_row_ids_beyond_64_bits_do_not_match_a_route() -> None:
     urls = Map([Rule("/alarms/<rowid:n>", endpoint="alarm")], converters={"rowid": RowIdConverter}).bind("gw")
     assert urls.match("/alarms/42") == ("alarm", {"n": 42})
     assert urls.match("/alarms/9223372036854775807") == ("alarm", {"n": 2**63 - 1})
-    for path in ("/alarms/9223372036854775808", "/alarms/99999999999999999999999", "/alarms/" + "9" * 5000,
-                 "/alarms/-1", "/alarms/1e3"):
+    for path in (
+        "/alarms/9223372036854775808",
+        "/alarms/99999999999999999999999",
+        "/alarms/" + "9" * 5000,
+        "/alarms/-1",
+        "/alarms/1e3",
+    ):
         with pytest.raises(NotFound):
             urls.match(path)
 

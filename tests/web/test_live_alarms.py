@@ -11,9 +11,9 @@ import csv
 import io
 import sqlite3
 
+from battery.alarms.kinds import AlarmLevel
 from battery.alarms.records import AlarmNotice
 from battery.commands import AcknowledgeAlarm
-from battery.alarms.kinds import AlarmLevel
 from storage.alarm_store import AlarmStore
 from tests.factories import book_alarm_store as _book
 from tests.factories import cleared_alarm as cleared
@@ -75,7 +75,9 @@ def test_pages_list_announced_alarms_by_number_whatever_is_stored(tmp_path):
                     for limit in (1, 2, 3, 50):
                         page = await view.page(string_id=string, offset=offset, limit=limit, active_only=active_only)
                         got[(string, active_only, offset, limit)] = (
-                            [(r.id, r.active, r.acknowledged_by) for r in page.rows], page.total)
+                            [(r.id, r.active, r.acknowledged_by) for r in page.rows],
+                            page.total,
+                        )
         one, csv_text = await view.get(9), "".join([c async for c in view.csv_chunks(AlarmLevel.SITE)])
         await view.store.close()
         return got, one, csv_text
@@ -83,7 +85,7 @@ def test_pages_list_announced_alarms_by_number_whatever_is_stored(tmp_path):
     got, one, csv_text = asyncio.run(pages())
     for (string, active_only, offset, limit), (rows, total) in got.items():
         expected = _expected(notices, string, active_only)
-        assert rows == expected[offset:offset + limit], (string, active_only, offset, limit)
+        assert rows == expected[offset : offset + limit], (string, active_only, offset, limit)
         assert total == len(expected), (string, active_only, offset, limit)
     assert one is not None and one.cell_index == 9 and one.active  # an alarm with no row yet
     table = list(csv.reader(io.StringIO(csv_text)))

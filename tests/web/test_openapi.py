@@ -17,8 +17,11 @@ from web.tree_bridge import TreeBridge
 def test_every_api_route_is_described(tmp_path):
     topology = small_topology(tmp_path)
     app = create_app(
-        SiteView(topology), TokenVerifier(tmp_path), bridge=TreeBridge(lambda m: None),
-        history=HistoryReader(tmp_path), alarms=AlarmAccess(tmp_path / "settings.db"),
+        SiteView(topology),
+        TokenVerifier(tmp_path),
+        bridge=TreeBridge(lambda m: None),
+        history=HistoryReader(tmp_path),
+        alarms=AlarmAccess(tmp_path / "settings.db"),
     )
     served = {
         (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())

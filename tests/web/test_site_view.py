@@ -42,8 +42,12 @@ def view_with(t: Topology, clock: Clock, **cell_changes: object) -> SiteView:
 
 def test_a_300_degree_cell_reads_null_and_its_other_values_stay() -> None:
     t = slow_bus_site()
-    view = view_with(t, Clock(T0 + 1), cell_faults=(int(CellFault.TEMPERATURE_IMPLAUSIBLE), int(CellFault.OPEN_CIRCUIT), 0),
-                     cell_temperature_dc=(3000, 250, 260))
+    view = view_with(
+        t,
+        Clock(T0 + 1),
+        cell_faults=(int(CellFault.TEMPERATURE_IMPLAUSIBLE), int(CellFault.OPEN_CIRCUIT), 0),
+        cell_temperature_dc=(3000, 250, 260),
+    )
     cells = view.cells_json("s1")["cells"]
     assert cells[0]["temperature_c"] is None and cells[0]["voltage_v"] is not None
     assert cells[0]["faults"] == ["temperature_implausible"] and cells[0]["stale"] is False

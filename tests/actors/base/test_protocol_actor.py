@@ -70,8 +70,10 @@ def test_commands_keep_flowing_after_an_unrecognized_message(actor_system):
     wait_for(lambda: any(isinstance(m, FromLoop) for m in recorded(actor_system, parent)), what="a first command")
     actor_system.tell(parent, Unexpected())
     seen = len([m for m in recorded(actor_system, parent) if isinstance(m, FromLoop)])
-    wait_for(lambda: len([m for m in recorded(actor_system, parent) if isinstance(m, FromLoop)]) >= seen + 3,
-             what="commands after the unrecognized message")
+    wait_for(
+        lambda: len([m for m in recorded(actor_system, parent) if isinstance(m, FromLoop)]) >= seen + 3,
+        what="commands after the unrecognized message",
+    )
 
 
 def test_a_server_loop_that_dies_ends_its_actor(actor_system):

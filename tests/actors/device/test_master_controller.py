@@ -23,7 +23,9 @@ def setup(actor_system, tmp_path):
     topology = small_topology(tmp_path, upses=1, strings_per_ups=2, cells=4)
     gateway = actor_system.createActor(Gateway)
     controller = actor_system.createActor(MasterController)
-    actor_system.tell(gateway, (controller, InitMasterController(topology.master_controller, gateway, topology, gateway)))
+    actor_system.tell(
+        gateway, (controller, InitMasterController(topology.master_controller, gateway, topology, gateway))
+    )
     return topology, gateway, controller
 
 

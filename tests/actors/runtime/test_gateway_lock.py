@@ -37,7 +37,9 @@ HOLDER = textwrap.dedent("""
 @pytest.fixture
 def holder(tmp_path):
     """A process holding the lock of tmp_path, and its forked child: (process, child pid)."""
-    process = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     child = int(process.stdout.readline())
     yield process, child
     for pid in (process.pid, child):

@@ -125,8 +125,11 @@ def test_a_second_run_on_the_same_storage_refuses_and_names_the_running_one(gate
 
 
 def test_a_gateway_of_another_storage_on_the_same_admin_port_is_left_running(gateway, tmp_path):
-    other = {**gateway.data, "storage": {**gateway.data["storage"], "path": str(tmp_path / "other-var")},
-             "services": {**gateway.data["services"], "web": {**gateway.data["services"]["web"], "port": free_port()}}}
+    other = {
+        **gateway.data,
+        "storage": {**gateway.data["storage"], "path": str(tmp_path / "other-var")},
+        "services": {**gateway.data["services"], "web": {**gateway.data["services"]["web"], "port": free_port()}},
+    }
     topology = tmp_path / "other.yaml"
     topology.write_text(yaml.safe_dump(other, sort_keys=False))
     before = alive(gateway.actor_pids())
@@ -209,10 +212,13 @@ def test_battery_references_survive_a_restart(tmp_path):
     try:
         wait_serving(second, timeout=15)
         asys, gw = gateway_actor(second.admin_port)
-        location = wait_for(lambda: (loc := asys.ask(gw, LocateString(7, "A1"), 5)) and loc.address and loc,
-                            what="A1's string master")
-        restarts = wait_for(lambda: (r := asys.ask(location.address, GetCellRestarts(8), 5)) and r.snapshots and r,
-                            what="A1's cell snapshots")
+        location = wait_for(
+            lambda: (loc := asys.ask(gw, LocateString(7, "A1"), 5)) and loc.address and loc, what="A1's string master"
+        )
+        restarts = wait_for(
+            lambda: (r := asys.ask(location.address, GetCellRestarts(8), 5)) and r.snapshots and r,
+            what="A1's cell snapshots",
+        )
         assert [c.reference_resistance_uohm for c in restarts.snapshots] == references
     finally:
         pids = second.actor_pids()
@@ -228,9 +234,28 @@ def test_the_api_serves_https_with_the_installers_certificate(tmp_path):
     import yaml
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     topology, data = write_demo_topology(tmp_path, cells=4, scan_period_s=0.5)
     data["services"]["web"].update(tls_cert=str(cert), tls_key=str(key))
     topology.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -269,12 +294,15 @@ def test_a_clean_stop_commits_the_scans_still_waiting_for_their_commit(tmp_path)
     started = clock.time()
     try:
         wait_serving(gateway, timeout=15)
-        last = wait_for(lambda: (body := gateway.get("/api/v1/strings/A1")[1]).get("scan_no", 0) >= 6 and body,
-                        what="six scans")
+        last = wait_for(
+            lambda: (body := gateway.get("/api/v1/strings/A1")[1]).get("scan_no", 0) >= 6 and body, what="six scans"
+        )
     finally:
         pids = gateway.actor_pids()
         gateway.stop(signal.SIGTERM)
         kill_all(pids)
     assert gateway.process.returncode == 0
-    points = asyncio.run(HistoryReader(tmp_path / "var").series("string", "A1", "voltage", started - 5, clock.time(), 1000))
+    points = asyncio.run(
+        HistoryReader(tmp_path / "var").series("string", "A1", "voltage", started - 5, clock.time(), 1000)
+    )
     assert len(points) >= last["scan_no"] - 1  # every scan served before the stop is stored

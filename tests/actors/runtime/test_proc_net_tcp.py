@@ -19,28 +19,38 @@ from actors.runtime.proc_net_tcp import (
 HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
 SERVER = 59943  # 0xEA27
 
-TCP = "\n".join([
-    HEADER,
-    "   0: 0100007F:EA27 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 64904 1 00000000b3cf4d4f 100 0 0 10 0",
-    # a client of user 65534 at 127.0.0.1:33168 (0x8190), and our accepted end of it
-    "   1: 0100007F:8190 0100007F:EA27 01 00000000:00000000 00:00000000 00000000 65534        0 117141 2 000000003aa42d8d 20 0 0 10 -1",
-    "   2: 0100007F:EA27 0100007F:8190 01 00000000:00000000 00:00000000 00000000  1000        0 117143 1 000000000c977a18 20 0 0 10 -1",
-    # a client of ours at 127.0.0.1:33170 (0x8192)
-    "   3: 0100007F:8192 0100007F:EA27 01 00000000:00000000 00:00000000 00000000  1000        0 117150 2 0000000011112222 20 0 0 10 -1",
-    # a client that closed at once (its process let go of it): FIN-WAIT2, uid printed as 0, inode 0
-    "1265: 0100007F:8196 0100007F:EA27 05 00000000:00000000 03:00001770 00000000     0        0 0 3 00000000ccddf765",
-    # the same local port as the first client, connected elsewhere (port 0x1F90): not our connection
-    "   4: 0100007F:8190 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 117160 2 0000000033334444 20 0 0 10 -1",
-]) + "\n"
+TCP = (
+    "\n".join(
+        [
+            HEADER,
+            "   0: 0100007F:EA27 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 64904 1 00000000b3cf4d4f 100 0 0 10 0",
+            # a client of user 65534 at 127.0.0.1:33168 (0x8190), and our accepted end of it
+            "   1: 0100007F:8190 0100007F:EA27 01 00000000:00000000 00:00000000 00000000 65534        0 117141 2 000000003aa42d8d 20 0 0 10 -1",
+            "   2: 0100007F:EA27 0100007F:8190 01 00000000:00000000 00:00000000 00000000  1000        0 117143 1 000000000c977a18 20 0 0 10 -1",
+            # a client of ours at 127.0.0.1:33170 (0x8192)
+            "   3: 0100007F:8192 0100007F:EA27 01 00000000:00000000 00:00000000 00000000  1000        0 117150 2 0000000011112222 20 0 0 10 -1",
+            # a client that closed at once (its process let go of it): FIN-WAIT2, uid printed as 0, inode 0
+            "1265: 0100007F:8196 0100007F:EA27 05 00000000:00000000 03:00001770 00000000     0        0 0 3 00000000ccddf765",
+            # the same local port as the first client, connected elsewhere (port 0x1F90): not our connection
+            "   4: 0100007F:8190 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 117160 2 0000000033334444 20 0 0 10 -1",
+        ]
+    )
+    + "\n"
+)
 
-TCP6 = "\n".join([
-    HEADER,
-    "   0: 00000000000000000000000000000000:EA27 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 117140 1 00000000d69c5678 100 0 0 10 0",
-    # an IPv6 socket of user 65534 that connected to the IPv4 listener through ::ffff:127.0.0.1
-    "   5: 0000000000000000FFFF00000100007F:8194 0000000000000000FFFF00000100007F:EA27 01 00000000:00000000 00:00000000 00000000 65534        0 117141 2 000000003aa42d8d 20 0 0 10 -1",
-    # a client over ::1 at port 0xB828 = 47144
-    "   4: 00000000000000000000000001000000:B828 00000000000000000000000001000000:EA27 01 00000000:00000000 00:00000000 00000000  1000        0 117142 2 00000000c826f274 20 0 0 10 -1",
-]) + "\n"
+TCP6 = (
+    "\n".join(
+        [
+            HEADER,
+            "   0: 00000000000000000000000000000000:EA27 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 117140 1 00000000d69c5678 100 0 0 10 0",
+            # an IPv6 socket of user 65534 that connected to the IPv4 listener through ::ffff:127.0.0.1
+            "   5: 0000000000000000FFFF00000100007F:8194 0000000000000000FFFF00000100007F:EA27 01 00000000:00000000 00:00000000 00000000 65534        0 117141 2 000000003aa42d8d 20 0 0 10 -1",
+            # a client over ::1 at port 0xB828 = 47144
+            "   4: 00000000000000000000000001000000:B828 00000000000000000000000001000000:EA27 01 00000000:00000000 00:00000000 00000000  1000        0 117142 2 00000000c826f274 20 0 0 10 -1",
+        ]
+    )
+    + "\n"
+)
 
 
 def test_a_row_is_read_field_by_field():
@@ -58,8 +68,16 @@ def test_ipv6_rows_and_ipv4_mapped_addresses():
     assert loop6.local == ("::1", 0xB828) and loop6.uid == 1000
 
 
-@pytest.mark.parametrize("bad", [HEADER, "", "   0: 0100007F:EA27", "   0: 0100007G:EA27 00000000:0000 0A 0:0 0:0 0 0 0 1 1",
-                                 "   0: 01007F:EA27 00000000:0000 0A 0:0 0:0 0 1000 0 5 1"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        HEADER,
+        "",
+        "   0: 0100007F:EA27",
+        "   0: 0100007G:EA27 00000000:0000 0A 0:0 0:0 0 0 0 1 1",
+        "   0: 01007F:EA27 00000000:0000 0A 0:0 0:0 0 1000 0 5 1",
+    ],
+)
 def test_what_is_not_a_row_is_named(bad):
     with pytest.raises(ValueError, match="not a /proc/net/tcp row"):
         parse_row(bad, "little")
@@ -74,7 +92,9 @@ def test_endpoints_are_written_as_the_kernel_writes_them():
 
 def test_the_owner_is_the_uid_of_the_peers_own_row_for_this_very_connection():
     me = ("127.0.0.1", SERVER)
-    assert connection_owner(TCP, ("127.0.0.1", 0x8190), me, "little") == 65534  # not 1000: the row with port 0x1F90 is another connection
+    assert (
+        connection_owner(TCP, ("127.0.0.1", 0x8190), me, "little") == 65534
+    )  # not 1000: the row with port 0x1F90 is another connection
     assert connection_owner(TCP, ("127.0.0.1", 0x8192), me, "little") == 1000
     assert [r.uid for r in rows_of_connection(TCP, ("127.0.0.1", 0x8190), me, "little")] == [65534]
     assert connection_owner(TCP6, ("127.0.0.1", 0x8194), me, "little") == 65534  # found in its IPv6 form

@@ -63,8 +63,9 @@ def test_read_only_storage_is_refused_before_any_actor_and_the_next_start_works(
     for folder in (storage / "log", storage):
         folder.chmod(0o500)
     try:
-        refused = GatewayProcess.launch(tmp_path, topology, data, token, name="read-only",
-                                        preexec_fn=obey_file_permissions)
+        refused = GatewayProcess.launch(
+            tmp_path, topology, data, token, name="read-only", preexec_fn=obey_file_permissions
+        )
         stderr_lines = []
         try:
             reason = refusal(refused)
@@ -111,8 +112,12 @@ def _modbus_port_taken(data, tmp_path):
 
 def _snmp_port_taken(data, tmp_path):
     holder = _occupied_udp_port()
-    data["services"]["snmp"] = {"enabled": True, "host": "127.0.0.1", "port": holder.getsockname()[1],
-                                "read_community": "not-public-test"}
+    data["services"]["snmp"] = {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": holder.getsockname()[1],
+        "read_community": "not-public-test",
+    }
     return holder, ["snmp", str(holder.getsockname()[1])]
 
 
@@ -130,9 +135,16 @@ def _admin_port_held_by_another_program(data, tmp_path):
     return holder, ["admin port", str(holder.getsockname()[1]), "another program"]
 
 
-@pytest.mark.parametrize("make_it_fail", [
-    _web_port_taken, _modbus_port_taken, _snmp_port_taken, _tls_certificate_unusable, _admin_port_held_by_another_program,
-])
+@pytest.mark.parametrize(
+    "make_it_fail",
+    [
+        _web_port_taken,
+        _modbus_port_taken,
+        _snmp_port_taken,
+        _tls_certificate_unusable,
+        _admin_port_held_by_another_program,
+    ],
+)
 def test_a_start_step_that_fails_is_named_in_one_line_and_leaves_no_process(tmp_path, make_it_fail):
     topology, data = write_demo_topology(tmp_path, cells=4)
     holder, words = make_it_fail(data, tmp_path)
@@ -151,4 +163,3 @@ def test_a_start_step_that_fails_is_named_in_one_line_and_leaves_no_process(tmp_
     finally:
         if holder is not None:
             holder.close()
-

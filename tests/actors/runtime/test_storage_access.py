@@ -58,11 +58,18 @@ def test_a_file_the_gateway_cannot_write_is_named_before_the_start(tmp_path, res
     stuck = storage / "settings.db"
     stuck.write_text("")
     stuck.chmod(0o400)
-    program = ("import sys; from pathlib import Path; from actors.runtime.storage_access import check_storage; "
-               "check_storage(Path(sys.argv[1]))")
+    program = (
+        "import sys; from pathlib import Path; from actors.runtime.storage_access import check_storage; "
+        "check_storage(Path(sys.argv[1]))"
+    )
     checked = subprocess.run(  # in a process that obeys file permissions even when the tests run as root
         [sys.executable, "-c", program, str(storage)],
-        cwd=REPO, capture_output=True, text=True, timeout=30, preexec_fn=obey_file_permissions)
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=obey_file_permissions,
+    )
     assert checked.returncode != 0
     assert f"CannotStart: storage file {stuck} is not writable" in checked.stderr
 

@@ -40,8 +40,11 @@ def modes(storage: Path) -> dict[str, int]:
 
 
 def not_private(storage: Path) -> dict[str, str]:
-    return {name: oct(mode) for name, mode in modes(storage).items()
-            if mode != (0o700 if (storage / name).is_dir() else 0o600)}
+    return {
+        name: oct(mode)
+        for name, mode in modes(storage).items()
+        if mode != (0o700 if (storage / name).is_dir() else 0o600)
+    }
 
 
 def test_every_file_the_gateway_keeps_is_private_to_its_user(tmp_path):
@@ -58,8 +61,16 @@ def test_every_file_the_gateway_keeps_is_private_to_its_user(tmp_path):
         wait_serving(gateway, timeout=15)
         wait_for(lambda: gateway.get("/api/v1/strings/A1")[1].get("scan_no", 0) > 4, what="a few scans")
         running = modes(storage)
-        for name in ("settings.db", "settings.db-wal", "settings.db-shm", "gateway.lock", "history", "log",
-                     "log/gateway.jsonl", "log/gateway.jsonl.1"):
+        for name in (
+            "settings.db",
+            "settings.db-wal",
+            "settings.db-shm",
+            "gateway.lock",
+            "history",
+            "log",
+            "log/gateway.jsonl",
+            "log/gateway.jsonl.1",
+        ):
             assert name in running, sorted(running)
         assert any(name.startswith("history/") and name.endswith(".db") for name in running), sorted(running)
         assert not_private(storage) == {}

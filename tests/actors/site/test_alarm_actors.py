@@ -24,8 +24,8 @@ from actors.site.notifier import Notifier
 from battery.alarms.records import AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
 from tests.factories import alarm_topology as topology
-from tests.factories import raised_alarm as raised
 from tests.factories import book_alarm_store as _book
+from tests.factories import raised_alarm as raised
 
 
 @dataclass(frozen=True)
@@ -100,16 +100,23 @@ def test_alarm_manager_switches_off_sirens_and_notifies(asys, tmp_path):
     gw = asys.createActor(FakeGateway)
     assert asys.ask(gw, Start(str(tmp_path / "settings.db")), 5) == "started"
     asys.tell(gw, Forward("alarms", AlarmRaised("cell_temperature_high", "u1", "s1", 3, 480, 450, time.time())))
-    seen = wait_seen(asys, gw, lambda s: any(isinstance(m, AlarmNotice) for m in s)
-                     and any(isinstance(m, SetStringRelay) for m in s))
+    seen = wait_seen(
+        asys, gw, lambda s: any(isinstance(m, AlarmNotice) for m in s) and any(isinstance(m, SetStringRelay) for m in s)
+    )
     relay = next(m for m in seen if isinstance(m, SetStringRelay))
     assert relay.string_id == "s1" and relay.closed is False and "cell 3" in relay.reason
     assert any(isinstance(m, Subscribe) and m.topics == {ALARMS} for m in seen)  # alarms only
     notice = next(m for m in seen if isinstance(m, AlarmNotice))
     assert notice.title == "Temperature high" and notice.cell_index == 3
     asys.tell(gw, Forward("alarms", AcknowledgeAlarm(notice.alarm_id, "admin")))
-    seen = wait_seen(asys, gw, lambda s: [m.on for m in s if isinstance(m, SetSiren)][-1:] == [False]
-                     and len([m for m in s if isinstance(m, SetSiren)]) >= 3)
+    seen = wait_seen(
+        asys,
+        gw,
+        lambda s: (
+            [m.on for m in s if isinstance(m, SetSiren)][-1:] == [False]
+            and len([m for m in s if isinstance(m, SetSiren)]) >= 3
+        ),
+    )
     assert [m.on for m in seen if isinstance(m, SetSiren)] == [False, True, False]
 
 
@@ -197,8 +204,9 @@ def test_a_restarted_manager_tells_the_gateway_what_is_active(asys, tmp_path):
     asyncio.run(before())
     gw = asys.createActor(FakeGateway)
     assert asys.ask(gw, Start(str(db)), 5) == "started"
-    seen = wait_seen(asys, gw, lambda s: any(isinstance(m, AlarmNotice) for m in s)
-                     and any(isinstance(m, SetSiren) for m in s))
+    seen = wait_seen(
+        asys, gw, lambda s: any(isinstance(m, AlarmNotice) for m in s) and any(isinstance(m, SetSiren) for m in s)
+    )
     assert [(n.event, n.cell_index, n.from_time) for n in seen if isinstance(n, AlarmNotice)] == [("active", 9, 100.0)]
     assert [m.on for m in seen if isinstance(m, SetSiren)] == [True]
     assert not any(isinstance(m, SetStringRelay) for m in seen)  # a sync switches nothing off
@@ -217,4 +225,3 @@ def test_notifier_survives_bad_settings_and_a_stray_site_update(asys, tmp_path):
     asys.tell(r, Retest(8))
     result = wait_seen(asys, r, lambda res: res is not None and res.request_id == 8)
     assert not result.ok and result.error == "SMTP server not configured"
-

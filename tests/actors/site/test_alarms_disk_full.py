@@ -15,15 +15,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from actors.messages.down import SetSiren
+from actors.site.alarm_manager import AlarmBook
 from battery.alarms.records import AlarmNotice
 from battery.commands import AcknowledgeAlarm, SetStringRelay
-from actors.site.alarm_manager import AlarmBook
-from storage.space_reserve import RESERVE_FILE, SpaceReserve
 from storage.alarm_store import END_NOT_STORED, AlarmStore
-from tests.support import fill_disk, small_disk
+from storage.space_reserve import RESERVE_FILE, SpaceReserve
 from tests.factories import alarm_topology as topology
 from tests.factories import cleared_alarm as cleared
 from tests.factories import raised_alarm as raised
+from tests.support import fill_disk, small_disk
 
 MIB = 1 << 20
 
@@ -42,8 +42,15 @@ def stored(db) -> list[tuple]:
 
 async def _book(db, posted, reserve=None, max_pending=10_000):
     store = await AlarmStore.open(db)
-    book = AlarmBook(store, topology(), posted.append, ("cell_voltage_high",), lambda: 1000.0, reserve=reserve,
-                     max_pending=max_pending)
+    book = AlarmBook(
+        store,
+        topology(),
+        posted.append,
+        ("cell_voltage_high",),
+        lambda: 1000.0,
+        reserve=reserve,
+        max_pending=max_pending,
+    )
     await book.start()
     return store, book
 
@@ -105,7 +112,8 @@ def test_the_reserve_is_given_up_so_alarms_are_stored_on_a_full_disk_and_made_ag
     assert made and gone and back
     assert rows_while_full == [(rec.id, 4, None, None)]  # written into the reserve's space at once
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
-        "disk full: the alarm space reserve was given up to store the alarms"]
+        "disk full: the alarm space reserve was given up to store the alarms"
+    ]
     assert not any(e["log_level"] == "error" for e in logs)
 
 
@@ -155,5 +163,7 @@ def test_a_start_on_a_full_disk_gives_up_the_reserve_to_open_settings_db(disk):
 
     logs = asyncio.run(run())
     assert not reserve.present
-    assert [e["event"] for e in logs] == ["disk full at start: the alarm space reserve was given up to open settings.db"]
+    assert [e["event"] for e in logs] == [
+        "disk full at start: the alarm space reserve was given up to open settings.db"
+    ]
     assert stored(disk / "settings.db") == []

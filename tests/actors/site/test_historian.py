@@ -26,8 +26,10 @@ def test_historian_stores_what_it_receives(actor_system, tmp_path: Path) -> None
     # A scan sent before the Init is held, then stored.
     s0 = strings[0]
     actor_system.tell(h, make_status(s0.id, s0.index, T0, ups_id=s0.ups_id))
-    actor_system.tell(h, InitHistorian(str(tmp_path / "var"), retention_days=365, min_free_mb=0, topology=topo,
-                                       commit_interval_s=3600))
+    actor_system.tell(
+        h,
+        InitHistorian(str(tmp_path / "var"), retention_days=365, min_free_mb=0, topology=topo, commit_interval_s=3600),
+    )
     for i in range(1, 20):
         for s in strings:
             actor_system.tell(h, make_status(s.id, s.index, T0 + i * 10, ups_id=s.ups_id))
@@ -44,22 +46,34 @@ def test_historian_stores_what_it_receives(actor_system, tmp_path: Path) -> None
     actor_system.tell(h, ActorExitRequest())
     if actor_system.base_name == "simpleSystemBase":
         actor_system.ask(h, HistorianFlush(request_id=8), 1)  # lets the single-threaded base run the exit
-    last = wait_for(lambda: q.string_snapshot(s0.id, T0 + 1000)["timestamp"] == T0 + 500, timeout=20,
-                    what="the scan sent before the exit request to be committed")
+    last = wait_for(
+        lambda: q.string_snapshot(s0.id, T0 + 1000)["timestamp"] == T0 + 500,
+        timeout=20,
+        what="the scan sent before the exit request to be committed",
+    )
     assert last
 
 
 @pytest.mark.integration
 def test_a_disk_alarm_reaches_the_alarm_sink(actor_system, tmp_path: Path) -> None:
-    from storage.history.disk_alarm import HistoryDiskAlarm
     from actors.site.historian import Historian
+    from storage.history.disk_alarm import HistoryDiskAlarm
     from tests.recorder import GetRecorded, Recorder
 
     topo = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=4)
     sink = actor_system.createActor(Recorder)
     h = actor_system.createActor(Historian)
-    actor_system.tell(h, InitHistorian(str(tmp_path / "var"), retention_days=365, min_free_mb=10**9, topology=topo,
-                                       commit_interval_s=3600, alarm_sink=sink))  # a floor no disk satisfies
+    actor_system.tell(
+        h,
+        InitHistorian(
+            str(tmp_path / "var"),
+            retention_days=365,
+            min_free_mb=10**9,
+            topology=topo,
+            commit_interval_s=3600,
+            alarm_sink=sink,
+        ),
+    )  # a floor no disk satisfies
     s = topo.strings[0]
     actor_system.tell(h, make_status(s.id, s.index, T0, ups_id=s.ups_id))
     actor_system.ask(h, HistorianFlush(request_id=1), 30)

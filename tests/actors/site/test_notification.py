@@ -73,9 +73,26 @@ def _auth(server, session, envelope, mechanism, auth_data):
 def cert(tmp_path_factory):
     d = tmp_path_factory.mktemp("cert")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(d / "key.pem"),
+            "-out",
+            str(d / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
     )
     return d / "cert.pem", d / "key.pem"
 
@@ -85,8 +102,15 @@ def smtp_server(cert):
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(cert[0]), str(cert[1]))
     sink, port = Sink(), free_port()
-    c = Controller(sink, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
-                   authenticator=_auth, auth_required=True)
+    c = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=ctx,
+        require_starttls=True,
+        authenticator=_auth,
+        auth_required=True,
+    )
     c.start()
     yield sink, port, str(cert[0])
     c.stop()
@@ -94,9 +118,18 @@ def smtp_server(cert):
 
 def test_send_mail_starttls_auth_and_errors(smtp_server):
     sink, port, ca = smtp_server
-    args = {"host": "127.0.0.1", "port": port, "sender": "gw@example.com", "subject": "Temperature high",
-            "body": "cell 1", "security": "starttls", "username": "btms", "password": "s3cret", "timeout_s": 5,
-            "ca_file": ca}
+    args = {
+        "host": "127.0.0.1",
+        "port": port,
+        "sender": "gw@example.com",
+        "subject": "Temperature high",
+        "body": "cell 1",
+        "security": "starttls",
+        "username": "btms",
+        "password": "s3cret",
+        "timeout_s": 5,
+        "ca_file": ca,
+    }
     asyncio.run(send_mail(to=["ops@example.com"], **args))
     rcpt, msg = wait_for(lambda: sink.messages and sink.messages[0])
     assert rcpt == ["ops@example.com"] and msg["Subject"] == "Temperature high"
@@ -114,8 +147,18 @@ def test_send_mail_reports_every_step_as_a_mail_error(smtp_server, tmp_path):
     sink, port, ca = smtp_server
     not_a_cert = tmp_path / "notes.txt"
     not_a_cert.write_text("not a certificate\n")
-    args = {"host": "127.0.0.1", "port": port, "sender": "gw@example.com", "to": ["ops@example.com"], "subject": "s",
-            "body": "b", "security": "starttls", "username": "btms", "password": "s3cret", "timeout_s": 5}
+    args = {
+        "host": "127.0.0.1",
+        "port": port,
+        "sender": "gw@example.com",
+        "to": ["ops@example.com"],
+        "subject": "s",
+        "body": "b",
+        "security": "starttls",
+        "username": "btms",
+        "password": "s3cret",
+        "timeout_s": 5,
+    }
     missing = str(tmp_path / "missing.pem")
     with pytest.raises(MailError, match=r"^SSL: cannot use CA file '.*missing\.pem' \(smtp\.ca_file\): FileNotFound"):
         asyncio.run(send_mail(**args, ca_file=missing))
@@ -266,16 +309,30 @@ def test_http_sms_gateway(sms_gateway):
 
 
 def notice(alarm_id: int, title: str, t: float, event: str = "raised") -> AlarmNotice:
-    return AlarmNotice(event, alarm_id, "string_voltage_high", title, "u1", "s1", None, 300.0, 294.0, t,
-                       None if event == "raised" else t + 1, None, None)
+    return AlarmNotice(
+        event,
+        alarm_id,
+        "string_voltage_high",
+        title,
+        "u1",
+        "s1",
+        None,
+        300.0,
+        294.0,
+        t,
+        None if event == "raised" else t + 1,
+        None,
+        None,
+    )
 
 
 async def _service(db, settings: NotificationSettings, users: list[tuple[str, str, str]], clock=time.time):
     store = await NotificationStore.open(db)
     await store.save_settings(settings)
     for name, email, phone in users:
-        await store._db.execute("INSERT OR REPLACE INTO users (name, email, phone, role) VALUES (?, ?, ?, 'admin')",
-                                (name, email, phone))
+        await store._db.execute(
+            "INSERT OR REPLACE INTO users (name, email, phone, role) VALUES (?, ?, ?, 'admin')", (name, email, phone)
+        )
     await store._db.commit()
     service = NotificationService(store, "DC1", clock)
     await service.reload()
@@ -286,15 +343,23 @@ def test_batched_email_and_sms_reach_the_server_and_the_logs(tmp_path, smtp_serv
     sink, port, ca = smtp_server
     m = modem()
     settings = NotificationSettings(
-        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
-                          ca_file=ca, timeout_s=5),
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=port,
+            sender="gw@example.com",
+            username="btms",
+            password="s3cret",
+            ca_file=ca,
+            timeout_s=5,
+        ),
         sms=SmsSettings(method="modem", modem_port=m.path, modem_timeout_s=5),
         batch_window_s=0.3,
     )
 
     async def run():
-        store, service = await _service(tmp_path / "settings.db", settings,
-                                        [("admin", "admin@example.com", "+15550002"), ("devid", "", "")])
+        store, service = await _service(
+            tmp_path / "settings.db", settings, [("admin", "admin@example.com", "+15550002"), ("devid", "", "")]
+        )
         worker = asyncio.create_task(service.run())
         t0 = time.time()
         for i, title in enumerate(["Voltage high", "Current high (charging)", "Current low (discharging)"], 1):
@@ -325,9 +390,19 @@ def test_failed_sends_are_logged_retried_and_survive_a_restart(tmp_path, smtp_se
     dead_port = free_port()
     now = [1000.0]
     settings = NotificationSettings(
-        smtp=SmtpSettings(host="127.0.0.1", port=dead_port, sender="gw@example.com", username="btms",
-                          password="s3cret", ca_file=ca, timeout_s=2),
-        batch_window_s=10, retry_first_s=30, retry_max_s=60, retry_for_s=3600,
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=dead_port,
+            sender="gw@example.com",
+            username="btms",
+            password="s3cret",
+            ca_file=ca,
+            timeout_s=2,
+        ),
+        batch_window_s=10,
+        retry_first_s=30,
+        retry_max_s=60,
+        retry_for_s=3600,
     )
     db = tmp_path / "settings.db"
 
@@ -348,9 +423,19 @@ def test_failed_sends_are_logged_retried_and_survive_a_restart(tmp_path, smtp_se
     assert len(queued) == 1 and queued[0].attempts == 1 and queued[0].next_attempt_at == pytest.approx(1041.0)
 
     async def second_life():  # restart: the queued message is still there; the server is now reachable
-        fixed = NotificationSettings(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com",
-                                                       username="btms", password="s3cret", ca_file=ca, timeout_s=5),
-                                     batch_window_s=10, retry_first_s=30)
+        fixed = NotificationSettings(
+            smtp=SmtpSettings(
+                host="127.0.0.1",
+                port=port,
+                sender="gw@example.com",
+                username="btms",
+                password="s3cret",
+                ca_file=ca,
+                timeout_s=5,
+            ),
+            batch_window_s=10,
+            retry_first_s=30,
+        )
         store, service = await _service(db, fixed, [], lambda: now[0])
         now[0] = 1042.0
         await service.step()
@@ -369,9 +454,10 @@ def test_not_configured_is_logged_once_and_test_buttons(tmp_path, modem):
 
     async def run():
         store, service = await _service(
-            tmp_path / "settings.db", NotificationSettings(batch_window_s=0,
-                                                           sms=SmsSettings(method="modem", modem_port=m.path,
-                                                                           modem_timeout_s=5)),
+            tmp_path / "settings.db",
+            NotificationSettings(
+                batch_window_s=0, sms=SmsSettings(method="modem", modem_port=m.path, modem_timeout_s=5)
+            ),
             [("admin", "admin@example.com", "+15550002")],
         )
         await service.on_notice(notice(1, "Voltage high", time.time()))
@@ -399,8 +485,10 @@ def test_not_configured_is_logged_once_and_test_buttons(tmp_path, modem):
 def test_active_sync_and_other_events_notify_nobody(tmp_path):
     async def run():
         store, service = await _service(tmp_path / "settings.db", NotificationSettings(), [("admin", "a@x.org", "")])
-        counts = [await service.on_notice(notice(1, "Voltage high", 100.0, event=e))
-                  for e in ("active", "acknowledged", "closed")]
+        counts = [
+            await service.on_notice(notice(1, "Voltage high", 100.0, event=e))
+            for e in ("active", "acknowledged", "closed")
+        ]
         inbox = await store.inbox("email")
         raised_count = await service.on_notice(notice(1, "Voltage high", 100.0))
         await store.close()
@@ -414,19 +502,28 @@ def test_active_sync_and_other_events_notify_nobody(tmp_path):
 def test_a_bad_ca_file_is_a_logged_failed_send_that_is_retried(tmp_path, smtp_server):
     sink, port, ca = smtp_server
     now = [1000.0]
-    smtp = SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
-                        ca_file=str(tmp_path / "gone.pem"), timeout_s=5)
+    smtp = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        sender="gw@example.com",
+        username="btms",
+        password="s3cret",
+        ca_file=str(tmp_path / "gone.pem"),
+        timeout_s=5,
+    )
     settings = NotificationSettings(smtp=smtp, batch_window_s=0, retry_first_s=30)
 
     async def run():
-        store, service = await _service(tmp_path / "settings.db", settings, [("admin", "admin@example.com", "")],
-                                        lambda: now[0])
+        store, service = await _service(
+            tmp_path / "settings.db", settings, [("admin", "admin@example.com", "")], lambda: now[0]
+        )
         await service.on_notice(notice(1, "Voltage high", 999.0))
         await service.step()
         failed, _ = await store.log("email")
         queued = await store.queued()
-        await store.save_settings(NotificationSettings(smtp=SmtpSettings(**{**smtp.__dict__, "ca_file": ca}),
-                                                       batch_window_s=0))
+        await store.save_settings(
+            NotificationSettings(smtp=SmtpSettings(**{**smtp.__dict__, "ca_file": ca}), batch_window_s=0)
+        )
         await service.reload()  # the operator fixed the path
         now[0] = 1031.0
         await service.step()
@@ -455,8 +552,15 @@ def test_the_smtp_password_lives_only_in_the_secrets_file_and_still_authenticate
     """The server requires AUTH: a mail that arrives was sent with the password from secrets.json."""
     sink, port, ca = smtp_server
     settings = NotificationSettings(
-        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
-                          ca_file=ca, timeout_s=5),
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=port,
+            sender="gw@example.com",
+            username="btms",
+            password="s3cret",
+            ca_file=ca,
+            timeout_s=5,
+        ),
         batch_window_s=0,
     )
     db = tmp_path / "settings.db"
@@ -495,15 +599,23 @@ def test_a_clear_password_from_an_older_version_is_moved_and_still_authenticates
     sink, port, ca = smtp_server
     db = tmp_path / "settings.db"
     settings = NotificationSettings(
-        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
-                          ca_file=ca, timeout_s=5),
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=port,
+            sender="gw@example.com",
+            username="btms",
+            password="s3cret",
+            ca_file=ca,
+            timeout_s=5,
+        ),
         batch_window_s=0,
     )
     with sqlite3.connect(db) as con:  # as an older gateway (or a hand-written SQL line) left it
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("CREATE TABLE notification_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        con.executemany("INSERT INTO notification_settings (key, value) VALUES (?, ?)",
-                        sorted(settings_to_kv(settings).items()))
+        con.executemany(
+            "INSERT INTO notification_settings (key, value) VALUES (?, ?)", sorted(settings_to_kv(settings).items())
+        )
     assert b"s3cret" in _settings_db_bytes(db)
     caplog.set_level(logging.DEBUG)
 
@@ -536,14 +648,22 @@ class BuggySender(NotificationService):
 def test_an_unexpected_send_error_is_a_failed_attempt_for_that_recipient_only(tmp_path, smtp_server):
     sink, port, ca = smtp_server
     settings = NotificationSettings(
-        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
-                          ca_file=ca, timeout_s=5),
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=port,
+            sender="gw@example.com",
+            username="btms",
+            password="s3cret",
+            ca_file=ca,
+            timeout_s=5,
+        ),
         batch_window_s=0,
     )
 
     async def run():
-        store, _ = await _service(tmp_path / "settings.db", settings,
-                                  [("admin", "admin@example.com", ""), ("zed", "bug@example.com", "")])
+        store, _ = await _service(
+            tmp_path / "settings.db", settings, [("admin", "admin@example.com", ""), ("zed", "bug@example.com", "")]
+        )
         service = BuggySender(store, "DC1")
         await service.reload()
         await service.on_notice(notice(1, "Voltage high", time.time()))
@@ -556,7 +676,9 @@ def test_an_unexpected_send_error_is_a_failed_attempt_for_that_recipient_only(tm
 
     log, queued, logs = asyncio.run(run())
     assert sorted((e.contact, e.status, e.error) for e in log) == [
-        ("admin / admin@example.com", "sent", ""), ("zed / bug@example.com", "failed", "KeyError: 'recipient'")]
+        ("admin / admin@example.com", "sent", ""),
+        ("zed / bug@example.com", "failed", "KeyError: 'recipient'"),
+    ]
     assert [q.contact for q in queued] == ["bug@example.com"]  # retried later like any failed send
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["notification send failed unexpectedly"]
     assert [rcpt for rcpt, _ in sink.messages] == [["admin@example.com"]]
@@ -613,9 +735,17 @@ def test_an_alarm_notified_while_the_disk_is_full_is_mailed_once_there_is_room(t
 
     sink, port, ca = smtp_server
     settings = NotificationSettings(
-        smtp=SmtpSettings(host="127.0.0.1", port=port, sender="gw@example.com", username="btms", password="s3cret",
-                          ca_file=ca, timeout_s=5),
-        batch_window_s=0, retry_first_s=0.05,
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=port,
+            sender="gw@example.com",
+            username="btms",
+            password="s3cret",
+            ca_file=ca,
+            timeout_s=5,
+        ),
+        batch_window_s=0,
+        retry_first_s=0.05,
     )
 
     async def run(disk):

@@ -35,7 +35,9 @@ def test_modbus_actor_subscribes_and_serves_what_it_receives() -> None:
         reply = system.ask(actor, InitModbusServer(t), 10)
         assert isinstance(reply, Subscribe) and reply.subscriber == actor
         status = sample_string_status(t, "s1")
-        system.tell(actor, SiteUpdate((UpsUpdate(sample_ups_status(t, status.ups_id), (status,)),)))  # as the gateway sends it
+        system.tell(
+            actor, SiteUpdate((UpsUpdate(sample_ups_status(t, status.ups_id), (status,)),))
+        )  # as the gateway sends it
         client = ModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
         deadline = time.monotonic() + 10
         while not client.connect() and time.monotonic() < deadline:  # the loop binds after Init returns
@@ -55,4 +57,3 @@ def test_modbus_actor_subscribes_and_serves_what_it_receives() -> None:
         system.tell(actor, ActorExitRequest())
     finally:
         system.shutdown()
-

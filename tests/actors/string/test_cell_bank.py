@@ -28,8 +28,15 @@ def bank(tmp_path):
 
 
 def batch(scan_no: int, voltages=(13600, 13590, 13610, 13600)) -> CellBatch:
-    return CellBatch(scan_no, 1_700_000_000.0 + scan_no, 20, (True,) * CELLS, tuple(voltages),
-                     (4000, 4100, 3900, 4000), (250, 251, 249, 250))
+    return CellBatch(
+        scan_no,
+        1_700_000_000.0 + scan_no,
+        20,
+        (True,) * CELLS,
+        tuple(voltages),
+        (4000, 4100, 3900, 4000),
+        (250, 251, 249, 250),
+    )
 
 
 def round_of(bank, message) -> CellBatchResult:

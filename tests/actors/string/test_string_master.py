@@ -151,20 +151,31 @@ def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_sys
     assert bus.miss_limit == 3
     recorder = actor_system.createActor(Recorder)
     ups = actor_system.createActor(Ups)
-    actor_system.tell(ups, InitUps(topology.upses[0], (("sim", recorder),), recorder, recorder,
-                                   communication_lost_after_s=(("sim", communication_lost_after_s(bus)),),
-                                   miss_limits=(("sim", bus.miss_limit),)))
+    actor_system.tell(
+        ups,
+        InitUps(
+            topology.upses[0],
+            (("sim", recorder),),
+            recorder,
+            recorder,
+            communication_lost_after_s=(("sim", communication_lost_after_s(bus)),),
+            miss_limits=(("sim", bus.miss_limit),),
+        ),
+    )
     master = wait_for(lambda: _first(actor_system, recorder, AttachString), what="the master").master
     t0 = 1_900_000_000.0
 
     def lost_alarms():
-        return [m for m in _recorded(actor_system, recorder)
-                if isinstance(m, AlarmRaised) and m.kind == "communication_lost" and m.cell_index is None]
+        return [
+            m
+            for m in _recorded(actor_system, recorder)
+            if isinstance(m, AlarmRaised) and m.kind == "communication_lost" and m.cell_index is None
+        ]
 
     for k in range(2):  # two silent scans: not yet (counted in scans: a slow bus must not shorten it)
         s = scan("U1S1", responded=False, timestamp=t0 + k * 30.0)
         actor_system.tell(master, s)
-        wait_for(lambda: _string_status_of_scan(actor_system, recorder, s.scan_no), what="a stale status")
+        wait_for(lambda s=s: _string_status_of_scan(actor_system, recorder, s.scan_no), what="a stale status")
     assert lost_alarms() == []
     actor_system.tell(master, scan("U1S1", responded=False, timestamp=t0 + 2 * bus.scan_period_s))
     raised = wait_for(lost_alarms, what="communication lost at the third silent scan")

@@ -6,15 +6,25 @@ import dataclasses
 
 import pytest
 
-from battery.alarms.records import AlarmNotice
 from battery.alarms.active import ActiveAlarms, is_active, notifies
+from battery.alarms.records import AlarmNotice
 
 
 def notice(alarm_id: int, event: str = "raised", **changes: object) -> AlarmNotice:
     base = AlarmNotice(
-        event=event, alarm_id=alarm_id, kind="cell_voltage_high", title="Voltage high", ups_id="ups1",
-        string_id="s1", cell_index=2, value=14.9, limit=14.4, from_time=1000.0, to_time=None,
-        acknowledged_by=None, acknowledged_at=None,
+        event=event,
+        alarm_id=alarm_id,
+        kind="cell_voltage_high",
+        title="Voltage high",
+        ups_id="ups1",
+        string_id="s1",
+        cell_index=2,
+        value=14.9,
+        limit=14.4,
+        from_time=1000.0,
+        to_time=None,
+        acknowledged_by=None,
+        acknowledged_at=None,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 

@@ -42,8 +42,15 @@ HIGH = Limit(AlarmKind.CELL_VOLTAGE_HIGH, Direction.HIGH, 2450, 20, on_delay_s=1
 
 def _string(nominal: int = 12, count: int = 20, overrides=()) -> StringConfig:
     return StringConfig(
-        id="s1", index=1, name="String 1", ups_id="u1", bus="b1", address=1,
-        battery=BatteryType(nominal, 100.0, count), hall_range_a=200, climate_sensor=False,
+        id="s1",
+        index=1,
+        name="String 1",
+        ups_id="u1",
+        bus="b1",
+        address=1,
+        battery=BatteryType(nominal, 100.0, count),
+        hall_range_a=200,
+        climate_sensor=False,
         alarm_overrides=tuple(overrides),
     )
 
@@ -62,7 +69,9 @@ def test_string_defaults_and_overrides():
     assert s.current_low.threshold == pytest.approx(-5.0)  # 5 % of 100 Ah, discharging
     o = string_limits_for(_string(overrides=[("string_current_discharge_high_a", 20.0), ("alarm_on_delay_s", 3)]))
     assert o.current_low.threshold == -20.0 and o.voltage_low.on_delay_s == 3
-    c = cell_limits_for(BatteryType(12, 100, 20), [("cell_temperature_high_c", 40.0), ("cell_resistance_high_mohm", 6.5)])
+    c = cell_limits_for(
+        BatteryType(12, 100, 20), [("cell_temperature_high_c", 40.0), ("cell_resistance_high_mohm", 6.5)]
+    )
     assert c.temperature_high.threshold == 400 and c.resistance_high.threshold == 6500
 
 
@@ -127,8 +136,16 @@ def test_cell_implausible_temperature_raises_sensor_fault_not_temperature_high()
     state, events = CELL_ALARMS_CLEAR, []
     for t in range(0, 15):
         state, ev = evaluate_cell(
-            state, limits, responded=True, faults=int(CellFault.TEMPERATURE_IMPLAUSIBLE), voltage_mv=13500,
-            resistance_uohm=4000, temperature_dc=3000, soc_pct=95, soh_pct=98, now=float(t),
+            state,
+            limits,
+            responded=True,
+            faults=int(CellFault.TEMPERATURE_IMPLAUSIBLE),
+            voltage_mv=13500,
+            resistance_uohm=4000,
+            temperature_dc=3000,
+            soc_pct=95,
+            soh_pct=98,
+            now=float(t),
         )
         events += ev
     assert [e.kind for e in events] == [AlarmKind.SENSOR_FAULT]
@@ -139,13 +156,33 @@ def test_cell_no_response_raises_communication_lost_and_holds_limits():
     limits = cell_limits_for(BatteryType(12, 100, 20))
     state = CELL_ALARMS_CLEAR
     for t in range(0, 11):  # over-voltage raised
-        state, _ = evaluate_cell(state, limits, responded=True, faults=0, voltage_mv=15000, resistance_uohm=4000,
-                                 temperature_dc=250, soc_pct=95, soh_pct=98, now=float(t))
+        state, _ = evaluate_cell(
+            state,
+            limits,
+            responded=True,
+            faults=0,
+            voltage_mv=15000,
+            resistance_uohm=4000,
+            temperature_dc=250,
+            soc_pct=95,
+            soh_pct=98,
+            now=float(t),
+        )
     assert AlarmKind.CELL_VOLTAGE_HIGH in state.active_kinds()
     events = []
     for t in range(11, 30):
-        state, ev = evaluate_cell(state, limits, responded=False, faults=int(CellFault.NO_RESPONSE), voltage_mv=0,
-                                  resistance_uohm=0, temperature_dc=0, soc_pct=None, soh_pct=None, now=float(t))
+        state, ev = evaluate_cell(
+            state,
+            limits,
+            responded=False,
+            faults=int(CellFault.NO_RESPONSE),
+            voltage_mv=0,
+            resistance_uohm=0,
+            temperature_dc=0,
+            soc_pct=None,
+            soh_pct=None,
+            now=float(t),
+        )
         events += ev
     assert [e.kind for e in events] == [AlarmKind.COMMUNICATION_LOST]
     assert AlarmKind.CELL_VOLTAGE_HIGH in state.active_kinds()  # a silent cell clears nothing
@@ -153,8 +190,18 @@ def test_cell_no_response_raises_communication_lost_and_holds_limits():
 
 def test_cell_quiet_scan_returns_same_state_object():
     limits = cell_limits_for(BatteryType(2, 1000, 120))
-    state, ev = evaluate_cell(CELL_ALARMS_CLEAR, limits, responded=True, faults=0, voltage_mv=2250,
-                              resistance_uohm=300, temperature_dc=250, soc_pct=100, soh_pct=100, now=1.0)
+    state, ev = evaluate_cell(
+        CELL_ALARMS_CLEAR,
+        limits,
+        responded=True,
+        faults=0,
+        voltage_mv=2250,
+        resistance_uohm=300,
+        temperature_dc=250,
+        soc_pct=100,
+        soh_pct=100,
+        now=1.0,
+    )
     assert state is CELL_ALARMS_CLEAR and ev == []
 
 
@@ -162,15 +209,35 @@ def test_string_discharge_hall_and_breaker():
     limits = string_limits_for(_string(12, 20))
     state, events = STRING_ALARMS_CLEAR, []
     for t in range(0, 12):
-        state, ev = evaluate_string(state, limits, responded=True, voltage_v=250.0, current_a=-40.0, soc_pct=80,
-                                    hall_ok=True, relay_closed=False, sensor_fault=False, now=float(t))
+        state, ev = evaluate_string(
+            state,
+            limits,
+            responded=True,
+            voltage_v=250.0,
+            current_a=-40.0,
+            soc_pct=80,
+            hall_ok=True,
+            relay_closed=False,
+            sensor_fault=False,
+            now=float(t),
+        )
         events += ev
     kinds = {e.kind for e in events}
     assert kinds == {AlarmKind.STRING_CURRENT_LOW, AlarmKind.STRING_SWITCHED_OFF}
     events = []
     for t in range(12, 30):  # hall sensor fails: the current is no longer trusted, nothing clears
-        state, ev = evaluate_string(state, limits, responded=True, voltage_v=250.0, current_a=0.0, soc_pct=80,
-                                    hall_ok=False, relay_closed=False, sensor_fault=False, now=float(t))
+        state, ev = evaluate_string(
+            state,
+            limits,
+            responded=True,
+            voltage_v=250.0,
+            current_a=0.0,
+            soc_pct=80,
+            hall_ok=False,
+            relay_closed=False,
+            sensor_fault=False,
+            now=float(t),
+        )
         events += ev
     assert [e.kind for e in events] == [AlarmKind.HALL_SENSOR]
     assert state.current_low.active

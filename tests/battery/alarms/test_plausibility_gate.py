@@ -14,16 +14,16 @@ from thespian.actors import ActorSystem
 
 from actors.messages.down import InitCellBank
 from actors.messages.up import CellBatchResult
-from battery.codes import CellFault
-from battery.readings import CellBatch
-from battery.site import BatteryType
+from actors.string.cell_bank import CellBank
 from battery.alarms import (
     CELL_ALARMS_CLEAR,
     AlarmKind,
     cell_limits_for,
     evaluate_cell,
 )
-from actors.string.cell_bank import CellBank
+from battery.codes import CellFault
+from battery.readings import CellBatch
+from battery.site import BatteryType
 from protocols.scada.served_values import served_cell_values
 
 CELLS = 4
@@ -44,8 +44,15 @@ def test_an_open_cell_raises_sensor_fault_and_voltage_low_never_resistance_high(
     asys, address = bank
     raised: list[tuple[int, AlarmKind, float | None]] = []
     for k in range(25):  # 25 s at one scan a second: well past every 10 s delay
-        batch = CellBatch(k, 1_700_000_000.0 + k, 0, (True,) * CELLS, (13600, 120, 13610, 13600),
-                          (4000, OPEN_CELL_RESISTANCE_UOHM, 3900, 4000), (250, 251, 249, 250))
+        batch = CellBatch(
+            k,
+            1_700_000_000.0 + k,
+            0,
+            (True,) * CELLS,
+            (13600, 120, 13610, 13600),
+            (4000, OPEN_CELL_RESISTANCE_UOHM, 3900, 4000),
+            (250, 251, 249, 250),
+        )
         result = asys.ask(address, batch, 5)
         assert isinstance(result, CellBatchResult)
         raised += [(cell, t.kind, t.value) for cell, t in result.transitions if t.raised]
@@ -57,14 +64,22 @@ def test_an_open_cell_raises_sensor_fault_and_voltage_low_never_resistance_high(
     assert {cell for cell, _ in kinds} == {2}
 
 
-_READING_FAULTS = (CellFault.OPEN_CIRCUIT, CellFault.VOLTAGE_IMPLAUSIBLE, CellFault.RESISTANCE_IMPLAUSIBLE,
-                   CellFault.TEMPERATURE_IMPLAUSIBLE)
+_READING_FAULTS = (
+    CellFault.OPEN_CIRCUIT,
+    CellFault.VOLTAGE_IMPLAUSIBLE,
+    CellFault.RESISTANCE_IMPLAUSIBLE,
+    CellFault.TEMPERATURE_IMPLAUSIBLE,
+)
 _VALUE_OF = {AlarmKind.CELL_VOLTAGE_HIGH: 0, AlarmKind.CELL_RESISTANCE_HIGH: 1, AlarmKind.CELL_TEMPERATURE_HIGH: 2}
 
 
 @pytest.mark.parametrize(
     "faults",
-    [int(sum(c, CellFault.NONE)) for n in range(len(_READING_FAULTS) + 1) for c in itertools.combinations(_READING_FAULTS, n)],
+    [
+        int(sum(c, CellFault.NONE))
+        for n in range(len(_READING_FAULTS) + 1)
+        for c in itertools.combinations(_READING_FAULTS, n)
+    ],
 )
 def test_a_limit_sees_exactly_the_values_the_servers_show(faults):
     """Every value beyond its high limit: what is raised is what is served; what is withheld is a sensor fault."""
@@ -72,9 +87,18 @@ def test_a_limit_sees_exactly_the_values_the_servers_show(faults):
     reading = (16000, OPEN_CELL_RESISTANCE_UOHM, 3000)  # mV, µΩ, 0.1 °C: all beyond their limits
     state, events = CELL_ALARMS_CLEAR, []
     for t in range(25):
-        state, ev = evaluate_cell(state, limits, responded=True, faults=faults, voltage_mv=reading[0],
-                                  resistance_uohm=reading[1], temperature_dc=reading[2], soc_pct=95, soh_pct=98,
-                                  now=float(t))
+        state, ev = evaluate_cell(
+            state,
+            limits,
+            responded=True,
+            faults=faults,
+            voltage_mv=reading[0],
+            resistance_uohm=reading[1],
+            temperature_dc=reading[2],
+            soc_pct=95,
+            soh_pct=98,
+            now=float(t),
+        )
         events += ev
     served = served_cell_values(faults, *reading)
     limit_kinds = {e.kind for e in events} & set(_VALUE_OF)

@@ -74,10 +74,20 @@ def test_word_helpers_round_trip_signed_values():
 
 def _scan(**overrides) -> StringScan:
     values = dict(
-        string_id="A1", scan_no=0, timestamp=0.0, responded=True, voltage_cv=27_000, current_ca=-12_345,
-        hall_ok=False, ambient_dc=-52, humidity_dpct=455, relay_closed=False,
-        cell_voltage_mv=(2250, 0, 13_600), cell_resistance_uohm=(350, 70_000, 5_000_000),
-        cell_temperature_dc=(251, -200, 3000), cell_responded=(True, False, True),
+        string_id="A1",
+        scan_no=0,
+        timestamp=0.0,
+        responded=True,
+        voltage_cv=27_000,
+        current_ca=-12_345,
+        hall_ok=False,
+        ambient_dc=-52,
+        humidity_dpct=455,
+        relay_closed=False,
+        cell_voltage_mv=(2250, 0, 13_600),
+        cell_resistance_uohm=(350, 70_000, 5_000_000),
+        cell_temperature_dc=(251, -200, 3000),
+        cell_responded=(True, False, True),
     )
     values.update(overrides)
     return StringScan(**values)

@@ -53,8 +53,17 @@ CELLS = 8
 def _topology() -> Topology:
     bus = BusConfig(id="rs485", port="/dev/ttyUSB0", baudrate=115200, timeout_s=0.1, scan_period_s=0.05, miss_limit=2)
     strings = tuple(
-        StringConfig(id=sid, index=i, name=sid, ups_id="U1", bus="rs485", address=i,
-                     battery=BatteryType(2, 200.0, CELLS), hall_range_a=500, climate_sensor=(i == 1))  # fmt: skip
+        StringConfig(
+            id=sid,
+            index=i,
+            name=sid,
+            ups_id="U1",
+            bus="rs485",
+            address=i,
+            battery=BatteryType(2, 200.0, CELLS),
+            hall_range_a=500,
+            climate_sensor=(i == 1),
+        )  # fmt: skip
         for i, sid in ((1, "A1"), (2, "A2"))
     )
     mc = MasterControllerConfig(bus="rs485", address=100, io_modules=(IoModuleConfig("lc1", 101),),
@@ -244,7 +253,7 @@ def test_tcp_line_like_an_rs485_ethernet_converter(tmp_path: Path):
     for rig in _rig(tmp_path, "tcp"):
         assert rig.bus.port.startswith("socket://127.0.0.1:")
         rig.start_poller()
-        rig.rec.wait(lambda: len(rig.rec.scans_of("A2")) >= 2)
+        rig.rec.wait(lambda rig=rig: len(rig.rec.scans_of("A2")) >= 2)
         assert rig.rec.scans_of("A2")[-1].responded
 
 

@@ -28,8 +28,8 @@ from protocols.fieldbus.scheduler import BusScheduler, ScanSchedule
 from protocols.fieldbus.transport import FieldBusTransport, NoAnswer, PortLost
 from sim.faults import DeviceOffline
 from sim.gateway_transport import SimTransport, drop_shared_site
-from tests.support import wait_for
 from tests.factories import site_topology
+from tests.support import wait_for
 
 IO_MODULE = 101
 

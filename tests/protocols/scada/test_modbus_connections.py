@@ -73,8 +73,12 @@ def connect(port: int) -> socket.socket:
 
 @pytest.fixture
 def server() -> Iterator[ServerThread]:
-    site = sample_topology(upses=1, strings_per_ups=1, cells=CELLS, modbus=ModbusTcpConfig(
-        host="127.0.0.1", port=0, max_connections=CAP, idle_timeout_s=30.0))
+    site = sample_topology(
+        upses=1,
+        strings_per_ups=1,
+        cells=CELLS,
+        modbus=ModbusTcpConfig(host="127.0.0.1", port=0, max_connections=CAP, idle_timeout_s=30.0),
+    )
     st = ServerThread(site)
     st.apply(sample_string_status(site, "s1", scan_no=5))
     yield st
@@ -106,8 +110,11 @@ def test_the_over_cap_message_is_logged_once_not_per_connection(server: ServerTh
         idle = [connect(server.port) for _ in range(CAP + 40)]
         try:
             last_evicted = idle[39]  # admitting the 44th closed the 40th; the newest CAP stay
-            wait_for(lambda: closed_by_server(last_evicted, within_s=0.05), timeout=10,
-                     what="the server to close the connections over its cap")
+            wait_for(
+                lambda: closed_by_server(last_evicted, within_s=0.05),
+                timeout=10,
+                what="the server to close the connections over its cap",
+            )
         finally:
             for sock in idle:
                 sock.close()
@@ -117,8 +124,9 @@ def test_the_over_cap_message_is_logged_once_not_per_connection(server: ServerTh
 
 
 def test_an_idle_connection_is_closed_after_the_timeout_and_an_active_one_is_not() -> None:
-    site = sample_topology(upses=1, strings_per_ups=1, cells=2, modbus=ModbusTcpConfig(
-        host="127.0.0.1", port=0, idle_timeout_s=1.0))
+    site = sample_topology(
+        upses=1, strings_per_ups=1, cells=2, modbus=ModbusTcpConfig(host="127.0.0.1", port=0, idle_timeout_s=1.0)
+    )
     st = ServerThread(site)
     try:
         quiet, busy = connect(st.port), connect(st.port)

@@ -23,10 +23,18 @@ from tests.support import REPO
 
 def test_published_registers_sit_at_their_published_addresses() -> None:
     published = {
-        (Block.UPS, 0): "ups_status", (Block.UPS, 1): "ups_voltage", (Block.UPS, 3): "ups_current",
-        (Block.UPS, 5): "ups_soc", (Block.STRING, 0): "string_ups_id", (Block.STRING, 2): "string_voltage",
-        (Block.STRING, 4): "string_current", (Block.STRING, 9): "string_alarm", (Block.STRING, 14): "string_aux_input_status",
-        (Block.CELL, 0): "cell_status", (Block.CELL, 1): "cell_voltage", (Block.CELL, 2): "cell_resistance",
+        (Block.UPS, 0): "ups_status",
+        (Block.UPS, 1): "ups_voltage",
+        (Block.UPS, 3): "ups_current",
+        (Block.UPS, 5): "ups_soc",
+        (Block.STRING, 0): "string_ups_id",
+        (Block.STRING, 2): "string_voltage",
+        (Block.STRING, 4): "string_current",
+        (Block.STRING, 9): "string_alarm",
+        (Block.STRING, 14): "string_aux_input_status",
+        (Block.CELL, 0): "cell_status",
+        (Block.CELL, 1): "cell_voltage",
+        (Block.CELL, 2): "cell_resistance",
         (Block.CELL, 4): "cell_temperature",
     }
     for (block, address), name in published.items():
@@ -36,7 +44,9 @@ def test_published_registers_sit_at_their_published_addresses() -> None:
 
 
 def test_registry_rejects_overlaps() -> None:
-    bad = mm.REGISTERS + (Register(Block.CELL, 3, "cell_clash", RegType.UINT16, "1", "", "overlaps resistance low word"),)
+    bad = mm.REGISTERS + (
+        Register(Block.CELL, 3, "cell_clash", RegType.UINT16, "1", "", "overlaps resistance low word"),
+    )
     with pytest.raises(ValueError, match="cell address 3 used by cell_resistance and cell_clash"):
         mm.check_registry(bad)
 
@@ -54,7 +64,9 @@ def test_registry_rejects_overlaps() -> None:
         (RegType.INT32, None, (0x8000, 0x0000)),
     ],
 )
-def test_encode_high_word_first_signed_and_sentinels(reg_type: RegType, value: int | None, words: tuple[int, ...]) -> None:
+def test_encode_high_word_first_signed_and_sentinels(
+    reg_type: RegType, value: int | None, words: tuple[int, ...]
+) -> None:
     assert mm.encode(reg_type, value) == words
     assert mm.decode(reg_type, words) == value
 
@@ -107,9 +119,19 @@ def test_guard_answers_unknown_units_functions_and_writes() -> None:
 
 def _notice(alarm_id: int, acknowledged: bool = False) -> AlarmNotice:
     return AlarmNotice(
-        event="raised", alarm_id=alarm_id, kind="cell_voltage_high", title="Voltage high", ups_id="ups1",
-        string_id="s1", cell_index=2, value=14.9, limit=14.4, from_time=1.0, to_time=None,
-        acknowledged_by="x" if acknowledged else None, acknowledged_at=2.0 if acknowledged else None,
+        event="raised",
+        alarm_id=alarm_id,
+        kind="cell_voltage_high",
+        title="Voltage high",
+        ups_id="ups1",
+        string_id="s1",
+        cell_index=2,
+        value=14.9,
+        limit=14.4,
+        from_time=1.0,
+        to_time=None,
+        acknowledged_by="x" if acknowledged else None,
+        acknowledged_at=2.0 if acknowledged else None,
     )
 
 
@@ -146,19 +168,25 @@ def test_the_published_string_soh_bit_is_reserved_and_reads_zero() -> None:
 
 def test_docs_modbus_md_is_generated_from_the_registry() -> None:
     doc = (REPO / "docs" / "modbus.md").read_text(encoding="utf-8")
-    assert doc == modbus_doc.markdown(), "docs/modbus.md is stale: run `python -m protocols.scada.modbus_doc > docs/modbus.md`"
+    assert doc == modbus_doc.markdown(), (
+        "docs/modbus.md is stale: run `python -m protocols.scada.modbus_doc > docs/modbus.md`"
+    )
 
 
 def test_implausible_cell_readings_read_not_available_and_the_rest_is_served() -> None:
     t = sample_topology(cells=4)
     s = sample_string_status(t, "s1")
-    faults = (int(CellFault.TEMPERATURE_IMPLAUSIBLE), int(CellFault.VOLTAGE_IMPLAUSIBLE),
-              int(CellFault.OPEN_CIRCUIT), int(CellFault.RESISTANCE_IMPLAUSIBLE))
+    faults = (
+        int(CellFault.TEMPERATURE_IMPLAUSIBLE),
+        int(CellFault.VOLTAGE_IMPLAUSIBLE),
+        int(CellFault.OPEN_CIRCUIT),
+        int(CellFault.RESISTANCE_IMPLAUSIBLE),
+    )
     temps = (3000, *s.cell_temperature_dc[1:])  # cell 1's sensor reports 300.0 °C
     s = type(s)(**{**s.__dict__, "cell_faults": faults, "cell_temperature_dc": temps})
     words = [0] * mm.string_unit_span(4)
     mm.pack_cells(s, False, 4, (), words)
-    cell1, cell2, cell3, cell4 = (words[100 * n: 100 * n + 9] for n in range(1, 5))
+    cell1, cell2, cell3, cell4 = (words[100 * n : 100 * n + 9] for n in range(1, 5))
     assert cell1[4] == 0x8000 and cell1[1] == s.cell_voltage_mv[0]  # temperature not available, voltage served
     assert (cell1[2] << 16 | cell1[3]) == s.cell_resistance_uohm[0] and cell1[8] == CellFault.TEMPERATURE_IMPLAUSIBLE
     assert cell2[1] == 0xFFFF and mm.decode(RegType.INT16, cell2[4:5]) == s.cell_temperature_dc[1]

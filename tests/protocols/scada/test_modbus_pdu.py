@@ -31,15 +31,17 @@ def test_next_frame_takes_one_complete_frame_and_waits_for_a_partial_one() -> No
         assert mbap.next_frame(stream[:cut]) == (None, 0)
 
 
-@pytest.mark.parametrize(("length", "why"), [(255, "more than 254"), (0xFFFF, "more than 254"),
-                                             (1, "no room for a function code"), (0, "no room")])
+@pytest.mark.parametrize(
+    ("length", "why"),
+    [(255, "more than 254"), (0xFFFF, "more than 254"), (1, "no room for a function code"), (0, "no room")],
+)
 def test_a_header_that_cannot_be_modbus_is_a_framing_error(length: int, why: str) -> None:
     with pytest.raises(mbap.FramingError, match=why):
         mbap.next_frame(struct.pack(">HHHB", 1, 0, length, 1) + b"\x03")
 
 
 def test_an_answer_echoes_transaction_and_unit() -> None:
-    assert mbap.frame_bytes(0xBEEF, 7, b"\x83\x03") == bytes.fromhex("beef0000000307" "8303")
+    assert mbap.frame_bytes(0xBEEF, 7, b"\x83\x03") == bytes.fromhex("beef00000003078303")
 
 
 @pytest.mark.parametrize(

@@ -33,12 +33,12 @@ from tests.scada_support import ServerThread, mbpoll, mbpoll_values
 pytestmark = pytest.mark.integration
 
 
-
-
 @pytest.fixture
 def site() -> Topology:
     return sample_topology(
-        upses=2, strings_per_ups=2, cells=4,
+        upses=2,
+        strings_per_ups=2,
+        cells=4,
         modbus=ModbusTcpConfig(host="127.0.0.1", port=0, write_enabled=True, write_clients=("127.0.0.1",)),
     )
 
@@ -48,10 +48,6 @@ def server(site: Topology) -> Iterator[ServerThread]:
     st = ServerThread(site)
     yield st
     st.close()
-
-
-
-
 
 
 def test_mbpoll_reads_string_cell_and_ups_registers(server: ServerThread, site: Topology) -> None:
@@ -69,8 +65,28 @@ def test_mbpoll_reads_string_cell_and_ups_registers(server: ServerThread, site: 
 
     # signed 32-bit, high word first, as libmodbus decodes it
     current = subprocess.run(
-        ["mbpoll", "-m", "tcp", "-a", "102", "-0", "-r", "4", "-c", "1", "-t", "4:int", "-B", "-1", "-p",
-         str(server.port), "127.0.0.1"], capture_output=True, text=True, timeout=20,
+        [
+            "mbpoll",
+            "-m",
+            "tcp",
+            "-a",
+            "102",
+            "-0",
+            "-r",
+            "4",
+            "-c",
+            "1",
+            "-t",
+            "4:int",
+            "-B",
+            "-1",
+            "-p",
+            str(server.port),
+            "127.0.0.1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     assert mbpoll_values(current.stdout)[4] == round(status.current_a * 100)
 
@@ -103,7 +119,7 @@ def _ask(port: int, unit: int, pdu: bytes) -> bytes:
             data += chunk
     transaction_id, protocol, length, answered_unit = struct.unpack(">HHHB", data[:7])
     assert (transaction_id, protocol, answered_unit) == (0x1234, 0, unit)
-    return data[7:6 + length]
+    return data[7 : 6 + length]
 
 
 def _registers_pdu(function: int, address: int, values: list[int]) -> bytes:
@@ -121,9 +137,15 @@ def _registers_pdu(function: int, address: int, values: list[int]) -> bytes:
         pytest.param(struct.pack(">BHB", 3, 0, 1), bytes([0x83, 3]), id="read, PDU one byte short"),
         pytest.param(struct.pack(">BHH", 3, 400, 125), bytes([0x83, 2]), id="read, 125 registers past the span"),
         pytest.param(struct.pack(">BHHB", 16, 20, 0, 0), bytes([0x90, 3]), id="write multiple, 0 registers"),
-        pytest.param(struct.pack(">BHHB", 16, 0, 124, 246) + bytes(246), bytes([0x90, 3]), id="write multiple, quantity 124"),
-        pytest.param(struct.pack(">BHHBH", 16, 20, 1, 4, 0), bytes([0x90, 3]), id="write multiple, byte count not 2 x quantity"),
-        pytest.param(_registers_pdu(16, 0, [0] * 123), bytes([0x90, 2]), id="write multiple, 123 registers on read-only ones"),
+        pytest.param(
+            struct.pack(">BHHB", 16, 0, 124, 246) + bytes(246), bytes([0x90, 3]), id="write multiple, quantity 124"
+        ),
+        pytest.param(
+            struct.pack(">BHHBH", 16, 20, 1, 4, 0), bytes([0x90, 3]), id="write multiple, byte count not 2 x quantity"
+        ),
+        pytest.param(
+            _registers_pdu(16, 0, [0] * 123), bytes([0x90, 2]), id="write multiple, 123 registers on read-only ones"
+        ),
         pytest.param(struct.pack(">BHHB", 6, 20, 0, 0), bytes([0x86, 3]), id="write single, one byte too many"),
         pytest.param(struct.pack(">BHH", 1, 0, 0), bytes([0x81, 1]), id="read coils (not served), 0 coils"),
         pytest.param(struct.pack(">BHH", 1, 0, 2001), bytes([0x81, 1]), id="read coils (not served), 2001 coils"),
@@ -186,13 +208,18 @@ def test_pymodbus_client_values_and_exceptions(server: ServerThread, site: Topol
     assert gw[0] == 2 and gw[9] == 3 and gw[10] == 4 and gw[11] == 2 and gw[12] == mm.MAP_VERSION  # s2, s3, s4 stale
     assert (out["unit"], out["addr"], out["coil"], out["readonly"], out["bad_value"]) == (10, 2, 1, 2, 3)
     assert out["off"] is False
-    assert server.commands == [SetStringRelay(string_id="s4", closed=False, reason="Modbus TCP write by 127.0.0.1: switch string off")]
+    assert server.commands == [
+        SetStringRelay(string_id="s4", closed=False, reason="Modbus TCP write by 127.0.0.1: switch string off")
+    ]
 
 
 def test_writes_refused_for_clients_not_listed() -> None:
-    t = sample_topology(modbus=ModbusTcpConfig(host="127.0.0.1", port=0, write_enabled=True, write_clients=("10.1.2.3",)))
+    t = sample_topology(
+        modbus=ModbusTcpConfig(host="127.0.0.1", port=0, write_enabled=True, write_clients=("10.1.2.3",))
+    )
     st = ServerThread(t)
     try:
+
         async def write() -> int:
             c = AsyncModbusTcpClient("127.0.0.1", port=st.port, timeout=3, retries=0)
             await c.connect()
@@ -210,8 +237,18 @@ def test_writes_refused_for_clients_not_listed() -> None:
 def test_alarm_bits_counts_and_acknowledge_by_modbus(server: ServerThread, site: Topology) -> None:
     server.apply(sample_string_status(site, "s1"))
     raised = AlarmNotice(
-        event="raised", alarm_id=12, kind="cell_voltage_high", title="Voltage high", ups_id="ups1", string_id="s1",
-        cell_index=2, value=14.9, limit=14.4, from_time=time.time(), to_time=None, acknowledged_by=None,
+        event="raised",
+        alarm_id=12,
+        kind="cell_voltage_high",
+        title="Voltage high",
+        ups_id="ups1",
+        string_id="s1",
+        cell_index=2,
+        value=14.9,
+        limit=14.4,
+        from_time=time.time(),
+        to_time=None,
+        acknowledged_by=None,
         acknowledged_at=None,
     )
     hall = AlarmNotice(**{**raised.__dict__, "alarm_id": 13, "kind": "hall_sensor", "cell_index": None})
@@ -276,8 +313,10 @@ def test_sixteen_concurrent_clients_and_a_malformed_frame(server: ServerThread, 
             c = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=5, retries=0)
             await c.connect()
             try:
-                return [(await c.read_holding_registers(100 * (1 + k % 4), count=9, device_id=101)).registers
-                        for _ in range(20)]
+                return [
+                    (await c.read_holding_registers(100 * (1 + k % 4), count=9, device_id=101)).registers
+                    for _ in range(20)
+                ]
             finally:
                 c.close()
 
@@ -293,21 +332,36 @@ def test_sixteen_concurrent_clients_and_a_malformed_frame(server: ServerThread, 
 
 def test_a_300_degree_cell_reads_not_available_over_modbus(server: ServerThread, site: Topology) -> None:
     s = sample_string_status(site, "s1")
-    s = dataclasses.replace(s, cell_faults=(0, int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0),
-                            cell_temperature_dc=(s.cell_temperature_dc[0], 3000, *s.cell_temperature_dc[2:]))
+    s = dataclasses.replace(
+        s,
+        cell_faults=(0, int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0),
+        cell_temperature_dc=(s.cell_temperature_dc[0], 3000, *s.cell_temperature_dc[2:]),
+    )
     server.apply(s)
     cell2 = mbpoll_values(mbpoll(server.port, 101, 200, 9).stdout)
     assert cell2[204] == 0x8000  # int16 "not available", not 3000 (300.0 °C)
     assert cell2[200] == 1 and cell2[201] == s.cell_voltage_mv[1] and cell2[208] == CellFault.TEMPERATURE_IMPLAUSIBLE
-    assert mm.decode(mm.RegType.INT16, [mbpoll_values(mbpoll(server.port, 101, 104, 1).stdout)[104]]) == \
-        s.cell_temperature_dc[0]
+    assert (
+        mm.decode(mm.RegType.INT16, [mbpoll_values(mbpoll(server.port, 101, 104, 1).stdout)[104]])
+        == s.cell_temperature_dc[0]
+    )
 
 
 def test_acknowledging_a_cleared_alarm_does_not_make_it_active_again(server: ServerThread, site: Topology) -> None:
     server.apply(sample_string_status(site, "s1"))
     raised = AlarmNotice(
-        event="raised", alarm_id=21, kind="cell_voltage_high", title="Voltage high", ups_id="ups1", string_id="s1",
-        cell_index=2, value=14.9, limit=14.4, from_time=time.time(), to_time=None, acknowledged_by=None,
+        event="raised",
+        alarm_id=21,
+        kind="cell_voltage_high",
+        title="Voltage high",
+        ups_id="ups1",
+        string_id="s1",
+        cell_index=2,
+        value=14.9,
+        limit=14.4,
+        from_time=time.time(),
+        to_time=None,
+        acknowledged_by=None,
         acknowledged_at=None,
     )
     server.apply(raised)
@@ -315,14 +369,16 @@ def test_acknowledging_a_cleared_alarm_does_not_make_it_active_again(server: Ser
     assert server.call(_read(server.port, 101, 207, 1)) == [1 << mm.CELL_ALARM_BITS["cell_voltage_high"]]
     ended = time.time()
     server.apply(dataclasses.replace(raised, event="cleared", to_time=ended))
-    server.apply(dataclasses.replace(raised, event="acknowledged", to_time=ended, acknowledged_by="op",
-                                     acknowledged_at=ended + 1))
+    server.apply(
+        dataclasses.replace(
+            raised, event="acknowledged", to_time=ended, acknowledged_by="op", acknowledged_at=ended + 1
+        )
+    )
     assert server.call(_read(server.port, 100, 6, 2)) == [0, 0]
     assert server.call(_read(server.port, 101, 207, 1)) == [0]
 
     # a (re)subscribing server learns already-active alarms from "active" notices
-    server.apply(dataclasses.replace(raised, alarm_id=22, event="active", acknowledged_by="op",
-                                     acknowledged_at=ended))
+    server.apply(dataclasses.replace(raised, alarm_id=22, event="active", acknowledged_by="op", acknowledged_at=ended))
     assert server.call(_read(server.port, 100, 6, 2)) == [1, 0]
     assert server.call(_read(server.port, 101, 207, 1)) == [1 << mm.CELL_ALARM_BITS["cell_voltage_high"]]
 

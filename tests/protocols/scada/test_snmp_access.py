@@ -39,8 +39,12 @@ UPS_VOLTAGE = ".".join(map(str, so.UPS_MIB_BATTERY + (5, 0)))  # upsBatteryVolta
 
 @pytest.fixture
 def site() -> Topology:
-    return sample_topology(upses=2, strings_per_ups=1, cells=2, snmp=SnmpConfig(
-        enabled=True, host="127.0.0.1", port=0, read_community=COMMUNITY))
+    return sample_topology(
+        upses=2,
+        strings_per_ups=1,
+        cells=2,
+        snmp=SnmpConfig(enabled=True, host="127.0.0.1", port=0, read_community=COMMUNITY),
+    )
 
 
 @pytest.fixture
@@ -57,14 +61,33 @@ def v2c(community: str = COMMUNITY) -> list[str]:
 
 
 def v3(user: SnmpV3User = USER, context: str = "") -> list[str]:
-    return ["-v3", "-u", user.name, "-l", "authPriv", "-a", "SHA", "-A", user.auth_key, "-x", "AES",
-            "-X", user.priv_key, *(["-n", context] if context else [])]
+    return [
+        "-v3",
+        "-u",
+        user.name,
+        "-l",
+        "authPriv",
+        "-a",
+        "SHA",
+        "-A",
+        user.auth_key,
+        "-x",
+        "AES",
+        "-X",
+        user.priv_key,
+        *(["-n", context] if context else []),
+    ]
 
 
 def snmp(tool: str, port: int, security: list[str], *oids: str) -> dict[str, str]:
     """Run a net-snmp client; {numeric OID: "TYPE: value"}. Fails on any error output."""
-    done = subprocess.run([tool, *security, "-On", "-t", "2", "-r", "1", f"127.0.0.1:{port}", *oids],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [tool, *security, "-On", "-t", "2", "-r", "1", f"127.0.0.1:{port}", *oids],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0 and not done.stderr, f"{tool} failed: {done.stderr}"
     return varbinds(done.stdout)
 
@@ -104,8 +127,24 @@ def test_a_getbulk_past_the_end_of_what_is_served_is_answered_at_once(agent: Age
     repetition, 3 s for -Cr64) before answering endOfMibView: a cheap way to load the agent."""
     last = max(tuple(map(int, k.split("."))) for k in snmp("snmpbulkwalk", agent.port, v2c(), "1.3.6.1"))
     t0 = time.perf_counter()
-    done = subprocess.run(["snmpbulkget", *v2c(), "-Cr64", "-On", "-t", "10", "-r", "0", f"127.0.0.1:{agent.port}",
-                           ".".join(map(str, last))], capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [
+            "snmpbulkget",
+            *v2c(),
+            "-Cr64",
+            "-On",
+            "-t",
+            "10",
+            "-r",
+            "0",
+            f"127.0.0.1:{agent.port}",
+            ".".join(map(str, last)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     elapsed = time.perf_counter() - t0
     assert done.returncode == 0 and done.stdout.count("No more variables left in this MIB View") == 64, done.stdout
     assert elapsed < 0.5, f"GETBULK of 64 past the end took {elapsed:.2f} s"
@@ -122,9 +161,26 @@ def test_snmpv3_authpriv_with_sha_and_aes_gets_a_value(agent: AgentThread) -> No
     got = snmp("snmpget", agent.port, v3(), GW_STRING_COUNT)
     assert got[GW_STRING_COUNT] == "INTEGER: 2"
     for lower in (["-l", "authNoPriv", "-a", "SHA", "-A", USER.auth_key], ["-l", "noAuthNoPriv"]):  # authPriv only
-        refused = subprocess.run(["snmpget", "-v3", "-u", USER.name, *lower, "-On", "-t", "1", "-r", "0",
-                                  f"127.0.0.1:{agent.port}", GW_STRING_COUNT],
-                                 capture_output=True, text=True, timeout=30, check=False)
+        refused = subprocess.run(
+            [
+                "snmpget",
+                "-v3",
+                "-u",
+                USER.name,
+                *lower,
+                "-On",
+                "-t",
+                "1",
+                "-r",
+                "0",
+                f"127.0.0.1:{agent.port}",
+                GW_STRING_COUNT,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         assert refused.returncode != 0 and "Unsupported security level" in refused.stderr
 
 
@@ -134,8 +190,9 @@ def test_sysdescr_names_the_product_not_the_engine(agent: AgentThread) -> None:
         descr = snmp("snmpget", agent.port, security, SYS_DESCR)[SYS_DESCR]
         assert descr == f'STRING: "BTMS gateway {version}"'
         assert "pysnmp" not in descr.lower() and "python" not in descr.lower()
-    assert snmp("snmpget", agent.port, v2c(), "1.3.6.1.2.1.1.2.0")["1.3.6.1.2.1.1.2.0"] == \
-        "OID: ." + ".".join(map(str, so.MODULE))  # sysObjectID: our MIB, not pysnmp's enterprise
+    assert snmp("snmpget", agent.port, v2c(), "1.3.6.1.2.1.1.2.0")["1.3.6.1.2.1.1.2.0"] == "OID: ." + ".".join(
+        map(str, so.MODULE)
+    )  # sysObjectID: our MIB, not pysnmp's enterprise
 
 
 def test_the_agent_never_logs_a_passphrase_or_community(site: Topology) -> None:
@@ -148,11 +205,21 @@ def test_the_agent_never_logs_a_passphrase_or_community(site: Topology) -> None:
             snmp("snmpget", a.port, v3(), GW_STRING_COUNT)
             snmp("snmpget", a.port, v2c(), GW_STRING_COUNT)
             wrong = SnmpV3User(USER.name, "not-the-auth-key", USER.priv_key)
-            assert subprocess.run(["snmpget", *v3(wrong), "-On", "-t", "1", "-r", "0", f"127.0.0.1:{a.port}",
-                                   GW_STRING_COUNT], capture_output=True, timeout=30, check=False).returncode != 0
+            assert (
+                subprocess.run(
+                    ["snmpget", *v3(wrong), "-On", "-t", "1", "-r", "0", f"127.0.0.1:{a.port}", GW_STRING_COUNT],
+                    capture_output=True,
+                    timeout=30,
+                    check=False,
+                ).returncode
+                != 0
+            )
             taken = dataclasses.replace(site.services.snmp, port=a.port)
-            second = BtmsSnmpAgent(dataclasses.replace(site, services=dataclasses.replace(site.services, snmp=taken)),
-                                   lambda m: None, v3_users=[USER])
+            second = BtmsSnmpAgent(
+                dataclasses.replace(site, services=dataclasses.replace(site.services, snmp=taken)),
+                lambda m: None,
+                v3_users=[USER],
+            )
             with pytest.raises(OSError, match="cannot listen"):  # the port is taken: start fails
                 a.call(second.start())
         finally:
@@ -184,8 +251,9 @@ def test_without_the_aes_package_the_agent_refuses_to_start_with_v3_users() -> N
         "    await agent.stop()\n"
         "asyncio.run(main())\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.stdout.startswith("refused:"), done.stdout + done.stderr
     assert "cryptography" in done.stdout and "SNMPv3" in done.stdout
 
@@ -195,8 +263,14 @@ def test_the_snmp_actor_reports_the_missing_aes_package_as_a_failed_service(monk
     exit and be re-created, failing again forever."""
     # What pysnmp sets when it cannot import cryptography (the subprocess test above really lacks it).
     monkeypatch.setattr("pysnmp.proto.secmod.rfc3826.priv.aes.PysnmpCryptoError", True)
-    t = sample_topology(upses=1, strings_per_ups=1, cells=1, snmp=SnmpConfig(
-        enabled=True, host="127.0.0.1", port=0, v3_users=(SnmpV3UserConfig("nms", "auth-pass-1", "priv-pass-1"),)))
+    t = sample_topology(
+        upses=1,
+        strings_per_ups=1,
+        cells=1,
+        snmp=SnmpConfig(
+            enabled=True, host="127.0.0.1", port=0, v3_users=(SnmpV3UserConfig("nms", "auth-pass-1", "priv-pass-1"),)
+        ),
+    )
     system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
     try:
         actor = system.createActor(SnmpAgentActor)

@@ -46,13 +46,21 @@ def test_nobody_may_write_or_be_notified_and_reads_stop_at_the_served_subtrees()
     eng = engine.SnmpEngine()
     configure_access(eng, "community-1", [SnmpV3User("nms", "auth-pass-1", "priv-pass-1")], ["", "ups1"])
     vacm = eng.access_control_model[3]
-    readers = [(2, v2c_security_name("").encode(), 1, b""), (2, v2c_security_name("ups1").encode(), 1, b"ups1"),
-               (3, b"nms", 3, b""), (3, b"nms", 3, b"ups1")]  # (model, security name, level, context)
+    readers = [
+        (2, v2c_security_name("").encode(), 1, b""),
+        (2, v2c_security_name("ups1").encode(), 1, b"ups1"),
+        (3, b"nms", 3, b""),
+        (3, b"nms", 3, b"ups1"),
+    ]  # (model, security name, level, context)
     for model, name, level, context in readers:
         for subtree in READABLE_SUBTREES:
             vacm.is_access_allowed(eng, model, name, level, "read", context, subtree + (1, 0))  # no raise: allowed
-        for kind, oid in (("read", (1, 3, 6, 1, 6, 3, 15, 1, 2, 2, 1, 1)), ("read", (1, 3, 6, 1, 4, 1, 20408, 3)),
-                          ("write", READABLE_SUBTREES[2] + (1, 0)), ("notify", READABLE_SUBTREES[0] + (1, 0))):
+        for kind, oid in (
+            ("read", (1, 3, 6, 1, 6, 3, 15, 1, 2, 2, 1, 1)),
+            ("read", (1, 3, 6, 1, 4, 1, 20408, 3)),
+            ("write", READABLE_SUBTREES[2] + (1, 0)),
+            ("notify", READABLE_SUBTREES[0] + (1, 0)),
+        ):
             with pytest.raises(pysnmp_error.StatusInformation):
                 vacm.is_access_allowed(eng, model, name, level, kind, context, oid)
 

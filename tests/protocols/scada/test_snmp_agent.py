@@ -60,8 +60,6 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-
-
 @pytest.fixture
 def site() -> Topology:
     return sample_topology(upses=2, strings_per_ups=2, cells=3)
@@ -80,19 +78,28 @@ def agent(site: Topology) -> Iterator[AgentThread]:
 def net_snmp(tool: str, port: int, *args: str, community: str = "public") -> dict[str, str]:
     out = subprocess.run(
         [tool, "-v2c", "-c", community, "-On", "-t", "2", "-r", "1", *args[:-1], f"127.0.0.1:{port}", args[-1]]
-        if tool != "snmpget" else
-        [tool, "-v2c", "-c", community, "-On", "-t", "2", "-r", "1", f"127.0.0.1:{port}", *args],
-        capture_output=True, text=True, timeout=30, check=True,
+        if tool != "snmpget"
+        else [tool, "-v2c", "-c", community, "-On", "-t", "2", "-r", "1", f"127.0.0.1:{port}", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout
     return varbinds(out)
 
 
-
-
 def test_snmpget_values_equal_the_status(agent: AgentThread, site: Topology) -> None:
     s1 = sample_string_status(site, "s1")
-    v = net_snmp("snmpget", agent.port, f"{ENT}.1.1.3.1.5.1", f"{ENT}.1.1.3.1.6.1", f"{ENT}.1.1.4.1.4.1.3",
-                 f"{ENT}.1.1.4.1.5.1.1", f"{ENT}.1.1.3.1.5.2", f"{ENT}.1.1.3.1.4.2")
+    v = net_snmp(
+        "snmpget",
+        agent.port,
+        f"{ENT}.1.1.3.1.5.1",
+        f"{ENT}.1.1.3.1.6.1",
+        f"{ENT}.1.1.4.1.4.1.3",
+        f"{ENT}.1.1.4.1.5.1.1",
+        f"{ENT}.1.1.3.1.5.2",
+        f"{ENT}.1.1.3.1.4.2",
+    )
     assert v[f"{ENT}.1.1.3.1.5.1"] == f"INTEGER: {round(s1.voltage_v * 100)}"
     assert v[f"{ENT}.1.1.3.1.6.1"] == f"INTEGER: {round(s1.current_a * 100)}"
     assert v[f"{ENT}.1.1.4.1.4.1.3"] == f"INTEGER: {s1.cell_resistance_uohm[2]}"
@@ -122,15 +129,62 @@ def test_ups_mib_battery_group_per_ups_context(agent: AgentThread, site: Topolog
     assert v2c["1.3.6.1.2.1.33.1.2.6.0"] == f"INTEGER: {round(ups2.current_a * 10)}"
     assert len(v2c) == 7
     v3 = subprocess.run(
-        ["snmpget", "-v3", "-u", USER.name, "-l", "authPriv", "-a", "SHA", "-A", USER.auth_key, "-x", "AES",
-         "-X", USER.priv_key, "-n", "ups2", "-On", "-t", "2", f"127.0.0.1:{agent.port}", "1.3.6.1.2.1.33.1.2.5.0"],
-        capture_output=True, text=True, timeout=30, check=True,
+        [
+            "snmpget",
+            "-v3",
+            "-u",
+            USER.name,
+            "-l",
+            "authPriv",
+            "-a",
+            "SHA",
+            "-A",
+            USER.auth_key,
+            "-x",
+            "AES",
+            "-X",
+            USER.priv_key,
+            "-n",
+            "ups2",
+            "-On",
+            "-t",
+            "2",
+            f"127.0.0.1:{agent.port}",
+            "1.3.6.1.2.1.33.1.2.5.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout
     assert f"INTEGER: {round(ups2.voltage_v * 10)}" in v3
     wrong = subprocess.run(
-        ["snmpget", "-v3", "-u", USER.name, "-l", "authPriv", "-a", "SHA", "-A", "not-the-key", "-x", "AES",
-         "-X", USER.priv_key, "-On", "-t", "1", "-r", "0", f"127.0.0.1:{agent.port}", f"{ENT}.1.1.1.2.0"],
-        capture_output=True, text=True, timeout=30,
+        [
+            "snmpget",
+            "-v3",
+            "-u",
+            USER.name,
+            "-l",
+            "authPriv",
+            "-a",
+            "SHA",
+            "-A",
+            "not-the-key",
+            "-x",
+            "AES",
+            "-X",
+            USER.priv_key,
+            "-On",
+            "-t",
+            "1",
+            "-r",
+            "0",
+            f"127.0.0.1:{agent.port}",
+            f"{ENT}.1.1.1.2.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert wrong.returncode != 0
 
@@ -141,21 +195,50 @@ def test_trap_reaches_snmptrapd_when_an_alarm_is_raised(site: Topology, tmp_path
     conf.write_text("authCommunity log,execute,net public\n")
     log = tmp_path / "traps.log"
     trapd = subprocess.Popen(
-        ["snmptrapd", "-f", "-n", "-On", "-C", "-c", str(conf), "-m", "", "-Lf", str(log), f"udp:127.0.0.1:{trap_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "snmptrapd",
+            "-f",
+            "-n",
+            "-On",
+            "-C",
+            "-c",
+            str(conf),
+            "-m",
+            "",
+            "-Lf",
+            str(log),
+            f"udp:127.0.0.1:{trap_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    t = sample_topology(upses=1, strings_per_ups=1, cells=3,
-                        snmp=SnmpConfig(enabled=True, host="127.0.0.1", port=0, read_community="public",
-                                        trap_receivers=(f"127.0.0.1:{trap_port}",)))
+    t = sample_topology(
+        upses=1,
+        strings_per_ups=1,
+        cells=3,
+        snmp=SnmpConfig(
+            enabled=True, host="127.0.0.1", port=0, read_community="public", trap_receivers=(f"127.0.0.1:{trap_port}",)
+        ),
+    )
     a = AgentThread(t)
     try:
         deadline = time.monotonic() + 10
         while not (log.exists() and "NET-SNMP version" in log.read_text()) and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting for snmptrapd's start-up line (a condition, with a deadline)
         raised = AlarmNotice(
-            event="raised", alarm_id=41, kind="cell_temperature_high", title="Temperature high", ups_id="ups1",
-            string_id="s1", cell_index=3, value=612.0, limit=550.0, from_time=time.time(), to_time=None,
-            acknowledged_by=None, acknowledged_at=None,
+            event="raised",
+            alarm_id=41,
+            kind="cell_temperature_high",
+            title="Temperature high",
+            ups_id="ups1",
+            string_id="s1",
+            cell_index=3,
+            value=612.0,
+            limit=550.0,
+            from_time=time.time(),
+            to_time=None,
+            acknowledged_by=None,
+            acknowledged_at=None,
         )
         a.apply(raised)
         table = net_snmp("snmpwalk", a.port, f"{ENT}.1.1.5")
@@ -170,7 +253,7 @@ def test_trap_reaches_snmptrapd_when_an_alarm_is_raised(site: Topology, tmp_path
                 break
             time.sleep(0.05)
         assert f"OID: .{RAISED}" in text and f"OID: .{CLEARED}" in text
-        assert f".{ENT}.1.1.5.1.2.41 = STRING: \"cell_temperature_high\"" in text
+        assert f'.{ENT}.1.1.5.1.2.41 = STRING: "cell_temperature_high"' in text
         assert not net_snmp("snmpwalk", a.port, f"{ENT}.1.1.5").get(f"{ENT}.1.1.5.1.2.41")
     finally:
         a.close()
@@ -187,12 +270,25 @@ def compile_mib(tmp_path: Path) -> Path:
     mibdump = shutil.which("mibdump")
     assert mibdump, "pysmi's mibdump is not installed"
     result = subprocess.run(
-        [mibdump, "--strict", f"--mib-source=file://{REPO / 'docs' / 'mibs'}", f"--mib-source=file://{base}",
-         f"--mib-borrower=file://{tmp_path / 'no-borrower'}", "--destination-format=pysnmp", f"--destination-directory={out}",
-         "BTMS-GATEWAY-MIB"],
-        capture_output=True, text=True, timeout=60,
+        [
+            mibdump,
+            "--strict",
+            f"--mib-source=file://{REPO / 'docs' / 'mibs'}",
+            f"--mib-source=file://{base}",
+            f"--mib-borrower=file://{tmp_path / 'no-borrower'}",
+            "--destination-format=pysnmp",
+            f"--destination-directory={out}",
+            "BTMS-GATEWAY-MIB",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert "Failed MIBs: \n" in result.stdout or "Failed MIBs:\n" in result.stdout or (out / "BTMS-GATEWAY-MIB.py").exists(), result.stdout
+    assert (
+        "Failed MIBs: \n" in result.stdout
+        or "Failed MIBs:\n" in result.stdout
+        or (out / "BTMS-GATEWAY-MIB.py").exists()
+    ), result.stdout
     assert "warn" not in (result.stdout + result.stderr).lower()
     assert (out / "BTMS-GATEWAY-MIB.py").exists(), result.stdout + result.stderr
     return out
@@ -208,16 +304,22 @@ def test_mib_compiles_and_every_served_oid_has_its_type(agent: AgentThread, tmp_
     mib_view = view.MibViewController(mib)
     walked = subprocess.run(
         ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Oe", "-Cr64", f"127.0.0.1:{agent.port}", ENT],
-        capture_output=True, text=True, timeout=30, check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout
-    wire_names = {"INTEGER": ("Integer32", "TruthValue", "Integer"), "Gauge32": ("Unsigned32",),
-                  "STRING": ("DisplayString", "OctetString")}
+    wire_names = {
+        "INTEGER": ("Integer32", "TruthValue", "Integer"),
+        "Gauge32": ("Unsigned32",),
+        "STRING": ("DisplayString", "OctetString"),
+    }
     served = re.findall(r"^\.(\S+) = (\w+):", walked, re.MULTILINE)
     assert len(served) > 100
     for oid_text, wire in served:
         oid = tuple(int(x) for x in oid_text.split("."))
         _, label, suffix = mib_view.get_node_name(oid)
-        node, = mib.import_symbols("BTMS-GATEWAY-MIB", label[-1])
+        (node,) = mib.import_symbols("BTMS-GATEWAY-MIB", label[-1])
         assert node.name == oid[: len(node.name)], oid_text
         assert type(node.syntax).__name__ in wire_names[wire] or any(
             c.__name__ in wire_names[wire] for c in type(node.syntax).__mro__
@@ -233,8 +335,9 @@ def test_a_300_degree_cell_is_absent_and_not_the_ups_battery_temperature(site: T
     a = AgentThread(site)
     try:
         s1 = sample_string_status(site, "s1")
-        s1 = dataclasses.replace(s1, cell_faults=(int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0),
-                                 cell_temperature_dc=(3000, 251, 262))
+        s1 = dataclasses.replace(
+            s1, cell_faults=(int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0), cell_temperature_dc=(3000, 251, 262)
+        )
         s2 = dataclasses.replace(sample_string_status(site, "s2"), cell_temperature_dc=(230, 240, 255))
         a.apply(s1, s2, sample_ups_status(site, "ups1"))
         temp, volt = so.column("btmsCellTemperature").oid, so.column("btmsCellVoltage").oid
@@ -253,18 +356,41 @@ def test_alarm_sync_sends_no_trap_and_a_late_acknowledge_does_not_revive_a_clear
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
         receiver.bind(("127.0.0.1", 0))
         receiver.settimeout(10)
-        t = dataclasses.replace(site, services=dataclasses.replace(site.services, snmp=SnmpConfig(
-            enabled=True, host="127.0.0.1", port=0, read_community="public",
-            trap_receivers=(f"127.0.0.1:{receiver.getsockname()[1]}",))))
+        t = dataclasses.replace(
+            site,
+            services=dataclasses.replace(
+                site.services,
+                snmp=SnmpConfig(
+                    enabled=True,
+                    host="127.0.0.1",
+                    port=0,
+                    read_community="public",
+                    trap_receivers=(f"127.0.0.1:{receiver.getsockname()[1]}",),
+                ),
+            ),
+        )
         a = AgentThread(t)
         try:
             raised = AlarmNotice(
-                event="raised", alarm_id=51, kind="cell_temperature_high", title="Temperature high", ups_id="ups1",
-                string_id="s1", cell_index=3, value=612.0, limit=550.0, from_time=time.time(), to_time=None,
-                acknowledged_by=None, acknowledged_at=None,
+                event="raised",
+                alarm_id=51,
+                kind="cell_temperature_high",
+                title="Temperature high",
+                ups_id="ups1",
+                string_id="s1",
+                cell_index=3,
+                value=612.0,
+                limit=550.0,
+                from_time=time.time(),
+                to_time=None,
+                acknowledged_by=None,
+                acknowledged_at=None,
             )
-            a.apply(dataclasses.replace(raised, alarm_id=50, event="active", acknowledged_by="op",
-                                        acknowledged_at=time.time()))
+            a.apply(
+                dataclasses.replace(
+                    raised, alarm_id=50, event="active", acknowledged_by="op", acknowledged_at=time.time()
+                )
+            )
             a.apply(raised)
             kind = so.column("btmsAlarmKind").oid
             synced, news = ber_oid_body(kind + (50,)), ber_oid_body(kind + (51,))
@@ -275,13 +401,20 @@ def test_alarm_sync_sends_no_trap_and_a_late_acknowledge_does_not_revive_a_clear
 
             ended = time.time()
             a.apply(dataclasses.replace(raised, event="cleared", to_time=ended))
-            a.apply(dataclasses.replace(raised, event="acknowledged", to_time=ended, acknowledged_by="op",
-                                        acknowledged_at=ended + 1))
+            a.apply(
+                dataclasses.replace(
+                    raised, event="acknowledged", to_time=ended, acknowledged_by="op", acknowledged_at=ended + 1
+                )
+            )
             table = net_snmp("snmpwalk", a.port, f"{ENT}.1.1.5")
             assert table[_dotted(kind + (50,))] == 'STRING: "cell_temperature_high"'
             assert _dotted(kind + (51,)) not in table
-            counts = net_snmp("snmpget", a.port, _dotted(so.column("btmsGwActiveAlarms").oid + (0,)),
-                              _dotted(so.column("btmsGwUnacknowledgedAlarms").oid + (0,)))
+            counts = net_snmp(
+                "snmpget",
+                a.port,
+                _dotted(so.column("btmsGwActiveAlarms").oid + (0,)),
+                _dotted(so.column("btmsGwUnacknowledgedAlarms").oid + (0,)),
+            )
             assert list(counts.values()) == ["Gauge32: 1", "Gauge32: 0"]  # active, unacknowledged
         finally:
             a.close()

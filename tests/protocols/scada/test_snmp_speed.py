@@ -42,13 +42,38 @@ VOLTAGE = so.column("btmsCellVoltage").oid
 
 # -- pure pieces ------------------------------------------------------------------------------
 
-INTEGERS = [0, 1, -1, 127, 128, -128, -129, 255, 256, 32767, 32768, -32768, -32769, 65535, 70_000,
-            2**23, -(2**23), 2**31 - 1, -(2**31)]
+INTEGERS = [
+    0,
+    1,
+    -1,
+    127,
+    128,
+    -128,
+    -129,
+    255,
+    256,
+    32767,
+    32768,
+    -32768,
+    -32769,
+    65535,
+    70_000,
+    2**23,
+    -(2**23),
+    2**31 - 1,
+    -(2**31),
+]
 PYASN1_NOT_MINIMAL = {-128, -32768, -(2**23), -(2**31)}
 UNSIGNED = [0, 1, 127, 128, 255, 256, 65535, 65536, 2**24, 2**31, 2**32 - 1]
 STRINGS = ["", "String 1", "Strang Süd", "x" * 127, "y" * 128, "z" * 300]
-OIDS = [(1, 3), (1, 3, 6, 1, 4, 1, 32473, 1, 1, 4, 1, 3, 32, 120), (1, 3, 6, 1, 2, 1, 33, 1, 2, 7, 0),
-        (2, 999, 3), (1, 3, 127, 128, 16383, 16384, 2**32 - 1), (0, 39, 0)]
+OIDS = [
+    (1, 3),
+    (1, 3, 6, 1, 4, 1, 32473, 1, 1, 4, 1, 3, 32, 120),
+    (1, 3, 6, 1, 2, 1, 33, 1, 2, 7, 0),
+    (2, 999, 3),
+    (1, 3, 127, 128, 16383, 16384, 2**32 - 1),
+    (0, 39, 0),
+]
 
 
 def pyasn1_varbind(oid: tuple[int, ...], value: object) -> bytes:
@@ -124,7 +149,8 @@ def test_store_builds_a_varbind_once_per_value_and_names_the_oid_of_a_bad_one() 
 def test_pysnmp_varbinds_are_encoded_like_ours() -> None:
     oid = VOLTAGE + (2, 5)
     assert encode_varbind((rfc1902.ObjectName(oid), rfc1902.Integer32(-40))) == ber_varbind(
-        ber_oid(oid), ber_value("Integer32", -40))
+        ber_oid(oid), ber_value("Integer32", -40)
+    )
 
 
 def test_column_of_cells_strings_and_scalars() -> None:
@@ -150,7 +176,9 @@ def test_a_walk_run_equals_single_getnext_steps() -> None:
     agent = BtmsSnmpAgent(site, lambda m: None)
     for s in site.strings:
         agent.apply(sample_string_status(site, s.id, health=Health.STALE if s.id == "s2" else Health.OK))
-    controller = SubtreeController(builder.MibBuilder(), agent.store, instrum.MibInstrumController(builder.MibBuilder()))
+    controller = SubtreeController(
+        builder.MibBuilder(), agent.store, instrum.MibInstrumController(builder.MibBuilder())
+    )
     hidden = ".".join(map(str, VOLTAGE)) + "."
 
     def not_in_view(view_type: str, var_bind: tuple[object, object], **ctx: object) -> bool:
@@ -210,14 +238,28 @@ def test_bulk_answers_equal_getnext_answers(agent_120: tuple[AgentThread, Topolo
 @pytest.mark.integration
 def test_bulk_mixes_pysnmp_objects_and_ours_with_non_repeaters(agent_120: tuple[AgentThread, Topology]) -> None:
     a, _ = agent_120
-    out = run("snmpbulkget", "-v2c", "-c", "public", "-On", "-Cn1", "-Cr3", f"127.0.0.1:{a.port}",
-              "1.3.6.1.2.1.1.1", f"{CELLS}.1.3.3.119", f"{ENT}.1.1.3.1.17")
+    out = run(
+        "snmpbulkget",
+        "-v2c",
+        "-c",
+        "public",
+        "-On",
+        "-Cn1",
+        "-Cr3",
+        f"127.0.0.1:{a.port}",
+        "1.3.6.1.2.1.1.1",
+        f"{CELLS}.1.3.3.119",
+        f"{ENT}.1.1.3.1.17",
+    )
     lines = re.findall(r"^\.(\S+) = ", out, re.MULTILINE)
     assert lines == [
         "1.3.6.1.2.1.1.1.0",  # sysDescr, pysnmp's own
-        f"{CELLS}.1.3.3.120", f"{ENT}.1.1.3.1.17.1",
-        f"{CELLS}.1.4.1.1", f"{ENT}.1.1.3.1.17.2",
-        f"{CELLS}.1.4.1.2", f"{ENT}.1.1.3.1.17.3",
+        f"{CELLS}.1.3.3.120",
+        f"{ENT}.1.1.3.1.17.1",
+        f"{CELLS}.1.4.1.1",
+        f"{ENT}.1.1.3.1.17.2",
+        f"{CELLS}.1.4.1.2",
+        f"{ENT}.1.1.3.1.17.3",
     ]
 
 
@@ -230,8 +272,28 @@ def test_bulk_over_snmpv3_authpriv_equals_v2c() -> None:
         a.apply(*(sample_string_status(site, s.id) for s in site.strings))
         target = f"127.0.0.1:{a.port}"
         v2 = values(run("snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr64", target, CELLS))
-        v3 = values(run("snmpbulkwalk", "-v3", "-u", user.name, "-l", "authPriv", "-a", "SHA", "-A", user.auth_key,
-                        "-x", "AES", "-X", user.priv_key, "-On", "-Cr64", target, CELLS))
+        v3 = values(
+            run(
+                "snmpbulkwalk",
+                "-v3",
+                "-u",
+                user.name,
+                "-l",
+                "authPriv",
+                "-a",
+                "SHA",
+                "-A",
+                user.auth_key,
+                "-x",
+                "AES",
+                "-X",
+                user.priv_key,
+                "-On",
+                "-Cr64",
+                target,
+                CELLS,
+            )
+        )
         assert v3 == v2 and len(v2) == 2 * 40 * 7
     finally:
         a.close()

@@ -65,18 +65,26 @@ def test_oids_are_unique_and_under_the_enterprise() -> None:
 
 def test_shipped_mib_is_generated_from_the_oid_table() -> None:
     shipped = (REPO / "docs" / "mibs" / "BTMS-GATEWAY-MIB.txt").read_text(encoding="ascii")
-    assert shipped == so.mib_text(), "stale MIB: run `python -m protocols.scada.snmp_oids > docs/mibs/BTMS-GATEWAY-MIB.txt`"
+    assert shipped == so.mib_text(), (
+        "stale MIB: run `python -m protocols.scada.snmp_oids > docs/mibs/BTMS-GATEWAY-MIB.txt`"
+    )
 
 
 def test_ups_battery_temperature_ignores_implausible_and_unanswered_cells() -> None:
     t = sample_topology(cells=3)
     ups = sample_ups_status(t, "ups1")
     s1 = sample_string_status(t, "s1")
-    s1 = type(s1)(**{**s1.__dict__, "cell_faults": (int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0),
-                     "cell_temperature_dc": (3000, 251, 240)})  # a 300.0 °C sensor fault
+    s1 = type(s1)(
+        **{
+            **s1.__dict__,
+            "cell_faults": (int(CellFault.TEMPERATURE_IMPLAUSIBLE), 0, 0),
+            "cell_temperature_dc": (3000, 251, 240),
+        }
+    )  # a 300.0 °C sensor fault
     s2 = sample_string_status(t, "s2")
-    s2 = type(s2)(**{**s2.__dict__, "cell_faults": (0, int(CellFault.NO_RESPONSE), 0),
-                     "cell_temperature_dc": (230, 2800, 262)})
+    s2 = type(s2)(
+        **{**s2.__dict__, "cell_faults": (0, int(CellFault.NO_RESPONSE), 0), "cell_temperature_dc": (230, 2800, 262)}
+    )
     g = ups_battery_group(ups, False, [s1, s2], 200.0, None, 0.0)
     assert g["upsBatteryTemperature"] == 26  # 26.2 °C, the hottest measured cell
     only_faults = type(s1)(**{**s1.__dict__, "cell_faults": (int(CellFault.TEMPERATURE_IMPLAUSIBLE),) * 3})

@@ -34,8 +34,9 @@ def _history_with_hostile_ids(d: Path) -> None:
         w = HistoryWriter(d, commit_interval_s=3600, housekeeping_interval_s=1e9, compact=False)
         await w.open()
         for i in range(3):
-            w.submit_string(make_status("-S1", 1, T0 + 10 * i, ups_id="=U1", state=ChargeState.DISCHARGE,
-                                        current_a=-12.5))
+            w.submit_string(
+                make_status("-S1", 1, T0 + 10 * i, ups_id="=U1", state=ChargeState.DISCHARGE, current_a=-12.5)
+            )
             w.submit_string(make_status("@S2", 2, T0 + 10 * i, ups_id="+U2"))
         await w.close()
 
@@ -74,11 +75,17 @@ def test_btms_export_files_are_neutralised_too(tmp_path: Path) -> None:
 def test_every_csv_writer_goes_through_the_one_rule() -> None:
     """A module that writes CSV imports csv_text: a new CSV writer cannot forget the rule."""
     uses_csv = re.compile(r"^\s*(import csv$|from csv import)", re.MULTILINE)
-    writers = [p for folder in ("actors", "storage", "web", "protocols", "btms") for p in (REPO / folder).rglob("*.py")
-               if uses_csv.search(p.read_text(encoding="utf-8"))]
+    writers = [
+        p
+        for folder in ("actors", "storage", "web", "protocols", "btms")
+        for p in (REPO / folder).rglob("*.py")
+        if uses_csv.search(p.read_text(encoding="utf-8"))
+    ]
     assert {"export_csv.py", "alarm_store.py"} <= {p.name for p in writers}, "the scan misses known CSV writers"
     for path in writers:
-        assert "csv_text import" in path.read_text(encoding="utf-8"), f"{path.relative_to(REPO)} writes CSV without csv_text"
+        assert "csv_text import" in path.read_text(encoding="utf-8"), (
+            f"{path.relative_to(REPO)} writes CSV without csv_text"
+        )
 
 
 def _is_number(field: str) -> bool:

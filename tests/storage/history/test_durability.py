@@ -52,8 +52,9 @@ CHILD = textwrap.dedent("""
 @pytest.mark.integration
 def test_kill_9_while_writing_keeps_every_commit_and_a_clean_database(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                             env=env, cwd=ROOT)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
     try:
         last_acked = None
         deadline = time.monotonic() + 40
@@ -89,8 +90,13 @@ def test_kill_9_while_writing_keeps_every_commit_and_a_clean_database(tmp_path: 
 @pytest.mark.integration
 def test_long_reader_does_not_stall_the_writer_and_wal_stays_bounded(tmp_path: Path) -> None:
     async def main() -> None:
-        w = HistoryWriter(tmp_path, policy=RetentionPolicy(min_free_mb=0), commit_interval_s=3600,
-                          housekeeping_interval_s=1e9, compact=False)
+        w = HistoryWriter(
+            tmp_path,
+            policy=RetentionPolicy(min_free_mb=0),
+            commit_interval_s=3600,
+            housekeeping_interval_s=1e9,
+            compact=False,
+        )
         await w.open()
         w.submit_string(make_status(ts=T0, cells=120))
         await w.flush()

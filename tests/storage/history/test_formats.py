@@ -72,11 +72,17 @@ def test_old_hot_and_cold_scans_read_in_whole_percent(old: Path) -> None:
 
 def test_every_query_answers_for_old_files_what_it_answers_for_new_ones(old: Path, new: Path) -> None:
     a, b = HistoryQueries(old), HistoryQueries(new)
-    for level, ident, name in (("string", "S1", "soc"), ("string", "S2", "soh"), ("ups", "U1", "soc"),
-                               ("string", "S1", "voltage"), ("cell", "S2/3", "resistance")):
+    for level, ident, name in (
+        ("string", "S1", "soc"),
+        ("string", "S2", "soh"),
+        ("ups", "U1", "soc"),
+        ("string", "S1", "voltage"),
+        ("cell", "S2/3", "resistance"),
+    ):
         for points in (500, 48, 24, 2):
-            assert a.series(level, ident, name, T0, T0 + 2 * DAY, points) == \
-                b.series(level, ident, name, T0, T0 + 2 * DAY, points), (level, ident, name, points)
+            assert a.series(level, ident, name, T0, T0 + 2 * DAY, points) == b.series(
+                level, ident, name, T0, T0 + 2 * DAY, points
+            ), (level, ident, name, points)
     for t in (T0 + 7 * STEP, T0 + DAY + 61 * STEP):
         assert a.string_snapshot("S1", t) == b.string_snapshot("S1", t)
     assert a.discharge_event_series(1, "soc") == b.discharge_event_series(1, "soc") != []

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from battery.codes import ChargeState
-from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history import schema
 from storage.history.compactor import compact_day
+from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history.export_csv import csv_chunks
 from storage.history.reader import HistoryQueries, HistoryReader, UnknownItem
 from storage.history.retention import RetentionPolicy
@@ -34,8 +34,17 @@ async def _write_day(w: HistoryWriter, day_start: float, step: float = 60.0, str
         ts = day_start + i * step
         for s in range(1, strings + 1):
             state = ChargeState.DISCHARGE if s == 1 and 600 <= i < 630 else ChargeState.FLOAT
-            w.submit_string(make_status(f"S{s}", s, ts, stale=(s == 2 and i == 5), state=state,
-                                        current_a=-20.0 if state == ChargeState.DISCHARGE else 0.2, rng=rng))
+            w.submit_string(
+                make_status(
+                    f"S{s}",
+                    s,
+                    ts,
+                    stale=(s == 2 and i == 5),
+                    state=state,
+                    current_a=-20.0 if state == ChargeState.DISCHARGE else 0.2,
+                    rng=rng,
+                )
+            )
     await w.flush()
 
 
@@ -131,6 +140,7 @@ def test_unknown_names_are_clear_errors(tmp_path: Path) -> None:
 
 def test_retention_over_simulated_months(tmp_path: Path) -> None:
     """75 days at one scan per 30 min, 40-day retention: old months and hot days go, the rest answers."""
+
     async def main() -> None:
         policy = RetentionPolicy(retention_days=40, hot_days=2, min_free_mb=0, compaction_grace_s=0)
         w = _writer(tmp_path, policy=policy)
