@@ -2,7 +2,7 @@
 
 Most tests drive one scan at a time with `scan()` against a small transport double that records
 the requests it is asked to carry out; the real Modbus RTU path over a pty is covered by
-tests/integration/test_fieldbus_rtu.py, and one test here runs the simulator's transport.
+tests/protocols/fieldbus/test_rtu_transport.py, and one test here runs the simulator's transport.
 """
 
 from __future__ import annotations
