@@ -27,7 +27,8 @@ class ServedActor(ProtocolActor):
         self.server: Any = None
 
     def make_server(self, topology: Topology) -> Any:
-        """The server object: has async start() and stop(), apply(message) and `port`."""
+        """The server object: async start() and stop(), apply(message); optionally async finished(),
+        which returns when it stops serving on its own."""
         raise NotImplementedError
 
     def describe(self, topology: Topology) -> str:
@@ -50,7 +51,11 @@ class ServedActor(ProtocolActor):
             try:
                 import asyncio
 
-                await asyncio.Event().wait()
+                # Until the actor stops, or until the server ends on its own: its loop then ends and
+                # the actor with it, so that the gateway re-creates it (a live actor in front of a
+                # dead server would drop every message).
+                finished = getattr(server, "finished", None)
+                await (finished() if finished is not None else asyncio.Event().wait())
             finally:
                 await server.stop()
 

@@ -1,0 +1,97 @@
+"""WebService: the Quart app on Hypercorn, with the shape every served service has.
+
+`start()` loads the TLS files and binds the port before it returns (Hypercorn's own `serve` runs
+the app's start-up hooks before either, which announced a web server that could not serve), then
+serves in a task; `stop()` ends it; `apply()` takes what the gateway publishes. The actor that
+hosts it is actors/base/served_actor.py's, as for Modbus TCP and SNMP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config
+from hypercorn.utils import wrap_app
+
+from battery.alarms.records import AlarmNotice
+from battery.site import Topology
+from battery.status import StringStatus, UpsStatus
+from storage.history.reader import HistoryReader
+from web.api_tokens import TokenVerifier
+from web.app import create_app
+from web.routes_alarms import AlarmAccess
+from web.site_view import SiteView
+from web.tree_bridge import TreeBridge
+
+STOP_TIMEOUT_S = 5.0
+
+
+class WebService:
+    def __init__(self, topology: Topology, post_command: Callable[[object], None]) -> None:
+        web = topology.services.web
+        self.web = web
+        self.where = f"{'https' if web.tls_cert else 'http'}://{web.host}:{web.port}"
+        self.view = SiteView(topology)
+        self.bridge = TreeBridge(post_command)
+        self.history = HistoryReader(topology.storage_dir())
+        self.alarms = AlarmAccess(topology.storage_dir() / "settings.db")
+        self.app = create_app(
+            self.view,
+            TokenVerifier(topology.storage_dir()),
+            bridge=self.bridge,
+            history=self.history,
+            alarms=self.alarms,
+        )
+        self.config = Config()
+        self.config.bind = [f"{web.host}:{web.port}"]
+        self.config.accesslog = None
+        self.config.errorlog = None
+        self.config.graceful_timeout = 1.0
+        if web.tls_cert and web.tls_key:
+            self.config.certfile = web.tls_cert
+            self.config.keyfile = web.tls_key
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Load TLS and bind, or raise OSError saying which file or port; then serve."""
+        if self.config.ssl_enabled:
+            try:
+                self.config.create_ssl_context()
+            except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+                reason = getattr(error, "strerror", None) or error
+                raise OSError(
+                    f"TLS certificate {self.web.tls_cert} or key {self.web.tls_key} unusable: {reason}"
+                ) from None
+        try:
+            sockets = self.config.create_sockets()
+        except OSError as error:
+            raise OSError(f"cannot listen on {self.web.host}:{self.web.port}: {error.strerror or error}") from None
+        app = wrap_app(self.app, self.config.wsgi_max_body_size, None)
+        self._task = asyncio.get_running_loop().create_task(
+            worker_serve(app, self.config, sockets=sockets, shutdown_trigger=self._stopping.wait)
+        )
+
+    async def finished(self) -> None:
+        """Returns when Hypercorn stops serving (after stop(), or on its own)."""
+        if self._task is not None:
+            await self._task
+
+    async def stop(self) -> None:
+        self.history.stop()  # a query's worker thread must not keep the process alive
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, STOP_TIMEOUT_S)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+
+    def apply(self, message: UpsStatus | StringStatus | AlarmNotice) -> None:
+        if isinstance(message, UpsStatus):
+            self.view.site.apply_ups(message)
+        elif isinstance(message, StringStatus):
+            self.view.site.apply_string(message)
+        elif isinstance(message, AlarmNotice):
+            self.alarms.live.apply(message)
