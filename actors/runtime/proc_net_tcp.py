@@ -84,6 +84,14 @@ def parse_row(line: str, byteorder: str = sys.byteorder) -> TcpSocketRow:
         raise ValueError(f"not a /proc/net/tcp row ({error}): {line.strip()[:80]!r}") from None
 
 
+def connection_needles(local: Endpoint, remote: Endpoint, byteorder: str = sys.byteorder) -> set[str]:
+    """The text a row of this connection contains (its local then remote endpoint, IPv4 and IPv6 forms)."""
+    return {
+        f" {endpoint_hex(local, byteorder, as_ipv6=v6)} {endpoint_hex(remote, byteorder, as_ipv6=v6)} "
+        for v6 in (False, True)
+    }
+
+
 def rows_of_connection(
     text: str, local: Endpoint, remote: Endpoint, byteorder: str = sys.byteorder
 ) -> list[TcpSocketRow]:
@@ -92,10 +100,7 @@ def rows_of_connection(
     Searches the text for the hex form instead of parsing every row: a host has hundreds of
     sockets and we want one."""
     rows = []
-    needles = {
-        f" {endpoint_hex(local, byteorder, as_ipv6=v6)} {endpoint_hex(remote, byteorder, as_ipv6=v6)} "
-        for v6 in (False, True)
-    }
+    needles = connection_needles(local, remote, byteorder)
     for needle in needles:
         start = text.find(needle)
         while start >= 0:

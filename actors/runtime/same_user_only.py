@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from actors.runtime.proc_net_tcp import Endpoint, connection_owner
+from actors.runtime.proc_net_tcp import Endpoint, connection_needles, connection_owner
 from observability.log import configure_structlog
 
 SOCKET_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
@@ -46,10 +46,12 @@ class PeerVerdict:
     error: str = ""
 
 
-def _read_table(path: str) -> str:
+def _rows_mentioning(path: str, needles: set[str]) -> str:
+    """The rows of a socket table that contain one of `needles`, read line by line: the whole
+    table of a busy host is hundreds of kB, and holding it at once grew every actor process."""
     try:
         with open(path, encoding="ascii") as table:
-            return table.read()
+            return "".join(line for line in table if any(n in line for n in needles))
     except FileNotFoundError:  # a kernel without IPv6 has no tcp6
         return ""
 
@@ -64,7 +66,8 @@ def check_peer(sock: socket.socket, own_uid: int, tables: Sequence[str] = SOCKET
     owner = None
     try:
         for table in tables:
-            owner = connection_owner(_read_table(table), peer, me)  # type: ignore[arg-type]
+            rows = _rows_mentioning(table, connection_needles(peer, me))  # type: ignore[arg-type]
+            owner = connection_owner(rows, peer, me)  # type: ignore[arg-type]
             if owner is not None:
                 break
     except (OSError, ValueError) as error:
