@@ -69,6 +69,10 @@ class WebService:
             sockets = self.config.create_sockets()
         except OSError as error:
             raise OSError(f"cannot listen on {self.web.host}:{self.web.port}: {error.strerror or error}") from None
+        for sock in sockets.secure_sockets + sockets.insecure_sockets:
+            # Listening now, not when Hypercorn's task gets to it: the gateway says "serving" as
+            # soon as this returns, and a client that connects then must queue, not be refused.
+            sock.listen(self.config.backlog)
         app = wrap_app(self.app, self.config.wsgi_max_body_size, None)
         self._task = asyncio.get_running_loop().create_task(
             worker_serve(app, self.config, sockets=sockets, shutdown_trigger=self._stopping.wait)
