@@ -72,7 +72,9 @@ def test_a_child_importing_its_parent_fails(tree_copy: Path) -> None:
 
 
 def _modules() -> list[Path]:
-    return [p for package in PACKAGES for p in (REPO / package).rglob("*.py") if "__pycache__" not in p.parts]
+    """Every module of the product, its tests and its benchmarks."""
+    folders = (*PACKAGES, "tests", "bench", "scripts")
+    return [p for folder in folders for p in (REPO / folder).rglob("*.py") if "__pycache__" not in p.parts]
 
 
 def test_no_module_is_over_500_lines() -> None:

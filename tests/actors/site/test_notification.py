@@ -4,305 +4,33 @@ pseudo-terminal, an HTTP SMS gateway on 127.0.0.1, and the restart-safe queue in
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import socket
 import sqlite3
-import ssl
 import stat
-import subprocess
-import threading
 import time
-import tty
 from collections.abc import Callable
-from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from structlog.testing import capture_logs
 
 from actors.site.notifier import NotificationService
 from battery.alarms.records import AlarmNotice
-from protocols.notify.gsm_modem import ModemError, send_sms_via_modem
-from protocols.notify.sms_http import SmsHttpError, send_sms_http
-from protocols.notify.smtp_mailer import MailError, send_mail
 from storage.notification_settings import NotificationSettings, SmsSettings, SmtpSettings, settings_to_kv
 from storage.notification_store import NotificationStore
 from storage.secrets_file import read_secrets
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 10.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError("condition not met before the deadline")
 
 
 # -- SMTP server -------------------------------------------------------------------------------
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def _auth(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"btms" and auth_data.password == b"s3cret"
-    return AuthResult(success=ok, handled=False)  # handled=False: a 535 reply (PROTOCOLS.md §5)
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cert")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(d / "key.pem"),
-            "-out",
-            str(d / "cert.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return d / "cert.pem", d / "key.pem"
-
-
-@pytest.fixture
-def smtp_server(cert):
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(str(cert[0]), str(cert[1]))
-    sink, port = Sink(), free_port()
-    c = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=ctx,
-        require_starttls=True,
-        authenticator=_auth,
-        auth_required=True,
-    )
-    c.start()
-    yield sink, port, str(cert[0])
-    c.stop()
-
-
-def test_send_mail_starttls_auth_and_errors(smtp_server):
-    sink, port, ca = smtp_server
-    args = {
-        "host": "127.0.0.1",
-        "port": port,
-        "sender": "gw@example.com",
-        "subject": "Temperature high",
-        "body": "cell 1",
-        "security": "starttls",
-        "username": "btms",
-        "password": "s3cret",
-        "timeout_s": 5,
-        "ca_file": ca,
-    }
-    asyncio.run(send_mail(to=["ops@example.com"], **args))
-    rcpt, msg = wait_for(lambda: sink.messages and sink.messages[0])
-    assert rcpt == ["ops@example.com"] and msg["Subject"] == "Temperature high"
-    assert msg.get_payload().strip() == "cell 1"
-    with pytest.raises(MailError, match="535"):
-        asyncio.run(send_mail(to=["ops@example.com"], **{**args, "password": "wrong"}))
-    with pytest.raises(MailError, match="Connect"):
-        asyncio.run(send_mail(to=["ops@example.com"], **{**args, "port": free_port()}))
-    with pytest.raises(MailError, match="SMTP server not configured"):
-        asyncio.run(send_mail(to=["ops@example.com"], **{**args, "host": ""}))
-
-
-def test_send_mail_reports_every_step_as_a_mail_error(smtp_server, tmp_path):
-    """A bad CA file or a header the message cannot carry fails like a refused send: a MailError."""
-    sink, port, ca = smtp_server
-    not_a_cert = tmp_path / "notes.txt"
-    not_a_cert.write_text("not a certificate\n")
-    args = {
-        "host": "127.0.0.1",
-        "port": port,
-        "sender": "gw@example.com",
-        "to": ["ops@example.com"],
-        "subject": "s",
-        "body": "b",
-        "security": "starttls",
-        "username": "btms",
-        "password": "s3cret",
-        "timeout_s": 5,
-    }
-    missing = str(tmp_path / "missing.pem")
-    with pytest.raises(MailError, match=r"^SSL: cannot use CA file '.*missing\.pem' \(smtp\.ca_file\): FileNotFound"):
-        asyncio.run(send_mail(**args, ca_file=missing))
-    with pytest.raises(MailError, match=r"^SSL: cannot use CA file '.*notes\.txt' \(smtp\.ca_file\): SSLError"):
-        asyncio.run(send_mail(**args, ca_file=str(not_a_cert)))
-    with pytest.raises(MailError, match="^ValueError: Header values may not contain linefeed"):
-        asyncio.run(send_mail(**{**args, "subject": "two\nlines"}, ca_file=ca))
-    assert sink.messages == []
-
-
 # -- fake GSM modem on a pty ------------------------------------------------------------------------
 
 
-class FakeModem:
-    """Answers AT commands on the master side of a pty; the code under test opens the slave path."""
-
-    def __init__(self, cms_error: int | None = None, echo: bool = True, urc: bool = True) -> None:
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.path = os.ttyname(slave)
-        self._slave = slave
-        self.cms_error, self.echo, self.urc = cms_error, echo, urc
-        self.sent: list[tuple[str, str]] = []
-        self.commands: list[str] = []
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _write(self, text: str) -> None:
-        os.write(self.master, text.encode())
-
-    def _run(self) -> None:
-        buf, number = b"", None
-        while not self._stop:
-            try:
-                chunk = os.read(self.master, 1024)
-            except OSError:
-                return
-            buf += chunk
-            while True:
-                if number is not None:
-                    if b"\x1a" not in buf:
-                        break
-                    text, _, buf = buf.partition(b"\x1a")
-                    if self.cms_error is not None:
-                        self._write(f"\r\n+CMS ERROR: {self.cms_error}\r\n")
-                    else:
-                        self.sent.append((number, text.decode()))
-                        if self.urc:
-                            self._write('\r\n+CMTI: "SM",3\r\n')
-                        self._write(f"\r\n+CMGS: {len(self.sent)}\r\n\r\nOK\r\n")
-                    number = None
-                    continue
-                if b"\r" not in buf:
-                    break
-                line, _, buf = buf.partition(b"\r")
-                cmd = line.decode().strip()
-                if not cmd:
-                    continue
-                self.commands.append(cmd)
-                if self.echo:
-                    self._write(cmd + "\r\n")
-                if cmd == "ATE0":
-                    self.echo = False
-                if cmd == "AT+CPIN?":
-                    self._write("\r\n+CPIN: READY\r\n\r\nOK\r\n")
-                elif cmd.startswith("AT+CMGS="):
-                    number = cmd.split("=", 1)[1].strip('"')
-                    self._write("\r\n> ")
-                elif cmd.startswith("AT"):
-                    self._write("\r\nOK\r\n")
-                else:
-                    self._write("\r\nERROR\r\n")
-
-    def close(self) -> None:
-        self._stop = True
-        os.close(self._slave)
-        os.close(self.master)
-
-
-@pytest.fixture
-def modem():
-    created: list[FakeModem] = []
-
-    def make(**kw) -> FakeModem:
-        m = FakeModem(**kw)
-        created.append(m)
-        return m
-
-    yield make
-    for m in created:
-        m.close()
-
-
-def test_modem_sends_text_mode_sms(modem):
-    m = modem()
-    mr = asyncio.run(send_sms_via_modem(port=m.path, number="+15551234567", text="Voltage high s1", timeout_s=5))
-    assert mr == 1 and m.sent == [("+15551234567", "Voltage high s1")]
-    assert "AT+CMGF=1" in m.commands and m.commands.index("ATE0") < m.commands.index("AT+CMGF=1")
-
-
-def test_modem_error_is_reported_with_its_code(modem):
-    m = modem(cms_error=500)
-    with pytest.raises(ModemError, match=r"\+CMS ERROR: 500"):
-        asyncio.run(send_sms_via_modem(port=m.path, number="+15551234567", text="x", timeout_s=5))
-    with pytest.raises(ModemError, match="cannot open modem port"):
-        asyncio.run(send_sms_via_modem(port=str(m.path) + "-missing", number="+15551234567", text="x"))
-
-
 # -- HTTP SMS gateway ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sms_gateway():
-    received: list = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            ok = self.headers.get("Authorization") == "Bearer tok"
-            received.append(body)
-            self.send_response(200 if ok else 401)
-            self.end_headers()
-            self.wfile.write(b"{}" if ok else b"bad token")
-
-        def log_message(self, *args):
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/sms", received
-    srv.shutdown()
-    srv.server_close()
-
-
-def test_http_sms_gateway(sms_gateway):
-    url, received = sms_gateway
-    asyncio.run(send_sms_http(url=url, number="+15550001", text="hello", token="tok", timeout_s=5))
-    assert received == [{"to": "+15550001", "text": "hello"}]
-    with pytest.raises(SmsHttpError, match="HTTP 401"):
-        asyncio.run(send_sms_http(url=url, number="+15550001", text="hello", token="nope", timeout_s=5))
-    with pytest.raises(SmsHttpError, match="refused"):
-        asyncio.run(send_sms_http(url=f"http://127.0.0.1:{free_port()}/", number="1234", text="x", timeout_s=5))
 
 
 # -- the notification service end to end ---------------------------------------------------------------
