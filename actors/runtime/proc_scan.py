@@ -13,8 +13,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from actors.runtime.proc_net_tcp import parse_row
+
 PROC = Path("/proc")
-_LISTEN = "0A"  # TCP state LISTEN in /proc/net/tcp
+TCP_LISTEN = 0x0A  # the state of a listening socket in /proc/net/tcp
 
 
 def pids_holding(path: Path) -> set[int]:
@@ -110,7 +112,10 @@ def _listening_inodes(port: int) -> set[str]:
         except OSError:
             continue
         for line in lines:
-            fields = line.split()
-            if len(fields) > 9 and fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
+            try:
+                row = parse_row(line)
+            except ValueError:
+                continue
+            if row.state == TCP_LISTEN and row.local[1] == port:
+                inodes.add(str(row.inode))
     return inodes
