@@ -26,6 +26,7 @@ from battery.alarms.records import AlarmNotice  # noqa: E402
 from battery.site import ModbusTcpConfig, SnmpConfig  # noqa: E402
 from protocols.scada import snmp_oids as so  # noqa: E402
 from tests.factories import sample_string_status, sample_topology, sample_ups_status  # noqa: E402
+from tests.scada_support import start_snmptrapd  # noqa: E402
 
 STRINGS, CELLS = 32, 120
 REGS_PER_REQUEST = 125
@@ -229,26 +230,7 @@ def main() -> None:
     trap_port = free_port(socket.SOCK_DGRAM)
     snmp_port = free_port(socket.SOCK_DGRAM)
     with tempfile.TemporaryDirectory() as tmp:
-        conf, log = Path(tmp) / "snmptrapd.conf", Path(tmp) / "traps.log"
-        conf.write_text("authCommunity log,execute,net public\n")
-        trapd = subprocess.Popen(
-            [
-                "snmptrapd",
-                "-f",
-                "-n",
-                "-On",
-                "-C",
-                "-c",
-                str(conf),
-                "-m",
-                "",
-                "-Lf",
-                str(log),
-                f"udp:127.0.0.1:{trap_port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        trapd, log = start_snmptrapd(trap_port, Path(tmp))
         agent = None
         try:  # snmptrapd is stopped even when the agent does not start
             agent = start("snmp", snmp_port, trap_port)

@@ -9,6 +9,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from battery.site import Topology
@@ -114,3 +115,15 @@ def mbpoll(port: int, unit: int, ref: int, count: int, kind: str = "4") -> subpr
 def mbpoll_values(out: str) -> dict[int, int]:
     """`[12]: 	65535 (-1)` lines -> {12: 65535} (the first number, as mbpoll prints it)."""
     return {int(a): int(v) for a, v in re.findall(r"^\[(\d+)\]:\s+(-?\d+)", out, re.MULTILINE)}
+
+
+def start_snmptrapd(trap_port: int, folder: Path) -> tuple[subprocess.Popen, Path]:
+    """net-snmp's trap receiver on 127.0.0.1:trap_port, logging numeric OIDs to the returned file;
+    community "public" only. The caller terminates it."""
+    conf, log = folder / "snmptrapd.conf", folder / "traps.log"
+    conf.write_text("authCommunity log,execute,net public\n")
+    command = ["snmptrapd", "-f", "-n", "-On", "-C", "-c", str(conf), "-m", "", "-Lf", str(log)]
+    trapd = subprocess.Popen(
+        [*command, f"udp:127.0.0.1:{trap_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return trapd, log

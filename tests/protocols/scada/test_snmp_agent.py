@@ -23,7 +23,7 @@ from tests.factories import (
     sample_topology,
     sample_ups_status,
 )
-from tests.scada_support import USER, AgentThread, varbinds
+from tests.scada_support import USER, AgentThread, start_snmptrapd, varbinds
 from tests.support import REPO
 
 pytestmark = pytest.mark.integration
@@ -191,27 +191,7 @@ def test_ups_mib_battery_group_per_ups_context(agent: AgentThread, site: Topolog
 
 def test_trap_reaches_snmptrapd_when_an_alarm_is_raised(site: Topology, tmp_path: Path) -> None:
     trap_port = free_udp_port()
-    conf = tmp_path / "snmptrapd.conf"
-    conf.write_text("authCommunity log,execute,net public\n")
-    log = tmp_path / "traps.log"
-    trapd = subprocess.Popen(
-        [
-            "snmptrapd",
-            "-f",
-            "-n",
-            "-On",
-            "-C",
-            "-c",
-            str(conf),
-            "-m",
-            "",
-            "-Lf",
-            str(log),
-            f"udp:127.0.0.1:{trap_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    trapd, log = start_snmptrapd(trap_port, tmp_path)
     t = sample_topology(
         upses=1,
         strings_per_ups=1,
