@@ -9,8 +9,6 @@ reads the SiteView; it never waits on the actor tree.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from quart import Quart, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -38,7 +36,6 @@ log = get_logger("btms.web")
 def create_app(
     view: SiteView,
     verifier: TokenVerifier,
-    on_serving: Callable[[], Awaitable[None]] | None = None,
     *,
     bridge: TreeBridge | None = None,
     history: HistoryReader | None = None,
@@ -60,8 +57,6 @@ def create_app(
         await verifier.open()
         if alarms is not None:
             await alarms.open()
-        if on_serving is not None:
-            await on_serving()
 
     @app.after_serving
     async def closed() -> None:

@@ -22,7 +22,7 @@ MAX_REMEMBERED = 5_000  # alarms whose latest notice is kept (the active ones ar
 _ACTIVE_LIMIT = 10_000  # active alarms read from the table at most (store.page's bound)
 
 
-class LiveAlarms:
+class AnnouncedAlarms:
     """The latest announced state of each alarm, as table rows."""
 
     def __init__(self, max_remembered: int = MAX_REMEMBERED) -> None:
@@ -76,7 +76,7 @@ class LiveAlarms:
 class AlarmView:
     """The alarm table with the announced alarms laid over it (reads only; the AlarmManager writes)."""
 
-    def __init__(self, store: AlarmStore, live: LiveAlarms) -> None:
+    def __init__(self, store: AlarmStore, live: AnnouncedAlarms) -> None:
         self.store = store
         self.live = live
 

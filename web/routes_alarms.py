@@ -19,7 +19,7 @@ from battery.commands import AcknowledgeAlarm, SetStringRelay
 from battery.site import Topology
 from storage.alarm_store import AlarmRecord, AlarmStore
 from web.errors import json_error
-from web.live_alarms import AlarmView, LiveAlarms
+from web.live_alarms import AlarmView, AnnouncedAlarms
 from web.request_args import BadRequest, integer, require_known
 from web.site_view import iso
 from web.tree_bridge import TreeBridge
@@ -33,7 +33,7 @@ class AlarmAccess:
 
     def __init__(self, settings_db: Path) -> None:
         self.path = settings_db
-        self.live = LiveAlarms()
+        self.live = AnnouncedAlarms()
         self.view: AlarmView | None = None
 
     async def open(self) -> None:

@@ -18,7 +18,7 @@ from storage.alarm_store import AlarmStore
 from tests.factories import book_alarm_store as _book
 from tests.factories import cleared_alarm as cleared
 from tests.factories import raised_alarm as raised
-from web.live_alarms import AlarmView, LiveAlarms
+from web.live_alarms import AlarmView, AnnouncedAlarms
 
 
 def _site(tmp_path):
@@ -64,7 +64,7 @@ def test_pages_list_announced_alarms_by_number_whatever_is_stored(tmp_path):
     notices = _site(tmp_path)
 
     async def pages():
-        live = LiveAlarms()
+        live = AnnouncedAlarms()
         for n in notices:
             live.apply(n)
         view = AlarmView(await AlarmStore.open(tmp_path / "settings.db"), live)
