@@ -20,7 +20,7 @@ from battery.quantities import Quantity, quantity
 from battery.readings import CellBatch, StringScan
 from battery.site import StringConfig
 from battery.status import CellStatus, StringStatus
-from battery.string_plausibility import measured_string_values
+from battery.string_plausibility import StringMeasurements, measured_string_values
 
 STRING_VOLTAGE = quantity("string.voltage")
 STRING_CURRENT = quantity("string.current")
@@ -34,13 +34,15 @@ def string_status(
     batch: CellBatch,
     cells: Sequence[CellStatus],
     last_soc_pct: float,
+    measured: StringMeasurements | None = None,
 ) -> StringStatus:
-    """`batch` is cell_batch(scan, n): the scan's cell values, one per battery."""
+    """`batch` is cell_batch(scan, n): the scan's cell values, one per battery; `measured` is
+    measured_string_values(config, scan) when the caller has it already (the string master does)."""
     if not scan.responded:
         return stale_status(config, scan.scan_no, scan.timestamp, last_soc_pct)
     voltage_v = STRING_VOLTAGE.from_wire(scan.voltage_cv)
     current_a = STRING_CURRENT.from_wire(scan.current_ca)
-    string_sensor_fault = measured_string_values(config, scan).sensor_fault
+    string_sensor_fault = (measured or measured_string_values(config, scan)).sensor_fault
     ambient_c = _in_range(scan.ambient_dc, AMBIENT) if config.climate_sensor else None
     humidity = _in_range(scan.humidity_dpct, HUMIDITY) if config.climate_sensor else None
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)

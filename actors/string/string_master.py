@@ -99,12 +99,13 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
 
     def receiveMsg_StringScan(self, scan: StringScan, sender):
         transitions: list = []  # (cell index or None, AlarmTransition)
+        measured = measured_string_values(self.config, scan) if scan.responded else None
         if not scan.responded:
             status = stale_status(self.config, scan.scan_no, scan.timestamp, self.soc_pct)
         else:
             batch = cell_batch(scan, self.config.battery.count)
             result = self._ask_cells(batch)
-            status = string_status(self.config, scan, batch, result.statuses, self.soc_pct)
+            status = string_status(self.config, scan, batch, result.statuses, self.soc_pct, measured)
             self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
             self.soc_pct = status.soc_pct
             transitions += result.transitions
@@ -113,7 +114,6 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             # A few unanswered scans are not yet "communication lost": hold every string alarm.
             self.send(self.ups, status)
             return
-        measured = measured_string_values(self.config, scan) if scan.responded else None
         self.string_alarms, string_transitions = evaluate_string(
             self.string_alarms,
             self.string_limits,
