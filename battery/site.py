@@ -121,6 +121,8 @@ class WebConfig:
     port: int = 8080
     tls_cert: str | None = None  # PEM paths; both set = HTTPS
     tls_key: str | None = None
+    session_idle_min: int = 30  # a browser session ends after this long without a request
+    kiosk_clients: tuple[str, ...] = ()  # addresses that see the kiosk page without logging in
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The `btms` command line: run, check, bom, token, secret, export, sim, sim-fault, discover."""
+"""The `btms` command line: run, check, bom, token, user, secret, export, sim, sim-fault, discover."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     listing = token_commands.add_parser("list", help="list token names")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+
+    from btms.user_command import add_user_parser
+
+    add_user_parser(commands, DEFAULT_TOPOLOGY)
 
     from storage.notification_settings import SECRET_KEYS
 
@@ -100,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         return _token(args)
     if args.command == "secret":
         return _secret(args)
+    if args.command == "user":
+        return _user(args)
     if args.command == "export":
         return _export(args)
     if args.command == "sim":
@@ -222,6 +228,18 @@ def _storage_private(storage: Path, command: str) -> bool:
         print(f"{command}: {error}", file=sys.stderr)
         return False
     return True
+
+
+def _user(args) -> int:
+    from btms.user_command import run_user
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    storage = topology.storage_dir()
+    if not _storage_private(storage, f"btms user {args.user_command}"):
+        return 1
+    return run_user(args, storage)
 
 
 def _token(args) -> int:

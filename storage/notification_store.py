@@ -38,7 +38,8 @@ _log = structlog.get_logger("gateway.notifier")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY, password_hash TEXT, email TEXT, phone TEXT, role TEXT
+    name TEXT PRIMARY KEY, password_hash TEXT, email TEXT, phone TEXT, role TEXT NOT NULL DEFAULT 'operator',
+    full_name TEXT NOT NULL DEFAULT '', receive_email INTEGER NOT NULL DEFAULT 1, receive_sms INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS notification_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS notification_switches (
@@ -240,12 +241,12 @@ class NotificationStore:
         await self._db.commit()
 
     async def recipients(self, channel: str) -> list[Recipient]:
-        """Users with an e-mail address (channel "email") or a phone number ("sms")."""
+        """Users with an e-mail address (channel "email") or a phone number ("sms") who receive it."""
         _check_channel(channel)
-        column = "email" if channel == "email" else "phone"
+        column, switch = ("email", "receive_email") if channel == "email" else ("phone", "receive_sms")
         async with self._db.execute(
             f"SELECT name, IFNULL(email, ''), IFNULL(phone, '') FROM users"
-            f" WHERE TRIM(IFNULL({column}, '')) != '' ORDER BY name"
+            f" WHERE TRIM(IFNULL({column}, '')) != '' AND {switch} ORDER BY name"
         ) as cur:
             return [Recipient(*r) for r in await cur.fetchall()]
 

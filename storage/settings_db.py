@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT,
     email TEXT,
     phone TEXT,
-    role TEXT NOT NULL DEFAULT 'operator'
+    role TEXT NOT NULL DEFAULT 'operator',
+    full_name TEXT NOT NULL DEFAULT '',
+    receive_email INTEGER NOT NULL DEFAULT 1,
+    receive_sms INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS api_tokens (
     name TEXT PRIMARY KEY,
@@ -34,7 +37,12 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 """
 
 # Columns added after a table was first released: (table, column, definition).
-MIGRATIONS = (("api_tokens", "role", "TEXT NOT NULL DEFAULT 'operator'"),)
+MIGRATIONS = (
+    ("api_tokens", "role", "TEXT NOT NULL DEFAULT 'operator'"),
+    ("users", "full_name", "TEXT NOT NULL DEFAULT ''"),
+    ("users", "receive_email", "INTEGER NOT NULL DEFAULT 1"),  # alarm e-mails to this user
+    ("users", "receive_sms", "INTEGER NOT NULL DEFAULT 1"),  # alarm SMS to this user
+)
 
 
 def settings_path(storage_dir: Path) -> Path:
@@ -56,6 +64,10 @@ async def open_settings_async(path: str | Path, schema: str) -> aiosqlite.Connec
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.executescript(schema)
+            for table, column, definition in _missing_columns(
+                [(t, [r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({t})")]) for t in _TABLES]
+            ):
+                await _add_column_async(db, table, column, definition)
             await db.commit()
             return db
         except sqlite3.OperationalError as error:
@@ -86,8 +98,29 @@ def open_settings(storage_dir: Path) -> sqlite3.Connection:
                 connection.close()
                 raise
             time.sleep(RETRY_PAUSE_S)
-    for table, column, definition in MIGRATIONS:
-        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
-        if column not in columns:
+    tables = [(t, [row[1] for row in connection.execute(f"PRAGMA table_info({t})")]) for t in _TABLES]
+    for table, column, definition in _missing_columns(tables):
+        try:
             connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        except sqlite3.OperationalError as error:
+            if "duplicate column" not in str(error):  # another component added it first
+                raise
+    connection.commit()
     return connection
+
+
+_TABLES = tuple(dict.fromkeys(table for table, _, _ in MIGRATIONS))
+
+
+def _missing_columns(tables: list[tuple[str, list[str]]]) -> list[tuple[str, str, str]]:
+    """The MIGRATIONS a database still needs; a table it does not have yet needs none."""
+    columns = dict(tables)
+    return [(t, c, d) for t, c, d in MIGRATIONS if columns.get(t) and c not in columns[t]]
+
+
+async def _add_column_async(db: aiosqlite.Connection, table: str, column: str, definition: str) -> None:
+    try:
+        await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    except sqlite3.OperationalError as error:
+        if "duplicate column" not in str(error):  # another component added it first
+            raise

@@ -300,3 +300,27 @@ async def book_alarm_store(path, posted, clock=lambda: 1000.0):
 def cleared_alarm(kind="cell_voltage_high", string="s1", cell=5, t=200.0) -> AlarmCleared:
     """The clear of `raised_alarm`'s alarm."""
     return AlarmCleared(kind, "u1", string, cell, 14000, 14700, t)
+
+
+def ui_context(topology: Topology, storage_dir: Path):
+    """The web UI's context over a storage directory, with every store (no actor tree)."""
+    from storage.history.reader import HistoryReader
+    from web.routes_alarms import AlarmAccess
+    from web.session.store import SessionStore
+    from web.site_view import SiteView
+    from web.tree_bridge import TreeBridge
+    from web.ui.context import UiContext
+    from web.ui.site_settings import SiteSettingsBook
+    from web.users.book import UserBook
+
+    return UiContext(
+        topology=topology,
+        view=SiteView(topology),
+        storage_dir=storage_dir,
+        users=UserBook(storage_dir),
+        sessions=SessionStore(storage_dir, idle_s=1800.0),
+        site_settings=SiteSettingsBook(storage_dir),
+        history=HistoryReader(storage_dir),
+        alarms=AlarmAccess(storage_dir / "settings.db"),
+        bridge=TreeBridge(lambda message: None),
+    )

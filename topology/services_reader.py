@@ -47,6 +47,16 @@ class ServicesReader:
             return None
         return host
 
+    def _ip_list(self, s: Section, key: str, why: str) -> tuple[str, ...]:
+        """A list of IP addresses; each entry that is not one is a problem at its own line."""
+        addresses = []
+        for text, line in s.text_list(key):
+            try:
+                addresses.append(str(ipaddress.ip_address(text)))
+            except ValueError:
+                self.log.add(line, f"{s.path}.{key}: {quoted(text)} is not an IP address ({why})")
+        return tuple(addresses)
+
     def _web(self, s: Section) -> WebConfig:
         web = WebConfig(
             enabled=s.boolean("enabled", True),  # type: ignore[arg-type]
@@ -54,6 +64,8 @@ class ServicesReader:
             port=s.integer("port", 8080, lo=1, hi=65535),  # type: ignore[arg-type]
             tls_cert=s.text("tls_cert", None),
             tls_key=s.text("tls_key", None),
+            session_idle_min=s.integer("session_idle_min", 30, lo=1, hi=24 * 60),  # type: ignore[arg-type]
+            kiosk_clients=self._ip_list(s, "kiosk_clients", "the kiosk is opened per client address"),
         )
         if s.has("tls_cert") != s.has("tls_key"):
             given, missing = ("tls_cert", "tls_key") if s.has("tls_cert") else ("tls_key", "tls_cert")
@@ -61,22 +73,13 @@ class ServicesReader:
         return web
 
     def _modbus(self, s: Section) -> ModbusTcpConfig:
-        clients = []
-        for text, line in s.text_list("write_clients"):
-            try:
-                clients.append(str(ipaddress.ip_address(text)))
-            except ValueError:
-                self.log.add(
-                    line,
-                    f"{s.path}.write_clients: {quoted(text)} is not an IP address "
-                    "(writes are allowed per client address, not per host name)",
-                )
+        clients = self._ip_list(s, "write_clients", "writes are allowed per client address, not per host name")
         modbus = ModbusTcpConfig(
             enabled=s.boolean("enabled", True),  # type: ignore[arg-type]
             host=self._host(s),  # type: ignore[arg-type]
             port=s.integer("port", 5020, lo=1, hi=65535),  # type: ignore[arg-type]
             write_enabled=s.boolean("write_enabled", False),  # type: ignore[arg-type]
-            write_clients=tuple(clients),
+            write_clients=clients,
             max_connections=s.integer(  # type: ignore[arg-type]
                 "max_connections",
                 32,

@@ -1,56 +1,55 @@
-"""The Quart application: the JSON API under /api/v1 (and, later, the operator UI).
+"""The Quart application: the operator's pages (web/pages/) and the JSON API under /api/v1.
 
-Every /api route needs `Authorization: Bearer <token>` (tokens from `btms token create`).
-Errors are JSON with a message that says what is wrong: 401 without a valid token, 404 for an
-unknown path or id, 429 with Retry-After for an address that sent too many invalid tokens
-(auth_throttle.py) or runs too many history queries at once (query_slots.py). The app only
-reads the SiteView; it never waits on the actor tree.
+Who may ask what is decided in one place, web/access.py: a Bearer token (`btms token create`)
+or a log-in session for the API, a session for the pages. API errors are JSON with a message
+that says what is wrong: 401 without a valid token or session, 404 for an unknown path or id,
+429 with Retry-After for an address that sent too many invalid tokens (auth_throttle.py) or
+runs too many history queries at once (query_slots.py). The app only reads the SiteView; it
+never waits on the actor tree.
 """
 
 from __future__ import annotations
 
-from quart import Quart, g, jsonify, request
+from pathlib import Path
+
+from quart import Quart, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from observability.log import get_logger
-from storage.history.reader import HistoryReader
+from web.access import AccessControl
 from web.api_tokens import TokenVerifier
 from web.auth_throttle import FailureWindow
 from web.errors import json_error
-from web.request_args import (
-    BadRequest,
-    NotFound,
-    RowIdConverter,
-    client_address,
-    require_known,
-)
-from web.routes_alarms import AlarmAccess, alarm_routes
+from web.pages import register_pages
+from web.request_args import BadRequest, NotFound, RowIdConverter, require_known
+from web.routes_alarms import alarm_routes
 from web.routes_history import history_routes
-from web.site_view import SiteView
-from web.tree_bridge import TreeBridge
+from web.security_headers import add_security_headers
+from web.ui.context import UiContext
+from web.ui.render import install_template_helpers
 
 API = "/api/v1"
-log = get_logger("btms.web")
+MAX_BODY_BYTES = 1024 * 1024  # the largest form or JSON body any route takes (a project logo)
 
 
-def create_app(
-    view: SiteView,
-    verifier: TokenVerifier,
-    *,
-    bridge: TreeBridge | None = None,
-    history: HistoryReader | None = None,
-    alarms: AlarmAccess | None = None,
-    failures: FailureWindow | None = None,
-) -> Quart:
-    """The app; history and alarm routes exist when their stores are given."""
-    failures = failures or FailureWindow()
-    app = Quart("btms")
+def create_app(ui: UiContext, verifier: TokenVerifier, *, failures: FailureWindow | None = None) -> Quart:
+    """The app; history and alarm routes exist when the context has their stores."""
+    view, history, alarms, bridge = ui.view, ui.history, ui.alarms, ui.bridge
+    app = Quart("btms", root_path=str(Path(__file__).parent))
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.url_map.converters["rowid"] = RowIdConverter  # before the routes that use it
     if history is not None:
         app.register_blueprint(history_routes(history, view.topology), url_prefix=API)
     if alarms is not None and bridge is not None:
         app.register_blueprint(alarm_routes(alarms, bridge, view.topology), url_prefix=API)
+    install_template_helpers(app, ui)
+    register_pages(app, ui)
+    access = AccessControl(verifier, ui.sessions, ui.topology.services.web.kiosk_clients, failures)
+    app.before_request(access.check)
+
+    @app.after_request
+    async def headers(response):
+        return add_security_headers(response, tls=ui.tls)
 
     @app.before_serving
     async def opened() -> None:
@@ -63,6 +62,7 @@ def create_app(
         if history is not None:
             history.stop()
         await verifier.close()
+        await ui.sessions.close()
         if alarms is not None:
             await alarms.close()
 
@@ -73,39 +73,6 @@ def create_app(
     @app.errorhandler(NotFound)
     async def not_found(error: NotFound):
         return json_error(404, str(error.args[0] if error.args else error))
-
-    @app.before_request
-    async def authenticate():
-        if not request.path.startswith("/api/"):
-            return None
-        address = client_address()
-        wait_s = failures.retry_after(address)
-        if wait_s:
-            return json_error(429, f"too many invalid API tokens from {address}: try again in {wait_s} s", wait_s)
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return json_error(
-                401,
-                "missing API token: send 'Authorization: Bearer <token>' (create one with 'btms token create NAME')",
-            )
-        found = await verifier.identify(token.strip())
-        if found is None:
-            if failures.failed(address):
-                log.warning(
-                    "api client throttled: too many invalid tokens",
-                    client=address,
-                    failures=failures.max_failures,
-                    window_s=failures.window_s,
-                )
-            return json_error(401, "invalid or revoked API token")
-        g.token_name, g.token_role = found
-        if request.method not in ("GET", "HEAD") and g.token_role != "operator":
-            return json_error(
-                403,
-                f"token {g.token_name!r} is a viewer token: {request.method} {request.path} needs an operator token",
-            )
-        return None
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException):

@@ -22,8 +22,12 @@ from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from web.app import create_app
 from web.routes_alarms import AlarmAccess
+from web.session.store import SessionStore
 from web.site_view import SiteView
 from web.tree_bridge import TreeBridge
+from web.ui.context import UiContext
+from web.ui.site_settings import SiteSettingsBook
+from web.users.book import UserBook
 
 STOP_TIMEOUT_S = 5.0
 
@@ -37,13 +41,20 @@ class WebService:
         self.bridge = TreeBridge(post_command)
         self.history = HistoryReader(topology.storage_dir())
         self.alarms = AlarmAccess(topology.storage_dir() / "settings.db")
-        self.app = create_app(
-            self.view,
-            TokenVerifier(topology.storage_dir()),
-            bridge=self.bridge,
+        storage = topology.storage_dir()
+        self.ui = UiContext(
+            topology=topology,
+            view=self.view,
+            storage_dir=storage,
+            users=UserBook(storage),
+            sessions=SessionStore(storage, idle_s=web.session_idle_min * 60.0),
+            site_settings=SiteSettingsBook(storage),
+            tls=bool(web.tls_cert and web.tls_key),
             history=self.history,
             alarms=self.alarms,
+            bridge=self.bridge,
         )
+        self.app = create_app(self.ui, TokenVerifier(storage))
         self.config = Config()
         self.config.bind = [f"{web.host}:{web.port}"]
         self.config.accesslog = None

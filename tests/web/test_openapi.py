@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import re
 
-from storage.history.reader import HistoryReader
+from tests.factories import ui_context
 from tests.support import small_topology
 from web.api_tokens import TokenVerifier
 from web.app import create_app
 from web.openapi import openapi_document
-from web.routes_alarms import AlarmAccess
-from web.site_view import SiteView
-from web.tree_bridge import TreeBridge
 
 
 def test_every_api_route_is_described(tmp_path):
     topology = small_topology(tmp_path)
-    app = create_app(
-        SiteView(topology),
-        TokenVerifier(tmp_path),
-        bridge=TreeBridge(lambda m: None),
-        history=HistoryReader(tmp_path),
-        alarms=AlarmAccess(tmp_path / "settings.db"),
-    )
+    app = create_app(ui_context(topology, tmp_path), TokenVerifier(tmp_path))
     served = {
         (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
