@@ -13,7 +13,10 @@ from actors.runtime.quiet_identify import use_quiet_identify
 from actors.runtime.same_user_only import accept_only_own_user
 from tests.support import free_port, process_running, session_pids, wait_for
 
-pytest_plugins = ["tests.notify_support"]  # the SMTP server, modem and SMS gateway fixtures
+pytest_plugins = [
+    "tests.notify_support",  # the SMTP server, modem and SMS gateway fixtures
+    "tests.browser_fixtures",  # Debian's Chromium through Playwright: browser, page, tablet_page, shoot
+]
 
 bind_thespian_to("127.0.0.1")
 use_poll_selector()  # as `btms run` does: the multiprocTCPBase tests run the production transport
