@@ -82,6 +82,7 @@ class PageWatch:
     requests: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    documents: set[str] = field(default_factory=set)  # pages opened: their 4xx answers are pages too
 
     def is_foreign(self, url: str, opens_page: bool = False) -> bool:
         if urlsplit(url).scheme in LOCAL_SCHEMES:
@@ -106,8 +107,11 @@ class PageWatch:
         assert not problems, "the page did what a person would not see:\n  " + "\n  ".join(problems)
 
     def on_request(self, request: Request) -> None:
-        self.is_foreign(request.url, opens_page=_opens_page(request))
+        opens_page = _opens_page(request)
+        self.is_foreign(request.url, opens_page=opens_page)
         self.requests.append(request.url)
+        if opens_page:
+            self.documents.add(request.url)
 
     def on_websocket(self, websocket: WebSocket) -> None:
         self.requests.append(websocket.url)
@@ -123,6 +127,11 @@ class PageWatch:
         self.page_errors.append(f"{error.name}: {error.message}")
 
     def on_console(self, message: ConsoleMessage) -> None:
+        """A page answered 401 or 429 (a wrong password) is what the person should see, not a fault;
+        a script, style or API call that fails still is."""
+        url = message.location.get("url", "")
+        if message.text.startswith("Failed to load resource") and url in self.documents:
+            return
         if message.type == "error":
             self.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
 
