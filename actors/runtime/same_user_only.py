@@ -85,7 +85,13 @@ class RefusalLog:
         self._unlogged = 0
 
     def refused(self, verdict: PeerVerdict, listening: str) -> bool:
-        """Count a refusal; log it if the interval has passed. Returns True if it was logged."""
+        """Count a refusal; log it if the interval has passed. Returns True if it was logged.
+
+        A connection whose other end was already closed when it was checked (no process holds
+        it: every gateway shutdown has a few, from its own actors) is refused without a warning:
+        nothing was read from it, and a warning each shutdown would hide the ones that matter."""
+        if verdict.peer is not None and verdict.owner_uid is None and not verdict.error:
+            return False
         now = self._clock()
         self._unlogged += 1
         if self._next_at is not None and now < self._next_at:

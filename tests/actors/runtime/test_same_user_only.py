@@ -23,3 +23,13 @@ def test_refusals_are_logged_once_per_interval_with_the_count_between(monkeypatc
     assert logged == [True, False, False, False, True]
     assert [(e["peer_uid"], e["refused"]) for e in logs] == [(65534, 1), ("unknown", 4)]
     assert logs[0]["peer"] == "127.0.0.1:40000" and logs[1]["peer"] == "gone" and logs[1]["error"] == "OSError: gone"
+
+
+def test_a_connection_closed_before_its_check_is_refused_without_a_warning(monkeypatch):
+    monkeypatch.setattr(module, "configure_structlog", lambda: None)
+    refusals = RefusalLog(interval_s=60.0, clock=lambda: 100.0)
+    with capture_logs() as logs:
+        logged = refusals.refused(PeerVerdict(False, ("127.0.0.1", 40000), None), "admin")
+        after = refusals.refused(PeerVerdict(False, ("127.0.0.1", 40001), 65534), "admin")
+    assert (logged, after) == (False, True)
+    assert [(e["peer_uid"], e["refused"]) for e in logs] == [(65534, 1)]  # the closed one is not counted
