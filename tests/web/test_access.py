@@ -162,3 +162,13 @@ def test_an_unknown_string_is_a_404_not_an_error(gateway_app):
         return await client.get("/strings/nope/realtime")
 
     assert run(app, scenario).status_code == 404
+
+
+def test_under_tls_the_cookie_is_secure_and_hsts_is_sent(tmp_path):
+    ui = ui_context(small_topology(tmp_path), tmp_path)
+    ui.tls = True
+    ui.users.add(User("vera", "viewer"), PASSWORD)
+    app = create_app(ui, TokenVerifier(tmp_path))
+    response = run(app, lambda client: log_in(client, "vera"))
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
