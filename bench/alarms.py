@@ -1,4 +1,4 @@
-"""Alarm path benchmark (issue 5): 3,840 cells (32 strings x 120), one cell crosses its limit.
+"""Alarm path benchmark: 3,840 cells (32 strings x 120), one cell crosses its limit.
 
     python bench/alarms.py [--tree | --in-process] [--repeats 3] [--window 1.0]
 

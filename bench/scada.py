@@ -2,7 +2,7 @@
 
 Site: 32 strings × 120 cells = 3,840 cells. Servers run in child processes (this script with
 --serve), clients in this process, so client and server do not share an interpreter.
-Last line: one JSON object with the keys of issue 6.
+Last line: one JSON object with the keys the SCADA targets name.
 
     python bench/scada.py [--seconds 3]
 """

@@ -1,4 +1,4 @@
-"""Scale benchmark (issue 2): a full gateway, 32 strings x 120 batteries, on the simulator.
+"""Scale benchmark: a full gateway, 32 strings x 120 batteries, on the simulator.
 
 Runs `btms run` as a user would (every service of a production gateway enabled), lets it scan
 at 1 s for at least 60 s, and measures for the whole process tree (the main program and every
@@ -8,7 +8,7 @@ actor process of its actor system):
 - CPU seconds per second (user + system, all processes);
 - peak total PSS (sum of Pss from /proc/PID/smaps_rollup: forked actors share pages, so
   summed RSS would overstate).
-Last line: one JSON object with the keys issue 2 names.
+Last line: one JSON object with the keys below.
 
     python bench/scale.py [--seconds 60] [--strings 32] [--cells 120]
 

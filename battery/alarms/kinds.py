@@ -127,8 +127,8 @@ STRING_LIMIT_KINDS = frozenset(
     }
 )
 
-# Cell alarms that switch their string off through its BM-LC "disconnect" output by default
-# (issue 5): a cell over- or under-voltage or over-temperature is a fire or damage risk.
+# Cell alarms that switch their string off through its BM-LC "disconnect" output by default:
+# a cell over- or under-voltage or over-temperature is a fire or damage risk.
 DEFAULT_SWITCH_OFF_KINDS = frozenset(
     {AlarmKind.CELL_VOLTAGE_HIGH, AlarmKind.CELL_VOLTAGE_LOW, AlarmKind.CELL_TEMPERATURE_HIGH}
 )

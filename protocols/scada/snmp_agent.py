@@ -12,7 +12,7 @@ The system group is pysnmp's, read through its own controller; no other object o
 GETBULK, what NMSes walk tables with, has its own responder (`SubtreeBulkResponder`, protocols/scada/snmp_store.py): it
 answers from cached BER bytes per varbind instead of pyasn1 objects, and asks VACM once per
 column per request. A `snmpbulkwalk -Cr64` of the 3,840-cell table (26,880 varbinds) went
-from 5–7 s to about 1 s (issue 6, `bench/scada.py`).
+from 5–7 s to about 1 s (`bench/scada.py`).
 
 Stale data is never served as current: the status column reads stale(3) and the value
 columns of the row are absent (GET answers noSuchInstance, walks skip them). The statuses, their

@@ -1,4 +1,4 @@
-"""Issue 6 end to end: SCADA and NMS clients against a running `btms run` (sim:// bus).
+"""End to end: SCADA and NMS clients against a running `btms run` (sim:// bus).
 
 mbpoll (libmodbus) reads the Modbus TCP map and net-snmp's tools read the SNMP agent; every
 value is compared with what the JSON API serves for the same scan, scaled as docs/modbus.md

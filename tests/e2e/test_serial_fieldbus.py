@@ -1,4 +1,4 @@
-"""Issue 3 end to end: `btms sim` serves the site as Modbus RTU slaves on pseudo-terminals and
+"""End to end: `btms sim` serves the site as Modbus RTU slaves on pseudo-terminals and
 `btms run` polls it through its real serial code, as on a site with an RS-485 adapter.
 
 Every check goes through what a user has: the JSON API, settings.db, the simulator's fault

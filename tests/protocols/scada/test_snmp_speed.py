@@ -1,4 +1,4 @@
-"""The GETBULK fast path of the SNMP agent (issue 6): BER bytes equal pyasn1's, caches follow
+"""The GETBULK fast path of the SNMP agent: BER bytes equal pyasn1's, caches follow
 the values, VACM is still honoured, and a walk of a 3,840-cell table is quick."""
 
 from __future__ import annotations
@@ -325,7 +325,7 @@ def test_bulk_honours_a_view_that_excludes_a_column(agent_120: tuple[AgentThread
 
 @pytest.mark.integration
 def test_bulkwalk_of_3840_cells_is_quick() -> None:
-    """Issue 6 asks <= 2 s on the reference machine; 4 s here leaves room for a shared CI runner
+    """The target is <= 2 s on the reference machine; 4 s here leaves room for a shared CI runner
     and still fails the 5-7 s of the per-varbind pyasn1 path this replaced."""
     site = sample_topology(upses=8, strings_per_ups=4, cells=120)
     a = AgentThread(site)
