@@ -66,6 +66,29 @@ class WentStale:
     upses: tuple[str, ...]
 
 
+class LinkState(Enum):
+    """The uplink to the aggregator (docs/uplink.md); its value is what every protocol serves."""
+
+    NOT_CONFIGURED = 0  # no services.uplink
+    DOWN = 1  # no connection to the broker, or the broker refused it
+    WAITING = 2  # connected, waiting for the primary host's STATE to say online
+    CONNECTED = 3  # born: records flow to the aggregator
+
+
+@dataclass(frozen=True)
+class UplinkLink:
+    """Uplink actor -> gateway -> subscribers: the link's state, sent when it changes and at most
+    once a second while the outbox's depth changes."""
+
+    state: LinkState
+    outbox_records: int
+    dropped_records: int  # dropped to keep the outbox within its size, since it was created
+    detail: str  # why the link is down, or where it is connected
+
+
+NO_UPLINK = UplinkLink(LinkState.NOT_CONFIGURED, 0, 0, "")
+
+
 @dataclass(frozen=True)
 class GatewayStatus:
     """What every protocol serves about the gateway itself."""
