@@ -14,7 +14,7 @@ messages the gateway publishes, a ServedSite keeps:
   per cell;
 - which strings changed since their server last rendered them: packing a string's 120 cells
   waits until a request comes (`take_unrendered`), so a gateway nobody polls does no such work;
-- the gateway status every protocol serves (`gateway_status`).
+- the gateway status every protocol serves (`gateway_status`), with the uplink's state.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ class GatewayStatus:
     string_count: int
     ups_count: int
     last_update: float  # UNIX seconds of the newest fresh string data (0: none yet)
+    uplink: UplinkLink = NO_UPLINK  # the link to the aggregator
 
 
 class ServedSite:
@@ -128,6 +129,8 @@ class ServedSite:
         self.alarms = ActiveAlarms()
         self.last_update = 0.0
         self._unrendered: set[str] = set()
+        configured = topology.services.uplink is not None
+        self.uplink = UplinkLink(LinkState.DOWN, 0, 0, "not reported yet") if configured else NO_UPLINK
 
     def now(self) -> float:
         return self.clock()
@@ -168,6 +171,13 @@ class ServedSite:
         if changed and string_id in self._string_alarms:
             self._string_alarms[string_id] = self._alarms_of(string_id)
         return changed
+
+    def apply_uplink(self, link: UplinkLink) -> bool:
+        """Take the uplink's state; False (ignored) when this site has no uplink configured."""
+        if self.uplink.state is LinkState.NOT_CONFIGURED:
+            return False
+        self.uplink = link
+        return True
 
     def _arrival(self, scan_timestamp: float) -> float:
         return scan_timestamp if self.age_from is AgeFrom.SCAN else self.clock()
@@ -226,6 +236,7 @@ class ServedSite:
             string_count=len(self._strings),
             ups_count=len(self._upses),
             last_update=self.last_update,
+            uplink=self.uplink,
         )
 
     # -- what a server has to render -------------------------------------------------------------

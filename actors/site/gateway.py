@@ -67,7 +67,7 @@ from actors.ups.ups import Ups
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
 from battery.freshness import stale_after_s
-from battery.served_site import NO_UPLINK, UplinkLink
+from battery.served_site import NO_UPLINK, LinkState, UplinkLink
 from battery.site import BusConfig, Topology
 from observability.log import configure_structlog, get_logger
 from storage.history.disk_alarm import HistoryDiskAlarm
@@ -293,7 +293,7 @@ class Gateway(ActorTypeDispatcher):
                 self.subscribers[topic].append(message.subscriber)
         if SITE in message.topics and self.latest_ups:
             self.send(message.subscriber, self._current_site())
-        if SITE in message.topics and self.uplink_link is not NO_UPLINK:
+        if SITE in message.topics and self.uplink_link.state is not LinkState.NOT_CONFIGURED:
             self.send(message.subscriber, self.uplink_link)
         if ALARMS in message.topics:  # a (re)started server must also learn the alarms already active
             self._to_child("alarms", RepublishActiveAlarms(message.subscriber))

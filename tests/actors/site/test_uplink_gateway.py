@@ -16,16 +16,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from protocols.scada import snmp_oids
 from protocols.uplink.payload import Payload, decode
 from protocols.uplink.topics import MessageType, Topic
 from storage.outbox import OUTBOX_FILE
 from tests.gateway_process import REPO, GatewayProcess, wait_serving, write_demo_topology
 from tests.mqtt_support import Broker, Collector
-from tests.support import wait_for
+from tests.scada_support import mbpoll, mbpoll_values
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
 GROUP = "site1"
+COMMUNITY = "btms-uplink-test"
 DATA_PERIOD_S = 0.5
 USERS = {"gw1": "gw1-Secret-pw", "agg": "agg-Secret-pw"}
 ACL = [
@@ -43,8 +46,12 @@ def broker(tmp_path: Path):
         yield started
 
 
-def start_gateway(tmp_path: Path, broker: Broker, **uplink) -> GatewayProcess:
+def start_gateway(tmp_path: Path, broker: Broker, scada: bool = False, **uplink) -> GatewayProcess:
+    """`scada`: Modbus TCP and SNMP on too, on free ports."""
     path, data = write_demo_topology(tmp_path, cells=4, scan_period_s=0.25)
+    if scada:
+        data["services"]["modbus"]["enabled"] = True
+        data["services"]["snmp"] = {"enabled": True, "port": free_port(), "read_community": COMMUNITY}
     data["services"]["uplink"] = {
         "broker": f"127.0.0.1:{broker.port}",
         "group_id": GROUP,
@@ -110,6 +117,8 @@ def test_births_and_data_reach_a_subscriber_over_tls_named_from_the_registry(tmp
         voltages = [m.value for p in data for m in p.metrics if m.name == "string.voltage"]
         assert voltages and all(40 < v < 65 for v in voltages)  # 4 x 12 V batteries, in volts
         assert not any(m.is_historical for p in data for m in p.metrics)
+        link = gateway.get("/api/v1/site")[1]["gateway"]["uplink"]
+        assert link["state"] == "connected" and link["detail"] == f"mqtts://127.0.0.1:{broker.port}"
     finally:
         gateway.stop()
         collector.close()
@@ -154,13 +163,40 @@ def test_a_broker_outage_loses_nothing_and_the_buffer_arrives_in_order_as_histor
     assert max(gaps) <= (DATA_PERIOD_S + 1.0) * 1000, gaps
 
 
-def test_a_wrong_password_is_refused_and_the_gateway_keeps_working_and_buffering(tmp_path: Path, broker: Broker):
+def uplink_of(gateway: GatewayProcess) -> dict:
+    return gateway.get("/api/v1/site")[1]["gateway"]["uplink"]
+
+
+def test_a_wrong_password_is_refused_and_every_interface_shows_the_link_down(tmp_path: Path, broker: Broker):
     collector = Collector(broker, "spBv1.0/#", "agg", USERS["agg"])
-    gateway = start_gateway(tmp_path, broker, password="not-the-password")
+    gateway = start_gateway(tmp_path, broker, scada=True, password="not-the-password")
     try:
         wait_for(lambda: outbox_records(tmp_path) >= 10, timeout=60, what="records kept in the outbox")
         assert "not authorised" in broker.log.read_text().lower()
-        assert gateway.get("/api/v1/site")[0] == 200  # works locally as before
+        link = wait_for(lambda: uplink_of(gateway)["outbox_records"] >= 10 and uplink_of(gateway), timeout=10)
+        assert link["state"] == "down" and "not authorized" in link["detail"].lower(), link
+        modbus = mbpoll(gateway.data["services"]["modbus"]["port"], 100, 13, 3)
+        registers = mbpoll_values(modbus.stdout)
+        assert registers[13] == 1, modbus.stdout  # 1 down
+        assert (registers[14] << 16) + registers[15] >= 10  # uplink_outbox_records, high word first
+        oid = ".".join(map(str, snmp_oids.column("btmsGwUplinkState").oid + (0,)))
+        snmp = subprocess.run(
+            [
+                "snmpget",
+                "-v2c",
+                "-c",
+                COMMUNITY,
+                "-On",
+                "-m",
+                "",
+                f"127.0.0.1:{gateway.data['services']['snmp']['port']}",
+                oid,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert snmp.stdout.strip().endswith("INTEGER: 1"), snmp.stdout + snmp.stderr
         assert decoded(collector) == []
     finally:
         gateway.stop()
