@@ -46,9 +46,17 @@ def uplink_settings(topology: Topology) -> UplinkSettings:
     base = Path(topology.source).resolve().parent if topology.source else Path.cwd()
     tls = None
     if config.tls_ca:
-        tls = ssl.create_default_context(cafile=str(base / config.tls_ca))
+        ca = base / config.tls_ca
+        try:
+            tls = ssl.create_default_context(cafile=str(ca))
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            raise OSError(f"services.uplink.tls_ca {ca}: {_reason(error)}") from None
         if config.tls_cert and config.tls_key:
-            tls.load_cert_chain(str(base / config.tls_cert), str(base / config.tls_key))
+            cert, key = base / config.tls_cert, base / config.tls_key
+            try:
+                tls.load_cert_chain(str(cert), str(key))
+            except (OSError, ValueError) as error:
+                raise OSError(f"services.uplink.tls_cert {cert} / tls_key {key}: {_reason(error)}") from None
     password = config.password
     if password is None and config.username is not None:
         password = read_secrets(secrets_path(topology.storage_dir())).get(UPLINK_PASSWORD)
@@ -65,3 +73,7 @@ def uplink_settings(topology: Topology) -> UplinkSettings:
         username=config.username,
         password=password,
     )
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__

@@ -130,3 +130,13 @@ def test_an_overflowing_outbox_raises_its_alarm_and_clears_it_once_sent_empty(tm
 
     asyncio.run(scenario())
     assert [type(m) for m in posted if isinstance(m, AlarmRaised | AlarmCleared)] == [AlarmRaised, AlarmCleared]
+
+
+def test_a_missing_certificate_stops_the_uplink_naming_the_file(tmp_path: Path):
+    topology = topology_for(tmp_path, free_port(), tls_ca="no-such-ca.pem")
+
+    async def start() -> None:
+        await UplinkServer(topology, [].append).start()
+
+    with pytest.raises(OSError, match=r"services.uplink.tls_ca .*no-such-ca.pem: No such file or directory"):
+        asyncio.run(start())
