@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from battery.alarms.runtime_limits import with_runtime_overrides
@@ -76,43 +76,48 @@ def string_overrides(path: Path, string_id: str) -> dict[str, float]:
 def set_overrides(path: Path, string: StringConfig, values: Mapping[str, float], who: str) -> dict[str, float]:
     """Store `values` for `string` on top of what is stored; ValueError (nothing written) when the
     result breaks a rule. Returns the string's stored overrides afterwards."""
-    db = _open(path)
-    try:
-        with db:  # one transaction: read, check, write, bump
-            db.execute("BEGIN IMMEDIATE")
-            stored = _stored(db, string.id)
-            stored.update(values)
-            with_runtime_overrides(string, stored.items())
-            now = time.time()
-            db.executemany(
-                "INSERT INTO alarm_limit_overrides (string_id, name, value, changed_by, changed_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (string_id, name) DO UPDATE SET"
-                " value = excluded.value, changed_by = excluded.changed_by, changed_at = excluded.changed_at",
-                [(string.id, name, float(value), who, now) for name, value in sorted(values.items())],
-            )
-            bump_settings_version(db)
-        return stored
-    finally:
-        db.close()
+    return _change(path, string, who, lambda stored: stored | dict(values))
 
 
 def reset_overrides(path: Path, string: StringConfig, names: Iterable[str] | None = None) -> dict[str, float]:
     """Remove the string's runtime overrides (all, or `names`): topology.yaml's or the defaults
     apply again. ValueError when what remains breaks a rule. Returns what remains stored."""
+    dropped = None if names is None else set(names)
+    return _change(
+        path, string, "", lambda stored: {n: v for n, v in stored.items() if dropped is not None and n not in dropped}
+    )
+
+
+def replace_overrides(path: Path, string: StringConfig, values: Mapping[str, float], who: str) -> dict[str, float]:
+    """The string's runtime overrides become exactly `values` (the settings page's whole form)."""
+    return _change(path, string, who, lambda stored: dict(values))
+
+
+def _change(
+    path: Path, string: StringConfig, who: str, change: Callable[[dict[str, float]], dict[str, float]]
+) -> dict[str, float]:
+    """Read, change, check and write in one transaction; the settings version moves with it.
+    Unchanged rows keep who set them and when."""
     db = _open(path)
     try:
         with db:
             db.execute("BEGIN IMMEDIATE")
             stored = _stored(db, string.id)
-            dropped = set(stored) if names is None else set(names)
-            remaining = {n: v for n, v in stored.items() if n not in dropped}
-            with_runtime_overrides(string, remaining.items())
+            wanted = change(dict(stored))
+            with_runtime_overrides(string, wanted.items())
             db.executemany(
                 "DELETE FROM alarm_limit_overrides WHERE string_id = ? AND name = ?",
-                [(string.id, n) for n in sorted(dropped)],
+                [(string.id, n) for n in sorted(set(stored) - set(wanted))],
+            )
+            now = time.time()
+            db.executemany(
+                "INSERT INTO alarm_limit_overrides (string_id, name, value, changed_by, changed_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (string_id, name) DO UPDATE SET"
+                " value = excluded.value, changed_by = excluded.changed_by, changed_at = excluded.changed_at",
+                [(string.id, n, float(v), who, now) for n, v in sorted(wanted.items()) if stored.get(n) != v],
             )
             bump_settings_version(db)
-        return remaining
+        return wanted
     finally:
         db.close()
 
