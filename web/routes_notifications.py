@@ -13,9 +13,10 @@ import io
 from quart import Blueprint, Response, jsonify, request
 
 from storage.csv_text import spreadsheet_row
+from storage.notification_settings import CHANNELS
 from storage.notification_store import LogEntry
 from web.alarm_query import level_labels
-from web.request_args import integer, require_known
+from web.request_args import NotFound, integer, require_known
 from web.ui.context import UiContext
 from web.ui.local_time import local_iso
 
@@ -42,13 +43,18 @@ def notification_routes(ui: UiContext) -> Blueprint:
     bp = Blueprint("notifications", __name__)
     labels = level_labels(ui.topology)
 
+    def known(channel: str) -> None:
+        if channel not in CHANNELS:
+            raise NotFound(f"no notification log {channel[:40]!r}: email or sms")
+
     def where() -> dict:
         ups, string = request.args.get("ups") or None, request.args.get("string") or None
         require_known(ui.topology, ups, string)
         return {"ups_id": ups, "string_id": string}
 
-    @bp.get("/notifications/<any(email, sms):channel>")
+    @bp.get("/notifications/<channel>")
     async def log(channel: str):
+        known(channel)
         entries, total = await ui.alarms.notifications.log(
             channel,
             integer(request.args, "offset", 0, 0, 10**9),
@@ -76,8 +82,9 @@ def notification_routes(ui: UiContext) -> Blueprint:
             }
         )
 
-    @bp.get("/notifications/<any(email, sms):channel>.csv")
+    @bp.get("/notifications/<channel>.csv")
     async def log_csv(channel: str):
+        known(channel)
         criteria = where()
         zone = ui.site_settings.read().zone()
         store = ui.alarms.notifications

@@ -75,8 +75,9 @@ def test_a_limit_set_with_the_cli_takes_effect_without_a_restart_and_again_after
         _limits(topology, "reset", "A1")
         _limits(topology, "reset", "A2", "cell_resistance_high_mohm")
         wait_for(
-            lambda: not _active(gateway, "A1", "string_voltage_high")
-            and not _active(gateway, "A2", "cell_resistance_high"),
+            lambda: (
+                not _active(gateway, "A1", "string_voltage_high") and not _active(gateway, "A2", "cell_resistance_high")
+            ),
             timeout=APPLIED_WITHIN_S,
             what="the alarms to clear after the limits were reset",
         )
