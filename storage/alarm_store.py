@@ -29,9 +29,9 @@ import aiosqlite
 from battery.alarms.kinds import AlarmLevel, alarm_title
 from battery.alarms.lifecycle import AlarmKey
 from battery.alarms.records import AlarmNotice
+from storage.alarm_filter import AlarmFilter
 from storage.csv_text import spreadsheet_row
 from storage.settings_db import open_settings_async
-from storage.sql_filter import where_equal
 
 CLOSED_WHILE_DOWN = "cleared while the gateway was down"
 # Close reasons of rows whose real end was never stored (writes dropped while the disk was full).
@@ -321,9 +321,10 @@ class AlarmStore:
                 found.update(r[0] for r in await cur.fetchall())
         return found
 
-    async def count_newer(self, alarm_id: int, *, ups_id: str | None = None, string_id: str | None = None) -> int:
-        """Rows of the filter numbered above `alarm_id` (where an alarm with no row yet sits in the list)."""
-        where, args = self._filter(ups_id, string_id, False)
+    async def count_newer(self, alarm_id: int, **criteria) -> int:
+        """Rows of the filter (AlarmFilter's fields) numbered above `alarm_id` (where an alarm with
+        no row yet sits in the list)."""
+        where, args = AlarmFilter(**criteria).sql()
         cond = where + (" AND " if where else " WHERE ") + "id > ?"
         async with self._db.execute(f"SELECT COUNT(*) FROM alarms{cond}", [*args, alarm_id]) as cur:
             return int((await cur.fetchone())[0])
@@ -332,23 +333,12 @@ class AlarmStore:
         async with self._db.execute(f"SELECT {_COLUMNS} FROM alarms WHERE to_time IS NULL ORDER BY id") as cur:
             return [_record(r) for r in await cur.fetchall()]
 
-    @staticmethod
-    def _filter(ups_id: str | None, string_id: str | None, active_only: bool) -> tuple[str, list]:
-        return where_equal(("to_time IS NULL",) if active_only else (), ups_id=ups_id, string_id=string_id)
-
-    async def page(
-        self,
-        *,
-        ups_id: str | None = None,
-        string_id: str | None = None,
-        offset: int = 0,
-        limit: int = 10,
-        active_only: bool = False,
-    ) -> AlarmPage:
-        """Newest first, as the manual's tables list them. UPS level: ups_id; string level: string_id."""
+    async def page(self, *, offset: int = 0, limit: int = 10, active_only: bool = False, **criteria) -> AlarmPage:
+        """Newest first, as the manual's tables list them. `criteria`: AlarmFilter's fields (UPS
+        level: ups_id; string level: string_id; kind, since, until)."""
         if offset < 0 or not 1 <= limit <= 10_000:
             raise ValueError(f"alarm page: offset {offset} must be >= 0 and limit {limit} within 1..10000")
-        where, args = self._filter(ups_id, string_id, active_only)
+        where, args = AlarmFilter(**criteria).sql(active_only)
         async with self._db.execute(f"SELECT COUNT(*) FROM alarms{where}", args) as cur:
             total = int((await cur.fetchone())[0])
         async with self._db.execute(
@@ -361,12 +351,11 @@ class AlarmStore:
         self,
         level: AlarmLevel,
         *,
-        ups_id: str | None = None,
-        string_id: str | None = None,
         labels: Mapping[str, str] | None = None,
         chunk_rows: int = 500,
         replace: Callable[[AlarmRecord], AlarmRecord] | None = None,
         unsaved: Iterable[AlarmRecord] = (),
+        **criteria,
     ) -> AsyncIterator[str]:
         """The alarm table as CSV text, in chunks read in bounded queries (no long-held snapshot).
 
@@ -380,7 +369,7 @@ class AlarmStore:
         w.writerow(table_header(level))
         yield out.getvalue()
         extra = list(unsaved)
-        where, args = self._filter(ups_id, string_id, False)
+        where, args = AlarmFilter(**criteria).sql()
         last_id: int | None = None
         while True:
             cond = where + ((" AND " if where else " WHERE ") + "id < ?" if last_id is not None else "")

@@ -23,6 +23,7 @@ from web.pages import register_pages
 from web.request_args import BadRequest, NotFound, RowIdConverter, require_known
 from web.routes_alarms import alarm_routes
 from web.routes_history import history_routes
+from web.routes_notifications import notification_routes
 from web.security_headers import add_security_headers
 from web.ui.context import UiContext
 from web.ui.render import install_template_helpers
@@ -42,6 +43,7 @@ def create_app(ui: UiContext, verifier: TokenVerifier, *, failures: FailureWindo
         app.register_blueprint(history_routes(history, view.topology), url_prefix=API)
     if alarms is not None and bridge is not None:
         app.register_blueprint(alarm_routes(alarms, bridge, view.topology), url_prefix=API)
+        app.register_blueprint(notification_routes(ui), url_prefix=API)
     install_template_helpers(app, ui)
     register_pages(app, ui)
     access = AccessControl(verifier, ui.sessions, ui.topology.services.web.kiosk_clients, failures)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from battery.alarms.active import ENDING_EVENTS, is_active
 from battery.alarms.kinds import AlarmLevel
 from battery.alarms.records import AlarmNotice
+from storage.alarm_filter import AlarmFilter
 from storage.alarm_store import AlarmPage, AlarmRecord, AlarmStore
 
 MAX_REMEMBERED = 5_000  # alarms whose latest notice is kept (the active ones are kept first)
@@ -63,14 +64,9 @@ class AnnouncedAlarms:
         """The newer announced state of a stored row, if there is one."""
         return self._by_id.get(stored.id, stored)
 
-    def matching(self, ups_id: str | None, string_id: str | None) -> list[AlarmRecord]:
+    def matching(self, wanted: AlarmFilter) -> list[AlarmRecord]:
         """Newest first, as the tables list them."""
-        rows = [
-            r
-            for r in self._by_id.values()
-            if (ups_id is None or r.ups_id == ups_id) and (string_id is None or r.string_id == string_id)
-        ]
-        return sorted(rows, key=lambda r: r.id, reverse=True)
+        return sorted((r for r in self._by_id.values() if wanted.matches(r)), key=lambda r: r.id, reverse=True)
 
 
 class AlarmView:
@@ -84,57 +80,50 @@ class AlarmView:
         found = self.live.get(alarm_id)
         return found if found is not None else await self.store.get(alarm_id)
 
-    async def _unsaved(self, ups_id: str | None, string_id: str | None) -> list[AlarmRecord]:
+    async def _unsaved(self, wanted: AlarmFilter) -> list[AlarmRecord]:
         """Announced alarms with no row yet, newest first."""
-        live = self.live.matching(ups_id, string_id)
+        live = self.live.matching(wanted)
         stored = await self.store.existing_ids([r.id for r in live])
         return [r for r in live if r.id not in stored]
 
-    async def page(
-        self,
-        *,
-        ups_id: str | None = None,
-        string_id: str | None = None,
-        offset: int = 0,
-        limit: int = 10,
-        active_only: bool = False,
-    ) -> AlarmPage:
+    async def page(self, *, offset: int = 0, limit: int = 10, active_only: bool = False, **criteria) -> AlarmPage:
+        """`criteria`: AlarmFilter's fields (ups_id, string_id, kind, since, until)."""
+        wanted = AlarmFilter(**criteria)
         if active_only:
-            return await self._active_page(ups_id, string_id, offset, limit)
-        unsaved = await self._unsaved(ups_id, string_id)
+            return await self._active_page(wanted, offset, limit)
+        unsaved = await self._unsaved(wanted)
         if not unsaved:
-            page = await self.store.page(ups_id=ups_id, string_id=string_id, offset=offset, limit=limit)
+            page = await self.store.page(offset=offset, limit=limit, **criteria)
             return AlarmPage(tuple(self.live.over(r) for r in page.rows), page.total)
         # Rows [offset, offset + limit) of the merged list (by number, newest first) come from the
         # stored rows [offset - len(unsaved), offset + limit): each stored row moves down by the
         # unsaved alarms numbered above it, each unsaved one sits under the stored rows above it.
         start = max(0, offset - len(unsaved))
-        window = await self.store.page(ups_id=ups_id, string_id=string_id, offset=start, limit=limit + len(unsaved))
+        window = await self.store.page(offset=start, limit=limit + len(unsaved), **criteria)
         placed = [
             (start + i + sum(1 for u in unsaved if u.id > r.id), self.live.over(r)) for i, r in enumerate(window.rows)
         ]
         for above, u in enumerate(unsaved):
-            placed.append((await self.store.count_newer(u.id, ups_id=ups_id, string_id=string_id) + above, u))
+            placed.append((await self.store.count_newer(u.id, **criteria) + above, u))
         rows = tuple(r for position, r in sorted(placed, key=lambda p: p[0]) if offset <= position < offset + limit)
         return AlarmPage(rows, window.total + len(unsaved))
 
-    async def _active_page(self, ups_id: str | None, string_id: str | None, offset: int, limit: int) -> AlarmPage:
-        stored = await self.store.page(ups_id=ups_id, string_id=string_id, active_only=True, limit=_ACTIVE_LIMIT)
+    async def _active_page(self, wanted: AlarmFilter, offset: int, limit: int) -> AlarmPage:
+        stored = await self.store.page(active_only=True, limit=_ACTIVE_LIMIT, **_criteria(wanted))
         rows = {r.id: self.live.over(r) for r in stored.rows}
-        rows.update({r.id: r for r in self.live.matching(ups_id, string_id)})
-        active = sorted((r for r in rows.values() if r.active), key=lambda r: r.id, reverse=True)
+        rows.update({r.id: r for r in self.live.matching(wanted)})
+        active = sorted((r for r in rows.values() if r.active and wanted.matches(r)), key=lambda r: r.id, reverse=True)
         return AlarmPage(tuple(active[offset : offset + limit]), len(active))
 
     async def csv_chunks(
-        self,
-        level: AlarmLevel,
-        *,
-        ups_id: str | None = None,
-        string_id: str | None = None,
-        labels: Mapping[str, str] | None = None,
+        self, level: AlarmLevel, *, labels: Mapping[str, str] | None = None, **criteria
     ) -> AsyncIterator[str]:
-        unsaved = await self._unsaved(ups_id, string_id)
+        unsaved = await self._unsaved(AlarmFilter(**criteria))
         async for chunk in self.store.csv_chunks(
-            level, ups_id=ups_id, string_id=string_id, labels=labels, replace=self.live.over, unsaved=unsaved
+            level, labels=labels, replace=self.live.over, unsaved=unsaved, **criteria
         ):
             yield chunk
+
+
+def _criteria(wanted: AlarmFilter) -> dict:
+    return {name: getattr(wanted, name) for name in AlarmFilter.__dataclass_fields__}

@@ -252,9 +252,22 @@ def openapi_document() -> dict[str, Any]:
                 "get", "One quantity over a discharge event", ["event_id"], ["quantity", "cell", "points"]
             ),
             "/api/v1/alarms": _op(
-                "get", "The alarm table, newest first", query=["ups", "string", "active", "offset", "limit"]
+                "get",
+                "The alarm table, newest first; from/to: the alarms active at some time in the range",
+                query=["ups", "string", "kind", "from", "to", "active", "offset", "limit"],
             ),
-            "/api/v1/alarms.csv": _op("get", "The alarm table as CSV", query=["ups", "string"]),
+            "/api/v1/alarms.csv": _op(
+                "get", "The alarm table as CSV", query=["ups", "string", "kind", "from", "to", "active"]
+            ),
+            "/api/v1/notifications/{channel}": _op(
+                "get",
+                "The e-mail (channel email) or SMS (sms) log, newest first",
+                ["channel"],
+                ["ups", "string", "offset", "limit"],
+            ),
+            "/api/v1/notifications/{channel}.csv": _op(
+                "get", "The e-mail or SMS log as CSV", ["channel"], ["ups", "string"]
+            ),
             "/api/v1/alarms/{alarm_id}/acknowledge": _op("post", "Acknowledge an alarm", ["alarm_id"]),
             "/api/v1/notifications/test": _op(
                 "post", 'Send a test e-mail or SMS: body {"channel": "email"|"sms", "contact": "..."}'

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Response, g, jsonify, request
+from quart import Blueprint, Response, jsonify, request
 
 from actors.messages.down import SendTestNotification
 from actors.messages.service import NotificationTestResult
@@ -18,6 +18,9 @@ from battery.alarms.kinds import AlarmLevel
 from battery.commands import AcknowledgeAlarm, SetStringRelay
 from battery.site import Topology
 from storage.alarm_store import AlarmRecord, AlarmStore
+from storage.notification_store import NotificationStore
+from web.access import identity
+from web.alarm_query import alarm_criteria, level_labels
 from web.errors import json_error
 from web.live_alarms import AlarmView, AnnouncedAlarms
 from web.request_args import BadRequest, integer, require_known
@@ -28,49 +31,50 @@ TEST_NOTIFICATION_TIMEOUT_S = 60.0  # an SMS through a GSM modem can take a minu
 
 
 class AlarmAccess:
-    """The alarm table, opened in the web server's loop when it starts serving, and the
-    announced alarms (`live`, fed with the AlarmNotices the web server receives)."""
+    """The alarm table, opened in the web server's loop when it starts serving, the announced
+    alarms (`live`, fed with the AlarmNotices the web server receives), and the notification
+    store (the e-mail and SMS logs, the per-string switches)."""
 
     def __init__(self, settings_db: Path) -> None:
         self.path = settings_db
         self.live = AnnouncedAlarms()
         self.view: AlarmView | None = None
+        self.notifications: NotificationStore | None = None
 
     async def open(self) -> None:
         self.view = AlarmView(await AlarmStore.open(self.path), self.live)
+        self.notifications = await NotificationStore.open(self.path)
 
     async def close(self) -> None:
         if self.view is not None:
             await self.view.store.close()
             self.view = None
+        if self.notifications is not None:
+            await self.notifications.close()
+            self.notifications = None
 
 
 def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) -> Blueprint:
     bp = Blueprint("alarms", __name__)
-    labels = {u.id: f"#{u.index:02d}" for u in topology.upses} | {s.id: f"#{s.index:02d}" for s in topology.strings}
-
-    def where() -> tuple[str | None, str | None]:
-        ups, string = request.args.get("ups"), request.args.get("string")
-        require_known(topology, ups, string)
-        return ups, string
+    labels = level_labels(topology)
 
     @bp.get("/alarms")
     async def alarms():
-        ups, string = where()
         page = await access.view.page(
-            ups_id=ups,
-            string_id=string,
             active_only=request.args.get("active") in ("1", "true"),
             offset=integer(request.args, "offset", 0, 0, 10**9),
             limit=integer(request.args, "limit", 50, 1, 1000),
+            **alarm_criteria(request.args, topology),
         )
         return jsonify({"total": page.total, "alarms": [_alarm_json(r) for r in page.rows]})
 
     @bp.get("/alarms.csv")
     async def alarms_csv():
-        ups, string = where()
-        level = AlarmLevel.STRING if string else AlarmLevel.UPS if ups else AlarmLevel.SITE
-        chunks = access.view.csv_chunks(level, ups_id=ups, string_id=string, labels=labels)
+        criteria = alarm_criteria(request.args, topology)
+        level = (
+            AlarmLevel.STRING if criteria["string_id"] else AlarmLevel.UPS if criteria["ups_id"] else AlarmLevel.SITE
+        )
+        chunks = access.view.csv_chunks(level, labels=labels, **criteria)
 
         async def body():
             async for chunk in chunks:
@@ -89,8 +93,9 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
             return json_error(
                 409, f"alarm #{alarm_id} was acknowledged by {record.acknowledged_by} at {iso(record.acknowledged_at)}"
             )
-        bridge.command(AcknowledgeAlarm(alarm_id, g.token_name))
-        return jsonify({"alarm": alarm_id, "acknowledged_by": g.token_name}), 202
+        who = identity().name  # a token's name or a logged-in user's
+        bridge.command(AcknowledgeAlarm(alarm_id, who))
+        return jsonify({"alarm": alarm_id, "acknowledged_by": who}), 202
 
     @bp.post("/strings/<string_id>/relay")
     async def relay(string_id: str):
@@ -100,7 +105,7 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
         if not isinstance(body, dict) or not isinstance(body.get("closed"), bool):
             raise BadRequest('send a JSON body {"closed": true} (switch on) or {"closed": false} (switch off)')
         closed = body["closed"]
-        bridge.command(SetStringRelay(string_id, closed, f"operator {g.token_name} via the API"))
+        bridge.command(SetStringRelay(string_id, closed, f"operator {identity().name} via the API"))
         return jsonify({"string": string_id, "closed": closed}), 202
 
     @bp.post("/notifications/test")
