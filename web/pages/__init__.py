@@ -11,8 +11,10 @@ from web.ui.context import UiContext
 
 
 def register_pages(app: Quart, ui: UiContext) -> None:
+    from web.pages.discharge import discharge_pages
+    from web.pages.history import history_pages
     from web.pages.login import login_pages
     from web.pages.realtime import realtime_pages
 
-    for make in (login_pages, realtime_pages):
+    for make in (login_pages, realtime_pages, history_pages, discharge_pages):
         app.register_blueprint(make(ui))
