@@ -74,7 +74,7 @@
       const columns = btms.plots.envelopeColumns(answers.map((a) => a.points));
       if (drawn) drawn.destroy();
       drawn = btms.plots.draw(area, {
-        names: series.map((s) => s.label), quantity, zone, columns,
+        names: series.map((s) => s.label), quantity, zone, columns, range,
         onZoom: (from, to) => {
           zooms.push(range);
           show({ from, to });

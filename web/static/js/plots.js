@@ -106,9 +106,33 @@ btms.plots = (function () {
     return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
   }
 
-  // Draw `names`' envelopes of one quantity {label, unit, decimals} into `element`.
-  // onZoom(from, to): called with the range a person dragged across (UNIX seconds).
-  function draw(element, { names, quantity, zone, columns, onZoom }) {
+  // Tick labels of the time axis in the site's zone, 24-hour: the date under each midnight (under
+  // the first tick when none is in view), the date alone when the ticks are days apart.
+  function timeTicks(zone) {
+    return (u, splits, axis, space, increment) => {
+      const parts = splits.map((t) => zoneParts(t, zone));
+      const midnight = (p) => `${p.hour}${p.minute}` === "0000";
+      const anyMidnight = parts.some(midnight);
+      return parts.map((p, i) => {
+        const day = `${p.year}-${p.month}-${p.day}`;
+        if (increment >= 86400) return day;
+        const clock = increment < 60 ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
+        return midnight(p) || (!anyMidnight && i === 0) ? `${clock}\n${day}` : clock;
+      });
+    };
+  }
+
+  // Tick steps of a value axis: whole multiples of the quantity's resolution (1, 2, 5 x 10^n).
+  function valueSteps(decimals) {
+    const steps = [];
+    for (let e = -decimals; e <= 6; e++) for (const m of [1, 2, 5]) steps.push(Number((m * 10 ** e).toFixed(decimals)));
+    return steps;
+  }
+
+  // Draw `names`' envelopes of one quantity {label, unit, decimals} into `element`, over `range`
+  // {from, to} (UNIX seconds; the data's own extent without it). The legend shows each series'
+  // mean with its minimum and maximum. onZoom(from, to): the range a person dragged across.
+  function draw(element, { names, quantity, zone, columns, range, onZoom }) {
     element.replaceChildren();
     const fixed = (v) => (v == null ? "–" : v.toFixed(quantity.decimals));
     const series = [{ label: "Time", value: (u, t) => (t == null ? "–" : localText(t, zone)) }];
@@ -116,26 +140,30 @@ btms.plots = (function () {
     names.forEach((name, k) => {
       const color = COLORS[k % COLORS.length];
       const base = series.length;
-      series.push({ label: `${name} min`, stroke: fade(color, 0.45), width: 1, value: (u, v) => fixed(v) });
-      series.push({ label: `${name}`, stroke: color, width: 2, value: (u, v) => fixed(v) });
-      series.push({ label: `${name} max`, stroke: fade(color, 0.45), width: 1, value: (u, v) => fixed(v) });
+      const envelope = (u, v, s, i) =>
+        i == null || v == null ? "–" : `${fixed(v)} (${fixed(u.data[base][i])} to ${fixed(u.data[base + 2][i])})`;
+      series.push({ label: `${name} min`, stroke: fade(color, 0.45), width: 1, class: "envelope" });
+      series.push({ label: `${name}`, stroke: color, width: 2, value: envelope });
+      series.push({ label: `${name} max`, stroke: fade(color, 0.45), width: 1, class: "envelope" });
       bands.push({ series: [base + 2, base], fill: fade(color, 0.12) });
     });
     const options = {
       width: Math.max(300, element.clientWidth),
       height: Math.max(260, Math.min(420, Math.round(window.innerHeight * 0.45))),
+      padding: [12, 36, 0, 0],
       tzDate: (t) => uPlot.tzDate(new Date(t * 1000), zone),
-      scales: { x: { time: true } },
+      scales: { x: range ? { time: true, range: () => [range.from, range.to] } : { time: true } },
       series: series,
       bands: bands,
       cursor: { drag: { x: true, y: false, setScale: false } },
       axes: [
-        { stroke: "#1d2733", grid: { stroke: "#e3e8ee" } },
+        { stroke: "#1d2733", grid: { stroke: "#e3e8ee" }, values: timeTicks(zone), space: 70, size: 50 },
         {
           label: `${quantity.label} (${quantity.unit})`,
           stroke: "#1d2733",
           grid: { stroke: "#e3e8ee" },
           size: 70,
+          incrs: valueSteps(quantity.decimals),
           values: (u, ticks) => ticks.map((v) => v.toFixed(quantity.decimals)),
         },
       ],
