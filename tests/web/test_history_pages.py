@@ -107,6 +107,13 @@ def test_the_site_plots_each_ups(page, gateway) -> None:
     expect(page.get_by_label("Quantity")).to_have_value("ups:voltage")
     expect(panel).to_have_attribute("data-series", "2")
     expect(panel.locator(".u-legend")).to_contain_text("UPS B")
+    # The page's own rule for gaps: a step of more than 2.5 usual steps between intervals is not joined.
+    columns = page.evaluate(
+        """btms.plots.envelopeColumns([[0, 60, 120, 180, 900, 960].map(
+             (t) => [new Date(t * 1000).toISOString(), 1, 2, 3])])"""
+    )
+    assert columns[0] == [0, 60, 120, 180, 240, 900, 960]
+    assert columns[2] == [2, 2, 2, 2, None, 2, 2]
 
 
 def test_a_downloaded_plot_holds_the_apis_numbers(page, gateway) -> None:

@@ -6,7 +6,10 @@ window.btms = window.btms || {};
 
 btms.plots = (function () {
   const COLORS = ["#0b5fa5", "#c62828", "#1a7f37", "#b26a00", "#6f42c1", "#00838f", "#ad1457", "#5d4037"];
-  const GAP_FACTOR = 1.5; // a step longer than 1.5 buckets is a gap, not a line
+  // A step between two intervals with data longer than this many usual steps (the median) is a
+  // gap, not a line. Not one interval: a zoom can ask for intervals shorter than the time
+  // between two stored samples (hourly summaries, a slow scan), and every other one is empty.
+  const GAP_FACTOR = 2.5;
 
   function sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,7 +76,7 @@ btms.plots = (function () {
 
   // Series of [time ISO, min, avg, max] rows -> uPlot's columns [x, min1, avg1, max1, min2, ...].
   // Buckets missing from a series are nulls (a gap in that line); a step between bucket times
-  // longer than GAP_FACTOR buckets gets a row of nulls, so no line is drawn across it.
+  // longer than GAP_FACTOR usual steps gets a row of nulls, so no line is drawn across it.
   function envelopeColumns(seriesPoints) {
     const rows = new Map();
     seriesPoints.forEach((points, k) => {
@@ -84,8 +87,8 @@ btms.plots = (function () {
       }
     });
     const times = [...rows.keys()].sort((a, b) => a - b);
-    let step = Infinity;
-    for (let i = 1; i < times.length; i++) step = Math.min(step, times[i] - times[i - 1]);
+    const steps = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
+    const step = steps.length ? steps[Math.floor(steps.length / 2)] : Infinity;
     const columns = [[]];
     for (let j = 0; j < 3 * seriesPoints.length; j++) columns.push([]);
     const empty = new Array(3 * seriesPoints.length).fill(null);
@@ -107,7 +110,8 @@ btms.plots = (function () {
   }
 
   // Tick labels of the time axis in the site's zone, 24-hour: the date under each midnight (under
-  // the first tick when none is in view), the date alone when the ticks are days apart.
+  // the first tick when none is in view), the date alone when the ticks are days apart
+  // (the month when they are months apart).
   function timeTicks(zone) {
     return (u, splits, axis, space, increment) => {
       const parts = splits.map((t) => zoneParts(t, zone));
@@ -115,6 +119,7 @@ btms.plots = (function () {
       const anyMidnight = parts.some(midnight);
       return parts.map((p, i) => {
         const day = `${p.year}-${p.month}-${p.day}`;
+        if (increment >= 28 * 86400) return `${p.year}-${p.month}`;
         if (increment >= 86400) return day;
         const clock = increment < 60 ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
         return midnight(p) || (!anyMidnight && i === 0) ? `${clock}\n${day}` : clock;
