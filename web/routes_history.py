@@ -18,6 +18,7 @@ from storage.history.cancel import QueryCancelled
 from storage.history.reader import HistoryReader, UnknownItem
 from web.errors import json_error
 from web.history_args import DAY_S, series_ask
+from web.history_series import site_series
 from web.query_slots import RETRY_AFTER_S, QuerySlot, QuerySlots, TooManyQueries
 from web.request_args import (
     BadRequest,
@@ -63,7 +64,9 @@ def history_routes(
         """
         ask = series_ask(request.args)
         with slot():
-            rows = await reader.series(ask.level, ask.ids[0], ask.quantity, ask.start, ask.end, ask.points)
+            rows = await site_series(
+                reader, topology, ask.level, ask.ids[0], ask.quantity, ask.start, ask.end, ask.points
+            )
         return jsonify(
             {
                 "level": ask.level,
@@ -135,7 +138,7 @@ def history_routes(
         name = f"btms-{kind}-{iso(start)[:10]}-{iso(end)[:10]}.csv"
         return Response(body(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    add_history_csv_routes(bp, reader, slot, zone)
+    add_history_csv_routes(bp, reader, topology, slot, zone)
 
     @bp.errorhandler(UnknownItem)
     async def unknown(error: UnknownItem):

@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 
 from quart import Blueprint, Response, request
 
+from battery.site import Topology
 from storage.history.reader import HistoryReader
 from web.history_args import cells, series_ask, time_zone
 from web.history_csv import attachment, discharge_csv, quantity_of, series_csv
+from web.history_series import site_series
 from web.query_slots import QuerySlot
 from web.request_args import integer
 from web.site_view import iso
@@ -24,7 +26,11 @@ CSV_TYPE = "text/csv; charset=utf-8"
 
 
 def add_history_csv_routes(
-    bp: Blueprint, reader: HistoryReader, slot: Callable[[], QuerySlot], zone: Callable[[], ZoneInfo]
+    bp: Blueprint,
+    reader: HistoryReader,
+    topology: Topology,
+    slot: Callable[[], QuerySlot],
+    zone: Callable[[], ZoneInfo],
 ) -> None:
     @bp.get("/series.csv")
     async def series_csv_download():
@@ -32,7 +38,10 @@ def add_history_csv_routes(
         ask = series_ask(request.args, many=True)
         tz = time_zone(request.args, zone())
         with slot():
-            found = [await reader.series(ask.level, i, ask.quantity, ask.start, ask.end, ask.points) for i in ask.ids]
+            found = [
+                await site_series(reader, topology, ask.level, i, ask.quantity, ask.start, ask.end, ask.points)
+                for i in ask.ids
+            ]
         text = series_csv(ask.ids, ask.quantity, quantity_of(ask.level, ask.quantity), found, tz)
         name = attachment(ask.level, ask.quantity, *ask.ids[:4], iso(ask.start)[:10], iso(ask.end)[:10])
         return Response(text, content_type=CSV_TYPE, headers=name)

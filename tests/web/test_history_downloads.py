@@ -96,6 +96,16 @@ def test_a_series_download_holds_the_apis_buckets(gateway, level, ids, quantity,
     assert offsets <= {"+01:00", "+02:00"} and offsets
 
 
+def test_a_string_with_nothing_stored_yet_has_no_points_not_a_404(gateway) -> None:
+    query = {"level": "string", "quantity": "voltage", **PAST}
+    assert get_json(gateway, "/api/v1/series", id="B2", **query)["points"] == []  # B2 has no stored scan
+    rows = get_csv(gateway, "/api/v1/series.csv", id=["A1", "B2"], **query)
+    assert rows[0][4:] == ["B2 voltage min [V]", "B2 voltage avg [V]", "B2 voltage max [V]"]
+    assert len(rows) > 100 and all(row[4:] == ["", "", ""] for row in rows[1:])
+    status, _, body = get(gateway, "/api/v1/series", level="cell", id="B2/9", quantity="voltage")
+    assert status == 404 and "no string 'B2'" in json.loads(body)["error"]["message"]  # B2 has 8 cells
+
+
 def test_times_are_in_the_zone_asked_for(gateway) -> None:
     query = {"level": "string", "id": "A1", "quantity": "soc", "points": "50", **PAST}
     answer = get_json(gateway, "/api/v1/series", **query)

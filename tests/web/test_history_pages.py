@@ -100,13 +100,19 @@ def test_choosing_cells_adds_their_series(page, gateway, shoot) -> None:
     shoot(page, "history-cells-1-week")
 
 
-def test_the_site_plots_each_ups(page, gateway) -> None:
+def test_the_site_plots_each_ups_and_a_ups_each_string(page, gateway) -> None:
     log_in(page, gateway, "/site/history")
     panel = page.locator("#history")
     drawn(panel)
     expect(page.get_by_label("Quantity")).to_have_value("ups:voltage")
     expect(panel).to_have_attribute("data-series", "2")
     expect(panel.locator(".u-legend")).to_contain_text("UPS B")
+    page.get_by_role("navigation", name="Data center").get_by_role("link", name="UPS B").click()
+    expect(page).to_have_url(f"{gateway.web_url}/ups/UPS-B/history")
+    drawn(panel)
+    expect(page.get_by_label("Quantity")).to_have_value("string:voltage")
+    expect(panel).to_have_attribute("data-series", "2")
+    expect(panel.locator(".u-legend")).to_contain_text("String B2")
     # The page's own rule for gaps: a step of more than 2.5 usual steps between intervals is not joined.
     columns = page.evaluate(
         """btms.plots.envelopeColumns([[0, 60, 120, 180, 900, 960].map(
