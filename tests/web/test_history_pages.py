@@ -197,3 +197,15 @@ def _zone():
 def _wall(t: datetime) -> str:
     """A datetime-local input's value: `t` as a wall time in the site's zone."""
     return t.astimezone(_zone()).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_the_tabs_fit_a_tablet(tablet_page, gateway, shoot) -> None:
+    log_in(tablet_page, gateway, "/strings/A2/history")
+    drawn(tablet_page.locator("#history"))
+    assert tablet_page.evaluate("document.scrollingElement.scrollWidth") <= 1024  # nothing to scroll sideways
+    shoot(tablet_page, "history-tablet")
+    tablet_page.goto(f"{gateway.web_url}/ups/UPS-A/discharge")
+    tablet_page.get_by_role("button", name="Cell time plot of event", exact=False).first.tap()
+    drawn(tablet_page.locator("#discharge-plot"))
+    assert tablet_page.evaluate("document.scrollingElement.scrollWidth") <= 1024
+    shoot(tablet_page, "discharge-tablet")
