@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from battery.alarms.records import AlarmCleared, AlarmRaised
@@ -48,6 +49,8 @@ def make_status(
     current_a: float = 0.2,
     rng: random.Random | None = None,
     no_response: tuple[int, ...] = (),
+    voltage_v: float = 27.1,
+    soc_pct: float = 90.0,
 ) -> StringStatus:
     """A string scan with `cells` cells; cell i (1-based) has resistance 4000+i µΩ."""
     r = rng or random.Random(0)
@@ -58,10 +61,10 @@ def make_status(
         scan_no=0,
         timestamp=ts,
         health=Health.STALE if stale else Health.OK,
-        voltage_v=27.1,
+        voltage_v=voltage_v,
         current_a=current_a,
         state=state,
-        soc_pct=90.0,
+        soc_pct=soc_pct,
         soh_pct=99.0,
         balance_pct=1.2,
         ambient_c=22.5,
@@ -124,6 +127,55 @@ def write_past_days(
         compact_day(storage_dir, day)
         schema.hot_path(storage_dir, day).unlink()
     return written
+
+
+def write_discharge(
+    storage_dir: Path,
+    string: tuple[str, int, str],
+    start: float,
+    end: float,
+    step_s: float = 20.0,
+    cells: int = 4,
+) -> None:
+    """A discharge event of `string` (id, index, UPS id) from `start` to `end`, as the writer stores it.
+
+    40 A out of the string, its voltage falling by 3 V, its cells' by 1.5 V (cell k 10 mV more
+    than cell k-1) and SOC from 90 % to 30 %; a float scan at `end` ends the event. Write it
+    into days that are not compacted (today, or the hot days of write_past_days).
+    """
+    from storage.history.writer import HistoryWriter
+
+    string_id, index, ups_id = string
+
+    def scan(t: float) -> StringStatus:
+        p = (t - start) / (end - start)
+        if p >= 1:
+            return make_status(string_id, index, t, cells, ups_id=ups_id)
+        status = make_status(
+            string_id,
+            index,
+            t,
+            cells,
+            ups_id=ups_id,
+            state=ChargeState.DISCHARGE,
+            current_a=-40.0,
+            voltage_v=round(27.1 - 3 * p, 2),
+            soc_pct=round(90 - 60 * p),
+        )
+        base = round(13500 - 1500 * p)
+        return replace(status, cell_voltage_mv=tuple(base + 10 * k for k in range(cells)))
+
+    async def write() -> None:
+        w = HistoryWriter(storage_dir, commit_interval_s=3600, housekeeping_interval_s=1e9, compact=False)
+        await w.open()
+        t = start
+        while t <= end:
+            w.submit_string(scan(min(t, end)))
+            t = end if t < end < t + step_s else t + step_s
+        await w.flush()
+        await w.close()
+
+    asyncio.run(write())
 
 
 def sample_topology(

@@ -187,6 +187,8 @@ def _op(
     for p in query_params:
         if p["name"] == "quantity":
             p["description"] = series_quantities()
+        if p["name"] == "tz":
+            p["description"] = "IANA time zone of the CSV's times, e.g. Europe/Ljubljana; the site's zone without it"
     return {
         method: {
             "summary": summary,
@@ -247,9 +249,28 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/strings/{string_id}/snapshot": _op(
                 "get", "The stored scan of a string at a time", ["string_id"], ["at"], returns="StoredString"
             ),
-            "/api/v1/discharges": _op("get", "Discharge events", query=["ups", "string"]),
+            "/api/v1/series.csv": _op(
+                "get",
+                "/series as CSV (RFC 4180, UTF-8, local times with offset, units in the header); "
+                "`id` may be repeated: one min/avg/max column triple per id",
+                query=["level", "id", "quantity", "from", "to", "points", "tz"],
+            ),
+            "/api/v1/discharges": _op(
+                "get",
+                "Discharge events, newest first: id, ups_id, string_id, start, end (UNIX seconds, end null "
+                "while it goes on), duration_s, charge_ah (discharged Ah), lowest_string_voltage and "
+                "lowest_cell_voltage (V), lowest_cell",
+                query=["ups", "string"],
+            ),
+            "/api/v1/discharges.csv": _op("get", "The discharge events as CSV", query=["ups", "string", "tz"]),
             "/api/v1/discharges/{event_id}/series": _op(
                 "get", "One quantity over a discharge event", ["event_id"], ["quantity", "cell", "points"]
+            ),
+            "/api/v1/discharges/{event_id}/series.csv": _op(
+                "get",
+                "/discharges/{event_id}/series as CSV; `cell` may be repeated: one column triple per cell",
+                ["event_id"],
+                ["quantity", "cell", "points", "tz"],
             ),
             "/api/v1/alarms": _op(
                 "get",

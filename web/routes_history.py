@@ -8,7 +8,8 @@ cancels, and takes one of its client's few query slots (query_slots.py): past th
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from zoneinfo import ZoneInfo
 
 from quart import Blueprint, Response, jsonify, request
 
@@ -16,6 +17,8 @@ from battery.site import Topology
 from storage.history.cancel import QueryCancelled
 from storage.history.reader import HistoryReader, UnknownItem
 from web.errors import json_error
+from web.history_args import DAY_S, series_ask
+from web.history_series import site_series
 from web.query_slots import RETRY_AFTER_S, QuerySlot, QuerySlots, TooManyQueries
 from web.request_args import (
     BadRequest,
@@ -25,12 +28,17 @@ from web.request_args import (
     require_known,
     timestamp,
 )
+from web.routes_history_csv import add_history_csv_routes
 from web.site_view import iso
 
-DAY_S = 86_400.0
 
-
-def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots | None = None) -> Blueprint:
+def history_routes(
+    reader: HistoryReader,
+    topology: Topology,
+    slots: QuerySlots | None = None,
+    zone: Callable[[], ZoneInfo] = lambda: ZoneInfo("UTC"),
+) -> Blueprint:
+    """zone: the site's time zone now, for the times of the CSV downloads (routes_history_csv.py)."""
     bp = Blueprint("history", __name__)
     slots = slots or QuerySlots()
 
@@ -54,28 +62,18 @@ def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots 
 
         The buckets divide the part of [from, to) that has stored data.
         """
-        args = request.args
-        level = choice(args, "level", ("cell", "string", "ups"))
-        ident = args.get("id")
-        if not ident:
-            raise BadRequest("'id' is required: a UPS id, a string id, or STRING/CELL for a cell (e.g. A1/3)")
-        quantity = args.get("quantity")
-        if not quantity:
-            raise BadRequest("'quantity' is required, e.g. voltage, current, soc, resistance, temperature")
-        end = timestamp(args, "to", time.time())
-        start = timestamp(args, "from", end - DAY_S)
-        if start >= end:
-            raise BadRequest("'from' must be before 'to'")
-        points = integer(args, "points", 500, 1, 5000)
+        ask = series_ask(request.args)
         with slot():
-            rows = await reader.series(level, ident, quantity, start, end, points)
+            rows = await site_series(
+                reader, topology, ask.level, ask.ids[0], ask.quantity, ask.start, ask.end, ask.points
+            )
         return jsonify(
             {
-                "level": level,
-                "id": ident,
-                "quantity": quantity,
-                "from": iso(start),
-                "to": iso(end),
+                "level": ask.level,
+                "id": ask.ids[0],
+                "quantity": ask.quantity,
+                "from": iso(ask.start),
+                "to": iso(ask.end),
                 "columns": ["time", "min", "avg", "max"],
                 "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows],
             }
@@ -92,7 +90,9 @@ def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots 
 
     @bp.get("/discharges")
     async def discharges():
-        events = await reader.discharge_events(request.args.get("ups"), request.args.get("string"))
+        """The events with their duration, Ah and lowest voltages (computed once per closed event)."""
+        with slot():
+            events = await reader.discharge_table(request.args.get("ups"), request.args.get("string"))
         return jsonify({"discharges": events})
 
     @bp.get("/discharges/<rowid:event_id>/series")
@@ -137,6 +137,8 @@ def history_routes(reader: HistoryReader, topology: Topology, slots: QuerySlots 
 
         name = f"btms-{kind}-{iso(start)[:10]}-{iso(end)[:10]}.csv"
         return Response(body(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    add_history_csv_routes(bp, reader, topology, slot, zone)
 
     @bp.errorhandler(UnknownItem)
     async def unknown(error: UnknownItem):

@@ -3,6 +3,11 @@
 Pure functions on arrays, so a plot of a year costs the same number of points as a plot of
 an hour. Buckets are merged from raw samples (short ranges) or from hourly summaries (ranges
 whose bucket is an hour or more), which give the same min/max and a count-weighted mean.
+
+Values leave here rounded to two decimals below the quantity's resolution (a cell voltage's
+min 13.501, its mean 13.50133): a mean keeps its fraction of a step, and the float noise of
+scaling (13501 * 0.001 = 13.501000000000001) goes, so the JSON API and the CSV downloads
+print the same short numbers.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from itertools import compress
+from math import floor, log10
 
 # bucket index -> [min, sum, count, max]
 Buckets = dict[int, list[float]]
@@ -55,9 +61,21 @@ def merge(acc: Buckets, i: int, mn: float, total: float, count: int, mx: float) 
         b[3] = max(b[3], mx)
 
 
+EXTRA_DIGITS = 2  # decimals kept below the resolution
+
+
+def decimals(scale: float) -> int:
+    """Decimals a value of this scale is served with: its resolution's, plus EXTRA_DIGITS (0.01 -> 4)."""
+    return max(0, -floor(log10(scale) + 1e-9)) + EXTRA_DIGITS
+
+
 def points(acc: Buckets, start: float, width: float, scale: float) -> list[tuple[float, float, float, float]]:
-    """(bucket start time, min, avg, max) in display units, in time order."""
-    return [(start + i * width, b[0] * scale, b[1] / b[2] * scale, b[3] * scale) for i, b in sorted(acc.items())]
+    """(bucket start time, min, avg, max) in display units, in time order, rounded (see above)."""
+    d = decimals(scale)
+    return [
+        (start + i * width, round(b[0] * scale, d), round(b[1] / b[2] * scale, d), round(b[3] * scale, d))
+        for i, b in sorted(acc.items())
+    ]
 
 
 def combine(per_string: list[Buckets], how: str) -> Buckets:

@@ -33,6 +33,7 @@ from storage.history.compactor import (
     presence_mask,
 )
 from storage.history.day_data import DayData, load_day
+from storage.history.discharge_summary import DischargeSummaries
 from storage.history.scan_row import (
     ScanRow,
     string_field_value,
@@ -76,6 +77,7 @@ class HistoryQueries:
         self.storage_dir = Path(storage_dir)
         self._catalog: list[StringInfo] = []
         self._catalog_read = -1e9
+        self._summaries = DischargeSummaries(self.storage_dir)
 
     # ------------------------------------------------------------ catalog
 
@@ -267,6 +269,13 @@ class HistoryQueries:
             for i, u, s, a, b in rows
         ]
 
+    def discharge_table(
+        self, ups_id: str | None = None, string_id: str | None = None, cancel: CancelToken = NEVER
+    ) -> list[dict]:
+        """The events, each with its duration, Ah and lowest voltages (discharge_summary.py)."""
+        events = self.discharge_events(ups_id, string_id, cancel)
+        return [{**e, **self._summaries.of(e, cancel).as_dict()} for e in events]
+
     def discharge_event_series(
         self, event_id: int, quantity: str, cell: int | None = None, max_points: int = 1000, cancel: CancelToken = NEVER
     ) -> list[Point]:
@@ -439,6 +448,9 @@ class HistoryReader:
 
     async def discharge_events(self, ups_id: str | None = None, string_id: str | None = None) -> list[dict]:
         return await self._run(self.queries.discharge_events, ups_id, string_id)
+
+    async def discharge_table(self, ups_id: str | None = None, string_id: str | None = None) -> list[dict]:
+        return await self._run(self.queries.discharge_table, ups_id, string_id)
 
     async def discharge_event_series(
         self, event_id: int, quantity: str, cell: int | None = None, max_points: int = 1000
