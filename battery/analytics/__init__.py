@@ -18,7 +18,8 @@ Driving a string, per scan (what the string master does, and the bench):
     string = StringAnalytics()
     for scan in scans:                      # scan: timestamp, string V and I, per-cell V/R/T
         cells = [step_cell(c, t, I, cell_v, cell_r_uohm, params) if valid else c for ...]
-        string, result = step_string(string, StringMeasurement(...), cells, params)
+        views = [view_of(c, params) for c in cells]  # SOC, capacity share, resistance rise
+        string, result = step_string(string, StringMeasurement(...), views, params)
         cells = [with_capacity(c, e) for c, e in zip(cells, result.capacity_soh)]
         # result.state (ChargeState), result.soc_pct, result.runtime_min (None unless
         # discharging), result.discharge_active / discharge_started_at, result.event
@@ -52,7 +53,7 @@ The single estimators, usable alone:
 
 from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_baseline
 from battery.analytics.capacity import CapacityRun, finish_run, start_run, step_run
-from battery.analytics.cell_step import CellEstimate, rise_of, step_cell, with_capacity
+from battery.analytics.cell_step import CellEstimate, CellView, rise_of, step_cell, view_of, with_capacity
 from battery.analytics.charge_state import ChargeStateTracker, classify, step_charge_state
 from battery.analytics.discharge import DischargeEvent, DischargeState, step_discharge
 from battery.analytics.insulation import insulation_low
@@ -64,6 +65,7 @@ from battery.analytics.params import (
     InsulationParams,
     RunawayParams,
     SohParams,
+    analytics_params,
     params_for,
 )
 from battery.analytics.runaway import RunawayState, step_runaway
@@ -79,6 +81,7 @@ __all__ = [
     "BatteryParams",
     "CapacityRun",
     "CellEstimate",
+    "CellView",
     "ChargeStateTracker",
     "DischargeEvent",
     "DischargeParams",
@@ -95,6 +98,7 @@ __all__ = [
     "StringMeasurement",
     "StringResult",
     "WeakestCells",
+    "analytics_params",
     "baseline_uohm",
     "classify",
     "finish_run",
@@ -119,5 +123,6 @@ __all__ = [
     "string_weakest",
     "ups_runtime_min",
     "ups_weakest",
+    "view_of",
     "with_capacity",
 ]

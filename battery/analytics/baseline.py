@@ -67,8 +67,9 @@ def _learned(baseline: ResistanceBaseline, now: float, params: BaselineParams) -
     return ResistanceBaseline(baseline.started_at, baseline.samples, baseline.last_sample_at, median, now)
 
 
-def seeded(reference_uohm: int, now: float) -> ResistanceBaseline:
-    """A baseline from an older gateway's single reference reading: one sample, still learning."""
+def seeded(reference_uohm: int) -> ResistanceBaseline:
+    """A baseline from an older gateway's single reference reading: one sample, still learning
+    (its window starts with the next reading)."""
     if reference_uohm <= 0:
         return ResistanceBaseline()
-    return ResistanceBaseline(now, (int(reference_uohm),), now)
+    return ResistanceBaseline(samples=(int(reference_uohm),))

@@ -68,6 +68,19 @@ def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:
     return resistance_rise(cell.resistance_avg_uohm, baseline_uohm(cell.baseline, params.baseline))
 
 
+@dataclass(frozen=True)
+class CellView:
+    """What the string step needs of a cell: its SOC, its capacity share and its resistance rise."""
+
+    soc_pct: float
+    capacity_fraction: float = 1.0
+    resistance_rise: float | None = None  # R / baseline − 1
+
+
+def view_of(cell: CellEstimate | None, params: AnalyticsParams) -> CellView | None:
+    return None if cell is None else CellView(cell.soc.soc_pct, cell.capacity_fraction, rise_of(cell, params))
+
+
 def with_capacity(cell: CellEstimate, estimate: SohEstimate | None) -> CellEstimate:
     """The cell with a new capacity SOH (from a finished discharge); None changes nothing."""
     if estimate is None or estimate.soh_pct is None:

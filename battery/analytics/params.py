@@ -120,3 +120,8 @@ class AnalyticsParams:
 def params_for(nominal_voltage: int, capacity_ah: float, **overrides) -> BatteryParams:
     """The default parameters of a battery type, with any field overridden by name."""
     return replace(BatteryParams(nominal_voltage, float(capacity_ah)), **overrides)
+
+
+def analytics_params(battery) -> AnalyticsParams:
+    """The default parameters of a string's BatteryType (battery.site), as the gateway uses them."""
+    return AnalyticsParams(params_for(battery.nominal_voltage, battery.capacity_ah))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from battery.analytics.capacity import CapacityRun, finish_run, start_run, step_run
-from battery.analytics.cell_step import CellEstimate, rise_of
+from battery.analytics.cell_step import CellView
 from battery.analytics.charge_state import ChargeStateTracker, step_charge_state
 from battery.analytics.discharge import DischargeEvent, DischargeState, step_discharge
 from battery.analytics.insulation import insulation_low
@@ -69,10 +69,10 @@ class StringResult:
 def step_string(
     state: StringAnalytics,
     m: StringMeasurement,
-    cells: Sequence[CellEstimate | None],
+    cells: Sequence[CellView | None],
     params: AnalyticsParams,
 ) -> tuple[StringAnalytics, StringResult]:
-    """`cells`: each cell's estimate after this scan (None for a cell without one)."""
+    """`cells`: each cell's view after this scan (cell_step.view_of; None for a cell without one)."""
     battery = params.battery
     dt_s = 0.0 if state.last_at is None else m.timestamp - state.last_at
     if dt_s > battery.max_gap_s:
@@ -81,17 +81,17 @@ def step_string(
     vpc = battery.vpc(m.voltage_v, n)
     charge = step_charge_state(state.charge, m.current_a, vpc, dt_s, battery, m.hall_ok, m.relay_closed)
     valid = [(i, c) for i, c in enumerate(cells) if c is not None and m.cell_voltage_mv[i]]
-    soc = min((c.soc.soc_pct for _, c in valid), default=state.soc_pct)
+    soc = min((c.soc_pct for _, c in valid), default=state.soc_pct)
     runtime = None
     if charge.state == ChargeState.DISCHARGE:
-        estimates = [runtime_min(c.soc.soc_pct, m.current_a, battery, c.capacity_fraction) for _, c in valid]
+        estimates = [runtime_min(c.soc_pct, m.current_a, battery, c.capacity_fraction) for _, c in valid]
         runtime = min((r for r in estimates if r is not None), default=None)
     discharge, event = step_discharge(
         state.discharge, m.timestamp, dt_s, m.voltage_v, m.current_a, m.cell_voltage_mv, battery, params.discharge
     )
     runs, capacity = _capacity(state, discharge, event, m, cells, dt_s, params)
     weakest = string_weakest(
-        [rise_of(c, params) for c in cells],
+        [None if c is None else c.resistance_rise for c in cells],
         m.cell_voltage_mv,
         m.cell_temperature_c,
         discharging=charge.state == ChargeState.DISCHARGE,
@@ -130,7 +130,7 @@ def _capacity(
     discharge: DischargeState,
     event: DischargeEvent | None,
     m: StringMeasurement,
-    cells: Sequence[CellEstimate | None],
+    cells: Sequence[CellView | None],
     dt_s: float,
     params: AnalyticsParams,
 ) -> tuple[tuple[CapacityRun | None, ...], tuple[SohEstimate | None, ...]]:
@@ -146,7 +146,7 @@ def _capacity(
         return (), (None,) * n
     runs = state.capacity_runs
     if len(runs) != n:  # the event just opened: each cell starts from what it had
-        runs = tuple(None if c is None else start_run(c.soc.soc_pct) for c in cells)
+        runs = tuple(None if c is None else start_run(c.soc_pct) for c in cells)
     stepped = []
     for i, run in enumerate(runs):
         mv, r = m.cell_voltage_mv[i], m.cell_resistance_uohm[i]

@@ -14,6 +14,7 @@ from battery.analytics import (
     params_for,
     step_cell,
     step_string,
+    view_of,
     with_capacity,
 )
 from battery.codes import ChargeState
@@ -34,7 +35,7 @@ class Bench:
         self.cells = [step_cell(c, self.t, current_a, battery_v, r, PARAMS) for c, r in zip(self.cells, resistance)]
         mv = tuple(round(battery_v * 1000) for _ in range(N))
         m = StringMeasurement(self.t, battery_v * N, current_a, mv, tuple(resistance), (25.0,) * N, 25.0)
-        self.string, result = step_string(self.string, m, self.cells, PARAMS)
+        self.string, result = step_string(self.string, m, [view_of(c, PARAMS) for c in self.cells], PARAMS)
         self.cells = [with_capacity(c, e) for c, e in zip(self.cells, result.capacity_soh)]
         self.results.append(result)
         return result
