@@ -17,7 +17,6 @@ from protocols.scada import snmp_oids as so
 from protocols.scada.served_values import served_cell_values
 
 BATTERY_LOW_SOC_PCT = 25.0  # upsBatteryStatus batteryLow below this state of charge
-DISCHARGE_CURRENT_A = -0.5  # a UPS current below this counts as running on battery
 
 
 # ------------------------------------------------------------------------------------------
@@ -70,23 +69,21 @@ def ups_battery_group(
     ups: UpsStatus | None,
     stale: bool,
     strings: Iterable[StringStatus],
-    capacity_ah: float,
     on_battery_since: float | None,
     now: float,
 ) -> dict[str, int | None]:
     """UPS-MIB upsBattery objects of one UPS from its status and its strings' statuses.
 
-    upsEstimatedMinutesRemaining is absent unless the UPS is discharging (no load, no
-    estimate); upsBatteryTemperature is the hottest fresh cell whose temperature is a
+    upsEstimatedMinutesRemaining is the UPS's runtime (battery/analytics: its shortest string's,
+    from SOC, the present current and Peukert), absent unless the UPS is discharging (no load,
+    no estimate); upsSecondsOnBattery counts from the start of its strings' discharge event; upsBatteryTemperature is the hottest fresh cell whose temperature is a
     measurement (a sensor fault's 300.0 °C is not: protocols/scada/served_values.py), in whole °C.
     """
     if ups is None or stale or ups.soc_pct is None or ups.voltage_v is None:
         return {c.name: (1 if c.name == "upsBatteryStatus" else None) for c in so.UPS_BATTERY}
     soc = ups.soc_pct
     battery_status = 4 if soc <= 0 else 3 if soc < BATTERY_LOW_SOC_PCT else 2
-    minutes = None
-    if ups.current_a is not None and ups.current_a < DISCHARGE_CURRENT_A and capacity_ah > 0:
-        minutes = max(1, round(soc / 100 * capacity_ah / -ups.current_a * 60))
+    minutes = None if ups.runtime_min is None else max(1, round(ups.runtime_min))
     temps = [t for s in strings if not s.stale for t in served_temperatures(s)]
     return {
         "upsBatteryStatus": battery_status,
