@@ -50,7 +50,9 @@ def test_a_string_without_a_bm_gs_never_raises_insulation_low():
 
 
 def test_the_runaway_warning_is_raised_at_once_and_switches_the_string_off():
-    _, events = run(string_limits_for(_string()), [{"runaway": False}, {"runaway": True}, {"runaway": False}] + [{}] * 4)
+    _, events = run(
+        string_limits_for(_string()), [{"runaway": False}, {"runaway": True}, {"runaway": False}] + [{}] * 4
+    )
     raised = [e for e in events if e.raised]
     assert [e.kind for e in raised] == [AlarmKind.THERMAL_RUNAWAY] and raised[0].time == 5.0
     assert AlarmKind.THERMAL_RUNAWAY in DEFAULT_SWITCH_OFF_KINDS
