@@ -147,6 +147,7 @@ def sample_topology(
                 battery=BatteryType(nominal_voltage=12, capacity_ah=100.0, count=cells),
                 hall_range_a=300,
                 climate_sensor=(i % 2 == 1),
+                insulation_sensor=(i % 2 == 1),
             )
             for i in range((u - 1) * strings_per_ups + 1, u * strings_per_ups + 1)
         )

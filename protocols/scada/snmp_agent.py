@@ -300,18 +300,20 @@ class BtmsSnmpAgent(SiteRenderer):
 
     def _render_cells(self, index: int, count: int, s: StringStatus | None) -> None:
         set_ = self.store.set
-        cols = [c.oid for c in so.CELL_COLUMNS[1:]]  # status, V, R, T, SOC, SOH, faults
+        cols = [c.oid for c in so.CELL_COLUMNS[1:]]  # status, V, R, T, SOC, SOH, faults, balancing
         have = len(s.cell_health) if s is not None else 0
+        balancing = s.cell_balancing if s is not None else ()
         for i in range(count):
             key = (index, i + 1)
             if s is not None and i < have and cell_answered(s.cell_health[i], s.cell_faults[i]):
                 v, r, t = served_cell_values(
                     s.cell_faults[i], s.cell_voltage_mv[i], s.cell_resistance_uohm[i], s.cell_temperature_dc[i]
                 )
-                row = (int(s.cell_health[i]), v, r, t, s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i])
+                b = (1 if balancing[i] else 2) if i < len(balancing) else None  # None: the device does not say
+                row = (int(s.cell_health[i]), v, r, t, s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i], b)
             else:
                 faults = s.cell_faults[i] if s is not None and i < len(s.cell_faults) else None
-                row = (int(Health.STALE), None, None, None, None, None, faults)
+                row = (int(Health.STALE), None, None, None, None, None, faults, None)
             for oid, value in zip(cols, row):
                 set_(oid + key, value)
 

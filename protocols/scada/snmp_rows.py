@@ -17,6 +17,7 @@ from protocols.scada import snmp_oids as so
 from protocols.scada.served_values import served_cell_values
 
 BATTERY_LOW_SOC_PCT = 25.0  # upsBatteryStatus batteryLow below this state of charge
+SOH_METHODS = {"none": 0, "resistance": 1, "capacity": 2}  # btmsStringSohMethod
 
 
 # ------------------------------------------------------------------------------------------
@@ -52,6 +53,12 @@ def string_row(status: StringStatus | None, stale: bool) -> dict[str, int | None
         "btmsStringAmbientHumidity": _wire("btmsStringAmbientHumidity", s.humidity_pct) if s else None,
         "btmsStringRelayClosed": (1 if s.relay_closed else 2) if s else None,
         "btmsStringHallSensorOk": (1 if s.hall_ok else 2) if s else None,
+        "btmsStringRuntime": _wire("btmsStringRuntime", s.runtime_min) if s else None,
+        "btmsStringInsulationResistance": _wire("btmsStringInsulationResistance", s.insulation_kohm) if s else None,
+        "btmsStringSohMethod": SOH_METHODS.get(s.soh_method, 0) if s else None,
+        "btmsStringRunawayWarning": (1 if s.runaway else 2) if s else None,
+        "btmsStringInsulationLow": (1 if s.insulation_low else 2) if s else None,
+        "btmsStringDischargeStart": int(s.discharge_started_at or 0) if s else None,
     }
 
 
@@ -62,6 +69,7 @@ def ups_row(status: UpsStatus | None, stale: bool) -> dict[str, int | None]:
         "btmsUpsVoltage": _wire("btmsUpsVoltage", s.voltage_v) if s else None,
         "btmsUpsCurrent": _wire("btmsUpsCurrent", s.current_a) if s else None,
         "btmsUpsSoc": _wire("btmsUpsSoc", s.soc_pct) if s else None,
+        "btmsUpsRuntime": _wire("btmsUpsRuntime", s.runtime_min) if s else None,
     }
 
 
