@@ -75,6 +75,8 @@ def make_status(
         cell_temperature_dc=tuple(250 for _ in range(cells)),
         cell_soc_pct=tuple(90 for _ in range(cells)),
         cell_soh_pct=tuple(99 for _ in range(cells)),
+        # a discharging scan belongs to a discharge event (the string master's detector)
+        discharge_started_at=ts if state == ChargeState.DISCHARGE else None,
     )
 
 
