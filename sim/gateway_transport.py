@@ -103,6 +103,9 @@ class SimTransport(FieldBusTransport):
             cell_resistance_uohm=m.cell_resistance_uohm,
             cell_temperature_dc=m.cell_temperature_dc,
             cell_responded=m.cell_responded,
+            # A model that simulates a BM-GS or the BM-CS balancing bit reports them; others do not.
+            insulation_kohm=getattr(m, "insulation_kohm", None),
+            cell_balancing=getattr(m, "cell_balancing", ()),
         )
 
     def write_output(self, device_address: int, output: int, on: bool) -> None:

@@ -113,7 +113,10 @@ def encode_string_master(
     firmware: int = 0x0100,
     balancing: Sequence[bool] = (),
 ) -> list[int]:
-    """The whole register image of a string master (header + cells) for the values of a scan."""
+    """The whole register image of a string master (header + cells) for the values of a scan.
+    Insulation and balancing not given are the scan's own."""
+    insulation_kohm = scan.insulation_kohm if insulation_kohm is None else insulation_kohm
+    balancing = balancing or scan.cell_balancing
     cells = len(scan.cell_voltage_mv)
     for name in ("cell_resistance_uohm", "cell_temperature_dc", "cell_responded"):
         if len(getattr(scan, name)) != cells:
@@ -176,6 +179,7 @@ def decode_string_master(string_id: str, scan_no: int, timestamp: float, registe
         raise DecodeError(f"{where}: {len(registers)} registers for {cells} cells, need {need}")
     flags = registers[3]
     climate = bool(flags & dm.STRING_FLAG_CLIMATE_FITTED)
+    insulation = bool(flags & dm.STRING_FLAG_INSULATION_FITTED)
     c = dm.CLIMATE_WINDOW
     blocks = [registers[dm.CELL_BLOCK_START + dm.CELL_BLOCK_SIZE * i :][: dm.CELL_BLOCK_SIZE] for i in range(cells)]
     return StringScan(
@@ -193,6 +197,8 @@ def decode_string_master(string_id: str, scan_no: int, timestamp: float, registe
         cell_resistance_uohm=tuple(to_long(b[1], b[2], signed=False) for b in blocks),
         cell_temperature_dc=tuple(to_int16(b[3]) for b in blocks),
         cell_responded=tuple(not b[4] & dm.CELL_STATUS_NO_RESPONSE for b in blocks),
+        insulation_kohm=registers[dm.INSULATION_WINDOW + 2] if insulation else None,
+        cell_balancing=tuple(bool(b[4] & dm.CELL_STATUS_BALANCING) for b in blocks),
     )
 
 

@@ -1,4 +1,6 @@
-"""Discharge events: when a string master's state says DISCHARGE, an event is on.
+"""Discharge events: while a string master's discharge detector has an event under way
+(StringStatus.discharge_started_at, battery/analytics/discharge.py: past a threshold for a
+minimum time, until charging resumes), the string's scans belong to an event.
 
 A stale scan (the string did not answer) neither starts nor ends an event: the string's
 state is unknown then, and a discharge does not stop because a cable was pulled.
@@ -6,10 +8,12 @@ state is unknown then, and a discharge does not stop because a cable was pulled.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import Enum
 
-from battery.codes import ChargeState, Health
+from battery.analytics.discharge import DischargeEvent
+from battery.codes import Health
 
 
 class Transition(Enum):
@@ -18,10 +22,9 @@ class Transition(Enum):
     END = 2
 
 
-def transition(in_discharge: bool, health: int, state: int) -> Transition:
+def transition(in_discharge: bool, health: int, discharging: bool) -> Transition:
     if health == Health.STALE:
         return Transition.NONE
-    discharging = state == ChargeState.DISCHARGE
     if discharging and not in_discharge:
         return Transition.START
     if in_discharge and not discharging:
@@ -36,10 +39,10 @@ class DischargeTracker:
     next_id: int = 1
     open_events: dict[int, int] = field(default_factory=dict)
 
-    def on_scan(self, string_no: int, health: int, state: int) -> tuple[Transition, int | None]:
+    def on_scan(self, string_no: int, health: int, discharging: bool) -> tuple[Transition, int | None]:
         """(what happened, id of the event this scan belongs to, if any)."""
         current = self.open_events.get(string_no)
-        t = transition(current is not None, health, state)
+        t = transition(current is not None, health, discharging)
         if t is Transition.START:
             current = self.next_id
             self.next_id += 1
@@ -48,3 +51,25 @@ class DischargeTracker:
             del self.open_events[string_no]
             return t, current
         return t, current
+
+
+def summary_row(event_id: int, event: DischargeEvent) -> tuple[str, tuple]:
+    """The SQL that stores what the detector measured over a finished event."""
+    return (
+        "INSERT OR REPLACE INTO discharge_summary (event_id, ah, wh, min_string_v, min_cell_mv, weakest_cells) "
+        "VALUES (?,?,?,?,?,?)",
+        (event_id, event.ah, event.wh, event.min_string_v, event.min_cell_mv, json.dumps(event.weakest_cells)),
+    )
+
+
+def summary_json(ah, wh, min_string_v, min_cell_mv, weakest: str | None) -> dict | None:
+    """A stored summary as the API serves it (None: the event goes on, or ended before summaries)."""
+    if ah is None:
+        return None
+    return {
+        "ah": round(ah, 2),
+        "wh": round(wh, 1),
+        "min_string_voltage_v": None if min_string_v is None else round(min_string_v, 2),
+        "min_cell_voltage_v": None if min_cell_mv is None else min_cell_mv / 1000,
+        "weakest_cells": [{"cell": c, "min_voltage_v": mv / 1000} for c, mv in json.loads(weakest or "[]")],
+    }
