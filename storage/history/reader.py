@@ -33,8 +33,8 @@ from storage.history.compactor import (
     presence_mask,
 )
 from storage.history.day_data import DayData, load_day
-from storage.history.discharge_summary import DischargeSummaries
 from storage.history.discharge import summary_json
+from storage.history.discharge_summary import DischargeSummaries
 from storage.history.scan_row import (
     ScanRow,
     string_field_value,
