@@ -27,19 +27,11 @@ from battery.codes import Health
 from battery.plausibility import cell_answered
 from storage.history import downsample, formats, schema, summaries
 from storage.history.cancel import NEVER, CancelToken
-from storage.history.compactor import (
-    CELL_SUMMARY_FIELDS,
-    STRING_SUMMARY_FIELDS,
-    presence_mask,
-)
+from storage.history.compactor import CELL_SUMMARY_FIELDS, STRING_SUMMARY_FIELDS, presence_mask
 from storage.history.day_data import DayData, load_day
 from storage.history.discharge import summary_json
 from storage.history.discharge_summary import DischargeSummaries
-from storage.history.scan_row import (
-    ScanRow,
-    string_field_value,
-    unpack_scan,
-)
+from storage.history.scan_row import ScanRow, string_field_value, unpack_scan
 from storage.history.schema import ABSENT, CELL_FIELDS, DAY_S, STRING_FIELDS
 from storage.history.stored_days import clamp_to_stored, days_within, stored_days
 from storage.sql_filter import where_equal
