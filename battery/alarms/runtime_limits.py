@@ -30,6 +30,7 @@ LIMIT_LABELS: dict[str, str] = {
     "cell_soc_low_pct": "Cell SoC low limit",
     "cell_soh_low_pct": "Cell SoH low limit",
     "cell_temperature_high_c": "Cell temperature high limit",
+    "string_insulation_low_kohm": "String insulation resistance low limit",
     "alarm_on_delay_s": "Alarm on-delay",
     "alarm_off_delay_s": "Alarm off-delay",
 }
@@ -91,10 +92,12 @@ class LimitRow:
 
 
 def effective_values(string: StringConfig) -> dict[str, float]:
-    """Every overridable limit's value for this string, in the engineering units of the overrides."""
+    """Every limit of this string that can be overridden, in the engineering units of the overrides
+    (the insulation limit only where the string has a BM-GS)."""
     cell = cell_limits_for_string(string)
     s = string_limits_for(string)
-    return {
+    insulation = {} if s.insulation_low is None else {"string_insulation_low_kohm": float(s.insulation_low.threshold)}
+    return insulation | {
         "cell_voltage_high_v": cell.voltage_high.threshold / 1000,
         "cell_voltage_low_v": cell.voltage_low.threshold / 1000,
         "cell_resistance_high_mohm": cell.resistance_high.threshold / 1000,
@@ -120,6 +123,8 @@ def limit_rows(string: StringConfig, stored: Mapping[str, float]) -> list[LimitR
     from_topology = dict(string.alarm_overrides)
     rows = []
     for name, label in LIMIT_LABELS.items():
+        if name not in effective:  # the insulation limit of a string without a BM-GS
+            continue
         unit, low, high = OVERRIDE_RANGES[name]
         rows.append(LimitRow(name, label, unit, low, high, effective[name], from_topology.get(name), stored.get(name)))
     return rows
