@@ -1,4 +1,5 @@
-"""The `btms` command line: run, check, bom, token, user, secret, export, sim, sim-fault, discover."""
+"""The `btms` command line: run, check, bom, token, user, limits, notify, secret, export, sim, sim-fault,
+discover."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     from btms.user_command import add_user_parser
 
     add_user_parser(commands, DEFAULT_TOPOLOGY)
+
+    from btms.alarm_settings_command import add_alarm_settings_parsers
+
+    add_alarm_settings_parsers(commands, DEFAULT_TOPOLOGY)
 
     from storage.notification_settings import SECRET_KEYS
 
@@ -106,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return _secret(args)
     if args.command == "user":
         return _user(args)
+    if args.command in ("limits", "notify"):
+        return _alarm_settings(args)
     if args.command == "export":
         return _export(args)
     if args.command == "sim":
@@ -242,6 +249,22 @@ def _user(args) -> int:
     return run_user(args, storage)
 
 
+def _alarm_settings(args) -> int:
+    import getpass
+
+    from btms.alarm_settings_command import run_limits, run_notify
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    storage = topology.storage_dir()
+    if not _storage_private(storage, f"btms {args.command}"):
+        return 1
+    if args.command == "limits":
+        return run_limits(args, topology, f"{getpass.getuser()} (btms limits)")
+    return run_notify(args, topology)
+
+
 def _token(args) -> int:
     from web.api_tokens import TokenError, create_token, list_tokens, revoke_token
 
@@ -315,7 +338,7 @@ def _secret(args) -> int:
         print(f"{command}: {error}", file=sys.stderr)
         return 1
     done = "set" if value else "removed"
-    print(f"{args.name} {done} in {secrets_path(storage)}; a running gateway uses it from its next start")
+    print(f"{args.name} {done} in {secrets_path(storage)}; a running gateway uses it within a few seconds")
     return 0
 
 

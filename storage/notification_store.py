@@ -31,12 +31,16 @@ from storage.notification_settings import (
 )
 from storage.secrets_file import SECRETS_FILE, read_secrets, update_secrets
 from storage.settings_db import open_settings_async
+from storage.settings_version import SCHEMA as VERSION_SCHEMA
+from storage.settings_version import bump_settings_version_async
+from storage.sql_filter import where_equal
 
 SECRET_REFERENCE = f"@{SECRETS_FILE}"  # a secret's row in settings.db: "the value is in the secrets file"
 
 _log = structlog.get_logger("gateway.notifier")
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, password_hash TEXT, email TEXT, phone TEXT, role TEXT NOT NULL DEFAULT 'operator',
     full_name TEXT NOT NULL DEFAULT '', receive_email INTEGER NOT NULL DEFAULT 1, receive_sms INTEGER NOT NULL DEFAULT 1
@@ -66,6 +70,8 @@ CREATE TABLE IF NOT EXISTS notification_log (
 );
 CREATE INDEX IF NOT EXISTS notification_log_by_channel ON notification_log (channel, id);
 """
+    + VERSION_SCHEMA
+)
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,7 @@ class NotificationStore:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             sorted(kv.items()),
         )
+        await bump_settings_version_async(self._db)  # a running gateway has the notifier re-read them
         await self._db.commit()
 
     async def _move_clear_secrets(self) -> None:
@@ -238,6 +245,7 @@ class NotificationStore:
             " ON CONFLICT (string_id, kind) DO UPDATE SET email = excluded.email, sms = excluded.sms",
             (string_id, str(kind), int(email), int(sms)),
         )
+        await bump_settings_version_async(self._db)
         await self._db.commit()
 
     async def recipients(self, channel: str) -> list[Recipient]:
@@ -357,14 +365,24 @@ class NotificationStore:
         )
         await self._db.commit()
 
-    async def log(self, channel: str, offset: int = 0, limit: int = 10) -> tuple[list[LogEntry], int]:
-        """A page of the e-mail or SMS log, newest first, and the total count."""
+    async def log(
+        self,
+        channel: str,
+        offset: int = 0,
+        limit: int = 10,
+        *,
+        ups_id: str | None = None,
+        string_id: str | None = None,
+    ) -> tuple[list[LogEntry], int]:
+        """A page of the e-mail or SMS log, newest first, and the total count; at UPS or string
+        level only that UPS's or string's messages."""
         _check_channel(channel)
-        async with self._db.execute("SELECT COUNT(*) FROM notification_log WHERE channel = ?", (channel,)) as cur:
+        where, args = where_equal(channel=channel, ups_id=ups_id, string_id=string_id)
+        async with self._db.execute(f"SELECT COUNT(*) FROM notification_log{where}", args) as cur:
             total = int((await cur.fetchone())[0])
         async with self._db.execute(
             "SELECT id, channel, ups_id, string_id, cell_index, alarm, time, contact, status, error"
-            " FROM notification_log WHERE channel = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-            (channel, limit, offset),
+            f" FROM notification_log{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
         ) as cur:
             return [LogEntry(*r) for r in await cur.fetchall()], total

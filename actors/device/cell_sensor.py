@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from thespian.actors import Actor
 
-from actors.messages.down import InitCell
+from actors.messages.down import ChangeCellLimits, InitCell
 from actors.messages.service import CrashForTest
 from actors.messages.up import CellFailed
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
@@ -70,6 +70,8 @@ class CellSensor(Actor):
                 self.send(sender, status)
         elif kind is InitCell:
             self._init(message)
+        elif kind is ChangeCellLimits:
+            self.limits = message.limits  # the alarm states stay: a limit moved past the value clears it
         elif kind is CrashForTest:
             raise RuntimeError(f"cell {self.index}: crash requested by a test")
 

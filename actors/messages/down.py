@@ -120,6 +120,32 @@ class LogAction:
 
 
 @dataclass(frozen=True)
+class SettingsChanged:
+    """Web -> gateway: a runtime setting in settings.db changed (alarm limits, notification
+    settings or switches); read them now rather than at the next poll of the settings version."""
+
+
+@dataclass(frozen=True)
+class SetAlarmLimits:
+    """Gateway -> UPS -> string master: the string's alarm limits changed at run time.
+
+    `overrides` is the string's whole effective set (topology.yaml's with the stored runtime
+    ones on top, battery/alarms/runtime_limits.py), already checked: applying it twice is
+    harmless, and a re-created string master gets the same from its UPS's configuration."""
+
+    string_id: str
+    overrides: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class ChangeCellLimits:
+    """String master -> its in-process cell bank -> every CellSensor: compare with these from the
+    next scan on (each cell keeps its alarm states; a delay already running goes on)."""
+
+    limits: CellLimits  # in-process only
+
+
+@dataclass(frozen=True)
 class ReloadNotificationSettings:
     """Web -> notifier: the SMTP/SMS/matrix settings in settings.db were changed."""
 

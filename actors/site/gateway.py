@@ -35,8 +35,10 @@ from actors.messages.down import (
     InitUps,
     InitWebServer,
     LogAction,
+    ReloadNotificationSettings,
     SendTestNotification,
     SetSiren,
+    SettingsChanged,
 )
 from actors.messages.service import (
     ALARMS,
@@ -62,6 +64,7 @@ from actors.messages.up import (
     StringSnapshotSaved,
     UpsUpdate,
 )
+from actors.site.runtime_settings import POLL_PERIOD_S, RuntimeSettings
 from actors.ups.ups import Ups
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
@@ -99,6 +102,7 @@ class Gateway(ActorTypeDispatcher):
         self.ready_to = None
         self.services_expected: set[str] = set()
         self.services_reported: dict[str, str | None] = {}
+        self.runtime_settings: RuntimeSettings | None = None
         self.log = get_logger("btms.gateway")
 
     # -- building the tree ------------------------------------------------------------------
@@ -111,6 +115,8 @@ class Gateway(ActorTypeDispatcher):
             self.snapshots = load_snapshots(self.topology.storage_dir())
         except ValueError as error:  # a damaged file must not stop the gateway: start from scratch
             self.log.error("string snapshots not restored", error=str(error))
+        self.runtime_settings = RuntimeSettings(self.topology, self.topology.storage_dir() / "settings.db")
+        self.runtime_settings.poll()  # before the UPSes: they start with the stored alarm limits
         self._spawn("alarms")  # first: the tree below sends its alarm events straight to it
         self._spawn("notifier")
         self._spawn("historian")
@@ -125,6 +131,7 @@ class Gateway(ActorTypeDispatcher):
             self._spawn(name)
         self.log.info("actor tree created", children=[n for n, _ in self.children])
         self.wakeupAfter(timedelta(seconds=SNAPSHOT_SAVE_PERIOD_S), payload="save-snapshots")
+        self.wakeupAfter(timedelta(seconds=POLL_PERIOD_S), payload="settings-poll")
         if self.services_expected:
             self.wakeupAfter(timedelta(seconds=READY_TIMEOUT_S), payload="ready-timeout")
         else:
@@ -152,7 +159,7 @@ class Gateway(ActorTypeDispatcher):
             factories[f"ups:{ups.id}"] = lambda ups=ups: (
                 Ups,
                 InitUps(
-                    ups,
+                    self.runtime_settings.ups_config(ups),
                     self._bus_addresses(),
                     self.myAddress,
                     child_named(self.children, "alarms"),
@@ -240,6 +247,9 @@ class Gateway(ActorTypeDispatcher):
         if message.payload == "save-snapshots":
             self._save_snapshots()
             self.wakeupAfter(timedelta(seconds=SNAPSHOT_SAVE_PERIOD_S), payload="save-snapshots")
+        elif message.payload == "settings-poll":
+            self._apply_runtime_settings()
+            self.wakeupAfter(timedelta(seconds=POLL_PERIOD_S), payload="settings-poll")
         elif message.payload == "publish":
             self.publish_armed = False
             self._publish()
@@ -275,6 +285,17 @@ class Gateway(ActorTypeDispatcher):
             GatewayReady(self.topology.gateway.id, tuple(n for n, _ in self.children), failures + missing),
         )
         self.ready_to = None
+
+    def receiveMsg_SettingsChanged(self, message: SettingsChanged, sender):
+        self._apply_runtime_settings()
+
+    def _apply_runtime_settings(self) -> None:
+        """Changed alarm limits go down to their string's UPS; the notifier re-reads its settings."""
+        changes, moved = self.runtime_settings.poll()
+        for change in changes:
+            self._to_child(f"ups:{self.topology.string(change.string_id).ups_id}", change)
+        if moved:
+            self._to_child("notifier", ReloadNotificationSettings())
 
     # -- data up and out --------------------------------------------------------------------
 

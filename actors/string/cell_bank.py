@@ -19,7 +19,7 @@ from __future__ import annotations
 from thespian.actors import Actor, ActorExitRequest, PoisonMessage
 
 from actors.device.cell_sensor import CellSensor, unresponsive_status
-from actors.messages.down import InitCell, InitCellBank
+from actors.messages.down import ChangeCellLimits, InitCell, InitCellBank
 from actors.messages.service import CrashForTest
 from actors.messages.up import CellBatchResult, CellFailed, CellRoundEnd
 from battery.readings import CellBatch
@@ -51,6 +51,8 @@ class CellBank(Actor):
             self._replace(message.index, sender, failed_this_scan=True)
         elif kind is InitCellBank:
             self._init(message, sender)
+        elif kind is ChangeCellLimits:
+            self._change_limits(message, sender)
         elif kind is CrashForTest:
             self.asker = sender
             self.send(self.cells[message.cell_index - 1], message)
@@ -64,6 +66,14 @@ class CellBank(Actor):
         self.snapshots = list(message.snapshots) + [None] * (count - len(message.snapshots))
         self.statuses = [None] * count
         self.cells = [self._create_cell(i) for i in range(1, count + 1)]
+        self.send(sender, CellBatchResult((), ()))
+
+    def _change_limits(self, message: ChangeCellLimits, sender) -> None:
+        """Every cell gets the new limits before the next batch (in-process: delivered in order);
+        a cell re-created later is created with them."""
+        self.limits = message.limits
+        for cell in self.cells:
+            self.send(cell, message)
         self.send(sender, CellBatchResult((), ()))
 
     def _create_cell(self, index: int):

@@ -18,7 +18,14 @@ from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
 
 from actors.base.alarm_sender import AlarmSender
 from actors.base.init_gate import InitGate
-from actors.messages.down import AttachString, BusAddressChanged, InitCellBank, InitStringMaster
+from actors.messages.down import (
+    AttachString,
+    BusAddressChanged,
+    ChangeCellLimits,
+    InitCellBank,
+    InitStringMaster,
+    SetAlarmLimits,
+)
 from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
 from actors.messages.up import CellBatchResult, StringMasterStarted, StringSnapshotSaved
 from actors.string.cell_bank import CellBank
@@ -59,6 +66,7 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         self.string_limits = None
         self.string_alarms = STRING_ALARMS_CLEAR
         self.miss_limit: int | None = None
+        self.communication_lost_after_s: float | None = None
         self.misses = 0  # unanswered scans in a row
         self.log = get_logger("btms.string_master")
 
@@ -78,19 +86,42 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         self.restart_counts = [0] * count
         self.cells_system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
         self.bank = self.cells_system.createActor(CellBank)
-        self.string_limits = string_limits_for(self.config)
-        cell_limits = cell_limits_for_string(self.config)
-        if message.communication_lost_after_s is not None:  # the bus's miss_limit decides, not a default
-            cell_limits = replace(cell_limits, communication_lost_delay_s=message.communication_lost_after_s)
+        self.communication_lost_after_s = message.communication_lost_after_s
         self.miss_limit = message.miss_limit
-        if self.miss_limit is not None:  # counted in scans (below), not in seconds: a busy bus scans slower
-            self.string_limits = replace(self.string_limits, communication_lost_delay_s=0.0)
+        cell_limits = self._limits_from_config()
         self.cells_system.ask(
             self.bank, InitCellBank(self.config.battery, self.cell_snapshots, cell_limits), CELL_ASK_TIMEOUT_S
         )
         self.send(self.bus, AttachString(self.config.id, self.myAddress))
         self.send(self.ups, StringMasterStarted(self.config.id, self.myAddress, os.getpid()))
         self.log.info("string master started", cells=count, restored=message.snapshot is not None)
+
+    def _limits_from_config(self):
+        """Set the string's limits from self.config and return its cells' (for the cell bank)."""
+        string_limits = string_limits_for(self.config)
+        cell_limits = cell_limits_for_string(self.config)
+        if self.communication_lost_after_s is not None:  # the bus's miss_limit decides, not a default
+            cell_limits = replace(cell_limits, communication_lost_delay_s=self.communication_lost_after_s)
+        if self.miss_limit is not None:  # counted in scans (below), not in seconds: a busy bus scans slower
+            string_limits = replace(string_limits, communication_lost_delay_s=0.0)
+        self.string_limits = string_limits
+        return cell_limits
+
+    def receiveMsg_SetAlarmLimits(self, message: SetAlarmLimits, sender):
+        """Limits changed at run time: the next scan is compared with them. The alarm states stay,
+        so an alarm whose limit moved past the value clears after its off-delay, as any other."""
+        if self.config is None or message.string_id != self.config.id:
+            return
+        before = self.config
+        self.config = replace(self.config, alarm_overrides=message.overrides)
+        try:
+            cell_limits = self._limits_from_config()
+        except ValueError as error:  # checked by the gateway already; never stop scanning over it
+            self.config = before
+            self.log.error("alarm limits not changed", error=str(error))
+            return
+        self.cells_system.ask(self.bank, ChangeCellLimits(cell_limits), CELL_ASK_TIMEOUT_S)
+        self.log.info("alarm limits changed", overrides=dict(message.overrides))
 
     def receiveMsg_BusAddressChanged(self, message: BusAddressChanged, sender):
         if message.bus_id == self.config.bus:

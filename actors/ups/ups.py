@@ -9,13 +9,14 @@ cross-process messages cost per message, not per byte.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
 
 from actors.base.forking import prepare_to_fork
-from actors.base.supervision import RestartPolicy, find_name, replace_child
-from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitStringMaster, InitUps
+from actors.base.supervision import RestartPolicy, child_named, find_name, replace_child
+from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitStringMaster, InitUps, SetAlarmLimits
 from actors.messages.up import StringMasterStarted, StringSnapshotSaved, UpsUpdate
 from actors.string.string_master import StringMaster
 from battery.codes import Health
@@ -109,6 +110,17 @@ class Ups(ActorTypeDispatcher):
         for _, master in self.masters:
             if master is not None:
                 self.send(master, message)
+
+    def receiveMsg_SetAlarmLimits(self, message: SetAlarmLimits, sender):
+        """Kept in the configuration (a re-created string master starts with them) and passed on."""
+        strings = tuple(
+            replace(s, alarm_overrides=message.overrides) if s.id == message.string_id else s
+            for s in self.config.strings
+        )
+        self.config = replace(self.config, strings=strings)
+        master = child_named(self.masters, message.string_id)
+        if master is not None:
+            self.send(master, message)
 
     def receiveMsg_StringSnapshotSaved(self, message: StringSnapshotSaved, sender):
         self.snapshots[message.string_id] = message.snapshot

@@ -142,3 +142,10 @@ def alarm_title(kind: str, detail: str = "") -> str:
     if k is AlarmKind.COMMUNICATION_LOST and detail:  # a device without UPS/string/cell columns (BM-LC)
         return f"{k.title}: {detail}"
     return k.title
+
+
+# The rows of a string's e-mail/SMS switch matrix (the manual's string settings page, then the
+# string's other alarms); the storage alarm belongs to no string.
+STRING_NOTIFICATION_KINDS: tuple[AlarmKind, ...] = tuple(
+    k for k in _SETTING_LABELS if k is not AlarmKind.STORAGE_SPACE_LOW
+)
