@@ -11,8 +11,10 @@ from web.ui.context import UiContext
 
 
 def register_pages(app: Quart, ui: UiContext) -> None:
+    from web.pages.account import account_pages
     from web.pages.login import login_pages
     from web.pages.realtime import realtime_pages
+    from web.pages.settings_site import settings_pages
 
-    for make in (login_pages, realtime_pages):
+    for make in (login_pages, realtime_pages, settings_pages, account_pages):
         app.register_blueprint(make(ui))
