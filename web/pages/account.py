@@ -19,6 +19,7 @@ from web.ui.context import UiContext
 from web.ui.frame import site_level
 from web.ui.render import render_page
 from web.users.book import UserError
+from web.users.passwords import MIN_LENGTH
 
 log = get_logger("btms.web")
 
@@ -29,7 +30,9 @@ def account_pages(ui: UiContext) -> Blueprint:
     async def show(status: int = 200, error: str = ""):
         user = await asyncio.to_thread(ui.users.get, identity().name)
         done = "Your password is changed; your other sessions have ended." if request.args.get("saved") else ""
-        body = await render_page(ui, "account.html", site_level(ui.topology), "", user=user, error=error, done=done)
+        body = await render_page(
+            ui, "account.html", site_level(ui.topology), "", user=user, error=error, done=done, min_length=MIN_LENGTH
+        )
         return body, status
 
     @pages.get("/account")
