@@ -18,6 +18,7 @@ from battery.alarms.kinds import STRING_NOTIFICATION_KINDS, AlarmKind
 from battery.alarms.limits import OVERRIDE_RANGES
 from battery.alarms.runtime_limits import limit_rows, parse_limit_value
 from battery.site import Topology
+from btms.notify_settings_command import add_notify_settings_parsers, run_notify_settings
 from storage.limit_overrides import reset_overrides, set_overrides, string_overrides
 from storage.notification_settings import channel_enabled
 from storage.notification_store import NotificationStore
@@ -45,8 +46,9 @@ def add_alarm_settings_parsers(commands, default_topology: Path) -> None:
     reset.add_argument("string")
     reset.add_argument("name", nargs="?", default=None, help="one limit; without it, every runtime limit")
 
-    notify = commands.add_parser("notify", help="which alarms of a string are sent by e-mail and SMS")
+    notify = commands.add_parser("notify", help="e-mail and SMS: SMTP/SMS settings, which alarms of a string are sent")
     subs = notify.add_subparsers(dest="notify_command", required=True)
+    add_notify_settings_parsers(subs, with_topology)
     with_topology(subs.add_parser("switches", help="a string's e-mail/SMS switch matrix")).add_argument("string")
     switch = with_topology(subs.add_parser("switch", help="switch e-mail and/or SMS of one alarm of a string"))
     switch.add_argument("string")
@@ -88,6 +90,8 @@ def run_limits(args, topology: Topology, who: str) -> int:
 
 
 def run_notify(args, topology: Topology) -> int:
+    if args.notify_command in ("show", "set"):
+        return run_notify_settings(args, topology.storage_dir())
     command = f"btms notify {args.notify_command}"
     try:
         string = _string(topology, args.string)

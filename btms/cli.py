@@ -1,5 +1,5 @@
-"""The `btms` command line: run, check, bom, token, user, limits, notify, secret, export, sim, sim-fault,
-discover."""
+"""The `btms` command line: run, check, bom, token, user, limits, notify, site, secret, export, sim,
+sim-fault, discover."""
 
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     add_user_parser(commands, DEFAULT_TOPOLOGY)
 
     from btms.alarm_settings_command import add_alarm_settings_parsers
+    from btms.site_command import add_site_parser
 
     add_alarm_settings_parsers(commands, DEFAULT_TOPOLOGY)
+    add_site_parser(commands, DEFAULT_TOPOLOGY)
 
     from storage.notification_settings import SECRET_KEYS
     from storage.secrets_file import UPLINK_PASSWORD
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         return _user(args)
     if args.command in ("limits", "notify"):
         return _alarm_settings(args)
+    if args.command == "site":
+        return _site(args)
     if args.command == "export":
         return _export(args)
     if args.command == "sim":
@@ -264,6 +268,18 @@ def _alarm_settings(args) -> int:
     if args.command == "limits":
         return run_limits(args, topology, f"{getpass.getuser()} (btms limits)")
     return run_notify(args, topology)
+
+
+def _site(args) -> int:
+    from btms.site_command import run_site
+
+    topology = _load_or_report(args.topology)
+    if topology is None:
+        return 1
+    storage = topology.storage_dir()
+    if not _storage_private(storage, f"btms site {args.site_command}"):
+        return 1
+    return run_site(args, storage)
 
 
 def _token(args) -> int:

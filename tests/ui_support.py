@@ -96,3 +96,42 @@ class RawBrowser:
 
     def csrf(self, path: str = "/site/realtime") -> str:
         return re.search(r'<meta name="csrf-token" content="([^"]+)"', self.request("GET", path).body).group(1)
+
+
+# -- the same through the app itself (no process): quick tests of pages and forms ------------------
+
+
+def app_with_users(tmp_path: Path, topology=None):
+    """(app, ui) over tmp_path with root (admin), olga (operator) and vera (viewer)."""
+    from tests.factories import ui_context
+    from tests.support import small_topology
+    from web.api_tokens import TokenVerifier
+    from web.app import create_app
+    from web.users.book import User
+
+    ui = ui_context(topology or small_topology(tmp_path), tmp_path)
+    for name, role in (("root", "admin"), ("olga", "operator"), ("vera", "viewer")):
+        ui.users.add(User(name, role), PASSWORD)
+    return create_app(ui, TokenVerifier(tmp_path)), ui
+
+
+async def app_log_in(client, name: str, password: str = PASSWORD):
+    form = await (await client.get("/login")).get_data(as_text=True)
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
+    return await client.post("/login", form={"username": name, "password": password, "login_csrf": token})
+
+
+async def app_csrf(client, path: str = "/account") -> str:
+    page = await (await client.get(path)).get_data(as_text=True)
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def run_app(app, scenario):
+    """asyncio.run(scenario(client)) with the app started (its stores opened) around it."""
+    import asyncio
+
+    async def outer():
+        async with app.test_app():
+            return await scenario(app.test_client())
+
+    return asyncio.run(outer())

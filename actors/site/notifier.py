@@ -329,6 +329,10 @@ class NotificationService:
         """Send a test message now (no batching, no retry) and log the attempt."""
         if channel not in CHANNELS:
             return False, f"unknown channel {channel!r}"
+        try:  # the settings as saved this moment: a test right after a change must prove the change
+            await self.reload()
+        except ValueError as error:
+            return False, f"stored notification settings not usable: {error}"
         site = f"{self._site_name}: " if self._site_name else ""
         label = "Test e-mail" if channel == "email" else "Test SMS"
         text = f"{site}test message from the battery monitoring gateway"

@@ -8,6 +8,7 @@ from web.access import identity
 from web.ui.context import UiContext
 from web.ui.frame import TABS, Level, breadcrumb, tree
 from web.ui.local_time import local_iso, local_text
+from web.ui.site_logo import logo_file
 from web.ui.site_settings import SiteSettings
 
 
@@ -40,5 +41,6 @@ async def render_page(ui: UiContext, template: str, level: Level, tab: str, **co
         crumbs=breadcrumb(level),
         who=identity(),
         site=site_settings(ui),
+        site_logo=logo_file(ui.storage_dir) is not None,
         **context,
     )

@@ -1,0 +1,65 @@
+"""The account page every user reaches from the header: their own password.
+
+The present password is asked (a session left open on a shared screen must not be enough to
+take the account over) and counted by the log-in throttle, so this form cannot be used to guess
+it either. Changing it ends the user's other sessions and keeps the one in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from quart import Blueprint, redirect, request
+
+from observability.log import get_logger
+from web.access import SESSION_COOKIE, identity
+from web.pages.settings_common import field
+from web.request_args import client_address
+from web.ui.context import UiContext
+from web.ui.frame import site_level
+from web.ui.render import render_page
+from web.users.book import UserError
+from web.users.passwords import MIN_LENGTH
+
+log = get_logger("btms.web")
+
+
+def account_pages(ui: UiContext) -> Blueprint:
+    pages = Blueprint("account", __name__)
+
+    async def show(status: int = 200, error: str = ""):
+        user = await asyncio.to_thread(ui.users.get, identity().name)
+        done = "Your password is changed; your other sessions have ended." if request.args.get("saved") else ""
+        body = await render_page(
+            ui, "account.html", site_level(ui.topology), "", user=user, error=error, done=done, min_length=MIN_LENGTH
+        )
+        return body, status
+
+    @pages.get("/account")
+    async def account():
+        return await show()
+
+    @pages.post("/account/password")
+    async def change_password():
+        who = identity()
+        form = await request.form
+        current, new, again = field(form, "current"), field(form, "new"), field(form, "again")
+        address = client_address()
+        wait_s = ui.throttle.retry_after(address, who.name)
+        if wait_s:
+            return await show(429, f"Too many wrong passwords: try again in {wait_s} s.")
+        if await asyncio.to_thread(ui.users.verify, who.name, current) is None:
+            ui.throttle.failed(address, who.name)
+            log.warning("password change refused: wrong present password", user=who.name, client=address)
+            return await show(400, "The present password is not right.")
+        if new != again:
+            return await show(400, "The two new passwords differ.")
+        try:
+            await asyncio.to_thread(ui.users.set_password, who.name, new)
+        except UserError as error:
+            return await show(400, f"New password: {error}.")
+        await ui.sessions.end_all_of(who.name, keep=request.cookies.get(SESSION_COOKIE, ""))
+        log.info("password changed by its owner; other sessions ended", user=who.name)
+        return redirect("/account?saved=1", 303)
+
+    return pages

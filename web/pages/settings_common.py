@@ -1,0 +1,87 @@
+"""What every section of the site's Settings tab shares: the admin-only rule, the section
+navigation, and how a form's result is shown (a saved notice, or the error next to the form).
+
+A POST that succeeds answers 303 to its section with `?saved=<form>` (reloading the page does
+not post again); one that fails renders the section with status 400 and the message next to the
+form that was sent. Sections are separate pages, so each stays short on a 1366x768 screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from quart import redirect, request
+
+from web.access import identity
+from web.ui.context import UiContext
+from web.ui.frame import site_level
+from web.ui.render import render_page
+from web.users.roles import allows
+
+SECTIONS = (
+    ("users", "Users"),
+    ("notify", "E-mail and SMS"),
+    ("snmp", "SNMP"),
+    ("project", "Project and time zone"),
+    ("exports", "Data exports"),
+    ("host", "Network and NTP"),
+)
+SAVED = {
+    "add": "User added.",
+    "user": "User changed.",
+    "remove": "User removed.",
+    "smtp": "SMTP settings saved.",
+    "sms": "SMS settings saved.",
+    "project": "Project settings saved.",
+    "logo": "Logo saved.",
+    "logo-delete": "Logo removed.",
+    "export": "Export started.",
+    "export-delete": "Export deleted.",
+}
+MAX_FIELD = 300  # no form field of these pages needs more; longer input is cut, then refused by its check
+
+
+def admin_only(ui: UiContext) -> Callable:
+    """A page decorator: anyone but an administrator gets 403, as a page in the frame."""
+
+    def decorate(view: Callable[..., Awaitable]) -> Callable[..., Awaitable]:
+        @wraps(view)
+        async def guarded(*args, **kwargs):
+            who = identity()
+            if who is None or not allows(who.role, "admin"):
+                return await render_page(ui, "settings/refused.html", site_level(ui.topology), "settings"), 403
+            return await view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+async def render_section(ui: UiContext, section: str, status: int = 200, errors: dict | None = None, **context):
+    """The section's page; `errors` maps a form's name to the message shown next to it."""
+    saved = SAVED.get(request.args.get("saved", ""), "")
+    body = await render_page(
+        ui,
+        f"settings/{section}.html",
+        site_level(ui.topology),
+        "settings",
+        sections=SECTIONS,
+        section=section,
+        saved=saved,
+        errors=errors or {},
+        **context,
+    )
+    return body, status
+
+
+def saved(section: str, form: str, path: str = ""):
+    return redirect(f"{path or '/site/settings/' + section}?saved={form}", 303)
+
+
+def field(form, name: str, default: str = "") -> str:
+    return (form.get(name) or default)[:MAX_FIELD]
+
+
+def checked(form, name: str) -> bool:
+    return form.get(name) in ("on", "1", "true")

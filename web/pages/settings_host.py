@@ -1,0 +1,42 @@
+"""Settings → SNMP and Settings → Network and NTP: read-only views of what is configured elsewhere.
+
+SNMP is set in topology.yaml (services.snmp) and applied at the gateway's start: the page shows
+it, credentials only as set or not set, with the exact keys to change. The network and the clock
+belong to the host's operating system: the page shows what the host reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from quart import Blueprint
+
+from web.pages.settings_common import admin_only, render_section
+from web.ui.context import UiContext
+from web.ui.host_info import host_name, interfaces, time_service
+
+
+def host_routes(pages: Blueprint, ui: UiContext) -> None:
+    admin = admin_only(ui)
+
+    @pages.get("/site/settings/snmp")
+    @admin
+    async def snmp_page():
+        snmp = ui.topology.services.snmp
+        return await render_section(
+            ui,
+            "snmp",
+            snmp=snmp,
+            read_community_set=snmp.read_community is not None,
+            trap_community_set=snmp.trap_community is not None,
+            v3_users=[(u.name, bool(u.auth_key), bool(u.priv_key)) for u in snmp.v3_users],
+        )
+
+    @pages.get("/site/settings/host")
+    @admin
+    async def host_page():
+        name, nics, clock = await asyncio.gather(
+            asyncio.to_thread(host_name), asyncio.to_thread(interfaces), asyncio.to_thread(time_service)
+        )
+        return await render_section(ui, "host", host=name, interfaces=nics, clock=clock, now=time.time())
