@@ -21,7 +21,7 @@ import io
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import aiosqlite
@@ -164,10 +164,12 @@ def _record(row: Iterable) -> AlarmRecord:
     return AlarmRecord(*row)
 
 
-def format_time(t: float | None) -> str:
-    """Local time with its offset, as the manual's notification texts print it."""
+def format_time(t: float | None, zone: tzinfo | None = None) -> str:
+    """Time with its offset, in `zone` (the site's time zone) or else the machine's local one."""
     if t is None:
         return ""
+    if zone is not None:
+        return datetime.fromtimestamp(t, zone).isoformat(timespec="seconds")
     return datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
 
 
@@ -183,11 +185,13 @@ def table_header(level: AlarmLevel) -> list[str]:
     return list(_HEADERS[level])
 
 
-def table_row(r: AlarmRecord, level: AlarmLevel, labels: Mapping[str, str] | None = None) -> list[str]:
+def table_row(
+    r: AlarmRecord, level: AlarmLevel, labels: Mapping[str, str] | None = None, zone: tzinfo | None = None
+) -> list[str]:
     """One row of the manual's alarm table; `labels` maps UPS/string ids to "#01" style names."""
     labels = labels or {}
     cell = f"#{r.cell_index:03d}" if r.cell_index else ""
-    tail = [format_time(r.from_time), format_time(r.to_time), r.title, r.status, r.acknowledged_by or ""]
+    tail = [format_time(r.from_time, zone), format_time(r.to_time, zone), r.title, r.status, r.acknowledged_by or ""]
     if level is AlarmLevel.SITE:
         head = [
             str(r.id),
@@ -355,9 +359,11 @@ class AlarmStore:
         chunk_rows: int = 500,
         replace: Callable[[AlarmRecord], AlarmRecord] | None = None,
         unsaved: Iterable[AlarmRecord] = (),
+        zone: tzinfo | None = None,
         **criteria,
     ) -> AsyncIterator[str]:
-        """The alarm table as CSV text, in chunks read in bounded queries (no long-held snapshot).
+        """The alarm table as CSV text, in chunks read in bounded queries (no long-held snapshot);
+        times in `zone` (the site's) with their offset.
 
         Every field of the table is text (ids, labels, times, titles, token names): each one is
         written spreadsheet-safe, so a token named `-A1` cannot become a formula.
@@ -382,11 +388,11 @@ class AlarmStore:
             w = csv.writer(out)
             for r in rows:
                 while extra and extra[0].id > r.id:
-                    w.writerow(spreadsheet_row(table_row(extra.pop(0), level, labels)))
-                w.writerow(spreadsheet_row(table_row(replace(r) if replace else r, level, labels)))
+                    w.writerow(spreadsheet_row(table_row(extra.pop(0), level, labels, zone)))
+                w.writerow(spreadsheet_row(table_row(replace(r) if replace else r, level, labels, zone)))
             if not rows:
                 for r in extra:
-                    w.writerow(spreadsheet_row(table_row(r, level, labels)))
+                    w.writerow(spreadsheet_row(table_row(r, level, labels, zone)))
             if out.getvalue():
                 yield out.getvalue()
             if not rows:

@@ -39,11 +39,11 @@ def create_app(ui: UiContext, verifier: TokenVerifier, *, failures: FailureWindo
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.url_map.converters["rowid"] = RowIdConverter  # before the routes that use it
+    zone = lambda: ui.site_settings.read().zone()  # noqa: E731 (read at each download: a change shows at once)
     if history is not None:
-        zone = lambda: ui.site_settings.read().zone()  # noqa: E731 (read at each download: a change shows at once)
         app.register_blueprint(history_routes(history, view.topology, zone=zone), url_prefix=API)
     if alarms is not None and bridge is not None:
-        app.register_blueprint(alarm_routes(alarms, bridge, view.topology), url_prefix=API)
+        app.register_blueprint(alarm_routes(alarms, bridge, view.topology, zone=zone), url_prefix=API)
         app.register_blueprint(notification_routes(ui), url_prefix=API)
     install_template_helpers(app, ui)
     register_pages(app, ui)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
+from datetime import tzinfo
 
 from battery.alarms.active import ENDING_EVENTS, is_active
 from battery.alarms.kinds import AlarmLevel
@@ -116,11 +117,11 @@ class AlarmView:
         return AlarmPage(tuple(active[offset : offset + limit]), len(active))
 
     async def csv_chunks(
-        self, level: AlarmLevel, *, labels: Mapping[str, str] | None = None, **criteria
+        self, level: AlarmLevel, *, labels: Mapping[str, str] | None = None, zone: tzinfo | None = None, **criteria
     ) -> AsyncIterator[str]:
         unsaved = await self._unsaved(AlarmFilter(**criteria))
         async for chunk in self.store.csv_chunks(
-            level, labels=labels, replace=self.live.over, unsaved=unsaved, **criteria
+            level, labels=labels, replace=self.live.over, unsaved=unsaved, zone=zone, **criteria
         ):
             yield chunk
 

@@ -8,7 +8,9 @@ gateway: the AlarmManager owns the table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from quart import Blueprint, Response, jsonify, request
 
@@ -22,6 +24,7 @@ from storage.notification_store import NotificationStore
 from web.access import identity
 from web.alarm_query import alarm_criteria, level_labels
 from web.errors import json_error
+from web.history_args import time_zone
 from web.live_alarms import AlarmView, AnnouncedAlarms
 from web.request_args import BadRequest, integer, require_known
 from web.site_view import iso
@@ -54,7 +57,9 @@ class AlarmAccess:
             self.notifications = None
 
 
-def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) -> Blueprint:
+def alarm_routes(
+    access: AlarmAccess, bridge: TreeBridge, topology: Topology, zone: Callable[[], ZoneInfo] = lambda: ZoneInfo("UTC")
+) -> Blueprint:
     bp = Blueprint("alarms", __name__)
     labels = level_labels(topology)
 
@@ -74,7 +79,8 @@ def alarm_routes(access: AlarmAccess, bridge: TreeBridge, topology: Topology) ->
         level = (
             AlarmLevel.STRING if criteria["string_id"] else AlarmLevel.UPS if criteria["ups_id"] else AlarmLevel.SITE
         )
-        chunks = access.view.csv_chunks(level, labels=labels, **criteria)
+        tz = time_zone(request.args, zone())
+        chunks = access.view.csv_chunks(level, labels=labels, zone=tz, **criteria)
 
         async def body():
             async for chunk in chunks:
