@@ -112,8 +112,11 @@ def encode_string_master(
     insulation_kohm: int | None = None,
     firmware: int = 0x0100,
     balancing: Sequence[bool] = (),
+    insulation_status: int = 0,
 ) -> list[int]:
-    """The whole register image of a string master (header + cells) for the values of a scan."""
+    """The whole register image of a string master (header + cells) for the values of a scan.
+
+    `insulation_kohm` None: no BM-GS fitted. `balancing`: per cell, the BM-CS is bleeding it."""
     cells = len(scan.cell_voltage_mv)
     for name in ("cell_resistance_uohm", "cell_temperature_dc", "cell_responded"):
         if len(getattr(scan, name)) != cells:
@@ -140,7 +143,7 @@ def encode_string_master(
         regs[c : c + 4] = [dm.CLIMATE_SENSOR.type_code, firmware, from_int16(scan.ambient_dc), from_uint16(humidity)]
     if insulation_kohm is not None:
         g = dm.INSULATION_WINDOW
-        regs[g : g + 4] = [dm.INSULATION_SENSOR.type_code, firmware, min(insulation_kohm, 0xFFFF), 0]
+        regs[g : g + 4] = [dm.INSULATION_SENSOR.type_code, firmware, min(insulation_kohm, 0xFFFF), insulation_status]
     for i in range(cells):
         base = dm.CELL_BLOCK_START + dm.CELL_BLOCK_SIZE * i
         status = (0 if scan.cell_responded[i] else dm.CELL_STATUS_NO_RESPONSE) | (
