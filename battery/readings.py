@@ -29,6 +29,8 @@ class StringScan:
     cell_resistance_uohm: tuple[int, ...] = ()
     cell_temperature_dc: tuple[int, ...] = ()
     cell_responded: tuple[bool, ...] = ()
+    insulation_kohm: int | None = None  # BM-GS insulation resistance to ground, None without one
+    cell_balancing: tuple[bool, ...] = ()  # BM-CS status bit 1: the sensor is balancing its battery
 
     def __repr__(self) -> str:
         return brief_repr(
@@ -52,6 +54,9 @@ class CellBatch:
     voltage_mv: tuple[int, ...]
     resistance_uohm: tuple[int, ...]
     temperature_dc: tuple[int, ...]
+    # Per cell, the capacity SOH (battery.analytics.SohEstimate) a discharge that just ended
+    # measured, None for a cell without one; None on every other scan.
+    capacity_soh: tuple | None = None
 
     def __repr__(self) -> str:
         return f"CellBatch(scan {self.scan_no}, {len(self.voltage_mv)} cells)"

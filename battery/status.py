@@ -7,6 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from battery.analytics.baseline import ResistanceBaseline
+from battery.analytics.soh import SohEstimate
+from battery.analytics.string_step import StringAnalytics
+from battery.analytics.weakest import WeakestCells
 from battery.codes import CellFault, ChargeState, Health
 from battery.reprs import brief_repr
 
@@ -20,11 +24,15 @@ class CellSnapshot:
 
     soc_pct: float
     soh_pct: float
-    reference_resistance_uohm: int  # the resistance the cell had when it was new/commissioned
+    reference_resistance_uohm: int  # the resistance baseline (learned or provisional), 0 = none yet
     # battery.alarms.CellAlarmState: a re-created actor resumes its alarms (and so clears
     # one whose condition ended while it was down). Not saved to disk: after a full restart the
     # AlarmManager reconciles from the alarms the tree raises again.
     alarms: CellAlarmState | None = None
+    # The resistance baseline being learned over the commissioning window (battery.analytics),
+    # and the last capacity SOH a deep discharge measured. Both saved to disk.
+    baseline: ResistanceBaseline | None = None
+    soh_capacity: SohEstimate | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class StringSnapshot:
     soc_pct: float
     cells: tuple[CellSnapshot | None, ...]
     alarms: StringAlarmState | None = None  # in memory only, as CellSnapshot.alarms
+    analytics: StringAnalytics | None = None  # charge state, discharge event, runaway: in memory only
 
     def __repr__(self) -> str:
         return f"StringSnapshot(soc={self.soc_pct:.1f}, {len(self.cells)} cells)"
@@ -53,6 +62,8 @@ class CellStatus:
     soh_pct: int
     snapshot: CellSnapshot
     alarm_transitions: tuple[AlarmTransition, ...] = ()  # raised/cleared this scan
+    soh_method: str = "none"  # battery.analytics.SohMethod value: which estimate soh_pct is
+    soh_at: float | None = None  # when that estimate was made (capacity: the discharge's end)
 
 
 @dataclass(frozen=True)
@@ -83,10 +94,27 @@ class StringStatus:
     cell_temperature_dc: tuple[int, ...]
     cell_soc_pct: tuple[int, ...]
     cell_soh_pct: tuple[int, ...]
+    # Analytics (battery/analytics). SOH method: "none", "resistance" or "capacity".
+    runtime_min: float | None = None  # while discharging: minutes to the end voltage at this current
+    soh_method: str = "none"  # of soh_pct (the weakest cell's)
+    soh_at: float | None = None
+    discharge_started_at: float | None = None  # the discharge event under way, if any
+    insulation_kohm: float | None = None  # BM-GS, None without one
+    insulation_low: bool = False
+    runaway: bool = False  # thermal-runaway early warning
+    runaway_cells: tuple[int, ...] = ()
+    weakest: WeakestCells | None = None
+    cell_soh_method: tuple[str, ...] = ()
+    cell_soh_at: tuple[float | None, ...] = ()
+    cell_balancing: tuple[bool, ...] = ()  # BM-CS balancing bit, () when the device does not say
 
     @property
     def stale(self) -> bool:
         return self.health == Health.STALE
+
+    @property
+    def discharging(self) -> bool:
+        return self.discharge_started_at is not None
 
     def __repr__(self) -> str:
         return brief_repr(self, f"{self.string_id} scan {self.scan_no} {self.health.name}", self.cell_voltage_mv)
@@ -104,3 +132,6 @@ class UpsStatus:
     current_a: float | None  # sum of the fresh string currents
     soc_pct: float | None  # average of the fresh string SOCs
     string_ids: tuple[str, ...]
+    runtime_min: float | None = None  # while discharging: its shortest string's runtime
+    on_battery_since: float | None = None  # start of the earliest discharge event of its strings
+    weakest: WeakestCells | None = None

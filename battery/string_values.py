@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from battery.analytics import classify, params_for
 from battery.codes import ChargeState, Health
-from battery.maths import (
-    balance_pct,
-    charge_state,
-    volts_per_cell,
-    weakest,
-)
+from battery.maths import balance_pct, volts_per_cell, weakest
 from battery.plausibility import NO_RESPONSE
 from battery.quantities import Quantity, quantity
 from battery.readings import CellBatch, StringScan
@@ -58,7 +54,9 @@ def string_status(
     # is exactly the one that must set the string's SOH, SOC and balance.
     valid = [c for c in cells if not c.faults]
     vpc = volts_per_cell(voltage_v, config.battery.nominal_voltage, config.battery.count)
-    state = charge_state(current_a, config.battery.capacity_ah, vpc, scan.hall_ok, scan.relay_closed)
+    # One scan's class; the string master replaces it by the tracker's (hysteresis, dwell).
+    battery = params_for(config.battery.nominal_voltage, config.battery.capacity_ah)
+    state = classify(current_a, vpc, battery, hall_ok=scan.hall_ok, relay_closed=scan.relay_closed)
     if string_sensor_fault:
         state = ChargeState.ABNORMAL
     soc = weakest([c.soc_pct for c in valid], default=last_soc_pct)
@@ -96,8 +94,9 @@ def string_status(
     )
 
 
-def cell_batch(scan: StringScan, n: int) -> CellBatch:
-    """The scan's cell readings for the string's n cells (a missing cell counts as not answering)."""
+def cell_batch(scan: StringScan, n: int, capacity_soh: tuple | None = None) -> CellBatch:
+    """The scan's cell readings for the string's n cells (a missing cell counts as not answering);
+    `capacity_soh`: what a discharge that just ended measured per cell, for the cells to keep."""
     return CellBatch(
         scan.scan_no,
         scan.timestamp,
@@ -106,6 +105,7 @@ def cell_batch(scan: StringScan, n: int) -> CellBatch:
         padded(scan.cell_voltage_mv, n, 0),
         padded(scan.cell_resistance_uohm, n, 0),
         padded(scan.cell_temperature_dc, n, 0),
+        None if capacity_soh is None else padded(capacity_soh, n, None),
     )
 
 

@@ -88,12 +88,12 @@ class StringMasterSlave:
             cell_resistance_uohm=tuple(_clamp(r, 0, 0xFFFF_FFFF) for r in m.cell_resistance_uohm),
             cell_temperature_dc=tuple(_clamp(t, -0x8000, 0x7FFF) for t in m.cell_temperature_dc),
             cell_responded=tuple(m.cell_responded),
+            insulation_kohm=m.insulation_kohm if self.config.insulation_sensor else None,
+            cell_balancing=m.cell_balancing,
         )
-        insulation = m.insulation_kohm if self.config.insulation_sensor else None
         return encode_string_master(scan, hall_range_a=self.config.hall_range_a,
-                                    nominal_voltage=self.config.battery.nominal_voltage, insulation_kohm=insulation,
-                                    insulation_status=m.insulation_status, balancing=m.cell_balancing,
-                                    firmware=FIRMWARE)  # fmt: skip
+                                    nominal_voltage=self.config.battery.nominal_voltage,
+                                    insulation_status=m.insulation_status, firmware=FIRMWARE)  # fmt: skip
 
     def coils(self) -> Sequence[bool]:
         return ()

@@ -2,8 +2,8 @@
 
 It lives in its string master's private in-process actor system (ARCHITECTURE.md: 3,840
 processes would cost ~16 GB). Each scan the master's cell bank tells it its reading; it checks
-plausibility, keeps SOC by coulomb counting and SOH against its reference resistance, and
-answers its status. It never sets timers (the in-process system only runs inside the master's
+plausibility, steps its estimators (battery/analytics: SOC by Peukert-corrected coulomb counting,
+the resistance baseline of its commissioning window, SOH) and answers its status. It never sets timers (the in-process system only runs inside the master's
 ask). What it must remember across a restart travels in CellSnapshot. It answers only when its
 status changed (most scans in float charge it did not); cell_bank.py says how the bank knows
 the scan is complete. A reading it cannot evaluate is reported (CellFailed), not raised.
@@ -15,28 +15,25 @@ each of 3,840 actors.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from thespian.actors import Actor
 
 from actors.messages.down import InitCell
 from actors.messages.service import CrashForTest
 from actors.messages.up import CellFailed
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
+from battery.analytics import CellEstimate, SocState, analytics_params, step_cell, with_capacity
+from battery.analytics.baseline import baseline_uohm, seeded
+from battery.analytics.soh import UNKNOWN
 from battery.codes import CellFault, Health
-from battery.maths import (
-    RESISTANCE_SMOOTHING_S,
-    smoothed,
-    soh_from_resistance,
-    update_soc,
-)
 from battery.plausibility import health_of, reading_faults
 from battery.quantities import quantity
 from battery.readings import CellBatch
 from battery.status import CellSnapshot, CellStatus
 
-# Across a longer gap in the data the current is unknown: integrating the last one would be a guess.
 CELL_VOLTAGE = quantity("cell.voltage")  # the batch carries counts of the wire scale (1 mV, 0.01 A)
 STRING_CURRENT = quantity("string.current")
-MAX_INTEGRATION_GAP_S = 900.0
 
 
 class CellSensor(Actor):
@@ -48,9 +45,8 @@ class CellSensor(Actor):
         self.soc_pct = 100.0
         self.soh_pct = 100.0
         self.reference_uohm = 0
-        self.last_timestamp: float | None = None
-        self.resistance_avg: float | None = None  # what SOH is computed from (battery_math.smoothed)
-        self.resistance_time: float | None = None
+        self.params = None  # battery.analytics.AnalyticsParams of the string's battery type
+        self.estimate = CellEstimate()  # SOC, baseline and SOH estimators (battery/analytics)
         self.limits = None
         self.alarms = CELL_ALARMS_CLEAR
         self.in_alarm = False  # any alarm of this cell active (recomputed only when one changes)
@@ -77,11 +73,13 @@ class CellSensor(Actor):
         self.index = message.index
         self.nominal_voltage = message.battery.nominal_voltage
         self.capacity_ah = message.battery.capacity_ah
+        self.params = analytics_params(message.battery)
         self.limits = message.limits
         if message.snapshot is not None:
             self.soc_pct = message.snapshot.soc_pct
             self.soh_pct = message.snapshot.soh_pct
             self.reference_uohm = message.snapshot.reference_resistance_uohm
+            self.estimate = restored_estimate(message.snapshot)
             if message.snapshot.alarms is not None:
                 # An unpickled "all clear" is a copy; the evaluator's fast path wants the singleton.
                 restored = message.snapshot.alarms
@@ -97,10 +95,12 @@ class CellSensor(Actor):
         resistance_uohm = batch.resistance_uohm[position]
         temperature_dc = batch.temperature_dc[position]
         faults = reading_faults(self.nominal_voltage, responded, voltage_mv, resistance_uohm, temperature_dc)
+        if batch.capacity_soh is not None:  # a discharge just ended and measured capacities
+            self.estimate = with_capacity(self.estimate, batch.capacity_soh[position])
         if not faults:
             self._update_estimates(batch.timestamp, voltage_mv, resistance_uohm, batch.string_current_ca)
-        else:
-            self.last_timestamp = None  # do not integrate current across a gap of bad data
+        else:  # do not integrate current across a gap of bad data
+            self.estimate = replace(self.estimate, last_at=None)
         transitions: list = []
         if self.limits is not None:
             self.alarms, transitions = evaluate_cell(
@@ -124,13 +124,23 @@ class CellSensor(Actor):
         snapshot = self.snapshot
         # SOH is recomputed from the next readings after a restart and drifts a little every
         # scan: its snapshot is renewed per whole percent, SOC's (an integral) at any change.
+        estimate = self.estimate
         if (
             snapshot.soc_pct != self.soc_pct
             or round(snapshot.soh_pct) != soh_pct
             or snapshot.reference_resistance_uohm != self.reference_uohm
             or snapshot.alarms is not self.alarms
+            or snapshot.baseline is not estimate.baseline
+            or snapshot.soh_capacity is not estimate.soh_capacity
         ):
-            snapshot = self.snapshot = CellSnapshot(self.soc_pct, self.soh_pct, self.reference_uohm, self.alarms)
+            snapshot = self.snapshot = CellSnapshot(
+                self.soc_pct,
+                self.soh_pct,
+                self.reference_uohm,
+                self.alarms,
+                estimate.baseline,
+                estimate.soh_capacity,
+            )
         last = self.last_status
         if (
             not transitions
@@ -143,32 +153,37 @@ class CellSensor(Actor):
             and last.soh_pct == soh_pct
         ):
             return last  # unchanged: an immutable message can be sent again (most scans, in float)
+        soh = estimate.soh
         status = self.last_status = CellStatus(
-            self.index, health, faults, soc_pct, soh_pct, snapshot, tuple(transitions)
+            self.index, health, faults, soc_pct, soh_pct, snapshot, tuple(transitions), soh.method.value, soh.at
         )
         return status
 
     def _update_estimates(self, timestamp: float, voltage_mv: int, resistance_uohm: int, current_ca: int) -> None:
-        if self.reference_uohm <= 0:
-            # The first valid reading after commissioning is the cell's reference resistance.
-            self.reference_uohm = resistance_uohm
-        since = None if self.resistance_time is None else timestamp - self.resistance_time
-        previous = self.resistance_avg if since is not None and since <= MAX_INTEGRATION_GAP_S else None
-        self.resistance_avg = smoothed(previous, resistance_uohm, since or 0.0, RESISTANCE_SMOOTHING_S)
-        self.resistance_time = timestamp
-        self.soh_pct = soh_from_resistance(self.resistance_avg, self.reference_uohm)
-        gap = None if self.last_timestamp is None else timestamp - self.last_timestamp
-        if gap is not None and 0 < gap <= MAX_INTEGRATION_GAP_S:
-            vpc = CELL_VOLTAGE.from_wire(voltage_mv) / max(1, self.nominal_voltage // 2)
-            self.soc_pct = update_soc(
-                self.soc_pct,
-                STRING_CURRENT.from_wire(current_ca),
-                gap,
-                self.capacity_ah,
-                self.soh_pct,
-                vpc,
-            )
-        self.last_timestamp = timestamp
+        estimate = self.estimate = step_cell(
+            self.estimate,
+            timestamp,
+            STRING_CURRENT.from_wire(current_ca),
+            CELL_VOLTAGE.from_wire(voltage_mv),
+            resistance_uohm,
+            self.params,
+        )
+        self.soc_pct = estimate.soc.soc_pct
+        soh = estimate.soh.soh_pct
+        self.soh_pct = 100.0 if soh is None else soh  # no baseline yet: nothing says it aged
+        reference = baseline_uohm(estimate.baseline, self.params.baseline)
+        self.reference_uohm = 0 if reference is None else round(reference)
+
+
+def restored_estimate(snapshot: CellSnapshot) -> CellEstimate:
+    """The estimators of a re-created cell from its snapshot. A snapshot of an older gateway has
+    only a single reference reading: it seeds the baseline, which goes on learning."""
+    baseline = snapshot.baseline if snapshot.baseline is not None else seeded(snapshot.reference_resistance_uohm)
+    return CellEstimate(
+        soc=SocState(snapshot.soc_pct),
+        baseline=baseline,
+        soh_capacity=snapshot.soh_capacity or UNKNOWN,
+    )
 
 
 def unresponsive_status(index: int, snapshot: CellSnapshot | None) -> CellStatus:

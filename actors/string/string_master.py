@@ -29,8 +29,10 @@ from battery.alarms import (
     string_limits_for,
     to_alarm_message,
 )
+from battery.analytics import StringAnalytics, analytics_params
 from battery.readings import CellBatch, StringScan
 from battery.status import StringSnapshot
+from battery.string_analytics import analysed
 from battery.string_plausibility import measured_string_values
 from battery.string_values import cell_batch, stale_status, string_status
 from observability.log import configure_structlog, get_logger
@@ -52,6 +54,9 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         self.cells_system = None
         self.bank = None
         self.soc_pct = 100.0
+        self.analytics = StringAnalytics()  # charge state, discharge event, runaway (battery/analytics)
+        self.params = None
+        self.capacity_soh: tuple | None = None  # measured by a discharge that ended: for the cells
         self.cell_snapshots: tuple = ()
         self.restart_counts: list[int] = []
         self.scans_seen = 0
@@ -69,9 +74,12 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         self.alarms = message.alarms
         self.log = get_logger("btms.string_master", string=self.config.id)
         count = self.config.battery.count
+        self.params = analytics_params(self.config.battery)
         if message.snapshot is not None:
             self.soc_pct = message.snapshot.soc_pct
             self.cell_snapshots = message.snapshot.cells
+            if message.snapshot.analytics is not None:
+                self.analytics = message.snapshot.analytics
             if message.snapshot.alarms is not None:
                 restored = message.snapshot.alarms  # an unpickled "all clear" is a copy of the singleton
                 self.string_alarms = STRING_ALARMS_CLEAR if restored == STRING_ALARMS_CLEAR else restored
@@ -103,9 +111,12 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         if not scan.responded:
             status = stale_status(self.config, scan.scan_no, scan.timestamp, self.soc_pct)
         else:
-            batch = cell_batch(scan, self.config.battery.count)
+            batch = cell_batch(scan, self.config.battery.count, self.capacity_soh)
             result = self._ask_cells(batch)
             status = string_status(self.config, scan, batch, result.statuses, self.soc_pct, measured)
+            self.analytics, status, self.capacity_soh = analysed(
+                self.analytics, self.params, scan, batch, result.statuses, status, measured.sensor_fault
+            )
             self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
             self.soc_pct = status.soc_pct
             transitions += result.transitions
@@ -148,11 +159,12 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             saved is not None
             and saved.soc_pct == self.soc_pct
             and saved.alarms is self.string_alarms
+            and saved.analytics is self.analytics
             and len(saved.cells) == len(self.cell_snapshots)
             and all(a is b for a, b in zip(saved.cells, self.cell_snapshots))
         ):
             return
-        self.saved_snapshot = StringSnapshot(self.soc_pct, self.cell_snapshots, self.string_alarms)
+        self.saved_snapshot = StringSnapshot(self.soc_pct, self.cell_snapshots, self.string_alarms, self.analytics)
         self.send(self.ups, StringSnapshotSaved(self.config.id, self.saved_snapshot))
 
     def _ask_cells(self, batch: CellBatch) -> CellBatchResult:

@@ -115,8 +115,10 @@ def encode_string_master(
     insulation_status: int = 0,
 ) -> list[int]:
     """The whole register image of a string master (header + cells) for the values of a scan.
-
-    `insulation_kohm` None: no BM-GS fitted. `balancing`: per cell, the BM-CS is bleeding it."""
+    Insulation and balancing not given are the scan's own; `insulation_status` is the BM-GS's
+    own verdict (0 OK, 1 below its warning threshold)."""
+    insulation_kohm = scan.insulation_kohm if insulation_kohm is None else insulation_kohm
+    balancing = balancing or scan.cell_balancing
     cells = len(scan.cell_voltage_mv)
     for name in ("cell_resistance_uohm", "cell_temperature_dc", "cell_responded"):
         if len(getattr(scan, name)) != cells:
@@ -179,6 +181,7 @@ def decode_string_master(string_id: str, scan_no: int, timestamp: float, registe
         raise DecodeError(f"{where}: {len(registers)} registers for {cells} cells, need {need}")
     flags = registers[3]
     climate = bool(flags & dm.STRING_FLAG_CLIMATE_FITTED)
+    insulation = bool(flags & dm.STRING_FLAG_INSULATION_FITTED)
     c = dm.CLIMATE_WINDOW
     blocks = [registers[dm.CELL_BLOCK_START + dm.CELL_BLOCK_SIZE * i :][: dm.CELL_BLOCK_SIZE] for i in range(cells)]
     return StringScan(
@@ -196,6 +199,8 @@ def decode_string_master(string_id: str, scan_no: int, timestamp: float, registe
         cell_resistance_uohm=tuple(to_long(b[1], b[2], signed=False) for b in blocks),
         cell_temperature_dc=tuple(to_int16(b[3]) for b in blocks),
         cell_responded=tuple(not b[4] & dm.CELL_STATUS_NO_RESPONSE for b in blocks),
+        insulation_kohm=registers[dm.INSULATION_WINDOW + 2] if insulation else None,
+        cell_balancing=tuple(bool(b[4] & dm.CELL_STATUS_BALANCING) for b in blocks),
     )
 
 

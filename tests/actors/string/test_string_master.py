@@ -265,3 +265,34 @@ def test_an_implausible_string_voltage_raises_sensor_fault_not_voltage_low(tree)
     kinds = {(m.kind, m.cell_index) for m in raised}
     assert ("string_voltage_low", None) not in kinds, raised
     assert ("sensor_fault", None) in kinds
+
+
+def test_a_discharge_gives_a_runtime_and_its_start_and_ends_when_charging_resumes(tree):
+    float_status = send_scan_and_wait(tree, timestamp=1_900_000_000.0)
+    assert float_status.runtime_min is None and float_status.discharge_started_at is None
+    assert float_status.cell_soh_method == ("resistance",) * CELLS and float_status.soh_method == "resistance"
+    first = send_scan_and_wait(tree, current_ca=-5000, voltage_cv=4880, timestamp=1_900_000_001.0)
+    second = send_scan_and_wait(tree, current_ca=-5000, voltage_cv=4880, timestamp=1_900_000_002.0)
+    assert first.state == second.state == ChargeState.DISCHARGE
+    assert second.discharge_started_at == 1_900_000_001.0  # detected by the next scan, back-dated
+    # 100 Ah C10 at 50 A (5 × I_rated), k = 1.15: Peukert's runtime is below the linear 120 min
+    assert 80.0 < second.runtime_min < 120.0
+    charging = send_scan_and_wait(tree, current_ca=1000, voltage_cv=5440, timestamp=1_900_000_003.0)
+    assert charging.discharge_started_at is None and charging.runtime_min is None
+
+
+def test_a_voltage_hovering_at_the_float_threshold_does_not_flicker_the_state(tree):
+    # 4 × 12 V batteries: float from 2.18 V per cell = 52.32 V; ±40 mV of noise around it, no current
+    states = {
+        send_scan_and_wait(tree, current_ca=0, voltage_cv=5232 + (4 if i % 2 else -4), timestamp=2e9 + i).state
+        for i in range(6)
+    }
+    assert states == {ChargeState.FLOAT}
+
+
+def test_insulation_resistance_and_balancing_bits_reach_the_string_status(tree):
+    status = send_scan_and_wait(tree, insulation_kohm=40, cell_balancing=(False, True, False, False))
+    assert status.insulation_kohm == 40.0 and status.insulation_low  # below the 100 kΩ default
+    assert status.cell_balancing == (False, True, False, False)
+    healthy = send_scan_and_wait(tree, insulation_kohm=20_000)
+    assert not healthy.insulation_low and healthy.cell_balancing == ()

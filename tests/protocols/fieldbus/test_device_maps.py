@@ -94,11 +94,13 @@ def _scan(**overrides) -> StringScan:
 
 
 def test_string_master_round_trip_keeps_every_value():
-    scan = _scan()
-    regs = encode_string_master(scan, hall_range_a=500, nominal_voltage=12, insulation_kohm=800)
+    extra = {"insulation_kohm": 800, "cell_balancing": (False, False, True)}  # BM-GS and the BM-CS bit
+    scan = _scan(**extra)
+    regs = encode_string_master(scan, hall_range_a=500, nominal_voltage=12)
     assert len(regs) == dm.string_master_register_count(3)
+    assert regs[dm.cell_register(3, 4)] & dm.CELL_STATUS_BALANCING
     back = decode_string_master("A1", 7, 123.5, regs)
-    assert back == _scan(scan_no=7, timestamp=123.5)
+    assert back == _scan(scan_no=7, timestamp=123.5, **extra)
     extras = decode_string_master_extras(regs, "test")
     assert (extras.cell_count, extras.nominal_voltage, extras.hall_range_a) == (3, 12, 500)
     assert extras.climate_fitted and extras.insulation_fitted and extras.insulation_kohm == 800

@@ -1,0 +1,128 @@
+"""Battery analytics: pure estimators stepped once per scan with what the devices measured.
+
+No I/O, no clock, no actors: each estimator is a frozen-dataclass STATE and a pure
+`step_*(state, measurement..., params) -> new state` function. The caller keeps the state (the
+gateway in its actors' snapshots, so SOC and baselines survive restarts; the bench in a loop)
+and passes the time of each reading; gaps longer than BatteryParams.max_gap_s are not
+integrated. Current is + while charging, − while discharging. Voltages per 2 V cell ("vpc").
+
+Parameters (params.py): AnalyticsParams(battery=params_for(nominal_voltage, capacity_ah,
+**overrides), baseline=BaselineParams(), soh=SohParams(), discharge=DischargeParams(),
+runaway=RunawayParams(), insulation=InsulationParams()). Defaults and sources:
+docs/battery-math.md.
+
+Driving a string, per scan (what the string master does, and the bench):
+
+    params = AnalyticsParams(params_for(12, 100.0))
+    cells = [CellEstimate()] * n
+    string = StringAnalytics()
+    for scan in scans:                      # scan: timestamp, string V and I, per-cell V/R/T
+        cells = [step_cell(c, t, I, cell_v, cell_r_uohm, params) if valid else c for ...]
+        views = [view_of(c, params) for c in cells]  # SOC, capacity share, resistance rise
+        string, result = step_string(string, StringMeasurement(...), views, params)
+        cells = [with_capacity(c, e) for c, e in zip(cells, result.capacity_soh)]
+        # result.state (ChargeState), result.soc_pct, result.runtime_min (None unless
+        # discharging), result.discharge_active / discharge_started_at, result.event
+        # (DischargeEvent when one ended: duration_s, ah, wh, min_string_v, min_cell_mv,
+        # weakest_cells), result.weakest (WeakestCells: by_resistance_rise, by_voltage_sag,
+        # by_temperature), result.runaway (RunawayState: active, hot_cells, string_hot, since),
+        # result.insulation_low
+        # per cell: cells[i].soc.soc_pct, cells[i].soh (SohEstimate: soh_pct, method, at)
+
+The single estimators, usable alone:
+- charge_state: ChargeStateTracker, step_charge_state(tracker, I, vpc, dt_s, battery,
+  hall_ok, relay_closed); classify() for one reading (hysteresis + dwell: no flicker).
+- soc: SocState, step_soc(state, I, vpc, dt_s, battery, capacity_fraction, now): coulomb
+  counting with charge efficiency and Peukert, OCV correction after rest_before_ocv_s of rest,
+  full-charge convergence on float tail current. soc_from_ocv(), peukert_factor().
+- baseline: ResistanceBaseline, step_baseline(b, R_uohm, now, BaselineParams, steady):
+  median of samples spread over a commissioning window; baseline_uohm() (learned or provisional).
+- soh: SohEstimate(soh_pct, method: SohMethod RESISTANCE|CAPACITY|NONE, at),
+  soh_from_resistance(R_avg, baseline, at, SohParams), soh_from_capacity(...);
+  capacity: CapacityRun, start_run/step_run/finish_run over one discharge.
+- runtime: runtime_min(soc_pct, I, battery, capacity_fraction) = H·(SOC/100)·(C/(I·H))^k in
+  minutes; ups_runtime_min(strings); linear_runtime_min() for comparison.
+- discharge: DischargeState, step_discharge(state, now, dt_s, V, I, cell_mv, battery,
+  DischargeParams) -> (state, DischargeEvent | None).
+- weakest: string_weakest(rises, cell_mv, cell_temps_c, discharging, count) -> WeakestCells;
+  ups_weakest([(string_id, WeakestCells), ...]).
+- runaway: RunawayState, step_runaway(state, now, dt_s, I, charging, cell_temps_c, ambient_c,
+  battery, RunawayParams).
+- insulation: insulation_low(kohm, was_low, InsulationParams).
+"""
+
+from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_baseline
+from battery.analytics.capacity import CapacityRun, finish_run, start_run, step_run
+from battery.analytics.cell_step import CellEstimate, CellView, rise_of, step_cell, view_of, with_capacity
+from battery.analytics.charge_state import ChargeStateTracker, classify, step_charge_state
+from battery.analytics.discharge import DischargeEvent, DischargeState, step_discharge
+from battery.analytics.insulation import insulation_low
+from battery.analytics.params import (
+    AnalyticsParams,
+    BaselineParams,
+    BatteryParams,
+    DischargeParams,
+    InsulationParams,
+    RunawayParams,
+    SohParams,
+    analytics_params,
+    params_for,
+)
+from battery.analytics.runaway import RunawayState, step_runaway
+from battery.analytics.runtime import linear_runtime_min, runtime_min, ups_runtime_min
+from battery.analytics.soc import SocState, peukert_factor, soc_from_ocv, step_soc
+from battery.analytics.soh import SohEstimate, SohMethod, soh_from_capacity, soh_from_resistance
+from battery.analytics.string_step import StringAnalytics, StringMeasurement, StringResult, step_string
+from battery.analytics.weakest import WeakestCells, string_weakest, ups_weakest
+
+__all__ = [
+    "AnalyticsParams",
+    "BaselineParams",
+    "BatteryParams",
+    "CapacityRun",
+    "CellEstimate",
+    "CellView",
+    "ChargeStateTracker",
+    "DischargeEvent",
+    "DischargeParams",
+    "DischargeState",
+    "InsulationParams",
+    "ResistanceBaseline",
+    "RunawayParams",
+    "RunawayState",
+    "SocState",
+    "SohEstimate",
+    "SohMethod",
+    "SohParams",
+    "StringAnalytics",
+    "StringMeasurement",
+    "StringResult",
+    "WeakestCells",
+    "analytics_params",
+    "baseline_uohm",
+    "classify",
+    "finish_run",
+    "insulation_low",
+    "linear_runtime_min",
+    "params_for",
+    "peukert_factor",
+    "rise_of",
+    "runtime_min",
+    "soc_from_ocv",
+    "soh_from_capacity",
+    "soh_from_resistance",
+    "start_run",
+    "step_baseline",
+    "step_cell",
+    "step_charge_state",
+    "step_discharge",
+    "step_run",
+    "step_runaway",
+    "step_soc",
+    "step_string",
+    "string_weakest",
+    "ups_runtime_min",
+    "ups_weakest",
+    "view_of",
+    "with_capacity",
+]

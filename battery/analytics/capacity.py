@@ -1,0 +1,61 @@
+"""What a cell delivers during one discharge, for its capacity SOH (soh.soh_from_capacity).
+
+During a discharge each scan adds |I|·dt·(|I|/I_rated)^(k−1) (Ah normalised to the rated rate,
+so a fast and a slow discharge count alike). When the discharge ends, the SOC the cell lost is
+taken from references independent of the integral: it started from its SOC at the start (100 %
+when it came from float at its tail current), and it ended at 0 % if its voltage reached the
+end voltage (IEEE 450's test end), else at the SOC of its open-circuit voltage, estimated from
+the last loaded voltage plus I·R (the ohmic drop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from battery.analytics.params import BatteryParams, SohParams
+from battery.analytics.soc import peukert_factor, soc_from_ocv
+from battery.analytics.soh import UNKNOWN, SohEstimate, soh_from_capacity
+
+
+@dataclass(frozen=True)
+class CapacityRun:
+    soc_start_pct: float
+    delivered_rated_ah: float = 0.0
+    reached_end: bool = False
+    last_ocv_vpc: float | None = None  # the last loaded vpc + I·R per cell
+
+
+def start_run(soc_pct: float) -> CapacityRun:
+    return CapacityRun(soc_pct)
+
+
+def step_run(
+    run: CapacityRun,
+    current_a: float,
+    vpc: float,
+    resistance_uohm: float | None,
+    dt_s: float,
+    params: BatteryParams,
+) -> CapacityRun:
+    """The run after one scan of the discharge; charging scans add nothing."""
+    if current_a >= 0 or dt_s <= 0 or dt_s > params.max_gap_s:
+        return run
+    delivered = run.delivered_rated_ah + abs(current_a) * peukert_factor(current_a, params) * dt_s / 3600.0
+    ohmic_vpc = abs(current_a) * (resistance_uohm or 0.0) * 1e-6 / params.cells_per_battery
+    return CapacityRun(
+        run.soc_start_pct,
+        delivered,
+        run.reached_end or vpc <= params.end_vpc,
+        vpc + ohmic_vpc,
+    )
+
+
+def finish_run(run: CapacityRun, at: float, battery: BatteryParams, params: SohParams) -> SohEstimate:
+    """The capacity SOH of the finished run, or UNKNOWN when it was too shallow."""
+    if run.reached_end:
+        soc_end = 0.0
+    elif run.last_ocv_vpc is not None:
+        soc_end = soc_from_ocv(run.last_ocv_vpc, battery)
+    else:
+        return UNKNOWN
+    return soh_from_capacity(run.delivered_rated_ah, run.soc_start_pct - soc_end, at, battery, params)

@@ -1,0 +1,88 @@
+"""One cell's estimators together, stepped once per scan with its valid reading.
+
+A CellEstimate is what a cell must remember (and persist, so SOC and the baseline survive a
+restart): its SOC integrator, its resistance baseline and average, and its two SOH values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_baseline
+from battery.analytics.params import AnalyticsParams
+from battery.analytics.soc import SocState, step_soc
+from battery.analytics.soh import UNKNOWN, SohEstimate, preferred, resistance_rise, soh_from_resistance
+
+
+@dataclass(frozen=True)
+class CellEstimate:
+    soc: SocState = SocState()
+    baseline: ResistanceBaseline = ResistanceBaseline()
+    resistance_avg_uohm: float | None = None  # exponential average over SohParams' time constant
+    soh_resistance: SohEstimate = UNKNOWN
+    soh_capacity: SohEstimate = UNKNOWN
+    last_at: float | None = None  # timestamp of the last valid reading
+
+    @property
+    def soh(self) -> SohEstimate:
+        return preferred(self.soh_resistance, self.soh_capacity)
+
+    @property
+    def capacity_fraction(self) -> float:
+        """The share of rated capacity the cell still has: measured, else assumed whole."""
+        measured = self.soh_capacity.soh_pct
+        return 1.0 if measured is None else max(0.05, measured / 100.0)
+
+
+def step_cell(
+    cell: CellEstimate,
+    now: float,
+    current_a: float,
+    battery_voltage_v: float,
+    resistance_uohm: float,
+    params: AnalyticsParams,
+) -> CellEstimate:
+    """The cell after one valid reading (a scan without one is simply not stepped: the gap is
+    then seen as such and not integrated)."""
+    battery = params.battery
+    dt_s = 0.0 if cell.last_at is None else now - cell.last_at
+    fresh = 0 < dt_s <= battery.max_gap_s
+    vpc = battery.vpc(battery_voltage_v)
+    soc = step_soc(cell.soc, current_a, vpc, dt_s if fresh else 0.0, battery, cell.capacity_fraction, now)
+    steady = abs(current_a) < battery.rest_current_c * battery.capacity_ah
+    baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline, steady)
+    tau = params.soh.resistance_time_constant_s
+    average = (
+        cell.resistance_avg_uohm + (resistance_uohm - cell.resistance_avg_uohm) * dt_s / (tau + dt_s)
+        if fresh and cell.resistance_avg_uohm is not None
+        else float(resistance_uohm)
+    )
+    soh_r = soh_from_resistance(average, baseline_uohm(baseline, params.baseline), now, params.soh)
+    return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now)
+
+
+def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:
+    """The cell's averaged resistance rise over its baseline (0.2 = +20 %), None if unknown."""
+    if cell is None or cell.resistance_avg_uohm is None:
+        return None
+    return resistance_rise(cell.resistance_avg_uohm, baseline_uohm(cell.baseline, params.baseline))
+
+
+@dataclass(frozen=True)
+class CellView:
+    """What the string step needs of a cell: its SOC, its capacity share and its resistance rise."""
+
+    soc_pct: float
+    capacity_fraction: float = 1.0
+    resistance_rise: float | None = None  # R / baseline − 1
+
+
+def view_of(cell: CellEstimate | None, params: AnalyticsParams) -> CellView | None:
+    return None if cell is None else CellView(cell.soc.soc_pct, cell.capacity_fraction, rise_of(cell, params))
+
+
+def with_capacity(cell: CellEstimate, estimate: SohEstimate | None) -> CellEstimate:
+    """The cell with a new capacity SOH (from a finished discharge); None changes nothing."""
+    if estimate is None or estimate.soh_pct is None:
+        return cell
+    return replace(cell, soh_capacity=estimate)

@@ -1,0 +1,84 @@
+"""State of charge of a string or a cell: coulomb counting, Peukert, OCV and full-charge resets.
+
+One `step_soc` per scan, for a string (its current and voltage per cell) or for a cell (the
+string current, it is in series, and its own voltage per cell):
+- discharge: dSOC = −I·dt·(|I| / I_rated)^(k−1) / C_avail. The Peukert factor makes a fast
+  discharge empty the battery sooner than its Ah alone say (C_avail = C × capacity fraction,
+  the capacity SOH when one was measured);
+- charge: dSOC = +η·I·dt / C_avail, η the charge efficiency;
+- rest (|I| below the rest current, below float voltage) for `rest_before_ocv_s`: the
+  open-circuit voltage is a better estimate than an integral that drifts, so SOC converges to
+  the OCV relation with time constant `ocv_time_constant_s`;
+- full charge: in float with the current down to its tail for `tail_hold_s`, SOC converges
+  to 100 % (a float charger tops the battery up; the integral undercounts it).
+SOC survives restarts: SocState is a frozen value the caller persists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from battery.analytics.params import BatteryParams
+
+
+@dataclass(frozen=True)
+class SocState:
+    soc_pct: float = 100.0
+    rest_s: float = 0.0  # how long the battery has been at rest (open circuit)
+    tail_s: float = 0.0  # how long it has been floating at its tail current
+    ocv_corrected_at: float | None = None  # timestamp of the last OCV correction, if any
+
+
+def soc_from_ocv(vpc: float, params: BatteryParams) -> float:
+    """SOC of a rested battery from its open-circuit voltage per cell (linear, clamped)."""
+    fraction = (vpc - params.ocv_empty_vpc) / (params.ocv_full_vpc - params.ocv_empty_vpc)
+    return min(100.0, max(0.0, 100.0 * fraction))
+
+
+def peukert_factor(current_a: float, params: BatteryParams) -> float:
+    """(|I| / I_rated)^(k−1): how much faster than its Ah a discharge at I uses the capacity."""
+    ratio = max(abs(current_a) / params.rated_current_a, params.peukert_min_ratio)
+    return ratio ** (params.peukert_k - 1.0)
+
+
+def step_soc(
+    state: SocState,
+    current_a: float,
+    vpc: float,
+    dt_s: float,
+    params: BatteryParams,
+    capacity_fraction: float = 1.0,
+    now: float | None = None,
+) -> SocState:
+    """SOC after dt_s at current_a (+ charging, − discharging) and voltage per cell vpc.
+
+    A dt_s ≤ 0 or longer than params.max_gap_s is not integrated (the current in between is
+    unknown) and restarts the rest and tail timers.
+    """
+    if not math.isfinite(current_a) or not math.isfinite(vpc) or dt_s <= 0 or dt_s > params.max_gap_s:
+        return SocState(state.soc_pct, 0.0, 0.0, state.ocv_corrected_at)
+    available_ah = max(params.capacity_ah * max(capacity_fraction, 0.05), 1e-6)
+    hours = dt_s / 3600.0
+    rest = params.rest_current_c * params.capacity_ah
+    soc = state.soc_pct
+    rest_s = tail_s = 0.0
+    corrected_at = state.ocv_corrected_at
+    if current_a < 0:
+        soc += 100.0 * current_a * peukert_factor(current_a, params) * hours / available_ah
+    else:
+        soc += 100.0 * params.charge_efficiency * current_a * hours / available_ah
+    if abs(current_a) < rest and vpc < params.float_min_vpc:
+        rest_s = state.rest_s + dt_s
+        if rest_s >= params.rest_before_ocv_s:
+            soc += (soc_from_ocv(vpc, params) - soc) * _weight(dt_s, params.ocv_time_constant_s)
+            corrected_at = now
+    elif 0 <= current_a <= params.tail_current_c * params.capacity_ah and vpc >= params.float_min_vpc:
+        tail_s = state.tail_s + dt_s
+        if tail_s >= params.tail_hold_s:
+            soc += (100.0 - soc) * _weight(dt_s, params.full_charge_time_constant_s)
+    return SocState(min(100.0, max(0.0, soc)), rest_s, tail_s, corrected_at)
+
+
+def _weight(dt_s: float, time_constant_s: float) -> float:
+    return 1.0 - math.exp(-dt_s / max(time_constant_s, 1e-9))

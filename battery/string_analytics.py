@@ -1,0 +1,109 @@
+"""From one scan's StringStatus to the same status with the string's analytics. Pure.
+
+The string master steps battery/analytics once per scan with what its devices measured and
+what its cells estimated (their snapshots): charge state with hysteresis, runtime, discharge
+events, capacity SOH at the end of a deep discharge, weakest cells, thermal-runaway warning,
+insulation and the balancing bits. Kept apart from the actor so it is tested without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from battery.analytics import (
+    AnalyticsParams,
+    CellView,
+    SohMethod,
+    StringAnalytics,
+    StringMeasurement,
+    baseline_uohm,
+    step_string,
+)
+from battery.codes import ChargeState
+from battery.quantities import quantity
+from battery.readings import CellBatch, StringScan
+from battery.status import CellStatus, StringStatus
+
+CELL_TEMPERATURE = quantity("cell.temperature")
+
+
+def cell_views(batch: CellBatch, cells: Sequence[CellStatus], params: AnalyticsParams) -> list[CellView | None]:
+    """Each cell's SOC, capacity share and resistance rise, from its snapshot and this scan."""
+    views: list[CellView | None] = []
+    for c, resistance in zip(cells, batch.resistance_uohm):
+        snap = c.snapshot
+        if c.faults:
+            views.append(None)
+            continue
+        base = None if snap.baseline is None else baseline_uohm(snap.baseline, params.baseline)
+        capacity = snap.soh_capacity.soh_pct if snap.soh_capacity is not None else None
+        views.append(
+            CellView(
+                snap.soc_pct,
+                1.0 if capacity is None else max(0.05, capacity / 100.0),
+                None if not base else resistance / base - 1.0,
+            )
+        )
+    return views
+
+
+def measurement(
+    scan: StringScan, batch: CellBatch, cells: Sequence[CellStatus], status: StringStatus
+) -> StringMeasurement:
+    """What the devices measured this scan; a cell value None where its reading is not valid."""
+    valid = [not c.faults for c in cells]
+    return StringMeasurement(
+        timestamp=scan.timestamp,
+        voltage_v=status.voltage_v,
+        current_a=status.current_a,
+        cell_voltage_mv=tuple(v if ok else None for v, ok in zip(batch.voltage_mv, valid)),
+        cell_resistance_uohm=tuple(r if ok else None for r, ok in zip(batch.resistance_uohm, valid)),
+        cell_temperature_c=tuple(
+            CELL_TEMPERATURE.from_wire(t) if ok else None for t, ok in zip(batch.temperature_dc, valid)
+        ),
+        ambient_c=status.ambient_c,
+        hall_ok=scan.hall_ok,
+        relay_closed=scan.relay_closed,
+        insulation_kohm=None if scan.insulation_kohm is None else float(scan.insulation_kohm),
+    )
+
+
+def analysed(
+    state: StringAnalytics,
+    params: AnalyticsParams,
+    scan: StringScan,
+    batch: CellBatch,
+    cells: Sequence[CellStatus],
+    status: StringStatus,
+    sensor_fault: bool = False,
+) -> tuple[StringAnalytics, StringStatus, tuple | None]:
+    """`sensor_fault`: a string value outside its sensor's range (string_plausibility): the
+    state is abnormal whatever the estimators say.
+
+    (analytics state after this scan, the status with its analytics, the capacity SOH per cell
+    that a discharge ending with this scan measured, to hand to the cells with the next batch)."""
+    state, r = step_string(state, measurement(scan, batch, cells, status), cell_views(batch, cells, params), params)
+    valid = [c for c in cells if not c.faults]
+    weakest_soh = min(valid, key=lambda c: c.soh_pct, default=None)
+    n = len(cells)
+    balancing = scan.cell_balancing
+    status = replace(
+        status,
+        state=ChargeState.ABNORMAL if sensor_fault else r.state,
+        soc_pct=r.soc_pct if valid else status.soc_pct,
+        runtime_min=r.runtime_min,
+        soh_method=weakest_soh.soh_method if weakest_soh else SohMethod.NONE.value,
+        soh_at=weakest_soh.soh_at if weakest_soh else None,
+        discharge_started_at=r.discharge_started_at,
+        insulation_kohm=None if scan.insulation_kohm is None else float(scan.insulation_kohm),
+        insulation_low=r.insulation_low,
+        runaway=r.runaway.active,
+        runaway_cells=r.runaway.hot_cells if r.runaway.active else (),
+        weakest=r.weakest,
+        cell_soh_method=tuple(c.soh_method for c in cells),
+        cell_soh_at=tuple(c.soh_at for c in cells),
+        cell_balancing=(balancing + (False,) * n)[:n] if balancing else (),
+    )
+    capacity = r.capacity_soh if any(e is not None and e.soh_pct is not None for e in r.capacity_soh) else None
+    return state, status, capacity
