@@ -76,7 +76,7 @@ class BatteryBank:
         self.ocv_slope_v = cells * (p.OCV_FULL_V - p.OCV_EMPTY_V)
         self._tau_over_c = [t / c for t, c in zip(self.tau, self.c)]
         self._bound = [1.0 - c for c in self.c]
-        # Rated capacity is what a battery delivers at the 20-hour rate and 25 °C; it stores more.
+        # Rated capacity is what a battery delivers at the 10-hour rate and 25 °C; it stores more.
         self.reserve = [
             bm.reference_reserve(e / cells, c, t, r / cells, q)
             for e, c, t, r, q in zip(self.ocv_empty_v, self.c, self.tau, self.r_new, self.cap_new)
@@ -105,11 +105,11 @@ class BatteryBank:
 
     def rated_soc(self) -> list[float]:
         """The true SOC by the rating's definition: the charge each battery would still deliver at
-        the 20-hour rate and 25 °C, over what it delivers from full (0..1)."""
+        the 10-hour rate and 25 °C, over what it delivers from full (0..1)."""
         return [min(1.0, max(0.0, (s - u) / (1.0 - u))) for s, u in zip(self.soc, self.reserve)]
 
     def rated_capacity_ah(self) -> list[float]:
-        """What each battery delivers from full at the 20-hour rate and 25 °C, as it has aged."""
+        """What each battery delivers from full at the 10-hour rate and 25 °C, as it has aged."""
         return [q * (1.0 - u) for q, u in zip(self.cap, self.reserve)]
 
     def available(self) -> list[float]:

@@ -95,10 +95,10 @@ def kibam_step(soc: float, d: float, current_a: float, capacity_ah: float, c: fl
 
 def reference_reserve(ocv_empty_v_per_cell: float, c: float, tau_s: float, resistance_per_cell_ohm: float,
                       capacity_ah: float) -> float:  # fmt: skip
-    """Share of the stored charge a battery does not deliver at the rating's conditions (20-hour
+    """Share of the stored charge a battery does not deliver at the rating's conditions (10-hour
     current, 25 °C, to the end voltage): the available level where the voltage reaches the end
     voltage, plus the diffusion gap that current holds open. The reference for the true SOC."""
-    current = capacity_ah / 20.0
+    current = capacity_ah / p.RATED_HOURS
     gap = (1.0 - c) * current * tau_s / (3600.0 * c * capacity_ah)
     pol = polarization_target_v(current, capacity_ah)
     slope = p.OCV_FULL_V - p.OCV_EMPTY_V

@@ -25,7 +25,8 @@ The model (sim.battery_model has the equations, docs/battery-math.md the whole s
   when warm (life halves every 10 K above 25 °C, the Arrhenius rule of the VRLA standards);
 - spread from battery to battery: capacity, resistance, acid density, diffusion, self-discharge.
 
-Capacities (Ah) are the battery's rated C20 capacity at 25 °C unless said otherwise.
+Capacities (Ah) are ratings at the 10-hour rate (C10, to 1.75 V/cell at 25 °C: the rating of
+stationary batteries in EN 60896 / IEC 60896, and of `battery.capacity_ah` in a topology).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 CELL_NOMINAL_V = 2.0
 REFERENCE_TEMPERATURE_C = 25.0  # data sheets rate capacity and life at 20-25 °C
+RATED_HOURS = 10.0  # the capacity rating's discharge time (C10)
 FLOAT_V_PER_CELL = 2.27  # charger float set point (2.25..2.30 V/cell in VRLA data sheets)
 EQUALIZE_V_PER_CELL = 2.35
 CUTOFF_V_PER_CELL = 1.75  # UPS low-battery shutdown, the usual end voltage of data-sheet tables
@@ -66,10 +68,10 @@ HYSTERESIS_CHARGE_FRACTION = 0.1  # h covers 63 % of its way after 10 % of the c
 
 # ---------------------------------------------------------------------------- kinetic battery model
 # Manwell & McGowan (1993). c = share of the charge in the available well, tau = time constant
-# of the diffusion between the wells. Fitted (whole model, to 1.75 V/cell at 25 °C) to the
-# capacity ratios of VRLA data sheets, C10/C20 ~0.93, C5/C20 ~0.85, C3/C20 ~0.78, C1/C20 ~0.60:
-# the model gives 0.95, 0.87, 0.78, 0.60 and an equivalent Peukert exponent of 1.22 between
-# 0.05 C and 1 C.
+# of the diffusion between the wells. Fitted once (whole model, to 1.75 V/cell at 25 °C) to the
+# capacity ratios of VRLA data sheets, C20/C10 ~1.07, C5/C10 ~0.91, C3/C10 ~0.84, C1/C10 ~0.65;
+# the model gives 1.07, 0.93, 0.84, 0.64: an equivalent Peukert exponent of 1.22 between 0.05 C
+# and 1 C (1.26 between 0.1 C and 1 C), inside the 1.1-1.3 of VRLA.
 
 KIBAM_AVAILABLE_FRACTION = 0.46
 KIBAM_AVAILABLE_SPREAD = 0.02  # standard deviation between batteries

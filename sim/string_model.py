@@ -195,7 +195,7 @@ class SimulatedString:
     @property
     def cell_soc(self) -> tuple[float, ...]:
         """True state of charge of each battery (0..1), by the rating's definition: the charge it
-        would still deliver at the 20-hour rate and 25 °C over what it delivers from full."""
+        would still deliver at the 10-hour rate and 25 °C over what it delivers from full."""
         return tuple(self.bank.rated_soc())
 
     @property
@@ -371,7 +371,8 @@ class SimulatedString:
 
     # ------------------------------------------------------------------ sensors
 
-    def _true_cell_voltages(self) -> list[float]:
+    def true_cell_voltages(self) -> list[float]:
+        """Every battery's terminal voltage now, without sensor noise or faults of the sensors."""
         state = self._state
         bank = self.bank
         if state == _REGULATED:
@@ -406,7 +407,7 @@ class SimulatedString:
         o3 = int(rnd() * _NOISE_SIZE)
         o4 = int(rnd() * _NOISE_SIZE)
 
-        v = self._true_cell_voltages()
+        v = self.true_cell_voltages()
         sv = VOLTAGE_NOISE_MV
         voltages = [round(x * 1000.0 + sv * e) for x, e in zip(v, z[o1 : o1 + n])]
         sr = RESISTANCE_NOISE_UOHM

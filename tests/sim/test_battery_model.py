@@ -100,7 +100,7 @@ def test_kibam_step_conserves_charge_and_opens_the_gap_it_then_closes():
 
 def test_reference_reserve_is_a_few_percent_of_the_stored_charge():
     u = bm.reference_reserve(p.OCV_EMPTY_V, 0.46, 3000.0, 0.8e-3, 100.0)
-    assert 0.03 < u < 0.15
+    assert 0.05 < u < 0.25  # mostly the diffusion gap the 10-hour current holds open
 
 
 def test_cold_reserve_is_the_temperature_coefficient_below_25_degrees():
