@@ -94,6 +94,12 @@ class BatteryBank:
         self.bleed_v = [0.0] * n  # per cell, how far the bleed has pulled the float share down
         self.full = True
         self._settled = True
+        self.gap = 0.0  # largest |d|: how far the wells are from even
+        self._soc_mean, self._soc_mean_of = 1.0, self.soc
+        self._float_v: list[float] = []
+        self._float_for: tuple = ()
+        self._resistance: list[float] = []
+        self._resistance_for: tuple = ()  # the state lists (by identity) _resistance was computed from
         self._dt_cached = -1.0
         self._decay: list[float] = []
 
@@ -101,7 +107,9 @@ class BatteryBank:
 
     @property
     def soc_mean(self) -> float:
-        return sum(self.soc) / self.n
+        if self._soc_mean_of is not self.soc:
+            self._soc_mean, self._soc_mean_of = sum(self.soc) / self.n, self.soc
+        return self._soc_mean
 
     def rated_soc(self) -> list[float]:
         """The true SOC by the rating's definition: the charge each battery would still deliver at
@@ -116,14 +124,20 @@ class BatteryBank:
         return [s - b * d for s, b, d in zip(self.soc, self._bound, self.d)]
 
     def resistance_now(self, available: list[float] | None = None) -> list[float]:
-        """Each battery's resistance as it is now (higher when empty or cold): what a BM-CS reads."""
+        """Each battery's resistance as it is now (higher when empty or cold): what a BM-CS reads.
+        Kept until the state changes: in float a scan reads the same values many times."""
+        if available is None and self._resistance_for == (self.soc, self.d, self.temp, self.r):
+            return self._resistance
         a = available if available is not None else self.available()
         rise, cold = p.RESISTANCE_EMPTY_RISE, p.RESISTANCE_COLD_PER_K
         t_ref = p.REFERENCE_TEMPERATURE_C
-        return [
+        values = [
             r * (1.0 + rise * (1.0 - x) ** 2 if x < 1.0 else 1.0) * (1.0 + cold * (t_ref - t) if t < t_ref else 1.0)
             for r, x, t in zip(self.r, a, self.temp)
         ]
+        if available is None:
+            self._resistance, self._resistance_for = values, (self.soc, self.d, self.temp, self.r)
+        return values
 
     def unregulated_voltages(self, current_a: float, polarization_v: float) -> list[float]:
         """Terminal voltages at a current the batteries set themselves (discharge, rest, bulk)."""
@@ -144,10 +158,12 @@ class BatteryBank:
 
     def float_voltages(self, set_point_v: float) -> list[float]:
         """At the charger's set point each battery floats at its own share (a bled one lower)."""
-        cells = self.cells
-        shares = [s - b * cells for s, b in zip(self.float_share_v, self.bleed_v)]
-        mean = sum(shares) / self.n
-        return [set_point_v + s - mean for s in shares]
+        if self._float_for != (set_point_v, self.bleed_v):
+            cells = self.cells
+            shares = [s - b * cells for s, b in zip(self.float_share_v, self.bleed_v)]
+            mean = sum(shares) / self.n
+            self._float_v, self._float_for = [set_point_v + s - mean for s in shares], (set_point_v, self.bleed_v)
+        return list(self._float_v)
 
     # ------------------------------------------------------------------ steps
 
@@ -173,9 +189,11 @@ class BatteryBank:
             if not self._settled:
                 decay = self._decays(dt)
                 self.d = [d * e for d, e in zip(self.d, decay)]
-                self._settled = max(map(abs, self.d)) < _SETTLED_D
+                self.gap = max(map(abs, self.d))
+                self._settled = self.gap < _SETTLED_D
             return
         self._settled = False
+        self.gap = 1.0  # unknown until the next rest step: moving
         decay = self._decays(dt)
         hours = dt / 3600.0
         k = [i / (3600.0 * q) for i, q in zip(effective, self.cap)]  # fraction of capacity per second
@@ -242,9 +260,14 @@ class BatteryBank:
         self.temp = temps
 
     def age(self, dt: float) -> None:
-        """Ageing for `dt` seconds at each battery's own temperature."""
+        """Ageing for `dt` seconds at each battery's own temperature (bm.aged_resistance_ohm and
+        bm.aged_capacity_ah, inlined: this runs for every battery of every string)."""
         years = dt / bm.SECONDS_PER_YEAR
         doubling, t_ref = p.AGEING_DOUBLING_K, p.REFERENCE_TEMPERATURE_C
         self.age_years = [a + years * 2.0 ** ((t - t_ref) / doubling) for a, t in zip(self.age_years, self.temp)]
-        self.r = [bm.aged_resistance_ohm(r, g, a) for r, g, a in zip(self.r_new, self.rise, self.age_years)]
-        self.cap = [bm.aged_capacity_ah(c, f, a) for c, f, a in zip(self.stored_new, self.fade, self.age_years)]
+        self.r = [r * (1.0 + g * a) for r, g, a in zip(self.r_new, self.rise, self.age_years)]
+        floor = p.MIN_CAPACITY_FRACTION
+        self.cap = [
+            c * (1.0 - f * a if f * a < 1.0 - floor else floor)
+            for c, f, a in zip(self.stored_new, self.fade, self.age_years)
+        ]

@@ -109,7 +109,7 @@ def reference_reserve(ocv_empty_v_per_cell: float, c: float, tau_s: float, resis
         return v - knee_sag(a, 1) - p.CUTOFF_V_PER_CELL
 
     lo, hi = 0.0, p.KNEE_SOC
-    for _ in range(40):  # bisection: the margin rises with the available level
+    for _ in range(24):  # bisection to ~1e-8: the margin rises with the available level
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if end_margin(mid) < 0.0 else (lo, mid)
     return 0.5 * (lo + hi) + gap

@@ -61,7 +61,8 @@ INSULATION_STATUS_LOW = 1  # below the sensor's warning threshold
 _MAX_STEP_DISCHARGE_S = 10.0
 _MAX_STEP_TRANSIENT_S = 60.0
 _MAX_STEP_STEADY_S = 600.0
-_AGING_UPDATE_S = 60.0  # resistance and capacity are refreshed at most this often
+_AGING_UPDATE_S = 600.0  # resistance and capacity are refreshed at most this often
+_SLOW_UPDATE_S = 10.0  # temperatures and the balancing bleed (hours and days) at most this often
 
 # Effective state of the string during a step.
 _REGULATED = 0  # charger holds its set point; the batteries share it by their float spread
@@ -159,6 +160,7 @@ class SimulatedString:
         self._bulk_fraction = 1.0
         self._vset_v = p.FLOAT_V_PER_CELL * cells  # per battery
         self._cutoff = False  # the UPS shut down on low battery during this discharge
+        self._slow_s = 0.0  # time the slow processes have not caught up with yet
 
         self._now: float | None = None
         self._aged_at = 0.0
@@ -311,7 +313,7 @@ class SimulatedString:
         if phase.mode is UpsMode.DISCHARGE:
             return _MAX_STEP_DISCHARGE_S
         bank = self.bank
-        if not bank.full or self._runaways or abs(self._pol) > 0.005 or max(map(abs, bank.d)) > 1e-3:
+        if not bank.full or self._runaways or abs(self._pol) > 0.005 or bank.gap > 1e-3:
             return _MAX_STEP_TRANSIENT_S
         return _MAX_STEP_STEADY_S
 
@@ -355,19 +357,24 @@ class SimulatedString:
             bank.rest(dt)
         else:
             bank.flow(current, i_float, dt)
-        bank.balance(state == _REGULATED, dt)
 
         if state == _DISCHARGE:
             v = bank.unregulated_voltages(current, self._pol)
             if sum(v) / (self._n * cells) < p.CUTOFF_V_PER_CELL:  # the UPS sees the string voltage
                 self._cutoff = True
 
+        # Slow processes (time constants of hours and days) catch up in one exact step.
+        self._slow_s += dt
+        if self._slow_s < _SLOW_UPDATE_S:
+            return
+        slow, self._slow_s = self._slow_s, 0.0
+        bank.balance(state == _REGULATED, slow)
         common_heat = abs(current) * abs(self._pol) * cells + i_float * self._vset_v
         extra: dict[int, float] = {}
         for index, w_per_hour, since in self._runaways:
             extra_w = min(p.RUNAWAY_MAX_HEAT_W, w_per_hour * max(0.0, t + dt - since) / 3600.0)
             extra[index] = extra.get(index, 0.0) + extra_w
-        bank.heat(self.climate.temperature_c(t), self._rth, common_heat, current, extra, dt)
+        bank.heat(self.climate.temperature_c(t), self._rth, common_heat, current, extra, slow)
 
     # ------------------------------------------------------------------ sensors
 
