@@ -115,6 +115,7 @@ def _q(
 
 # (UTF-8 symbol, ASCII form) of every unit used below.
 _V, _A, _PCT, _RH, _DEG_C, _MOHM = ("V", "V"), ("A", "A"), ("%", "%"), ("%RH", "%RH"), ("°C", "degC"), ("mΩ", "mOhm")
+_MIN, _KOHM = ("min", "min"), ("kΩ", "kOhm")
 
 QUANTITIES: tuple[Quantity, ...] = (
     # -- one battery (BM-CS) ----------------------------------------------------------------
@@ -138,7 +139,8 @@ QUANTITIES: tuple[Quantity, ...] = (
         "1",
         0.0,
         100.0,
-        "State of health of the battery, from its internal resistance against its commissioning value",
+        "State of health of the battery: from its internal resistance against the baseline of its "
+        "commissioning window, or from the capacity a deep discharge measured",
     ),
     # -- one string (BM-SS with BM-HS and BM-TH) --------------------------------------------
     _q("string.voltage", "String voltage", *_V, "0.01", 20.0, 800.0, "String voltage"),
@@ -181,6 +183,25 @@ QUANTITIES: tuple[Quantity, ...] = (
         100.0,
         "Ambient relative humidity at the string (BM-TH); not available without a BM-TH",
     ),
+    _q(
+        "string.runtime",
+        "Runtime",
+        *_MIN,
+        "1",
+        0.0,
+        6000.0,
+        "Runtime remaining while the string discharges, at its present current (SOC and Peukert); "
+        "not available otherwise",
+    ),
+    _q(
+        "string.insulation_resistance",
+        "Insulation resistance",
+        *_KOHM,
+        "1",
+        0.0,
+        65534.0,
+        "Insulation resistance of the string to ground (BM-GS); not available without a BM-GS",
+    ),
     # -- one UPS: aggregates of its fresh strings -------------------------------------------
     _q("ups.voltage", "UPS voltage", *_V, "0.01", 20.0, 800.0, "Average of the fresh string voltages"),
     _q(
@@ -193,6 +214,15 @@ QUANTITIES: tuple[Quantity, ...] = (
         "Sum of the fresh string currents, + charge, - discharge",
     ),
     _q("ups.soc", "UPS SOC", *_PCT, "1", 0.0, 100.0, "Average of the fresh string SOCs"),
+    _q(
+        "ups.runtime",
+        "UPS runtime",
+        *_MIN,
+        "1",
+        0.0,
+        6000.0,
+        "Runtime remaining while the UPS is on battery: its shortest string's; not available otherwise",
+    ),
 )
 
 

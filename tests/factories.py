@@ -75,6 +75,8 @@ def make_status(
         cell_temperature_dc=tuple(250 for _ in range(cells)),
         cell_soc_pct=tuple(90 for _ in range(cells)),
         cell_soh_pct=tuple(99 for _ in range(cells)),
+        # a discharging scan belongs to a discharge event (the string master's detector)
+        discharge_started_at=ts if state == ChargeState.DISCHARGE else None,
     )
 
 
@@ -147,6 +149,7 @@ def sample_topology(
                 battery=BatteryType(nominal_voltage=12, capacity_ah=100.0, count=cells),
                 hall_range_a=300,
                 climate_sensor=(i % 2 == 1),
+                insulation_sensor=(i % 2 == 1),
             )
             for i in range((u - 1) * strings_per_ups + 1, u * strings_per_ups + 1)
         )
@@ -198,6 +201,10 @@ def sample_string_status(
         cell_temperature_dc=tuple(-50 + 3 * c + i for c in range(n)),  # some below 0 °C
         cell_soc_pct=tuple((80 + c) % 101 for c in range(n)),
         cell_soh_pct=tuple((90 + c) % 101 for c in range(n)),
+        runtime_min=42.0 + i,
+        soh_method="resistance",
+        discharge_started_at=(time.time() if timestamp is None else timestamp) - 60.0,
+        insulation_kohm=(500.0 + i) if cfg.insulation_sensor else None,
     )
 
 
@@ -212,6 +219,8 @@ def sample_ups_status(topology: Topology, ups_id: str, health: Health = Health.O
         current_a=-(100.5 + cfg.index),
         soc_pct=81.4,
         string_ids=tuple(s.id for s in cfg.strings),
+        runtime_min=37.4 + cfg.index,
+        on_battery_since=time.time() - 60.0,
     )
 
 

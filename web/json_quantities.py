@@ -14,7 +14,7 @@ def _table(**keys: str) -> dict[str, Quantity]:
     return {name: quantity(key) for name, key in keys.items()}
 
 
-UPS_JSON = _table(voltage_v="ups.voltage", current_a="ups.current", soc_pct="ups.soc")
+UPS_JSON = _table(voltage_v="ups.voltage", current_a="ups.current", soc_pct="ups.soc", runtime_min="ups.runtime")
 STRING_JSON = _table(
     voltage_v="string.voltage",
     current_a="string.current",
@@ -23,6 +23,8 @@ STRING_JSON = _table(
     balance_pct="string.balance",
     ambient_temperature_c="string.ambient_temperature",
     ambient_humidity_pct="string.ambient_humidity",
+    runtime_min="string.runtime",
+    insulation_resistance_kohm="string.insulation_resistance",
 )
 CELL_JSON = _table(
     voltage_v="cell.voltage",

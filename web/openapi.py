@@ -12,6 +12,7 @@ from typing import Any
 
 from battery.quantities import Quantity
 from storage.history.schema import CELL_QUANTITIES, STRING_QUANTITIES, UPS_QUANTITIES, UPS_REGISTRY_QUANTITIES
+from web.analytics_json import CELL_ANALYTICS_SCHEMA, STRING_ANALYTICS_SCHEMA, UPS_ANALYTICS_SCHEMA
 from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
 
 Schema = dict[str, Any]
@@ -59,6 +60,7 @@ SCHEMAS: dict[str, Schema] = {
             "string_ids": _s("array", "its strings", items={"type": "string"}),
             **_STATUS,
             **_quantities(UPS_JSON),
+            **UPS_ANALYTICS_SCHEMA,
             "strings": _s("array", "its strings (GET /ups/{ups_id} only)", items=_ref("String")),
         },
     },
@@ -85,6 +87,7 @@ SCHEMAS: dict[str, Schema] = {
             "hall_sensor_ok": _s("boolean", "false: the hall sensor is disconnected (current is null)", nullable=True),
             "relay_closed": _s("boolean", "the string's breaker is closed", nullable=True),
             "cells_in_error": _s("integer", "batteries whose health is not ok", nullable=True),
+            **STRING_ANALYTICS_SCHEMA,
         },
     },
     "Cell": {
@@ -96,6 +99,7 @@ SCHEMAS: dict[str, Schema] = {
                 "array", "why a reading is not a measurement (no_response, open_circuit, ...)", items={"type": "string"}
             ),
             **_quantities(CELL_JSON),
+            **CELL_ANALYTICS_SCHEMA,
         },
     },
     "Cells": {

@@ -24,6 +24,14 @@ from battery.served_site import AgeFrom, ServedSite
 from battery.site import Topology
 from battery.status import StringStatus, UpsStatus
 from protocols.scada.served_values import served_cell_values
+from web.analytics_json import (
+    CELL_ANALYTICS,
+    STRING_ANALYTICS,
+    UPS_ANALYTICS,
+    cell_analytics,
+    string_analytics,
+    ups_analytics,
+)
 from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
 
 
@@ -76,6 +84,8 @@ class SiteView:
                 voltage_v=UPS_JSON["voltage_v"].rounded(status.voltage_v),
                 current_a=UPS_JSON["current_a"].rounded(status.current_a),
                 soc_pct=UPS_JSON["soc_pct"].rounded(status.soc_pct),
+                runtime_min=UPS_JSON["runtime_min"].rounded(status.runtime_min),
+                **ups_analytics(status),
             )
         if with_strings:
             body["strings"] = [self.string_json(s.id) for s in config.strings]
@@ -115,6 +125,9 @@ class SiteView:
             hall_sensor_ok=status.hall_ok,
             relay_closed=status.relay_closed,
             cells_in_error=sum(1 for h in status.cell_health if h != Health.OK),
+            runtime_min=STRING_JSON["runtime_min"].rounded(status.runtime_min),
+            insulation_resistance_kohm=STRING_JSON["insulation_resistance_kohm"].rounded(status.insulation_kohm),
+            **string_analytics(status),
         )
         return body
 
@@ -145,6 +158,7 @@ class SiteView:
                     "temperature_c": _CELL_TEMPERATURE.from_wire(temperature),
                     "soc_pct": status.cell_soc_pct[i],  # whole percent: the wire scale is 1 per %
                     "soh_pct": status.cell_soh_pct[i],
+                    **cell_analytics(status, i),
                 }
             )
         return {
@@ -163,8 +177,8 @@ _CELL_VOLTAGE, _CELL_RESISTANCE, _CELL_TEMPERATURE = (
 )
 
 # The values of a UPS and of a string: all null when there is no current data.
-UPS_VALUES = tuple(UPS_JSON)
-STRING_VALUES = (*STRING_JSON, "state", "hall_sensor_ok", "relay_closed", "cells_in_error")
+UPS_VALUES = (*UPS_JSON, *UPS_ANALYTICS)
+STRING_VALUES = (*STRING_JSON, "state", "hall_sensor_ok", "relay_closed", "cells_in_error", *STRING_ANALYTICS)
 
 
 def _unavailable(status: UpsStatus | StringStatus | None, values: tuple[str, ...]) -> dict[str, Any]:
@@ -188,4 +202,5 @@ def _void_cell(index: int, health: str) -> dict[str, Any]:
         "temperature_c": None,
         "soc_pct": None,
         "soh_pct": None,
+        **dict.fromkeys(CELL_ANALYTICS),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.messages.address import Address
+from battery.alarms.kinds import DEFAULT_SWITCH_OFF_KINDS
 from battery.alarms.limits import CellLimits
 from battery.site import BatteryType, BusConfig, MasterControllerConfig, StringConfig, Topology, UpsConfig
 from battery.status import CellSnapshot, StringSnapshot
@@ -161,7 +162,7 @@ class Heartbeat:
 class InitAlarmManager:
     topology: Topology
     settings_db: str  # <storage dir>/settings.db
-    switch_off_kinds: tuple[str, ...] = ("cell_voltage_high", "cell_voltage_low", "cell_temperature_high")
+    switch_off_kinds: tuple[str, ...] = tuple(sorted(k.value for k in DEFAULT_SWITCH_OFF_KINDS))
     reconcile_after_s: float = 120.0  # after a restart, alarms not re-raised within this are closed
 
 

@@ -136,6 +136,8 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             relay_closed=scan.relay_closed if scan.responded else None,
             sensor_fault=measured.sensor_fault if measured else None,
             now=scan.timestamp,
+            insulation_kohm=status.insulation_kohm if scan.responded else None,
+            runaway=status.runaway if scan.responded else None,
         )
         transitions += [(None, t) for t in string_transitions]
         self.send(self.ups, status)

@@ -20,7 +20,7 @@ from actors.messages.up import StringMasterStarted, StringSnapshotSaved, UpsUpda
 from actors.string.string_master import StringMaster
 from battery.codes import Health
 from battery.status import StringStatus, UpsStatus
-from battery.ups_math import aggregate
+from battery.ups_math import aggregate, discharge_of
 from observability.log import configure_structlog, get_logger
 
 # If some strings have not reported this long after the first one did, publish what we have.
@@ -142,6 +142,7 @@ class Ups(ActorTypeDispatcher):
             [s.current_a if s.hall_ok else None for s in fresh],
             [s.soc_pct for s in fresh],
         )
+        discharge = discharge_of(fresh)
         expected = len(self.config.strings)
         if not fresh:
             health = Health.STALE
@@ -158,6 +159,9 @@ class Ups(ActorTypeDispatcher):
             current_a=agg.current_a,
             soc_pct=agg.soc_pct,
             string_ids=tuple(s.id for s in self.config.strings),
+            runtime_min=discharge.runtime_min,
+            on_battery_since=discharge.on_battery_since,
+            weakest=discharge.weakest,
         )
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):

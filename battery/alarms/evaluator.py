@@ -268,6 +268,8 @@ class StringAlarmState:
     switched_off: LimitState = INACTIVE
     communication_lost: LimitState = INACTIVE
     sensor_fault: LimitState = INACTIVE
+    thermal_runaway: LimitState = INACTIVE
+    insulation_low: LimitState = INACTIVE
 
 
 STRING_ALARMS_CLEAR = StringAlarmState()
@@ -285,17 +287,21 @@ def evaluate_string(
     relay_closed: bool | None,
     sensor_fault: bool | None,
     now: float,
+    insulation_kohm: float | None = None,
+    runaway: bool | None = None,
 ) -> tuple[StringAlarmState, list[AlarmTransition]]:
     """Evaluate every alarm of one string's own quantities for one scan.
 
     `voltage_v` and `current_a` are what `measured_string_values` kept (None: not a
     measurement), and `sensor_fault` says whether it withheld one. A string master that did not
     answer raises "Communication lost" and holds every other alarm. A failed hall sensor raises
-    its own alarm and its current is not compared.
+    its own alarm and its current is not compared. `runaway` is the analytics' thermal-runaway
+    warning (the status names its cells; the alarm is the string's: an alarm's identity includes its
+    detail, which must not change while it is active), `insulation_kohm` the BM-GS reading.
     """
     if not responded:
-        voltage_v = current_a = soc_pct = None
-        hall_ok = relay_closed = sensor_fault = None
+        voltage_v = current_a = soc_pct = insulation_kohm = None
+        hall_ok = relay_closed = sensor_fault = runaway = None
     elif hall_ok is False:
         current_a = None
 
@@ -327,6 +333,12 @@ def evaluate_string(
             limits.communication_lost_delay_s,
         ),
         sensor_fault=flag(state.sensor_fault, sensor_fault, AlarmKind.SENSOR_FAULT, limits.sensor_fault_delay_s),
+        thermal_runaway=flag(state.thermal_runaway, runaway, AlarmKind.THERMAL_RUNAWAY, limits.thermal_runaway_delay_s),
+        insulation_low=(
+            state.insulation_low
+            if limits.insulation_low is None
+            else lim(state.insulation_low, insulation_kohm, limits.insulation_low)
+        ),
     )
     if new == state:
         return state, events

@@ -37,6 +37,9 @@ class AlarmKind(str, Enum):
     STRING_SOC_LOW = "string_soc_low"
     HALL_SENSOR = "hall_sensor"  # the hall sensor is disconnected or reports a fault
     STRING_SWITCHED_OFF = "string_switched_off"  # the string's breaker is open
+    # Early warnings of the string's analytics (battery/analytics).
+    THERMAL_RUNAWAY = "thermal_runaway"  # a cell or the string heats while its float current rises
+    INSULATION_LOW = "insulation_low"  # BM-GS insulation resistance to ground below its limit
     # Device health, at cell or string level.
     COMMUNICATION_LOST = "communication_lost"  # a device stopped answering
     SENSOR_FAULT = "sensor_fault"  # a device answers with an implausible value
@@ -79,6 +82,8 @@ _TITLES: dict[AlarmKind, str] = {
     AlarmKind.STRING_SOC_LOW: "SOC low",
     AlarmKind.HALL_SENSOR: "Hall sensor disconnected",
     AlarmKind.STRING_SWITCHED_OFF: "String switched off",
+    AlarmKind.THERMAL_RUNAWAY: "Thermal runaway warning",
+    AlarmKind.INSULATION_LOW: "Insulation low",
     AlarmKind.COMMUNICATION_LOST: "Communication lost",
     AlarmKind.SENSOR_FAULT: "Sensor fault",
     AlarmKind.DIGITAL_INPUT: "Digital input",
@@ -100,6 +105,8 @@ _SETTING_LABELS: dict[AlarmKind, str] = {
     AlarmKind.CELL_SOH_LOW: "Cell SoH low limit",
     AlarmKind.CELL_TEMPERATURE_HIGH: "Cell temperature high limit",
     AlarmKind.STRING_SWITCHED_OFF: "String switched off",
+    AlarmKind.THERMAL_RUNAWAY: "Thermal runaway early warning",
+    AlarmKind.INSULATION_LOW: "Insulation resistance low limit",
     AlarmKind.COMMUNICATION_LOST: "Communication lost",
     AlarmKind.SENSOR_FAULT: "Sensor fault",
     AlarmKind.DIGITAL_INPUT: "Digital inputs (leakage, fire, ...)",
@@ -127,10 +134,16 @@ STRING_LIMIT_KINDS = frozenset(
     }
 )
 
-# Cell alarms that switch their string off through its BM-LC "disconnect" output by default
-# (issue 5): a cell over- or under-voltage or over-temperature is a fire or damage risk.
+# Alarms that switch their string off through its BM-LC "disconnect" output by default: a cell
+# over- or under-voltage or over-temperature is a fire or damage risk, and so is a thermal runaway
+# under way (taking the string off its charger is what stops one).
 DEFAULT_SWITCH_OFF_KINDS = frozenset(
-    {AlarmKind.CELL_VOLTAGE_HIGH, AlarmKind.CELL_VOLTAGE_LOW, AlarmKind.CELL_TEMPERATURE_HIGH}
+    {
+        AlarmKind.CELL_VOLTAGE_HIGH,
+        AlarmKind.CELL_VOLTAGE_LOW,
+        AlarmKind.CELL_TEMPERATURE_HIGH,
+        AlarmKind.THERMAL_RUNAWAY,
+    }
 )
 
 

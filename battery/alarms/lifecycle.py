@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from battery.alarms.kinds import AlarmKind
 from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.site import Topology
 
@@ -42,12 +43,15 @@ def switch_off_decision(
     Only a *new* alarm acts: an alarm that is still true after a restart was acted upon
     before, and an operator who closed the breaker again since then decided so explicitly.
     """
-    if event.cell_index is None or event.string_id is None or str(event.kind) not in set(switch_off_kinds):
+    cell_alarm_without_cell = event.cell_index is None and AlarmKind(event.kind).is_cell_limit
+    if event.string_id is None or str(event.kind) not in set(switch_off_kinds) or cell_alarm_without_cell:
         return SwitchOffDecision(False, "not a switch-off alarm")
     if not new_alarm:
         return SwitchOffDecision(False, "alarm already active before (no second switch-off)")
     if event.string_id not in with_output:
         return SwitchOffDecision(False, f"string {event.string_id} has no BM-LC disconnect output in the topology")
+    if event.cell_index is None:  # a string's own alarm (thermal runaway)
+        return SwitchOffDecision(True, f"string {event.string_id}: {event.kind}")
     return SwitchOffDecision(
         True,
         f"cell {event.cell_index} of string {event.string_id}: {event.kind} (value {event.value}, limit {event.limit})",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from battery.alarms.kinds import AlarmKind
+from battery.analytics.params import InsulationParams
 from battery.site import NOMINAL_BATTERY_VOLTAGES, BatteryType, StringConfig
 
 
@@ -96,6 +97,8 @@ class StringLimits:
     communication_lost_delay_s: float
     switched_off_delay_s: float
     sensor_fault_delay_s: float
+    insulation_low: Limit | None = None  # kΩ; None: the string has no BM-GS
+    thermal_runaway_delay_s: float = 0.0  # the warning has its own on-delay (analytics.RunawayParams)
 
 
 DEFAULT_ON_DELAY_S = 10.0
@@ -133,6 +136,7 @@ OVERRIDE_RANGES: dict[str, tuple[str, float, float]] = {
     "string_current_charge_high_a": ("A", 0.1, 5000.0),
     "string_current_discharge_high_a": ("A", 0.1, 5000.0),  # magnitude of the discharge current
     "string_soc_low_pct": ("%", 0.0, 100.0),
+    "string_insulation_low_kohm": ("kΩ", 1.0, 65534.0),
     "alarm_on_delay_s": ("s", 0.0, 3600.0),
     "alarm_off_delay_s": ("s", 0.0, 3600.0),
 }
@@ -239,7 +243,15 @@ def string_limits_for(string: StringConfig) -> StringLimits:
         communication_lost_delay_s=DEFAULT_FAULT_DELAY_S,
         switched_off_delay_s=0.0,
         sensor_fault_delay_s=DEFAULT_FAULT_DELAY_S,
+        insulation_low=_insulation_limit(o, on, off) if string.insulation_sensor else None,
     )
+
+
+def _insulation_limit(overrides: dict[str, float], on: float, off: float) -> Limit:
+    """Insulation low: the analytics' default limit and hysteresis (battery/analytics/params.py)."""
+    defaults = InsulationParams()
+    threshold = overrides.get("string_insulation_low_kohm", defaults.low_limit_kohm)
+    return Limit(AlarmKind.INSULATION_LOW, Direction.LOW, threshold, threshold * defaults.hysteresis, on, off)
 
 
 def cell_limits_for_string(string: StringConfig) -> CellLimits:

@@ -24,13 +24,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
 from battery.alarms.kinds import AlarmKind
 from battery.codes import Health
 from battery.plausibility import cell_answered
-from battery.quantities import Quantity, quantity
+from battery.quantities import Quantity
 from battery.status import StringStatus, UpsStatus
+from protocols.scada.modbus_analytics_registers import (
+    ANALYTICS_REGISTERS,
+    SOH_METHOD_CODES,
+    STRING_ANALYTICS_FLAGS,
+)
+from protocols.scada.modbus_registers import (  # noqa: F401 - re-exported: the map's public names
+    _C,
+    _G,
+    _S,
+    _U,
+    BITS,
+    I16,
+    I32,
+    STATUS_CODES,
+    U16,
+    U32,
+    Block,
+    Q,
+    R,
+    Register,
+    RegType,
+)
 from protocols.scada.served_values import served_cell_values
 
 MAP_VERSION = 1
@@ -39,75 +60,6 @@ GATEWAY_UNIT_ID = 100  # "100 + string index" with index 0: the gateway itself
 STRING_UNIT_BASE = 100  # unit id of a string = 100 + string index (1..32)
 CELL_STRIDE = 100  # cell n's registers start at address 100 × n
 
-
-class Block(str, Enum):
-    """Which unit a register lives in (cell addresses are offsets from 100 × cell index)."""
-
-    GATEWAY = "gateway"
-    UPS = "ups"
-    STRING = "string"
-    CELL = "cell"
-
-
-class RegType(str, Enum):
-    UINT16 = "uint16"
-    INT16 = "int16"
-    UINT32 = "uint32"
-    INT32 = "int32"
-    BITS16 = "bits16"  # a bit field; never "not available" (0 = no bit set)
-
-    @property
-    def size(self) -> int:
-        return 2 if self in (RegType.UINT32, RegType.INT32) else 1
-
-    @property
-    def not_available(self) -> tuple[int, ...]:
-        """What a register reads when its value is stale or unknown (SunSpec-style sentinels)."""
-        return _NOT_AVAILABLE[self]
-
-
-_NOT_AVAILABLE: dict[RegType, tuple[int, ...]] = {
-    RegType.UINT16: (0xFFFF,),
-    RegType.INT16: (0x8000,),
-    RegType.UINT32: (0xFFFF, 0xFFFF),
-    RegType.INT32: (0x8000, 0x0000),
-    RegType.BITS16: (0x0000,),
-}
-
-
-@dataclass(frozen=True)
-class Register:
-    block: Block
-    address: int  # absolute address in its unit; for CELL the offset from 100 × cell index
-    name: str
-    type: RegType
-    scale: str  # value of one count, e.g. "0.01"; "-" for codes, "bits" for bit fields
-    unit: str  # engineering unit of value × scale, "" for codes
-    description: str
-    writable: bool = False
-    published: bool = False  # part of the published BM-GW map (never move these)
-    quantity: Quantity | None = None  # the registry entry a measured value is (battery/quantities.py)
-
-    @property
-    def size(self) -> int:
-        return self.type.size
-
-
-R = Register
-
-
-def Q(block: Block, address: int, name: str, reg_type: RegType, key: str, published: bool = False) -> Register:  # noqa: N802
-    """A register carrying a quantity: scale, unit and meaning come from the registry, by key."""
-    q = quantity(key)
-    return Register(
-        block, address, name, reg_type, str(q.resolution), q.unit, q.description, published=published, quantity=q
-    )
-
-
-_G, _U, _S, _C = Block.GATEWAY, Block.UPS, Block.STRING, Block.CELL
-U16, I16, U32, I32, BITS = RegType.UINT16, RegType.INT16, RegType.UINT32, RegType.INT32, RegType.BITS16
-
-STATUS_CODES = "0 disabled, 1 OK, 2 error (also: stale, see the stale flag)"
 
 REGISTERS: tuple[Register, ...] = (
     # -- gateway (unit 100): freshness, alarm summary, commands -----------------------------
@@ -221,7 +173,7 @@ REGISTERS: tuple[Register, ...] = (
         "b0 no response, b1 open circuit, b2 voltage implausible, b3 resistance implausible, "
         "b4 temperature implausible",
     ),
-)
+) + ANALYTICS_REGISTERS  # after the offsets above: protocols/scada/modbus_analytics_registers.py
 
 # Alarm kind -> bit in string_alarm / cell_alarm. b0..b6 of string_alarm are the published
 # ones. The published b5 ("SOH low" of the string) is reserved and reads 0: no alarm raises it.
@@ -239,6 +191,8 @@ STRING_ALARM_BITS: dict[AlarmKind, int] = {
     AlarmKind.COMMUNICATION_LOST: 8,
     AlarmKind.SENSOR_FAULT: 9,
     AlarmKind.DIGITAL_INPUT: 10,
+    AlarmKind.THERMAL_RUNAWAY: 11,
+    AlarmKind.INSULATION_LOW: 12,
 }
 RESERVED_STRING_ALARM_BITS = {5: "SOH low in the published map; reads 0 (see cell_alarm b5)"}
 CELL_ALARM_BITS: dict[AlarmKind, int] = {
@@ -379,7 +333,9 @@ class Freshness:
 
 
 def ups_values(status: UpsStatus | None, string_count: int, freshness: Freshness) -> dict[str, int | None]:
+    """ups_seconds_on_battery counts to the status' own time: a UPS status arrives every scan."""
     fresh = status is not None and not freshness.stale
+    since = status.on_battery_since if fresh and status else None
     return {
         "ups_status": status_code(status.health) if fresh and status else int(Health.ERROR),
         "ups_voltage": _wire("ups_voltage", status.voltage_v) if fresh and status else None,
@@ -388,6 +344,10 @@ def ups_values(status: UpsStatus | None, string_count: int, freshness: Freshness
         "ups_stale": 0 if fresh else 1,
         "ups_timestamp": int(freshness.last_fresh_timestamp),
         "ups_string_count": string_count,
+        "ups_runtime": _wire("ups_runtime", status.runtime_min) if fresh and status else None,
+        "ups_seconds_on_battery": (
+            (max(0, round(status.timestamp - since)) if since is not None else 0) if fresh and status else None
+        ),
     }
 
 
@@ -424,7 +384,20 @@ def string_values(
         "string_soh": _wire("string_soh", s.soh_pct) if s else None,
         "string_relay_command": relay,
         "string_cell_alarm_count": cell_alarm_count,
+        "string_runtime": _wire("string_runtime", s.runtime_min) if s else None,
+        "string_insulation_resistance": _wire("string_insulation_resistance", s.insulation_kohm) if s else None,
+        "string_soh_method": SOH_METHOD_CODES.get(s.soh_method, 0) if s else None,
+        "string_soh_time": int(s.soh_at or 0) if s else None,
+        "string_analytics_flags": _analytics_flags(s),
+        "string_discharge_start": int(s.discharge_started_at or 0) if s else None,
     }
+
+
+def _analytics_flags(s: StringStatus | None) -> int:
+    if s is None:
+        return 0
+    on = {"discharge_event": s.discharging, "thermal_runaway": s.runaway, "insulation_low": s.insulation_low}
+    return sum(1 << bit for name, bit in STRING_ANALYTICS_FLAGS.items() if on[name])
 
 
 _CELL = {r.name: r.address for r in registers_of(Block.CELL)}
@@ -448,7 +421,10 @@ def pack_cells(
         _CELL["cell_temperature"],
     )
     o_soc, o_soh, o_alarm, o_faults = _CELL["cell_soc"], _CELL["cell_soh"], _CELL["cell_alarm"], _CELL["cell_faults"]
+    o_balancing, o_method = _CELL["cell_balancing"], _CELL["cell_soh_method"]
     have = 0 if status is None or stale else len(status.cell_health)
+    balancing = status.cell_balancing if status is not None else ()
+    methods = status.cell_soh_method if status is not None else ()
     for i in range(cell_count):
         base = CELL_STRIDE * (i + 1)
         alarm = cell_alarms[i] if i < len(cell_alarms) else 0
@@ -471,6 +447,8 @@ def pack_cells(
             words[base + o_soc] = min(max(status.cell_soc_pct[i], 0), 0xFFFE)
             words[base + o_soh] = min(max(status.cell_soh_pct[i], 0), 0xFFFE)
             words[base + o_faults] = status.cell_faults[i] & 0xFFFF
+            words[base + o_balancing] = int(balancing[i]) if i < len(balancing) else _NA16
+            words[base + o_method] = SOH_METHOD_CODES.get(methods[i], 0) if i < len(methods) else _NA16
         else:
             words[base + o_status] = Health.ERROR
             words[base + o_v] = _NA16
@@ -481,4 +459,5 @@ def pack_cells(
             words[base + o_soh] = _NA16
             faults = status.cell_faults[i] if status is not None and i < len(status.cell_faults) else 0
             words[base + o_faults] = (faults | 1) & 0xFFFF  # b0: no response
+            words[base + o_balancing] = words[base + o_method] = _NA16
         words[base + o_alarm] = alarm

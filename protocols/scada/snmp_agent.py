@@ -61,7 +61,6 @@ from protocols.scada.site_renderer import SiteRenderer
 from protocols.scada.snmp_access import ENGINE_SUBTREES, SnmpV3User, configure_access
 from protocols.scada.snmp_ber import OID
 from protocols.scada.snmp_rows import (
-    DISCHARGE_CURRENT_A,
     alarm_row,
     string_row,
     ups_battery_group,
@@ -128,6 +127,7 @@ class BtmsSnmpAgent(SiteRenderer):
         self.store = OidStore((so.ENTERPRISE,))
         self.ups_stores: dict[int, OidStore] = {u.index: OidStore((so.UPS_MIB_BATTERY,)) for u in topology.upses}
         self._on_battery_since: dict[str, float | None] = {u.id: None for u in topology.upses}
+        self._started_at = time.time()  # RFC 1628 counts time on battery from at most the agent's start
         self._engine: engine.SnmpEngine | None = None
         self._socket: socket.socket | None = None
         self._targets: list[Any] = []
@@ -209,14 +209,10 @@ class BtmsSnmpAgent(SiteRenderer):
         self._render_ups(status.ups_id, self.site.now())
 
     def _track_on_battery(self, status: UpsStatus) -> None:
-        discharging = (
-            status.health != Health.STALE and status.current_a is not None and status.current_a < DISCHARGE_CURRENT_A
-        )
-        since = self._on_battery_since[status.ups_id]
-        if discharging and since is None:
-            self._on_battery_since[status.ups_id] = time.time()
-        elif not discharging:
-            self._on_battery_since[status.ups_id] = None
+        """On battery since its strings' discharge event started (battery/analytics), or since this
+        agent started, whichever is later (RFC 1628 upsSecondsOnBattery)."""
+        since = status.on_battery_since if status.health != Health.STALE else None
+        self._on_battery_since[status.ups_id] = None if since is None else max(since, self._started_at)
 
     def alarm_received(self, notice: AlarmNotice, changed: bool) -> None:
         row = alarm_row(notice, self.topology)
@@ -304,18 +300,20 @@ class BtmsSnmpAgent(SiteRenderer):
 
     def _render_cells(self, index: int, count: int, s: StringStatus | None) -> None:
         set_ = self.store.set
-        cols = [c.oid for c in so.CELL_COLUMNS[1:]]  # status, V, R, T, SOC, SOH, faults
+        cols = [c.oid for c in so.CELL_COLUMNS[1:]]  # status, V, R, T, SOC, SOH, faults, balancing
         have = len(s.cell_health) if s is not None else 0
+        balancing = s.cell_balancing if s is not None else ()
         for i in range(count):
             key = (index, i + 1)
             if s is not None and i < have and cell_answered(s.cell_health[i], s.cell_faults[i]):
                 v, r, t = served_cell_values(
                     s.cell_faults[i], s.cell_voltage_mv[i], s.cell_resistance_uohm[i], s.cell_temperature_dc[i]
                 )
-                row = (int(s.cell_health[i]), v, r, t, s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i])
+                b = (1 if balancing[i] else 2) if i < len(balancing) else None  # None: the device does not say
+                row = (int(s.cell_health[i]), v, r, t, s.cell_soc_pct[i], s.cell_soh_pct[i], s.cell_faults[i], b)
             else:
                 faults = s.cell_faults[i] if s is not None and i < len(s.cell_faults) else None
-                row = (int(Health.STALE), None, None, None, None, None, faults)
+                row = (int(Health.STALE), None, None, None, None, None, faults, None)
             for oid, value in zip(cols, row):
                 set_(oid + key, value)
 
@@ -334,8 +332,7 @@ class BtmsSnmpAgent(SiteRenderer):
             for st in (self.site.string(s.id) for s in cfg.strings)
             if st is not None and not self.site.is_string_stale(st.string_id, now)
         ]
-        capacity = sum(s.battery.capacity_ah for s in cfg.strings)  # strings in parallel
-        battery = ups_battery_group(status, stale, strings, capacity, self._on_battery_since[ups_id], time.time())
+        battery = ups_battery_group(status, stale, strings, self._on_battery_since[ups_id], time.time())
         store = self.ups_stores[cfg.index]
         for c in so.UPS_BATTERY:
             store.set(c.oid + (0,), battery[c.name])

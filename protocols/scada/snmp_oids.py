@@ -129,6 +129,7 @@ UPS_COLUMNS: tuple[Column, ...] = (
     QC(UPS_ENTRY, 5, "btmsUpsCurrent", "ups.current"),
     QC(UPS_ENTRY, 6, "btmsUpsSoc", "ups.soc", bounded=True),
     C(UPS_ENTRY, 7, "btmsUpsTimestamp", "Unsigned32", "seconds since 1970-01-01 UTC", "Time of the last fresh data."),
+    QC(UPS_ENTRY, 8, "btmsUpsRuntime", "ups.runtime"),
 )
 
 STRING_COLUMNS: tuple[Column, ...] = (
@@ -170,6 +171,33 @@ STRING_COLUMNS: tuple[Column, ...] = (
         "Time of the last fresh scan, 0 when none yet (present even when stale).",
     ),
     C(STRING_ENTRY, 17, "btmsStringScanCounter", "Unsigned32", "scans", "Number of the last fresh scan."),
+    QC(STRING_ENTRY, 18, "btmsStringRuntime", "string.runtime"),
+    QC(STRING_ENTRY, 19, "btmsStringInsulationResistance", "string.insulation_resistance"),
+    C(
+        STRING_ENTRY,
+        20,
+        "btmsStringSohMethod",
+        "INTEGER { none(0), resistance(1), capacity(2) }",
+        "",
+        "What btmsStringSoh comes from: the internal resistance against its baseline, or a measured capacity.",
+    ),
+    C(
+        STRING_ENTRY,
+        21,
+        "btmsStringRunawayWarning",
+        "TruthValue",
+        "",
+        "true(1): thermal-runaway early warning (a cell heats while the float current rises).",
+    ),
+    C(STRING_ENTRY, 22, "btmsStringInsulationLow", "TruthValue", "", "true(1): insulation below its limit."),
+    C(
+        STRING_ENTRY,
+        23,
+        "btmsStringDischargeStart",
+        "Unsigned32",
+        "seconds since 1970-01-01 UTC",
+        "Start of the discharge event under way, 0 when none.",
+    ),
 )
 
 CELL_COLUMNS: tuple[Column, ...] = (
@@ -196,6 +224,7 @@ CELL_COLUMNS: tuple[Column, ...] = (
         "Bit mask: 1 no response, 2 open circuit, 4 voltage implausible, 8 resistance implausible, "
         "16 temperature implausible.",
     ),
+    C(CELL_ENTRY, 9, "btmsCellBalancing", "TruthValue", "", "true(1): the cell sensor is balancing its battery."),
 )
 
 ALARM_COLUMNS: tuple[Column, ...] = (
@@ -325,13 +354,17 @@ def mib_text() -> str:
         "    NOTIFICATION-GROUP                          FROM SNMPv2-CONF;",
         "",
         "btmsGatewayMIB MODULE-IDENTITY",
-        '    LAST-UPDATED "202612020000Z"',
+        '    LAST-UPDATED "202612022300Z"',
         '    ORGANIZATION "BTMS gateway open-source project"',
         '    CONTACT-INFO "See the project repository."',
         '    DESCRIPTION  "Battery monitoring gateway for the battery strings of UPS systems:',
         "                 UPS, string, cell (battery) and active-alarm tables, and alarm",
         "                 notifications. Enterprise 32473 is the documentation number of",
         '                 RFC 5612, used until a real one is assigned. Generated from protocols/scada/snmp_oids.py."',
+        '    REVISION     "202612022300Z"',
+        '    DESCRIPTION  "Battery analytics: string runtime, insulation resistance, SOH method,',
+        "                 thermal-runaway and insulation-low flags and discharge start; UPS runtime;",
+        '                 cell balancing."',
         '    REVISION     "202612020000Z"',
         "    DESCRIPTION  \"UNITS, ranges and descriptions of the measured objects from the gateway's",
         "                 registry of quantities (cell voltage in 0.001 V, resistance in 0.001 mOhm,",

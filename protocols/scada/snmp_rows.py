@@ -17,7 +17,7 @@ from protocols.scada import snmp_oids as so
 from protocols.scada.served_values import served_cell_values
 
 BATTERY_LOW_SOC_PCT = 25.0  # upsBatteryStatus batteryLow below this state of charge
-DISCHARGE_CURRENT_A = -0.5  # a UPS current below this counts as running on battery
+SOH_METHODS = {"none": 0, "resistance": 1, "capacity": 2}  # btmsStringSohMethod
 
 
 # ------------------------------------------------------------------------------------------
@@ -53,6 +53,12 @@ def string_row(status: StringStatus | None, stale: bool) -> dict[str, int | None
         "btmsStringAmbientHumidity": _wire("btmsStringAmbientHumidity", s.humidity_pct) if s else None,
         "btmsStringRelayClosed": (1 if s.relay_closed else 2) if s else None,
         "btmsStringHallSensorOk": (1 if s.hall_ok else 2) if s else None,
+        "btmsStringRuntime": _wire("btmsStringRuntime", s.runtime_min) if s else None,
+        "btmsStringInsulationResistance": _wire("btmsStringInsulationResistance", s.insulation_kohm) if s else None,
+        "btmsStringSohMethod": SOH_METHODS.get(s.soh_method, 0) if s else None,
+        "btmsStringRunawayWarning": (1 if s.runaway else 2) if s else None,
+        "btmsStringInsulationLow": (1 if s.insulation_low else 2) if s else None,
+        "btmsStringDischargeStart": int(s.discharge_started_at or 0) if s else None,
     }
 
 
@@ -63,6 +69,7 @@ def ups_row(status: UpsStatus | None, stale: bool) -> dict[str, int | None]:
         "btmsUpsVoltage": _wire("btmsUpsVoltage", s.voltage_v) if s else None,
         "btmsUpsCurrent": _wire("btmsUpsCurrent", s.current_a) if s else None,
         "btmsUpsSoc": _wire("btmsUpsSoc", s.soc_pct) if s else None,
+        "btmsUpsRuntime": _wire("btmsUpsRuntime", s.runtime_min) if s else None,
     }
 
 
@@ -70,23 +77,21 @@ def ups_battery_group(
     ups: UpsStatus | None,
     stale: bool,
     strings: Iterable[StringStatus],
-    capacity_ah: float,
     on_battery_since: float | None,
     now: float,
 ) -> dict[str, int | None]:
     """UPS-MIB upsBattery objects of one UPS from its status and its strings' statuses.
 
-    upsEstimatedMinutesRemaining is absent unless the UPS is discharging (no load, no
-    estimate); upsBatteryTemperature is the hottest fresh cell whose temperature is a
+    upsEstimatedMinutesRemaining is the UPS's runtime (battery/analytics: its shortest string's,
+    from SOC, the present current and Peukert), absent unless the UPS is discharging (no load,
+    no estimate); upsSecondsOnBattery counts from the start of its strings' discharge event; upsBatteryTemperature is the hottest fresh cell whose temperature is a
     measurement (a sensor fault's 300.0 °C is not: protocols/scada/served_values.py), in whole °C.
     """
     if ups is None or stale or ups.soc_pct is None or ups.voltage_v is None:
         return {c.name: (1 if c.name == "upsBatteryStatus" else None) for c in so.UPS_BATTERY}
     soc = ups.soc_pct
     battery_status = 4 if soc <= 0 else 3 if soc < BATTERY_LOW_SOC_PCT else 2
-    minutes = None
-    if ups.current_a is not None and ups.current_a < DISCHARGE_CURRENT_A and capacity_ah > 0:
-        minutes = max(1, round(soc / 100 * capacity_ah / -ups.current_a * 60))
+    minutes = None if ups.runtime_min is None else max(1, round(ups.runtime_min))
     temps = [t for s in strings if not s.stale for t in served_temperatures(s)]
     return {
         "upsBatteryStatus": battery_status,

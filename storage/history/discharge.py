@@ -1,4 +1,6 @@
-"""Discharge events: when a string master's state says DISCHARGE, an event is on.
+"""Discharge events: while a string master's discharge detector has an event under way
+(StringStatus.discharge_started_at, battery/analytics/discharge.py: past a threshold for a
+minimum time, until charging resumes), the string's scans belong to an event.
 
 A stale scan (the string did not answer) neither starts nor ends an event: the string's
 state is unknown then, and a discharge does not stop because a cable was pulled.
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from battery.codes import ChargeState, Health
+from battery.codes import Health
 
 
 class Transition(Enum):
@@ -18,10 +20,9 @@ class Transition(Enum):
     END = 2
 
 
-def transition(in_discharge: bool, health: int, state: int) -> Transition:
+def transition(in_discharge: bool, health: int, discharging: bool) -> Transition:
     if health == Health.STALE:
         return Transition.NONE
-    discharging = state == ChargeState.DISCHARGE
     if discharging and not in_discharge:
         return Transition.START
     if in_discharge and not discharging:
@@ -36,10 +37,10 @@ class DischargeTracker:
     next_id: int = 1
     open_events: dict[int, int] = field(default_factory=dict)
 
-    def on_scan(self, string_no: int, health: int, state: int) -> tuple[Transition, int | None]:
+    def on_scan(self, string_no: int, health: int, discharging: bool) -> tuple[Transition, int | None]:
         """(what happened, id of the event this scan belongs to, if any)."""
         current = self.open_events.get(string_no)
-        t = transition(current is not None, health, state)
+        t = transition(current is not None, health, discharging)
         if t is Transition.START:
             current = self.next_id
             self.next_id += 1

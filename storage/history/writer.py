@@ -166,12 +166,14 @@ class HistoryWriter:
             self.register_string(status.string_id, string_no, status.ups_id, len(status.cell_voltage_mv))
         payload = pack_scan(status)
         ts_ms = round(status.timestamp * 1000)
-        t, event_id = self._tracker.on_scan(string_no, int(status.health), int(status.state))
+        t, event_id = self._tracker.on_scan(string_no, int(status.health), status.discharging)
         if t is Transition.START:
+            # The detector back-dates the start to the first scan past its threshold.
+            start_ms = round((status.discharge_started_at or status.timestamp) * 1000)
             self._event_rows.append(
                 (
                     "INSERT INTO discharge_event (id, string_no, string_id, ups_id, start_ms) VALUES (?,?,?,?,?)",
-                    (event_id, string_no, status.string_id, status.ups_id, ts_ms),
+                    (event_id, string_no, status.string_id, status.ups_id, start_ms),
                 )
             )
         elif t is Transition.END:

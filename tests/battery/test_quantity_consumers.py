@@ -34,9 +34,12 @@ STATUS_ATTRIBUTE = {
     "string.balance": "balance_pct",
     "string.ambient_temperature": "ambient_c",
     "string.ambient_humidity": "humidity_pct",
+    "string.runtime": "runtime_min",
+    "string.insulation_resistance": "insulation_kohm",
     "ups.voltage": "voltage_v",
     "ups.current": "current_a",
     "ups.soc": "soc_pct",
+    "ups.runtime": "runtime_min",
 }
 CELL_TUPLE = {
     "cell.voltage": "cell_voltage_mv",
@@ -54,6 +57,8 @@ SUFFIX = {
     "mv": ("V", 1000),
     "uohm": ("mΩ", 1000),
     "dc": ("°C", 10),
+    "min": ("min", 1),
+    "kohm": ("kΩ", 1),
 }
 
 
@@ -237,6 +242,7 @@ def _one_count(amount: Decimal, unit: str) -> tuple[Decimal, str]:
         (dm.STRING_MASTER, "string_current", "string.current"),
         (dm.STRING_MASTER, "bm_th_ambient_temperature", "string.ambient_temperature"),
         (dm.STRING_MASTER, "bm_th_ambient_humidity", "string.ambient_humidity"),
+        (dm.STRING_MASTER, "bm_gs_insulation_resistance", "string.insulation_resistance"),
     ],
 )
 def test_the_field_bus_reads_each_string_quantity_in_the_registry_wire_scale(

@@ -97,3 +97,39 @@ def test_a_disconnected_hall_sensor_serves_no_current(tmp_path):
     view.apply(UpsUpdate(sample_ups_status(topology, status.ups_id), (status,)))
     body = view.string_json("s1")
     assert body["hall_sensor_ok"] is False and body["current_a"] is None and body["voltage_v"] is not None
+
+
+def test_the_analytics_are_served_with_the_string_the_ups_and_each_cell() -> None:
+    from battery.analytics import WeakestCells
+
+    t = slow_bus_site()
+    weakest = WeakestCells(by_resistance_rise=((2, 0.314),), by_temperature=((3, 4.25),))
+    view = view_with(
+        t,
+        Clock(T0 + 1),
+        runtime_min=41.6,
+        soh_method="capacity",
+        soh_at=T0 - 3600,
+        runaway=True,
+        runaway_cells=(3,),
+        weakest=weakest,
+        cell_soh_method=("resistance", "capacity", "none"),
+        cell_soh_at=(T0, T0 - 3600, None),
+        cell_balancing=(False, True, False),
+    )
+    string = view.string_json("s1")
+    assert string["runtime_min"] == 42 and string["soh_method"] == "capacity"
+    assert string["soh_time"].startswith("2023-11-14T21:13:20") and string["discharging_since"] is not None
+    assert string["thermal_runaway"] and string["runaway_cells"] == [3]
+    assert string["weakest_cells"]["by_resistance_rise"] == [{"cell": 2, "rise_pct": 31.4}]
+    assert string["insulation_resistance_kohm"] == 501  # the factory's BM-GS reading of string 1
+    cells = view.cells_json("s1")["cells"]
+    assert [(c["soh_method"], c["balancing"]) for c in cells] == [
+        ("resistance", False),
+        ("capacity", True),
+        ("none", False),
+    ]
+    ups = view.ups_json("ups1", with_strings=False)
+    assert ups["runtime_min"] is not None and ups["on_battery_since"] is not None
+    stale = view_with(t, Clock(T0 + 60)).string_json("s1")  # too old: every analytics value null
+    assert stale["runtime_min"] is None and stale["soh_method"] is None and stale["weakest_cells"] is None

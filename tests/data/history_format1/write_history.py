@@ -69,6 +69,7 @@ def status(string_no: int, i: int) -> StringStatus:
         cell_temperature_dc=(251, 252, 253),
         cell_soc_pct=(expected_soc(string_no, i),) * cells,
         cell_soh_pct=(expected_soh(string_no),) * cells,
+        discharge_started_at=T0 + DISCHARGE[0] * STEP if discharging else None,  # the detector's event
     )
 
 

@@ -202,3 +202,38 @@ def test_a_no_response_fault_voids_the_cell_even_if_its_health_was_not_stale() -
     mm.pack_cells(s, False, 2, (), words)
     assert words[100:109] == [2, 0xFFFF, 0xFFFF, 0xFFFF, 0x8000, 0xFFFF, 0xFFFF, 0, 1]
     assert words[201] == s.cell_voltage_mv[1]
+
+
+def test_the_analytics_registers_follow_the_published_offsets_and_carry_the_status() -> None:
+    import dataclasses
+
+    from tests.factories import sample_ups_status
+
+    published = {
+        b: max((r.address + r.size for r in mm.REGISTERS if r.block == b and r.published), default=0) for b in mm.Block
+    }
+    for r in mm.REGISTERS:
+        if r.name.startswith(("ups_runtime", "ups_seconds", "string_runtime", "string_insulation", "cell_balancing")):
+            assert r.address >= published.get(r.block, 0), r.name
+    t = sample_topology(cells=3)
+    s = dataclasses.replace(
+        sample_string_status(t, "s1"),
+        runaway=True,
+        soh_method="capacity",
+        soh_at=1_700_000_000.0,
+        cell_balancing=(False, True, False),
+        cell_soh_method=("resistance", "capacity", "none"),
+    )
+    fresh = mm.Freshness(stale=False, last_fresh_timestamp=s.timestamp)
+    values = mm.string_values(s, 1, 3, fresh, 0, 0, 1)
+    assert values["string_runtime"] == round(s.runtime_min) and values["string_insulation_resistance"] == 501
+    assert (values["string_soh_method"], values["string_soh_time"]) == (2, 1_700_000_000)
+    assert values["string_analytics_flags"] == 0b011  # discharge event under way, runaway warning
+    assert values["string_discharge_start"] == int(s.discharge_started_at)
+    u = dataclasses.replace(sample_ups_status(t, "ups1"), on_battery_since=s.timestamp - 90.0, timestamp=s.timestamp)
+    ups = mm.ups_values(u, 2, fresh)
+    assert ups["ups_runtime"] == round(u.runtime_min) and ups["ups_seconds_on_battery"] == 90
+    words = [0] * mm.string_unit_span(3)
+    mm.pack_cells(s, False, 3, [0] * 3, words)
+    at = mm.register("cell_balancing").address, mm.register("cell_soh_method").address
+    assert [(words[100 * n + at[0]], words[100 * n + at[1]]) for n in (1, 2, 3)] == [(0, 1), (1, 2), (0, 0)]

@@ -103,7 +103,7 @@ def test_mbpoll_reads_string_cell_and_ups_registers(server: ServerThread, site: 
 def test_mbpoll_sees_exception_codes(server: ServerThread) -> None:
     unknown_unit = mbpoll(server.port, 9, 0, 2)
     assert unknown_unit.returncode != 0 and "Gateway path unavailable" in unknown_unit.stderr
-    past_last_cell = mbpoll(server.port, 101, 4 * 100 + 9, 1)  # 4 cells: 409 is past the span
+    past_last_cell = mbpoll(server.port, 101, 4 * 100 + 11, 1)  # 4 cells: 411 is past the span
     assert past_last_cell.returncode != 0 and "Illegal data address" in past_last_cell.stderr
 
 

@@ -115,7 +115,7 @@ def test_bulkwalk_and_walk_read_every_table(agent: AgentThread, site: Topology) 
     cells = [k for k in bulk if k.startswith(f"{ENT}.1.1.4.1.")]
     fresh_strings = len(site.strings) - 1
     assert len(cells) == 3 * fresh_strings * 7 + 3  # stale string: the status column only
-    assert len([k for k in bulk if k.startswith(f"{ENT}.1.1.2.1.")]) == 2 * 6
+    assert len([k for k in bulk if k.startswith(f"{ENT}.1.1.2.1.")]) == 2 * 7  # with btmsUpsRuntime
     oids = [tuple(map(int, k.split("."))) for k in bulk]
     assert oids == sorted(oids)
 
@@ -127,6 +127,9 @@ def test_ups_mib_battery_group_per_ups_context(agent: AgentThread, site: Topolog
     assert v2c["1.3.6.1.2.1.33.1.2.4.0"] == f"INTEGER: {round(ups2.soc_pct)}"
     assert v2c["1.3.6.1.2.1.33.1.2.5.0"] == f"INTEGER: {round(ups2.voltage_v * 10)}"
     assert v2c["1.3.6.1.2.1.33.1.2.6.0"] == f"INTEGER: {round(ups2.current_a * 10)}"
+    # the analytics' runtime (Peukert), not SOC x C / I; on battery since its strings' discharge began
+    assert v2c["1.3.6.1.2.1.33.1.2.3.0"] == f"INTEGER: {round(ups2.runtime_min)}"
+    assert int(v2c["1.3.6.1.2.1.33.1.2.2.0"].split(": ")[1]) >= 0
     assert len(v2c) == 7
     v3 = subprocess.run(
         [

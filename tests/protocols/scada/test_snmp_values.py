@@ -32,12 +32,12 @@ def test_ups_battery_group() -> None:
     t = sample_topology(cells=3)
     ups = sample_ups_status(t, "ups1")  # -101.5 A: discharging
     strings = [sample_string_status(t, "s1"), sample_string_status(t, "s2")]
-    g = ups_battery_group(ups, False, strings, capacity_ah=200.0, on_battery_since=1000.0, now=1060.0)
+    g = ups_battery_group(ups, False, strings, on_battery_since=1000.0, now=1060.0)
     assert g["upsBatteryStatus"] == 2 and g["upsSecondsOnBattery"] == 60
-    assert g["upsEstimatedMinutesRemaining"] == round(0.814 * 200 / 101.5 * 60)
+    assert g["upsEstimatedMinutesRemaining"] == round(ups.runtime_min)  # Peukert's, not SOC × C / I
     assert g["upsBatteryVoltage"] == round(ups.voltage_v * 10) and g["upsBatteryCurrent"] == round(ups.current_a * 10)
     assert g["upsBatteryTemperature"] == round(max(max(s.cell_temperature_dc) for s in strings) / 10)
-    unknown = ups_battery_group(ups, True, strings, 200.0, None, 0.0)
+    unknown = ups_battery_group(ups, True, strings, None, 0.0)
     assert unknown["upsBatteryStatus"] == 1 and unknown["upsBatteryVoltage"] is None
 
 
@@ -85,10 +85,10 @@ def test_ups_battery_temperature_ignores_implausible_and_unanswered_cells() -> N
     s2 = type(s2)(
         **{**s2.__dict__, "cell_faults": (0, int(CellFault.NO_RESPONSE), 0), "cell_temperature_dc": (230, 2800, 262)}
     )
-    g = ups_battery_group(ups, False, [s1, s2], 200.0, None, 0.0)
+    g = ups_battery_group(ups, False, [s1, s2], None, 0.0)
     assert g["upsBatteryTemperature"] == 26  # 26.2 °C, the hottest measured cell
     only_faults = type(s1)(**{**s1.__dict__, "cell_faults": (int(CellFault.TEMPERATURE_IMPLAUSIBLE),) * 3})
-    assert ups_battery_group(ups, False, [only_faults], 200.0, None, 0.0)["upsBatteryTemperature"] is None
+    assert ups_battery_group(ups, False, [only_faults], None, 0.0)["upsBatteryTemperature"] is None
 
 
 def test_unknown_ups_current_and_a_hall_less_string_serve_no_current():
@@ -99,8 +99,8 @@ def test_unknown_ups_current_and_a_hall_less_string_serve_no_current():
 
     topology = sample_topology(upses=1, strings_per_ups=1, cells=2)
     string = dataclasses.replace(sample_string_status(topology, "s1"), hall_ok=False)
-    ups = dataclasses.replace(sample_ups_status(topology, string.ups_id), current_a=None)
+    ups = dataclasses.replace(sample_ups_status(topology, string.ups_id), current_a=None, runtime_min=None)
     assert string_row(string, stale=False)["btmsStringCurrent"] is None
     assert ups_row(ups, stale=False)["btmsUpsCurrent"] is None
-    group = ups_battery_group(ups, False, [string], 100.0, None, 0.0)
+    group = ups_battery_group(ups, False, [string], None, 0.0)
     assert group["upsBatteryCurrent"] is None and group["upsEstimatedMinutesRemaining"] is None

@@ -6,7 +6,7 @@ from array import array
 
 import pytest
 
-from battery.codes import ChargeState, Health
+from battery.codes import Health
 from storage.history import downsample, retention, summaries
 from storage.history.discharge import DischargeTracker, Transition, transition
 from storage.history.schema import DAY_S, month_first_day
@@ -89,12 +89,13 @@ def test_policy_rejects_nonsense() -> None:
 
 
 def test_discharge_transitions() -> None:
-    assert transition(False, Health.OK, ChargeState.DISCHARGE) is Transition.START
-    assert transition(True, Health.OK, ChargeState.FLOAT) is Transition.END
-    assert transition(True, Health.STALE, ChargeState.FLOAT) is Transition.NONE  # unknown state: keep going
+    """An event follows the string master's discharge detector (StringStatus.discharging)."""
+    assert transition(False, Health.OK, True) is Transition.START
+    assert transition(True, Health.OK, False) is Transition.END
+    assert transition(True, Health.STALE, False) is Transition.NONE  # unknown state: keep going
     t = DischargeTracker(next_id=7)
-    assert t.on_scan(1, Health.OK, ChargeState.DISCHARGE) == (Transition.START, 7)
-    assert t.on_scan(1, Health.OK, ChargeState.DISCHARGE) == (Transition.NONE, 7)
-    assert t.on_scan(2, Health.OK, ChargeState.FLOAT) == (Transition.NONE, None)
-    assert t.on_scan(1, Health.OK, ChargeState.IDLE) == (Transition.END, 7)
-    assert t.on_scan(1, Health.OK, ChargeState.DISCHARGE) == (Transition.START, 8)
+    assert t.on_scan(1, Health.OK, True) == (Transition.START, 7)
+    assert t.on_scan(1, Health.OK, True) == (Transition.NONE, 7)
+    assert t.on_scan(2, Health.OK, False) == (Transition.NONE, None)
+    assert t.on_scan(1, Health.OK, False) == (Transition.END, 7)
+    assert t.on_scan(1, Health.OK, True) == (Transition.START, 8)

@@ -1,0 +1,33 @@
+"""One cell's estimators stepped together: SOH follows an averaged resistance, not each sample."""
+
+from __future__ import annotations
+
+from battery.analytics import AnalyticsParams, BaselineParams, CellEstimate, SohMethod, params_for, step_cell
+
+PARAMS = AnalyticsParams(params_for(12, 100.0), baseline=BaselineParams(window_s=60.0, samples=6))
+
+
+def run(cell, resistances, t0=0.0):
+    sohs = set()
+    for k, r in enumerate(resistances):
+        cell = step_cell(cell, t0 + k, 0.2, 13.6, r, PARAMS)
+        sohs.add(round(cell.soh.soh_pct))
+    return cell, sohs
+
+
+def test_soh_ignores_scatter_and_follows_a_real_rise():
+    cell, _ = run(CellEstimate(), [4000] * 120)  # commissioning: baseline 4000 µΩ
+    assert cell.baseline.final and cell.soh.method == SohMethod.RESISTANCE
+    scatter = [4195 if k % 2 else 4215 for k in range(600)]  # ±10 µΩ around +5.1 %
+    assert {round(100 * (1 - (r / 4000 - 1) / 0.5)) for r in scatter} == {89, 90}  # raw samples flicker
+    cell, _ = run(cell, scatter * 3, t0=120.0)  # six time constants: the average settles at 4205 µΩ
+    cell, settled = run(cell, scatter, t0=1920.0)
+    assert len(settled) == 1, "SOH moved by a whole percent from one scan to the next"
+    risen, _ = run(cell, [5000] * 300, t0=2520.0)  # +25 %: 63 % of the step after one time constant
+    assert 4700 < risen.resistance_avg_uohm < 4800  # 4205 + 63 % of 795 µΩ
+
+
+def test_a_gap_restarts_the_average_and_is_not_integrated():
+    cell = step_cell(CellEstimate(), 0.0, -50.0, 12.0, 4000, PARAMS)
+    later = step_cell(cell, 0.0 + PARAMS.battery.max_gap_s + 10, -50.0, 12.0, 4400, PARAMS)
+    assert later.soc.soc_pct == cell.soc.soc_pct and later.resistance_avg_uohm == 4400.0
