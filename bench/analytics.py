@@ -17,7 +17,7 @@ The true SOC is the rating's: the charge a battery would still deliver at the 10
 Printed per scenario: SOC error (estimate - truth, % points, RMS and maximum) and what else it
 measures; last line one JSON object:
 {"bench": "analytics", "soc_rms_pct", "soc_max_pct" (the worst scenario's RMS, the largest
-error of any scan), "runtime_err_pct_at_50" ((estimated - true) / true when the true SOC
+error of any scan of any scenario), "runtime_err_pct_at_50" ((estimated - true) / true when the true SOC
 crosses 50 % in the 0.2 C discharge), "discharges_detected", "discharges_true",
 "weakest_rank_exact", "runaway_warning_lead_s" (warning before the first cell reaches its
 temperature limit; null: no warning), "insulation_alarm_s" (from the fault's start)}.

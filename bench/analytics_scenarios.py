@@ -9,6 +9,8 @@ ageing       a year of float, five batteries ageing faster than the rest (each i
              capacity test: 0.2 C to the UPS's cutoff. SOC and SOH judged at its end.
 runaway      one battery in thermal runaway on float, until a cell reaches its temperature limit.
 insulation   the string's insulation to ground falls to 20 kΩ over half an hour (BM-GS).
+rest         30 minutes at 0.5 C, then the breaker open for 4 hours (the OCV correction meets
+             the relaxation and the hysteresis of the rested voltage), then recharge.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Size:
 
     count: int = 40
     float_days: float = 3.0
-    float_scan_s: float = 10.0
+    float_scan_s: float = 30.0
     short_scan_s: float = 1.0
     short_after_s: float = 3 * HOUR
     deep_scan_s: float = 5.0
@@ -45,6 +47,8 @@ class Size:
     runaway_scan_s: float = 5.0
     runaway_horizon_s: float = 3 * DAY
     insulation_scan_s: float = 5.0
+    rest_scan_s: float = 5.0
+    rest_after_s: float = 8 * HOUR
 
 
 FULL = Size()
@@ -61,6 +65,8 @@ QUICK = Size(
     test_scan_s=60.0,
     runaway_scan_s=60.0,
     insulation_scan_s=30.0,
+    rest_scan_s=60.0,
+    rest_after_s=HOUR,
 )
 
 
@@ -133,6 +139,8 @@ def ageing_year(size: Size) -> Outcome:
     run = Run.new("ageing", count=size.count, aging_cells=ageing)
     run.scan_until(T0 + size.ageing_days * DAY, size.ageing_scan_s)
     run.scan_until(run.t + HOUR, size.test_scan_s)  # the hour before the test at the fine scan
+    assert run.last is not None
+    on_float = run.last.cell_soh_resistance_pct  # the resistance SOH where it belongs: full, on float
     current = 0.2 * run.string.config.battery.capacity_ah
     run.discharge(10 * HOUR, current)
     run.scan_until(run.t + 10 * HOUR, size.test_scan_s, lambda r, e: r.string.cut_off)
@@ -149,17 +157,23 @@ def ageing_year(size: Size) -> Outcome:
     rises = {k: truth[k - 1].resistance_rise for k in range(1, size.count + 1)}
     outcome.ranking = (true_order, est_order, rises)
     methods = sorted(set(run.last.cell_soh_method))
-    by_r = run.last.cell_soh_resistance_pct
-    r_order = sorted(range(1, size.count + 1), key=lambda k: (_value(by_r[k - 1]), k))[:5]
+    r_order = sorted(range(1, size.count + 1), key=lambda k: (_value(on_float[k - 1]), k))[:5]
     outcome.lines += [
         "weakest five, true capacity SOH: "
         + ", ".join(f"#{k} {100 * truth[k - 1].soh_capacity:.1f} % (R +{100 * rises[k]:.0f} %)" for k in true_order),
         f"weakest five, estimated SOH ({'/'.join(methods)}): "
         + ", ".join(f"#{k} {_value(est_soh[k - 1]):.1f} %" for k in est_order),
-        "weakest five, estimated resistance SOH: " + ", ".join(f"#{k} {_value(by_r[k - 1]):.1f} %" for k in r_order),
+        "weakest five, estimated resistance SOH on float before the test: "
+        + ", ".join(f"#{k} {_value(on_float[k - 1]):.1f} %" for k in r_order),
+        f"resistance SOH after the test (read empty): {_spread(run.last.cell_soh_resistance_pct)}",
         _soh_errors(est_soh, [b.soh_capacity for b in truth]),
     ]
     return outcome
+
+
+def _spread(values: tuple[float | None, ...]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{min(known):.1f}..{max(known):.1f} %" if known else "none"
 
 
 def _soh_errors(estimated: tuple[float | None, ...], true: list[float]) -> str:
@@ -226,8 +240,25 @@ def insulation(size: Size) -> Outcome:
     return outcome
 
 
+def rest_after_discharge(size: Size) -> Outcome:
+    run = Run.new("rest", count=size.count)
+    run.scan_until(T0 + 600, size.rest_scan_s)
+    start = run.discharge(30 * 60, 50.0)
+    run.scan_until(start + 30 * 60, size.rest_scan_s)
+    run.string.set_relay(False)
+    run.scan_until(run.t + 4 * HOUR, size.rest_scan_s)
+    rested = run.samples[-1]
+    run.string.set_relay(True)
+    run.scan_until(run.t + size.rest_after_s, size.rest_scan_s)
+    outcome = Outcome(run, [f"30 min at 50 A (0.5 C), 4 h open, recharge; scanned every {size.rest_scan_s:g} s"])
+    outcome.lines.append(
+        f"after 4 h at rest: SOC estimated {rested.soc_est_pct:.1f} %, true {rested.soc_true_pct:.1f} %"
+    )
+    return outcome
+
+
 def _after(t: float | None, start: float) -> str:
     return "-" if t is None else f"{t - start:.0f} s"
 
 
-SCENARIOS = (float_days, short_discharge, deep_discharge, ageing_year, runaway, insulation)
+SCENARIOS = (float_days, short_discharge, deep_discharge, ageing_year, runaway, insulation, rest_after_discharge)

@@ -35,9 +35,9 @@ def test_quick_run_prints_every_scenario_and_ends_with_the_figures():
     lines = done.stdout.strip().splitlines()
     figures = json.loads(lines[-1])
     assert set(figures) == KEYS and figures["bench"] == "analytics"
-    for scenario in ("float", "short", "deep", "ageing", "runaway", "insulation"):
+    for scenario in ("float", "short", "deep", "ageing", "runaway", "insulation", "rest"):
         assert any(line.startswith(f"[{scenario}]") for line in lines), scenario
-    assert figures["discharges_true"] == 3  # short, deep and the capacity test
+    assert figures["discharges_true"] == 4  # short, deep, the capacity test and the one before a rest
     assert 0 < figures["soc_max_pct"] < 50 and figures["insulation_alarm_s"] > 0
 
 
