@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from battery.analytics.baseline import ResistanceBaseline
+from battery.analytics.discharge import DischargeEvent
 from battery.analytics.soh import SohEstimate
 from battery.analytics.string_step import StringAnalytics
 from battery.analytics.weakest import WeakestCells
@@ -99,6 +100,7 @@ class StringStatus:
     soh_method: str = "none"  # of soh_pct (the weakest cell's)
     soh_at: float | None = None
     discharge_started_at: float | None = None  # the discharge event under way, if any
+    discharge_ended: DischargeEvent | None = None  # the event that ended with this scan, with its figures
     insulation_kohm: float | None = None  # BM-GS, None without one
     insulation_low: bool = False
     runaway: bool = False  # thermal-runaway early warning

@@ -96,6 +96,7 @@ def analysed(
         soh_method=weakest_soh.soh_method if weakest_soh else SohMethod.NONE.value,
         soh_at=weakest_soh.soh_at if weakest_soh else None,
         discharge_started_at=r.discharge_started_at,
+        discharge_ended=r.event,
         insulation_kohm=None if scan.insulation_kohm is None else float(scan.insulation_kohm),
         insulation_low=r.insulation_low,
         runaway=r.runaway.active,

@@ -79,7 +79,7 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             self.soc_pct = message.snapshot.soc_pct
             self.cell_snapshots = message.snapshot.cells
             if message.snapshot.analytics is not None:
-                self.analytics = message.snapshot.analytics
+                self.analytics = message.snapshot.analytics  # step_string ignores a too old last_at
             if message.snapshot.alarms is not None:
                 restored = message.snapshot.alarms  # an unpickled "all clear" is a copy of the singleton
                 self.string_alarms = STRING_ALARMS_CLEAR if restored == STRING_ALARMS_CLEAR else restored
@@ -150,7 +150,9 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             self._save_snapshot_if_changed()
 
     def _save_snapshot_if_changed(self) -> None:
-        """Hand the UPS a new snapshot only when the state in it changed.
+        """Hand the UPS a new snapshot only when the state in it changed. The string's analytics
+        change every scan and do not count: they travel with the snapshots sent anyway (during a
+        discharge SOC changes every scan), and a restored copy too old to integrate is dropped.
 
         In float charge nothing does for hours; sending 120 cell snapshots every 10 s anyway was
         a big share of the tree's cross-process traffic. Unchanged cell snapshots are the same
@@ -161,7 +163,6 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             saved is not None
             and saved.soc_pct == self.soc_pct
             and saved.alarms is self.string_alarms
-            and saved.analytics is self.analytics
             and len(saved.cells) == len(self.cell_snapshots)
             and all(a is b for a, b in zip(saved.cells, self.cell_snapshots))
         ):

@@ -24,6 +24,7 @@ class ResistanceBaseline:
     last_sample_at: float | None = None
     learned_uohm: float | None = None  # set once the window is over: fixed from then on
     learned_at: float | None = None
+    median_uohm: float | None = None  # of the samples so far (kept: it is read every scan)
 
     @property
     def final(self) -> bool:
@@ -35,7 +36,7 @@ def baseline_uohm(baseline: ResistanceBaseline, params: BaselineParams) -> float
     if baseline.learned_uohm is not None:
         return baseline.learned_uohm
     if len(baseline.samples) >= params.min_samples:
-        return float(statistics.median(baseline.samples))
+        return baseline.median_uohm if baseline.median_uohm is not None else float(statistics.median(baseline.samples))
     return None
 
 
@@ -57,14 +58,15 @@ def step_baseline(
     if len(baseline.samples) >= params.samples:
         return _learned(baseline, now, params)
     started = baseline.started_at if baseline.started_at is not None else now
-    return ResistanceBaseline(started, baseline.samples + (round(resistance_uohm),), now)
+    samples = baseline.samples + (round(resistance_uohm),)
+    return ResistanceBaseline(started, samples, now, median_uohm=float(statistics.median(samples)))
 
 
 def _learned(baseline: ResistanceBaseline, now: float, params: BaselineParams) -> ResistanceBaseline:
     if not baseline.samples:
         return baseline
     median = float(statistics.median(baseline.samples))
-    return ResistanceBaseline(baseline.started_at, baseline.samples, baseline.last_sample_at, median, now)
+    return ResistanceBaseline(baseline.started_at, baseline.samples, baseline.last_sample_at, median, now, median)
 
 
 def seeded(reference_uohm: int) -> ResistanceBaseline:
@@ -72,4 +74,4 @@ def seeded(reference_uohm: int) -> ResistanceBaseline:
     (its window starts with the next reading)."""
     if reference_uohm <= 0:
         return ResistanceBaseline()
-    return ResistanceBaseline(samples=(int(reference_uohm),))
+    return ResistanceBaseline(samples=(int(reference_uohm),), median_uohm=float(reference_uohm))

@@ -58,6 +58,9 @@ def step_cell(
         else float(resistance_uohm)
     )
     soh_r = soh_from_resistance(average, baseline_uohm(baseline, params.baseline), now, params.soh)
+    previous = cell.soh_resistance
+    if previous.soh_pct is not None and soh_r.soh_pct is not None and abs(soh_r.soh_pct - previous.soh_pct) < 0.01:
+        soh_r = previous  # unchanged to 0.01 %: its time is when it last changed
     return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now)
 
 

@@ -8,6 +8,7 @@ are in docs/battery-math.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,12 @@ class BatteryParams:
     end_vpc: float = 1.75  # end-of-discharge voltage per cell under load (IEEE 450 test end)
     peukert_min_ratio: float = 0.2  # below 0.2 × I_rated Peukert gives no more credit
 
-    @property
+    # Derived once per parameter set (cached_property writes past the frozen __setattr__).
+    @cached_property
     def cells_per_battery(self) -> int:
         return max(1, self.nominal_voltage // 2)
 
-    @property
+    @cached_property
     def rated_current_a(self) -> float:
         """I_rated = C / H: the current at which the battery delivers exactly C."""
         return self.capacity_ah / self.rated_hours

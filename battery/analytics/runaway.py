@@ -21,10 +21,14 @@ from dataclasses import dataclass
 
 from battery.analytics.params import BatteryParams, RunawayParams
 
+WINDOW_SAMPLES = 60
+
 
 @dataclass(frozen=True)
 class RunawayState:
-    currents: tuple[tuple[float, float], ...] = ()  # (timestamp, float current A) over the window
+    # (timestamp, float current A) over the window, one sample per window / WINDOW_SAMPLES at most
+    # (a state that travels with the string master's snapshot stays small); the last is the latest.
+    currents: tuple[tuple[float, float], ...] = ()
     pending_s: float = 0.0  # how long the condition has held
     active: bool = False
     hot_cells: tuple[int, ...] = ()  # cell indices from 1 that meet the cell condition
@@ -75,7 +79,10 @@ def step_runaway(
     heats cells for another reason and resets the current window)."""
     if not charging:
         return RunawayState()
-    currents = tuple(c for c in state.currents if now - c[0] <= params.window_s) + ((now, current_a),)
+    kept = tuple(c for c in state.currents if now - c[0] <= params.window_s)
+    if len(kept) >= 2 and now - kept[-2][0] < params.window_s / WINDOW_SAMPLES:
+        kept = kept[:-1]  # the latest sample is replaced until the next one is due
+    currents = kept + ((now, current_a),)
     known = [t for t in temperatures_c if t is not None]
     if not known:
         return RunawayState(currents, 0.0, state.active, state.hot_cells, state.string_hot, state.since)

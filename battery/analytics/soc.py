@@ -56,7 +56,7 @@ def step_soc(
     A dt_s ≤ 0 or longer than params.max_gap_s is not integrated (the current in between is
     unknown) and restarts the rest and tail timers.
     """
-    if not math.isfinite(current_a) or not math.isfinite(vpc) or dt_s <= 0 or dt_s > params.max_gap_s:
+    if not (dt_s > 0 and dt_s <= params.max_gap_s and math.isfinite(current_a) and math.isfinite(vpc)):
         return SocState(state.soc_pct, 0.0, 0.0, state.ocv_corrected_at)
     available_ah = max(params.capacity_ah * max(capacity_fraction, 0.05), 1e-6)
     hours = dt_s / 3600.0
@@ -68,16 +68,26 @@ def step_soc(
         soc += 100.0 * current_a * peukert_factor(current_a, params) * hours / available_ah
     else:
         soc += 100.0 * params.charge_efficiency * current_a * hours / available_ah
+    # The timers stop counting at their threshold: a battery floating full for days is then the
+    # same state scan after scan, and the same object is returned (cheap, and unchanged snapshots).
     if abs(current_a) < rest and vpc < params.float_min_vpc:
-        rest_s = state.rest_s + dt_s
+        rest_s = min(state.rest_s + dt_s, params.rest_before_ocv_s)
         if rest_s >= params.rest_before_ocv_s:
             soc += (soc_from_ocv(vpc, params) - soc) * _weight(dt_s, params.ocv_time_constant_s)
             corrected_at = now
     elif 0 <= current_a <= params.tail_current_c * params.capacity_ah and vpc >= params.float_min_vpc:
-        tail_s = state.tail_s + dt_s
+        tail_s = min(state.tail_s + dt_s, params.tail_hold_s)
         if tail_s >= params.tail_hold_s:
             soc += (100.0 - soc) * _weight(dt_s, params.full_charge_time_constant_s)
-    return SocState(min(100.0, max(0.0, soc)), rest_s, tail_s, corrected_at)
+    soc = min(100.0, max(0.0, soc))
+    if (
+        soc == state.soc_pct
+        and rest_s == state.rest_s
+        and tail_s == state.tail_s
+        and corrected_at == state.ocv_corrected_at
+    ):
+        return state
+    return SocState(soc, rest_s, tail_s, corrected_at)
 
 
 def _weight(dt_s: float, time_constant_s: float) -> float:

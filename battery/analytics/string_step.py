@@ -75,8 +75,8 @@ def step_string(
     """`cells`: each cell's view after this scan (cell_step.view_of; None for a cell without one)."""
     battery = params.battery
     dt_s = 0.0 if state.last_at is None else m.timestamp - state.last_at
-    if dt_s > battery.max_gap_s:
-        dt_s = 0.0
+    if dt_s > battery.max_gap_s or dt_s < 0:  # a long gap (or a clock step back): start afresh
+        state, dt_s = StringAnalytics(soc_pct=state.soc_pct), 0.0
     n = len(cells)
     vpc = battery.vpc(m.voltage_v, n)
     charge = step_charge_state(state.charge, m.current_a, vpc, dt_s, battery, m.hall_ok, m.relay_closed)

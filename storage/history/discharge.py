@@ -8,9 +8,11 @@ state is unknown then, and a discharge does not stop because a cable was pulled.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import Enum
 
+from battery.analytics.discharge import DischargeEvent
 from battery.codes import Health
 
 
@@ -49,3 +51,25 @@ class DischargeTracker:
             del self.open_events[string_no]
             return t, current
         return t, current
+
+
+def summary_row(event_id: int, event: DischargeEvent) -> tuple[str, tuple]:
+    """The SQL that stores what the detector measured over a finished event."""
+    return (
+        "INSERT OR REPLACE INTO discharge_summary (event_id, ah, wh, min_string_v, min_cell_mv, weakest_cells) "
+        "VALUES (?,?,?,?,?,?)",
+        (event_id, event.ah, event.wh, event.min_string_v, event.min_cell_mv, json.dumps(event.weakest_cells)),
+    )
+
+
+def summary_json(ah, wh, min_string_v, min_cell_mv, weakest: str | None) -> dict | None:
+    """A stored summary as the API serves it (None: the event goes on, or ended before summaries)."""
+    if ah is None:
+        return None
+    return {
+        "ah": round(ah, 2),
+        "wh": round(wh, 1),
+        "min_string_voltage_v": None if min_string_v is None else round(min_string_v, 2),
+        "min_cell_voltage_v": None if min_cell_mv is None else min_cell_mv / 1000,
+        "weakest_cells": [{"cell": c, "min_voltage_v": mv / 1000} for c, mv in json.loads(weakest or "[]")],
+    }

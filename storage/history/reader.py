@@ -33,6 +33,7 @@ from storage.history.compactor import (
     presence_mask,
 )
 from storage.history.day_data import DayData, load_day
+from storage.history.discharge import summary_json
 from storage.history.scan_row import (
     ScanRow,
     string_field_value,
@@ -256,15 +257,29 @@ class HistoryQueries:
         con = _catalog(self.storage_dir)
         try:
             where, args = where_equal(ups_id=ups_id, string_id=string_id)
+            # A catalog no writer of this version has opened yet has no summaries.
+            summaries_kept = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'discharge_summary'").fetchone()
+            joined = (
+                "ah, wh, min_string_v, min_cell_mv, weakest_cells FROM discharge_event "
+                "LEFT JOIN discharge_summary ON event_id = id"
+                if summaries_kept
+                else "NULL, NULL, NULL, NULL, NULL FROM discharge_event"
+            )
             rows = con.execute(
-                f"SELECT id, ups_id, string_id, start_ms, end_ms FROM discharge_event{where} ORDER BY start_ms DESC",
-                args,
+                f"SELECT id, ups_id, string_id, start_ms, end_ms, {joined}{where} ORDER BY start_ms DESC", args
             ).fetchall()
         finally:
             con.close()
         return [
-            {"id": i, "ups_id": u, "string_id": s, "start": a / 1000, "end": None if b is None else b / 1000}
-            for i, u, s, a, b in rows
+            {
+                "id": i,
+                "ups_id": u,
+                "string_id": s,
+                "start": a / 1000,
+                "end": None if b is None else b / 1000,
+                "summary": summary_json(*summary),
+            }
+            for i, u, s, a, b, *summary in rows
         ]
 
     def discharge_event_series(

@@ -113,6 +113,16 @@ CATALOG_DDL = (
         end_ms    INTEGER             -- NULL while the discharge goes on
     )""",
     "CREATE INDEX IF NOT EXISTS discharge_event_start ON discharge_event (start_ms)",
+    # What the string master's detector measured over a finished event (battery/analytics/discharge.py).
+    # A table of its own, so catalogs written before it get it by CREATE IF NOT EXISTS.
+    """CREATE TABLE IF NOT EXISTS discharge_summary (
+        event_id      INTEGER PRIMARY KEY,
+        ah            REAL NOT NULL,        -- delivered
+        wh            REAL NOT NULL,
+        min_string_v  REAL,
+        min_cell_mv   INTEGER,
+        weakest_cells TEXT NOT NULL         -- JSON [[cell, lowest mV], ...], weakest first
+    )""",
     """CREATE TABLE IF NOT EXISTS discharge_scan (
         event_id INTEGER NOT NULL,
         ts_ms    INTEGER NOT NULL,

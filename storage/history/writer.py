@@ -36,7 +36,7 @@ import aiosqlite
 from battery.status import StringStatus
 from observability.log import get_logger
 from storage.history import retention, schema
-from storage.history.discharge import DischargeTracker, Transition
+from storage.history.discharge import DischargeTracker, Transition, summary_row
 from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history.scan_row import pack_scan
 from storage.history.writer_stats import WriterStats
@@ -178,6 +178,8 @@ class HistoryWriter:
             )
         elif t is Transition.END:
             self._event_rows.append(("UPDATE discharge_event SET end_ms=? WHERE id=?", (ts_ms, event_id)))
+            if status.discharge_ended is not None:
+                self._event_rows.append(summary_row(event_id, status.discharge_ended))
             event_id = None
         self._pending.append(_Pending(schema.day_of(status.timestamp), string_no, ts_ms, payload, event_id))
         self._high_water = max(self._high_water, len(self._pending))
@@ -410,11 +412,12 @@ class HistoryWriter:
         assert self._catalog is not None
         first_ms = retention.oldest_kept_day(today, self.policy) * schema.DAY_S * 1000
         await self._catalog.execute("BEGIN")
-        await self._catalog.execute(
-            "DELETE FROM discharge_scan WHERE event_id IN "
-            "(SELECT id FROM discharge_event WHERE start_ms < ? AND end_ms IS NOT NULL)",
-            (first_ms,),
-        )
+        for table in ("discharge_scan", "discharge_summary"):
+            await self._catalog.execute(
+                f"DELETE FROM {table} WHERE event_id IN "
+                "(SELECT id FROM discharge_event WHERE start_ms < ? AND end_ms IS NOT NULL)",
+                (first_ms,),
+            )
         await self._catalog.execute(
             "DELETE FROM discharge_event WHERE start_ms < ? AND end_ms IS NOT NULL", (first_ms,)
         )

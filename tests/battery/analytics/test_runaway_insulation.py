@@ -63,3 +63,10 @@ def test_insulation_low_limit_with_hysteresis():
     assert insulation_low(110.0, True, params), "cleared inside the hysteresis band"
     assert not insulation_low(121.0, True, params)
     assert insulation_low(None, True, params), "no reading must not clear an alarm"
+
+
+def test_the_current_window_stays_small_at_any_scan_rate():
+    state = RunawayState()
+    for k in range(3600):  # an hour of 1 s scans
+        state = step_runaway(state, float(k), 1.0, 0.1, True, [25.0] * 12, 25.0, BATTERY, PARAMS)
+    assert len(state.currents) <= 70 and state.currents[-1] == (3599.0, 0.1)  # not 900

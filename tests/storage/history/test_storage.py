@@ -107,7 +107,9 @@ def test_discharge_events_listed_and_plotted(tmp_path: Path) -> None:
         await w.close()
         r = HistoryReader(tmp_path)
         events = await r.discharge_events(ups_id="U1")
-        assert events == [{"id": 1, "ups_id": "U1", "string_id": "S1", "start": T0 + 600 * 60, "end": T0 + 630 * 60}]
+        assert events == [
+            {"id": 1, "ups_id": "U1", "string_id": "S1", "start": T0 + 600 * 60, "end": T0 + 630 * 60, "summary": None}
+        ]
         assert await r.discharge_events(string_id="S2") == []
         pts = await r.discharge_event_series(1, "current", max_points=1000)
         assert len(pts) == 30 and all(p[2] == pytest.approx(-20.0) for p in pts)
@@ -271,3 +273,36 @@ def test_storage_space_low_is_raised_before_the_writes_stop_and_cleared_when_spa
 
     with small_disk(tmp_path / "disk", "8m") as disk:
         asyncio.run(main(disk))
+
+
+def test_a_finished_event_keeps_what_the_detector_measured(tmp_path: Path) -> None:
+    import dataclasses
+
+    from battery.analytics import DischargeEvent
+
+    measured = DischargeEvent(T0 + 60, T0 + 180, 1.25, 33.75, 26.4, 12010, ((3, 12010), (1, 12100)))
+
+    async def main() -> None:
+        w = _writer(tmp_path)
+        await w.open()
+        for i in range(5):
+            state = ChargeState.DISCHARGE if 1 <= i <= 3 else ChargeState.FLOAT
+            status = make_status(
+                "S1", 1, T0 + 60 * i, state=state, current_a=-20.0 if state == ChargeState.DISCHARGE else 5.0
+            )
+            if i == 4:  # charging resumed: the string master reports the event that ended
+                status = dataclasses.replace(status, discharge_ended=measured)
+            w.submit_string(status)
+        await w.flush()
+        await w.close()
+        (event,) = await HistoryReader(tmp_path).discharge_events()
+        assert (event["start"], event["end"]) == (T0 + 60, T0 + 240)
+        assert event["summary"] == {
+            "ah": 1.25,
+            "wh": 33.8,
+            "min_string_voltage_v": 26.4,
+            "min_cell_voltage_v": 12.01,
+            "weakest_cells": [{"cell": 3, "min_voltage_v": 12.01}, {"cell": 1, "min_voltage_v": 12.1}],
+        }
+
+    asyncio.run(main())
