@@ -1,53 +1,30 @@
 """The physics of one lead-acid battery (a block of 2 V cells in series), as pure functions.
 
-The simulated string master (`sim.string_model`) evaluates these for up to 120 batteries per
-string every second, so the model is deliberately first-order and cheap:
+Every figure lives in sim.battery_params, with its source; docs/battery-math.md ("Ground
+truth: the simulator's battery") tells the whole model. In short:
 
-- open-circuit voltage linear in state of charge (1.96 V empty .. 2.13 V full per 2 V cell),
-  with a "knee" below 20 % SOC where the voltage collapses at the end of a discharge;
-- one polarization voltage (the electrochemical over-voltage) that follows the current with a
-  time constant of a minute: voltage drops by I x R at once, then keeps sagging;
-- a charger that holds float (2.27 V/cell) or equalize (2.35 V/cell), limited to 0.1 C of
-  recharge current, whose acceptance decays exponentially as the battery fills up;
-- float current ~1 mA per Ah at 20 °C, doubling every 10 K (what feeds a thermal runaway);
-- internal resistance scaled by capacity, rising linearly with age;
-- one thermal mass per battery following ambient with a 6 h time constant, heated by I²R,
-  polarization losses and the float current.
+- charge in two wells (the kinetic battery model): the state of charge `soc` is the charge
+  stored over the charge a full battery stores; `d` is how far the bound well stands above the
+  available one (a fraction of the capacity); the acid at the plates, which sets the voltage
+  and the end of a discharge, is the available state `soc - (1 - c) d`;
+- terminal voltage = OCV(available) + hysteresis + polarization + I·R - knee;
+- the knee comes earlier when cold (the cold reserve) and the resistance rises when empty or cold;
+- ageing: resistance rise and capacity fade per battery, drawn jointly, accelerated by heat.
 
-The figures are typical of VRLA data sheets; they make the readings behave like a real string
-(float spread, sag, recovery, aging) rather than reproduce one product.
+The simulated string (sim.string_model, sim.battery_bank) evaluates these for up to 120
+batteries per string, so the per-battery updates are exact first-order steps, stable for any
+step length.
 """
 
 from __future__ import annotations
 
 import math
+import random
 
-CELL_NOMINAL_V = 2.0
-OCV_EMPTY_V = 1.96  # per 2 V cell, at 0 % SOC
-OCV_FULL_V = 2.13  # per 2 V cell, at 100 % SOC, after rest
-FLOAT_V_PER_CELL = 2.27  # charger float set point (2.25..2.30 in data sheets)
-EQUALIZE_V_PER_CELL = 2.35
-CUTOFF_V_PER_CELL = 1.75  # UPS low-battery shutdown: it stops drawing current below this
-KNEE_SOC = 0.2  # below this SOC the voltage falls away quickly
-KNEE_DEPTH_V = 0.35  # per cell, extra sag at 0 % SOC
+from sim import battery_params as p
 
-RECHARGE_LIMIT_C = 0.1  # charger current limit, as a fraction of capacity (A per Ah)
-RECHARGE_TIME_CONSTANT_S = 2 * 3600.0  # acceptance current ~ capacity x (1 - SOC) / this
-CHARGE_EFFICIENCY = 0.95  # coulombic efficiency of recharge
-FLOAT_CURRENT_A_PER_AH = 0.001  # at 20 °C
-FLOAT_CURRENT_DOUBLING_K = 10.0
-EQUALIZE_CURRENT_FACTOR = 3.0  # float current multiplier at equalize voltage
-
-POLARIZATION_TIME_CONSTANT_S = 60.0
-POLARIZATION_V_PER_CELL_AT_01C = 0.04  # over-voltage at a current of 0.1 C
-POLARIZATION_MAX_V_PER_CELL = 0.12
-
-THERMAL_TIME_CONSTANT_S = 6 * 3600.0
-HEAT_CAPACITY_J_PER_K_PER_CELL_AH = 45.0  # ~27 kJ/K for a 30 kg 12 V 100 Ah block
-
-RESISTANCE_PER_CELL_AT_100AH_OHM = 0.8e-3  # 12 V 100 Ah -> 4.8 mΩ
-RESISTANCE_CAPACITY_EXPONENT = 0.6  # 12 V 7 Ah -> ~24 mΩ, 2 V 1000 Ah -> ~0.2 mΩ (data sheets)
-NORMAL_AGING_PER_DAY = 0.0002  # resistance +7 % per year: a healthy battery
+SECONDS_PER_YEAR = 365.25 * 86400.0
+SECONDS_PER_MONTH = SECONDS_PER_YEAR / 12.0
 
 
 def cells_per_battery(nominal_voltage: int) -> int:
@@ -57,41 +34,25 @@ def cells_per_battery(nominal_voltage: int) -> int:
     return nominal_voltage // 2
 
 
-def open_circuit_voltage(soc: float, cells: int) -> float:
-    """Rested voltage of a battery at a state of charge 0..1 (no knee: that is a load effect)."""
-    return cells * (OCV_EMPTY_V + (OCV_FULL_V - OCV_EMPTY_V) * soc)
+# ---------------------------------------------------------------------------- voltage
 
 
-def knee_sag(soc: float, cells: int) -> float:
-    """Extra voltage lost under load near empty (V, >= 0)."""
-    if soc >= KNEE_SOC:
+def open_circuit_voltage(soc: float, cells: int, hysteresis: float = 0.0) -> float:
+    """Rested voltage at an (available) state of charge 0..1, on hysteresis branch -1..+1."""
+    return cells * (p.OCV_EMPTY_V + (p.OCV_FULL_V - p.OCV_EMPTY_V) * soc + p.OCV_HYSTERESIS_V_PER_CELL * hysteresis)
+
+
+def knee_sag(available: float, cells: int) -> float:
+    """Extra voltage lost under load as the available charge (above the cold reserve) runs out."""
+    if available >= p.KNEE_SOC:
         return 0.0
-    x = (KNEE_SOC - soc) / KNEE_SOC
-    return cells * KNEE_DEPTH_V * x * x
-
-
-def nominal_resistance_ohm(nominal_voltage: int, capacity_ah: float) -> float:
-    """Internal resistance of a new battery: per cell, falling with capacity (a power law)."""
-    if capacity_ah <= 0:
-        raise ValueError(f"battery capacity must be positive, got {capacity_ah} Ah")
-    cells = cells_per_battery(nominal_voltage)
-    return cells * RESISTANCE_PER_CELL_AT_100AH_OHM * (100.0 / capacity_ah) ** RESISTANCE_CAPACITY_EXPONENT
-
-
-def float_current_a(capacity_ah: float, temperature_c: float) -> float:
-    """Float (trickle) current at float voltage: it doubles every 10 K."""
-    return FLOAT_CURRENT_A_PER_AH * capacity_ah * 2.0 ** ((temperature_c - 20.0) / FLOAT_CURRENT_DOUBLING_K)
-
-
-def charge_demand_a(capacity_ah: float, soc: float, float_current: float) -> float:
-    """Current the battery would accept at the charger's set point (before the current limit)."""
-    return float_current + capacity_ah * 3600.0 * (1.0 - soc) / RECHARGE_TIME_CONSTANT_S
+    x = min(1.0, (p.KNEE_SOC - available) / p.KNEE_SOC)
+    return cells * p.KNEE_DEPTH_V * x * x
 
 
 def polarization_target_v(current_a: float, capacity_ah: float) -> float:
-    """Steady-state over-voltage per cell for a current (+ charge, - discharge)."""
-    p = POLARIZATION_V_PER_CELL_AT_01C * current_a / (0.1 * capacity_ah)
-    return max(-POLARIZATION_MAX_V_PER_CELL, min(POLARIZATION_MAX_V_PER_CELL, p))
+    """Steady charge-transfer over-voltage per cell (Butler-Volmer, symmetric): + charge, - discharge."""
+    return p.POLARIZATION_V_PER_CELL * math.asinh(current_a / (p.POLARIZATION_SCALE_C * capacity_ah))
 
 
 def relax(value: float, target: float, dt_s: float, time_constant_s: float) -> float:
@@ -99,20 +60,142 @@ def relax(value: float, target: float, dt_s: float, time_constant_s: float) -> f
     return target + (value - target) * math.exp(-dt_s / time_constant_s)
 
 
+# ---------------------------------------------------------------------------- resistance
+
+
+def nominal_resistance_ohm(nominal_voltage: int, capacity_ah: float) -> float:
+    """Internal resistance of a new, full battery at 25 °C: per cell, falling with capacity."""
+    if capacity_ah <= 0:
+        raise ValueError(f"battery capacity must be positive, got {capacity_ah} Ah")
+    cells = cells_per_battery(nominal_voltage)
+    return cells * p.RESISTANCE_PER_CELL_AT_100AH_OHM * (100.0 / capacity_ah) ** p.RESISTANCE_CAPACITY_EXPONENT
+
+
+def resistance_factor(available: float, temperature_c: float) -> float:
+    """How much the resistance exceeds its full-and-warm value: when empty and when cold."""
+    empty = 1.0 - min(1.0, max(0.0, available))
+    cold = max(0.0, p.REFERENCE_TEMPERATURE_C - temperature_c)
+    return (1.0 + p.RESISTANCE_EMPTY_RISE * empty * empty) * (1.0 + p.RESISTANCE_COLD_PER_K * cold)
+
+
+# ---------------------------------------------------------------------------- charge
+
+
+def available_soc(soc: float, d: float, available_fraction: float) -> float:
+    """The state of charge the plates see: the available well's level."""
+    return soc - (1.0 - available_fraction) * d
+
+
+def kibam_step(soc: float, d: float, current_a: float, capacity_ah: float, c: float, tau_s: float, dt_s: float):
+    """(soc, d) after `dt_s` at a constant effective current (+ charge): exact for the step."""
+    e = math.exp(-dt_s / tau_s)
+    d_inf = -current_a * tau_s / (3600.0 * c * capacity_ah)
+    return soc + current_a * dt_s / (3600.0 * capacity_ah), d_inf + (d - d_inf) * e
+
+
+def reference_reserve(ocv_empty_v_per_cell: float, c: float, tau_s: float, resistance_per_cell_ohm: float,
+                      capacity_ah: float) -> float:  # fmt: skip
+    """Share of the stored charge a battery does not deliver at the rating's conditions (10-hour
+    current, 25 °C, to the end voltage): the available level where the voltage reaches the end
+    voltage, plus the diffusion gap that current holds open. The reference for the true SOC."""
+    current = capacity_ah / p.RATED_HOURS
+    gap = (1.0 - c) * current * tau_s / (3600.0 * c * capacity_ah)
+    pol = polarization_target_v(current, capacity_ah)
+    slope = p.OCV_FULL_V - p.OCV_EMPTY_V
+
+    def end_margin(a: float) -> float:
+        r = resistance_per_cell_ohm * resistance_factor(a, p.REFERENCE_TEMPERATURE_C)
+        v = ocv_empty_v_per_cell + slope * a - p.OCV_HYSTERESIS_V_PER_CELL - pol - current * r
+        return v - knee_sag(a, 1) - p.CUTOFF_V_PER_CELL
+
+    lo, hi = 0.0, p.KNEE_SOC
+    for _ in range(24):  # bisection to ~1e-8: the margin rises with the available level
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if end_margin(mid) < 0.0 else (lo, mid)
+    return 0.5 * (lo + hi) + gap
+
+
+def cold_reserve(temperature_c: float) -> float:
+    """Share of the stored charge a cold battery cannot deliver before its end voltage."""
+    cold = max(0.0, p.REFERENCE_TEMPERATURE_C - temperature_c)
+    return min(p.MAX_COLD_CAPACITY_LOSS, p.CAPACITY_TEMPERATURE_COEFFICIENT * cold)
+
+
+def charge_efficiency(soc: float) -> float:
+    """Coulombic efficiency of charging: high until gassing starts, then falling to full."""
+    if soc <= p.GASSING_SOC:
+        return p.CHARGE_EFFICIENCY
+    x = min(1.0, (soc - p.GASSING_SOC) / (1.0 - p.GASSING_SOC))
+    return p.CHARGE_EFFICIENCY + (p.CHARGE_EFFICIENCY_FULL - p.CHARGE_EFFICIENCY) * x
+
+
+def hysteresis_step(h: float, charge_ah: float, capacity_ah: float) -> float:
+    """Plett's one-state hysteresis after `charge_ah` passed (+ charge, - discharge)."""
+    if charge_ah == 0.0:
+        return h
+    target = 1.0 if charge_ah > 0.0 else -1.0
+    return target + (h - target) * math.exp(-abs(charge_ah) / (p.HYSTERESIS_CHARGE_FRACTION * capacity_ah))
+
+
+def self_discharge_per_s(temperature_c: float) -> float:
+    """Fraction of the capacity lost per second at rest (before a battery's own factor)."""
+    doubling = (temperature_c - 20.0) / p.SELF_DISCHARGE_DOUBLING_K
+    return p.SELF_DISCHARGE_PER_MONTH * 2.0**doubling / SECONDS_PER_MONTH
+
+
+def float_current_a(capacity_ah: float, temperature_c: float) -> float:
+    """Float (trickle) current at float voltage: it doubles every 10 K."""
+    return p.FLOAT_CURRENT_A_PER_AH * capacity_ah * 2.0 ** ((temperature_c - 20.0) / p.FLOAT_CURRENT_DOUBLING_K)
+
+
+def charge_demand_a(capacity_ah: float, soc: float, float_current: float) -> float:
+    """Current the battery would accept at the charger's set point (before the current limit)."""
+    return float_current + capacity_ah * 3600.0 * (1.0 - soc) / p.RECHARGE_TIME_CONSTANT_S
+
+
+# ---------------------------------------------------------------------------- thermal
+
+
 def heat_capacity_j_per_k(cells: int, capacity_ah: float) -> float:
-    return HEAT_CAPACITY_J_PER_K_PER_CELL_AH * cells * capacity_ah
+    return p.HEAT_CAPACITY_J_PER_K_PER_CELL_AH * cells * capacity_ah
 
 
 def thermal_resistance_k_per_w(cells: int, capacity_ah: float) -> float:
     """To ambient; chosen so that every battery size has the same 6 h time constant."""
-    return THERMAL_TIME_CONSTANT_S / heat_capacity_j_per_k(cells, capacity_ah)
+    return p.THERMAL_TIME_CONSTANT_S / heat_capacity_j_per_k(cells, capacity_ah)
 
 
-def aged_resistance_ohm(new_resistance_ohm: float, aging_per_day: float, age_days: float) -> float:
-    """Resistance after `age_days` of service, rising linearly (a fraction of new per day)."""
-    return new_resistance_ohm * (1.0 + aging_per_day * age_days)
+# ---------------------------------------------------------------------------- ageing
 
 
-def aged_capacity_ah(new_capacity_ah: float, resistance_ratio: float) -> float:
-    """Capacity fades with the resistance rise (half as fast), down to 30 % of new."""
-    return new_capacity_ah * max(0.3, 1.0 - 0.5 * (resistance_ratio - 1.0))
+def ageing_acceleration(temperature_c: float) -> float:
+    """How many years of life a year at this temperature costs (1 at 25 °C)."""
+    return 2.0 ** ((temperature_c - p.REFERENCE_TEMPERATURE_C) / p.AGEING_DOUBLING_K)
+
+
+def ageing_rates(rng: random.Random) -> tuple[float, float]:
+    """(resistance rise, capacity fade) per year at 25 °C of one battery: joint log-normal."""
+    z1, z2 = rng.gauss(0.0, 1.0), rng.gauss(0.0, 1.0)
+    rho, sigma = p.AGEING_RATE_CORRELATION, p.AGEING_RATE_SIGMA
+    rise = p.NORMAL_RESISTANCE_RISE_PER_YEAR * math.exp(sigma * z1)
+    fade = p.NORMAL_CAPACITY_FADE_PER_YEAR * math.exp(sigma * (rho * z1 + math.sqrt(1.0 - rho * rho) * z2))
+    return rise, fade
+
+
+def fade_for_rise(rise_per_year: float, rng: random.Random) -> float:
+    """Capacity fade per year of a battery whose resistance rise is given: the same joint law,
+    conditioned on the rise (log-linear regression plus its residual scatter)."""
+    rho, sigma = p.AGEING_RATE_CORRELATION, p.AGEING_RATE_SIGMA
+    z1 = math.log(rise_per_year / p.NORMAL_RESISTANCE_RISE_PER_YEAR) / sigma
+    z2 = rng.gauss(0.0, 1.0)
+    return p.NORMAL_CAPACITY_FADE_PER_YEAR * math.exp(sigma * (rho * z1 + math.sqrt(1.0 - rho * rho) * z2))
+
+
+def aged_resistance_ohm(new_resistance_ohm: float, rise_per_year: float, age_years: float) -> float:
+    """Resistance after `age_years` of life at 25 °C (heat makes a year count for more)."""
+    return new_resistance_ohm * (1.0 + rise_per_year * age_years)
+
+
+def aged_capacity_ah(new_capacity_ah: float, fade_per_year: float, age_years: float) -> float:
+    """Capacity after `age_years` of life at 25 °C, down to a floor."""
+    return new_capacity_ah * max(p.MIN_CAPACITY_FRACTION, 1.0 - fade_per_year * age_years)

@@ -44,6 +44,7 @@ log = structlog.get_logger("sim.control")
 FAULTS: dict[str, type] = {
     "open_cell": faults.OpenCell,
     "thermal_runaway": faults.ThermalRunaway,
+    "insulation": faults.InsulationFault,
     "hall_disconnected": faults.HallSensorDisconnected,
     "offline": faults.DeviceOffline,
     "slow": faults.SlowDevice,

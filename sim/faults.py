@@ -2,7 +2,7 @@
 
 Two families:
 - physical faults change what happens in the string (`sim.string_model` acts on them):
-  OpenCell, ThermalRunaway, HallSensorDisconnected, DeviceOffline, SlowDevice;
+  OpenCell, ThermalRunaway, InsulationFault, HallSensorDisconnected, DeviceOffline, SlowDevice;
 - sensor faults leave the physics alone and falsify one reading; `apply_sensor_faults`
   rewrites the scaled-integer readings after they were measured: DriftingSensor,
   ImplausibleValue.
@@ -51,6 +51,21 @@ class ThermalRunaway:
         _check_cell(self.cell)
         if self.heating_w_per_hour <= 0:
             raise ValueError(f"thermal runaway heating must be > 0 W/h, got {self.heating_w_per_hour}")
+
+
+@dataclass(frozen=True)
+class InsulationFault:
+    """The string's insulation to ground falls (electrolyte creep, moisture) to `to_kohm`,
+    log-linearly over `over_s` seconds, as the BM-GS insulation sensor then reads it."""
+
+    to_kohm: float = 20.0
+    over_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if self.to_kohm <= 0:
+            raise ValueError(f"insulation fault: to_kohm must be > 0 kΩ, got {self.to_kohm}")
+        if self.over_s < 0:
+            raise ValueError(f"insulation fault: over_s must be >= 0 s, got {self.over_s}")
 
 
 @dataclass(frozen=True)
@@ -112,7 +127,7 @@ class DigitalInputActive:
 
 
 CellFaultKind = OpenCell | ThermalRunaway | DriftingSensor | ImplausibleValue
-StringFault = CellFaultKind | HallSensorDisconnected | DeviceOffline | SlowDevice
+StringFault = CellFaultKind | InsulationFault | HallSensorDisconnected | DeviceOffline | SlowDevice
 SensorFault = DriftingSensor | ImplausibleValue
 
 
@@ -139,3 +154,15 @@ def apply_sensor_faults(
             readings[f.cell - 1] += round(f.counts_per_hour * hours)
         elif isinstance(f, ImplausibleValue):
             lists[f.quantity][f.cell - 1] = f.value
+
+
+def insulation_kohm(faults: Sequence[ActiveFault], now: float, healthy_kohm: float) -> float:
+    """The string's insulation resistance under its insulation faults (the lowest wins)."""
+    value = healthy_kohm
+    for active in faults:
+        f = active.fault
+        if isinstance(f, InsulationFault) and f.to_kohm < healthy_kohm:
+            elapsed = max(0.0, now - active.since)
+            x = 1.0 if f.over_s <= 0 else min(1.0, elapsed / f.over_s)
+            value = min(value, healthy_kohm * (f.to_kohm / healthy_kohm) ** x)
+    return value

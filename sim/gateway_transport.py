@@ -103,9 +103,8 @@ class SimTransport(FieldBusTransport):
             cell_resistance_uohm=m.cell_resistance_uohm,
             cell_temperature_dc=m.cell_temperature_dc,
             cell_responded=m.cell_responded,
-            # A model that simulates a BM-GS or the BM-CS balancing bit reports them; others do not.
-            insulation_kohm=getattr(m, "insulation_kohm", None),
-            cell_balancing=getattr(m, "cell_balancing", ()),
+            insulation_kohm=m.insulation_kohm,  # None without a BM-GS
+            cell_balancing=m.cell_balancing,
         )
 
     def write_output(self, device_address: int, output: int, on: bool) -> None:

@@ -19,7 +19,6 @@ from protocols.fieldbus import device_maps as dm
 from protocols.fieldbus.rtu_codec import encode_io_module, encode_master_controller, encode_string_master
 
 FIRMWARE = 0x0102  # what every simulated device reports: 1.2
-HEALTHY_INSULATION_KOHM = 20_000  # 20 MΩ against ground
 
 
 def _clamp(value: int, lo: int, hi: int) -> int:
@@ -89,11 +88,12 @@ class StringMasterSlave:
             cell_resistance_uohm=tuple(_clamp(r, 0, 0xFFFF_FFFF) for r in m.cell_resistance_uohm),
             cell_temperature_dc=tuple(_clamp(t, -0x8000, 0x7FFF) for t in m.cell_temperature_dc),
             cell_responded=tuple(m.cell_responded),
+            insulation_kohm=m.insulation_kohm if self.config.insulation_sensor else None,
+            cell_balancing=m.cell_balancing,
         )
-        insulation = HEALTHY_INSULATION_KOHM if self.config.insulation_sensor else None
         return encode_string_master(scan, hall_range_a=self.config.hall_range_a,
-                                    nominal_voltage=self.config.battery.nominal_voltage, insulation_kohm=insulation,
-                                    firmware=FIRMWARE)  # fmt: skip
+                                    nominal_voltage=self.config.battery.nominal_voltage,
+                                    insulation_status=m.insulation_status, firmware=FIRMWARE)  # fmt: skip
 
     def coils(self) -> Sequence[bool]:
         return ()

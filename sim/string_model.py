@@ -1,15 +1,15 @@
-"""One simulated battery string with its BM-SS string master, BM-HS hall sensor and BM-TH.
+"""One simulated battery string with its BM-SS string master, BM-HS, BM-TH and BM-GS.
 
-The physics (sim.battery_model) runs on wall-clock UNIX time: `advance(now)` integrates from
-the last call to `now`, `measure()` returns what the string master would report, in the scaled
-integers of the field bus. Nothing here knows about a transport, so the same string can be
-read in-process (`sim://`) or served as a Modbus RTU slave.
+The batteries' physics (sim.battery_bank over sim.battery_model) runs on wall-clock UNIX time:
+`advance(now)` integrates from the last call to `now`, `measure()` returns what the string
+master would report, in the scaled integers of the field bus. Nothing here knows about a
+transport, so the same string can be read in-process (`sim://`) or served as a Modbus RTU slave.
 
-Cost matters (32 strings x 120 batteries every second): per-battery constants are precomputed
-in plain lists and each step is a few list comprehensions. Large time jumps are integrated in
-sub-steps (10 s during a discharge, 60 s while recharging or heating, 600 s in steady float)
-with exact first-order updates, so advancing months is stable and takes well under a second.
-Sub-steps also stop at every scheduled event boundary of the load profile.
+The string decides what flows: the charger (float, equalize, current-limited recharge), the
+UPS's discharge and its low-voltage cutoff, a breaker, and the faults of sim.faults. Large time
+jumps are integrated in sub-steps (10 s during a discharge, 60 s while recharging, relaxing or
+heating, 600 s in steady float) with exact first-order updates, so advancing months is stable
+and takes well under a second. Sub-steps also stop at every event boundary of the load profile.
 
 Measurement noise is drawn from one table of standard normal values shared by all strings
 (a random offset per reading kind per scan), so noise costs one slice instead of 360 calls
@@ -20,24 +20,29 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from battery.site import MAX_BATTERIES_PER_STRING, StringConfig
 from sim import battery_model as bm
+from sim import battery_params as p
+from sim.battery_bank import BatteryBank
 from sim.faults import (
     ActiveFault,
     DeviceOffline,
     HallSensorDisconnected,
+    InsulationFault,
     OpenCell,
     SensorFault,
     SlowDevice,
     StringFault,
     ThermalRunaway,
     apply_sensor_faults,
+    insulation_kohm,
 )
 from sim.load_profile import LoadProfile, Phase, UpsMode
 
-DEMO_AGING_PER_DAY = 0.03  # the demo's aging battery: resistance +3 % of new per simulated day
+DEMO_AGING_PER_DAY = 0.03  # the demo's aging battery: resistance +3 % of new per simulated day (25 °C)
 
 # Standard deviations of the measurement noise, in counts (mV, µΩ, 0.1 °C, 0.01 V, 0.01 A).
 VOLTAGE_NOISE_MV = 1.0
@@ -48,14 +53,16 @@ CURRENT_NOISE_CA = 2.0
 AMBIENT_NOISE_DC = 0.5
 HUMIDITY_NOISE_DPCT = 3.0
 
-RUNAWAY_MAX_HEAT_W = 100.0  # a runaway cell's extra heat stops growing here (it dries out)
 OPEN_CELL_RESISTANCE_UOHM = 65535  # the cell sensor's over-range reading: no current path
+INSULATION_ABOVE_RANGE_KOHM = 65535
+INSULATION_STATUS_OK = 0
+INSULATION_STATUS_LOW = 1  # below the sensor's warning threshold
 
 _MAX_STEP_DISCHARGE_S = 10.0
 _MAX_STEP_TRANSIENT_S = 60.0
 _MAX_STEP_STEADY_S = 600.0
-_AGING_UPDATE_S = 60.0  # resistance and capacity are refreshed at most this often
-_FULL_SOC = 0.9995  # above this on every battery the string is full (steady float)
+_AGING_UPDATE_S = 600.0  # resistance and capacity are refreshed at most this often
+_SLOW_UPDATE_S = 10.0  # temperatures and the balancing bleed (hours and days) at most this often
 
 # Effective state of the string during a step.
 _REGULATED = 0  # charger holds its set point; the batteries share it by their float spread
@@ -103,10 +110,9 @@ class StringMeasurement:
     cell_resistance_uohm: tuple[int, ...]
     cell_temperature_dc: tuple[int, ...]
     cell_responded: tuple[bool, ...]
-
-
-def _clip(x: float, limit: float) -> float:
-    return max(-limit, min(limit, x))
+    cell_balancing: tuple[bool, ...] = ()  # the BM-CS is bleeding the battery
+    insulation_kohm: int | None = None  # 1 kΩ, None without a BM-GS; 65535 = above range
+    insulation_status: int = INSULATION_STATUS_OK
 
 
 class SimulatedString:
@@ -119,15 +125,22 @@ class SimulatedString:
         *,
         aging_cell: int | None = None,
         aging_per_day: float = DEMO_AGING_PER_DAY,
+        aging_cells: Mapping[int, float] | None = None,
         climate: RoomClimate | None = None,
         load_profile: LoadProfile | None = None,
     ) -> None:
+        """`aging_cell` ages at `aging_per_day`; `aging_cells` maps more batteries to their
+        resistance rise per day (both at 25 °C; their capacity fade follows the joint law)."""
         battery = config.battery
         n = battery.count
         if not 1 <= n <= MAX_BATTERIES_PER_STRING:
             raise ValueError(f"string {config.id}: battery count must be 1..{MAX_BATTERIES_PER_STRING}, got {n}")
-        if aging_cell is not None and not 1 <= aging_cell <= n:
-            raise ValueError(f"string {config.id}: aging cell {aging_cell} is not in 1..{n}")
+        ageing = dict(aging_cells or {})
+        if aging_cell is not None:
+            ageing[aging_cell] = aging_per_day
+        for cell in ageing:
+            if not 1 <= cell <= n:
+                raise ValueError(f"string {config.id}: aging cell {cell} is not in 1..{n}")
         self.config = config
         self.climate = climate or RoomClimate()
         self.load_profile = load_profile or LoadProfile()
@@ -136,45 +149,25 @@ class SimulatedString:
         self._n = n
         self._cells = cells = bm.cells_per_battery(battery.nominal_voltage)
         self._capacity_ah = cap = battery.capacity_ah
-        r_new = bm.nominal_resistance_ohm(battery.nominal_voltage, cap)
-
-        # Per-battery spread, drawn once: capacity ±2 %, resistance ±5 %,
-        # share of the float voltage ±8 mV per cell (at most ±16).
-        self._cap_new = [cap * (1.0 + _clip(rng.gauss(0.0, 0.02), 0.05)) for _ in range(n)]
-        self._r_new = [r_new * (1.0 + _clip(rng.gauss(0.0, 0.05), 0.12)) for _ in range(n)]
-        self._aging = [bm.NORMAL_AGING_PER_DAY * (0.5 + rng.random()) for _ in range(n)]
-        if aging_cell is not None:
-            self._aging[aging_cell - 1] = aging_per_day
-        shares = [_clip(rng.gauss(0.0, 0.008), 0.016) * cells for _ in range(n)]
-        mean_share = sum(shares) / n
-        self._float_offset_v = [s - mean_share for s in shares]  # zero sum: the charger holds the total
-        self._ocv_empty_v = [cells * bm.OCV_EMPTY_V + _clip(rng.gauss(0.0, 0.003), 0.008) * cells for _ in range(n)]
-        self._ocv_slope_v = cells * (bm.OCV_FULL_V - bm.OCV_EMPTY_V)
-        self._r = list(self._r_new)
-        self._cap = list(self._cap_new)
-        self._inv_cap = [1.0 / c for c in self._cap]
+        self.bank = BatteryBank(battery, rng, self.climate.mean_c, resistance_rise_per_day=ageing)
         self._rth = bm.thermal_resistance_k_per_w(cells, cap)
+        self._insulation_rng = random.Random(seed ^ 0x1A5)
 
-        self._soc = [1.0] * n
-        self._soc_mean = 1.0
-        self._full = True
-        self._temp = [self.climate.mean_c] * n
-        self._pol = 0.0  # polarization, V per 2 V cell
+        self._pol = 0.0  # charge-transfer polarization, V per 2 V cell
         self._current = 0.0
         self._i_float = 0.0
         self._state = _REGULATED
         self._bulk_fraction = 1.0
-        self._vset_v = bm.FLOAT_V_PER_CELL * cells  # per battery
-        self._regulated_v: list[float] = []
-        self._regulated_for = -1.0
+        self._vset_v = p.FLOAT_V_PER_CELL * cells  # per battery
         self._cutoff = False  # the UPS shut down on low battery during this discharge
+        self._slow_s = 0.0  # time the slow processes have not caught up with yet
 
         self._now: float | None = None
-        self._start: float | None = None
         self._aged_at = 0.0
         self._faults: list[ActiveFault] = []
         self._open_index: int | None = None
         self._runaways: list[tuple[int, float, float]] = []  # (index, W per hour, since)
+        self._insulation_faults: list[ActiveFault] = []
         self._sensor_faults: list[ActiveFault] = []
         self._hall_ok = True
         self._online = True
@@ -203,15 +196,29 @@ class SimulatedString:
 
     @property
     def cell_soc(self) -> tuple[float, ...]:
-        return tuple(self._soc)
+        """True state of charge of each battery (0..1), by the rating's definition: the charge it
+        would still deliver at the 10-hour rate and 25 °C over what it delivers from full."""
+        return tuple(self.bank.rated_soc())
 
     @property
     def cell_temperature_c(self) -> tuple[float, ...]:
-        return tuple(self._temp)
+        return tuple(self.bank.temp)
 
     @property
     def cell_resistance_ohm(self) -> tuple[float, ...]:
-        return tuple(self._r)
+        """Each battery's resistance as it is now (SOC and temperature included)."""
+        return tuple(self.bank.resistance_now())
+
+    @property
+    def cut_off(self) -> bool:
+        """The UPS has shut down on low battery during the present discharge."""
+        return self._cutoff
+
+    @property
+    def insulation_kohm(self) -> float:
+        """True insulation resistance of the string to ground."""
+        now = self._now if self._now is not None else 0.0
+        return insulation_kohm(self._insulation_faults, now, p.HEALTHY_INSULATION_KOHM)
 
     @property
     def faults(self) -> tuple[ActiveFault, ...]:
@@ -257,6 +264,7 @@ class SimulatedString:
             for a in self._faults
             if isinstance(a.fault, ThermalRunaway)
         ]
+        self._insulation_faults = [a for a in self._faults if isinstance(a.fault, InsulationFault)]
         self._sensor_faults = [a for a in self._faults if isinstance(a.fault, SensorFault)]
         self._hall_ok = not any(isinstance(a.fault, HallSensorDisconnected) for a in self._faults)
         self._online = not any(isinstance(a.fault, DeviceOffline) for a in self._faults)
@@ -294,25 +302,28 @@ class SimulatedString:
 
     def _start_clock(self, now: float) -> None:
         """First call: the string has been floating for ever, at thermal equilibrium."""
-        self._now = self._start = self._aged_at = now
+        self._now = self._aged_at = now
         self._faults = [ActiveFault(a.fault, now) if math.isnan(a.since) else a for a in self._faults]
         self._refresh_faults()  # also settles the state at `now`
         i_float = bm.float_current_a(self._capacity_ah, self.climate.temperature_c(now))
         warm = self.climate.temperature_c(now) + self._rth * i_float * self._vset_v
-        self._temp = [warm] * self._n
+        self.bank.temp = [warm] * self._n
 
     def _max_step(self, phase: Phase) -> float:
         if phase.mode is UpsMode.DISCHARGE:
             return _MAX_STEP_DISCHARGE_S
-        if not self._full or self._runaways or abs(self._pol) > 0.005:
+        bank = self.bank
+        if not bank.full or self._runaways or abs(self._pol) > 0.005 or bank.gap > 1e-3:
             return _MAX_STEP_TRANSIENT_S
         return _MAX_STEP_STEADY_S
 
     def _step(self, t: float, dt: float, phase: Phase) -> None:
         cells = self._cells
         cap = self._capacity_ah
+        bank = self.bank
         if t + dt - self._aged_at >= _AGING_UPDATE_S:
-            self._age(t + dt)
+            bank.age(t + dt - self._aged_at)
+            self._aged_at = t + dt
         mode = phase.mode
         if mode is not UpsMode.DISCHARGE:
             self._cutoff = False
@@ -325,13 +336,13 @@ class SimulatedString:
             state, current = (_REST, 0.0) if self._cutoff else (_DISCHARGE, -phase.discharge_current_a)
         else:
             equalize = mode is UpsMode.EQUALIZE
-            i_float = bm.float_current_a(cap, max(self._temp))
+            i_float = bm.float_current_a(cap, max(bank.temp))
             if equalize:
-                i_float *= bm.EQUALIZE_CURRENT_FACTOR
-            i_float = min(i_float, bm.RECHARGE_LIMIT_C * cap)  # the charger delivers no more
-            self._vset_v = (bm.EQUALIZE_V_PER_CELL if equalize else bm.FLOAT_V_PER_CELL) * cells
-            demand = bm.charge_demand_a(cap, self._soc_mean, i_float)
-            limit = bm.RECHARGE_LIMIT_C * cap
+                i_float *= p.EQUALIZE_CURRENT_FACTOR
+            i_float = min(i_float, p.RECHARGE_LIMIT_C * cap)  # the charger delivers no more
+            self._vset_v = (p.EQUALIZE_V_PER_CELL if equalize else p.FLOAT_V_PER_CELL) * cells
+            demand = bm.charge_demand_a(cap, bank.soc_mean, i_float)
+            limit = p.RECHARGE_LIMIT_C * cap
             if demand > limit:
                 state, current, bulk_fraction = _BULK, limit, limit / demand
             else:
@@ -341,99 +352,60 @@ class SimulatedString:
         if dt <= 0.0:
             return
 
-        self._pol = bm.relax(self._pol, bm.polarization_target_v(current, cap), dt, bm.POLARIZATION_TIME_CONSTANT_S)
-
-        # State of charge: the float current only gasses, it does not charge.
-        if current < 0.0:
-            q = current * dt / 3600.0
-        elif current > i_float and not self._full:
-            q = (current - i_float) * bm.CHARGE_EFFICIENCY * dt / 3600.0
+        self._pol = bm.relax(self._pol, bm.polarization_target_v(current, cap), dt, p.POLARIZATION_TIME_CONSTANT_S)
+        if state == _REST:
+            bank.rest(dt)
         else:
-            q = 0.0
-        if q < 0.0:
-            socs = [s + q * ic for s, ic in zip(self._soc, self._inv_cap)]
-            self._soc = [s if s > 0.0 else 0.0 for s in socs]  # faster than max() per battery
-            self._full = False
-            self._soc_mean = sum(self._soc) / self._n
-        elif q > 0.0:
-            socs = [s + q * ic for s, ic in zip(self._soc, self._inv_cap)]
-            if min(socs) >= _FULL_SOC:
-                self._soc = [1.0] * self._n
-                self._full = True
-            else:
-                self._soc = [s if s < 1.0 else 1.0 for s in socs]
-            self._soc_mean = sum(self._soc) / self._n
+            bank.flow(current, i_float, dt)
 
         if state == _DISCHARGE:
-            r_mean = sum(self._r) / self._n
-            v_cell = (
-                bm.open_circuit_voltage(self._soc_mean, 1)
-                - bm.knee_sag(self._soc_mean, 1)
-                + self._pol
-                + current * r_mean / cells
-            )
-            if v_cell < bm.CUTOFF_V_PER_CELL:
+            v = bank.unregulated_voltages(current, self._pol)
+            if sum(v) / (self._n * cells) < p.CUTOFF_V_PER_CELL:  # the UPS sees the string voltage
                 self._cutoff = True
 
-        # Temperature: exact first-order lag towards ambient + R_th x heat.
-        rth = self._rth
+        # Slow processes (time constants of hours and days) catch up in one exact step.
+        self._slow_s += dt
+        if self._slow_s < _SLOW_UPDATE_S:
+            return
+        slow, self._slow_s = self._slow_s, 0.0
+        bank.balance(state == _REGULATED, slow)
         common_heat = abs(current) * abs(self._pol) * cells + i_float * self._vset_v
-        base = self.climate.temperature_c(t) + rth * common_heat
-        k2 = rth * current * current
-        a = 1.0 - math.exp(-dt / bm.THERMAL_TIME_CONSTANT_S)
-        temps = [tt + (base + k2 * r - tt) * a for tt, r in zip(self._temp, self._r)]
+        extra: dict[int, float] = {}
         for index, w_per_hour, since in self._runaways:
-            extra_w = min(RUNAWAY_MAX_HEAT_W, w_per_hour * max(0.0, t + dt - since) / 3600.0)
-            temps[index] += rth * extra_w * a
-        self._temp = temps
-
-    def _age(self, t: float) -> None:
-        assert self._start is not None
-        age_days = (t - self._start) / 86400.0
-        self._r = [r * (1.0 + g * age_days) for r, g in zip(self._r_new, self._aging)]
-        self._cap = [bm.aged_capacity_ah(c, r / rn) for c, r, rn in zip(self._cap_new, self._r, self._r_new)]
-        self._inv_cap = [1.0 / c for c in self._cap]
-        self._aged_at = t
+            extra_w = min(p.RUNAWAY_MAX_HEAT_W, w_per_hour * max(0.0, t + dt - since) / 3600.0)
+            extra[index] = extra.get(index, 0.0) + extra_w
+        bank.heat(self.climate.temperature_c(t), self._rth, common_heat, current, extra, slow)
 
     # ------------------------------------------------------------------ sensors
 
-    def _true_cell_voltages(self) -> list[float]:
+    def true_cell_voltages(self) -> list[float]:
+        """Every battery's terminal voltage now, without sensor noise or faults of the sensors."""
         state = self._state
+        bank = self.bank
         if state == _REGULATED:
-            if self._regulated_for != self._vset_v:
-                vset = self._vset_v
-                self._regulated_v = [vset + off for off in self._float_offset_v]
-                self._regulated_for = vset
-            v = list(self._regulated_v)
+            v = bank.float_voltages(self._vset_v)
+        elif state == _BULK:
+            f = self._bulk_fraction
+            free = bank.unregulated_voltages(self._current, self._pol)
+            v = [b + (s - b) * f for b, s in zip(free, bank.float_voltages(self._vset_v))]
         else:
-            slope = self._ocv_slope_v
-            pol = self._pol * self._cells
-            i = self._current
-            if state == _REST:
-                v = [e + slope * s + pol for e, s in zip(self._ocv_empty_v, self._soc)]
-            elif state == _BULK:
-                f = self._bulk_fraction
-                vset = self._vset_v
-                v = [
-                    b + (vset + off - b) * f
-                    for b, off in zip(
-                        (e + slope * s + pol + i * r for e, s, r in zip(self._ocv_empty_v, self._soc, self._r)),
-                        self._float_offset_v,
-                    )
-                ]
-            else:
-                kd = bm.KNEE_DEPTH_V * self._cells
-                ks = bm.KNEE_SOC
-                v = [
-                    e + slope * s + pol + i * r - (kd * ((ks - s) / ks) ** 2 if s < ks else 0.0)
-                    for e, s, r in zip(self._ocv_empty_v, self._soc, self._r)
-                ]
+            v = bank.unregulated_voltages(self._current, self._pol)
         if self._open_index is not None:
             v[self._open_index] = 0.0
         return v
 
+    def _insulation_reading(self) -> tuple[int | None, int]:
+        if not self.config.insulation_sensor:
+            return None, INSULATION_STATUS_OK
+        true_kohm = self.insulation_kohm
+        kohm = round(true_kohm * (1.0 + p.INSULATION_NOISE * self._insulation_rng.gauss(0.0, 1.0)))
+        string_v = self._n * self.config.battery.nominal_voltage
+        warning_kohm = p.INSULATION_WARNING_OHM_PER_V * string_v / 1000.0
+        status = INSULATION_STATUS_LOW if true_kohm < warning_kohm else INSULATION_STATUS_OK
+        return max(0, min(INSULATION_ABOVE_RANGE_KOHM, kohm)), status
+
     def measure(self) -> StringMeasurement:
-        """One scan of the string master: cell sensors, hall sensor, BM-TH, with noise."""
+        """One scan of the string master: cell sensors, hall sensor, BM-TH, BM-GS, with noise."""
         n = self._n
         rnd = self._rng.random
         z = _NOISE
@@ -442,13 +414,13 @@ class SimulatedString:
         o3 = int(rnd() * _NOISE_SIZE)
         o4 = int(rnd() * _NOISE_SIZE)
 
-        v = self._true_cell_voltages()
+        v = self.true_cell_voltages()
         sv = VOLTAGE_NOISE_MV
         voltages = [round(x * 1000.0 + sv * e) for x, e in zip(v, z[o1 : o1 + n])]
         sr = RESISTANCE_NOISE_UOHM
-        resistances = [round(r * 1e6 + sr * e) for r, e in zip(self._r, z[o2 : o2 + n])]
+        resistances = [round(r * 1e6 + sr * e) for r, e in zip(self.bank.resistance_now(), z[o2 : o2 + n])]
         st = TEMPERATURE_NOISE_DC
-        temperatures = [round(t * 10.0 + st * e) for t, e in zip(self._temp, z[o3 : o3 + n])]
+        temperatures = [round(t * 10.0 + st * e) for t, e in zip(self.bank.temp, z[o3 : o3 + n])]
         if self._open_index is not None:
             voltages[self._open_index] = abs(voltages[self._open_index])
             resistances[self._open_index] = OPEN_CELL_RESISTANCE_UOHM
@@ -470,6 +442,7 @@ class SimulatedString:
             )
         else:
             ambient_dc = humidity_dpct = None
+        insulation, insulation_status = self._insulation_reading()
         return StringMeasurement(
             voltage_cv=voltage_cv,
             current_ca=current_ca,
@@ -481,4 +454,7 @@ class SimulatedString:
             cell_resistance_uohm=tuple(resistances),
             cell_temperature_dc=tuple(temperatures),
             cell_responded=(True,) * n,
+            cell_balancing=tuple(self.bank.bled),
+            insulation_kohm=insulation,
+            insulation_status=insulation_status,
         )

@@ -112,9 +112,11 @@ def encode_string_master(
     insulation_kohm: int | None = None,
     firmware: int = 0x0100,
     balancing: Sequence[bool] = (),
+    insulation_status: int = 0,
 ) -> list[int]:
     """The whole register image of a string master (header + cells) for the values of a scan.
-    Insulation and balancing not given are the scan's own."""
+    Insulation and balancing not given are the scan's own; `insulation_status` is the BM-GS's
+    own verdict (0 OK, 1 below its warning threshold)."""
     insulation_kohm = scan.insulation_kohm if insulation_kohm is None else insulation_kohm
     balancing = balancing or scan.cell_balancing
     cells = len(scan.cell_voltage_mv)
@@ -143,7 +145,7 @@ def encode_string_master(
         regs[c : c + 4] = [dm.CLIMATE_SENSOR.type_code, firmware, from_int16(scan.ambient_dc), from_uint16(humidity)]
     if insulation_kohm is not None:
         g = dm.INSULATION_WINDOW
-        regs[g : g + 4] = [dm.INSULATION_SENSOR.type_code, firmware, min(insulation_kohm, 0xFFFF), 0]
+        regs[g : g + 4] = [dm.INSULATION_SENSOR.type_code, firmware, min(insulation_kohm, 0xFFFF), insulation_status]
     for i in range(cells):
         base = dm.CELL_BLOCK_START + dm.CELL_BLOCK_SIZE * i
         status = (0 if scan.cell_responded[i] else dm.CELL_STATUS_NO_RESPONSE) | (

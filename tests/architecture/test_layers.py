@@ -71,6 +71,19 @@ def test_a_child_importing_its_parent_fails(tree_copy: Path) -> None:
     assert "actors.device.offender -> actors.ups.ups" in result.stdout
 
 
+@pytest.mark.parametrize("package", ["actors/string", "battery"])
+def test_a_gateway_module_reading_the_simulators_truth_fails(tree_copy: Path, package: str) -> None:
+    offender = tree_copy / package / "offender.py"
+    offender.write_text("from sim.battery_params import KIBAM_TIME_CONSTANT_S  # the answer sheet\n")
+    try:
+        result = _lint_imports(tree_copy)
+    finally:
+        offender.unlink()
+    assert result.returncode != 0
+    module = package.replace("/", ".") + ".offender"
+    assert f"{module} -> sim.battery_params" in result.stdout
+
+
 def _modules() -> list[Path]:
     """Every module of the product, its tests and its benchmarks."""
     folders = (*PACKAGES, "tests", "bench", "scripts")

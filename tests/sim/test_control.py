@@ -113,6 +113,8 @@ BAD_REQUESTS = [
     ({"cmd": "inject", "string": "U1S1", "fault": "open_cell", "args": {"cell": 99}}, "U1S1 has 4 batteries"),
     ({"cmd": "inject", "string": "U1S9", "fault": "open_cell", "args": {"cell": 1}}, "no simulated string 'U1S9'"),
     ({"cmd": "inject", "string": "U1S1", "fault": "slow", "args": {"delay_s": -1}}, "delay must be >= 0 s"),
+    ({"cmd": "inject", "string": "U1S1", "fault": "insulation", "args": {"to_kohm": 0}},
+     "insulation fault: to_kohm must be > 0 kΩ, got 0"),
 ]  # fmt: skip
 
 
@@ -172,6 +174,9 @@ def test_a_refused_request_changes_nothing_and_good_ones_still_work(sim) -> None
     injected = control.send(cmd="inject", string="U1S1", fault="drifting_sensor",
                             args={"cell": 2, "quantity": "voltage", "counts_per_hour": -3})  # fmt: skip
     assert injected["ok"] is True and "DriftingSensor(cell=2" in injected["injected"]
+    insulation = control.send(cmd="inject", string="U1S2", fault="insulation", args={"to_kohm": 50, "over_s": 0})
+    assert insulation["ok"] is True and "InsulationFault(to_kohm=50.0" in insulation["injected"]
+    assert site.string("U1S2").insulation_kohm == 50.0
     control.close()
 
 

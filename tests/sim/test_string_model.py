@@ -123,13 +123,15 @@ def test_after_a_discharge_voltage_recovers_and_recharge_current_decays():
     assert all(13500 <= v <= 13800 for v in much_later.cell_voltage_mv)
 
 
-def test_deep_discharge_ends_at_the_ups_low_voltage_cutoff():
+def test_deep_discharge_ends_at_the_ups_low_voltage_cutoff_with_charge_left_at_a_high_rate():
     s = make_string()
     s.load_profile.schedule_discharge(T0 + 10, 4 * HOUR, 50.0)
     s.advance(T0 + 3 * HOUR)
     m = s.measure()
     assert m.current_ca == pytest.approx(0, abs=10)
-    assert min(s.cell_soc) < 0.2
+    assert s.cut_off
+    # At 0.5 C the plates run dry first: about a third of the rated charge is left (rate effect).
+    assert 0.2 < min(s.cell_soc) < 0.45
     s.advance(T0 + 5 * HOUR)
     assert s.measure().current_ca > 500  # back on mains: recharging
 
