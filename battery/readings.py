@@ -31,6 +31,9 @@ class StringScan:
     cell_responded: tuple[bool, ...] = ()
     insulation_kohm: int | None = None  # BM-GS insulation resistance to ground, None without one
     cell_balancing: tuple[bool, ...] = ()  # BM-CS status bit 1: the sensor is balancing its battery
+    # The field bus's verdict (its one miss counter): the string master has not answered the bus's
+    # miss_limit scans in a row. The string master raises and clears "communication lost" on it.
+    communication_lost: bool = False
 
     def __repr__(self) -> str:
         return brief_repr(

@@ -89,8 +89,8 @@ class FieldBus(ProtocolActor):
         elif isinstance(message, OutputWritten):
             self._output_written(message)
         # DeviceCommunicationLost/Recovered, BusPortLost/Reopened: the scheduler logs each exactly
-        # once; the alarms come from the string masters and the master controller, which see the
-        # same silence as stale scans and count it against the bus's miss_limit.
+        # once. The alarms come from the string masters and the master controller, on the verdict
+        # every scan carries (`communication_lost`, from the scheduler's one miss counter).
 
     def _output_written(self, result: OutputWritten) -> None:
         if result.ok:

@@ -48,9 +48,7 @@ class MasterController(AlarmSender, InitGate, ActorTypeDispatcher):
         self.topology = None
         self.module_addresses: dict[str, int] = {}
         self.input_states: dict[tuple[str, int], object] = {}
-        self.module_misses: dict[str, int] = {}
         self.module_lost: dict[str, object] = {}
-        self.miss_limit = 3
         # (module address, output) -> [string id, SetOutput, failed attempts] of an unconfirmed switch-off
         self.switch_offs: dict[tuple[int, int], list] = {}
         self.log = get_logger("btms.master_controller")
@@ -62,9 +60,7 @@ class MasterController(AlarmSender, InitGate, ActorTypeDispatcher):
         self.alarms = message.alarms
         self.module_addresses = {m.id: m.address for m in self.config.io_modules}
         self.input_states = {(i.module, i.input): INACTIVE for i in self.config.inputs}
-        self.module_misses = {m.id: 0 for m in self.config.io_modules}
         self.module_lost = {m.id: INACTIVE for m in self.config.io_modules}
-        self.miss_limit = self.topology.bus(self.config.bus).miss_limit
         self._attach(message.bus)
 
     def _attach(self, bus) -> None:
@@ -141,11 +137,11 @@ class MasterController(AlarmSender, InitGate, ActorTypeDispatcher):
         return self.topology.string(string_id).ups_id if string_id else None
 
     def _watch_module(self, module: str, scan: IoModuleScan) -> None:
-        """ "Communication lost" at the miss_limit-th unanswered scan in a row, cleared when it answers."""
-        self.module_misses[module] = 0 if scan.responded else self.module_misses[module] + 1
-        if not scan.responded and self.module_misses[module] < self.miss_limit:
+        """ "Communication lost" on the field bus's verdict (its miss_limit-th unanswered scan in a
+        row), cleared when the module answers."""
+        if not scan.responded and not scan.communication_lost:
             return  # a few misses are not an outage yet: hold
-        lost = not scan.responded
+        lost = scan.communication_lost
         self.module_lost[module], transition = evaluate_flag(
             self.module_lost[module],
             lost,

@@ -44,10 +44,9 @@ class InitUps:
     gateway: Address
     alarms: Address | None = None  # the AlarmManager: string masters send their alarm events straight to it
     string_snapshots: tuple[tuple[str, StringSnapshot], ...] = ()
-    # bus id -> seconds of silence after which a cell is "communication lost" (from miss_limit)
+    # bus id -> seconds of silence after which a cell is "communication lost" (from miss_limit).
+    # Only cells: the string masters' "communication lost" is the field bus's verdict on each scan.
     communication_lost_after_s: tuple[tuple[str, float], ...] = ()
-    # bus id -> unanswered scans in a row after which a string master is "communication lost"
-    miss_limits: tuple[tuple[str, int], ...] = ()
     stale_after_s: float = 10.0  # a string status older than this is not counted in the aggregates
 
 
@@ -59,7 +58,6 @@ class InitStringMaster:
     snapshot: StringSnapshot | None  # last good state, when re-created after a crash
     alarms: Address | None = None  # the AlarmManager, where this string's alarm events go
     communication_lost_after_s: float | None = None  # cells; None: the alarm rules' default delay
-    miss_limit: int | None = None  # the string master: None = the alarm rules' default delay
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,6 @@ class Gateway(ActorTypeDispatcher):
                     child_named(self.children, "alarms"),
                     string_snapshots=tuple((s.id, self.snapshots[s.id]) for s in ups.strings if s.id in self.snapshots),
                     communication_lost_after_s=tuple((b.id, communication_lost_after_s(b)) for b in t.buses),
-                    miss_limits=tuple((b.id, b.miss_limit) for b in t.buses),
                     stale_after_s=max(stale_after_s(t.bus(s.bus).scan_period_s) for s in ups.strings),
                 ),
             )
@@ -460,8 +459,9 @@ class Gateway(ActorTypeDispatcher):
 
 
 def communication_lost_after_s(bus: BusConfig) -> float:
-    """A device is lost at its miss_limit-th unanswered scan in a row: (miss_limit - 1) periods
-    after the first miss."""
+    """The cells' "communication lost" delay. The field bus counts the misses of the devices it
+    polls, but a cell sensor is not one (its BM-SS reports which cells answered), so its cell
+    alarm rule waits the time the bus's miss_limit takes: (miss_limit - 1) periods after the first miss."""
     return (bus.miss_limit - 1) * bus.scan_period_s
 
 

@@ -70,9 +70,7 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         self.saved_snapshot: StringSnapshot | None = None  # the last one handed to the UPS
         self.string_limits = None
         self.string_alarms = STRING_ALARMS_CLEAR
-        self.miss_limit: int | None = None
         self.communication_lost_after_s: float | None = None
-        self.misses = 0  # unanswered scans in a row
         self.log = get_logger("btms.string_master")
 
     def receiveMsg_InitStringMaster(self, message: InitStringMaster, sender):
@@ -95,7 +93,6 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         self.cells_system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
         self.bank = self.cells_system.createActor(CellBank)
         self.communication_lost_after_s = message.communication_lost_after_s
-        self.miss_limit = message.miss_limit
         cell_limits = self._limits_from_config()
         self.cells_system.ask(
             self.bank, InitCellBank(self.config.battery, self.cell_snapshots, cell_limits), CELL_ASK_TIMEOUT_S
@@ -110,8 +107,8 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         cell_limits = cell_limits_for_string(self.config)
         if self.communication_lost_after_s is not None:  # the bus's miss_limit decides, not a default
             cell_limits = replace(cell_limits, communication_lost_delay_s=self.communication_lost_after_s)
-        if self.miss_limit is not None:  # counted in scans (below), not in seconds: a busy bus scans slower
-            string_limits = replace(string_limits, communication_lost_delay_s=0.0)
+        # No delay of its own: the field bus's verdict on the scan has already waited miss_limit scans.
+        string_limits = replace(string_limits, communication_lost_delay_s=0.0)
         self.string_limits = string_limits
         return cell_limits
 
@@ -151,9 +148,8 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             self.cell_snapshots = tuple(c.snapshot for c in result.statuses)
             self.soc_pct = status.soc_pct
             transitions += result.transitions
-        self.misses = 0 if scan.responded else self.misses + 1
-        if not scan.responded and self.miss_limit is not None and self.misses < self.miss_limit:
-            # A few unanswered scans are not yet "communication lost": hold every string alarm.
+        if not scan.responded and not scan.communication_lost:
+            # Silent, but not yet "communication lost" by the field bus's count: hold every string alarm.
             self.send(self.ups, status)
             return
         self.string_alarms, string_transitions = evaluate_string(

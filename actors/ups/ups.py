@@ -37,7 +37,6 @@ class Ups(ActorTypeDispatcher):
         self.alarms = None
         self.buses: dict[str, object] = {}
         self.lost_after: dict[str, float] = {}
-        self.miss_limits: dict[str, int] = {}
         self.stale_after_s = 10.0
         self.masters: list[tuple[str, object]] = []
         self.snapshots: dict = {}
@@ -55,7 +54,6 @@ class Ups(ActorTypeDispatcher):
         self.buses = dict(message.bus_addresses)
         self.snapshots.update(dict(message.string_snapshots))
         self.lost_after = dict(message.communication_lost_after_s)
-        self.miss_limits = dict(message.miss_limits)
         self.stale_after_s = message.stale_after_s
         self.log = get_logger("btms.ups", ups=self.config.id)
         self.log.info("ups started", strings=len(self.config.strings))
@@ -76,7 +74,6 @@ class Ups(ActorTypeDispatcher):
                 self.snapshots.get(string_id),
                 self.alarms,
                 self.lost_after.get(string.bus),
-                self.miss_limits.get(string.bus),
             ),
         )
 

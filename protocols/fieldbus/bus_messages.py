@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DeviceCommunicationLost:
-    """FieldBus -> parent: a device missed `misses` polls in a row (BusConfig.miss_limit)."""
+    """FieldBus -> parent: a device missed `misses` scans in a row (BusConfig.miss_limit), those
+    its port was lost for included."""
 
     bus_id: str
     device_address: int
@@ -71,6 +72,7 @@ class IoModuleScan:
     responded: bool  # False: the module did not answer; inputs/outputs are void
     inputs: tuple[bool, ...] = ()  # input 1 first
     outputs: tuple[bool, ...] = ()
+    communication_lost: bool = False  # the bus's verdict: miss_limit scans in a row unanswered
 
 
 @dataclass(frozen=True)

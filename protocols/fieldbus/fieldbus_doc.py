@@ -65,11 +65,15 @@ _POLLING = """
   requests of one string: it waits at most for the request already on the line.
 - A device that does not answer (no valid reply after one retry, an exception response,
   registers that do not fit its map, a cell count other than the topology's) gives a stale
-  reading for that scan, never old values. After `miss_limit` misses in a row the outage is
-  logged once with the last reason, and the recovery once.
+  reading for that scan, never old values. The bus counts each device's unanswered scans in a
+  row, the one miss counter of the gateway: from the `miss_limit`-th on, the device's scans
+  say `communication_lost`, and its string master or master controller raises "Communication
+  lost" on that verdict (and clears it when the device answers). The outage is logged once
+  with the last reason, and the recovery once.
 - A lost port (adapter unplugged, converter down) is logged once and reopened with
-  exponential backoff (0.1 s, doubling up to 5 s); meanwhile every device reads as stale, and
-  that silence is not counted against the devices.
+  exponential backoff (0.1 s, doubling up to 5 s); meanwhile every device reads as stale. That
+  silence counts toward each device's verdict (its data is as missing), but the port's log
+  line stands for the devices' own outage lines.
 """
 
 

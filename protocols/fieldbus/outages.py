@@ -21,14 +21,27 @@ REOPEN_BACKOFF_MAX_S = 5.0
 
 @dataclass
 class DeviceWatch:
-    """Consecutive misses of one device against the bus's miss_limit."""
+    """Unanswered scans in a row of one device against the bus's miss_limit: the gateway's one
+    miss counter. `lost` is the verdict each of the device's scans carries up, and the string
+    master and master controller raise or clear "communication lost" on it alone.
+
+    A scan the device could not get because the port was lost counts toward the verdict (the
+    string is as blind either way, and "communication lost" is the alarm the operator gets), but
+    the DeviceCommunicationLost report waits for a silence of the device's own: while the port is
+    out, its BusPortLost stands for every device on it.
+    """
 
     bus_id: str
     address: int
     label: str  # "string s1 (BM-SS)", "BM-LC"
     miss_limit: int
     misses: int = 0
-    lost_at: float | None = None  # when communication was declared lost
+    lost_at: float | None = None  # when the outage was reported (None: not reported)
+
+    @property
+    def lost(self) -> bool:
+        """The verdict: at least miss_limit scans in a row without an answer."""
+        return self.misses >= self.miss_limit
 
     def answered(self, now: float) -> DeviceCommunicationRecovered | None:
         self.misses = 0
@@ -39,11 +52,16 @@ class DeviceWatch:
         return event
 
     def missed(self, now: float, reason: str) -> DeviceCommunicationLost | None:
+        """The device itself did not answer (timeout, exception response...)."""
         self.misses += 1
-        if self.lost_at is None and self.misses >= self.miss_limit:
+        if self.lost_at is None and self.lost:
             self.lost_at = now
             return DeviceCommunicationLost(self.bus_id, self.address, self.label, self.misses, reason, now)
         return None
+
+    def unreachable(self) -> None:
+        """No request could go out to the device: its port is lost."""
+        self.misses += 1
 
 
 @dataclass

@@ -13,10 +13,13 @@ out through the callbacks, which run in that thread: hand them over, do not bloc
 - Commands (SetOutput) jump the queue: they go on the wire before the next request, also
   between the requests of one string, so one waits at most for the request already on the
   line; between scans the thread wakes for them at once.
-- After `bus.miss_limit` misses in a row a device's outage is reported and logged once, and its
-  recovery once (protocols/fieldbus/outages.py). A lost port is reported once and reopened with
-  exponential backoff; meanwhile every scan reports every device as not answering, without
-  counting that against the devices (the port is the alarm, not each device).
+- Each device's unanswered scans in a row are counted here and nowhere else
+  (protocols/fieldbus/outages.py): from the `bus.miss_limit`-th on, its scans carry
+  `communication_lost=True`, the verdict its string master or master controller raises the
+  alarm on; its first answer ends it. The outage is logged and reported once, its recovery once.
+- A lost port is reported once and reopened with exponential backoff; meanwhile every scan
+  reports every device as not answering. Those scans count toward each device's verdict (its
+  data is as missing), but not toward a device's own outage report: the port is that report.
 """
 
 from __future__ import annotations
@@ -169,17 +172,19 @@ class BusScheduler:
             if self._stopping:
                 return
             started = time.time()
-            scan = self._read_string(string, started) if connected else None
-            self.on_scan(scan or StringScan(string.id, self.scan_no, started, responded=False))
+            scan = self._read_string(string, started) if connected else self._unreachable(string.address, None)
+            self.on_scan(scan or StringScan(string.id, self.scan_no, started, responded=False,
+                                            communication_lost=self._watch[string.address].lost))  # fmt: skip
             connected = connected and self.transport.is_open
         for address in self.io_modules:
             self.run_commands()
             if self._stopping:
                 return
             started = time.time()
-            io_scan = self._read_io_module(address, started) if connected else None
+            io_scan = self._read_io_module(address, started) if connected else self._unreachable(address, None)
             if self.on_io_scan is not None:
-                self.on_io_scan(io_scan or IoModuleScan(self.bus.id, address, self.scan_no, started, responded=False))
+                self.on_io_scan(io_scan or IoModuleScan(self.bus.id, address, self.scan_no, started, responded=False,
+                                                        communication_lost=self._watch[address].lost))  # fmt: skip
             connected = connected and self.transport.is_open
         self.scans_done += 1
 
@@ -192,8 +197,7 @@ class BusScheduler:
         try:
             scan = self.transport.read_string(string, self.scan_no, started)
         except PortLost as lost:
-            self._port_lost(str(lost))
-            return None
+            return self._unreachable(string.address, str(lost))
         except TransportError as silent:
             self._missed(string.address, str(silent))
             return None
@@ -204,8 +208,7 @@ class BusScheduler:
         try:
             state = self.transport.read_io_module(address)
         except PortLost as lost:
-            self._port_lost(str(lost))
-            return None
+            return self._unreachable(address, str(lost))
         except TransportError as silent:
             self._missed(address, str(silent))
             return None
@@ -285,6 +288,13 @@ class BusScheduler:
             self.log.warning("device communication lost", device=watch.label, address=address, misses=event.misses,
                              reason=reason)  # fmt: skip
             self.on_event(event)
+
+    def _unreachable(self, address: int, port_failure: str | None) -> None:
+        """No request reached the device (the port is lost, or failed during its request): a
+        miss for its verdict, reported as the port's. Returns no scan: the caller's silent one."""
+        if port_failure is not None:
+            self._port_lost(port_failure)
+        self._watch[address].unreachable()
 
     def _answered(self, address: int) -> None:
         watch = self._watch[address]

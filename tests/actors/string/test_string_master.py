@@ -142,9 +142,18 @@ def test_crashing_cell_sensor_is_recreated_with_its_last_good_state(tree):
     assert status.cell_health[1] == Health.OK
 
 
+def _lost_alarms(asys, recorder, kind):
+    return [
+        m
+        for m in _recorded(asys, recorder)
+        if isinstance(m, kind) and m.kind == "communication_lost" and m.cell_index is None
+    ]
+
+
 def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_system, tmp_path):
     from actors.site.gateway import communication_lost_after_s
     from battery.alarms.records import AlarmRaised
+    from protocols.fieldbus.outages import DeviceWatch
 
     topology = small_topology(tmp_path, upses=1, strings_per_ups=1, cells=CELLS, scan_period_s=0.5)
     bus = topology.buses[0]
@@ -159,27 +168,43 @@ def test_communication_lost_is_raised_at_the_miss_limit_th_silent_scan(actor_sys
             recorder,
             recorder,
             communication_lost_after_s=(("sim", communication_lost_after_s(bus)),),
-            miss_limits=(("sim", bus.miss_limit),),
         ),
     )
     master = wait_for(lambda: _first(actor_system, recorder, AttachString), what="the master").master
     t0 = 1_900_000_000.0
+    watch = DeviceWatch("sim", 1, "string U1S1 (BM-SS)", bus.miss_limit)  # the field bus's one miss counter
 
-    def lost_alarms():
-        return [
-            m
-            for m in _recorded(actor_system, recorder)
-            if isinstance(m, AlarmRaised) and m.kind == "communication_lost" and m.cell_index is None
-        ]
+    def silent_scan(timestamp: float) -> StringScan:
+        watch.missed(timestamp, "timeout")
+        return scan("U1S1", responded=False, timestamp=timestamp, communication_lost=watch.lost)
 
     for k in range(2):  # two silent scans: not yet (counted in scans: a slow bus must not shorten it)
-        s = scan("U1S1", responded=False, timestamp=t0 + k * 30.0)
+        s = silent_scan(t0 + k * 30.0)
         actor_system.tell(master, s)
         wait_for(lambda s=s: _string_status_of_scan(actor_system, recorder, s.scan_no), what="a stale status")
-    assert lost_alarms() == []
-    actor_system.tell(master, scan("U1S1", responded=False, timestamp=t0 + 2 * bus.scan_period_s))
-    raised = wait_for(lost_alarms, what="communication lost at the third silent scan")
+    assert _lost_alarms(actor_system, recorder, AlarmRaised) == []
+    actor_system.tell(master, silent_scan(t0 + 2 * bus.scan_period_s))
+    raised = wait_for(lambda: _lost_alarms(actor_system, recorder, AlarmRaised), what="lost at the third silent scan")
     assert raised[0].string_id == "U1S1"
+
+
+def test_the_string_master_counts_no_misses_itself_the_field_bus_verdict_decides(tree):
+    """Silent scans without the field bus's verdict hold the alarm however many there are; the
+    verdict raises it at the first silent scan the master sees, and answers clear it."""
+    from battery.alarms.records import AlarmCleared, AlarmRaised
+
+    asys, recorder, _ = tree
+    t0 = 2_200_000_000.0
+    for k in range(10):
+        send_scan_and_wait(tree, responded=False, timestamp=t0 + 30.0 * k)
+    assert _lost_alarms(asys, recorder, AlarmRaised) == []
+    send_scan_and_wait(tree, responded=False, communication_lost=True, timestamp=t0 + 300.0)
+    raised = wait_for(lambda: _lost_alarms(asys, recorder, AlarmRaised), what="communication lost on the verdict")
+    assert [(r.string_id, r.time) for r in raised] == [("U1S1", t0 + 300.0)]
+    for k in range(3):  # answers, past the alarms' off-delay
+        send_scan_and_wait(tree, timestamp=t0 + 301.0 + 6.0 * k)
+    cleared = wait_for(lambda: _lost_alarms(asys, recorder, AlarmCleared), what="the alarm to clear")
+    assert len(cleared) == 1 and len(_lost_alarms(asys, recorder, AlarmRaised)) == 1
 
 
 def test_a_battery_in_alarm_still_counts_for_the_string_soh_and_soc(tmp_path):

@@ -187,13 +187,16 @@ def test_a_silent_device_is_stale_every_scan_lost_once_and_recovered_once():
     assert (lost[0].device_address, lost[0].misses, lost[0].reason) == (2, 3, "timeout")
     assert lost[0].device == "string A2 (BM-SS)"
     assert [s.responded for s in bus.scans if s.string_id == "A2"] == [False] * 5
+    # The verdict the string master raises its alarm on: from the miss_limit-th silent scan on.
+    assert [s.communication_lost for s in bus.scans if s.string_id == "A2"] == [False, False, True, True, True]
+    assert not any(s.communication_lost for s in bus.scans if s.string_id == "A1")
     assert all(s.cell_voltage_mv == () for s in bus.scans if s.string_id == "A2")
     bus.transport.silent.clear()
     bus.scheduler.scan()
     bus.scheduler.scan()
     recovered = bus.of_type(DeviceCommunicationRecovered)
     assert len(recovered) == 1 and recovered[0].device_address == 2 and recovered[0].outage_s >= 0
-    assert bus.last_scan_of("A2").responded
+    assert bus.last_scan_of("A2").responded and not bus.last_scan_of("A2").communication_lost
 
 
 def test_misses_must_be_in_a_row():
@@ -204,24 +207,30 @@ def test_misses_must_be_in_a_row():
         bus.scheduler.scan()
     assert bus.of_type(DeviceCommunicationLost) == []
     assert [i.responded for i in bus.io] == [False, True, False, True, False]
+    assert not any(i.communication_lost for i in bus.io)
     assert bus.io[1].outputs[0] is True and bus.io[0].inputs == ()
 
 
-def test_a_lost_port_is_reported_once_counts_against_no_device_and_is_reopened_with_backoff():
+def test_a_lost_port_is_reported_once_not_as_each_device_and_is_reopened_with_backoff():
     bus = Bus(miss_limit=2)
     bus.scheduler.scan()
     bus.transport.port_up = False
     for _ in range(6):
         bus.scheduler.scan()  # the first of these loses the port in the middle of A1
     assert len(bus.of_type(BusPortLost)) == 1
-    assert bus.of_type(DeviceCommunicationLost) == []  # the port is the alarm, not each device
+    assert bus.of_type(DeviceCommunicationLost) == []  # the port is the report, not each device
     assert not any(s.responded for s in bus.scans[2:]) and len(bus.scans) == 14
+    # Yet each device's data is missing as much: its scans say "communication lost" from the
+    # miss_limit-th silent one, so every string (and IO module) raises its alarm as before.
+    assert [s.communication_lost for s in bus.scans if s.string_id == "A1"] == [False] * 2 + [True] * 5
+    assert [i.communication_lost for i in bus.io] == [False] * 2 + [True] * 5
     assert bus.transport.open_attempts < 6  # not hammered once per scan
     bus.transport.port_up = True
     wait_for(lambda: bus.scheduler.scan() or bus.of_type(BusPortReopened), timeout=2, what="the port reopened")
     assert len(bus.of_type(BusPortReopened)) == 1 and len(bus.of_type(BusPortLost)) == 1
     bus.scheduler.scan()
     assert bus.last_scan_of("A1").responded and bus.last_scan_of("A2").responded
+    assert not bus.last_scan_of("A1").communication_lost and not bus.io[-1].communication_lost
 
 
 def test_a_port_that_cannot_be_opened_at_start_is_reported_once():
@@ -255,6 +264,7 @@ def test_the_simulated_bus_counts_misses_with_the_same_scheduler():
     assert len(lost) == 1 and lost[0].device_address == 2 and lost[0].misses == 3
     assert len([e for e in events if isinstance(e, DeviceCommunicationRecovered)]) == 1
     assert [s.responded for s in scans if s.string_id == "S2"] == [False] * 4 + [True]
+    assert [s.communication_lost for s in scans if s.string_id == "S2"] == [False, False, True, True, False]
     assert [s.scan_no for s in scans if s.string_id == "S1"] == [1, 2, 3, 4, 5]
 
 
