@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from battery.site import SnmpConfig, SnmpV3UserConfig
@@ -124,6 +124,27 @@ def current_snmp(storage_dir: Path, base: SnmpConfig, timeout_s: float = READ_TI
     if problems:
         raise ValueError("; ".join(problems))
     return version, effective
+
+
+@dataclass(frozen=True)
+class ShownSnmp:
+    """What the settings page and `btms snmp show` show: the settings in force and where each
+    comes from. Credentials are in `snmp` but are only ever shown as set or not set."""
+
+    snmp: SnmpConfig  # topology.yaml's when the stored settings break a rule (`problem` says which)
+    items: Items
+    problem: str = ""
+
+    def source(self, item: str) -> str:
+        return "set here" if item in self.items and not self.problem else "topology.yaml"
+
+
+def shown_snmp(storage_dir: Path, base: SnmpConfig) -> ShownSnmp:
+    try:
+        _, snmp = current_snmp(storage_dir, base, BUSY_TIMEOUT_S)
+    except ValueError as error:
+        return ShownSnmp(base, read_snmp_items(storage_dir, BUSY_TIMEOUT_S)[1], f"not applied: {error}")
+    return ShownSnmp(snmp, read_snmp_items(storage_dir, BUSY_TIMEOUT_S)[1])
 
 
 # -- changes -------------------------------------------------------------------------------------
