@@ -150,19 +150,42 @@ def shown_snmp(storage_dir: Path, base: SnmpConfig) -> ShownSnmp:
 # -- changes -------------------------------------------------------------------------------------
 
 
+def set_settings(
+    storage_dir: Path,
+    base: SnmpConfig,
+    who: str,
+    communities: Mapping[str, str | None] | None = None,
+    notify_type: str | None = None,
+) -> None:
+    """Communities (a value, or None: off; for trap_community off means the read community is
+    used) and the notification type, in one change. A notify_type equal to topology.yaml's
+    removes the override rather than storing the same value."""
+    communities = dict(communities or {})
+    for key in communities:
+        if key not in COMMUNITIES:
+            raise ValueError(f"{key!r} is not a community; expected {' or '.join(COMMUNITIES)}")
+    if notify_type is not None:
+        problem = choice_problem(notify_type, NOTIFY_TYPES)
+        if problem:
+            raise ValueError(f"notify_type: {problem}")
+
+    def change(items: Items) -> Items:
+        items = items | {key: SECRET if value else OFF for key, value in communities.items()}
+        if notify_type is not None:
+            items.pop("notify_type", None)
+            if notify_type != base.notify_type:
+                items["notify_type"] = notify_type
+        return items
+
+    _change(storage_dir, base, who, change, {secret_name(key): value for key, value in communities.items()})
+
+
 def set_community(storage_dir: Path, base: SnmpConfig, key: str, value: str | None, who: str) -> None:
-    """A community (None: off; for trap_community, off means the read community is used)."""
-    if key not in COMMUNITIES:
-        raise ValueError(f"{key!r} is not a community; expected {' or '.join(COMMUNITIES)}")
-    secrets = {secret_name(key): value}
-    _change(storage_dir, base, who, lambda items: items | {key: SECRET if value else OFF}, secrets)
+    set_settings(storage_dir, base, who, communities={key: value})
 
 
 def set_notify_type(storage_dir: Path, base: SnmpConfig, value: str, who: str) -> None:
-    problem = choice_problem(value, NOTIFY_TYPES)
-    if problem:
-        raise ValueError(f"notify_type: {problem}")
-    _change(storage_dir, base, who, lambda items: items | {"notify_type": value}, {})
+    set_settings(storage_dir, base, who, notify_type=value)
 
 
 def add_user(storage_dir: Path, base: SnmpConfig, user: SnmpV3UserConfig, who: str) -> None:
