@@ -139,11 +139,13 @@ class ModbusTcpConfig:
 @secrets_masked("auth_key", "priv_key")  # Thespian logs the repr of a message whose handler fails
 @dataclass(frozen=True)
 class SnmpV3UserConfig:
-    """An SNMPv3 USM user with authPriv (HMAC-SHA authentication, AES-128 privacy)."""
+    """An SNMPv3 USM user with authPriv; the protocols by net-snmp's names (`-a`, `-x`)."""
 
     name: str
     auth_key: str  # passphrase, at least 8 characters
     priv_key: str
+    auth_protocol: str = "SHA"  # HMAC-SHA-96; or SHA-224 ... SHA-512 (RFC 7860)
+    priv_protocol: str = "AES"  # AES-128 (RFC 3826); or AES-192, AES-256
 
 
 @secrets_masked("read_community", "trap_community")

@@ -1,5 +1,5 @@
-"""The `btms` command line: run, check, bom, token, user, limits, notify, site, secret, export, sim,
-sim-fault, discover."""
+"""The `btms` command line: run, check, bom, token, user, limits, notify, site, snmp, secret, export,
+sim, sim-fault, discover."""
 
 from __future__ import annotations
 
@@ -45,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from btms.alarm_settings_command import add_alarm_settings_parsers
     from btms.site_command import add_site_parser
+    from btms.snmp_command import add_snmp_parser
 
     add_alarm_settings_parsers(commands, DEFAULT_TOPOLOGY)
     add_site_parser(commands, DEFAULT_TOPOLOGY)
+    add_snmp_parser(commands, DEFAULT_TOPOLOGY)
 
     from storage.notification_settings import SECRET_KEYS
     from storage.secrets_file import UPLINK_PASSWORD
@@ -118,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return _alarm_settings(args)
     if args.command == "site":
         return _site(args)
+    if args.command == "snmp":
+        return _snmp(args)
     if args.command == "export":
         return _export(args)
     if args.command == "sim":
@@ -280,6 +284,17 @@ def _site(args) -> int:
     if not _storage_private(storage, f"btms site {args.site_command}"):
         return 1
     return run_site(args, storage)
+
+
+def _snmp(args) -> int:
+    import getpass
+
+    from btms.snmp_command import run_snmp
+
+    topology = _load_or_report(args.topology)
+    if topology is None or not _storage_private(topology.storage_dir(), f"btms snmp {args.snmp_command}"):
+        return 1
+    return run_snmp(args, topology.storage_dir(), topology.services.snmp, f"{getpass.getuser()} (btms snmp)")
 
 
 def _token(args) -> int:

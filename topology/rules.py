@@ -47,7 +47,7 @@ WEB_KEYS = ("enabled", "host", "port", "tls_cert", "tls_key", "session_idle_min"
 MODBUS_KEYS = ("enabled", "host", "port", "write_enabled", "write_clients", "max_connections", "idle_timeout_s")
 MAX_MODBUS_CONNECTIONS = 256  # each is a file descriptor of the Modbus actor's process
 SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers", "trap_community", "notify_type", "v3_users")
-SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key")
+SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key", "auth_protocol", "priv_protocol")
 SNMP_V3_MIN_KEY = 8  # USM passphrases shorter than 8 characters are refused (RFC 3414)
 UPLINK_KEYS = (
     "broker", "group_id", "edge_node_id", "primary_host_id", "tls_ca", "tls_cert", "tls_key",

@@ -18,15 +18,13 @@ from topology.rules import (
     MAX_MODBUS_CONNECTIONS,
     MODBUS_KEYS,
     SNMP_KEYS,
-    SNMP_V3_MIN_KEY,
     SNMP_V3_USER_KEYS,
     UPLINK_KEYS,
     WEB_KEYS,
-    WELL_KNOWN_COMMUNITIES,
-    _host_port,
     _is_host,
 )
 from topology.schema import Section
+from topology.snmp_rules import AUTH_PROTOCOLS, PRIV_PROTOCOLS, config_problems, key_problem, receiver_problem
 from topology.uplink_reader import UplinkReader
 
 
@@ -101,10 +99,12 @@ class ServicesReader(UplinkReader):
         return modbus
 
     def _snmp(self, s: Section) -> SnmpConfig:
+        """The rules are topology/snmp_rules.py's: the run-time SNMP settings obey the same."""
         receivers = []
         for text, line in s.text_list("trap_receivers"):
-            if _host_port(text) is None:
-                self.log.add(line, f"{s.path}.trap_receivers: {quoted(text)} is not HOST:PORT")
+            problem = receiver_problem(text)
+            if problem:
+                self.log.add(line, f"{s.path}.trap_receivers: {problem}")
             else:
                 receivers.append(text)
         users = []
@@ -114,11 +114,14 @@ class ServicesReader(UplinkReader):
                 name=u.text("name", **ID_RULES),  # type: ignore[arg-type]
                 auth_key=u.text("auth_key"),  # type: ignore[arg-type]
                 priv_key=u.text("priv_key"),  # type: ignore[arg-type]
+                auth_protocol=u.text("auth_protocol", "SHA", choices=AUTH_PROTOCOLS),  # type: ignore[arg-type]
+                priv_protocol=u.text("priv_protocol", "AES", choices=PRIV_PROTOCOLS),  # type: ignore[arg-type]
             )
             for key in ("auth_key", "priv_key"):
                 secret = getattr(user, key)
-                if secret is not None and len(secret) < SNMP_V3_MIN_KEY:
-                    u.problem(key, f"must be at least {SNMP_V3_MIN_KEY} characters (SNMPv3 USM)")
+                problem = None if secret is None else key_problem(secret)
+                if problem:
+                    u.problem(key, problem)
             users.append(user)
         snmp = SnmpConfig(
             enabled=s.boolean("enabled", False),  # type: ignore[arg-type]
@@ -130,27 +133,9 @@ class ServicesReader(UplinkReader):
             notify_type=s.text("notify_type", "trap", choices=("trap", "inform")),  # type: ignore[arg-type]
             v3_users=tuple(users),
         )
-        if snmp.trap_community in WELL_KNOWN_COMMUNITIES:
-            s.problem(
-                "trap_community",
-                f"{snmp.trap_community!r} is a well-known default that every scanner tries; choose your own community",
-            )
-        if receivers and snmp.trap_community is None and snmp.read_community is None:
-            s.problem(
-                "trap_receivers",
-                "notifications are sent with SNMPv2c: set trap_community (or read_community) for them",
-            )
-        if snmp.read_community in WELL_KNOWN_COMMUNITIES:
-            s.problem(
-                "read_community",
-                f"{snmp.read_community!r} is a well-known default that every scanner tries; choose your own community",
-            )
-        elif snmp.enabled and not s.has("read_community") and not users:
-            s.problem(
-                "enabled",
-                "SNMP is enabled but neither read_community nor v3_users is set; there is no default "
-                "community, choose one (or configure SNMPv3 users)",
-            )
+        for key, message in config_problems(snmp):
+            if key != "enabled" or not s.has("read_community"):  # a refused community was reported already
+                s.problem(key, message)
         return snmp
 
     @staticmethod

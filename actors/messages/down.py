@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from actors.messages.address import Address
 from battery.alarms.kinds import DEFAULT_SWITCH_OFF_KINDS
 from battery.alarms.limits import CellLimits
-from battery.site import BatteryType, BusConfig, MasterControllerConfig, StringConfig, Topology, UpsConfig
+from battery.site import BatteryType, BusConfig, MasterControllerConfig, SnmpConfig, StringConfig, Topology, UpsConfig
 from battery.status import CellSnapshot, StringSnapshot
 
 
@@ -221,6 +221,14 @@ class InitSnmpAgent:
     """Gateway -> SnmpAgent actor: serve this site (services.snmp) and subscribe to me."""
 
     topology: Topology
+
+
+@dataclass(frozen=True)
+class SetSnmpConfig:
+    """Gateway -> SnmpAgent actor: the effective SNMP settings changed at run time (topology.yaml's
+    services.snmp with the administrator's overrides, storage/snmp_settings.py); take them in place."""
+
+    config: SnmpConfig
 
 
 @dataclass(frozen=True)

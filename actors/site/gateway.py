@@ -39,6 +39,7 @@ from actors.messages.down import (
     ReloadNotificationSettings,
     SendTestNotification,
     SetSiren,
+    SetSnmpConfig,
     SettingsChanged,
 )
 from actors.messages.service import (
@@ -188,7 +189,10 @@ class Gateway(ActorTypeDispatcher):
             )
         factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
         factories["modbus"] = lambda: (_class("actors.site.modbus_server", "ModbusServerActor"), InitModbusServer(t))
-        factories["snmp"] = lambda: (_class("actors.site.snmp_agent", "SnmpAgentActor"), InitSnmpAgent(t))
+        factories["snmp"] = lambda: (
+            _class("actors.site.snmp_agent", "SnmpAgentActor"),
+            InitSnmpAgent(self.runtime_settings.snmp_topology()),
+        )
         factories["uplink"] = lambda: (_class("actors.site.uplink", "UplinkActor"), InitUplink(t))
         settings_db = str(t.storage_dir() / "settings.db")
         factories["alarms"] = lambda: (
@@ -298,10 +302,14 @@ class Gateway(ActorTypeDispatcher):
         self._apply_runtime_settings()
 
     def _apply_runtime_settings(self) -> None:
-        """Changed alarm limits go down to their string's UPS; the notifier re-reads its settings."""
+        """Changed alarm limits go down to their string's UPS, SNMP settings to the agent; the
+        notifier re-reads its settings."""
         changes, moved = self.runtime_settings.poll()
         for change in changes:
-            self._to_child(f"ups:{self.topology.string(change.string_id).ups_id}", change)
+            if isinstance(change, SetSnmpConfig):
+                self._to_child("snmp", change)
+            else:
+                self._to_child(f"ups:{self.topology.string(change.string_id).ups_id}", change)
         if moved:
             self._to_child("notifier", ReloadNotificationSettings())
 

@@ -10,6 +10,11 @@ SettingsChanged after a change, so the browser does not wait for the poll.
 
 A stored override that no longer fits the topology (topology.yaml was edited since) is not
 applied: the string keeps topology.yaml's limits and the error is logged.
+
+The SNMP settings (storage/snmp_settings.py) are read the same way: when the effective ones
+change, the SNMP agent gets them (SetSnmpConfig) and applies them without a restart. Stored SNMP
+settings that break a rule (or whose credentials secrets.json lost) are not applied either:
+topology.yaml's services.snmp applies and the error is logged, without any value.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
-from actors.messages.down import SetAlarmLimits
+from actors.messages.down import SetAlarmLimits, SetSnmpConfig
 from battery.alarms.runtime_limits import Overrides, with_runtime_overrides
-from battery.site import Topology, UpsConfig
+from battery.site import SnmpConfig, Topology, UpsConfig
 from observability.log import get_logger
 from storage.limit_overrides import read_overrides
+from storage.snmp_settings import current_snmp
 
 POLL_PERIOD_S = 2.0
 
@@ -35,13 +41,19 @@ class RuntimeSettings:
         self.settings_db = settings_db
         self.version: int | None = None  # None: never read
         self.effective: dict[str, Overrides] = {s.id: tuple(sorted(s.alarm_overrides)) for s in topology.strings}
+        self.snmp: SnmpConfig = topology.services.snmp
+
+    def snmp_topology(self) -> Topology:
+        """The topology with the effective SNMP settings, for the SNMP agent's Init."""
+        return replace(self.topology, services=replace(self.topology.services, snmp=self.snmp))
 
     def ups_config(self, ups: UpsConfig) -> UpsConfig:
         """The UPS with its strings' effective limits, for its Init."""
         return replace(ups, strings=tuple(replace(s, alarm_overrides=self.effective[s.id]) for s in ups.strings))
 
-    def poll(self) -> tuple[list[SetAlarmLimits], bool]:
-        """(a SetAlarmLimits per string whose limits changed, whether the settings version moved).
+    def poll(self) -> tuple[list[SetAlarmLimits | SetSnmpConfig], bool]:
+        """(a SetAlarmLimits per string whose limits changed and a SetSnmpConfig if the SNMP
+        settings did, whether the settings version moved).
 
         A settings.db that cannot be read now (locked, damaged) changes nothing: read again later."""
         try:
@@ -60,7 +72,25 @@ class RuntimeSettings:
                 self.effective[string.id] = effective
                 changes.append(SetAlarmLimits(string.id, effective))
                 log.info("alarm limits changed at run time", string=string.id, overrides=dict(effective))
+        snmp = self._effective_snmp()
+        if snmp != self.snmp:
+            self.snmp = snmp
+            if not first:
+                changes.append(SetSnmpConfig(snmp))
         return changes, not first
+
+    def _effective_snmp(self) -> SnmpConfig:
+        base = self.topology.services.snmp
+        if not base.enabled:
+            return base
+        try:
+            return current_snmp(self.topology.storage_dir(), base)[1]
+        except ValueError as error:  # the message names keys and rules, never a value
+            log.error("stored SNMP settings not applied: topology.yaml's apply", error=str(error))
+        except (sqlite3.Error, OSError) as error:
+            log.warning("SNMP settings not read; trying again later", error=f"{type(error).__name__}: {error}")
+            return self.snmp
+        return base
 
     def _effective(self, string, stored: dict[str, float]) -> Overrides:
         try:

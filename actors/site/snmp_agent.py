@@ -1,16 +1,17 @@
 """SnmpAgent actor: hosts the SNMP agent (protocols/scada/snmp_agent.py): tables, UPS-MIB, traps.
 
 A leaf: after InitSnmpAgent it subscribes to the gateway; an AlarmNotice "raised"/"cleared"
-becomes a trap or inform to the configured receivers.
+becomes a trap or inform to the configured receivers. SetSnmpConfig (the settings changed at run
+time) is taken by the running agent in place, on the same port.
 """
 
 from __future__ import annotations
 
 from actors.base.served_actor import ServedActor
 from actors.messages.address import Address
-from actors.messages.down import InitSnmpAgent
+from actors.messages.down import InitSnmpAgent, SetSnmpConfig
 from battery.site import Topology
-from protocols.scada.snmp_agent import BtmsSnmpAgent, SnmpV3User
+from protocols.scada.snmp_agent import BtmsSnmpAgent, v3_users_of
 
 
 class SnmpAgentActor(ServedActor):
@@ -21,7 +22,7 @@ class SnmpAgentActor(ServedActor):
         return BtmsSnmpAgent(
             topology,
             self.post_command,
-            v3_users=tuple(SnmpV3User(u.name, u.auth_key, u.priv_key) for u in snmp.v3_users),
+            v3_users=v3_users_of(snmp),
             trap_community=snmp.trap_community,
             notify_type=snmp.notify_type,
         )
@@ -32,4 +33,9 @@ class SnmpAgentActor(ServedActor):
 
     def receiveMsg_InitSnmpAgent(self, message: InitSnmpAgent, sender: Address):
         self.start_serving(message.topology, sender)
+        return self.watch()
+
+    def receiveMsg_SetSnmpConfig(self, message: SetSnmpConfig, sender: Address):
+        if self.server is not None:
+            self.in_loop(self.server.change_settings, message.config)
         return self.watch()

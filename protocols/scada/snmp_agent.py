@@ -32,6 +32,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp
@@ -58,7 +59,7 @@ from observability.product import product_description
 from protocols.scada import snmp_oids as so
 from protocols.scada.served_values import served_cell_values
 from protocols.scada.site_renderer import SiteRenderer
-from protocols.scada.snmp_access import ENGINE_SUBTREES, SnmpV3User, configure_access
+from protocols.scada.snmp_access import ENGINE_SUBTREES, Grants, SnmpV3User, configure_access, revoke_access
 from protocols.scada.snmp_ber import OID
 from protocols.scada.snmp_rows import (
     alarm_row,
@@ -97,6 +98,10 @@ def _parse_receiver(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def v3_users_of(snmp: SnmpConfig) -> tuple[SnmpV3User, ...]:
+    return tuple(SnmpV3User(u.name, u.auth_key, u.priv_key, u.auth_protocol, u.priv_protocol) for u in snmp.v3_users)
+
+
 class BtmsSnmpAgent(SiteRenderer):
     """Call `start()`, then `apply()` statuses and alarm notices; `stop()` at the end."""
 
@@ -116,19 +121,14 @@ class BtmsSnmpAgent(SiteRenderer):
         self.topology = topology
         self.config = config_ or topology.services.snmp
         self.on_command = on_command  # nothing is writable over SNMP yet; kept for the actor API
-        self.v3_users = tuple(v3_users)
-        self.trap_community = trap_community or self.config.read_community  # no default community
-        if self.config.trap_receivers and not self.trap_community:
-            raise ValueError("SNMP trap receivers need a community: set trap_community or read_community")
-        if notify_type not in ("trap", "inform"):
-            raise ValueError(f"SNMP notify_type {notify_type!r}: expected 'trap' or 'inform'")
-        self.notify_type = notify_type
-        self.receivers = tuple(_parse_receiver(r) for r in self.config.trap_receivers)
+        self._take_settings(self.config, tuple(v3_users), trap_community, notify_type)
         self.store = OidStore((so.ENTERPRISE,))
         self.ups_stores: dict[int, OidStore] = {u.index: OidStore((so.UPS_MIB_BATTERY,)) for u in topology.upses}
         self._on_battery_since: dict[str, float | None] = {u.id: None for u in topology.upses}
         self._started_at = time.time()  # RFC 1628 counts time on battery from at most the agent's start
         self._engine: engine.SnmpEngine | None = None
+        self._grants: Grants | None = None  # what the engine lets read now; replaced on a settings change
+        self._settings_lock = asyncio.Lock()  # a change waits for start(), and for the change before it
         self._socket: socket.socket | None = None
         self._targets: list[Any] = []
         self._ticker: asyncio.Task | None = None
@@ -137,9 +137,26 @@ class BtmsSnmpAgent(SiteRenderer):
         self.traps_sent = 0
         self._define_static()
 
+    def _take_settings(
+        self, config_: SnmpConfig, v3_users: tuple[SnmpV3User, ...], trap_community: str | None, notify_type: str
+    ) -> None:
+        """Check, then keep, who may read and where notifications go; ValueError changes nothing."""
+        community = trap_community or config_.read_community  # no default community
+        if config_.trap_receivers and not community:
+            raise ValueError("SNMP trap receivers need a community: set trap_community or read_community")
+        if notify_type not in ("trap", "inform"):
+            raise ValueError(f"SNMP notify_type {notify_type!r}: expected 'trap' or 'inform'")
+        receivers = tuple(_parse_receiver(r) for r in config_.trap_receivers)
+        self.config, self.v3_users, self.trap_community = config_, v3_users, community
+        self.notify_type, self.receivers = notify_type, receivers
+
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        async with self._settings_lock:
+            await self._start()
+
+    async def _start(self) -> None:
         eng = engine.SnmpEngine()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -149,7 +166,7 @@ class BtmsSnmpAgent(SiteRenderer):
             raise OSError(f"SNMP agent: cannot listen on {self.config.host}:{self.config.port} ({exc})") from exc
         self._socket = sock
         config.add_transport(eng, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(sock=sock))
-        configure_access(eng, self.config.read_community, self.v3_users, [""] + [f"ups{i}" for i in self.ups_stores])
+        self._grants = configure_access(eng, self.config.read_community, self.v3_users, self._contexts())
         snmp_context = context.SnmpContext(eng)
         default = snmp_context.get_mib_instrum()
         mib_builder = default.get_mib_builder()
@@ -176,6 +193,39 @@ class BtmsSnmpAgent(SiteRenderer):
             v3_users=[u.name for u in self.v3_users],
             ups_contexts=[f"ups{i}" for i in self.ups_stores],
         )
+
+    def _contexts(self) -> list[str]:
+        return [""] + [f"ups{i}" for i in self.ups_stores]
+
+    def change_settings(self, config_: SnmpConfig) -> None:
+        """The SNMP settings changed at run time (communities, v3 users, trap receivers): the
+        running engine takes them in place, on the same port, without a restart. Its engine ID,
+        boots and sysUpTime stay, so an NMS sees the same agent, not a new one."""
+        task = asyncio.get_running_loop().create_task(self._change_settings(config_))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _change_settings(self, config_: SnmpConfig) -> None:
+        async with self._settings_lock:
+            kept = replace(config_, host=self.config.host, port=self.config.port)  # the socket stays bound
+            try:
+                self._take_settings(kept, v3_users_of(kept), kept.trap_community, kept.notify_type)
+            except ValueError as error:
+                self.log.error("SNMP settings not applied; the previous ones stay", error=str(error))
+                return
+            if self._engine is not None:
+                if self._grants is not None:
+                    revoke_access(self._engine, self._grants)
+                self._grants = configure_access(self._engine, kept.read_community, self.v3_users, self._contexts())
+                self._targets = [await UdpTransportTarget.create(r, timeout=1, retries=1) for r in self.receivers]
+            # Names only: communities and passphrases are never logged.
+            self.log.info(
+                "SNMP settings applied",
+                v2c=bool(kept.read_community),
+                v3_users=[u.name for u in self.v3_users],
+                trap_receivers=list(kept.trap_receivers),
+                notify_type=self.notify_type,
+            )
 
     async def stop(self) -> None:
         await cancel_and_wait(self._ticker)

@@ -329,6 +329,20 @@ def test_snmp_v3_users_are_loaded_and_short_keys_refused(tmp_path):
     assert "priv_key: must be at least 8 characters" in problems[0].message
 
 
+def test_snmp_v3_protocols_default_to_sha_and_aes_and_broken_ones_are_refused(tmp_path):
+    from topology.loader import check_topology, load_topology
+
+    base = (TEST_DATA / "topologies" / "minimal.yaml").read_text()
+    user = "      - {name: nms, auth_key: auth-secret-1, priv_key: priv-secret-1%s}\n"
+    path = tmp_path / "t.yaml"
+    path.write_text(base + "services:\n  snmp:\n    enabled: true\n    v3_users:\n" + user % "")
+    assert [(u.auth_protocol, u.priv_protocol) for u in load_topology(path).services.snmp.v3_users] == [("SHA", "AES")]
+    path.write_text(base + "services:\n  snmp:\n    enabled: true\n    v3_users:\n" + user % ", auth_protocol: MD5")
+    assert [p.message.split(": ", 1)[1] for p in check_topology(path)] == [
+        "'MD5' is not one of SHA, SHA-224, SHA-256, SHA-384, SHA-512"
+    ]
+
+
 def test_traps_need_a_community_and_not_a_well_known_one(tmp_path):
     from topology.loader import check_topology
 

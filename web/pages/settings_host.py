@@ -1,8 +1,7 @@
-"""Settings → SNMP and Settings → Network and NTP: read-only views of what is configured elsewhere.
+"""Settings → Network and NTP: a read-only view of what is configured elsewhere.
 
-SNMP is set in topology.yaml (services.snmp) and applied at the gateway's start: the page shows
-it, credentials only as set or not set, with the exact keys to change. The network and the clock
-belong to the host's operating system: the page shows what the host reports.
+The network and the clock belong to the host's operating system: the page shows what the host
+reports.
 """
 
 from __future__ import annotations
@@ -19,19 +18,6 @@ from web.ui.host_info import host_name, interfaces, time_service
 
 def host_routes(pages: Blueprint, ui: UiContext) -> None:
     admin = admin_only(ui)
-
-    @pages.get("/site/settings/snmp")
-    @admin
-    async def snmp_page():
-        snmp = ui.topology.services.snmp
-        return await render_section(
-            ui,
-            "snmp",
-            snmp=snmp,
-            read_community_set=snmp.read_community is not None,
-            trap_community_set=snmp.trap_community is not None,
-            v3_users=[(u.name, bool(u.auth_key), bool(u.priv_key)) for u in snmp.v3_users],
-        )
 
     @pages.get("/site/settings/host")
     @admin

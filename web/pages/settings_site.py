@@ -13,6 +13,7 @@ from web.pages.settings_exports import exports_routes
 from web.pages.settings_host import host_routes
 from web.pages.settings_notify import notify_routes
 from web.pages.settings_project import project_routes
+from web.pages.settings_snmp import snmp_routes
 from web.pages.settings_users import users_routes
 from web.ui.context import UiContext
 from web.ui.frame import level_of
@@ -35,6 +36,6 @@ def settings_pages(ui: UiContext) -> Blueprint:
             abort(404)
         return await render_page(ui, "settings/ups.html", level, "settings", ups=ui.topology.ups(ups_id))
 
-    for add in (users_routes, notify_routes, host_routes, project_routes, exports_routes):
+    for add in (users_routes, notify_routes, snmp_routes, host_routes, project_routes, exports_routes):
         add(pages, ui)
     return pages
