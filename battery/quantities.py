@@ -104,7 +104,12 @@ class Quantity:
     def range_text(self, ascii_only: bool = False) -> str:
         """The measuring range as text, e.g. "20..800 V"."""
         unit = self.unit_ascii if ascii_only else self.unit
-        return f"{self.minimum:g}..{self.maximum:g} {unit}"
+        return f"{_plain(self.minimum)}..{_plain(self.maximum)} {unit}"
+
+
+def _plain(x: float) -> str:
+    """12.5 -> "12.5", 80000000.0 -> "80000000" (never "8e+07": people read these)."""
+    return f"{x:.0f}" if x == int(x) else f"{x:g}"
 
 
 def _q(
@@ -115,7 +120,7 @@ def _q(
 
 # (UTF-8 symbol, ASCII form) of every unit used below.
 _V, _A, _PCT, _RH, _DEG_C, _MOHM = ("V", "V"), ("A", "A"), ("%", "%"), ("%RH", "%RH"), ("°C", "degC"), ("mΩ", "mOhm")
-_MIN, _KOHM = ("min", "min"), ("kΩ", "kOhm")
+_MIN, _KOHM, _AH, _WH = ("min", "min"), ("kΩ", "kOhm"), ("Ah", "Ah"), ("Wh", "Wh")
 
 QUANTITIES: tuple[Quantity, ...] = (
     # -- one battery (BM-CS) ----------------------------------------------------------------
@@ -201,6 +206,25 @@ QUANTITIES: tuple[Quantity, ...] = (
         0.0,
         65534.0,
         "Insulation resistance of the string to ground (BM-GS); not available without a BM-GS",
+    ),
+    # A discharge event's figures (battery/analytics/discharge.py): served per event, never live.
+    _q(
+        "string.discharge_charge",
+        "Discharged charge",
+        *_AH,
+        "0.01",
+        0.0,
+        100_000.0,
+        "Charge a discharge event delivered: the discharge current integrated over the event",
+    ),
+    _q(
+        "string.discharge_energy",
+        "Discharged energy",
+        *_WH,
+        "0.1",
+        0.0,
+        80_000_000.0,
+        "Energy a discharge event delivered: the discharge current times the string voltage, integrated over the event",
     ),
     # -- one UPS: aggregates of its fresh strings -------------------------------------------
     _q("ups.voltage", "UPS voltage", *_V, "0.01", 20.0, 800.0, "Average of the fresh string voltages"),

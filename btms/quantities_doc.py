@@ -11,7 +11,7 @@ from battery.quantities import QUANTITIES, Level, Quantity, of_level
 from protocols.scada.modbus_map import REGISTERS
 from protocols.scada.snmp_oids import ALL_COLUMNS
 from storage.history.schema import CELL_QUANTITIES, STRING_QUANTITIES, UPS_REGISTRY_QUANTITIES
-from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
+from web.json_quantities import CELL_JSON, DISCHARGE_JSON, STRING_JSON, UPS_JSON
 
 _HEADER = """# Quantities
 
@@ -68,7 +68,13 @@ def _where() -> dict[str, dict[str, list[str]]]:
             add(stored.quantity, "history", f"`{level}` `{name}`")
     for name, q in UPS_REGISTRY_QUANTITIES.items():
         add(q, "history", f"`ups` `{name}` (from its strings)")
-    for path, table in (("ups/{id}", UPS_JSON), ("strings/{id}", STRING_JSON), ("strings/{id}/cells", CELL_JSON)):
+    json_tables = (
+        ("ups/{id}", UPS_JSON),
+        ("strings/{id}", STRING_JSON),
+        ("strings/{id}/cells", CELL_JSON),
+        ("discharges", DISCHARGE_JSON),
+    )
+    for path, table in json_tables:
         for name, q in table.items():
             add(q, "json", f"`{path}` `{name}`")
     return where

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from battery.quantities import Quantity
 from storage.csv_text import spreadsheet_text
-from storage.history.discharge_summary import CHARGE_UNIT
 from storage.history.schema import CELL_QUANTITIES, STRING_QUANTITIES, UPS_REGISTRY_QUANTITIES
+from web.json_quantities import DISCHARGE_JSON
 
 Point = tuple[float, float, float, float]  # (UNIX time, min, avg, max)
 ENVELOPE = ("min", "avg", "max")
@@ -62,22 +62,19 @@ def series_csv(names: Sequence[str], quantity: str, q: Quantity, series: Sequenc
     return _text([header, *rows])
 
 
-DISCHARGE_HEADER = (
-    "#",
-    "ups",
-    "string",
-    "start",
-    "end",
-    "duration [s]",
-    f"charge [{CHARGE_UNIT}]",
-    f"lowest string voltage [{STRING_QUANTITIES['voltage'].quantity.unit_ascii}]",
-    f"lowest cell voltage [{CELL_QUANTITIES['voltage'].quantity.unit_ascii}]",
-    "lowest cell",
+# Column header (with its unit) -> the property of the one discharge shape (web/discharge_json.py).
+_DISCHARGE_FIGURES = (
+    ("duration [s]", "duration_s"),
+    (f"charge [{DISCHARGE_JSON['ah'].unit_ascii}]", "ah"),
+    (f"energy [{DISCHARGE_JSON['wh'].unit_ascii}]", "wh"),
+    (f"lowest string voltage [{DISCHARGE_JSON['min_string_voltage_v'].unit_ascii}]", "min_string_voltage_v"),
+    (f"lowest cell voltage [{DISCHARGE_JSON['min_cell_voltage_v'].unit_ascii}]", "min_cell_voltage_v"),
 )
+DISCHARGE_HEADER = ("#", "ups", "string", "start", "end", *(h for h, _ in _DISCHARGE_FIGURES), "lowest cell")
 
 
 def discharge_csv(events: Iterable[dict], zone: ZoneInfo) -> str:
-    """The discharge table (HistoryQueries.discharge_table), newest first; an open event has no end."""
+    """The discharge table (web/discharge_json.py's events), newest first; an open event has no end."""
 
     def when(t: float | None) -> str:
         return "" if t is None else datetime.fromtimestamp(t, zone).isoformat(timespec="seconds")
@@ -89,11 +86,8 @@ def discharge_csv(events: Iterable[dict], zone: ZoneInfo) -> str:
             spreadsheet_text(e["string_id"]),
             when(e["start"]),
             when(e["end"]),
-            _number(e["duration_s"]),
-            _number(e["charge_ah"]),
-            _number(e["lowest_string_voltage"]),
-            _number(e["lowest_cell_voltage"]),
-            "" if e["lowest_cell"] is None else str(e["lowest_cell"]),
+            *(_number(e[name]) for _, name in _DISCHARGE_FIGURES),
+            "" if e["min_cell"] is None else str(e["min_cell"]),
         ]
         for e in events
     )

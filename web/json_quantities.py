@@ -33,3 +33,11 @@ CELL_JSON = _table(
     soc_pct="cell.soc",
     soh_pct="cell.soh",
 )
+# One discharge event of /api/v1/discharges (web/discharge_json.py), and its rows in the
+# Discharge tab and its CSV.
+DISCHARGE_JSON = _table(
+    ah="string.discharge_charge",
+    wh="string.discharge_energy",
+    min_string_voltage_v="string.voltage",
+    min_cell_voltage_v="cell.voltage",
+)

@@ -13,7 +13,7 @@ from typing import Any
 from battery.quantities import Quantity
 from storage.history.schema import CELL_QUANTITIES, STRING_QUANTITIES, UPS_QUANTITIES, UPS_REGISTRY_QUANTITIES
 from web.analytics_json import CELL_ANALYTICS_SCHEMA, STRING_ANALYTICS_SCHEMA, UPS_ANALYTICS_SCHEMA
-from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
+from web.json_quantities import CELL_JSON, DISCHARGE_JSON, STRING_JSON, UPS_JSON
 
 Schema = dict[str, Any]
 
@@ -152,6 +152,33 @@ SCHEMAS: dict[str, Schema] = {
             "cells": _s("array", "every battery", items=_ref("StoredCell")),
         },
     },
+    "Discharge": {
+        "type": "object",
+        "description": "One discharge event with its figures, from one source: the string master's detector "
+        "(stored when the event ended: it saw every scan) for a finished event, otherwise recounted from the "
+        "stored scans by the detector's own rule (an event that goes on, or one stored before the detector's "
+        "figures were)",
+        "properties": {
+            "id": _s("integer", "the event (for /discharges/{event_id}/series)"),
+            "ups_id": _s("string", "its UPS"),
+            "string_id": _s("string", "its string"),
+            "start": _s("number", "UNIX seconds: the first scan past the detector's threshold"),
+            "end": _s("number", "UNIX seconds; null while the event goes on", nullable=True),
+            "duration_s": _s("number", "end - start, seconds (to the last stored scan while it goes on)"),
+            **_quantities(DISCHARGE_JSON),
+            "min_cell": _s("integer", "the battery with the lowest voltage under load, 1 first", nullable=True),
+            "weakest_cells": _s(
+                "array",
+                "the batteries with the lowest voltage under load, weakest first: cell (1 first), min_voltage_v (V)",
+                items={"type": "object"},
+            ),
+            "figures_from": _s("string", "detector or scans: where the figures come from"),
+        },
+    },
+    "Discharges": {
+        "type": "object",
+        "properties": {"discharges": _s("array", "newest first", items=_ref("Discharge"))},
+    },
     "Series": {
         "type": "object",
         "properties": {
@@ -261,10 +288,9 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/api/v1/discharges": _op(
                 "get",
-                "Discharge events, newest first: id, ups_id, string_id, start, end (UNIX seconds, end null "
-                "while it goes on), duration_s, charge_ah (discharged Ah), lowest_string_voltage and "
-                "lowest_cell_voltage (V), lowest_cell",
+                "Discharge events with their figures, newest first",
                 query=["ups", "string"],
+                returns="Discharges",
             ),
             "/api/v1/discharges.csv": _op("get", "The discharge events as CSV", query=["ups", "string", "tz"]),
             "/api/v1/discharges/{event_id}/series": _op(

@@ -16,6 +16,7 @@ from quart import Blueprint, Response, jsonify, request
 from battery.site import Topology
 from storage.history.cancel import QueryCancelled
 from storage.history.reader import HistoryReader, UnknownItem
+from web.discharge_json import discharge_json
 from web.errors import json_error
 from web.history_args import DAY_S, series_ask
 from web.history_series import site_series
@@ -90,10 +91,10 @@ def history_routes(
 
     @bp.get("/discharges")
     async def discharges():
-        """The events with their duration, Ah and lowest voltages (computed once per closed event)."""
+        """The events with their figures, in the one shape of web/discharge_json.py."""
         with slot():
-            events = await reader.discharge_table(request.args.get("ups"), request.args.get("string"))
-        return jsonify({"discharges": events})
+            events = await reader.discharge_events(request.args.get("ups"), request.args.get("string"))
+        return jsonify({"discharges": [discharge_json(e) for e in events]})
 
     @bp.get("/discharges/<rowid:event_id>/series")
     async def discharge_series(event_id: int):

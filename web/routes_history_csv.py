@@ -15,6 +15,7 @@ from quart import Blueprint, Response, request
 
 from battery.site import Topology
 from storage.history.reader import HistoryReader
+from web.discharge_json import discharge_json
 from web.history_args import cells, series_ask, time_zone
 from web.history_csv import attachment, discharge_csv, quantity_of, series_csv
 from web.history_series import site_series
@@ -52,8 +53,12 @@ def add_history_csv_routes(
         tz = time_zone(request.args, zone())
         ups, string = request.args.get("ups"), request.args.get("string")
         with slot():
-            events = await reader.discharge_table(ups, string)
-        return Response(discharge_csv(events, tz), content_type=CSV_TYPE, headers=attachment("discharges"))
+            events = await reader.discharge_events(ups, string)
+        return Response(
+            discharge_csv([discharge_json(e) for e in events], tz),
+            content_type=CSV_TYPE,
+            headers=attachment("discharges"),
+        )
 
     @bp.get("/discharges/<rowid:event_id>/series.csv")
     async def discharge_series_csv_download(event_id: int):

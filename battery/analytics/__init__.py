@@ -43,7 +43,8 @@ The single estimators, usable alone:
 - runtime: runtime_min(soc_pct, I, battery, capacity_fraction) = H·(SOC/100)·(C/(I·H))^k in
   minutes; ups_runtime_min(strings); linear_runtime_min() for comparison.
 - discharge: DischargeState, step_discharge(state, now, dt_s, V, I, cell_mv, battery,
-  DischargeParams) -> (state, DischargeEvent | None).
+  DischargeParams) -> (state, DischargeEvent | None); DischargeTally, the one count of an
+  event's Ah, Wh and lowest voltages (flowed(dt_s), scan(V, I, cell_mv, under_load), event()).
 - weakest: string_weakest(rises, cell_mv, cell_temps_c, discharging, count) -> WeakestCells;
   ups_weakest([(string_id, WeakestCells), ...]).
 - runaway: RunawayState, step_runaway(state, now, dt_s, I, charging, cell_temps_c, ambient_c,
@@ -55,7 +56,7 @@ from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_b
 from battery.analytics.capacity import CapacityRun, finish_run, start_run, step_run
 from battery.analytics.cell_step import CellEstimate, CellView, rise_of, step_cell, view_of, with_capacity
 from battery.analytics.charge_state import ChargeStateTracker, classify, step_charge_state
-from battery.analytics.discharge import DischargeEvent, DischargeState, step_discharge
+from battery.analytics.discharge import DischargeEvent, DischargeState, DischargeTally, step_discharge
 from battery.analytics.insulation import insulation_low
 from battery.analytics.params import (
     AnalyticsParams,
@@ -86,6 +87,7 @@ __all__ = [
     "DischargeEvent",
     "DischargeParams",
     "DischargeState",
+    "DischargeTally",
     "InsulationParams",
     "ResistanceBaseline",
     "RunawayParams",

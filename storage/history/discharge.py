@@ -54,22 +54,10 @@ class DischargeTracker:
 
 
 def summary_row(event_id: int, event: DischargeEvent) -> tuple[str, tuple]:
-    """The SQL that stores what the detector measured over a finished event."""
+    """The SQL that stores what the detector measured over a finished event: the event's
+    figures from then on (storage/history/discharge_figures.py reads them)."""
     return (
         "INSERT OR REPLACE INTO discharge_summary (event_id, ah, wh, min_string_v, min_cell_mv, weakest_cells) "
         "VALUES (?,?,?,?,?,?)",
         (event_id, event.ah, event.wh, event.min_string_v, event.min_cell_mv, json.dumps(event.weakest_cells)),
     )
-
-
-def summary_json(ah, wh, min_string_v, min_cell_mv, weakest: str | None) -> dict | None:
-    """A stored summary as the API serves it (None: the event goes on, or ended before summaries)."""
-    if ah is None:
-        return None
-    return {
-        "ah": round(ah, 2),
-        "wh": round(wh, 1),
-        "min_string_voltage_v": None if min_string_v is None else round(min_string_v, 2),
-        "min_cell_voltage_v": None if min_cell_mv is None else min_cell_mv / 1000,
-        "weakest_cells": [{"cell": c, "min_voltage_v": mv / 1000} for c, mv in json.loads(weakest or "[]")],
-    }

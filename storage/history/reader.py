@@ -29,8 +29,7 @@ from storage.history import downsample, formats, schema, summaries
 from storage.history.cancel import NEVER, CancelToken
 from storage.history.compactor import CELL_SUMMARY_FIELDS, STRING_SUMMARY_FIELDS, presence_mask
 from storage.history.day_data import DayData, load_day
-from storage.history.discharge import summary_json
-from storage.history.discharge_summary import DischargeSummaries
+from storage.history.discharge_figures import DischargeFigures, StoredDischarge
 from storage.history.scan_row import ScanRow, string_field_value, unpack_scan
 from storage.history.schema import ABSENT, CELL_FIELDS, DAY_S, STRING_FIELDS
 from storage.history.stored_days import clamp_to_stored, days_within, stored_days
@@ -70,7 +69,7 @@ class HistoryQueries:
         self.storage_dir = Path(storage_dir)
         self._catalog: list[StringInfo] = []
         self._catalog_read = -1e9
-        self._summaries = DischargeSummaries(self.storage_dir)
+        self._figures = DischargeFigures()
 
     # ------------------------------------------------------------ catalog
 
@@ -247,11 +246,12 @@ class HistoryQueries:
 
     def discharge_events(
         self, ups_id: str | None = None, string_id: str | None = None, cancel: CancelToken = NEVER
-    ) -> list[dict]:
+    ) -> list[StoredDischarge]:
+        """The events, newest first, each with its figures from their one source (discharge_figures.py)."""
         con = _catalog(self.storage_dir)
         try:
             where, args = where_equal(ups_id=ups_id, string_id=string_id)
-            # A catalog no writer of this version has opened yet has no summaries.
+            # A catalog no writer of this version has opened yet has no stored figures.
             summaries_kept = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'discharge_summary'").fetchone()
             joined = (
                 "ah, wh, min_string_v, min_cell_mv, weakest_cells FROM discharge_event "
@@ -262,26 +262,9 @@ class HistoryQueries:
             rows = con.execute(
                 f"SELECT id, ups_id, string_id, start_ms, end_ms, {joined}{where} ORDER BY start_ms DESC", args
             ).fetchall()
+            return [self._figures.of(con, row, cancel) for row in rows]
         finally:
             con.close()
-        return [
-            {
-                "id": i,
-                "ups_id": u,
-                "string_id": s,
-                "start": a / 1000,
-                "end": None if b is None else b / 1000,
-                "summary": summary_json(*summary),
-            }
-            for i, u, s, a, b, *summary in rows
-        ]
-
-    def discharge_table(
-        self, ups_id: str | None = None, string_id: str | None = None, cancel: CancelToken = NEVER
-    ) -> list[dict]:
-        """The events, each with its duration, Ah and lowest voltages (discharge_summary.py)."""
-        events = self.discharge_events(ups_id, string_id, cancel)
-        return [{**e, **self._summaries.of(e, cancel).as_dict()} for e in events]
 
     def discharge_event_series(
         self, event_id: int, quantity: str, cell: int | None = None, max_points: int = 1000, cancel: CancelToken = NEVER
@@ -453,11 +436,8 @@ class HistoryReader:
     ) -> list[Point]:
         return await self._run(self.queries.series, level, ident, quantity, start, end, max_points)
 
-    async def discharge_events(self, ups_id: str | None = None, string_id: str | None = None) -> list[dict]:
+    async def discharge_events(self, ups_id: str | None = None, string_id: str | None = None) -> list[StoredDischarge]:
         return await self._run(self.queries.discharge_events, ups_id, string_id)
-
-    async def discharge_table(self, ups_id: str | None = None, string_id: str | None = None) -> list[dict]:
-        return await self._run(self.queries.discharge_table, ups_id, string_id)
 
     async def discharge_event_series(
         self, event_id: int, quantity: str, cell: int | None = None, max_points: int = 1000

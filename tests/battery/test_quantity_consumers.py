@@ -20,7 +20,7 @@ from storage.history import schema
 from storage.history.export_csv import CELL_HEADER, STRING_HEADER
 from storage.history.scan_row import pack_scan, unpack_scan
 from tests.factories import sample_string_status, sample_topology, sample_ups_status
-from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
+from web.json_quantities import CELL_JSON, DISCHARGE_JSON, STRING_JSON, UPS_JSON
 from web.openapi import openapi_document
 from web.site_view import SiteView
 
@@ -194,10 +194,11 @@ def test_every_openapi_quantity_property_has_the_registry_unit_and_description()
             assert (prop["type"], prop["x-unit"], prop["x-resolution"]) == ("number", q.unit, str(q.resolution))
             assert f"in {q.unit}:" in prop["description"] and q.description in prop["description"], path
             found += 1
-    for name, table in (("Ups", UPS_JSON), ("String", STRING_JSON), ("Cell", CELL_JSON)):
+    tables = (("Ups", UPS_JSON), ("String", STRING_JSON), ("Cell", CELL_JSON), ("Discharge", DISCHARGE_JSON))
+    for name, table in tables:
         props = schemas[name]["properties"]
         assert {n: props[n].get("x-quantity") for n in table} == {n: q.key for n, q in table.items()}
-    assert found == len(UPS_JSON) + len(STRING_JSON) + len(CELL_JSON) + 12  # + stored string (7) and cell (5)
+    assert found == sum(len(t) for _, t in tables) + 12  # + stored string (7) and cell (5)
 
 
 def test_the_site_view_serves_exactly_the_described_properties_at_the_registry_resolution() -> None:

@@ -43,13 +43,16 @@ def test_an_ongoing_discharge_has_no_end() -> None:
         "start": WINTER,
         "end": None,
         "duration_s": 60.0,
-        "charge_ah": 0.5,
-        "lowest_string_voltage": 26.5,
-        "lowest_cell_voltage": None,
-        "lowest_cell": None,
+        "ah": 0.5,
+        "wh": 13.3,
+        "min_string_voltage_v": 26.5,
+        "min_cell_voltage_v": None,
+        "min_cell": None,
+        "weakest_cells": [],
+        "figures_from": "scans",
     }
     rows = list(csv.reader(io.StringIO(discharge_csv([event], ZONE), newline="")))
-    assert rows[1] == ["7", "'-U1", "S1", "2026-01-01T01:00:00+01:00", "", "60.0", "0.5", "26.5", "", ""]
+    assert rows[1] == ["7", "'-U1", "S1", "2026-01-01T01:00:00+01:00", "", "60.0", "0.5", "13.3", "26.5", "", ""]
 
 
 def test_a_file_name_keeps_only_safe_characters() -> None:

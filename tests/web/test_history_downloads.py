@@ -126,6 +126,7 @@ def test_the_discharge_table_download_holds_the_apis_events(gateway) -> None:
         "end",
         "duration [s]",
         "charge [Ah]",
+        "energy [Wh]",
         "lowest string voltage [V]",
         "lowest cell voltage [V]",
         "lowest cell",
@@ -140,13 +141,14 @@ def test_the_discharge_table_download_holds_the_apis_events(gateway) -> None:
             start,
             end,
             repr(e["duration_s"]),
-            repr(e["charge_ah"]),
-            repr(e["lowest_string_voltage"]),
-            repr(e["lowest_cell_voltage"]),
-            str(e["lowest_cell"]),
+            repr(e["ah"]),
+            repr(e["wh"]),
+            repr(e["min_string_voltage_v"]),
+            repr(e["min_cell_voltage_v"]),
+            str(e["min_cell"]),
         ]
-    assert events[0]["charge_ah"] == pytest.approx(40 * 0.5, abs=0.3)  # 30 minutes at 40 A
-    assert events[0]["lowest_cell"] == 1
+    assert events[0]["ah"] == pytest.approx(40 * 0.5, abs=0.3)  # 30 minutes at 40 A
+    assert events[0]["min_cell"] == 1
     assert get_csv(gateway, "/api/v1/discharges.csv", string="A1") == rows[:1]  # the header alone
     assert [r[2] for r in get_csv(gateway, "/api/v1/discharges.csv", ups="UPS-A")[1:]] == ["A2"]
 

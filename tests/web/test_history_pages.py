@@ -159,7 +159,7 @@ def test_a_discharge_events_plots_open_and_download(page, gateway, shoot) -> Non
     events = api(gateway, "/api/v1/discharges")["discharges"]
     first = table.locator("tbody tr").first
     expect(first).to_contain_text("B1")
-    expect(first).to_contain_text(f"{events[0]['charge_ah']:.2f}")
+    expect(first).to_contain_text(f"{events[0]['ah']:.2f}")
     shoot(page, "discharge-table")
 
     page.get_by_role("button", name="String time plot of event", exact=False).first.click()

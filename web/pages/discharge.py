@@ -1,7 +1,7 @@
 """The Discharge tab: the level's discharge events, and per event a string and a cell time plot.
 
 The table is rendered here, from the same rows as /api/v1/discharges and its CSV download
-(HistoryQueries.discharge_table), times in the site's zone; the plots are drawn by
+(web/discharge_json.py), times in the site's zone; the plots are drawn by
 web/static/js/discharge.js from /api/v1/discharges/<n>/series.
 """
 
@@ -11,17 +11,14 @@ from urllib.parse import urlencode
 
 from quart import Blueprint
 
-from storage.history.discharge_summary import CHARGE_UNIT
 from storage.history.reader import UnknownItem
-from storage.history.schema import CELL_QUANTITIES, STRING_QUANTITIES
+from web.discharge_json import discharge_json
+from web.json_quantities import DISCHARGE_JSON
 from web.pages.levels import level_pages
 from web.ui.context import UiContext
 from web.ui.frame import Level
 from web.ui.plot_config import discharge_config
 from web.ui.render import render_page, site_settings
-
-STRING_VOLTAGE = STRING_QUANTITIES["voltage"].quantity
-CELL_VOLTAGE = CELL_QUANTITIES["voltage"].quantity
 
 
 def duration_text(seconds: float | None) -> str:
@@ -43,7 +40,7 @@ def discharge_pages(ui: UiContext) -> Blueprint:
             missing = "This gateway keeps no history."
         else:
             try:
-                events = await ui.history.discharge_table(ups, string)
+                events = [discharge_json(e) for e in await ui.history.discharge_events(ups, string)]
             except UnknownItem as error:  # nothing stored yet
                 missing = str(error)
         query = urlencode({k: v for k, v in (("ups", ups), ("string", string)) if v})
@@ -59,9 +56,7 @@ def discharge_pages(ui: UiContext) -> Blueprint:
             ups_names={u.id: u.name or u.id for u in ui.topology.upses},
             cells=cells,
             duration_text=duration_text,
-            string_voltage=STRING_VOLTAGE,
-            cell_voltage=CELL_VOLTAGE,
-            charge_unit=CHARGE_UNIT,
+            figures=DISCHARGE_JSON,
             config=discharge_config(site_settings(ui).time_zone),
         )
 

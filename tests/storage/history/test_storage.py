@@ -13,6 +13,7 @@ import pytest
 from battery.codes import ChargeState
 from storage.history import schema
 from storage.history.compactor import compact_day
+from storage.history.discharge_figures import FROM_DETECTOR, FROM_SCANS
 from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.history.export_csv import csv_chunks
 from storage.history.reader import HistoryQueries, HistoryReader, UnknownItem
@@ -106,10 +107,11 @@ def test_discharge_events_listed_and_plotted(tmp_path: Path) -> None:
         await _write_day(w, T0)
         await w.close()
         r = HistoryReader(tmp_path)
-        events = await r.discharge_events(ups_id="U1")
-        assert events == [
-            {"id": 1, "ups_id": "U1", "string_id": "S1", "start": T0 + 600 * 60, "end": T0 + 630 * 60, "summary": None}
-        ]
+        (event,) = await r.discharge_events(ups_id="U1")
+        assert (event.id, event.ups_id, event.string_id) == (1, "U1", "S1")
+        assert (event.start, event.end, event.figures.duration_s) == (T0 + 600 * 60, T0 + 630 * 60, 30 * 60)
+        # No detector figures were stored (no discharge_ended): recounted, 30 minutes at 20 A.
+        assert event.source == FROM_SCANS and event.figures.ah == pytest.approx(10.0)
         assert await r.discharge_events(string_id="S2") == []
         pts = await r.discharge_event_series(1, "current", max_points=1000)
         assert len(pts) == 30 and all(p[2] == pytest.approx(-20.0) for p in pts)
@@ -168,7 +170,7 @@ def test_retention_over_simulated_months(tmp_path: Path) -> None:
         assert len(kept) == 40 and all(p[2] == pytest.approx(4.001) for p in kept)
         assert q.series("cell", "S1/1", "resistance", T0, T0 + DAY, 10) == []
         events = q.discharge_events()
-        assert min(e["start"] for e in events) >= (today - 39) * DAY
+        assert min(e.start for e in events) >= (today - 39) * DAY
         assert len(events) == 40
 
     asyncio.run(main())
@@ -296,13 +298,8 @@ def test_a_finished_event_keeps_what_the_detector_measured(tmp_path: Path) -> No
         await w.flush()
         await w.close()
         (event,) = await HistoryReader(tmp_path).discharge_events()
-        assert (event["start"], event["end"]) == (T0 + 60, T0 + 240)
-        assert event["summary"] == {
-            "ah": 1.25,
-            "wh": 33.8,
-            "min_string_voltage_v": 26.4,
-            "min_cell_voltage_v": 12.01,
-            "weakest_cells": [{"cell": 3, "min_voltage_v": 12.01}, {"cell": 1, "min_voltage_v": 12.1}],
-        }
+        # The stored times, the detector's figures (a recount of these scans would give 3 x 20 A x 60 s = 1 Ah).
+        assert (event.start, event.end, event.source) == (T0 + 60, T0 + 240, FROM_DETECTOR)
+        assert event.figures == dataclasses.replace(measured, started_at=T0 + 60, ended_at=T0 + 240)
 
     asyncio.run(main())
