@@ -17,8 +17,8 @@ from pathlib import Path
 
 from battery.alarms.runtime_limits import with_runtime_overrides
 from battery.site import StringConfig
+from storage.settings_version import POLL_READ_TIMEOUT_S, bump_settings_version, read_versioned
 from storage.settings_version import SCHEMA as VERSION_SCHEMA
-from storage.settings_version import bump_settings_version, read_settings_version
 
 SCHEMA = (
     """
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS alarm_limit_overrides (
     + VERSION_SCHEMA
 )
 BUSY_TIMEOUT_S = 5.0  # the CLI and the web server wait this long for a writer
-READ_TIMEOUT_S = 0.5  # the gateway's poll: it must not stall its actor; it reads again later
+READ_TIMEOUT_S = POLL_READ_TIMEOUT_S
 
 StoredOverrides = dict[str, dict[str, float]]  # string id -> name -> value
 
@@ -49,20 +49,7 @@ def _open(path: Path) -> sqlite3.Connection:
 
 def read_overrides(path: Path, timeout_s: float = READ_TIMEOUT_S) -> tuple[int, StoredOverrides]:
     """(settings version, every stored override). A missing file or table is (0, {}); never creates."""
-    if not path.exists():
-        return 0, {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
-    try:
-        with db:
-            version = read_settings_version(db)
-            try:
-                rows = db.execute("SELECT string_id, name, value FROM alarm_limit_overrides").fetchall()
-            except sqlite3.OperationalError as error:
-                if "no such table" not in str(error):
-                    raise
-                rows = []
-    finally:
-        db.close()
+    version, rows = read_versioned(path, "SELECT string_id, name, value FROM alarm_limit_overrides", timeout_s)
     stored: StoredOverrides = {}
     for string_id, name, value in rows:
         stored.setdefault(string_id, {})[name] = float(value)

@@ -11,8 +11,11 @@ the browser shows without waiting for the next poll.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import aiosqlite
+
+POLL_READ_TIMEOUT_S = 0.5  # the gateway's poll must not stall its actor; it reads again later
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings_version (
@@ -43,3 +46,23 @@ def read_settings_version(db: sqlite3.Connection) -> int:
             return 0
         raise
     return int(row[0]) if row else 0
+
+
+def read_versioned(path: Path, query: str, timeout_s: float = POLL_READ_TIMEOUT_S) -> tuple[int, list[tuple]]:
+    """(settings version, the query's rows), read together from settings.db without creating it:
+    a missing file or table reads as (0, []) — nothing was ever set."""
+    if not path.exists():
+        return 0, []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
+    try:
+        with db:
+            version = read_settings_version(db)
+            try:
+                rows = db.execute(query).fetchall()
+            except sqlite3.OperationalError as error:
+                if "no such table" not in str(error):
+                    raise
+                rows = []
+    finally:
+        db.close()
+    return version, rows

@@ -29,8 +29,8 @@ from pathlib import Path
 from battery.site import SnmpConfig, SnmpV3UserConfig
 from storage.secrets_file import read_secrets, secrets_path, update_secrets
 from storage.settings_db import settings_path
+from storage.settings_version import POLL_READ_TIMEOUT_S, bump_settings_version, read_versioned
 from storage.settings_version import SCHEMA as VERSION_SCHEMA
-from storage.settings_version import bump_settings_version, read_settings_version
 from topology.snmp_rules import AUTH_PROTOCOLS, PRIV_PROTOCOLS, choice_problem, snmp_problems
 
 SCHEMA = (
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS snmp_overrides (
     + VERSION_SCHEMA
 )
 BUSY_TIMEOUT_S = 5.0  # the CLI and the web server wait this long for a writer
-READ_TIMEOUT_S = 0.5  # the gateway's poll must not stall its actor; it reads again later
+READ_TIMEOUT_S = POLL_READ_TIMEOUT_S
 COMMUNITIES = ("read_community", "trap_community")
 NOTIFY_TYPES = ("trap", "inform")
 SECRET, OFF, ADDED, REMOVED = "secret", "off", "added", "removed"
@@ -61,21 +61,9 @@ def secret_name(item: str, key: str = "") -> str:
 
 def read_snmp_items(storage_dir: Path, timeout_s: float = READ_TIMEOUT_S) -> tuple[int, Items]:
     """(settings version, every stored item). A missing file or table is (0, {}); never creates."""
-    path = settings_path(storage_dir)
-    if not path.exists():
-        return 0, {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
-    try:
-        with db:
-            version = read_settings_version(db)
-            try:
-                rows = db.execute("SELECT item, value FROM snmp_overrides ORDER BY item").fetchall()
-            except sqlite3.OperationalError as error:
-                if "no such table" not in str(error):
-                    raise
-                rows = []
-    finally:
-        db.close()
+    version, rows = read_versioned(
+        settings_path(storage_dir), "SELECT item, value FROM snmp_overrides ORDER BY item", timeout_s
+    )
     return version, dict(rows)
 
 

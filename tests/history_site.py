@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.factories import write_discharge, write_past_days
 from tests.gateway_process import REPO, GatewayProcess, kill_all, wait_serving, write_demo_topology
+from tests.ui_support import browser_log_in
 
 A1, A2, B1, B2 = ("A1", 1, "UPS-A"), ("A2", 2, "UPS-A"), ("B1", 3, "UPS-B"), ("B2", 4, "UPS-B")
 CELLS = 8
@@ -62,10 +63,4 @@ def history_gateway(folder: Path, days: int, step_s: float, strings=(A1, A2)) ->
 
 def log_in(page, gateway: GatewayProcess, path: str) -> None:
     """Log in with the form, as a person does, and land on `path`."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{gateway.web_url}{path}")
-    page.get_by_label("User name").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(f"{gateway.web_url}{path}")
+    browser_log_in(page, gateway, USER, PASSWORD, path)

@@ -135,3 +135,14 @@ def run_app(app, scenario):
             return await scenario(app.test_client())
 
     return asyncio.run(outer())
+
+
+def browser_log_in(page, gateway: GatewayProcess, name: str, password: str = PASSWORD, path: str = "/site/realtime"):
+    """Open `path`, log in with the form as a person does, and land back on `path`."""
+    from playwright.sync_api import expect
+
+    page.goto(gateway.web_url + path)
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(gateway.web_url + path)

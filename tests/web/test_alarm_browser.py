@@ -27,6 +27,7 @@ from tests.browser_support import watched_page
 from tests.gateway_process import REPO, GatewayProcess, btms, kill_all, wait_serving, write_demo_topology
 from tests.notify_support import Sink
 from tests.support import free_port, wait_for
+from tests.ui_support import browser_log_in
 
 pytestmark = pytest.mark.integration
 
@@ -79,11 +80,7 @@ async def _configure_smtp(db, port: int) -> None:
 
 
 def log_in(page: Page, gateway: GatewayProcess, user: str, path: str) -> None:
-    page.goto(gateway.web_url + path)
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text(f"{user} (")).to_be_visible()
+    browser_log_in(page, gateway, user, path=path)
 
 
 def active_alarms(gateway: GatewayProcess, string: str, kind: str) -> list[dict]:

@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support import wait_for
-from tests.ui_support import PASSWORD, start_ui_gateway, stop_gateway
+from tests.ui_support import browser_log_in as log_in
+from tests.ui_support import start_ui_gateway, stop_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +25,6 @@ def gateway(tmp_path_factory):
         yield process
     finally:
         stop_gateway(process)
-
-
-def log_in(page, gateway, name: str, password: str = PASSWORD) -> None:
-    page.goto(gateway.web_url + "/login")
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/site/realtime$"))
 
 
 def log_out(page) -> None:

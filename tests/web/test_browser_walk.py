@@ -21,13 +21,6 @@ def gateway(tmp_path_factory):
         stop_gateway(process)
 
 
-def log_in(page, gateway, name: str, password: str = PASSWORD) -> None:
-    page.goto(gateway.web_url + "/")
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_log_in_walk_the_tree_and_log_out(gateway, page, shoot):
     page.goto(gateway.web_url + "/strings/A1/realtime")
     expect(page).to_have_url(re.compile(r"/login\?next=/strings/A1/realtime$"))
@@ -55,7 +48,10 @@ def test_log_in_walk_the_tree_and_log_out(gateway, page, shoot):
 
 
 def test_a_wrong_password_says_so_and_lets_nobody_in(gateway, page):
-    log_in(page, gateway, "vera", "not the password")
+    page.goto(gateway.web_url + "/")
+    page.get_by_label("User name").fill("vera")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
     page.goto(gateway.web_url + "/site/realtime")
     expect(page).to_have_url(re.compile(r"/login\?next="))
