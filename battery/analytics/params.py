@@ -28,11 +28,14 @@ class BatteryParams:
     hysteresis_vpc: float = 0.02  # a state is left only this far past its entry threshold
     hysteresis_current_c: float = 0.005
     dwell_s: float = 10.0  # a calmer state must hold this long before it is shown
-    # Open-circuit voltage relation of a rested cell (linear), and how long "rested" takes.
+    # Open-circuit voltage relation of a rested cell (linear), and how long "rested" takes: a
+    # lead-acid battery's voltage relaxes for hours after a discharge (vendors: rest ≥ 6 h,
+    # better 24 h, before an OCV reading says the SOC).
     ocv_empty_vpc: float = 1.95
     ocv_full_vpc: float = 2.13
-    rest_before_ocv_s: float = 1800.0
-    ocv_time_constant_s: float = 600.0
+    rest_before_ocv_s: float = 6 * 3600.0
+    ocv_time_constant_s: float = 3600.0  # then SOC is pulled towards the OCV's, not set to it
+    ocv_band_pct: float = 5.0  # what the OCV cannot tell apart (hysteresis, acid spread, temperature)
     # Full charge: in float with the current down to this tail for this long, SOC is 100 %.
     tail_current_c: float = 0.005
     tail_hold_s: float = 1800.0
