@@ -89,14 +89,16 @@ class DischargeParams:
 
 @dataclass(frozen=True)
 class RunawayParams:
-    """Thermal-runaway early warning (vendor practice: a hot cell plus a rising float current)."""
+    """Thermal-runaway early warning (vendor practice, IEEE 1188/1187: a hot cell plus a float
+    current that keeps rising). VRLA runaway builds over hours, so the rise is judged over hours
+    against the string's own float current, not over minutes."""
 
     ambient_margin_k: float = 8.0  # cell above ambient by at least this ...
     neighbour_margin_k: float = 4.0  # ... and above the median of its neighbours by this ...
     neighbours: int = 3  # ... (this many cells on either side) ...
     current_rise_factor: float = 1.5  # ... while the float current rose by this factor ...
     current_rise_min_c: float = 0.001  # ... and by at least this (A per Ah) ...
-    window_s: float = 900.0  # ... over this window
+    window_s: float = 6 * 3600.0  # ... over this window (above its lowest float current in it)
     string_margin_k: float = 8.0  # a whole string: its median cell above ambient by this
     on_delay_s: float = 30.0
     clear_margin_k: float = 2.0  # cleared when the margins are missed by this much
