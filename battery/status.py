@@ -34,6 +34,9 @@ class CellSnapshot:
     # and the last capacity SOH a deep discharge measured. Both saved to disk.
     baseline: ResistanceBaseline | None = None
     soh_capacity: SohEstimate | None = None
+    # The averaged resistance read on float over the baseline, minus one, to 0.01 (what the
+    # weakest-cell ranking compares; a reading under load is not a rise). In memory only.
+    resistance_rise: float | None = None
 
 
 @dataclass(frozen=True)

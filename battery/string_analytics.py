@@ -17,7 +17,6 @@ from battery.analytics import (
     SohMethod,
     StringAnalytics,
     StringMeasurement,
-    baseline_uohm,
     step_string,
 )
 from battery.codes import ChargeState
@@ -28,22 +27,19 @@ from battery.status import CellStatus, StringStatus
 CELL_TEMPERATURE = quantity("cell.temperature")
 
 
-def cell_views(batch: CellBatch, cells: Sequence[CellStatus], params: AnalyticsParams) -> list[CellView | None]:
-    """Each cell's SOC, capacity share and resistance rise, from its snapshot and this scan."""
+def cell_views(cells: Sequence[CellStatus]) -> list[CellView | None]:
+    """Each cell's SOC, capacity share and resistance rise, from its snapshot after this scan.
+    The rise is the cell's average read on float (cell_step.on_float): this scan's reading,
+    taken under a discharge, would rank the emptiest cells, not the aged ones."""
     views: list[CellView | None] = []
-    for c, resistance in zip(cells, batch.resistance_uohm):
+    for c in cells:
         snap = c.snapshot
         if c.faults:
             views.append(None)
             continue
-        base = None if snap.baseline is None else baseline_uohm(snap.baseline, params.baseline)
         capacity = snap.soh_capacity.soh_pct if snap.soh_capacity is not None else None
         views.append(
-            CellView(
-                snap.soc_pct,
-                1.0 if capacity is None else max(0.05, capacity / 100.0),
-                None if not base else resistance / base - 1.0,
-            )
+            CellView(snap.soc_pct, 1.0 if capacity is None else max(0.05, capacity / 100.0), snap.resistance_rise)
         )
     return views
 
@@ -83,7 +79,7 @@ def analysed(
 
     (analytics state after this scan, the status with its analytics, the capacity SOH per cell
     that a discharge ending with this scan measured, to hand to the cells with the next batch)."""
-    state, r = step_string(state, measurement(scan, batch, cells, status), cell_views(batch, cells, params), params)
+    state, r = step_string(state, measurement(scan, batch, cells, status), cell_views(cells), params)
     valid = [c for c in cells if not c.faults]
     weakest_soh = min(valid, key=lambda c: c.soh_pct, default=None)
     n = len(cells)

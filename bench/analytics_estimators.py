@@ -48,6 +48,7 @@ class Estimate:
     event: DischargeEvent | None  # a discharge that ended with this scan
     runaway: bool
     insulation_low: bool
+    weakest_by_resistance: tuple[int, ...] = ()  # the string's weakest cells by resistance rise, worst first
 
 
 class GatewayEstimators:
@@ -112,4 +113,5 @@ def _estimate(r: StringResult, cells: list[CellEstimate]) -> Estimate:
         event=r.event,
         runaway=r.runaway.active,
         insulation_low=r.insulation_low,
+        weakest_by_resistance=tuple(int(k) for k, _ in r.weakest.by_resistance_rise),
     )

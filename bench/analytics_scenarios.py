@@ -150,17 +150,23 @@ def ageing_year(size: Size) -> Outcome:
     outcome.end_soc_error_pct = end.soc_est_pct - end.soc_true_pct
     run.scan_until(run.t + 15 * 60, size.test_scan_s)  # the event ends and its capacities reach the cells
     truth = string_truth(run.string).batteries
-    true_order = sorted(range(1, size.count + 1), key=lambda k: (truth[k - 1].soh_capacity, k))[:5]
+    rises = {k: truth[k - 1].resistance_rise for k in range(1, size.count + 1)}
+    # The target names the ranking by resistance rise over the baseline (IEEE 1188): the
+    # gateway's weakest five by that criterion, read after the test, against the true rises.
+    true_order = sorted(range(1, size.count + 1), key=lambda k: (-rises[k], k))[:5]
     assert run.last is not None
+    outcome.ranking = (true_order, list(run.last.weakest_by_resistance), rises)
     est_soh = run.last.cell_soh_pct
     est_order = sorted(range(1, size.count + 1), key=lambda k: (_value(est_soh[k - 1]), k))[:5]
-    rises = {k: truth[k - 1].resistance_rise for k in range(1, size.count + 1)}
-    outcome.ranking = (true_order, est_order, rises)
+    cap_order = sorted(range(1, size.count + 1), key=lambda k: (truth[k - 1].soh_capacity, k))[:5]
     methods = sorted(set(run.last.cell_soh_method))
     r_order = sorted(range(1, size.count + 1), key=lambda k: (_value(on_float[k - 1]), k))[:5]
     outcome.lines += [
+        "weakest five, true resistance rise: " + ", ".join(f"#{k} +{100 * rises[k]:.0f} %" for k in true_order),
+        "weakest five, estimated by resistance rise after the test: "
+        + ", ".join(f"#{k}" for k in run.last.weakest_by_resistance),
         "weakest five, true capacity SOH: "
-        + ", ".join(f"#{k} {100 * truth[k - 1].soh_capacity:.1f} % (R +{100 * rises[k]:.0f} %)" for k in true_order),
+        + ", ".join(f"#{k} {100 * truth[k - 1].soh_capacity:.1f} % (R +{100 * rises[k]:.0f} %)" for k in cap_order),
         f"weakest five, estimated SOH ({'/'.join(methods)}): "
         + ", ".join(f"#{k} {_value(est_soh[k - 1]):.1f} %" for k in est_order),
         "weakest five, estimated resistance SOH on float before the test: "

@@ -23,7 +23,7 @@ from actors.messages.down import ChangeCellLimits, InitCell
 from actors.messages.service import CrashForTest
 from actors.messages.up import CellFailed
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
-from battery.analytics import CellEstimate, SocState, analytics_params, step_cell, with_capacity
+from battery.analytics import CellEstimate, SocState, analytics_params, rise_of, step_cell, with_capacity
 from battery.analytics.baseline import baseline_uohm, seeded
 from battery.analytics.soh import UNKNOWN
 from battery.codes import CellFault, Health
@@ -127,8 +127,11 @@ class CellSensor(Actor):
         # SOH is recomputed from the next readings after a restart and drifts a little every
         # scan: its snapshot is renewed per whole percent, SOC's (an integral) at any change.
         estimate = self.estimate
+        rise = rise_of(estimate, self.params) if self.params is not None else None
+        rise = None if rise is None else round(rise, 2)  # renewed per 1 % of rise, not every scan
         if (
-            snapshot.soc_pct != self.soc_pct
+            snapshot.resistance_rise != rise
+            or snapshot.soc_pct != self.soc_pct
             or round(snapshot.soh_pct) != soh_pct
             or snapshot.reference_resistance_uohm != self.reference_uohm
             or snapshot.alarms is not self.alarms
@@ -142,6 +145,7 @@ class CellSensor(Actor):
                 self.alarms,
                 estimate.baseline,
                 estimate.soh_capacity,
+                rise,
             )
         last = self.last_status
         if (

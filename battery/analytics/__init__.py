@@ -33,15 +33,16 @@ The single estimators, usable alone:
 - charge_state: ChargeStateTracker, step_charge_state(tracker, I, vpc, dt_s, battery,
   hall_ok, relay_closed); classify() for one reading (hysteresis + dwell: no flicker).
 - soc: SocState, step_soc(state, I, vpc, dt_s, battery, capacity_fraction, now): coulomb
-  counting with charge efficiency and Peukert, OCV correction after rest_before_ocv_s of rest,
-  full-charge convergence on float tail current. soc_from_ocv(), peukert_factor().
+  counting against C10 with charge efficiency, OCV correction (into the OCV's band) after
+  rest_before_ocv_s of rest, full-charge convergence on float tail current. soc_from_ocv(),
+  peukert_factor().
 - baseline: ResistanceBaseline, step_baseline(b, R_uohm, now, BaselineParams, steady):
   median of samples spread over a commissioning window; baseline_uohm() (learned or provisional).
 - soh: SohEstimate(soh_pct, method: SohMethod RESISTANCE|CAPACITY|NONE, at),
   soh_from_resistance(R_avg, baseline, at, SohParams), soh_from_capacity(...);
   capacity: CapacityRun, start_run/step_run/finish_run over one discharge.
-- runtime: runtime_min(soc_pct, I, battery, capacity_fraction) = H·(SOC/100)·(C/(I·H))^k in
-  minutes; ups_runtime_min(strings); linear_runtime_min() for comparison.
+- runtime: runtime_min(soc_pct, I, battery, capacity_fraction) = C·(SOC/100 − (1 − C_I/C)) / |I|
+  in minutes, C_I Peukert's capacity at I; ups_runtime_min(strings); linear_runtime_min().
 - discharge: DischargeState, step_discharge(state, now, dt_s, V, I, cell_mv, battery,
   DischargeParams) -> (state, DischargeEvent | None); DischargeTally, the one count of an
   event's Ah, Wh and lowest voltages (flowed(dt_s), scan(V, I, cell_mv, under_load), event()).

@@ -3,9 +3,10 @@
 IEEE 1188 judges ohmic values against a baseline taken when the battery is new and settled on
 float. One reading scatters by a few µΩ and a new battery's resistance still settles in its
 first days, so the baseline is the median of `samples` readings spread evenly over the first
-`window_s` of float (or rest) readings. Until the window is over the median so far serves as a
+`window_s` of float readings. Until the window is over the median so far serves as a
 provisional baseline (once there are `min_samples`); then it is fixed for the battery's life.
-Readings taken during a discharge or charge are not sampled (the caller says which are steady).
+Readings taken during a discharge, a recharge or an open-circuit rest are not sampled (the
+caller, cell_step, passes only readings on float).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def step_baseline(
     params: BaselineParams,
     steady: bool = True,
 ) -> ResistanceBaseline:
-    """The baseline after one valid reading at `now`; `steady`: taken in float or at rest."""
+    """The baseline after one valid reading at `now`; `steady`: taken on float."""
     if baseline.final or not steady or not math.isfinite(resistance_uohm) or resistance_uohm <= 0:
         return baseline
     if baseline.started_at is not None and now - baseline.started_at >= params.window_s:

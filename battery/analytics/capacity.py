@@ -1,10 +1,13 @@
 """What a cell delivers during one discharge, for its capacity SOH (soh.soh_from_capacity).
 
-During a discharge each scan adds |I|·dt·(|I|/I_rated)^(k−1) (Ah normalised to the rated rate,
-so a fast and a slow discharge count alike). When the discharge ends, the SOC the cell lost is
-taken from references independent of the integral: it started from its SOC at the start (100 %
-when it came from float at its tail current), and it ended at 0 % if its voltage reached the
-end voltage (IEEE 450's test end), else at the SOC of its open-circuit voltage, estimated from
+During a discharge each scan adds |I|·dt·(|I|/I_rated)^(k−1) (Ah normalised to the rated rate
+by Peukert's law, C = C_I·(|I|/I_rated)^(k−1), so a fast and a slow discharge count alike),
+until this cell's own voltage reaches the end voltage: IEEE 450's capacity test ends for each
+cell there, so in a series string, where every cell carries the same current, each cell's
+capacity is what it delivered until then and the cells differ. When the discharge ends, the
+SOC the cell lost is taken from references independent of the integral: it started from its
+SOC at the start (100 % when it came from float at its tail current), and it ended at 0 % if
+its voltage reached the end voltage, else at the SOC of its open-circuit voltage, estimated from
 the last loaded voltage plus I·R (the ohmic drop).
 """
 
@@ -38,8 +41,8 @@ def step_run(
     params: BatteryParams,
 ) -> CapacityRun:
     """The run after one scan of the discharge; charging scans add nothing."""
-    if current_a >= 0 or dt_s <= 0 or dt_s > params.max_gap_s:
-        return run
+    if current_a >= 0 or dt_s <= 0 or dt_s > params.max_gap_s or run.reached_end:
+        return run  # a cell at its end voltage has delivered its capacity: the rest is not its
     delivered = run.delivered_rated_ah + abs(current_a) * peukert_factor(current_a, params) * dt_s / 3600.0
     ohmic_vpc = abs(current_a) * (resistance_uohm or 0.0) * 1e-6 / params.cells_per_battery
     return CapacityRun(

@@ -2,6 +2,7 @@
 
 A CellEstimate is what a cell must remember (and persist, so SOC and the baseline survive a
 restart): its SOC integrator, its resistance baseline and average, and its two SOH values.
+The resistance (baseline, average, SOH) learns only from readings on float (`on_float`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from battery.analytics.soh import UNKNOWN, SohEstimate, preferred, resistance_ri
 class CellEstimate:
     soc: SocState = SocState()
     baseline: ResistanceBaseline = ResistanceBaseline()
-    resistance_avg_uohm: float | None = None  # exponential average over SohParams' time constant
+    resistance_avg_uohm: float | None = None  # on float: exponential average over SohParams' time constant
     soh_resistance: SohEstimate = UNKNOWN
     soh_capacity: SohEstimate = UNKNOWN
     last_at: float | None = None  # timestamp of the last valid reading
@@ -49,8 +50,11 @@ def step_cell(
     fresh = 0 < dt_s <= battery.max_gap_s
     vpc = battery.vpc(battery_voltage_v)
     soc = step_soc(cell.soc, current_a, vpc, dt_s if fresh else 0.0, battery, cell.capacity_fraction, now)
-    steady = abs(current_a) < battery.rest_current_c * battery.capacity_ah
-    baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline, steady)
+    if not on_float(current_a, vpc, params):
+        # Under a discharge or a recharge the reading carries polarisation, and an emptied
+        # battery reads up to half again its full value: neither says how the battery aged.
+        return replace(cell, soc=soc, last_at=now)
+    baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline)
     tau = params.soh.resistance_time_constant_s
     average = (
         cell.resistance_avg_uohm + (resistance_uohm - cell.resistance_avg_uohm) * dt_s / (tau + dt_s)
@@ -62,6 +66,13 @@ def step_cell(
     if previous.soh_pct is not None and soh_r.soh_pct is not None and abs(soh_r.soh_pct - previous.soh_pct) < 0.01:
         soh_r = previous  # unchanged to 0.01 %: its time is when it last changed
     return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now)
+
+
+def on_float(current_a: float, vpc: float, params: AnalyticsParams) -> bool:
+    """A reading taken on float: full, at float voltage, no more than the rest current flowing.
+    IEEE 1188 compares ohmic values taken so, against a baseline taken so."""
+    battery = params.battery
+    return abs(current_a) < battery.rest_current_c * battery.capacity_ah and vpc >= battery.float_min_vpc
 
 
 def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:

@@ -28,11 +28,14 @@ class BatteryParams:
     hysteresis_vpc: float = 0.02  # a state is left only this far past its entry threshold
     hysteresis_current_c: float = 0.005
     dwell_s: float = 10.0  # a calmer state must hold this long before it is shown
-    # Open-circuit voltage relation of a rested cell (linear), and how long "rested" takes.
+    # Open-circuit voltage relation of a rested cell (linear), and how long "rested" takes: a
+    # lead-acid battery's voltage relaxes for hours after a discharge (vendors: rest ≥ 6 h,
+    # better 24 h, before an OCV reading says the SOC).
     ocv_empty_vpc: float = 1.95
     ocv_full_vpc: float = 2.13
-    rest_before_ocv_s: float = 1800.0
-    ocv_time_constant_s: float = 600.0
+    rest_before_ocv_s: float = 6 * 3600.0
+    ocv_time_constant_s: float = 3600.0  # then SOC is pulled towards the OCV's, not set to it
+    ocv_band_pct: float = 5.0  # what the OCV cannot tell apart (hysteresis, acid spread, temperature)
     # Full charge: in float with the current down to this tail for this long, SOC is 100 %.
     tail_current_c: float = 0.005
     tail_hold_s: float = 1800.0
@@ -86,14 +89,16 @@ class DischargeParams:
 
 @dataclass(frozen=True)
 class RunawayParams:
-    """Thermal-runaway early warning (vendor practice: a hot cell plus a rising float current)."""
+    """Thermal-runaway early warning (vendor practice, IEEE 1188/1187: a hot cell plus a float
+    current that keeps rising). VRLA runaway builds over hours, so the rise is judged over hours
+    against the string's own float current, not over minutes."""
 
     ambient_margin_k: float = 8.0  # cell above ambient by at least this ...
     neighbour_margin_k: float = 4.0  # ... and above the median of its neighbours by this ...
     neighbours: int = 3  # ... (this many cells on either side) ...
     current_rise_factor: float = 1.5  # ... while the float current rose by this factor ...
     current_rise_min_c: float = 0.001  # ... and by at least this (A per Ah) ...
-    window_s: float = 900.0  # ... over this window
+    window_s: float = 6 * 3600.0  # ... over this window (above its lowest float current in it)
     string_margin_k: float = 8.0  # a whole string: its median cell above ambient by this
     on_delay_s: float = 30.0
     clear_margin_k: float = 2.0  # cleared when the margins are missed by this much

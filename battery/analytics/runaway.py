@@ -7,7 +7,11 @@ reaches a temperature limit:
   `neighbours` on either side by `neighbour_margin_k`, or the whole string (its median cell)
   hotter than ambient by `string_margin_k`;
 - while the float current rose by `current_rise_factor` and at least `current_rise_min_c` × C
-  over `window_s` (compared with the lowest current of the window);
+  over `window_s`: hours, since a VRLA runaway builds over hours (the float current doubles
+  with every ~10 K, so a cell 8 K warmer than the room already draws ×1.7). The string's own
+  float current is the baseline (the lowest of the window) and the present current is the
+  median of the last three samples, so a single noisy reading raises nothing. A recharge after
+  a discharge falls towards float and never rises above its lowest: it cannot raise it;
 - held for `on_delay_s`. It clears when the temperature margins are missed by
   `clear_margin_k` (the current may stay high while the string cools).
 Without an ambient reading (no BM-TH sensor) the string's median cell temperature stands in.
@@ -58,7 +62,7 @@ def float_current_rising(
     if len(currents) < 2:
         return False
     lowest = min(max(0.0, i) for _, i in currents)
-    latest = currents[-1][1]
+    latest = statistics.median(i for _, i in currents[-3:])
     return latest >= lowest * params.current_rise_factor and latest - lowest >= (
         params.current_rise_min_c * battery.capacity_ah
     )

@@ -1,10 +1,16 @@
 """Runtime remaining during a discharge, from SOC, the present current and Peukert's law.
 
-Peukert: at a constant current I a battery rated C Ah over H hours runs t = H·(C/(I·H))^k.
-With a fraction SOC/100 of its capacity left (and the capacity SOH, when measured) the same law
-gives t = H·(SOC/100)·(C_avail/(I·H))^k. This is the time to SOC 0 % (the end voltage) at
-today's current, consistent with the Peukert-corrected coulomb counting of soc.py; a linear
-SOC × C / I overestimates it at any current above I_rated = C/H.
+Peukert: at a constant current I a battery rated C Ah over H hours delivers only
+C_I = C·(I_rated/|I|)^(k−1) before its end voltage, I_rated = C/H. SOC (soc.py) counts the
+charge left against C; the part of C a battery cannot deliver at I, C − C_I, is not a share of
+what is left but a reserve held back at the end of the discharge (Doerffel & Abu Sharkh,
+2006: the remaining capacity at a rate is the capacity at that rate minus the charge already
+removed). So the Ah still deliverable at I are C_avail·(SOC/100) − (C_avail − C_avail,I) and
+
+    t = C_avail·(SOC/100 − (1 − (I_rated/|I|)^(k−1))) / |I|
+
+(C_avail: C × the capacity SOH when one was measured). From full at a constant current this
+is exactly Peukert's t = H·(C/(I·H))^k; a linear SOC × C / I overestimates it above I_rated.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ def runtime_min(
         return None
     if abs(current_a) < params.rest_current_c * params.capacity_ah:
         return None
-    available_ah = params.capacity_ah * max(capacity_fraction, 0.05) * max(0.0, soc_pct) / 100.0
-    hours = available_ah / (abs(current_a) * peukert_factor(current_a, params))
-    return 60.0 * hours
+    capacity_ah = params.capacity_ah * max(capacity_fraction, 0.05)
+    held_back = 1.0 - 1.0 / peukert_factor(current_a, params)  # (C − C_I) / C
+    deliverable_ah = capacity_ah * max(0.0, soc_pct / 100.0 - held_back)
+    return 60.0 * deliverable_ah / abs(current_a)
 
 
 def linear_runtime_min(soc_pct: float, current_a: float, capacity_ah: float) -> float | None:

@@ -1,14 +1,22 @@
-"""State of charge of a string or a cell: coulomb counting, Peukert, OCV and full-charge resets.
+"""State of charge of a string or a cell: coulomb counting, OCV and full-charge resets.
+
+SOC is the charge left relative to the rating C10 (what the battery delivers from full at the
+10-hour rate): charge drawn at a high rate that the battery could not deliver is not lost, it
+is still stored (Doerffel & Abu Sharkh, 2006), so the Ah drawn are counted as they are. The
+rate effect (Peukert) shortens what can be delivered at the present current: that is the
+runtime's business (runtime.py), not the charge's.
 
 One `step_soc` per scan, for a string (its current and voltage per cell) or for a cell (the
 string current, it is in series, and its own voltage per cell):
-- discharge: dSOC = −I·dt·(|I| / I_rated)^(k−1) / C_avail. The Peukert factor makes a fast
-  discharge empty the battery sooner than its Ah alone say (C_avail = C × capacity fraction,
-  the capacity SOH when one was measured);
+- discharge: dSOC = −|I|·dt / C_avail (C_avail = C × capacity fraction, the capacity SOH
+  when one was measured);
 - charge: dSOC = +η·I·dt / C_avail, η the charge efficiency;
-- rest (|I| below the rest current, below float voltage) for `rest_before_ocv_s`: the
-  open-circuit voltage is a better estimate than an integral that drifts, so SOC converges to
-  the OCV relation with time constant `ocv_time_constant_s`;
+- rest (|I| below the rest current, below float voltage) for `rest_before_ocv_s` (hours: a
+  lead-acid battery's voltage relaxes that long after a discharge, and an early reading sits
+  low): the open-circuit voltage then bounds an integral that may have drifted. The OCV says
+  the SOC only to within `ocv_band_pct` (the hysteresis between the charge and discharge
+  branches, the spread of acid density, temperature), so SOC is pulled, with time constant
+  `ocv_time_constant_s`, only into that band around the OCV's SOC, never jumped to it;
 - full charge: in float with the current down to its tail for `tail_hold_s`, SOC converges
   to 100 % (a float charger tops the battery up; the integral undercounts it).
 SOC survives restarts: SocState is a frozen value the caller persists.
@@ -37,7 +45,8 @@ def soc_from_ocv(vpc: float, params: BatteryParams) -> float:
 
 
 def peukert_factor(current_a: float, params: BatteryParams) -> float:
-    """(|I| / I_rated)^(k−1): how much faster than its Ah a discharge at I uses the capacity."""
+    """(|I| / I_rated)^(k−1) = C / C_I: by how much less than C the battery delivers at I
+    (Peukert: C_I = C·(I_rated / |I|)^(k−1))."""
     ratio = max(abs(current_a) / params.rated_current_a, params.peukert_min_ratio)
     return ratio ** (params.peukert_k - 1.0)
 
@@ -65,7 +74,7 @@ def step_soc(
     rest_s = tail_s = 0.0
     corrected_at = state.ocv_corrected_at
     if current_a < 0:
-        soc += 100.0 * current_a * peukert_factor(current_a, params) * hours / available_ah
+        soc += 100.0 * current_a * hours / available_ah
     else:
         soc += 100.0 * params.charge_efficiency * current_a * hours / available_ah
     # The timers stop counting at their threshold: a battery floating full for days is then the
@@ -73,7 +82,9 @@ def step_soc(
     if abs(current_a) < rest and vpc < params.float_min_vpc:
         rest_s = min(state.rest_s + dt_s, params.rest_before_ocv_s)
         if rest_s >= params.rest_before_ocv_s:
-            soc += (soc_from_ocv(vpc, params) - soc) * _weight(dt_s, params.ocv_time_constant_s)
+            ocv_soc = soc_from_ocv(vpc, params)
+            target = min(max(soc, ocv_soc - params.ocv_band_pct), ocv_soc + params.ocv_band_pct)
+            soc += (target - soc) * _weight(dt_s, params.ocv_time_constant_s)
             corrected_at = now
     elif 0 <= current_a <= params.tail_current_c * params.capacity_ah and vpc >= params.float_min_vpc:
         tail_s = min(state.tail_s + dt_s, params.tail_hold_s)

@@ -78,3 +78,15 @@ def test_a_shallow_discharge_gives_no_capacity_soh():
     for _ in range(360):  # 10 Ah of 100
         run = step_run(run, -10.0, 2.05, 4000, 10.0, battery)
     assert finish_run(run, 1.0, battery, SohParams()).soh_pct is None
+
+
+def test_each_cell_of_a_series_string_counts_until_its_own_end_voltage():
+    """The same current flows through every cell; a weak cell reaches its end voltage first and
+    its capacity is what it delivered until then, not what the string went on to deliver."""
+    battery = params_for(12, 100.0)
+    weak, strong = start_run(100.0), start_run(100.0)
+    for k in range(9 * 360):  # 9 h at the rated 10 A; the weak cell is at its end after 8 h
+        weak = step_run(weak, -10.0, battery.end_vpc - 0.02 if k >= 8 * 360 else 2.0, 4000, 10.0, battery)
+        strong = step_run(strong, -10.0, battery.end_vpc - 0.01 if k == 9 * 360 - 1 else 2.0, 4000, 10.0, battery)
+    assert finish_run(weak, 1.0, battery, SohParams()).soh_pct == pytest.approx(80.0, abs=0.1)
+    assert finish_run(strong, 1.0, battery, SohParams()).soh_pct == pytest.approx(90.0, abs=0.1)

@@ -28,6 +28,20 @@ def test_soh_ignores_scatter_and_follows_a_real_rise():
 
 
 def test_a_gap_restarts_the_average_and_is_not_integrated():
+    gap = PARAMS.battery.max_gap_s + 10
+    cell = step_cell(CellEstimate(), 0.0, 0.2, 13.6, 4000, PARAMS)
+    assert step_cell(cell, gap, 0.2, 13.6, 4400, PARAMS).resistance_avg_uohm == 4400.0
     cell = step_cell(CellEstimate(), 0.0, -50.0, 12.0, 4000, PARAMS)
-    later = step_cell(cell, 0.0 + PARAMS.battery.max_gap_s + 10, -50.0, 12.0, 4400, PARAMS)
-    assert later.soc.soc_pct == cell.soc.soc_pct and later.resistance_avg_uohm == 4400.0
+    assert step_cell(cell, gap, -50.0, 12.0, 4400, PARAMS).soc.soc_pct == cell.soc.soc_pct
+
+
+def test_resistance_read_under_discharge_does_not_age_the_cell():
+    """At the end of a discharge the BM-CS reads an emptied battery's resistance (up to half
+    again its full value) plus polarisation: the average, the baseline and the SOH learn from
+    float readings only."""
+    cell, _ = run(CellEstimate(), [4000] * 120)  # commissioning on float
+    before = cell.soh_resistance
+    for k in range(600):  # ten minutes at 0.5 C, the reading climbing by half
+        cell = step_cell(cell, 120.0 + k, -50.0, 11.6, 4000 + 4 * k, PARAMS)
+    assert cell.resistance_avg_uohm == 4000.0 and cell.soh_resistance == before
+    assert cell.soc.soc_pct < 95.0  # the SOC did count the discharge

@@ -70,3 +70,38 @@ def test_the_current_window_stays_small_at_any_scan_rate():
     for k in range(3600):  # an hour of 1 s scans
         state = step_runaway(state, float(k), 1.0, 0.1, True, [25.0] * 12, 25.0, BATTERY, PARAMS)
     assert len(state.currents) <= 70 and state.currents[-1] == (3599.0, 0.1)  # not 900
+
+
+def slow_runaway(hours: float, current_to: float, step_s: float = 30.0):
+    """A VRLA runaway as it builds: over `hours` cell 7 warms from 2 K to 12 K above the room
+    and the float current climbs smoothly from 0.12 A to `current_to`, never ×1.5 in 15 min."""
+    steps = int(hours * 3600 / step_s)
+    for k in range(steps + 1):
+        x = k / steps
+        temps = [25.5 + 0.1 * (i % 3) for i in range(12)]
+        temps[6] = 27.0 + 10.0 * x
+        yield k * step_s, 0.12 * (current_to / 0.12) ** x, temps
+
+
+def test_a_runaway_building_over_hours_is_warned_while_the_cell_is_still_far_from_its_limit():
+    state = RunawayState()
+    warned = None
+    for t, current, temps in slow_runaway(4.5, 0.53):
+        state = step_runaway(state, t, 30.0, current, True, temps, 25.0, BATTERY, PARAMS)
+        if state.active and warned is None:
+            warned = temps[6]
+    assert warned is not None, "a float current rising ×4 over 4.5 h with a hot cell raised nothing"
+    assert warned < 40.0
+
+
+def test_a_recharge_after_a_discharge_is_not_a_runaway():
+    """The recharge current falls from the charger's limit to float while the cells, warmed by
+    the discharge, cool: even with one cell warmer than the rest nothing may be raised."""
+    state = step_runaway(RunawayState(), 0.0, 10.0, -50.0, False, [30.0] * 12, 25.0, BATTERY, PARAMS)
+    for k in range(1, 8 * 360):
+        t = k * 10.0
+        current = 0.12 + 10.0 * 2.718281828 ** (-t / 7200.0) + (0.02 if k % 2 else -0.02)  # with noise
+        temps = [25.5 + 4.0 * 2.718281828 ** (-t / 21600.0)] * 12
+        temps[6] += 9.0
+        state = step_runaway(state, t, 10.0, current, True, temps, 25.0, BATTERY, PARAMS)
+        assert not state.active, f"raised {t / 3600:.1f} h into a recharge"
