@@ -70,19 +70,30 @@ def _unit(metric: Metric, q: Quantity | None) -> Metric:
 # -- UPS ---------------------------------------------------------------------------------------
 
 
+# A discharge event's figures are in the registry for their units, but are sent with the event
+# (event/discharge), never as a live value of the string.
+EVENT_QUANTITIES = frozenset({"string.discharge_charge", "string.discharge_energy"})
+
+
+def live_quantities(level: Level) -> tuple[Quantity, ...]:
+    """The registry quantities a UPS or string device carries as live metrics."""
+    return tuple(q for q in of_level(level) if q.key not in EVENT_QUANTITIES)
+
+
 def ups_metrics(status: UpsStatus) -> tuple[Metric, ...]:
     t = to_ms(status.timestamp)
     return (
         _value(quantity("ups.voltage"), status.voltage_v, t),
         _value(quantity("ups.current"), status.current_a, t),
         _value(quantity("ups.soc"), status.soc_pct, t),
+        _value(quantity("ups.runtime"), status.runtime_min, t),
         Metric(UPS_HEALTH_METRIC, DataType.STRING, Health(status.health).name, t),
     )
 
 
 def ups_birth_metrics(status: UpsStatus | None, time_ms: int) -> tuple[Metric, ...]:
     if status is None:
-        quantities = [Metric(q.key, DataType.DOUBLE, None, time_ms) for q in of_level(Level.UPS)]
+        quantities = [Metric(q.key, DataType.DOUBLE, None, time_ms) for q in live_quantities(Level.UPS)]
         known = (*quantities, Metric(UPS_HEALTH_METRIC, DataType.STRING, None, time_ms))
     else:
         known = ups_metrics(status)
@@ -104,6 +115,8 @@ def string_metrics(status: StringStatus) -> tuple[Metric, ...]:
         _value(quantity("string.balance"), None if stale else status.balance_pct, t),
         _value(quantity("string.ambient_temperature"), None if stale else status.ambient_c, t),
         _value(quantity("string.ambient_humidity"), None if stale else status.humidity_pct, t),
+        _value(quantity("string.runtime"), None if stale else status.runtime_min, t),
+        _value(quantity("string.insulation_resistance"), None if stale else status.insulation_kohm, t),
         Metric(STRING_STATE_METRIC, DataType.STRING, None if stale else ChargeState(status.state).name, t),
         Metric(STRING_HEALTH_METRIC, DataType.STRING, Health(status.health).name, t),
     ]
@@ -141,7 +154,7 @@ def cell_metric(name: str, value: float | str | None, time_ms: int) -> Metric:
 def string_birth_metrics(config: StringConfig, status: StringStatus | None, time_ms: int) -> tuple[Metric, ...]:
     """Every metric of a string device, with the latest values (null before the first status)."""
     if status is None:
-        own = [Metric(q.key, DataType.DOUBLE, None, time_ms) for q in of_level(Level.STRING)]
+        own = [Metric(q.key, DataType.DOUBLE, None, time_ms) for q in live_quantities(Level.STRING)]
         own += [Metric(n, DataType.STRING, None, time_ms) for n in (STRING_STATE_METRIC, STRING_HEALTH_METRIC)]
         cells = [
             cell_metric(cell_metric_name(key, n), None, time_ms)

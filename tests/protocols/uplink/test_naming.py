@@ -7,6 +7,7 @@ from battery.quantities import Level, of_level
 from protocols.uplink.naming import (
     cell_metric_name,
     cell_values,
+    live_quantities,
     string_birth_metrics,
     string_device_id,
     string_metrics,
@@ -25,7 +26,7 @@ def test_a_string_birth_names_every_registry_quantity_and_every_cell_with_its_un
     topology = sample_topology(upses=1, strings_per_ups=1, cells=3)
     config = topology.strings[0]
     birth = {m.name: m for m in string_birth_metrics(config, None, 1)}
-    for q in of_level(Level.STRING):
+    for q in live_quantities(Level.STRING):
         assert birth[q.key].datatype is DataType.DOUBLE and ("engUnit", q.unit) in birth[q.key].properties
     for q in of_level(Level.CELL):
         assert {cell_metric_name(q.key, n) for n in (1, 2, 3)} <= set(birth)
@@ -58,6 +59,7 @@ def test_a_cell_that_did_not_answer_is_null_not_its_last_numbers():
 
 def test_a_ups_birth_before_any_status_is_all_null():
     topology = sample_topology(upses=1, strings_per_ups=1)
-    assert {m.name for m in ups_birth_metrics(None, 1)} == {"ups.voltage", "ups.current", "ups.soc", "ups.health"}
+    expected = {"ups.voltage", "ups.current", "ups.soc", "ups.runtime", "ups.health"}
+    assert {m.name for m in ups_birth_metrics(None, 1)} == expected
     live = {m.name: m.value for m in ups_birth_metrics(sample_ups_status(topology, topology.upses[0].id), 1)}
     assert live["ups.health"] == "OK"
