@@ -121,6 +121,7 @@ class WebConfig:
     port: int = 8080
     tls_cert: str | None = None  # PEM paths; both set = HTTPS
     tls_key: str | None = None
+    metrics_cells: bool = False  # /metrics serves every battery's 5 quantities too (many series)
 
 
 @dataclass(frozen=True)

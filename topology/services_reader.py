@@ -54,6 +54,7 @@ class ServicesReader:
             port=s.integer("port", 8080, lo=1, hi=65535),  # type: ignore[arg-type]
             tls_cert=s.text("tls_cert", None),
             tls_key=s.text("tls_key", None),
+            metrics_cells=s.boolean("metrics_cells", False),  # type: ignore[arg-type]
         )
         if s.has("tls_cert") != s.has("tls_key"):
             given, missing = ("tls_cert", "tls_key") if s.has("tls_cert") else ("tls_key", "tls_cert")

@@ -1,6 +1,6 @@
 """The Quart application: the JSON API under /api/v1 (and, later, the operator UI).
 
-Every /api route needs `Authorization: Bearer <token>` (tokens from `btms token create`).
+Every /api route and /metrics need `Authorization: Bearer <token>` (tokens from `btms token create`).
 Errors are JSON with a message that says what is wrong: 401 without a valid token, 404 for an
 unknown path or id, 429 with Retry-After for an address that sent too many invalid tokens
 (auth_throttle.py) or runs too many history queries at once (query_slots.py). The app only
@@ -17,6 +17,7 @@ from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from web.auth_throttle import FailureWindow
 from web.errors import json_error
+from web.metrics import metrics_routes
 from web.request_args import (
     BadRequest,
     NotFound,
@@ -47,6 +48,7 @@ def create_app(
     app = Quart("btms")
     app.json.sort_keys = False
     app.url_map.converters["rowid"] = RowIdConverter  # before the routes that use it
+    app.register_blueprint(metrics_routes(view, view.topology.services.web.metrics_cells))
     if history is not None:
         app.register_blueprint(history_routes(history, view.topology), url_prefix=API)
     if alarms is not None and bridge is not None:
@@ -76,7 +78,7 @@ def create_app(
 
     @app.before_request
     async def authenticate():
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(("/api/", "/metrics")):
             return None
         address = client_address()
         wait_s = failures.retry_after(address)
