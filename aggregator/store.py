@@ -1,0 +1,130 @@
+"""RecordStore: the aggregator's PostgreSQL (asyncpg), written by the Store actor only.
+
+Inserts are idempotent (schema.py): `store()` may be given the same record any number of
+times, from a replay after a broker outage, a rebirth or a restarted gateway, and the table
+holds it once. It answers how many rows were new, so the caller can tell replays apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+
+from aggregator.records import Record
+from aggregator.schema import STATEMENTS, month_of, partition_statement
+
+INSERT = (
+    "INSERT INTO record (edge_node, device, ts, layout, nums, texts) VALUES ($1, $2, $3, $4, $5, $6) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+def to_time(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC)
+
+
+class RecordStore:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.db = connection
+        self._layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
+        self._months: set[tuple[int, int]] = set()
+
+    @classmethod
+    async def open(cls, dsn: str, password: str | None = None, timeout_s: float = 10.0) -> RecordStore:
+        connection = await asyncpg.connect(dsn, password=password, timeout=timeout_s)
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(4242)")  # one schema creator at a time
+            for statement in STATEMENTS:
+                await connection.execute(statement)
+        return cls(connection)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def store(self, records: Sequence[Record]) -> int:
+        """Insert the records in one transaction; return how many were new."""
+        if not records:
+            return 0
+        rows = []
+        for r in records:
+            ts = to_time(r.ts_ms)
+            await self._partition(ts)
+            layout = await self._layout(r.numeric_names, r.text_names)
+            rows.append((r.edge_node, r.device, ts, layout, list(r.nums), list(r.texts)))
+        async with self.db.transaction():
+            before = await self._count_keys(rows)
+            await self.db.executemany(INSERT, rows)
+        return len(rows) - before
+
+    async def _count_keys(self, rows: list[tuple]) -> int:
+        """How many of these keys are stored already (so the caller learns what was a replay)."""
+        found = await self.db.fetchval(
+            "SELECT count(*) FROM record r JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) "
+            "AS k(edge_node, device, ts) USING (edge_node, device, ts)",
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+        )
+        return int(found)
+
+    async def _partition(self, ts: datetime) -> None:
+        month = month_of(ts)
+        if month not in self._months:
+            async with self.db.transaction():
+                await self.db.execute("SELECT pg_advisory_xact_lock(4243)")
+                await self.db.execute(partition_statement(*month))
+            self._months.add(month)
+
+    async def _layout(self, numeric: tuple[str, ...], text: tuple[str, ...]) -> int:
+        key = (numeric, text)
+        found = self._layouts.get(key)
+        if found is None:
+            found = await self.db.fetchval(
+                "WITH new AS (INSERT INTO metric_layout (numeric_names, text_names) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING RETURNING id) "
+                "SELECT id FROM new UNION ALL "
+                "SELECT id FROM metric_layout WHERE numeric_names = $1 AND text_names = $2 LIMIT 1",
+                list(numeric),
+                list(text),
+            )
+            self._layouts[key] = found
+        return found
+
+    # -- the off-line alarm -----------------------------------------------------------------
+
+    async def raise_offline(self, edge_node: str, at: float, reason: str) -> bool:
+        """Open the edge node's off-line alarm unless one is open; True when it was raised now."""
+        async with self.db.transaction():
+            open_id = await self.db.fetchval(
+                "SELECT id FROM offline_alarm WHERE edge_node = $1 AND cleared_at IS NULL", edge_node
+            )
+            if open_id is not None:
+                return False
+            await self.db.execute(
+                "INSERT INTO offline_alarm (edge_node, raised_at, reason) VALUES ($1, $2, $3)",
+                edge_node,
+                datetime.fromtimestamp(at, UTC),
+                reason,
+            )
+        return True
+
+    async def clear_offline(self, edge_node: str, at: float) -> bool:
+        done = await self.db.execute(
+            "UPDATE offline_alarm SET cleared_at = $2 WHERE edge_node = $1 AND cleared_at IS NULL",
+            edge_node,
+            datetime.fromtimestamp(at, UTC),
+        )
+        return done != "UPDATE 0"
+
+    async def offline_alarms(self, active_only: bool = False, limit: int = 1000) -> list[asyncpg.Record]:
+        where = "WHERE cleared_at IS NULL" if active_only else ""
+        return await self.db.fetch(
+            f"SELECT id, edge_node, raised_at, cleared_at, reason FROM offline_alarm {where} ORDER BY id DESC LIMIT $1",
+            limit,
+        )
+
+
+def layout_names(rows: Iterable[asyncpg.Record]) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
+    return {r["id"]: (tuple(r["numeric_names"]), tuple(r["text_names"])) for r in rows}

@@ -1,0 +1,62 @@
+"""The record store on a real PostgreSQL: a replayed record is stored once, months get their
+partition, the off-line alarm opens once and closes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aggregator.records import Record
+from aggregator.store import RecordStore
+
+T0_MS = 1_767_225_590_000  # 2025-12-31 23:59:50 UTC: a batch that crosses into a new month
+
+
+def record(device: str, ts_ms: int, voltage: float | None, node: str = "gw1") -> Record:
+    return Record(node, device, ts_ms, ("string.voltage", "cell.voltage/1"), (voltage, 12.5), ("string.state",), ("FLOAT",))
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_a_replayed_record_is_stored_once_across_a_month_boundary(postgres) -> None:
+    async def scenario():
+        store = await RecordStore.open(postgres.dsn)
+        try:
+            first = [record("UPS-A:A1", T0_MS + i * 5_000, 500.0 + i) for i in range(4)]  # 2 in Dec, 2 in Jan
+            assert await store.store(first) == 4
+            replay = [*first[1:], record("UPS-A:A1", T0_MS + 20_000, None)]
+            assert await store.store(replay) == 1  # three were stored already
+        finally:
+            await store.close()
+        # a second connection (a restarted aggregator) reuses the layout and partitions
+        again = await RecordStore.open(postgres.dsn)
+        try:
+            assert await again.store(first) == 0
+        finally:
+            await again.close()
+
+    run(scenario())
+    rows = postgres.psql(
+        "SELECT extract(epoch FROM ts)::bigint, nums[1] FROM record WHERE edge_node = 'gw1' ORDER BY ts"
+    ).split()
+    assert rows == ["1767225590|500", "1767225595|501", "1767225600|502", "1767225605|503", "1767225610|"]
+    partitions = postgres.psql("SELECT relname FROM pg_class WHERE relname LIKE 'record_2%' AND relkind = 'r' ORDER BY 1").split()
+    assert partitions == ["record_2025_12", "record_2026_01"]
+    assert postgres.psql("SELECT count(*) FROM metric_layout").strip() == "1"
+
+
+def test_the_offline_alarm_opens_once_and_clears(postgres) -> None:
+    async def scenario():
+        store = await RecordStore.open(postgres.dsn)
+        try:
+            assert await store.raise_offline("gw9", 1000.0, "NDEATH") is True
+            assert await store.raise_offline("gw9", 1001.0, "silent") is False
+            assert [r["edge_node"] for r in await store.offline_alarms(active_only=True)] == ["gw9"]
+            assert await store.clear_offline("gw9", 1010.0) is True
+            assert await store.clear_offline("gw9", 1011.0) is False
+            assert await store.offline_alarms(active_only=True) == []
+        finally:
+            await store.close()
+
+    run(scenario())
