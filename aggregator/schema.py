@@ -41,6 +41,13 @@ STATEMENTS = (
         cleared_at timestamptz,
         reason text NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS gateway_alarm_event (
+        edge_node text NOT NULL,
+        alarm_id bigint NOT NULL,          -- the gateway's own alarm number
+        event text NOT NULL,               -- raised, cleared, acknowledged, closed
+        body jsonb NOT NULL,               -- the event/alarm object as the gateway sent it
+        PRIMARY KEY (edge_node, alarm_id, event)
+    )""",
     "CREATE INDEX IF NOT EXISTS offline_alarm_open ON offline_alarm (edge_node) WHERE cleared_at IS NULL",
 )
 

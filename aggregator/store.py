@@ -7,6 +7,7 @@ holds it once. It answers how many rows were new, so the caller can tell replays
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -91,6 +92,28 @@ class RecordStore:
             )
             self._layouts[key] = found
         return found
+
+    async def store_alarm_events(self, events: Sequence[tuple[str, dict]]) -> None:
+        """The gateways' alarm events, each (edge node, alarm number, event) once."""
+        rows = [
+            (node, int(e["alarm_id"]), str(e.get("event", "")), json.dumps(e))
+            for node, e in events
+            if isinstance(e.get("alarm_id"), int)
+        ]
+        if rows:
+            await self.db.executemany(
+                "INSERT INTO gateway_alarm_event (edge_node, alarm_id, event, body) VALUES ($1, $2, $3, $4::jsonb) "
+                "ON CONFLICT DO NOTHING",
+                rows,
+            )
+
+    async def gateway_alarms(self) -> list[dict]:
+        """The latest event of every gateway alarm (the acknowledgement does not end it)."""
+        rows = await self.db.fetch(
+            "SELECT DISTINCT ON (edge_node, alarm_id) edge_node, body FROM gateway_alarm_event "
+            "ORDER BY edge_node, alarm_id, CASE event WHEN 'raised' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END DESC"
+        )
+        return [{"edge_node": r["edge_node"], **json.loads(r["body"])} for r in rows]
 
     # -- the off-line alarm -----------------------------------------------------------------
 

@@ -12,7 +12,9 @@ T0_MS = 1_767_225_590_000  # 2025-12-31 23:59:50 UTC: a batch that crosses into 
 
 
 def record(device: str, ts_ms: int, voltage: float | None, node: str = "gw1") -> Record:
-    return Record(node, device, ts_ms, ("string.voltage", "cell.voltage/1"), (voltage, 12.5), ("string.state",), ("FLOAT",))
+    return Record(
+        node, device, ts_ms, ("string.voltage", "cell.voltage/1"), (voltage, 12.5), ("string.state",), ("FLOAT",)
+    )
 
 
 def run(coro):
@@ -41,7 +43,9 @@ def test_a_replayed_record_is_stored_once_across_a_month_boundary(postgres) -> N
         "SELECT extract(epoch FROM ts)::bigint, nums[1] FROM record WHERE edge_node = 'gw1' ORDER BY ts"
     ).split()
     assert rows == ["1767225590|500", "1767225595|501", "1767225600|502", "1767225605|503", "1767225610|"]
-    partitions = postgres.psql("SELECT relname FROM pg_class WHERE relname LIKE 'record_2%' AND relkind = 'r' ORDER BY 1").split()
+    partitions = postgres.psql(
+        "SELECT relname FROM pg_class WHERE relname LIKE 'record_2%' AND relkind = 'r' ORDER BY 1"
+    ).split()
     assert partitions == ["record_2025_12", "record_2026_01"]
     assert postgres.psql("SELECT count(*) FROM metric_layout").strip() == "1"
 

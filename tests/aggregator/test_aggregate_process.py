@@ -1,0 +1,179 @@
+"""A real `btms aggregate` with a real Mosquitto and PostgreSQL, fed by an edge node that speaks
+Sparkplug B with the gateway's codec: replays stored once and in order, a seq gap asks for a
+rebirth, NDEATH raises the off-line alarm and the next birth clears it; the API and /metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
+from protocols.uplink.topics import MessageType, Topic
+from tests.support import REPO, free_port, wait_for
+
+GROUP, NODE, DEVICE = "btms", "gw7", "UPS-A:A1"
+T0_MS = 1_767_000_000_000
+
+
+class EdgeNode:
+    """A minimal Sparkplug edge node: births, data with seq, and it hears its NCMDs."""
+
+    def __init__(self, port: int) -> None:
+        self.commands: queue.SimpleQueue = queue.SimpleQueue()
+        self.seq = 0
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="edge-gw7")
+        self.client.on_message = lambda c, u, m: self.commands.put(decode(m.payload))
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(str(Topic(GROUP, MessageType.NCMD, NODE)), qos=1)
+        self.client.loop_start()
+
+    def publish(self, kind: MessageType, metrics: tuple[Metric, ...], device: str | None = None, seq=None) -> None:
+        if kind is MessageType.NBIRTH:
+            self.seq = 0
+        topic = Topic(GROUP, kind, NODE, device)
+        payload = Payload(int(time.time() * 1000), metrics, None if kind is MessageType.NDEATH else self.seq)
+        self.client.publish(str(topic), encode(payload), qos=1).wait_for_publish(5)
+        self.seq = (self.seq + 1) % 256
+
+    def birth(self, bdseq: int) -> None:
+        self.publish(MessageType.NBIRTH, (Metric("bdSeq", DataType.UINT64, bdseq),))
+        self.publish(MessageType.DBIRTH, (Metric("string.voltage", DataType.DOUBLE, None, T0_MS),), DEVICE)
+
+    def data(self, i: int, historical: bool = False) -> None:
+        metrics = (
+            Metric("string.voltage", DataType.DOUBLE, 500.0 + i, T0_MS + i * 1000, is_historical=historical),
+            Metric("string.state", DataType.STRING, "FLOAT", T0_MS + i * 1000, is_historical=historical),
+            Metric("cell.voltage/1", DataType.DOUBLE, 12.5, T0_MS + i * 1000, is_historical=historical),
+        )
+        self.publish(MessageType.DDATA, metrics, DEVICE)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def get(url: str, token: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.integration
+def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offline(tmp_path, postgres, broker) -> None:
+    web_port = free_port()
+    config = tmp_path / "aggregator.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "aggregator": {
+                    "host_id": "agg1",
+                    "group_id": GROUP,
+                    "admin_port": free_port(),
+                    "offline_after_s": 30,
+                    "storage": str(tmp_path / "agg"),
+                },
+                "broker": {"host": "127.0.0.1", "port": broker},
+                "postgres": {"dsn": postgres.dsn},
+                "web": {"port": web_port, "metrics_cells": True},
+            }
+        )
+    )
+    cli = [sys.executable, "-m", "btms.cli"]
+    token = subprocess.run(
+        [*cli, "token", "create", "t", "--aggregator", str(config)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    out = tmp_path / "aggregate.out"
+    with open(out, "w") as o:
+        process = subprocess.Popen(
+            [*cli, "aggregate", "--config", str(config)],
+            cwd=REPO,
+            stdout=o,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+    edge = None
+    try:
+        wait_for(
+            lambda: "serving on" in out.read_text() or process.poll() is not None,
+            timeout=60,
+            what="the aggregator to serve",
+        )
+        assert process.poll() is None, out.read_text()
+        edge = EdgeNode(broker)
+        edge.birth(bdseq=3)
+        for i in range(10):
+            edge.data(i)
+        for i in range(5, 10):  # the outbox replays what the broker acknowledged while the host was away
+            edge.data(i, historical=True)
+
+        def stored() -> list[str]:
+            return postgres.psql(
+                f"SELECT (extract(epoch FROM ts) * 1000)::bigint - {T0_MS}, nums[1] FROM record "
+                f"WHERE edge_node = '{NODE}' AND device = '{DEVICE}' ORDER BY ts"
+            ).split()
+
+        wait_for(lambda: len(stored()) >= 10, timeout=20, what="ten records stored")
+        assert stored() == [f"{i * 1000}|{500 + i}" for i in range(10)]
+
+        edge.seq += 3  # three messages lost: the host asks for a rebirth
+        edge.data(10)
+        command = edge.commands.get(timeout=10)
+        assert [(m.name, m.value) for m in command.metrics] == [("Node Control/Rebirth", True)]
+
+        url = f"http://127.0.0.1:{web_port}"
+        site = json.loads(get(url + "/api/v1/site", token)[1])
+        assert site["gateways"][0]["id"] == NODE and site["gateways"][0]["online"] is True
+        assert get(url + "/api/v1/site", "wrong")[0] == 401
+
+        def scraped() -> dict:
+            status, text = get(url + "/metrics", token)
+            assert status == 200
+            families = {f.name: f for f in text_string_to_metric_families(text)}
+            voltage = families.get("btms_string_voltage_volts")
+            return families if voltage and [s.value for s in voltage.samples] == [510.0] else {}
+
+        families = wait_for(scraped, timeout=10, what="/metrics to show the newest string voltage")
+        assert [s.value for s in families["btms_gateway_online"].samples] == [1.0]
+        assert [s.labels for s in families["btms_cell_voltage_volts"].samples] == [
+            {"gateway": NODE, "ups": "UPS-A", "string": "A1", "cell": "1"}
+        ]
+
+        edge.publish(MessageType.NDEATH, (Metric("bdSeq", DataType.UINT64, 3),))
+
+        def offline_alarm():
+            alarms = json.loads(get(url + "/api/v1/alarms", token)[1])["alarms"]
+            return [a for a in alarms if a["kind"] == "gateway_offline"]
+
+        raised = wait_for(lambda: [a for a in offline_alarm() if a["active"]], timeout=10, what="the off-line alarm")
+        assert raised[0]["gateway"] == NODE
+        assert json.loads(get(url + "/api/v1/site", token)[1])["gateways"][0]["online"] is False
+        edge.birth(bdseq=4)
+        wait_for(
+            lambda: offline_alarm() and not any(a["active"] for a in offline_alarm()),
+            timeout=10,
+            what="the off-line alarm to clear",
+        )
+    finally:
+        if edge is not None:
+            edge.stop()
+        process.terminate()
+        process.wait(30)
+    assert postgres.psql(f"SELECT count(*) FROM record WHERE edge_node = '{NODE}'").strip() == "11"
