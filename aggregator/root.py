@@ -9,8 +9,12 @@ for one, see edge_node.py).
 
 from __future__ import annotations
 
+import os
+
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
 
+from actors.messages.down import Heartbeat
+from actors.messages.up import HeartbeatAnswer
 from aggregator.gateway_proxy import GatewayProxy
 from aggregator.messages import (
     AggregatorFailed,
@@ -91,6 +95,10 @@ class Aggregator(ActorTypeDispatcher):
             InitProxy(edge_node, self.config, self.children["store"], self.children.get("web"), self.children["mqtt"]),
         )
         return proxy
+
+    def receiveMsg_Heartbeat(self, message: Heartbeat, sender):
+        """The main program's probe (actors/runtime/tree_monitor.py): the tree still runs."""
+        self.send(sender, HeartbeatAnswer(message.sequence, "aggregator", os.getpid(), os.getppid()))
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
         self.exiting = True  # the system stops: its children exit with it, none is re-created

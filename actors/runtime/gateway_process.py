@@ -66,7 +66,7 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
     try:
         create_storage(storage)
         prepare_process(storage / "log")  # before any Thespian call, even one to a stale system
-        _take_lock(lock, topology.gateway.admin_port)
+        take_storage_lock(lock, topology.gateway.admin_port)
         check_storage(storage)
         free_admin_port(topology.gateway.admin_port)
         return _serve(topology, label, stop, notifier, out)
@@ -84,18 +84,19 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
             lock.release()
 
 
-def _take_lock(lock: GatewayLock, admin_port: int) -> None:
-    """Refuse if a gateway runs on this storage; end the leftovers of one that died."""
+def take_storage_lock(lock: GatewayLock, admin_port: int, program: str = "gateway") -> None:
+    """Refuse if a `program` (gateway or aggregator) runs on this storage; end the leftovers of
+    one that died."""
     if lock.try_acquire():
         return
     running = lock.holder_running()
     if running is not None:
-        raise CannotStart(f"a gateway is already running on storage {lock.path.parent} (pid {running}, {lock.path})")
-    if pids_listening_on(admin_port) & lock.tree_pids():  # our dead gateway's admin: let it stop cleanly
+        raise CannotStart(f"a {program} is already running on storage {lock.path.parent} (pid {running}, {lock.path})")
+    if pids_listening_on(admin_port) & lock.tree_pids():  # our dead tree's admin: let it stop cleanly
         shut_down_system_on(admin_port)
     left = lock.end_tree()
     if left or not lock.try_acquire():
-        raise CannotStart(f"{lock.path} is still held by processes {sorted(left)} of a gateway that died")
+        raise CannotStart(f"{lock.path} is still held by processes {sorted(left)} of a {program} that died")
 
 
 def _serve(topology, label: str, stop: threading.Event, notifier: ServiceNotifier, out: TextIO) -> int:
@@ -128,10 +129,10 @@ def _serve(topology, label: str, stop: threading.Event, notifier: ServiceNotifie
 
 def _start_tree(asys, topology, monitor: TreeMonitor) -> None:
     """The watchdog, then the gateway, which builds the tree; returns once every service answered."""
+    from actors.base.watchdog import Watchdog
     from actors.messages.down import InitGateway, StartWatchdog
     from actors.messages.up import GatewayReady
     from actors.site.gateway import Gateway
-    from actors.site.watchdog import Watchdog
 
     watchdog = asys.createActor(Watchdog)
     asys.tell(watchdog, StartWatchdog(WATCHDOG_TIMEOUT_S))

@@ -4,23 +4,20 @@ rebirth, NDEATH raises the off-line alarm and the next birth clears it; the API 
 
 from __future__ import annotations
 
-import json
 import os
 import queue
-import subprocess
-import sys
+import signal
 import time
-import urllib.error
-import urllib.request
 
 import paho.mqtt.client as mqtt
 import pytest
-import yaml
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
 from protocols.uplink.topics import MessageType, Topic
-from tests.support import REPO, free_port, wait_for
+from tests.aggregator_process import AggregatorProcess, write_aggregator_config
+from tests.gateway_process import alive
+from tests.support import wait_for
 
 GROUP, NODE, DEVICE = "btms", "gw7", "UPS-A:A1"
 T0_MS = 1_767_000_000_000
@@ -63,60 +60,23 @@ class EdgeNode:
         self.client.disconnect()
 
 
-def get(url: str, token: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+@pytest.fixture
+def aggregator(tmp_path, postgres, broker):
+    config = write_aggregator_config(tmp_path, {"host": "127.0.0.1", "port": broker}, postgres.dsn)
+    process = AggregatorProcess.start(config)
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+        process.wait_serving()
+        yield process
+    finally:
+        process.end()
 
 
 @pytest.mark.integration
-def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offline(tmp_path, postgres, broker) -> None:
-    web_port = free_port()
-    config = tmp_path / "aggregator.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "aggregator": {
-                    "host_id": "agg1",
-                    "group_id": GROUP,
-                    "admin_port": free_port(),
-                    "offline_after_s": 30,
-                    "storage": str(tmp_path / "agg"),
-                },
-                "broker": {"host": "127.0.0.1", "port": broker},
-                "postgres": {"dsn": postgres.dsn},
-                "web": {"port": web_port, "metrics_cells": True},
-            }
-        )
-    )
-    cli = [sys.executable, "-m", "btms.cli"]
-    token = subprocess.run(
-        [*cli, "token", "create", "t", "--aggregator", str(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    out = tmp_path / "aggregate.out"
-    with open(out, "w") as o:
-        process = subprocess.Popen(
-            [*cli, "aggregate", "--config", str(config)],
-            cwd=REPO,
-            stdout=o,
-            stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
-        )
+def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offline(
+    aggregator, postgres, broker
+) -> None:
     edge = None
     try:
-        wait_for(
-            lambda: "serving on" in out.read_text() or process.poll() is not None,
-            timeout=60,
-            what="the aggregator to serve",
-        )
-        assert process.poll() is None, out.read_text()
         edge = EdgeNode(broker)
         edge.birth(bdseq=3)
         for i in range(10):
@@ -138,13 +98,12 @@ def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offl
         command = edge.commands.get(timeout=10)
         assert [(m.name, m.value) for m in command.metrics] == [("Node Control/Rebirth", True)]
 
-        url = f"http://127.0.0.1:{web_port}"
-        site = json.loads(get(url + "/api/v1/site", token)[1])
+        site = aggregator.get_json("/api/v1/site")
         assert site["gateways"][0]["id"] == NODE and site["gateways"][0]["online"] is True
-        assert get(url + "/api/v1/site", "wrong")[0] == 401
+        assert aggregator.get("/api/v1/site", "wrong")[0] == 401
 
         def scraped() -> dict:
-            status, text = get(url + "/metrics", token)
+            status, text = aggregator.get("/metrics")
             assert status == 200
             families = {f.name: f for f in text_string_to_metric_families(text)}
             voltage = families.get("btms_string_voltage_volts")
@@ -159,12 +118,12 @@ def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offl
         edge.publish(MessageType.NDEATH, (Metric("bdSeq", DataType.UINT64, 3),))
 
         def offline_alarm():
-            alarms = json.loads(get(url + "/api/v1/alarms", token)[1])["alarms"]
+            alarms = aggregator.get_json("/api/v1/alarms")["alarms"]
             return [a for a in alarms if a["kind"] == "gateway_offline"]
 
         raised = wait_for(lambda: [a for a in offline_alarm() if a["active"]], timeout=10, what="the off-line alarm")
         assert raised[0]["gateway"] == NODE
-        assert json.loads(get(url + "/api/v1/site", token)[1])["gateways"][0]["online"] is False
+        assert aggregator.get_json("/api/v1/site")["gateways"][0]["online"] is False
         edge.birth(bdseq=4)
         wait_for(
             lambda: offline_alarm() and not any(a["active"] for a in offline_alarm()),
@@ -174,6 +133,33 @@ def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offl
     finally:
         if edge is not None:
             edge.stop()
-        process.terminate()
-        process.wait(30)
+        aggregator.stop()
     assert postgres.psql(f"SELECT count(*) FROM record WHERE edge_node = '{NODE}'").strip() == "11"
+
+
+@pytest.mark.integration
+def test_a_killed_aggregator_takes_its_actors_with_it_and_the_next_start_replaces_a_stale_tree(
+    aggregator, tmp_path
+) -> None:
+    pids = aggregator.actor_pids()
+    assert len(pids) >= 5  # admin, logger, watchdog, aggregator, store, web, subscriber
+    os.kill(aggregator.process.pid, signal.SIGKILL)
+    aggregator.process.wait(5)
+    wait_for(lambda: not alive(pids), timeout=6, what="the dead man's switch to stop every actor")
+
+    again = AggregatorProcess.start(aggregator.config, name="again")
+    again.wait_serving()
+    stale = again.actor_pids()
+    os.kill(again.admin_pid(), signal.SIGSTOP)  # the watchdog's shutdown request now goes nowhere
+    os.kill(again.process.pid, signal.SIGKILL)
+    again.process.wait(5)
+    third = AggregatorProcess.start(aggregator.config, name="third")
+    try:
+        assert alive(stale)  # the stale tree: nobody to stop it but the next start
+        wait_for(lambda: not alive(stale), timeout=15, what="the stale tree to be ended")
+        third.wait_serving()
+        assert not (third.actor_pids() & stale)
+    finally:
+        third.end()
+        for pid in alive(stale):
+            os.kill(pid, signal.SIGKILL)
