@@ -31,7 +31,7 @@ def run_aggregator(config_path: str, out: TextIO = sys.stdout, err: TextIO = sys
         return 1
     from actors.runtime.errors import CannotStart
     from actors.runtime.gateway_lock import GatewayLock
-    from actors.runtime.gateway_process import take_storage_lock
+    from actors.runtime.lock_taking import take_storage_lock
     from actors.runtime.system import free_admin_port, prepare_process
 
     stop = threading.Event()
