@@ -27,7 +27,7 @@ def to_time(ts_ms: int) -> datetime:
 
 
 class RecordStore:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: asyncpg.Connection | asyncpg.Pool) -> None:
         self.db = connection
         self._layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
         self._months: set[tuple[int, int]] = set()
@@ -40,6 +40,13 @@ class RecordStore:
             for statement in STATEMENTS:
                 await connection.execute(statement)
         return cls(connection)
+
+    @classmethod
+    async def reader(cls, dsn: str, password: str | None = None, timeout_s: float = 10.0) -> RecordStore:
+        """For reading only (the web): a pool of two, which replaces a connection PostgreSQL
+        dropped (a restart), where a single connection would stay broken."""
+        pool = await asyncpg.create_pool(dsn, password=password, timeout=timeout_s, min_size=1, max_size=2)
+        return cls(pool)
 
     async def close(self) -> None:
         await self.db.close()

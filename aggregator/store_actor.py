@@ -4,7 +4,7 @@ Records arrive from every GatewayProxy; the actor's event loop writes whatever h
 one transaction (a batch grows by itself when PostgreSQL is slower than the gateways), then
 tells the Subscriber which MQTT messages are now stored, so it acknowledges them to the broker:
 a message the aggregator did not store is delivered again after a crash. While PostgreSQL is
-unreachable the batch waits and is retried; nothing is acknowledged meanwhile.
+unreachable the batch waits and is retried on a new connection; nothing is acknowledged meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from observability.log import get_logger
 
 RETRY_S = 1.0
 MAX_BATCH = 2_000  # records per transaction
+# What a lost or refused PostgreSQL connection raises (asyncpg's InterfaceError: a closed connection).
+CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class StoreActor(ProtocolActor):
@@ -28,27 +30,28 @@ class StoreActor(ProtocolActor):
         self.log = get_logger("btms.aggregator.store")
         self.queue: asyncio.Queue | None = None
         self.started = False
+        self.store: RecordStore | None = None
 
     def receiveMsg_InitService(self, message: InitService, sender):
         if self.started:
             return self.watch()
         self.started = True
-        self.gateway = sender
-        config = message.config
+        self.gateway = sender  # ProtocolActor sends ServiceUp/ServiceDown here: the Aggregator
+        self.dsn, self.password = message.config.postgres_dsn, message.config.postgres_password
 
         async def main() -> None:
             self.queue = asyncio.Queue()
             try:
-                store = await RecordStore.open(config.postgres_dsn, config.postgres_password)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                self.post_command(ServiceDown("store", f"PostgreSQL {_where(config.postgres_dsn)}: {error}"))
+                self.store = await self._open()
+            except CONNECTION_ERRORS as error:
+                self.post_command(ServiceDown("store", f"PostgreSQL {_where(self.dsn)}: {error}"))
                 return
-            self.post_command(ServiceUp("store", _where(config.postgres_dsn)))
+            self.post_command(ServiceUp("store", _where(self.dsn)))
             try:
-                await self._write_forever(store)
+                await self._write_forever()
             finally:
-                await self._drain(store)
-                await store.close()
+                await self._drain()
+                await self._drop()
 
         self.start_loop(main)
         return self.watch()
@@ -65,15 +68,27 @@ class StoreActor(ProtocolActor):
         if self.queue is not None:
             self.in_loop(self.queue.put_nowait, item)
 
-    async def _write_forever(self, store: RecordStore) -> None:
+    async def _open(self) -> RecordStore:
+        return await RecordStore.open(self.dsn, self.password)
+
+    async def _drop(self) -> None:
+        """Close the connection (a broken one too); the next write opens a new one."""
+        store, self.store = self.store, None
+        if store is not None:
+            try:
+                await asyncio.wait_for(store.close(), 5)
+            except (*CONNECTION_ERRORS, RuntimeError):
+                store.db.terminate()
+
+    async def _write_forever(self) -> None:
         assert self.queue is not None
         while True:
             batch = [await self.queue.get()]
             while not self.queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(self.queue.get_nowait())
-            await self._write(store, batch)
+            await self._write(batch)
 
-    async def _drain(self, store: RecordStore) -> None:
+    async def _drain(self) -> None:
         """On stop: what has queued is written before the connection closes."""
         if self.queue is None or self.queue.empty():
             return
@@ -81,28 +96,25 @@ class StoreActor(ProtocolActor):
         while not self.queue.empty():
             batch.append(self.queue.get_nowait())
         try:
-            await asyncio.wait_for(self._write(store, batch, retry=False), 10)
-        except (TimeoutError, asyncpg.PostgresError, OSError) as error:
+            await asyncio.wait_for(self._write(batch, retry=False), 10)
+        except CONNECTION_ERRORS as error:
             self.log.warning("records not stored at stop; the broker delivers them again", reason=str(error))
 
-    async def _write(self, store: RecordStore, batch: list, retry: bool = True) -> None:
-        records = [r for item in batch if isinstance(item, StoreRecords) for r in item.records]
-        events = [e for item in batch if isinstance(item, StoreRecords) for e in item.alarm_events]
+    async def _write(self, batch: list, retry: bool = True) -> None:
+        """Write the batch in one go; while PostgreSQL is away (a broken connection, a restart)
+        reconnect every RETRY_S and write it again: inserts are idempotent."""
         while True:
             try:
-                await store.store(records)
-                await store.store_alarm_events(events)
-                for item in batch:
-                    if isinstance(item, OfflineAlarm):
-                        if item.reason is None:
-                            await store.clear_offline(item.edge_node, item.at)
-                        else:
-                            await store.raise_offline(item.edge_node, item.at, item.reason)
+                if self.store is None:
+                    self.store = await self._open()
+                    self.log.info("PostgreSQL connected", where=_where(self.dsn))
+                await _write_once(self.store, batch)
                 break
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except CONNECTION_ERRORS as error:
                 if not retry:
                     raise
-                self.log.warning("PostgreSQL write failed; retrying", reason=str(error), records=len(records))
+                self.log.warning("PostgreSQL write failed; reconnecting", reason=str(error), items=len(batch))
+                await self._drop()
                 await asyncio.sleep(RETRY_S)
         by_reply: list = []  # (address, mids): an ActorAddress is not hashable
         for item in batch:
@@ -114,6 +126,17 @@ class StoreActor(ProtocolActor):
                     found[1].extend(item.mids)
         for reply_to, mids in by_reply:
             self.post_command(SendTo(reply_to, Handled(tuple(mids))))
+
+
+async def _write_once(store: RecordStore, batch: list) -> None:
+    await store.store([r for item in batch if isinstance(item, StoreRecords) for r in item.records])
+    await store.store_alarm_events([e for item in batch if isinstance(item, StoreRecords) for e in item.alarm_events])
+    for item in batch:
+        if isinstance(item, OfflineAlarm):
+            if item.reason is None:
+                await store.clear_offline(item.edge_node, item.at)
+            else:
+                await store.raise_offline(item.edge_node, item.at, item.reason)
 
 
 def _where(dsn: str) -> str:

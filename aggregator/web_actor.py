@@ -37,7 +37,7 @@ class AggregatorWeb(ProtocolActor):
 
         async def main() -> None:
             try:
-                reader = await RecordStore.open(config.postgres_dsn, config.postgres_password)
+                reader = await RecordStore.reader(config.postgres_dsn, config.postgres_password)
             except (OSError, asyncpg.PostgresError, TimeoutError) as error:
                 self.post_command(ServiceDown("web", f"PostgreSQL: {error}"))
                 return

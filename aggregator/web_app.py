@@ -7,6 +7,7 @@ tokens is throttled as on a gateway (web/auth_throttle.py).
 
 from __future__ import annotations
 
+import asyncpg
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 from quart import Quart, Response, jsonify, request
@@ -91,7 +92,14 @@ def create_aggregator_app(
         active_only = request.args.get("active") == "1"
         rows = []
         if reader is not None:
-            for r in await reader.offline_alarms(active_only=active_only):
+            try:
+                offline, gateway_alarms = (
+                    await reader.offline_alarms(active_only=active_only),
+                    await reader.gateway_alarms(),
+                )
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                return json_error(503, f"PostgreSQL is unreachable: {type(error).__name__}")
+            for r in offline:
                 rows.append(
                     {
                         "gateway": r["edge_node"],
@@ -104,7 +112,7 @@ def create_aggregator_app(
                         "detail": r["reason"],
                     }
                 )
-            for a in await reader.gateway_alarms():
+            for a in gateway_alarms:
                 active = a.get("event") not in ("cleared", "closed") and a.get("to_time") is None
                 if active_only and not active:
                     continue

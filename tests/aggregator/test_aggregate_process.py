@@ -60,6 +60,14 @@ class EdgeNode:
         self.client.disconnect()
 
 
+def stored_records(postgres) -> list[str]:
+    """The edge node's stored records, oldest first: milliseconds after T0|the string voltage."""
+    return postgres.psql(
+        f"SELECT (extract(epoch FROM ts) * 1000)::bigint - {T0_MS}, nums[1] FROM record "
+        f"WHERE edge_node = '{NODE}' AND device = '{DEVICE}' ORDER BY ts"
+    ).split()
+
+
 @pytest.fixture
 def aggregator(tmp_path, postgres, broker):
     config = write_aggregator_config(tmp_path, {"host": "127.0.0.1", "port": broker}, postgres.dsn)
@@ -84,14 +92,8 @@ def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offl
         for i in range(5, 10):  # the outbox replays what the broker acknowledged while the host was away
             edge.data(i, historical=True)
 
-        def stored() -> list[str]:
-            return postgres.psql(
-                f"SELECT (extract(epoch FROM ts) * 1000)::bigint - {T0_MS}, nums[1] FROM record "
-                f"WHERE edge_node = '{NODE}' AND device = '{DEVICE}' ORDER BY ts"
-            ).split()
-
-        wait_for(lambda: len(stored()) >= 10, timeout=20, what="ten records stored")
-        assert stored() == [f"{i * 1000}|{500 + i}" for i in range(10)]
+        wait_for(lambda: len(stored_records(postgres)) >= 10, timeout=20, what="ten records stored")
+        assert stored_records(postgres) == [f"{i * 1000}|{500 + i}" for i in range(10)]
 
         edge.seq += 3  # three messages lost: the host asks for a rebirth
         edge.data(10)
@@ -135,6 +137,7 @@ def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offl
             edge.stop()
         aggregator.stop()
     assert postgres.psql(f"SELECT count(*) FROM record WHERE edge_node = '{NODE}'").strip() == "11"
+    postgres.psql("TRUNCATE record, offline_alarm, gateway_alarm_event")  # the next test starts empty
 
 
 @pytest.mark.integration
@@ -163,3 +166,27 @@ def test_a_killed_aggregator_takes_its_actors_with_it_and_the_next_start_replace
         third.end()
         for pid in alive(stale):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.integration
+def test_the_store_reconnects_when_postgresql_restarts_and_loses_nothing(aggregator, postgres, broker) -> None:
+    """Records that arrive while PostgreSQL restarts wait, unacknowledged, and are stored once it is back."""
+    log = aggregator.config.parent / "agg" / "log" / "gateway.jsonl"
+    edge = EdgeNode(broker)
+    try:
+        edge.birth(bdseq=1)
+        for i in range(5):
+            edge.data(i)
+        wait_for(lambda: len(stored_records(postgres)) == 5, timeout=20, what="five records stored")
+        postgres.stop()
+        try:
+            for i in range(5, 10):
+                edge.data(i)
+            wait_for(lambda: "PostgreSQL write failed" in log.read_text(), timeout=20, what="a failed write")
+        finally:
+            postgres.start()
+        wait_for(lambda: len(stored_records(postgres)) >= 10, timeout=20, what="the records kept while it was away")
+        assert stored_records(postgres) == [f"{i * 1000}|{500 + i}" for i in range(10)]
+        assert aggregator.get("/api/v1/alarms")[0] == 200  # the web's reader is back too
+    finally:
+        edge.stop()
