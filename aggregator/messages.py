@@ -75,7 +75,7 @@ class Received:
 
     topic: str
     payload: bytes
-    mid: int  # acknowledged to the broker once handled (stored, for data)
+    mid: int  # the message's ack token (aggregator/ack_order.py), 0 for QoS 0; acknowledged once handled
     received_at: float
 
 

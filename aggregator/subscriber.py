@@ -5,7 +5,8 @@ publishes its STATE `{"online": true}` retained, with the same STATE `online: fa
 connection's last will (Sparkplug 3.0), so the gateways hold their live data until a host
 listens. The session is persistent (clean session off, the host id as client id): while the
 aggregator is away the broker keeps its QoS 1 messages. Messages are acknowledged by hand,
-once stored (Handled from the Store): a message the aggregator never stored comes again.
+once stored (Handled from the Store), in the order they arrived (aggregator/ack_order.py): a
+message the aggregator never stored comes again.
 
 Each message goes, undecoded, to its edge node's GatewayProxy; messages of a node that has
 none yet wait here until the Aggregator created it.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 
 from actors.base.protocol_actor import ProtocolActor
+from aggregator.ack_order import AckOrder
 from aggregator.config import AggregatorConfig
 from aggregator.messages import Handled, InitService, NeedProxy, ProxyFor, Publish, Received, ServiceUp
 from observability.log import get_logger
@@ -46,6 +48,7 @@ class MqttSubscriber(ProtocolActor):
         self.proxies: dict = {}
         self.waiting: dict[str, list[_Incoming]] = {}
         self.root = None
+        self.acks = AckOrder()
 
     def receiveMsg_InitService(self, message: InitService, sender):
         if self.client is not None:
@@ -116,11 +119,13 @@ class MqttSubscriber(ProtocolActor):
                 self.log.error("broker refused the connection", reason=message.code)
             else:
                 self.log.info("connected to the broker")
+                self.acks.connected()
                 self.send(self.root, ServiceUp("mqtt", "connected"))
         else:
             super().on_command(message)
 
     def _route(self, message: _Incoming) -> None:
+        message = _Incoming(message.topic, message.payload, self.acks.arrived(message.mid))
         parts = message.topic.split("/")
         if len(parts) < 4:
             self._ack((message.mid,))
@@ -150,9 +155,7 @@ class MqttSubscriber(ProtocolActor):
             self.client.publish(message.topic, message.payload, qos=0)
         return self.watch()
 
-    def _ack(self, mids: tuple[int, ...]) -> None:
-        if self.client is None:
-            return
-        for mid in mids:
-            if mid:
+    def _ack(self, tokens: tuple[int, ...]) -> None:
+        for mid in self.acks.handled(tokens):
+            if self.client is not None:
                 self.client.ack(mid, 1)
