@@ -14,7 +14,7 @@ messages the gateway publishes, a ServedSite keeps:
   per cell;
 - which strings changed since their server last rendered them: packing a string's 120 cells
   waits until a request comes (`take_unrendered`), so a gateway nobody polls does no such work;
-- the gateway status every protocol serves (`gateway_status`).
+- the gateway status every protocol serves (`gateway_status`), with the uplink's state.
 """
 
 from __future__ import annotations
@@ -66,6 +66,29 @@ class WentStale:
     upses: tuple[str, ...]
 
 
+class LinkState(Enum):
+    """The uplink to the aggregator (docs/uplink.md); its value is what every protocol serves."""
+
+    NOT_CONFIGURED = 0  # no services.uplink
+    DOWN = 1  # no connection to the broker, or the broker refused it
+    WAITING = 2  # connected, waiting for the primary host's STATE to say online
+    CONNECTED = 3  # born: records flow to the aggregator
+
+
+@dataclass(frozen=True)
+class UplinkLink:
+    """Uplink actor -> gateway -> subscribers: the link's state, sent when it changes and at most
+    once a second while the outbox's depth changes."""
+
+    state: LinkState
+    outbox_records: int
+    dropped_records: int  # dropped to keep the outbox within its size, since it was created
+    detail: str  # why the link is down, or where it is connected
+
+
+NO_UPLINK = UplinkLink(LinkState.NOT_CONFIGURED, 0, 0, "")
+
+
 @dataclass(frozen=True)
 class GatewayStatus:
     """What every protocol serves about the gateway itself."""
@@ -77,6 +100,7 @@ class GatewayStatus:
     string_count: int
     ups_count: int
     last_update: float  # UNIX seconds of the newest fresh string data (0: none yet)
+    uplink: UplinkLink = NO_UPLINK  # the link to the aggregator
 
 
 class ServedSite:
@@ -105,6 +129,8 @@ class ServedSite:
         self.alarms = ActiveAlarms()
         self.last_update = 0.0
         self._unrendered: set[str] = set()
+        configured = topology.services.uplink is not None
+        self.uplink = UplinkLink(LinkState.DOWN, 0, 0, "not reported yet") if configured else NO_UPLINK
 
     def now(self) -> float:
         return self.clock()
@@ -145,6 +171,13 @@ class ServedSite:
         if changed and string_id in self._string_alarms:
             self._string_alarms[string_id] = self._alarms_of(string_id)
         return changed
+
+    def apply_uplink(self, link: UplinkLink) -> bool:
+        """Take the uplink's state; False (ignored) when this site has no uplink configured."""
+        if self.uplink.state is LinkState.NOT_CONFIGURED:
+            return False
+        self.uplink = link
+        return True
 
     def _arrival(self, scan_timestamp: float) -> float:
         return scan_timestamp if self.age_from is AgeFrom.SCAN else self.clock()
@@ -203,6 +236,7 @@ class ServedSite:
             string_count=len(self._strings),
             ups_count=len(self._upses),
             last_update=self.last_update,
+            uplink=self.uplink,
         )
 
     # -- what a server has to render -------------------------------------------------------------

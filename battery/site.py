@@ -158,11 +158,37 @@ class SnmpConfig:
     v3_users: tuple[SnmpV3UserConfig, ...] = ()
 
 
+@secrets_masked("password")
+@dataclass(frozen=True)
+class UplinkConfig:
+    """The MQTT Sparkplug B link to the aggregator (docs/uplink.md); absent = no uplink."""
+
+    broker: str  # "host:port" of the MQTT broker
+    group_id: str  # Sparkplug group: the site the aggregator joins
+    edge_node_id: str | None = None  # None: the gateway id
+    primary_host_id: str | None = None  # set: publish nothing live until this host's STATE says online
+    tls_ca: str | None = None  # PEM path; set = TLS, and the broker's certificate is verified against it
+    tls_cert: str | None = None  # client certificate and key (PEM paths), with tls_ca
+    tls_key: str | None = None
+    username: str | None = None
+    password: str | None = None  # None: the secret "uplink.password" (btms secret set uplink.password)
+    data_period_s: float = 10.0  # string and UPS data: one record per string/UPS per period
+    # Cells are sent by exception: a cell value goes out when it moved this much (registry unit)
+    # since it was last sent; keys are registry keys of cell quantities.
+    deadbands: tuple[tuple[str, float], ...] = ()
+    outbox_max_mb: float = 64.0  # the outbox's size on disk; over it, oldest cell data goes first
+    keepalive_s: int = 30  # MQTT keep-alive: the broker declares the gateway dead after 1.5 x this
+
+    def edge_node(self, gateway_id: str) -> str:
+        return self.edge_node_id or gateway_id
+
+
 @dataclass(frozen=True)
 class ServicesConfig:
     web: WebConfig = field(default_factory=WebConfig)
     modbus: ModbusTcpConfig = field(default_factory=ModbusTcpConfig)
     snmp: SnmpConfig = field(default_factory=SnmpConfig)
+    uplink: UplinkConfig | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--aggregator", type=Path, help="an aggregator's configuration: its tokens, not a gateway's")
 
     from storage.notification_settings import SECRET_KEYS
+    from storage.secrets_file import UPLINK_PASSWORD
 
     secret = commands.add_parser("secret", help="credentials the gateway keeps in <storage>/secrets.json (mode 0600)")
     secret_commands = secret.add_subparsers(dest="secret_command", required=True)
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         ("clear", "remove a credential"),
     ):
         sub = secret_commands.add_parser(name, help=help_text)
-        sub.add_argument("name", choices=SECRET_KEYS)
+        sub.add_argument("name", choices=(*SECRET_KEYS, UPLINK_PASSWORD))
         sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
     listing = secret_commands.add_parser("list", help="names of the credentials that are set")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
@@ -281,7 +282,7 @@ def _secret(args) -> int:
     import getpass
 
     from storage.notification_store import NotificationStore
-    from storage.secrets_file import SecretsFileError, read_secrets, secrets_path
+    from storage.secrets_file import UPLINK_PASSWORD, SecretsFileError, read_secrets, secrets_path, update_secrets
     from storage.settings_db import settings_path
 
     topology = _load_or_report(args.topology)
@@ -309,6 +310,9 @@ def _secret(args) -> int:
             return 2
 
     async def store() -> None:
+        if args.name == UPLINK_PASSWORD:
+            await asyncio.to_thread(update_secrets, secrets_path(storage), {args.name: value})
+            return
         notification_store = await NotificationStore.open(settings_path(storage))
         try:
             await notification_store.set_secret(args.name, value)

@@ -24,6 +24,10 @@ from pathlib import Path
 import structlog
 
 SECRETS_FILE = "secrets.json"
+# The uplink's MQTT password (services.uplink.password may leave it out of topology.yaml). Only
+# here: unlike the notification credentials it has no reference in settings.db, which the
+# uplink does not read.
+UPLINK_PASSWORD = "uplink.password"
 MODE = 0o600
 MAX_BYTES = 1024 * 1024  # a handful of credentials; anything bigger is not our file
 

@@ -42,13 +42,26 @@ MC_KEYS = ("bus", "address", "io_modules", "outputs", "inputs")
 IO_MODULE_KEYS = ("id", "address")
 OUTPUT_KEYS = ("module", "output", "function", "string")
 INPUT_KEYS = ("module", "input", "alarm", "string")
-SERVICES_KEYS = ("web", "modbus", "snmp")
+SERVICES_KEYS = ("web", "modbus", "snmp", "uplink")
 WEB_KEYS = ("enabled", "host", "port", "tls_cert", "tls_key", "metrics_cells")
 MODBUS_KEYS = ("enabled", "host", "port", "write_enabled", "write_clients", "max_connections", "idle_timeout_s")
 MAX_MODBUS_CONNECTIONS = 256  # each is a file descriptor of the Modbus actor's process
 SNMP_KEYS = ("enabled", "host", "port", "read_community", "trap_receivers", "trap_community", "notify_type", "v3_users")
 SNMP_V3_USER_KEYS = ("name", "auth_key", "priv_key")
 SNMP_V3_MIN_KEY = 8  # USM passphrases shorter than 8 characters are refused (RFC 3414)
+UPLINK_KEYS = (
+    "broker", "group_id", "edge_node_id", "primary_host_id", "tls_ca", "tls_cert", "tls_key",
+    "username", "password", "data_period_s", "deadbands", "outbox_max_mb", "keepalive_s",
+)  # fmt: skip
+# Cells go up by exception: a value is sent when it moved this much since last sent (registry
+# unit). Below these a cell's noise would send most of 3,840 cells every period.
+UPLINK_DEADBANDS = {
+    "cell.voltage": 0.005,
+    "cell.resistance": 0.05,
+    "cell.temperature": 0.5,
+    "cell.soc": 1.0,
+    "cell.soh": 1.0,
+}
 STORAGE_KEYS = ("path", "retention_days", "min_free_mb", "commit_interval_s", "alarm_reserve_mb")
 
 # Communities every scanner tries first; SNMP must use one the site chose.

@@ -20,15 +20,17 @@ from topology.rules import (
     SNMP_KEYS,
     SNMP_V3_MIN_KEY,
     SNMP_V3_USER_KEYS,
+    UPLINK_KEYS,
     WEB_KEYS,
     WELL_KNOWN_COMMUNITIES,
     _host_port,
     _is_host,
 )
 from topology.schema import Section
+from topology.uplink_reader import UplinkReader
 
 
-class ServicesReader:
+class ServicesReader(UplinkReader):
     """The services sections of `_TopologyReader` (topology/loader.py): one mixin, one job."""
 
     def _services(self, s: Section) -> ServicesConfig:
@@ -38,6 +40,7 @@ class ServicesReader:
             web=self._web(self.listener_sections["web"]),
             modbus=self._modbus(self.listener_sections["modbus"]),
             snmp=self._snmp(s.section("snmp", SNMP_KEYS)),
+            uplink=self._uplink(s.section("uplink", UPLINK_KEYS)) if s.has("uplink") else None,
         )
 
     def _host(self, s: Section) -> str | None:

@@ -110,7 +110,11 @@ SCHEMAS: dict[str, Schema] = {
     "Site": {
         "type": "object",
         "properties": {
-            "gateway": _s("object", "id and name of the gateway"),
+            "gateway": _s(
+                "object",
+                "id and name of the gateway; uplink: the link to the aggregator (null without one): state "
+                "(down, waiting, connected), outbox_records, dropped_records, detail",
+            ),
             "upses": _s("array", "every UPS, without its strings", items=_ref("Ups")),
             "strings": _s("array", "every string", items=_ref("String")),
         },

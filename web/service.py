@@ -16,6 +16,7 @@ from hypercorn.config import Config
 from hypercorn.utils import wrap_app
 
 from battery.alarms.records import AlarmNotice
+from battery.served_site import UplinkLink
 from battery.site import Topology
 from battery.status import StringStatus, UpsStatus
 from storage.history.reader import HistoryReader
@@ -92,8 +93,10 @@ class WebService:
             except (TimeoutError, asyncio.CancelledError):
                 pass
 
-    def apply(self, message: UpsStatus | StringStatus | AlarmNotice) -> None:
-        if isinstance(message, UpsStatus):
+    def apply(self, message: UpsStatus | StringStatus | AlarmNotice | UplinkLink) -> None:
+        if isinstance(message, UplinkLink):
+            self.view.site.apply_uplink(message)
+        elif isinstance(message, UpsStatus):
             self.view.site.apply_ups(message)
         elif isinstance(message, StringStatus):
             self.view.site.apply_string(message)

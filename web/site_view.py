@@ -20,7 +20,7 @@ from typing import Any
 from actors.messages.up import UpsUpdate
 from battery.codes import CellFault, ChargeState, Health
 from battery.plausibility import cell_answered
-from battery.served_site import AgeFrom, ServedSite
+from battery.served_site import AgeFrom, LinkState, ServedSite
 from battery.site import Topology
 from battery.status import StringStatus, UpsStatus
 from protocols.scada.served_values import served_cell_values
@@ -52,9 +52,21 @@ class SiteView:
     def site_json(self) -> dict[str, Any]:
         t = self.topology
         return {
-            "gateway": {"id": t.gateway.id, "name": t.gateway.name},
+            "gateway": {"id": t.gateway.id, "name": t.gateway.name, "uplink": self.uplink_json()},
             "upses": [self.ups_json(u.id, with_strings=False) for u in t.upses],
             "strings": [self.string_json(s.id) for s in t.strings],
+        }
+
+    def uplink_json(self) -> dict[str, Any] | None:
+        """The link to the aggregator (docs/uplink.md); None when the gateway has none."""
+        link = self.site.uplink
+        if link.state is LinkState.NOT_CONFIGURED:
+            return None
+        return {
+            "state": link.state.name.lower(),
+            "outbox_records": link.outbox_records,
+            "dropped_records": link.dropped_records,
+            "detail": link.detail,
         }
 
     def ups_json(self, ups_id: str, with_strings: bool = True) -> dict[str, Any]:

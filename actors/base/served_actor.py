@@ -4,7 +4,7 @@ On its Init message it builds its server, starts it in the event-loop thread,
 subscribes to the gateway and tells it whether the server listens (ServiceStarted) or why not
 (ServiceFailed: a port in use or a missing package must stop `btms run` with a clear message).
 Every SiteUpdate is unpacked into the UpsStatus and StringStatus values the servers apply; alarm
-notices pass as they are. Commands the server produces (a Modbus write) go to the gateway.
+notices and the uplink's state pass as they are. Commands the server produces (a Modbus write) go to the gateway.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from actors.messages.address import Address
 from actors.messages.service import ALARMS, SITE, Subscribe
 from actors.messages.up import ServiceFailed, ServiceStarted, SiteUpdate
 from battery.alarms.records import AlarmNotice
+from battery.served_site import UplinkLink
 from battery.site import Topology
 
 
@@ -68,6 +69,11 @@ class ServedActor(ProtocolActor):
                 self.in_loop(self.server.apply, update.ups)
                 for string in update.strings:
                     self.in_loop(self.server.apply, string)
+        return self.watch()
+
+    def receiveMsg_UplinkLink(self, message: UplinkLink, sender: Address):
+        if self.server is not None:
+            self.in_loop(self.server.apply, message)
         return self.watch()
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender: Address):

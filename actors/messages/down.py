@@ -204,3 +204,10 @@ class AlarmManagerChanged:
     re-created; send alarm events to this address from now on."""
 
     address: Address
+
+
+@dataclass(frozen=True)
+class InitUplink:
+    """Gateway -> Uplink actor: publish this site to services.uplink's broker and subscribe to me."""
+
+    topology: Topology

@@ -32,6 +32,7 @@ from actors.messages.down import (
     InitModbusServer,
     InitNotifier,
     InitSnmpAgent,
+    InitUplink,
     InitUps,
     InitWebServer,
     LogAction,
@@ -66,6 +67,7 @@ from actors.ups.ups import Ups
 from battery.alarms.records import AlarmCleared, AlarmNotice, AlarmRaised
 from battery.commands import AcknowledgeAlarm, SetStringRelay
 from battery.freshness import stale_after_s
+from battery.served_site import NO_UPLINK, LinkState, UplinkLink
 from battery.site import BusConfig, Topology
 from observability.log import configure_structlog, get_logger
 from storage.history.disk_alarm import HistoryDiskAlarm
@@ -97,6 +99,7 @@ class Gateway(ActorTypeDispatcher):
         self.factories: dict = {}  # child name -> () -> (actor class, Init message); built on first spawn
         self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
         self.ready_to = None
+        self.uplink_link = NO_UPLINK  # the latest state of the link to the aggregator
         self.services_expected: set[str] = set()
         self.services_reported: dict[str, str | None] = {}
         self.log = get_logger("btms.gateway")
@@ -134,7 +137,12 @@ class Gateway(ActorTypeDispatcher):
         s = self.topology.services
         return [
             name
-            for name, enabled in (("web", s.web.enabled), ("modbus", s.modbus.enabled), ("snmp", s.snmp.enabled))
+            for name, enabled in (
+                ("web", s.web.enabled),
+                ("modbus", s.modbus.enabled),
+                ("snmp", s.snmp.enabled),
+                ("uplink", s.uplink is not None),
+            )
             if enabled
         ]
 
@@ -175,6 +183,7 @@ class Gateway(ActorTypeDispatcher):
         factories["web"] = lambda: (_web_server_class(), InitWebServer(t))
         factories["modbus"] = lambda: (_class("actors.site.modbus_server", "ModbusServerActor"), InitModbusServer(t))
         factories["snmp"] = lambda: (_class("actors.site.snmp_agent", "SnmpAgentActor"), InitSnmpAgent(t))
+        factories["uplink"] = lambda: (_class("actors.site.uplink", "UplinkActor"), InitUplink(t))
         settings_db = str(t.storage_dir() / "settings.db")
         factories["alarms"] = lambda: (
             _class("actors.site.alarm_manager", "AlarmManager"),
@@ -284,6 +293,8 @@ class Gateway(ActorTypeDispatcher):
                 self.subscribers[topic].append(message.subscriber)
         if SITE in message.topics and self.latest_ups:
             self.send(message.subscriber, self._current_site())
+        if SITE in message.topics and self.uplink_link.state is not LinkState.NOT_CONFIGURED:
+            self.send(message.subscriber, self.uplink_link)
         if ALARMS in message.topics:  # a (re)started server must also learn the alarms already active
             self._to_child("alarms", RepublishActiveAlarms(message.subscriber))
 
@@ -355,6 +366,21 @@ class Gateway(ActorTypeDispatcher):
         self._to_child(
             "alarms", kind("storage_space_low", None, None, None, message.free_mb, message.floor_mb, time.time())
         )
+
+    def receiveMsg_UplinkLink(self, message: UplinkLink, sender):
+        """The uplink's state: every server shows it (API, Modbus, SNMP), as the gateway's own status."""
+        if message.state != self.uplink_link.state:
+            self.log.info("uplink", state=message.state.name.lower(), detail=message.detail)
+        self.uplink_link = message
+        for subscriber in self.subscribers[SITE]:
+            self.send(subscriber, message)
+
+    def receiveMsg_AlarmRaised(self, message: AlarmRaised, sender):
+        """A site alarm of a protocol actor (the uplink's buffer overflow): to the alarm manager."""
+        self._to_child("alarms", message)
+
+    def receiveMsg_AlarmCleared(self, message: AlarmCleared, sender):
+        self._to_child("alarms", message)
 
     def receiveMsg_AlarmNotice(self, message: AlarmNotice, sender):
         for subscriber in self.subscribers[ALARMS]:

@@ -46,6 +46,8 @@ class AlarmKind(str, Enum):
     STORAGE_SPACE_LOW = "storage_space_low"
     # The BM-LC did not carry out a string's switch-off (the master controller keeps retrying).
     SWITCH_OFF_FAILED = "switch_off_failed"
+    # The uplink's outbox reached its size and dropped records the aggregator will never get.
+    UPLINK_BUFFER_OVERFLOW = "uplink_buffer_overflow"
 
     @property
     def title(self) -> str:
@@ -84,6 +86,7 @@ _TITLES: dict[AlarmKind, str] = {
     AlarmKind.DIGITAL_INPUT: "Digital input",
     AlarmKind.STORAGE_SPACE_LOW: "Storage space low",
     AlarmKind.SWITCH_OFF_FAILED: "Switch-off failed",
+    AlarmKind.UPLINK_BUFFER_OVERFLOW: "Uplink buffer overflow",
 }
 
 _SETTING_LABELS: dict[AlarmKind, str] = {
@@ -105,6 +108,7 @@ _SETTING_LABELS: dict[AlarmKind, str] = {
     AlarmKind.DIGITAL_INPUT: "Digital inputs (leakage, fire, ...)",
     AlarmKind.STORAGE_SPACE_LOW: "Storage space low",
     AlarmKind.SWITCH_OFF_FAILED: "Switch-off failed",
+    AlarmKind.UPLINK_BUFFER_OVERFLOW: "Uplink buffer overflow",
 }
 
 CELL_LIMIT_KINDS = frozenset(

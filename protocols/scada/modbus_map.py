@@ -108,6 +108,7 @@ _G, _U, _S, _C = Block.GATEWAY, Block.UPS, Block.STRING, Block.CELL
 U16, I16, U32, I32, BITS = RegType.UINT16, RegType.INT16, RegType.UINT32, RegType.INT32, RegType.BITS16
 
 STATUS_CODES = "0 disabled, 1 OK, 2 error (also: stale, see the stale flag)"
+UPLINK_STATE_CODES = "0 not configured, 1 down, 2 waiting for the primary host, 3 connected"
 
 REGISTERS: tuple[Register, ...] = (
     # -- gateway (unit 100): freshness, alarm summary, commands -----------------------------
@@ -130,6 +131,8 @@ REGISTERS: tuple[Register, ...] = (
     R(_G, 10, "string_count", U16, "1", "", "Strings configured"),
     R(_G, 11, "ups_count", U16, "1", "", "UPSes configured"),
     R(_G, 12, "map_version", U16, "1", "", f"Version of this register map ({MAP_VERSION})"),
+    R(_G, 13, "uplink_state", U16, "-", "", f"Link to the aggregator (docs/uplink.md): {UPLINK_STATE_CODES}"),
+    R(_G, 14, "uplink_outbox_records", U32, "1", "", "Records waiting in the uplink's outbox for the broker"),
     R(
         _G,
         20,

@@ -287,6 +287,8 @@ class ScadaModbusServer(SiteRenderer):
                 "string_count": gateway.string_count,
                 "ups_count": gateway.ups_count,
                 "map_version": mm.MAP_VERSION,
+                "uplink_state": gateway.uplink.state.value,
+                "uplink_outbox_records": gateway.uplink.outbox_records,
                 "alarm_acknowledge": 0,
             },
             self._gateway_words,

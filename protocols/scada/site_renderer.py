@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from battery.alarms.records import AlarmNotice
-from battery.served_site import ServedSite
+from battery.served_site import ServedSite, UplinkLink
 from battery.site import Topology
 from battery.status import StringStatus, UpsStatus
 from observability.log import get_logger
@@ -57,7 +57,7 @@ class SiteRenderer(ABC):
     # -- data in -------------------------------------------------------------------------------
 
     def apply(self, message: Any) -> None:
-        """A message from the gateway: StringStatus, UpsStatus, AlarmNotice; others are ignored."""
+        """A message from the gateway: StringStatus, UpsStatus, AlarmNotice, UplinkLink; others are ignored."""
         if isinstance(message, StringStatus):
             if not self.site.apply_string(message):
                 self.log.warning("status of an unknown string ignored", string=message.string_id)
@@ -66,6 +66,9 @@ class SiteRenderer(ABC):
                 self.log.warning("status of an unknown UPS ignored", ups=message.ups_id)
                 return
             self.ups_received(message)
+        elif isinstance(message, UplinkLink):
+            if self.site.apply_uplink(message):
+                self.render_gateway(self.site.now())
         elif isinstance(message, AlarmNotice):
             try:
                 changed = self.site.apply_alarm(message)

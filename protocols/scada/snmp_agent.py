@@ -350,6 +350,8 @@ class BtmsSnmpAgent(SiteRenderer):
             "btmsGwUnacknowledgedAlarms": gateway.unacknowledged_alarms,
             "btmsGwStaleStrings": gateway.stale_strings,
             "btmsGwLastUpdate": int(gateway.last_update),
+            "btmsGwUplinkState": gateway.uplink.state.value,
+            "btmsGwUplinkOutbox": gateway.uplink.outbox_records,
         }
         for name, value in values.items():
             self.store.set(so.column(name).oid + (0,), value)

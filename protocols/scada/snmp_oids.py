@@ -112,6 +112,16 @@ GATEWAY_SCALARS: tuple[Column, ...] = (
         "seconds since 1970-01-01 UTC",
         "Time of the newest fresh string data, 0 when none yet.",
     ),
+    C(
+        GATEWAY,
+        8,
+        "btmsGwUplinkState",
+        "INTEGER { notConfigured(0), down(1), waiting(2), connected(3) }",
+        "",
+        "Link to the aggregator (MQTT Sparkplug B): down(1) no connection or refused by the broker, "
+        "waiting(2) for the primary host to be online, connected(3) records flow.",
+    ),
+    C(GATEWAY, 9, "btmsGwUplinkOutbox", "Unsigned32", "records", "Records waiting in the uplink's outbox."),
 )
 
 UPS_COLUMNS: tuple[Column, ...] = (

@@ -112,7 +112,7 @@ def test_modbus_serves_every_quantity_in_the_registry_scale() -> None:
 
 # -- SNMP ------------------------------------------------------------------------------------
 
-SNMP_NOT_QUANTITIES = {"", "strings", "UPS", "alarms", "cells", "scans", "seconds since 1970-01-01 UTC"}
+SNMP_NOT_QUANTITIES = {"", "strings", "UPS", "alarms", "cells", "scans", "records", "seconds since 1970-01-01 UTC"}
 
 
 def test_every_snmp_object_carrying_a_quantity_has_the_registry_units_range_and_meaning() -> None:

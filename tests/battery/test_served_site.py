@@ -8,8 +8,8 @@ import pytest
 
 from battery.alarms.records import AlarmNotice
 from battery.codes import Health
-from battery.served_site import AgeFrom, LastFresh, ServedSite
-from battery.site import Topology
+from battery.served_site import AgeFrom, LastFresh, LinkState, ServedSite, UplinkLink
+from battery.site import ServicesConfig, Topology, UplinkConfig
 from tests.factories import sample_string_status, sample_topology, sample_ups_status
 
 T0 = 1_700_000_000.0  # UNIX seconds of the sample scans
@@ -176,3 +176,16 @@ def test_a_notice_with_an_unknown_event_changes_nothing() -> None:
     with pytest.raises(ValueError, match="unknown AlarmNotice event 'exploded'"):
         s.apply_alarm(notice(1, "exploded"))
     assert len(s.alarms) == 0 and not s.string_alarms("s1").any_cell_alarm
+
+
+def test_the_uplink_state_is_served_only_where_one_is_configured():
+    without = ServedSite(sample_topology(), clock=lambda: 0.0)
+    link = UplinkLink(LinkState.CONNECTED, 3, 0, "mqtts://broker:8883")
+    assert not without.apply_uplink(link)
+    assert without.gateway_status().uplink.state is LinkState.NOT_CONFIGURED
+    uplink = UplinkConfig(broker="broker:8883", group_id="site1")
+    topology = dataclasses.replace(sample_topology(), services=ServicesConfig(uplink=uplink))
+    served = ServedSite(topology, clock=lambda: 0.0)
+    assert served.gateway_status().uplink.state is LinkState.DOWN  # until the uplink reports
+    assert served.apply_uplink(link)
+    assert served.gateway_status().uplink == link

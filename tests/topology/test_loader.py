@@ -158,6 +158,7 @@ def test_yaml_aliases_may_share_a_battery_type(tmp_path: Path) -> None:
         "problems_references.yaml",
         "problems_services.yaml",
         "problems_services_snmp.yaml",
+        "problems_services_uplink.yaml",
     ],
 )
 def test_each_problem_is_reported_at_its_line(fixture: str) -> None:
