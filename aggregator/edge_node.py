@@ -146,8 +146,6 @@ class EdgeNode:
                 if event is not None:
                     out.alarm_events.append(event)
                 continue
-            if name in EVENT_METRICS:
-                continue
             by_time.setdefault(m.timestamp_ms or payload.timestamp_ms, []).append(replace(m, name=name))
         for ts_ms, metrics in sorted(by_time.items()):
             numeric = [m for m in metrics if m.datatype != DataType.STRING]

@@ -1,11 +1,13 @@
 """The aggregator's PostgreSQL schema: a year of 10 gateways at 10 s, inserted idempotently.
 
-A record is what one Sparkplug data message says about one device at one scan time: a string
-with its 120 batteries, a UPS, or the gateway itself. It is ONE row, keyed by
-(edge node, device, scan time): a replayed record meets that key and is dropped
-(`ON CONFLICT DO NOTHING`), so it is stored once however often it arrives. The row's numbers
-and texts are arrays whose metric names are a shared layout (a string of 120 batteries always
-has the same 722 names), so the names are stored once, not in every row.
+A record is what one Sparkplug data message says about one device at one scan time: a string's
+values, the batteries of a string that changed (the gateway sends cells by exception, in a
+record of their own with the same scan time), a UPS, or the gateway's discharge event. It is
+ONE row, keyed by (edge node, device, scan time, layout): a replayed record carries the same
+metric names, so it meets that key and is dropped (`ON CONFLICT DO NOTHING`), and is stored
+once however often it arrives. The row's numbers and texts are arrays whose metric names are a
+shared layout (a string of 120 batteries always has the same 722 names), so the names are
+stored once, not in every row.
 
 Size: a string row of 120 batteries holds 607 numbers; PostgreSQL compresses arrays over 2 kB
 (TOAST). A year of 10 gateways of 32 strings at 10 s is 1.0 billion rows; the table is
@@ -32,7 +34,7 @@ STATEMENTS = (
         nums double precision[] NOT NULL,  -- in the layout's numeric_names order; NULL: not available
         texts text[] NOT NULL,
         stored_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        PRIMARY KEY (edge_node, device, ts)
+        PRIMARY KEY (edge_node, device, ts, layout)
     ) PARTITION BY RANGE (ts)""",
     """CREATE TABLE IF NOT EXISTS offline_alarm (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

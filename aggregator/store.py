@@ -69,11 +69,12 @@ class RecordStore:
     async def _count_keys(self, rows: list[tuple]) -> int:
         """How many of these keys are stored already (so the caller learns what was a replay)."""
         found = await self.db.fetchval(
-            "SELECT count(*) FROM record r JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) "
-            "AS k(edge_node, device, ts) USING (edge_node, device, ts)",
+            "SELECT count(*) FROM record r JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::integer[]) "
+            "AS k(edge_node, device, ts, layout) USING (edge_node, device, ts, layout)",
             [r[0] for r in rows],
             [r[1] for r in rows],
             [r[2] for r in rows],
+            [r[3] for r in rows],
         )
         return int(found)
 

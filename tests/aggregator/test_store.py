@@ -64,3 +64,20 @@ def test_the_offline_alarm_opens_once_and_clears(postgres) -> None:
             await store.close()
 
     run(scenario())
+
+
+def test_a_strings_values_and_its_changed_cells_of_the_same_scan_are_two_records(postgres) -> None:
+    """The gateway sends cells by exception in a record of their own with the scan's time."""
+    values = Record("gw2", "UPS-A:A1", T0_MS, ("string.voltage",), (500.0,), ("string.state",), ("FLOAT",))
+    cells = Record("gw2", "UPS-A:A1", T0_MS, ("cell.voltage/3", "cell.voltage/9"), (12.6, 12.4), (), ())
+
+    async def scenario():
+        store = await RecordStore.open(postgres.dsn)
+        try:
+            assert await store.store([values, cells]) == 2
+            assert await store.store([cells, values]) == 0  # replayed: each stored once
+        finally:
+            await store.close()
+
+    run(scenario())
+    assert postgres.psql("SELECT count(*) FROM record WHERE edge_node = 'gw2'").strip() == "2"
