@@ -32,15 +32,22 @@ class GatewayProxy(ActorTypeDispatcher):
         self.node: EdgeNode | None = None
         self.alarms: dict[int, dict] = {}
         self.view_due = False
+        self.early: list[Received] = []
 
     def receiveMsg_InitProxy(self, message: InitProxy, sender):
         if self.init is None:
             self.init = message
             self.node = EdgeNode(message.edge_node, message.config.offline_after_s)
             self.wakeupAfter(TICK)
+            early, self.early = self.early, []
+            for received in early:
+                self.receiveMsg_Received(received, sender)
 
     def receiveMsg_Received(self, message: Received, sender):
         if self.node is None or self.init is None:
+            # The subscriber's first messages can overtake the Aggregator's InitProxy (two
+            # senders): kept, not dropped, since the broker's acknowledgements wait for each.
+            self.early.append(message)
             return
         try:
             topic = Topic.parse(message.topic)
