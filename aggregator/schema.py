@@ -20,11 +20,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 STATEMENTS = (
+    # The names of a string of 120 batteries are over 10 kB: more than a b-tree index entry
+    # may hold (2,704 bytes), so the layout is unique by a digest of its names.
     """CREATE TABLE IF NOT EXISTS metric_layout (
         id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        digest text NOT NULL UNIQUE,       -- SHA-256 of the names (aggregator/store.py layout_digest)
         numeric_names text[] NOT NULL,
-        text_names text[] NOT NULL,
-        UNIQUE (numeric_names, text_names)
+        text_names text[] NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS record (
         edge_node text NOT NULL,

@@ -7,6 +7,7 @@ holds it once. It answers how many rows were new, so the caller can tell replays
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -91,10 +92,11 @@ class RecordStore:
         found = self._layouts.get(key)
         if found is None:
             found = await self.db.fetchval(
-                "WITH new AS (INSERT INTO metric_layout (numeric_names, text_names) VALUES ($1, $2) "
+                "WITH new AS (INSERT INTO metric_layout (digest, numeric_names, text_names) VALUES ($1, $2, $3) "
                 "ON CONFLICT DO NOTHING RETURNING id) "
                 "SELECT id FROM new UNION ALL "
-                "SELECT id FROM metric_layout WHERE numeric_names = $1 AND text_names = $2 LIMIT 1",
+                "SELECT id FROM metric_layout WHERE digest = $1 LIMIT 1",
+                layout_digest(numeric, text),
                 list(numeric),
                 list(text),
             )
@@ -155,6 +157,12 @@ class RecordStore:
             f"SELECT id, edge_node, raised_at, cleared_at, reason FROM offline_alarm {where} ORDER BY id DESC LIMIT $1",
             limit,
         )
+
+
+def layout_digest(numeric: Sequence[str], text: Sequence[str]) -> str:
+    """The key of a layout: its names, both lists in order (a name never holds a newline)."""
+    joined = "\n".join(numeric) + "\n\n" + "\n".join(text)
+    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 def layout_names(rows: Iterable[asyncpg.Record]) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:

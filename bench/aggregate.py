@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -49,27 +50,35 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--scan-s", type=float, default=1.0)
     parser.add_argument("--steady-s", type=float, default=60.0)
     parser.add_argument("--outage-s", type=float, default=600.0)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     return parser.parse_args()
 
 
 def main() -> int:
     args = arguments()
-    with tempfile.TemporaryDirectory(prefix="btms-bench-aggregate-") as tmp:
-        print(
-            f"starting: broker, PostgreSQL, aggregator, {args.gateways} gateways of {args.strings * args.cells} batteries"
-        )
-        site = Site.start(Path(tmp), args.gateways, args.strings, args.cells, args.scan_s)
+    tmp = Path(tempfile.mkdtemp(prefix="btms-bench-aggregate-"))
+    try:
+        cells = args.strings * args.cells
+        print(f"starting: broker, PostgreSQL, aggregator, {args.gateways} gateways of {cells} batteries")
+        site = Site.start(tmp, args.gateways, args.strings, args.cells, args.scan_s)
         try:
             result = measure(site, args)
         finally:
             site.stop()
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result))
     return 0
 
 
 def measure(site: Site, args: argparse.Namespace) -> dict:
     nodes = set(site.gateways)
-    wait_for(lambda: set(site.stored_per_node()) >= nodes, timeout=180, what="records of every gateway")
+    try:
+        wait_for(lambda: set(site.stored_per_node()) >= nodes, timeout=300, interval=2, what="records of every gateway")
+    except AssertionError:
+        print(f"stored per gateway: {site.stored_per_node()}; outboxes: {site.outboxes()}; in {site.directory}")
+        raise
     warm_until = time.time() + 10
     wait_for(lambda: time.time() >= warm_until, timeout=15, interval=0.5, what="warm-up")
 

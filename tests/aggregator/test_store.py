@@ -81,3 +81,24 @@ def test_a_strings_values_and_its_changed_cells_of_the_same_scan_are_two_records
 
     run(scenario())
     assert postgres.psql("SELECT count(*) FROM record WHERE edge_node = 'gw2'").strip() == "2"
+
+
+def test_a_string_of_240_batteries_is_one_record_whose_layout_is_stored_once(postgres) -> None:
+    """Its 1,440 names are far over what a b-tree index entry may hold (2,704 bytes)."""
+    names = tuple(
+        f"cell.{q}/{n}" for q in ("voltage", "resistance", "temperature", "soc", "soh") for n in range(1, 241)
+    )
+    big = [
+        Record("gw3", "UPS-A:A1", T0_MS + i, names, (12.5,) * len(names), ("cell.health/1",), ("OK",)) for i in (0, 1)
+    ]
+
+    async def scenario():
+        store = await RecordStore.open(postgres.dsn)
+        try:
+            assert await asyncio.wait_for(store.store(big), 30) == 2
+        finally:
+            await store.close()
+
+    run(scenario())
+    assert postgres.psql("SELECT count(*) FROM record WHERE edge_node = 'gw3'").strip() == "2"
+    assert postgres.psql("SELECT count(*) FROM metric_layout WHERE cardinality(numeric_names) = 1200").strip() == "1"
