@@ -22,6 +22,17 @@ RETRY_S = 1.0
 MAX_BATCH = 2_000  # records per transaction
 # What a lost or refused PostgreSQL connection raises (asyncpg's InterfaceError: a closed connection).
 CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# Of those, what passes: PostgreSQL away, restarting, shut down, out of disk. Any other error
+# of PostgreSQL is about the data, and writing the same data again would fail for ever.
+TRANSIENT_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
 
 
 class StoreActor(ProtocolActor):
@@ -100,6 +111,19 @@ class StoreActor(ProtocolActor):
         except CONNECTION_ERRORS as error:
             self.log.warning("records not stored at stop; the broker delivers them again", reason=str(error))
 
+    async def _write_one_by_one(self, batch: list) -> None:
+        """PostgreSQL refused the batch for its data: write each item alone, so one record it
+        can never take (a text with a NUL, say) is logged and passed over instead of holding
+        every later record and acknowledgement for ever."""
+        for item in batch:
+            try:
+                assert self.store is not None
+                await _write_once(self.store, [item])
+            except asyncpg.PostgresError as error:
+                if isinstance(error, TRANSIENT_ERRORS):
+                    raise
+                self.log.error("PostgreSQL refused a record; passed over", item=repr(item)[:300], reason=str(error))
+
     async def _write(self, batch: list, retry: bool = True) -> None:
         """Write the batch in one go; while PostgreSQL is away (a broken connection, a restart)
         reconnect every RETRY_S and write it again: inserts are idempotent."""
@@ -108,7 +132,12 @@ class StoreActor(ProtocolActor):
                 if self.store is None:
                     self.store = await self._open()
                     self.log.info("PostgreSQL connected", where=_where(self.dsn))
-                await _write_once(self.store, batch)
+                try:
+                    await _write_once(self.store, batch)
+                except asyncpg.PostgresError as error:
+                    if isinstance(error, TRANSIENT_ERRORS):
+                        raise
+                    await self._write_one_by_one(batch)
                 break
             except CONNECTION_ERRORS as error:
                 if not retry:

@@ -47,10 +47,10 @@ class EdgeNode:
         self.publish(MessageType.NBIRTH, (Metric("bdSeq", DataType.UINT64, bdseq),))
         self.publish(MessageType.DBIRTH, (Metric("string.voltage", DataType.DOUBLE, None, T0_MS),), DEVICE)
 
-    def data(self, i: int, historical: bool = False) -> None:
+    def data(self, i: int, historical: bool = False, state: str = "FLOAT") -> None:
         metrics = (
             Metric("string.voltage", DataType.DOUBLE, 500.0 + i, T0_MS + i * 1000, is_historical=historical),
-            Metric("string.state", DataType.STRING, "FLOAT", T0_MS + i * 1000, is_historical=historical),
+            Metric("string.state", DataType.STRING, state, T0_MS + i * 1000, is_historical=historical),
             Metric("cell.voltage/1", DataType.DOUBLE, 12.5, T0_MS + i * 1000, is_historical=historical),
         )
         self.publish(MessageType.DDATA, metrics, DEVICE)
@@ -70,6 +70,7 @@ def stored_records(postgres) -> list[str]:
 
 @pytest.fixture
 def aggregator(tmp_path, postgres, broker):
+    postgres.psql("DROP TABLE IF EXISTS record, metric_layout, offline_alarm, gateway_alarm_event CASCADE")
     config = write_aggregator_config(tmp_path, {"host": "127.0.0.1", "port": broker}, postgres.dsn)
     process = AggregatorProcess.start(config)
     try:
@@ -137,7 +138,6 @@ def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offl
             edge.stop()
         aggregator.stop()
     assert postgres.psql(f"SELECT count(*) FROM record WHERE edge_node = '{NODE}'").strip() == "11"
-    postgres.psql("TRUNCATE record, offline_alarm, gateway_alarm_event")  # the next test starts empty
 
 
 @pytest.mark.integration
@@ -188,5 +188,23 @@ def test_the_store_reconnects_when_postgresql_restarts_and_loses_nothing(aggrega
         wait_for(lambda: len(stored_records(postgres)) >= 10, timeout=20, what="the records kept while it was away")
         assert stored_records(postgres) == [f"{i * 1000}|{500 + i}" for i in range(10)]
         assert aggregator.get("/api/v1/alarms")[0] == 200  # the web's reader is back too
+    finally:
+        edge.stop()
+
+
+@pytest.mark.integration
+def test_a_record_postgresql_refuses_is_logged_and_passed_over_and_the_next_ones_are_stored(
+    aggregator, postgres, broker
+) -> None:
+    log = aggregator.config.parent / "agg" / "log" / "gateway.jsonl"
+    edge = EdgeNode(broker)
+    try:
+        edge.birth(bdseq=2)
+        edge.data(0, state="FLO\x00AT")  # PostgreSQL's text holds no NUL
+        for i in range(1, 4):
+            edge.data(i)
+        wait_for(lambda: len(stored_records(postgres)) >= 3, timeout=20, what="the records after the refused one")
+        assert stored_records(postgres) == [f"{i * 1000}|{500 + i}" for i in range(1, 4)]
+        assert "PostgreSQL refused a record; passed over" in log.read_text()
     finally:
         edge.stop()
