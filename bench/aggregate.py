@@ -116,9 +116,14 @@ def measure(site: Site, args: argparse.Namespace) -> dict:
     print(f"broker started again; {held} records held in the outboxes")
 
     def replayed() -> bool:
-        return all(left < 100 for _, left, _ in site.outboxes().values()) and site.stored_span(cut, back)[0] > 0
+        """Every outbox sent, and every record it sent stored (the broker queues for the aggregator)."""
+        outboxes = site.outboxes()
+        if any(left >= 100 for _, left, _ in outboxes.values()):
+            return False
+        stored = site.stored_per_node()
+        return all(stored.get(n, 0) >= s - left - d - 100 for n, (s, left, d) in outboxes.items())
 
-    wait_for(replayed, timeout=max(600.0, args.outage_s * 2), interval=1.0, what="the outboxes sent")
+    wait_for(replayed, timeout=max(900.0, args.outage_s * 2), interval=2.0, what="the replay stored")
     drained = time.time()
     wait_for(lambda: time.time() - drained >= 5, timeout=10, interval=0.5, what="the last of the replay stored")
     replay_records, first_s, last_s = site.stored_span(cut, back)
