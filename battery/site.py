@@ -123,6 +123,7 @@ class WebConfig:
     tls_key: str | None = None
     session_idle_min: int = 30  # a browser session ends after this long without a request
     kiosk_clients: tuple[str, ...] = ()  # addresses that see the kiosk page without logging in
+    metrics_cells: bool = False  # /metrics serves every battery's 5 quantities too (many series)
 
 
 @dataclass(frozen=True)

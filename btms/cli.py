@@ -23,12 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     bom = commands.add_parser("bom", help="hardware list and power budget a topology needs")
     bom.add_argument("topology", type=Path)
 
+    aggregate = commands.add_parser("aggregate", help="start an aggregator (many gateways over MQTT Sparkplug B)")
+    aggregate.add_argument("--config", type=Path, required=True)
+
     token = commands.add_parser("token", help="API tokens for the JSON API")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     for name, help_text in (("create", "create a token and print it once"), ("revoke", "revoke a token")):
         sub = token_commands.add_parser(name, help=help_text)
         sub.add_argument("name")
         sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+        sub.add_argument("--aggregator", type=Path, help="an aggregator's configuration: its tokens, not a gateway's")
         if name == "create":
             sub.add_argument(
                 "--role",
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     listing = token_commands.add_parser("list", help="list token names")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    listing.add_argument("--aggregator", type=Path, help="an aggregator's configuration: its tokens, not a gateway's")
 
     from btms.user_command import add_user_parser
 
@@ -65,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
     listing = secret_commands.add_parser("list", help="names of the credentials that are set")
     listing.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
+    listing.add_argument("--aggregator", type=Path, help="an aggregator's configuration: its tokens, not a gateway's")
 
     export = commands.add_parser("export", help="write stored history as CSV files (RFC 4180, UTF-8)")
     export.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY)
@@ -110,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args.topology)
     if args.command == "bom":
         return _bom(args.topology)
+    if args.command == "aggregate":
+        from aggregator.main import run_aggregator
+
+        return run_aggregator(str(args.config))
     if args.command == "token":
         return _token(args)
     if args.command == "secret":
@@ -297,13 +307,27 @@ def _snmp(args) -> int:
     return run_snmp(args, topology.storage_dir(), topology.services.snmp, f"{getpass.getuser()} (btms snmp)")
 
 
+def _token_storage(args) -> Path | None:
+    """The storage whose tokens a `btms token` command manages: a gateway's or an aggregator's."""
+    if args.aggregator is not None:
+        from aggregator.config import load_config
+        from topology.problems import TopologyError
+
+        try:
+            return load_config(args.aggregator).storage
+        except TopologyError as error:
+            print(str(error), file=sys.stderr)
+            return None
+    topology = _load_or_report(args.topology)
+    return None if topology is None else topology.storage_dir()
+
+
 def _token(args) -> int:
     from web.api_tokens import TokenError, create_token, list_tokens, revoke_token
 
-    topology = _load_or_report(args.topology)
-    if topology is None:
+    storage = _token_storage(args)
+    if storage is None:
         return 1
-    storage = topology.storage_dir()
     if not _storage_private(storage, f"btms token {args.token_command}"):
         return 1
     if args.token_command == "create":

@@ -68,9 +68,13 @@ class Broker:
         acl: Iterable[str] = (),
         tls: bool = False,
         port: int | None = None,
+        max_inflight: int = 20,
     ) -> Broker:
         """`users`: name -> password (then anonymous clients are refused); `acl`: lines of a
-        Mosquitto ACL file (`user NAME`, `topic read|write|readwrite FILTER`, `pattern ...`)."""
+        Mosquitto ACL file (`user NAME`, `topic read|write|readwrite FILTER`, `pattern ...`);
+        `max_inflight`: QoS 1 messages the broker sends a client before it waits for their
+        PUBACKs (Mosquitto's default 20; the aggregator acknowledges once stored, so this is
+        how many it can store in one transaction, docs/aggregator.md)."""
         directory.mkdir(parents=True, exist_ok=True)
         port = port or free_port()
         # Persistence: a subscriber's session and its queued QoS 1 messages survive a restart of
@@ -80,6 +84,7 @@ class Broker:
             "persistence true",
             f"persistence_location {directory}/",
             "max_queued_messages 0",
+            f"max_inflight_messages {max_inflight}",
             f"user {getpass.getuser()}",  # as root it would switch to `mosquitto`, who cannot read these files
             "log_dest stderr",
             "log_type all",

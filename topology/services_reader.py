@@ -67,6 +67,7 @@ class ServicesReader(UplinkReader):
             tls_key=s.text("tls_key", None),
             session_idle_min=s.integer("session_idle_min", 30, lo=1, hi=24 * 60),  # type: ignore[arg-type]
             kiosk_clients=self._ip_list(s, "kiosk_clients", "the kiosk is opened per client address"),
+            metrics_cells=s.boolean("metrics_cells", False),  # type: ignore[arg-type]
         )
         if s.has("tls_cert") != s.has("tls_key"):
             given, missing = ("tls_cert", "tls_key") if s.has("tls_cert") else ("tls_key", "tls_cert")

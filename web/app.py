@@ -1,7 +1,7 @@
 """The Quart application: the operator's pages (web/pages/) and the JSON API under /api/v1.
 
 Who may ask what is decided in one place, web/access.py: a Bearer token (`btms token create`)
-or a log-in session for the API, a session for the pages. API errors are JSON with a message
+or a log-in session for the API and /metrics, a session for the pages. API errors are JSON with a message
 that says what is wrong: 401 without a valid token or session, 404 for an unknown path or id,
 429 with Retry-After for an address that sent too many invalid tokens (auth_throttle.py) or
 runs too many history queries at once (query_slots.py). The app only reads the SiteView; it
@@ -19,6 +19,7 @@ from web.access import AccessControl
 from web.api_tokens import TokenVerifier
 from web.auth_throttle import FailureWindow
 from web.errors import json_error
+from web.metrics import metrics_routes
 from web.pages import register_pages
 from web.request_args import BadRequest, NotFound, RowIdConverter, require_known
 from web.routes_alarms import alarm_routes
@@ -40,6 +41,7 @@ def create_app(ui: UiContext, verifier: TokenVerifier, *, failures: FailureWindo
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.url_map.converters["rowid"] = RowIdConverter  # before the routes that use it
     zone = lambda: ui.site_settings.read().zone()  # noqa: E731 (read at each download: a change shows at once)
+    app.register_blueprint(metrics_routes(view, view.topology.services.web.metrics_cells))
     if history is not None:
         app.register_blueprint(history_routes(history, view.topology, zone=zone), url_prefix=API)
     if alarms is not None and bridge is not None:

@@ -113,3 +113,4 @@ class WebService:
             self.view.site.apply_string(message)
         elif isinstance(message, AlarmNotice):
             self.alarms.live.apply(message)
+            self.view.site.apply_alarm(message)  # the active alarms /metrics counts

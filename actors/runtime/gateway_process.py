@@ -23,13 +23,12 @@ from typing import TextIO
 
 from actors.runtime.errors import CannotStart
 from actors.runtime.gateway_lock import GatewayLock
-from actors.runtime.proc_scan import pids_listening_on
+from actors.runtime.lock_taking import take_storage_lock
 from actors.runtime.sd_notify import ServiceNotifier
 from actors.runtime.storage_access import check_storage, create_storage
 from actors.runtime.system import (
     free_admin_port,
     prepare_process,
-    shut_down_system_on,
     start_actor_system,
     stop_actor_system,
 )
@@ -66,7 +65,7 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
     try:
         create_storage(storage)
         prepare_process(storage / "log")  # before any Thespian call, even one to a stale system
-        _take_lock(lock, topology.gateway.admin_port)
+        take_storage_lock(lock, topology.gateway.admin_port)
         check_storage(storage)
         free_admin_port(topology.gateway.admin_port)
         return _serve(topology, label, stop, notifier, out)
@@ -82,20 +81,6 @@ def run_gateway(topology_path: Path, out: TextIO = sys.stdout, err: TextIO = sys
             if left:
                 print(f"{label}: processes {sorted(left)} did not end; stop them before the next start", file=err)
             lock.release()
-
-
-def _take_lock(lock: GatewayLock, admin_port: int) -> None:
-    """Refuse if a gateway runs on this storage; end the leftovers of one that died."""
-    if lock.try_acquire():
-        return
-    running = lock.holder_running()
-    if running is not None:
-        raise CannotStart(f"a gateway is already running on storage {lock.path.parent} (pid {running}, {lock.path})")
-    if pids_listening_on(admin_port) & lock.tree_pids():  # our dead gateway's admin: let it stop cleanly
-        shut_down_system_on(admin_port)
-    left = lock.end_tree()
-    if left or not lock.try_acquire():
-        raise CannotStart(f"{lock.path} is still held by processes {sorted(left)} of a gateway that died")
 
 
 def _serve(topology, label: str, stop: threading.Event, notifier: ServiceNotifier, out: TextIO) -> int:
@@ -128,10 +113,10 @@ def _serve(topology, label: str, stop: threading.Event, notifier: ServiceNotifie
 
 def _start_tree(asys, topology, monitor: TreeMonitor) -> None:
     """The watchdog, then the gateway, which builds the tree; returns once every service answered."""
+    from actors.base.watchdog import Watchdog
     from actors.messages.down import InitGateway, StartWatchdog
     from actors.messages.up import GatewayReady
     from actors.site.gateway import Gateway
-    from actors.site.watchdog import Watchdog
 
     watchdog = asys.createActor(Watchdog)
     asys.tell(watchdog, StartWatchdog(WATCHDOG_TIMEOUT_S))

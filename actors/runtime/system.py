@@ -4,7 +4,7 @@ Hazards of Thespian that shape this module (THESPIAN.md §7):
 - a program that dies leaves its actor processes running, and a new `ActorSystem()` on the
   same admin port silently attaches to them, running old code: so a stale system on our admin
   port is shut down before we start (the caller decides it is stale: actors/runtime/gateway_lock.py);
-- the processes outlive a killed main program: the Watchdog actor (actors/site/watchdog.py)
+- the processes outlive a killed main program: the Watchdog actor (actors/base/watchdog.py)
   shuts the system down when the main program's heartbeats stop;
 - Thespian calls can block for a long time (a shutdown waits for actors that do not answer; a
   program on the admin port that is not Thespian takes about 15 s to be refused), so every

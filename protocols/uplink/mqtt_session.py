@@ -79,6 +79,7 @@ class MqttSession:
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._stop = threading.Event()
+        self._closing = False
         self._thread: threading.Thread | None = None
         self._disconnected = ""  # the broker's reason, when it closed the connection with one
         # MQTT 5: a broker refusing a publish (its ACL) says so in the PUBACK; under 3.1.1 it
@@ -98,6 +99,12 @@ class MqttSession:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        # Only the network thread may touch the socket: without a loop_start() thread paho's
+        # publish() writes at once from the caller's thread, and a TLS socket written from one
+        # thread while the other reads corrupts the stream (the broker sees "bad record mac" and
+        # drops the connection). With this callback set, publish() only queues the packet and
+        # wakes the network thread's select(), which writes it.
+        client.on_socket_register_write = _written_by_the_network_thread
         self.client = client
 
     # -- network thread ----------------------------------------------------------------------
@@ -117,7 +124,7 @@ class MqttSession:
             rc = self.client.loop(timeout=LOOP_TIMEOUT_S)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
-        if self._stop.is_set():
+        if self._stop.is_set() or self._closing:
             self._post(Ended("stopped"))
         else:
             self._post(Ended(f"connection lost ({self._disconnected or mqtt.error_string(rc)})"))
@@ -155,12 +162,22 @@ class MqttSession:
         return rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     async def close(self, timeout_s: float = 5.0) -> None:
-        """Disconnect cleanly (the broker then drops the will) and wait for the thread to end."""
+        """Disconnect cleanly (the broker then drops the will) and wait for the thread to end.
+
+        The network thread writes the DISCONNECT and then ends by itself; it is told to stop
+        only if it has not within a second (a connection that no longer writes)."""
+        self._closing = True
         try:
             self.client.disconnect()
         except (OSError, ValueError):
             pass
-        self._stop.set()
         thread = self._thread
         if thread is not None:
+            await asyncio.to_thread(thread.join, min(1.0, timeout_s))
+        self._stop.set()
+        if thread is not None:
             await asyncio.to_thread(thread.join, timeout_s)
+
+
+def _written_by_the_network_thread(client, userdata, sock) -> None:
+    """paho's hook for an external loop: nothing to register, the network thread writes."""

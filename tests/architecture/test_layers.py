@@ -17,7 +17,18 @@ import pytest
 
 from tests.support import REPO
 
-PACKAGES = ("battery", "topology", "observability", "storage", "protocols", "sim", "actors", "web", "btms")
+PACKAGES = (
+    "battery",
+    "topology",
+    "observability",
+    "storage",
+    "protocols",
+    "sim",
+    "actors",
+    "web",
+    "aggregator",
+    "btms",
+)
 MAX_MODULE_LINES = 500
 
 

@@ -1,0 +1,126 @@
+"""GatewayProxy: one actor per edge node, holding what the primary host knows of that gateway.
+
+It decodes the node's messages (aggregator/edge_node.py applies the Sparkplug rules), hands
+the records to the Store with the MQTT message ids (the broker's message is acknowledged once
+stored), asks for a rebirth through the Subscriber, raises and clears the off-line alarm, and
+sends the web server the gateway's live view at most once a second.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from thespian.actors import ActorTypeDispatcher, WakeupMessage
+
+from aggregator.edge_node import EdgeNode, Outcome
+from aggregator.messages import EdgeNodeView, Handled, InitProxy, OfflineAlarm, Publish, Received, StoreRecords
+from observability.log import configure_structlog, get_logger
+from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
+from protocols.uplink.sequence import REBIRTH_METRIC
+from protocols.uplink.topics import MessageType, Topic
+
+TICK = timedelta(seconds=1)
+
+
+class GatewayProxy(ActorTypeDispatcher):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        configure_structlog()
+        self.log = get_logger("btms.aggregator.proxy")
+        self.init: InitProxy | None = None
+        self.node: EdgeNode | None = None
+        self.alarms: dict[int, dict] = {}
+        self.view_due = False
+        self.early: list[Received] = []
+
+    def receiveMsg_InitProxy(self, message: InitProxy, sender):
+        if self.init is None:
+            self.init = message
+            self.node = EdgeNode(message.edge_node, message.config.offline_after_s)
+            self.wakeupAfter(TICK)
+            early, self.early = self.early, []
+            for received in early:
+                self.receiveMsg_Received(received, sender)
+
+    def receiveMsg_Received(self, message: Received, sender):
+        if self.node is None or self.init is None:
+            # The subscriber's first messages can overtake the Aggregator's InitProxy (two
+            # senders): kept, not dropped, since the broker's acknowledgements wait for each.
+            self.early.append(message)
+            return
+        try:
+            topic = Topic.parse(message.topic)
+            payload = decode(message.payload)
+        except ValueError as error:
+            self.log.warning("unreadable message dropped", topic=message.topic[:200], reason=str(error))
+            self.send(self.init.subscriber, Handled((message.mid,)))
+            return
+        out = self.node.receive(topic, payload, time.time())
+        if out.rebirth:
+            self._ask_rebirth(topic)
+        self._apply(out, message.mid)
+
+    def receiveMsg_WakeupMessage(self, message: WakeupMessage, sender):
+        if self.node is None:
+            return
+        self._apply(self.node.tick(time.time()), None)
+        if self.view_due:
+            self._send_view()
+        self.wakeupAfter(TICK)
+
+    def _apply(self, out: Outcome, mid: int | None) -> None:
+        init = self.init
+        assert init is not None and self.node is not None
+        for event in out.alarm_events:
+            alarm_id = event.get("alarm_id")
+            if isinstance(alarm_id, int):
+                self.alarms[alarm_id] = event
+        if out.records or out.alarm_events:
+            self.send(
+                init.store,
+                StoreRecords(
+                    tuple(out.records),
+                    tuple((init.edge_node, e) for e in out.alarm_events),
+                    () if mid is None else (mid,),
+                    init.subscriber,
+                ),
+            )
+        elif mid is not None:
+            self.send(init.subscriber, Handled((mid,)))
+        now = time.time()
+        if out.went_offline is not None:
+            self.log.warning("gateway off-line", edge_node=init.edge_node, reason=out.went_offline)
+            self.send(init.store, OfflineAlarm(init.edge_node, now, out.went_offline))
+            self._send_view()
+        if out.came_online:
+            self.log.info("gateway on-line", edge_node=init.edge_node)
+            self.send(init.store, OfflineAlarm(init.edge_node, now, None))
+            self._send_view()
+        if out.changed or out.alarm_events:
+            self.view_due = True
+
+    def _ask_rebirth(self, topic: Topic) -> None:
+        assert self.init is not None
+        command = Topic(topic.group_id, MessageType.NCMD, topic.edge_node_id)
+        body = encode(Payload(int(time.time() * 1000), (Metric(REBIRTH_METRIC, DataType.BOOLEAN, True),)))
+        self.log.info("rebirth requested", edge_node=topic.edge_node_id, gaps=self.node.gaps if self.node else 0)
+        self.send(self.init.subscriber, Publish(str(command), body))
+
+    def _send_view(self) -> None:
+        node, init = self.node, self.init
+        if node is None or init is None or init.web is None:
+            return
+        self.view_due = False
+        self.send(
+            init.web,
+            EdgeNodeView(
+                node.name,
+                node.online,
+                node.offline_reason,
+                node.last_heard,
+                {d: dict(v) for d, v in node.latest.items()},
+                dict(node.latest_ms),
+                dict(self.alarms),
+            ),
+        )

@@ -1,0 +1,124 @@
+"""Messages between the aggregator's actors (frozen dataclasses, pickled by Thespian)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.messages.address import Address
+from aggregator.config import AggregatorConfig
+from aggregator.records import Record
+
+
+@dataclass(frozen=True)
+class InitAggregator:
+    """Main program -> Aggregator: build the tree; the answer is AggregatorReady or AggregatorFailed."""
+
+    config: AggregatorConfig
+
+
+@dataclass(frozen=True)
+class AggregatorReady:
+    web: str  # where the web server listens
+
+
+@dataclass(frozen=True)
+class AggregatorFailed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class InitService:
+    """Aggregator -> Store, Web or Subscriber: start; answered with ServiceUp or ServiceDown."""
+
+    config: AggregatorConfig
+    web: Address | None = None
+    store: Address | None = None
+
+
+@dataclass(frozen=True)
+class ServiceUp:
+    name: str
+    where: str
+
+
+@dataclass(frozen=True)
+class ServiceDown:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class NeedProxy:
+    """Subscriber -> Aggregator: a message came from an edge node that has no proxy yet."""
+
+    edge_node: str
+
+
+@dataclass(frozen=True)
+class InitProxy:
+    edge_node: str
+    config: AggregatorConfig
+    store: Address
+    web: Address | None
+    subscriber: Address
+
+
+@dataclass(frozen=True)
+class ProxyFor:
+    edge_node: str
+    proxy: Address
+
+
+@dataclass(frozen=True)
+class Received:
+    """Subscriber -> GatewayProxy: one MQTT message, undecoded (the proxy decodes it)."""
+
+    topic: str
+    payload: bytes
+    mid: int  # the message's ack token (aggregator/ack_order.py), 0 for QoS 0; acknowledged once handled
+    received_at: float
+
+
+@dataclass(frozen=True)
+class Handled:
+    """GatewayProxy or Store -> Subscriber: these messages may now be acknowledged to the broker."""
+
+    mids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Publish:
+    """GatewayProxy -> Subscriber: send a command (NCMD Node Control/Rebirth)."""
+
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class StoreRecords:
+    records: tuple[Record, ...]
+    alarm_events: tuple[tuple[str, dict], ...]  # (edge node, event/alarm object)
+    mids: tuple[int, ...]
+    reply_to: Address
+
+
+@dataclass(frozen=True)
+class OfflineAlarm:
+    """GatewayProxy -> Store: raise (the reason) or clear (None) the edge node's off-line alarm."""
+
+    edge_node: str
+    at: float
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class EdgeNodeView:
+    """GatewayProxy -> Web: the gateway as the site view shows it (latest values, online state)."""
+
+    edge_node: str
+    online: bool
+    offline_reason: str
+    last_heard: float | None
+    devices: dict  # device -> {metric name: value}
+    device_times_ms: dict  # device -> UNIX ms of its newest value
+    alarms: dict  # gateway alarm number -> latest event/alarm object

@@ -1,0 +1,161 @@
+"""MqttSubscriber: the aggregator's one MQTT connection, as the Sparkplug primary host.
+
+On every connection it subscribes to its group's namespace (`spBv1.0/<group>/#`, QoS 1) and
+publishes its STATE `{"online": true}` retained, with the same STATE `online: false` as the
+connection's last will (Sparkplug 3.0), so the gateways hold their live data until a host
+listens. The session is persistent (clean session off, the host id as client id): while the
+aggregator is away the broker keeps its QoS 1 messages. Messages are acknowledged by hand,
+once stored (Handled from the Store), in the order they arrived (aggregator/ack_order.py): a
+message the aggregator never stored comes again.
+
+Each message goes, undecoded, to its edge node's GatewayProxy; messages of a node that has
+none yet wait here until the Aggregator created it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+
+from actors.base.protocol_actor import ProtocolActor
+from aggregator.ack_order import AckOrder
+from aggregator.config import AggregatorConfig
+from aggregator.messages import Handled, InitService, NeedProxy, ProxyFor, Publish, Received, ServiceUp
+from observability.log import get_logger
+from protocols.uplink.host_state import HostState
+from protocols.uplink.topics import NAMESPACE, state_topic
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    topic: str
+    payload: bytes
+    mid: int  # 0 for QoS 0: nothing to acknowledge
+
+
+@dataclass(frozen=True)
+class _Connected:
+    code: str
+
+
+class MqttSubscriber(ProtocolActor):
+    def __init__(self, capabilities=None, *args, **kwargs):
+        super().__init__(capabilities, *args, **kwargs)
+        self.log = get_logger("btms.aggregator.mqtt")
+        self.client: mqtt.Client | None = None
+        self.proxies: dict = {}
+        self.waiting: dict[str, list[_Incoming]] = {}
+        self.root = None
+        self.acks = AckOrder()
+
+    def receiveMsg_InitService(self, message: InitService, sender):
+        if self.client is not None:
+            return self.watch()
+        self.root = sender
+        self.client = self._client(message.config)
+        config = message.config
+
+        async def main() -> None:
+            import asyncio
+
+            self.client.connect_async(config.broker.host, config.broker.port, config.broker.keepalive_s)
+            self.client.loop_start()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self._go_offline(config)
+
+        self.start_loop(main)
+        return self.watch()
+
+    def _client(self, config: AggregatorConfig) -> mqtt.Client:
+        b = config.broker
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=config.host_id, clean_session=False, manual_ack=True
+        )
+        client.reconnect_delay_set(0.5, 5)
+        if b.tls_ca is not None:
+            client.tls_set(ca_certs=b.tls_ca, certfile=b.tls_cert, keyfile=b.tls_key)
+        if b.username is not None:
+            client.username_pw_set(b.username, b.password)
+        self.birth_ms = int(time.time() * 1000)
+        client.will_set(state_topic(config.host_id), HostState(False, self.birth_ms).encode(), qos=1, retain=True)
+
+        def on_connect(client, userdata, flags, reason_code, properties):
+            if reason_code.is_failure:
+                self.post_command(_Connected(str(reason_code)))
+                return
+            client.subscribe(f"{NAMESPACE}/{config.group_id}/#", qos=1)
+            client.publish(state_topic(config.host_id), HostState(True, self.birth_ms).encode(), qos=1, retain=True)
+            self.post_command(_Connected(""))
+
+        def on_message(client, userdata, msg):
+            self.post_command(_Incoming(msg.topic, bytes(msg.payload), msg.mid if msg.qos > 0 else 0))
+
+        client.on_connect = on_connect
+        client.on_message = on_message
+        return client
+
+    def _go_offline(self, config: AggregatorConfig) -> None:
+        """A clean stop says offline itself (the will is only for a vanished host)."""
+        client = self.client
+        if client is None:
+            return
+        info = client.publish(state_topic(config.host_id), HostState(False, self.birth_ms).encode(), qos=1, retain=True)
+        try:
+            info.wait_for_publish(2)
+        except (RuntimeError, ValueError):
+            pass
+        client.disconnect()
+        client.loop_stop()
+
+    def on_command(self, message) -> None:
+        if isinstance(message, _Incoming):
+            self._route(message)
+        elif isinstance(message, _Connected):
+            if message.code:
+                self.log.error("broker refused the connection", reason=message.code)
+            else:
+                self.log.info("connected to the broker")
+                self.acks.connected()
+                self.send(self.root, ServiceUp("mqtt", "connected"))
+        else:
+            super().on_command(message)
+
+    def _route(self, message: _Incoming) -> None:
+        message = _Incoming(message.topic, message.payload, self.acks.arrived(message.mid))
+        parts = message.topic.split("/")
+        if len(parts) < 4:
+            self._ack((message.mid,))
+            return
+        node = parts[3]
+        received = Received(message.topic, message.payload, message.mid, time.time())
+        proxy = self.proxies.get(node)
+        if proxy is not None:
+            self.send(proxy, received)
+            return
+        if node not in self.waiting:
+            self.send(self.root, NeedProxy(node))
+        self.waiting.setdefault(node, []).append(message)
+
+    def receiveMsg_ProxyFor(self, message: ProxyFor, sender):
+        self.proxies[message.edge_node] = message.proxy
+        for waiting in self.waiting.pop(message.edge_node, []):
+            self.send(message.proxy, Received(waiting.topic, waiting.payload, waiting.mid, time.time()))
+        return self.watch()
+
+    def receiveMsg_Handled(self, message: Handled, sender):
+        self._ack(message.mids)
+        return self.watch()
+
+    def receiveMsg_Publish(self, message: Publish, sender):
+        if self.client is not None:
+            self.client.publish(message.topic, message.payload, qos=0)
+        return self.watch()
+
+    def _ack(self, tokens: tuple[int, ...]) -> None:
+        for mid in self.acks.handled(tokens):
+            if self.client is not None:
+                self.client.ack(mid, 1)
