@@ -304,9 +304,8 @@ def test_the_smtp_password_lives_only_in_the_secrets_file_and_still_authenticate
         await service.step()
         log, _ = await store.log("email")
         test = await service.send_test("email", "ops@example.com")
-        wrong = NotificationService(store, "DC1")  # and a refused AUTH, whose error is logged and stored
-        wrong.settings = NotificationSettings(smtp=SmtpSettings(**{**settings.smtp.__dict__, "password": "n0t-it"}))
-        refused = await wrong.send_test("email", "ops@example.com")
+        await store.set_secret("smtp.password", "n0t-it")  # a wrong password set: its AUTH is refused,
+        refused = await service.send_test("email", "ops@example.com")  # logged and stored
         await store.close()
         return log, test, refused, repr(service.settings)
 
@@ -318,7 +317,9 @@ def test_the_smtp_password_lives_only_in_the_secrets_file_and_still_authenticate
     assert b"s3cret" not in _settings_db_bytes(db) and b"n0t-it" not in _settings_db_bytes(db)
     assert b"ops@example.com" in _settings_db_bytes(db)  # the attempt log is there: the right bytes were read
     secrets = tmp_path / "secrets.json"
-    assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600 and read_secrets(secrets) == {"smtp.password": "s3cret"}
+    assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600 and read_secrets(secrets) == {
+        "smtp.password": "n0t-it"
+    }  # the last one set
     assert "password='***'" in shown and "s3cret" not in shown
     assert "s3cret" not in _our_log_text(caplog, events) and "n0t-it" not in _our_log_text(caplog, events)
 
