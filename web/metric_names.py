@@ -1,7 +1,7 @@
 """Prometheus names of the registry's quantities: ONE rule for the gateway's and the aggregator's /metrics.
 
 A quantity `<level>.<name>` is served as `btms_<level>_<name>_<unit>` in the unit Prometheus
-expects (its base unit, spelled out: volts, amperes, ohms, celsius, percent). The registry's
+expects (its base unit, spelled out: volts, amperes, ohms, celsius, percent, seconds, coulombs, joules). The registry's
 unit (battery/quantities.py) decides the suffix and the factor, so a new quantity gets its
 name by being declared there; a unit missing from this table stops the import, by name.
 """
@@ -22,6 +22,10 @@ _UNITS: dict[str, tuple[str, float]] = {
     "%RH": ("percent", 1.0),
     "°C": ("celsius", 1.0),
     "mΩ": ("ohms", 0.001),
+    "kΩ": ("ohms", 1000.0),
+    "min": ("seconds", 60.0),
+    "Ah": ("coulombs", 3600.0),
+    "Wh": ("joules", 3600.0),
 }
 
 
