@@ -69,7 +69,11 @@ def _cell_entry(c: CellSnapshot) -> list:
         }
     capacity = None
     if c.soh_capacity is not None and c.soh_capacity.soh_pct is not None:
-        capacity = {"soh_pct": c.soh_capacity.soh_pct, "at": c.soh_capacity.at}
+        capacity = {
+            "soh_pct": c.soh_capacity.soh_pct,
+            "at": c.soh_capacity.at,
+            "to_end_voltage": c.soh_capacity.to_end_voltage,
+        }
     return [c.soc_pct, c.soh_pct, c.reference_resistance_uohm, baseline, capacity]
 
 
@@ -89,5 +93,7 @@ def _cell(entry: list) -> CellSnapshot:
             _optional_float(b["learned_at"]),
         )
     if len(entry) > 4 and entry[4] is not None:
-        capacity = SohEstimate(float(entry[4]["soh_pct"]), SohMethod.CAPACITY, _optional_float(entry[4]["at"]))
+        c = entry[4]
+        to_end = bool(c.get("to_end_voltage", False))  # older files: not known, so not used for the count
+        capacity = SohEstimate(float(c["soh_pct"]), SohMethod.CAPACITY, _optional_float(c["at"]), to_end)
     return CellSnapshot(float(entry[0]), float(entry[1]), int(entry[2]), None, baseline, capacity)

@@ -33,9 +33,10 @@ The single estimators, usable alone:
 - charge_state: ChargeStateTracker, step_charge_state(tracker, I, vpc, dt_s, battery,
   hall_ok, relay_closed); classify() for one reading (hysteresis + dwell: no flicker).
 - soc: SocState, step_soc(state, I, vpc, dt_s, battery, capacity_fraction, now): coulomb
-  counting against C10 with charge efficiency, OCV correction (into the OCV's band) after
-  rest_before_ocv_s of rest, full-charge convergence on float tail current. soc_from_ocv(),
-  peukert_factor().
+  counting against C10 with a charge acceptance that falls near full (charged_soc()), held
+  below 100 % until the float tail current says "charged", set to the rate's remainder at the
+  end voltage under load (rate_remainder_pct()), OCV correction (into the OCV's band) after
+  rest_before_ocv_s of rest. soc_from_ocv(), peukert_factor().
 - baseline: ResistanceBaseline, step_baseline(b, R_uohm, now, BaselineParams, steady):
   median of samples spread over a commissioning window; baseline_uohm() (learned or provisional).
 - soh: SohEstimate(soh_pct, method: SohMethod RESISTANCE|CAPACITY|NONE, at),
@@ -72,7 +73,7 @@ from battery.analytics.params import (
 )
 from battery.analytics.runaway import RunawayState, step_runaway
 from battery.analytics.runtime import linear_runtime_min, runtime_min, ups_runtime_min
-from battery.analytics.soc import SocState, peukert_factor, soc_from_ocv, step_soc
+from battery.analytics.soc import SocState, charged_soc, peukert_factor, rate_remainder_pct, soc_from_ocv, step_soc
 from battery.analytics.soh import SohEstimate, SohMethod, soh_from_capacity, soh_from_resistance
 from battery.analytics.string_step import StringAnalytics, StringMeasurement, StringResult, step_string
 from battery.analytics.weakest import WeakestCells, string_weakest, ups_weakest
@@ -103,12 +104,14 @@ __all__ = [
     "WeakestCells",
     "analytics_params",
     "baseline_uohm",
+    "charged_soc",
     "classify",
     "finish_run",
     "insulation_low",
     "linear_runtime_min",
     "params_for",
     "peukert_factor",
+    "rate_remainder_pct",
     "rise_of",
     "runtime_min",
     "soc_from_ocv",

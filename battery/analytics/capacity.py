@@ -61,4 +61,6 @@ def finish_run(run: CapacityRun, at: float, battery: BatteryParams, params: SohP
         soc_end = soc_from_ocv(run.last_ocv_vpc, battery)
     else:
         return UNKNOWN
-    return soh_from_capacity(run.delivered_rated_ah, run.soc_start_pct - soc_end, at, battery, params)
+    return soh_from_capacity(
+        run.delivered_rated_ah, run.soc_start_pct - soc_end, at, battery, params, to_end_voltage=run.reached_end
+    )

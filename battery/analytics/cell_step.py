@@ -30,9 +30,14 @@ class CellEstimate:
 
     @property
     def capacity_fraction(self) -> float:
-        """The share of rated capacity the cell still has: measured, else assumed whole."""
+        """The share of rated capacity its SOC counts against: the capacity measured to its end
+        voltage, else whole. A capacity from a discharge that stopped short takes its end SOC
+        from the loaded voltage, which still carries the polarisation (it reads low): it is
+        shown as SOH but would make the count run fast."""
         measured = self.soh_capacity.soh_pct
-        return 1.0 if measured is None else max(0.05, measured / 100.0)
+        if measured is None or not self.soh_capacity.to_end_voltage:
+            return 1.0
+        return max(0.05, measured / 100.0)
 
 
 def step_cell(

@@ -19,7 +19,9 @@ class BatteryParams:
     capacity_ah: float  # rated capacity C at the rated discharge time
     rated_hours: float = 10.0  # H of the rating (C10: capacity_ah delivered in 10 h)
     peukert_k: float = 1.15  # Peukert exponent: VRLA 1.05–1.25
-    charge_efficiency: float = 0.95  # Ah stored per Ah charged
+    charge_efficiency: float = 0.95  # Ah stored per Ah charged, below the knee
+    charge_acceptance_knee_pct: float = 80.0  # above this SOC the acceptance falls, to 0 at full
+    not_full_ceiling_pct: float = 99.0  # a charge count alone shows no more until "charged"
     # Charge state thresholds, volts per 2 V cell and fractions of C (A per Ah).
     float_min_vpc: float = 2.18
     equalize_min_vpc: float = 2.33
@@ -42,6 +44,7 @@ class BatteryParams:
     full_charge_time_constant_s: float = 1800.0
     max_gap_s: float = 900.0  # a longer gap between readings is not integrated
     end_vpc: float = 1.75  # end-of-discharge voltage per cell under load (IEEE 450 test end)
+    end_hold_s: float = 10.0  # at the end voltage this long under load: SOC is the rate's remainder
     peukert_min_ratio: float = 0.2  # below 0.2 × I_rated Peukert gives no more credit
 
     # Derived once per parameter set (cached_property writes past the frozen __setattr__).

@@ -16,7 +16,7 @@ is exactly Peukert's t = H·(C/(I·H))^k; a linear SOC × C / I overestimates it
 from __future__ import annotations
 
 from battery.analytics.params import BatteryParams
-from battery.analytics.soc import peukert_factor
+from battery.analytics.soc import rate_remainder_pct
 
 
 def runtime_min(
@@ -31,8 +31,7 @@ def runtime_min(
     if abs(current_a) < params.rest_current_c * params.capacity_ah:
         return None
     capacity_ah = params.capacity_ah * max(capacity_fraction, 0.05)
-    held_back = 1.0 - 1.0 / peukert_factor(current_a, params)  # (C − C_I) / C
-    deliverable_ah = capacity_ah * max(0.0, soc_pct / 100.0 - held_back)
+    deliverable_ah = capacity_ah * max(0.0, (soc_pct - rate_remainder_pct(current_a, params)) / 100.0)
     return 60.0 * deliverable_ah / abs(current_a)
 
 

@@ -30,6 +30,9 @@ class SohEstimate:
     soh_pct: float | None
     method: SohMethod = SohMethod.NONE
     at: float | None = None  # timestamp of the reading or discharge that produced it
+    # A capacity counted until the cell's end voltage (IEEE 450's test), not extrapolated from a
+    # discharge that stopped short of it: only such a capacity rescales the cell's SOC count.
+    to_end_voltage: bool = False
 
 
 UNKNOWN = SohEstimate(None)
@@ -58,6 +61,7 @@ def soh_from_capacity(
     at: float,
     battery: BatteryParams,
     params: SohParams,
+    to_end_voltage: bool = False,
 ) -> SohEstimate:
     """Capacity SOH after a discharge: `delivered_rated_ah` is Σ|I|·dt·(|I|/I_rated)^(k−1), the
     Ah the cell gave normalised to the rated rate; `soc_lost_pct` what its SOC fell by, from an
@@ -66,7 +70,8 @@ def soh_from_capacity(
     if delivered_rated_ah < params.min_depth * battery.capacity_ah or soc_lost_pct < 100.0 * params.min_depth:
         return UNKNOWN
     capacity_ah = delivered_rated_ah / (soc_lost_pct / 100.0)
-    return SohEstimate(min(100.0, max(0.0, 100.0 * capacity_ah / battery.capacity_ah)), SohMethod.CAPACITY, at)
+    soh = min(100.0, max(0.0, 100.0 * capacity_ah / battery.capacity_ah))
+    return SohEstimate(soh, SohMethod.CAPACITY, at, to_end_voltage)
 
 
 def preferred(resistance: SohEstimate, capacity: SohEstimate) -> SohEstimate:

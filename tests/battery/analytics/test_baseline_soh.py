@@ -70,6 +70,16 @@ def test_capacity_soh_after_a_discharge_to_the_end_voltage():
     soh = finish_run(run, 99.0, battery, SohParams())
     assert soh.method == SohMethod.CAPACITY and soh.at == 99.0
     assert soh.soh_pct == pytest.approx(80.0, abs=0.1)
+    assert soh.to_end_voltage  # a test to the end voltage: it may rescale the SOC count
+
+
+def test_a_capacity_from_a_discharge_that_stopped_short_is_marked_so():
+    battery = params_for(12, 100.0)
+    run = start_run(100.0)
+    for _ in range(6 * 360):  # 60 Ah at the rated 10 A, stopped above the end voltage
+        run = step_run(run, -10.0, 1.95, 4000, 10.0, battery)
+    soh = finish_run(run, 1.0, battery, SohParams())
+    assert soh.soh_pct is not None and not soh.to_end_voltage
 
 
 def test_a_shallow_discharge_gives_no_capacity_soh():

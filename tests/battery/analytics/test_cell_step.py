@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from battery.analytics import AnalyticsParams, BaselineParams, CellEstimate, SohMethod, params_for, step_cell
+import pytest
+
+from battery.analytics import (
+    AnalyticsParams,
+    BaselineParams,
+    CellEstimate,
+    SohEstimate,
+    SohMethod,
+    params_for,
+    step_cell,
+    with_capacity,
+)
 
 PARAMS = AnalyticsParams(params_for(12, 100.0), baseline=BaselineParams(window_s=60.0, samples=6))
 
@@ -45,3 +56,20 @@ def test_resistance_read_under_discharge_does_not_age_the_cell():
         cell = step_cell(cell, 120.0 + k, -50.0, 11.6, 4000 + 4 * k, PARAMS)
     assert cell.resistance_avg_uohm == 4000.0 and cell.soh_resistance == before
     assert cell.soc.soc_pct < 95.0  # the SOC did count the discharge
+
+
+def discharged_10_ah(cell):
+    for k in range(3600):  # one hour at the rated 10 A
+        cell = step_cell(cell, float(k), -10.0, 12.3, 4000, PARAMS)
+    return cell
+
+
+def test_a_capacity_measured_to_the_end_voltage_scales_the_soc_count():
+    measured = with_capacity(CellEstimate(), SohEstimate(80.0, SohMethod.CAPACITY, 0.0, to_end_voltage=True))
+    assert 100.0 - discharged_10_ah(measured).soc.soc_pct == pytest.approx(12.5, abs=0.01)  # 10 Ah of 80
+
+
+def test_a_capacity_extrapolated_from_a_partial_discharge_is_shown_but_does_not_scale_the_count():
+    estimated = with_capacity(CellEstimate(), SohEstimate(80.0, SohMethod.CAPACITY, 0.0))
+    assert estimated.soh.soh_pct == 80.0
+    assert 100.0 - discharged_10_ah(estimated).soc.soc_pct == pytest.approx(10.0, abs=0.01)

@@ -1,10 +1,20 @@
-"""SOC: coulomb counting against C10 with charge efficiency, OCV correction after rest."""
+"""SOC: coulomb counting against C10 with a charge acceptance that falls near full, "charged"
+only on the float tail current, the rate's remainder at the end voltage, OCV after rest."""
 
 from __future__ import annotations
 
 import pytest
 
-from battery.analytics import SocState, params_for, peukert_factor, soc_from_ocv, step_soc
+from battery.analytics import (
+    SocState,
+    charged_soc,
+    params_for,
+    peukert_factor,
+    rate_remainder_pct,
+    runtime_min,
+    soc_from_ocv,
+    step_soc,
+)
 
 P = params_for(12, 100.0)  # C10 = 100 Ah: I_rated = 10 A
 
@@ -69,10 +79,84 @@ def test_a_gap_longer_than_the_limit_is_not_integrated():
 
 def test_soc_stays_within_0_and_100():
     assert integrate(SocState(1.0), -100.0, 1.9, 600).soc_pct == 0.0
-    assert integrate(SocState(99.0), 50.0, 2.3, 600).soc_pct == 100.0
+    # A hard charge alone no longer reaches 100 % (it did, which was the bug): only the float
+    # tail current says "charged" (test_a_recharge_is_not_full_before_the_tail_current).
+    assert integrate(SocState(99.0), 50.0, 2.3, 600).soc_pct <= P.not_full_ceiling_pct
 
 
 def test_a_smaller_capacity_empties_faster():
     whole = integrate(SocState(100.0), -10.0, 2.0, 1800)
     half = integrate(SocState(100.0), -10.0, 2.0, 1800, capacity_fraction=0.5)
     assert 100.0 - half.soc_pct == pytest.approx(2 * (100.0 - whole.soc_pct))
+
+
+def test_the_charge_acceptance_falls_above_the_knee():
+    below = integrate(SocState(50.0), 10.0, 2.27, 3600)  # 10 Ah in
+    near_full = integrate(SocState(P.charge_acceptance_knee_pct), 10.0, 2.27, 3600)
+    assert below.soc_pct - 50.0 == pytest.approx(10.0 * P.charge_efficiency, abs=0.01)
+    gained = near_full.soc_pct - P.charge_acceptance_knee_pct
+    assert 0.0 < gained < 0.85 * 10.0 * P.charge_efficiency  # 7.6 of 9.5 points
+
+
+def test_one_long_scan_charges_as_much_as_many_short_ones():
+    long = step_soc(SocState(70.0), 10.0, 2.27, 900.0, P)
+    short = integrate(SocState(70.0), 10.0, 2.27, 900.0, dt_s=1.0)
+    assert long.soc_pct == pytest.approx(short.soc_pct, abs=1e-6)
+    assert charged_soc(70.0, 2.5, P) == pytest.approx(long.soc_pct)
+
+
+def test_a_recharge_is_not_full_before_the_tail_current():
+    """Twice the capacity charged at 0.1 C still reads below full: a battery monitor calls a
+    battery charged when its current at float voltage has tapered to the tail, not before."""
+    charging = integrate(SocState(20.0), 10.0, 2.27, 20 * 3600, dt_s=60.0)
+    assert charging.soc_pct <= P.not_full_ceiling_pct
+    tapering = integrate(charging, 2.0, 2.27, 4 * 3600, dt_s=60.0)  # above the tail current
+    assert tapering.soc_pct <= P.not_full_ceiling_pct and tapering.tail_s == 0.0
+    charged = integrate(tapering, 0.3, 2.27, P.tail_hold_s + 6 * P.full_charge_time_constant_s, dt_s=60.0)
+    assert charged.soc_pct > 99.9
+
+
+def test_a_battery_already_full_is_not_lowered_by_the_ceiling():
+    assert step_soc(SocState(100.0), 3.0, 2.27, 10.0, P).soc_pct == 100.0
+
+
+def test_the_end_voltage_under_load_sets_soc_to_the_rates_remainder():
+    """The count said 60 %, the battery reached 1.75 V/cell at 0.2 C: it can deliver nothing
+    more at 0.2 C, so it holds what that rate cannot take out, and its runtime there is 0."""
+    loaded = integrate(SocState(60.0), -20.0, 1.80, 60.0, dt_s=5.0)
+    at_end = integrate(loaded, -20.0, 1.74, P.end_hold_s, dt_s=5.0)
+    assert at_end.anchored
+    assert at_end.soc_pct == pytest.approx(rate_remainder_pct(-20.0, P))
+    assert 5.0 < at_end.soc_pct < 15.0
+    assert runtime_min(at_end.soc_pct, -20.0, P) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_one_low_reading_does_not_anchor():
+    state = step_soc(SocState(60.0), -20.0, 1.74, 5.0, P)
+    state = step_soc(state, -20.0, 1.80, 5.0, P)
+    assert not state.anchored and state.soc_pct > 59.0
+
+
+def test_no_flicker_at_the_end_voltage_one_anchor_per_discharge():
+    """After the anchor the voltage hovers around the end voltage: SOC only falls by the Ah
+    drawn, it is not set again; a new discharge (after a charge) may set it again."""
+    state = integrate(SocState(60.0), -20.0, 1.74, P.end_hold_s, dt_s=5.0)
+    anchor = state.soc_pct
+    trace = []
+    for k in range(120):  # 10 minutes, alternating either side of 1.75 V/cell
+        state = step_soc(state, -20.0, 1.74 if k % 2 else 1.76, 5.0, P)
+        trace.append(state.soc_pct)
+    assert all(b < a for a, b in zip([anchor, *trace], trace))
+    assert trace[-1] == pytest.approx(anchor - 100.0 * 20.0 * 600.0 / 3600.0 / 100.0)
+    recharged = integrate(state, 10.0, 2.27, 3600, dt_s=60.0)
+    assert not recharged.anchored
+    again = integrate(recharged, -20.0, 1.74, P.end_hold_s, dt_s=5.0)
+    assert again.soc_pct == pytest.approx(anchor)
+
+
+def test_the_anchor_is_relative_to_the_measured_capacity():
+    """SOC counts against C × the measured capacity fraction, and so does its remainder."""
+    whole = integrate(SocState(60.0), -20.0, 1.74, P.end_hold_s, dt_s=5.0)
+    aged = integrate(SocState(60.0), -20.0, 1.74, P.end_hold_s, dt_s=5.0, capacity_fraction=0.8)
+    assert aged.soc_pct == whole.soc_pct
+    assert runtime_min(aged.soc_pct, -20.0, P, 0.8) == pytest.approx(0.0, abs=1e-9)
