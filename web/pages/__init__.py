@@ -11,8 +11,9 @@ from web.ui.context import UiContext
 
 
 def register_pages(app: Quart, ui: UiContext) -> None:
+    from web.pages.kiosk import kiosk_pages
     from web.pages.login import login_pages
     from web.pages.realtime import realtime_pages
 
-    for make in (login_pages, realtime_pages):
+    for make in (login_pages, realtime_pages, kiosk_pages):
         app.register_blueprint(make(ui))
