@@ -88,7 +88,7 @@ def test_ups_and_site_pages_list_their_children_with_links(tmp_path):
     status, _, ups_page = run(get(app, ui, "/ups/U1/realtime"))
     assert status == 200
     assert 'href="/strings/U1S1/realtime"' in ups_page and 'href="/strings/U1S2/realtime"' in ups_page
-    assert "Ambient temperature (°C)" in ups_page
+    assert "Ambient (°C)" in ups_page
     status, _, site_page = run(get(app, ui, "/site/realtime"))
     assert status == 200 and 'href="/ups/U1/realtime"' in site_page
     assert run(get(app, ui, "/strings/NOPE/realtime"))[0] == 404

@@ -39,7 +39,12 @@ def good(value: float | None, q: Quantity, limits: tuple[tuple[Limit, float], ..
         beyond = value >= threshold if limit.direction is Direction.HIGH else value <= threshold
         if beyond:
             side = "high" if limit.direction is Direction.HIGH else "low"
-            return [text, value, ALARM, f"At or beyond the {side} alarm limit {number_text(threshold, q.decimals)} {q.unit}"]
+            return [
+                text,
+                value,
+                ALARM,
+                f"At or beyond the {side} alarm limit {number_text(threshold, q.decimals)} {q.unit}",
+            ]
     return [text, value]
 
 

@@ -70,7 +70,9 @@ def _health(body: dict) -> list:
     shown = HEALTH_TEXT.get(health, health)
     if health in ("stale", "unknown"):
         return marks.text(shown, marks.STALE, "No scan of this device is recent enough to be current")
-    return marks.text(shown, marks.ALARM if health == "error" else "", "A device reports an error" if health == "error" else "")
+    return marks.text(
+        shown, marks.ALARM if health == "error" else "", "A device reports an error" if health == "error" else ""
+    )
 
 
 def _stale_reason(body: dict, local: Callable[[str | None], str]) -> str:
@@ -97,7 +99,13 @@ def _lines(limits: tuple[tuple[Limit, float], ...]) -> list[dict]:
     return _limit_lines(*((f"{'High' if lim.direction.value == 'high' else 'Low'} limit", v) for lim, v in limits))
 
 
-CELL_LABELS = {"voltage": "Voltage", "resistance": "Resistance", "temperature": "Temperature", "soc": "SOC", "soh": "SOH"}
+CELL_LABELS = {
+    "voltage": "Voltage",
+    "resistance": "Resistance",
+    "temperature": "Temperature",
+    "soc": "SOC",
+    "soh": "SOH",
+}
 CELL_FIELDS = (
     ("voltage", "voltage_v", "voltage_implausible"),
     ("resistance", "resistance_mohm", "resistance_implausible"),
@@ -115,7 +123,9 @@ def _cell_row(cell: dict, limits: dict, stale_reason: str) -> Row:
         return {"key": str(cell["index"]), "cells": [marks.text(f"#{cell['index']:03d}"), status]
                 + [marks.stale(reason) for _ in CELL_FIELDS]}  # fmt: skip
     if faults:
-        status = marks.text(", ".join(FAULT_TEXT.get(f, f) for f in faults), marks.FAULT, "The cell sensor reports a fault")
+        status = marks.text(
+            ", ".join(FAULT_TEXT.get(f, f) for f in faults), marks.FAULT, "The cell sensor reports a fault"
+        )
     else:
         status = marks.text("OK")
     values = []
@@ -137,8 +147,7 @@ def string_model(view: SiteView, string_id: str, local: Callable[[str | None], s
     cell_limits = _cell_limits(config)
     reason = _stale_reason(body, local)
     columns = [name_column("Cell"), column("status", "Status")] + [
-        column(key, CELL_LABELS[key], CELL[key], limits=_lines(cell_limits[key]))
-        for key, _, _ in CELL_FIELDS
+        column(key, CELL_LABELS[key], CELL[key], limits=_lines(cell_limits[key])) for key, _, _ in CELL_FIELDS
     ]
     return {
         "level": "string",
@@ -169,9 +178,9 @@ def _string_columns(name: str = "String") -> list[dict]:
         column("soc", "SOC", s["soc"]),
         column("soh", "SOH", s["soh"]),
         column("balance", "Balance", s["balance"]),
-        column("ambient_temperature", "Ambient temperature", s["ambient_temperature"]),
+        column("ambient_temperature", "Ambient", s["ambient_temperature"]),
         column("ambient_humidity", "Humidity", s["ambient_humidity"]),
-        count_column("cells_in_error", "Cells in error"),
+        count_column("cells_in_error", "Faulty cells"),
     ]
 
 
@@ -277,8 +286,11 @@ def site_model(view: SiteView, topology: Topology, local: Callable[[str | None],
         "key": "site",
         "cells": [
             marks.text(topology.gateway.name or topology.gateway.id),
-            marks.text(f"{len(fresh)} of {len(strings)}", "" if len(fresh) == len(strings) else marks.STALE,
-                       "Some strings have no present data"),  # fmt: skip
+            marks.text(
+                f"{len(fresh)} of {len(strings)}",
+                "" if len(fresh) == len(strings) else marks.STALE,
+                "Some strings have no present data",
+            ),  # fmt: skip
             marks.text(str(sum(s.battery.count for s in topology.strings))),
             marks.text(str(in_error), marks.ALARM if in_error else "", "Cells with a fault" if in_error else ""),
         ],
@@ -291,9 +303,17 @@ def site_model(view: SiteView, topology: Topology, local: Callable[[str | None],
         "stale": len(fresh) < len(strings),
         "summary": {
             "title": "Data center",
-            "columns": [name_column("Data center"), column("reporting", "Strings with present data"),
-                        column("cells", "Batteries"), column("in_error", "Batteries in error")],  # fmt: skip
+            "columns": [
+                name_column("Data center"),
+                column("reporting", "Strings with present data"),
+                column("cells", "Batteries"),
+                column("in_error", "Batteries in error"),
+            ],  # fmt: skip
             "rows": [summary_row],
         },
-        "table": {"title": "UPSes", "columns": _ups_columns("UPS"), "rows": [_ups_row(u, b, local, link=True) for u, b in upses]},
+        "table": {
+            "title": "UPSes",
+            "columns": _ups_columns("UPS"),
+            "rows": [_ups_row(u, b, local, link=True) for u, b in upses],
+        },
     }

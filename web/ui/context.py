@@ -14,8 +14,8 @@ from web.ui.site_settings import SiteSettingsBook
 from web.users.book import UserBook
 
 if TYPE_CHECKING:
-    from web.live.hub import LiveHub
     from storage.history.reader import HistoryReader
+    from web.live.hub import LiveHub
     from web.routes_alarms import AlarmAccess
     from web.tree_bridge import TreeBridge
 

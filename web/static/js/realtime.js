@@ -147,10 +147,27 @@
       {
         width: plotWidth(),
         height: 320,
-        scales: { x: { time: false, range: (u, lo, hi) => [lo - 0.6, hi + 0.6] } },
+        scales: {
+          x: { time: false, range: () => [0.4, names.length + 0.6] },
+          // A bar starts at zero: a bar graph from any other baseline makes 10 mV look like 10 V.
+          y: { range: (u, lo, hi) => {
+            const limits = (col.limits || []).map((l) => l.value);
+            const low = Math.min(0, lo, ...limits), high = Math.max(0, hi, ...limits);
+            return [low < 0 ? low * 1.08 : 0, high > 0 ? high * 1.08 : 1];
+          } },
+        },
         axes: [
-          { values: (u, splits) => splits.map((v) => (Number.isInteger(v) && names[v - 1]) || ""), font: "12px sans-serif" },
-          { label: header(col), font: "12px sans-serif", labelFont: "12px sans-serif", size: 60 },
+          {
+            // every child a split, a label only where it fits (about 56 px each)
+            splits: () => names.map((_, i) => i + 1),
+            values: (u, splits) => {
+              const step = Math.max(1, Math.ceil(names.length / Math.max(1, Math.floor(u.bbox.width / devicePixelRatio / 56))));
+              return splits.map((v) => ((v - 1) % step === 0 ? names[v - 1] : ""));
+            },
+            grid: { show: false },
+            font: "12px sans-serif",
+          },
+          { label: header(col), font: "12px sans-serif", labelFont: "12px sans-serif", size: 70 },
         ],
         legend: { live: false },
         cursor: { show: true, points: { show: false } },
