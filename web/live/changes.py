@@ -43,13 +43,15 @@ class ChangeBoard:
         self._waiters: dict[str, asyncio.Event] = {}
         self._dirty: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
+        self._first_marked = 0.0
         self.closed = False
 
     def version(self, key: str) -> int:
         return self._versions.get(key, 0)
 
     def changed_at(self, key: str) -> float:
-        """UNIX time the level's current version was published (0 before its first)."""
+        """UNIX time the first change of the level's current version was applied (0 before its
+        first): a client's lag behind it includes the coalescing."""
         return self._changed_at.get(key, 0.0)
 
     def mark(self, keys: Iterable[str]) -> None:
@@ -58,16 +60,16 @@ class ChangeBoard:
             return
         self._dirty.update(keys)
         if self._flush is None:
+            self._first_marked = self.clock()
             self._flush = asyncio.get_running_loop().call_later(self.coalesce_s, self.publish)
 
     def publish(self) -> None:
         """Every marked level gets a new version; its streams wake."""
         self._flush = None
-        now = self.clock()
         dirty, self._dirty = self._dirty, set()
         for key in dirty:
             self._versions[key] = self._versions.get(key, 0) + 1
-            self._changed_at[key] = now
+            self._changed_at[key] = self._first_marked
             waiter = self._waiters.pop(key, None)
             if waiter is not None:
                 waiter.set()

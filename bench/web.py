@@ -1,0 +1,154 @@
+"""Web benchmark: the operator's pages and live streams on a full gateway (3,840 cells on the simulator).
+
+Builds the benchmark data center of bench/bench_site.py (32 strings x 120 batteries, every service
+on, 1 s scan), with a year of history ending yesterday written as bench/storage.py writes it, starts
+`btms run` as a user would, and measures:
+- string_page_ms: the median time of GET /strings/S01/realtime (120 cells) with a log-in session,
+  request to last byte on loopback (target <= 50 ms);
+- year_plot_ms: the median time of GET /api/v1/series for one cell's voltage over a year, 1000
+  points (target <= 300 ms);
+- live_lag_ms: the 95th percentile, over 20 clients each on its own string's stream, of the time
+  from the web server publishing a scan to the client having read its event; the lag of the last
+  quarter of the window against the first shows whether a queue grows (target <= 500 ms);
+- cpu_ratio_20_clients: CPU seconds of the gateway's whole process tree over the window with the
+  20 clients, divided by the same without clients (target <= 1.3).
+
+    python bench/web.py [--seconds 30] [--strings 32] [--cells 120] [--clients 20]
+
+Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.bench_site import IO_MODULE, write_site  # noqa: E402
+from bench.scale import cpu_seconds, tree_pids  # noqa: E402
+from bench.web_support import Browser, StreamReader, median, percentile, write_year  # noqa: E402
+from tests.gateway_process import GatewayProcess, kill_all, wait_serving  # noqa: E402
+
+USER, PASSWORD = "bench", "bench-password-1"
+
+
+def cpu_over(gateway: GatewayProcess, seconds: float) -> float:
+    pids = tree_pids(gateway)
+    before, t0 = cpu_seconds(pids), time.monotonic()
+    time.sleep(seconds)  # the measuring window, not synchronisation
+    after = cpu_seconds(pids | tree_pids(gateway))
+    return sum(after.get(p, 0.0) - before.get(p, 0.0) for p in after) / (time.monotonic() - t0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=30.0, help="each CPU window (without, then with clients)")
+    parser.add_argument("--strings", type=int, default=32)
+    parser.add_argument("--cells", type=int, default=120)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="btms-web-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        path, data = write_site(
+            tmp, args.strings, args.cells, name="Web benchmark",
+            outputs=[{"module": IO_MODULE, "output": 1, "function": "siren"}],
+        )  # fmt: skip
+        t = time.monotonic()
+        yesterday = write_year(tmp / "var", args.strings, args.cells)
+        print(f"a year of history written in {time.monotonic() - t:.0f} s")
+        added = subprocess.run(
+            [sys.executable, "-m", "btms.cli", "user", "add", USER, "--topology", str(path)],
+            input=f"{PASSWORD}\n{PASSWORD}\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        if added.returncode != 0:
+            print(f"btms user add failed: {added.stderr.strip()}", file=sys.stderr)
+            return 2
+        gateway = GatewayProcess.start(tmp, path, data)
+        port = data["services"]["web"]["port"]
+        pids: set[int] = set()
+        readers: list[StreamReader] = []
+        try:
+            wait_serving(gateway, timeout=90)
+            pids = tree_pids(gateway)
+            time.sleep(5)  # benchmark pacing: let start-up work settle
+            browser = Browser(port)
+            browser.log_in(USER, PASSWORD)
+            page = browser.timed("/strings/S01/realtime", 30)
+            print(f"string page (120 cells): median {median(page):.1f} ms, p90 {percentile(page, 90):.1f} ms")
+            end = (yesterday + 1) * 86_400
+            query = (
+                f"/api/v1/series?level=cell&id=S01/7&quantity=voltage&from={iso(end - 365 * 86_400)}"
+                f"&to={iso(end)}&points=1000"
+            )
+            auth = {"Authorization": f"Bearer {gateway.token}"}
+            _, body = browser.request("GET", query, headers=auth)
+            points = len(json.loads(body)["points"])
+            year = browser.timed(query, 5, auth)
+            print(f"one cell, one year ({points} points): median {median(year):.1f} ms")
+
+            idle_cpu = cpu_over(gateway, args.seconds)
+            print(f"CPU of the tree without live clients: {idle_cpu:.3f} s/s")
+            readers = [
+                StreamReader(port, f"/live/strings/S{(i % args.strings) + 1:02d}", gateway.token)
+                for i in range(args.clients)
+            ]
+            for r in readers:
+                r.start()
+            time.sleep(3)  # the clients connect and receive their first event
+            started = time.time()
+            live_cpu = cpu_over(gateway, args.seconds)
+            ended = time.time()
+            pids |= tree_pids(gateway)
+        finally:
+            for r in readers:
+                r.stop.set()
+            pids |= tree_pids(gateway)
+            gateway.stop(signal.SIGTERM)
+            kill_all(pids)
+
+    errors = [r.error for r in readers if r.error]
+    window = [(at, lag) for r in readers for at, lag in r.lags_ms if started <= at <= ended]
+    lags = [lag for _, lag in window]
+    quarter = (ended - started) / 4
+    first = [lag for at, lag in window if at < started + quarter]
+    last = [lag for at, lag in window if at >= ended - quarter]
+    events = [sum(1 for at, _ in r.lags_ms if started <= at <= ended) for r in readers]
+    ratio = live_cpu / idle_cpu if idle_cpu else float("nan")
+    print(f"CPU of the tree with {args.clients} live clients: {live_cpu:.3f} s/s (ratio {ratio:.2f}, target <= 1.3)")
+    print(f"events per client in {ended - started:.0f} s: min {min(events, default=0)}, max {max(events, default=0)}")
+    print(f"live lag: median {median(lags):.0f} ms, p95 {percentile(lags, 95):.0f} ms, max {max(lags, default=0):.0f} ms;"
+          f" first quarter median {median(first):.0f} ms, last quarter {median(last):.0f} ms")  # fmt: skip
+    if errors:
+        print(f"stream errors: {errors[:3]}")
+    print(
+        json.dumps(
+            {
+                "bench": "web",
+                "string_page_ms": round(median(page), 1),
+                "year_plot_ms": round(median(year), 1),
+                "live_clients": args.clients,
+                "live_lag_ms": round(percentile(lags, 95), 1),
+                "cpu_ratio_20_clients": round(ratio, 3),
+            }
+        )
+    )
+    return 0
+
+
+def iso(timestamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z").replace(":", "%3A")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
