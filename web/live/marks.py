@@ -30,11 +30,22 @@ def number_text(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
+_DECIMALS: dict[str, int] = {}  # Quantity.decimals is computed from a Decimal on each call
+
+
+def decimals(q: Quantity) -> int:
+    found = _DECIMALS.get(q.key)
+    if found is None:
+        found = _DECIMALS[q.key] = q.decimals
+    return found
+
+
 def good(value: float | None, q: Quantity, limits: tuple[tuple[Limit, float], ...] = ()) -> list:
     """A measured value, marked when it is at or beyond one of `limits` ((limit, threshold in unit))."""
     if value is None:
         return stale("No present value")
-    text = number_text(value, q.decimals)
+    places = decimals(q)
+    text = number_text(value, places)
     for limit, threshold in limits:
         beyond = value >= threshold if limit.direction is Direction.HIGH else value <= threshold
         if beyond:
@@ -43,7 +54,7 @@ def good(value: float | None, q: Quantity, limits: tuple[tuple[Limit, float], ..
                 text,
                 value,
                 ALARM,
-                f"At or beyond the {side} alarm limit {number_text(threshold, q.decimals)} {q.unit}",
+                f"At or beyond the {side} alarm limit {number_text(threshold, places)} {q.unit}",
             ]
     return [text, value]
 
