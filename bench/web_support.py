@@ -81,10 +81,11 @@ class Browser:
         if status != 303 or "btms_session" not in self.cookies:
             raise RuntimeError(f"log-in failed: HTTP {status}")
 
-    def timed(self, path: str, repeat: int, headers: dict | None = None) -> list[float]:
-        """Milliseconds of each GET (request sent to last byte read)."""
+    def timed(self, path: str, repeat: int, headers: dict | None = None, pause_s: float = 0.0) -> list[float]:
+        """Milliseconds of each GET (request sent to last byte read), `pause_s` apart."""
         out = []
         for _ in range(repeat):
+            time.sleep(pause_s)  # pacing: past the server's one-second model cache
             t = time.perf_counter()
             status, _ = self.request("GET", path, headers=headers)
             out.append((time.perf_counter() - t) * 1e3)
@@ -117,7 +118,8 @@ class StreamReader(threading.Thread):
                 except TimeoutError:
                     continue
                 if not chunk:
-                    self.error = "stream closed by the server"
+                    if not self.stop.is_set():
+                        self.error = "stream closed by the server"
                     return
                 buffer += chunk
                 if not head_done:
