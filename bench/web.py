@@ -13,7 +13,7 @@ on, 1 s scan), with a year of history ending yesterday written as bench/storage.
 - cpu_ratio_20_clients: CPU seconds of the gateway's whole process tree over the window with the
   20 clients, divided by the same without clients (target <= 1.3).
 
-    python bench/web.py [--seconds 30] [--strings 32] [--cells 120] [--clients 20]
+    python bench/web.py [--seconds 30] [--strings 32] [--cells 120] [--clients 20] [--history DIR]
 
 Last line: one JSON object.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,6 +55,9 @@ def main() -> int:
     parser.add_argument("--strings", type=int, default=32)
     parser.add_argument("--cells", type=int, default=120)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument(
+        "--history", type=Path, help="keep the written year of history in this folder and reuse it on the next run"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="btms-web-bench-") as tmp_name:
@@ -63,8 +67,8 @@ def main() -> int:
             outputs=[{"module": IO_MODULE, "output": 1, "function": "siren"}],
         )  # fmt: skip
         t = time.monotonic()
-        yesterday = write_year(tmp / "var", args.strings, args.cells)
-        print(f"a year of history written in {time.monotonic() - t:.0f} s")
+        yesterday = year_of_history(tmp / "var", args)
+        print(f"a year of history ready in {time.monotonic() - t:.0f} s")
         added = subprocess.run(
             [sys.executable, "-m", "btms.cli", "user", "add", USER, "--topology", str(path)],
             input=f"{PASSWORD}\n{PASSWORD}\n", capture_output=True, text=True, timeout=60,
@@ -147,6 +151,21 @@ def main() -> int:
         )
     )
     return 0
+
+
+def year_of_history(storage_dir: Path, args) -> int:
+    """Written into storage_dir, or copied from --history when it holds yesterday's year."""
+    from storage.history import schema
+
+    yesterday = schema.day_of(time.time()) - 1
+    kept = args.history / f"{args.strings}x{args.cells}-{yesterday}" if args.history else None
+    if kept is not None and kept.is_dir():
+        shutil.copytree(kept, storage_dir)
+        return yesterday
+    written = write_year(storage_dir, args.strings, args.cells)
+    if kept is not None:
+        shutil.copytree(storage_dir, kept)
+    return written
 
 
 def iso(timestamp: float) -> str:

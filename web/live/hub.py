@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from battery.alarms.records import AlarmNotice
 from battery.status import StringStatus, UpsStatus
@@ -27,6 +28,7 @@ from web.ui.local_time import local_text
 from web.ui.site_settings import SiteSettingsBook
 
 REBUILD_AFTER_S = 1.0
+ZONE_READ_EVERY_S = 5.0  # the site's time zone, changed in settings.db by another process
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class LiveHub:
         self.monotonic = monotonic
         self._cache: dict[str, Snapshot] = {}
         self._ups_of = {s.id: s.ups_id for s in view.topology.strings}
+        self._zone: tuple[float, ZoneInfo] | None = None
 
     def apply(self, message: UpsStatus | StringStatus | AlarmNotice) -> None:
         """Mark what `message` changes (call after the view has applied it)."""
@@ -99,7 +102,10 @@ class LiveHub:
         raise KeyError(key)
 
     def _local_time(self) -> Callable[[str | None], str]:
-        zone = self.settings.read().zone()
+        now = self.monotonic()
+        if self._zone is None or now - self._zone[0] > ZONE_READ_EVERY_S:
+            self._zone = (now, self.settings.read().zone())
+        zone = self._zone[1]
 
         def local(iso_time: str | None) -> str:
             return local_text(datetime.fromisoformat(iso_time).timestamp(), zone) if iso_time else ""

@@ -18,6 +18,9 @@ A shown value is a list, to keep a 120-cell event small: [text, number] when goo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from battery.alarms.limits import Direction, Limit
 from battery.quantities import Quantity
 
@@ -30,32 +33,39 @@ def number_text(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
 
-_DECIMALS: dict[str, int] = {}  # Quantity.decimals is computed from a Decimal on each call
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One alarm limit as a shown value is compared with it (in the unit shown)."""
+
+    high: bool  # at or above `threshold` is beyond it; else at or below
+    threshold: float
+    reason: str  # the tooltip of a value beyond it
 
 
-def decimals(q: Quantity) -> int:
-    found = _DECIMALS.get(q.key)
+def check(limit: Limit, threshold: float, q: Quantity) -> Check:
+    high = limit.direction is Direction.HIGH
+    side = "high" if high else "low"
+    return Check(high, threshold, f"At or beyond the {side} alarm limit {number_text(threshold, q.decimals)} {q.unit}")
+
+
+_FORMATS: dict[str, Callable[[float], str]] = {}  # Quantity.decimals costs a Decimal on each call
+
+
+def formatter(q: Quantity) -> Callable[[float], str]:
+    found = _FORMATS.get(q.key)
     if found is None:
-        found = _DECIMALS[q.key] = q.decimals
+        found = _FORMATS[q.key] = f"{{:.{q.decimals}f}}".format
     return found
 
 
-def good(value: float | None, q: Quantity, limits: tuple[tuple[Limit, float], ...] = ()) -> list:
-    """A measured value, marked when it is at or beyond one of `limits` ((limit, threshold in unit))."""
+def good(value: float | None, q: Quantity, checks: tuple[Check, ...] = ()) -> list:
+    """A measured value, marked when it is at or beyond one of its alarm limits."""
     if value is None:
         return stale("No present value")
-    places = decimals(q)
-    text = number_text(value, places)
-    for limit, threshold in limits:
-        beyond = value >= threshold if limit.direction is Direction.HIGH else value <= threshold
-        if beyond:
-            side = "high" if limit.direction is Direction.HIGH else "low"
-            return [
-                text,
-                value,
-                ALARM,
-                f"At or beyond the {side} alarm limit {number_text(threshold, places)} {q.unit}",
-            ]
+    text = formatter(q)(value)
+    for c in checks:
+        if (value >= c.threshold) if c.high else (value <= c.threshold):
+            return [text, value, ALARM, c.reason]
     return [text, value]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from battery.alarms.limits import Limit, cell_limits_for_string, string_limits_for
+from battery.alarms.limits import cell_limits_for_string, string_limits_for
 from battery.quantities import Quantity, quantity
 from battery.site import StringConfig, Topology
 from web.live import marks
@@ -83,20 +83,24 @@ def _stale_reason(body: dict, local: Callable[[str | None], str]) -> str:
 # -- a string and its cells --------------------------------------------------------------------
 
 
-def _cell_limits(config: StringConfig) -> dict[str, tuple[tuple[Limit, float], ...]]:
+def _cell_limits(config: StringConfig) -> dict[str, tuple[marks.Check, ...]]:
     """The string's cell limits, in the units the cells are shown in."""
     c = cell_limits_for_string(config)
+    v, r, t, soc, soh = (CELL[k] for k in ("voltage", "resistance", "temperature", "soc", "soh"))
     return {
-        "voltage": ((c.voltage_high, c.voltage_high.threshold / 1000), (c.voltage_low, c.voltage_low.threshold / 1000)),
-        "resistance": ((c.resistance_high, c.resistance_high.threshold / 1000),),
-        "temperature": ((c.temperature_high, c.temperature_high.threshold / 10),),
-        "soc": ((c.soc_low, c.soc_low.threshold),),
-        "soh": ((c.soh_low, c.soh_low.threshold),),
+        "voltage": (
+            marks.check(c.voltage_high, c.voltage_high.threshold / 1000, v),
+            marks.check(c.voltage_low, c.voltage_low.threshold / 1000, v),
+        ),
+        "resistance": (marks.check(c.resistance_high, c.resistance_high.threshold / 1000, r),),
+        "temperature": (marks.check(c.temperature_high, c.temperature_high.threshold / 10, t),),
+        "soc": (marks.check(c.soc_low, c.soc_low.threshold, soc),),
+        "soh": (marks.check(c.soh_low, c.soh_low.threshold, soh),),
     }
 
 
-def _lines(limits: tuple[tuple[Limit, float], ...]) -> list[dict]:
-    return _limit_lines(*((f"{'High' if lim.direction.value == 'high' else 'Low'} limit", v) for lim, v in limits))
+def _lines(checks: tuple[marks.Check, ...]) -> list[dict]:
+    return _limit_lines(*((f"{'High' if c.high else 'Low'} limit", c.threshold) for c in checks))
 
 
 CELL_LABELS = {
@@ -184,13 +188,16 @@ def _string_columns(name: str = "String") -> list[dict]:
     ]
 
 
-def _string_limits(config: StringConfig) -> dict[str, tuple[tuple[Limit, float], ...]]:
+def _string_limits(config: StringConfig) -> dict[str, tuple[marks.Check, ...]]:
     s = string_limits_for(config)
+    v, i, soc = STRING["voltage"], STRING["current"], STRING["soc"]
     return {
-        "voltage": ((s.voltage_high, s.voltage_high.threshold), (s.voltage_low, s.voltage_low.threshold)),
-        "current": ((s.current_high, s.current_high.threshold), (s.current_low, s.current_low.threshold)),
-        "soc": ((s.soc_low, s.soc_low.threshold),),
-    }
+        "voltage": (marks.check(s.voltage_high, s.voltage_high.threshold, v),
+                    marks.check(s.voltage_low, s.voltage_low.threshold, v)),
+        "current": (marks.check(s.current_high, s.current_high.threshold, i),
+                    marks.check(s.current_low, s.current_low.threshold, i)),
+        "soc": (marks.check(s.soc_low, s.soc_low.threshold, soc),),
+    }  # fmt: skip
 
 
 def _string_row(view: SiteView, config: StringConfig, body: dict, reason: str, link: bool = False) -> Row:
