@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -37,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_site import IO_MODULE, write_site  # noqa: E402
 from bench.scale import cpu_seconds, tree_pids  # noqa: E402
-from bench.web_support import Browser, StreamReader, median, percentile, write_year  # noqa: E402
+from bench.web_support import Browser, StreamReader, listening_process, median, percentile, write_year  # noqa: E402
 from tests.gateway_process import GatewayProcess, kill_all, wait_serving  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-password-1"
@@ -94,8 +95,12 @@ def main() -> int:
             browser = Browser(port)
             browser.log_in(USER, PASSWORD)
             # 1.1 s apart: each page builds its model afresh (web/live/hub.py caches one for 1 s)
-            page = browser.timed("/strings/S01/realtime", 15, pause_s=1.1)
-            print(f"string page ({args.cells} cells): median {median(page):.1f} ms, p90 {percentile(page, 90):.1f} ms")
+            web = listening_process(port)
+            page, page_cpu = browser.timed("/strings/S01/realtime", 15, pause_s=1.1, server=web)
+            print(
+                f"string page ({args.cells} cells): median {median(page):.1f} ms, p90 {percentile(page, 90):.1f} ms;"
+                f" web server CPU per page: median {median(page_cpu):.1f} ms"
+            )
             end = (yesterday + 1) * 86_400
             query = (
                 f"/api/v1/series?level=cell&id=S01/7&quantity=voltage&from={iso(end - 365 * 86_400)}"
@@ -104,8 +109,10 @@ def main() -> int:
             auth = {"Authorization": f"Bearer {gateway.token}"}
             _, body = browser.request("GET", query, headers=auth)
             points = len(json.loads(body)["points"])
-            year = browser.timed(query, 5, auth)
-            print(f"one cell, one year ({points} points): median {median(year):.1f} ms")
+            year, year_cpu = browser.timed(query, 5, auth, server=web)
+            print(
+                f"one cell, one year ({points} points): median {median(year):.1f} ms; web server CPU {median(year_cpu):.1f} ms"
+            )
 
             idle_cpu = cpu_over(gateway, args.seconds)
             print(f"CPU of the tree without live clients: {idle_cpu:.3f} s/s")
@@ -135,6 +142,7 @@ def main() -> int:
     last = [lag for at, lag in window if at >= ended - quarter]
     events = [sum(1 for at, _ in r.lags_ms if started <= at <= ended) for r in readers]
     ratio = live_cpu / idle_cpu if idle_cpu else float("nan")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times include waiting for a core)")
     print(f"CPU of the tree with {args.clients} live clients: {live_cpu:.3f} s/s (ratio {ratio:.2f}, target <= 1.3)")
     print(f"events per client in {ended - started:.0f} s: min {min(events, default=0)}, max {max(events, default=0)}")
     print(f"live lag: median {median(lags):.0f} ms, p95 {percentile(lags, 95):.0f} ms, max {max(lags, default=0):.0f} ms;"

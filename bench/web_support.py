@@ -81,17 +81,39 @@ class Browser:
         if status != 303 or "btms_session" not in self.cookies:
             raise RuntimeError(f"log-in failed: HTTP {status}")
 
-    def timed(self, path: str, repeat: int, headers: dict | None = None, pause_s: float = 0.0) -> list[float]:
-        """Milliseconds of each GET (request sent to last byte read), `pause_s` apart."""
-        out = []
+    def timed(
+        self, path: str, repeat: int, headers: dict | None = None, pause_s: float = 0.0, server=None
+    ) -> tuple[list[float], list[float]]:
+        """Milliseconds of each GET, `pause_s` apart: wall (request sent to last byte read) and, with
+        `server` (a psutil.Process), that process' CPU meanwhile (which a loaded machine inflates less)."""
+        wall, cpu = [], []
         for _ in range(repeat):
             time.sleep(pause_s)  # pacing: past the server's one-second model cache
+            c0 = _cpu(server)
             t = time.perf_counter()
             status, _ = self.request("GET", path, headers=headers)
-            out.append((time.perf_counter() - t) * 1e3)
+            wall.append((time.perf_counter() - t) * 1e3)
+            cpu.append((_cpu(server) - c0) * 1e3)
             if status != 200:
                 raise RuntimeError(f"GET {path}: HTTP {status}")
-        return out
+        return wall, cpu
+
+
+def _cpu(process) -> float:
+    if process is None:
+        return 0.0
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def listening_process(port: int):
+    """The process that listens on `port` (the gateway's web server actor)."""
+    import psutil
+
+    for c in psutil.net_connections("tcp"):
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid:
+            return psutil.Process(c.pid)
+    raise RuntimeError(f"no process listens on port {port}")
 
 
 class StreamReader(threading.Thread):
