@@ -6,7 +6,9 @@ browser). Pages need a session and send a browser without one to the log-in page
 with a session must carry the session's CSRF token (form field `csrf_token` or header
 `X-CSRF-Token`): a page of another site can make the browser send the cookie, never the token.
 Static files are public (they hold no data). The kiosk page is open to the addresses the
-topology lists under services.web.kiosk_clients.
+topology lists under services.web.kiosk_clients, with its live stream. The live streams
+(/live/...) are machine paths: without a session or token they answer 401, never a redirect
+(an EventSource cannot follow one to a log-in page).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PUBLIC_PREFIXES = ("/static/", "/login", "/favicon.ico")
-MACHINE_PREFIXES = ("/api/", "/metrics")  # answered in JSON / text, never redirected
+MACHINE_PREFIXES = ("/api/", "/metrics", "/live/")  # answered in JSON / text, never redirected
+KIOSK_PATHS = ("/kiosk", "/live/kiosk")  # the kiosk page and its live stream
 
 log = get_logger("btms.web")
 
@@ -64,7 +67,7 @@ class AccessControl:
         path = request.path
         if path.startswith(PUBLIC_PREFIXES):
             return None
-        if path == "/kiosk" and client_address() in self.kiosk_clients and request.method in SAFE_METHODS:
+        if path in KIOSK_PATHS and client_address() in self.kiosk_clients and request.method in SAFE_METHODS:
             return None
         machine = path.startswith(MACHINE_PREFIXES)
         if machine and request.headers.get("Authorization"):

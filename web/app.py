@@ -19,6 +19,8 @@ from web.access import AccessControl
 from web.api_tokens import TokenVerifier
 from web.auth_throttle import FailureWindow
 from web.errors import json_error
+from web.live.hub import LiveHub
+from web.live.stream import StreamSlots, live_routes
 from web.metrics import metrics_routes
 from web.pages import register_pages
 from web.request_args import BadRequest, NotFound, RowIdConverter, require_known
@@ -33,9 +35,17 @@ API = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024  # the largest form or JSON body any route takes (a project logo)
 
 
-def create_app(ui: UiContext, verifier: TokenVerifier, *, failures: FailureWindow | None = None) -> Quart:
+def create_app(
+    ui: UiContext,
+    verifier: TokenVerifier,
+    *,
+    failures: FailureWindow | None = None,
+    stream_slots: StreamSlots | None = None,
+) -> Quart:
     """The app; history and alarm routes exist when the context has their stores."""
     view, history, alarms, bridge = ui.view, ui.history, ui.alarms, ui.bridge
+    if ui.live is None:
+        ui.live = LiveHub(view, ui.site_settings, alarms.live if alarms is not None else None)
     app = Quart("btms", root_path=str(Path(__file__).parent))
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -47,6 +57,7 @@ def create_app(ui: UiContext, verifier: TokenVerifier, *, failures: FailureWindo
     if alarms is not None and bridge is not None:
         app.register_blueprint(alarm_routes(alarms, bridge, view.topology, zone=zone), url_prefix=API)
         app.register_blueprint(notification_routes(ui), url_prefix=API)
+    app.register_blueprint(live_routes(ui.live, stream_slots))
     install_template_helpers(app, ui)
     register_pages(app, ui)
     access = AccessControl(verifier, ui.sessions, ui.topology.services.web.kiosk_clients, failures)
@@ -64,6 +75,7 @@ def create_app(ui: UiContext, verifier: TokenVerifier, *, failures: FailureWindo
 
     @app.after_serving
     async def closed() -> None:
+        ui.live.close()
         if history is not None:
             history.stop()
         await verifier.close()

@@ -9,6 +9,7 @@ hosts it is actors/base/served_actor.py's, as for Modbus TCP and SNMP.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 
 from hypercorn.asyncio.run import worker_serve
@@ -31,6 +32,11 @@ from web.ui.site_settings import SiteSettingsBook
 from web.users.book import UserBook
 
 STOP_TIMEOUT_S = 5.0
+# Kernel send buffer of every connection (accepted sockets inherit the listener's). Linux would
+# grow it to 4 MiB for a client that does not read, and that buffer is a queue of old live
+# events; at this size a stalled browser holds a few scans, then its stream skips versions.
+# 256 KiB still sends a history download at several MB/s over a 50 ms link.
+SEND_BUFFER_BYTES = 256 * 1024
 
 
 class WebService:
@@ -56,6 +62,7 @@ class WebService:
             bridge=self.bridge,
         )
         self.app = create_app(self.ui, TokenVerifier(storage))
+        self.live = self.ui.live
         self.config = Config()
         self.config.bind = [f"{web.host}:{web.port}"]
         self.config.accesslog = None
@@ -84,6 +91,7 @@ class WebService:
         for sock in sockets.secure_sockets + sockets.insecure_sockets:
             # Listening now, not when Hypercorn's task gets to it: the gateway says "serving" as
             # soon as this returns, and a client that connects then must queue, not be refused.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
             sock.listen(self.config.backlog)
         app = wrap_app(self.app, self.config.wsgi_max_body_size, None)
         self._task = asyncio.get_running_loop().create_task(
@@ -97,6 +105,7 @@ class WebService:
 
     async def stop(self) -> None:
         self.history.stop()  # a query's worker thread must not keep the process alive
+        self.live.close()  # open event streams end now, not after Hypercorn's graceful timeout
         self._stopping.set()
         if self._task is not None:
             try:
@@ -114,3 +123,6 @@ class WebService:
         elif isinstance(message, AlarmNotice):
             self.alarms.live.apply(message)
             self.view.site.apply_alarm(message)  # the active alarms /metrics counts
+        else:
+            return
+        self.live.apply(message)  # wakes the live streams of what changed

@@ -15,6 +15,7 @@ from web.users.book import UserBook
 
 if TYPE_CHECKING:
     from storage.history.reader import HistoryReader
+    from web.live.hub import LiveHub
     from web.routes_alarms import AlarmAccess
     from web.tree_bridge import TreeBridge
 
@@ -32,3 +33,4 @@ class UiContext:
     alarms: AlarmAccess | None = None
     bridge: TreeBridge | None = None
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    live: LiveHub | None = None  # create_app makes one when not given

@@ -1,0 +1,1 @@
+"""The live side of the web UI: what changed, each level's present model, the event streams."""
