@@ -5,7 +5,6 @@ Every test module takes its builders from here; no test module imports another.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from dataclasses import replace
@@ -29,6 +28,7 @@ from battery.site import (
     UpsConfig,
 )
 from battery.status import StringStatus, UpsStatus
+from tests.support import run_apart
 
 DAY = 86_400
 
@@ -124,7 +124,7 @@ def write_past_days(
             await w.flush()
         await w.close()
 
-    asyncio.run(write())
+    run_apart(write())
     for day in written[: len(written) - hot_days]:
         compact_day(storage_dir, day)
         schema.hot_path(storage_dir, day).unlink()
@@ -177,7 +177,7 @@ def write_discharge(
         await w.flush()
         await w.close()
 
-    asyncio.run(write())
+    run_apart(write())
 
 
 def sample_topology(

@@ -175,3 +175,26 @@ def fill_disk(directory: Path, name: str = "filler.bin", leave_bytes: int = 0) -
     finally:
         os.close(fd)
     return path
+
+
+def run_apart(coroutine):
+    """asyncio.run in a thread of its own: a test module that drives Chromium through Playwright's
+    sync API has that API's event loop marked as running in the main thread while its browser is
+    open, and asyncio.run refuses to start there."""
+    import asyncio
+    import threading
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="run-apart")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

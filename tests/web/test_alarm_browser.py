@@ -9,7 +9,6 @@ e-mail and finds it in the E-mails log. The simulator floats 8 x 12 V batteries 
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from storage.settings_db import settings_path
 from tests.browser_support import watched_page
 from tests.gateway_process import REPO, GatewayProcess, btms, kill_all, wait_serving, write_demo_topology
 from tests.notify_support import Sink
-from tests.support import free_port, wait_for
+from tests.support import free_port, run_apart, wait_for
 from tests.ui_support import browser_log_in
 
 pytestmark = pytest.mark.integration
@@ -58,7 +57,7 @@ def gateway(tmp_path_factory, smtp):
             [sys.executable, "-m", "btms.cli", *args], cwd=REPO, input=f"{PASSWORD}\n{PASSWORD}\n", text=True
         )
         assert done.returncode == 0
-    asyncio.run(_configure_smtp(settings_path(tmp_path / "var"), smtp[1]))
+    run_apart(_configure_smtp(settings_path(tmp_path / "var"), smtp[1]))
     process = GatewayProcess.start(tmp_path, topology, data)
     try:
         wait_serving(process, timeout=30)
@@ -80,7 +79,7 @@ async def _configure_smtp(db, port: int) -> None:
 
 
 def log_in(page: Page, gateway: GatewayProcess, user: str, path: str) -> None:
-    browser_log_in(page, gateway, user, path=path)
+    browser_log_in(page, gateway, user, PASSWORD, path)
 
 
 def active_alarms(gateway: GatewayProcess, string: str, kind: str) -> list[dict]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from battery.quantities import quantity
+from storage.alarm_filter import AlarmFilter
 from web.live import marks
 from web.live_alarms import AnnouncedAlarms
 from web.site_view import SiteView
@@ -25,7 +26,9 @@ def kiosk_model(view: SiteView, alarms: AnnouncedAlarms | None, local: Callable[
     for ups in topology.upses:
         for config in ups.strings:
             body = view.string_json(config.id)
-            active = [r for r in alarms.matching(None, config.id) if r.active] if alarms is not None else []
+            active = (
+                [r for r in alarms.matching(AlarmFilter(string_id=config.id)) if r.active] if alarms is not None else []
+            )
             titles = [_alarm_text(r) for r in active[:MAX_ALARMS_SHOWN]]
             if len(active) > MAX_ALARMS_SHOWN:
                 titles.append(f"and {len(active) - MAX_ALARMS_SHOWN} more")
