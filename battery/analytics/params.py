@@ -20,7 +20,8 @@ class BatteryParams:
     rated_hours: float = 10.0  # H of the rating (C10: capacity_ah delivered in 10 h)
     peukert_k: float = 1.15  # Peukert exponent: VRLA 1.05–1.25
     charge_efficiency: float = 0.95  # Ah stored per Ah charged, below the knee
-    charge_acceptance_knee_pct: float = 80.0  # above this SOC the acceptance falls, to 0 at full
+    charge_acceptance_knee_pct: float = 80.0  # above this SOC the acceptance falls ...
+    charge_acceptance_full: float = 0.6  # ... linearly to this at 100 %: a recharge from empty returns 1.10 × C
     not_full_ceiling_pct: float = 99.0  # a charge count alone shows no more until "charged"
     # Charge state thresholds, volts per 2 V cell and fractions of C (A per Ah).
     float_min_vpc: float = 2.18
