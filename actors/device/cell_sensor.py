@@ -100,7 +100,7 @@ class CellSensor(Actor):
         if batch.capacity_soh is not None:  # a discharge just ended and measured capacities
             self.estimate = with_capacity(self.estimate, batch.capacity_soh[position])
         if not faults:
-            self._update_estimates(batch.timestamp, voltage_mv, resistance_uohm, batch.string_current_ca)
+            self._update_estimates(batch, voltage_mv, resistance_uohm)
         else:  # do not integrate current across a gap of bad data
             self.estimate = replace(self.estimate, last_at=None)
         transitions: list = []
@@ -165,14 +165,15 @@ class CellSensor(Actor):
         )
         return status
 
-    def _update_estimates(self, timestamp: float, voltage_mv: int, resistance_uohm: int, current_ca: int) -> None:
+    def _update_estimates(self, batch: CellBatch, voltage_mv: int, resistance_uohm: int) -> None:
         estimate = self.estimate = step_cell(
             self.estimate,
-            timestamp,
-            STRING_CURRENT.from_wire(current_ca),
+            batch.timestamp,
+            STRING_CURRENT.from_wire(batch.string_current_ca),
             CELL_VOLTAGE.from_wire(voltage_mv),
             resistance_uohm,
             self.params,
+            batch.loaded_reference_vpc,  # the string's median under load: this cell's departure from it
         )
         self.soc_pct = estimate.soc.soc_pct
         soh = estimate.soh.soh_pct

@@ -47,6 +47,12 @@ class BatteryParams:
     end_vpc: float = 1.75  # end-of-discharge voltage per cell under load (IEEE 450 test end)
     end_hold_s: float = 10.0  # at the end voltage this long under load: SOC is the rate's remainder
     peukert_min_ratio: float = 0.2  # below 0.2 × I_rated Peukert gives no more credit
+    # Voltage under load (load_deviation.py): a cell's departure from the string's median is taken
+    # as its offset once the discharge has settled, and its growth then corrects the count, weighed
+    # against the count's error: the capacity is unknown to this share until a test measured it.
+    deviation_settle_s: float = 300.0
+    deviation_knee_pct: float = 20.0  # the knee: the last 20 % of what the rate delivers
+    capacity_uncertainty: float = 0.10
 
     # Derived once per parameter set (cached_property writes past the frozen __setattr__).
     @cached_property
