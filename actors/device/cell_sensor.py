@@ -2,7 +2,8 @@
 
 It lives in its string master's private in-process actor system (ARCHITECTURE.md: 3,840
 processes would cost ~16 GB). Each scan the master's cell bank tells it its reading; it checks
-plausibility, steps its estimators (battery/analytics: SOC by Peukert-corrected coulomb counting,
+plausibility, steps its estimators (battery/analytics: SOC by coulomb counting, corrected during a
+discharge by its voltage under load against the string's median that the batch carries,
 the resistance baseline of its commissioning window, SOH) and answers its status. It never sets timers (the in-process system only runs inside the master's
 ask). What it must remember across a restart travels in CellSnapshot. It answers only when its
 status changed (most scans in float charge it did not); cell_bank.py says how the bank knows
