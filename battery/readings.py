@@ -60,6 +60,9 @@ class CellBatch:
     # Per cell, the capacity SOH (battery.analytics.SohEstimate) a discharge that just ended
     # measured, None for a cell without one; None on every other scan.
     capacity_soh: tuple | None = None
+    # While the string discharges: the median of its valid cells' voltages per cell plus their
+    # ohmic drop (battery.analytics.loaded_reference_vpc), which each cell's SOC is compared with.
+    loaded_reference_vpc: float | None = None
 
     def __repr__(self) -> str:
         return f"CellBatch(scan {self.scan_no}, {len(self.voltage_mv)} cells)"

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from battery.analytics import classify, params_for
+from battery.analytics import BatteryParams, classify, loaded_reference_vpc, params_for
+from battery.analytics.load_deviation import discharging
 from battery.codes import ChargeState, Health
 from battery.maths import balance_pct, volts_per_cell, weakest
-from battery.plausibility import NO_RESPONSE
+from battery.plausibility import NO_RESPONSE, reading_faults
 from battery.quantities import Quantity, quantity
 from battery.readings import CellBatch, StringScan
 from battery.site import StringConfig
@@ -94,19 +95,42 @@ def string_status(
     )
 
 
-def cell_batch(scan: StringScan, n: int, capacity_soh: tuple | None = None) -> CellBatch:
+def cell_batch(
+    scan: StringScan, n: int, capacity_soh: tuple | None = None, battery: BatteryParams | None = None
+) -> CellBatch:
     """The scan's cell readings for the string's n cells (a missing cell counts as not answering);
-    `capacity_soh`: what a discharge that just ended measured per cell, for the cells to keep."""
+    `capacity_soh`: what a discharge that just ended measured per cell, for the cells to keep;
+    `battery`: the string's parameters, for the reference voltage under load (none without)."""
+    responded = padded(scan.cell_responded, n, False)
+    voltage_mv = padded(scan.cell_voltage_mv, n, 0)
+    resistance_uohm = padded(scan.cell_resistance_uohm, n, 0)
+    temperature_dc = padded(scan.cell_temperature_dc, n, 0)
     return CellBatch(
         scan.scan_no,
         scan.timestamp,
         scan.current_ca,
-        padded(scan.cell_responded, n, False),
-        padded(scan.cell_voltage_mv, n, 0),
-        padded(scan.cell_resistance_uohm, n, 0),
-        padded(scan.cell_temperature_dc, n, 0),
+        responded,
+        voltage_mv,
+        resistance_uohm,
+        temperature_dc,
         None if capacity_soh is None else padded(capacity_soh, n, None),
+        None
+        if battery is None
+        else _loaded_reference(scan.current_ca, responded, voltage_mv, resistance_uohm, temperature_dc, battery),
     )
+
+
+def _loaded_reference(current_ca, responded, voltage_mv, resistance_uohm, temperature_dc, battery) -> float | None:
+    """The string's reference voltage under load from the cells' valid readings (those a cell
+    would not flag), computed once per scan for all its cells; None unless discharging."""
+    current_a = STRING_CURRENT.from_wire(current_ca)
+    if not discharging(current_a, battery):
+        return None
+    valid = [
+        mv if not reading_faults(battery.nominal_voltage, ok, mv, r, t) else None
+        for ok, mv, r, t in zip(responded, voltage_mv, resistance_uohm, temperature_dc)
+    ]
+    return loaded_reference_vpc(current_a, valid, resistance_uohm, battery)
 
 
 def padded(values: tuple, n: int, default) -> tuple:

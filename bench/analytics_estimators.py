@@ -22,6 +22,7 @@ from battery.analytics import (
     StringAnalytics,
     StringResult,
     analytics_params,
+    loaded_reference_vpc,
     step_cell,
     step_string,
     view_of,
@@ -75,8 +76,14 @@ class GatewayEstimators:
         if self._capacity is not None:
             cells = [with_capacity(c, e) for c, e in zip(cells, self._capacity)]
             self._capacity = None
+        reference = loaded_reference_vpc(
+            current_a,
+            [mv if ok else None for mv, ok in zip(m.cell_voltage_mv, valid)],
+            m.cell_resistance_uohm,
+            params.battery,
+        )
         cells = [
-            step_cell(c, timestamp, current_a, mv / 1000.0, r, params) if ok else replace(c, last_at=None)
+            step_cell(c, timestamp, current_a, mv / 1000.0, r, params, reference) if ok else replace(c, last_at=None)
             for c, ok, mv, r in zip(cells, valid, m.cell_voltage_mv, m.cell_resistance_uohm)
         ]
         self.cells = cells

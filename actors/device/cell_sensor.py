@@ -2,7 +2,8 @@
 
 It lives in its string master's private in-process actor system (ARCHITECTURE.md: 3,840
 processes would cost ~16 GB). Each scan the master's cell bank tells it its reading; it checks
-plausibility, steps its estimators (battery/analytics: SOC by Peukert-corrected coulomb counting,
+plausibility, steps its estimators (battery/analytics: SOC by coulomb counting, corrected during a
+discharge by its voltage under load against the string's median that the batch carries,
 the resistance baseline of its commissioning window, SOH) and answers its status. It never sets timers (the in-process system only runs inside the master's
 ask). What it must remember across a restart travels in CellSnapshot. It answers only when its
 status changed (most scans in float charge it did not); cell_bank.py says how the bank knows
@@ -100,7 +101,7 @@ class CellSensor(Actor):
         if batch.capacity_soh is not None:  # a discharge just ended and measured capacities
             self.estimate = with_capacity(self.estimate, batch.capacity_soh[position])
         if not faults:
-            self._update_estimates(batch.timestamp, voltage_mv, resistance_uohm, batch.string_current_ca)
+            self._update_estimates(batch, voltage_mv, resistance_uohm)
         else:  # do not integrate current across a gap of bad data
             self.estimate = replace(self.estimate, last_at=None)
         transitions: list = []
@@ -165,14 +166,15 @@ class CellSensor(Actor):
         )
         return status
 
-    def _update_estimates(self, timestamp: float, voltage_mv: int, resistance_uohm: int, current_ca: int) -> None:
+    def _update_estimates(self, batch: CellBatch, voltage_mv: int, resistance_uohm: int) -> None:
         estimate = self.estimate = step_cell(
             self.estimate,
-            timestamp,
-            STRING_CURRENT.from_wire(current_ca),
+            batch.timestamp,
+            STRING_CURRENT.from_wire(batch.string_current_ca),
             CELL_VOLTAGE.from_wire(voltage_mv),
             resistance_uohm,
             self.params,
+            batch.loaded_reference_vpc,  # the string's median under load: this cell's departure from it
         )
         self.soc_pct = estimate.soc.soc_pct
         soh = estimate.soh.soh_pct

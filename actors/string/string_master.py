@@ -139,7 +139,7 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         if not scan.responded:
             status = stale_status(self.config, scan.scan_no, scan.timestamp, self.soc_pct)
         else:
-            batch = cell_batch(scan, self.config.battery.count, self.capacity_soh)
+            batch = cell_batch(scan, self.config.battery.count, self.capacity_soh, self.params.battery)
             result = self._ask_cells(batch)
             status = string_status(self.config, scan, batch, result.statuses, self.soc_pct, measured)
             self.analytics, status, self.capacity_soh = analysed(

@@ -17,7 +17,8 @@ Driving a string, per scan (what the string master does, and the bench):
     cells = [CellEstimate()] * n
     string = StringAnalytics()
     for scan in scans:                      # scan: timestamp, string V and I, per-cell V/R/T
-        cells = [step_cell(c, t, I, cell_v, cell_r_uohm, params) if valid else c for ...]
+        ref = loaded_reference_vpc(I, cell_mv, cell_r_uohm, params.battery)  # None unless discharging
+        cells = [step_cell(c, t, I, cell_v, cell_r_uohm, params, ref) if valid else c for ...]
         views = [view_of(c, params) for c in cells]  # SOC, capacity share, resistance rise
         string, result = step_string(string, StringMeasurement(...), views, params)
         cells = [with_capacity(c, e) for c, e in zip(cells, result.capacity_soh)]
@@ -37,6 +38,11 @@ The single estimators, usable alone:
   below 100 % until the float tail current says "charged", set to the rate's remainder at the
   end voltage under load (rate_remainder_pct()), OCV correction (into the OCV's band) after
   rest_before_ocv_s of rest. soc_from_ocv(), peukert_factor().
+- load_deviation: LoadDeviation, step_load_deviation(state, soc_pct, I, vpc, R_uohm,
+  reference_vpc, dt_s, battery, capacity_fraction) -> (state, corrected SOC): during a discharge
+  a cell's departure from the string's median voltage under load (loaded_reference_vpc), grown
+  since the discharge settled, corrects its count, weighed against the count's uncertainty
+  (step_cell does it with the reference it is given).
 - baseline: ResistanceBaseline, step_baseline(b, R_uohm, now, BaselineParams, steady):
   median of samples spread over a commissioning window; baseline_uohm() (learned or provisional).
 - soh: SohEstimate(soh_pct, method: SohMethod RESISTANCE|CAPACITY|NONE, at),
@@ -60,6 +66,7 @@ from battery.analytics.cell_step import CellEstimate, CellView, rise_of, step_ce
 from battery.analytics.charge_state import ChargeStateTracker, classify, step_charge_state
 from battery.analytics.discharge import DischargeEvent, DischargeState, DischargeTally, step_discharge
 from battery.analytics.insulation import insulation_low
+from battery.analytics.load_deviation import LoadDeviation, loaded_reference_vpc, step_load_deviation
 from battery.analytics.params import (
     AnalyticsParams,
     BaselineParams,
@@ -91,6 +98,7 @@ __all__ = [
     "DischargeState",
     "DischargeTally",
     "InsulationParams",
+    "LoadDeviation",
     "ResistanceBaseline",
     "RunawayParams",
     "RunawayState",
@@ -109,6 +117,7 @@ __all__ = [
     "finish_run",
     "insulation_low",
     "linear_runtime_min",
+    "loaded_reference_vpc",
     "params_for",
     "peukert_factor",
     "rate_remainder_pct",
@@ -122,6 +131,7 @@ __all__ = [
     "step_cell",
     "step_charge_state",
     "step_discharge",
+    "step_load_deviation",
     "step_run",
     "step_runaway",
     "step_soc",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from battery.analytics.load_deviation import ohmic_free_vpc
 from battery.analytics.params import BatteryParams, SohParams
 from battery.analytics.soc import peukert_factor, soc_from_ocv
 from battery.analytics.soh import UNKNOWN, SohEstimate, soh_from_capacity
@@ -44,12 +45,11 @@ def step_run(
     if current_a >= 0 or dt_s <= 0 or dt_s > params.max_gap_s or run.reached_end:
         return run  # a cell at its end voltage has delivered its capacity: the rest is not its
     delivered = run.delivered_rated_ah + abs(current_a) * peukert_factor(current_a, params) * dt_s / 3600.0
-    ohmic_vpc = abs(current_a) * (resistance_uohm or 0.0) * 1e-6 / params.cells_per_battery
     return CapacityRun(
         run.soc_start_pct,
         delivered,
         run.reached_end or vpc <= params.end_vpc,
-        vpc + ohmic_vpc,
+        ohmic_free_vpc(current_a, vpc, resistance_uohm, params),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_baseline
+from battery.analytics.load_deviation import NOT_LOADED, LoadDeviation, step_load_deviation
 from battery.analytics.params import AnalyticsParams
 from battery.analytics.soc import SocState, step_soc
 from battery.analytics.soh import UNKNOWN, SohEstimate, preferred, resistance_rise, soh_from_resistance
@@ -23,6 +24,7 @@ class CellEstimate:
     soh_resistance: SohEstimate = UNKNOWN
     soh_capacity: SohEstimate = UNKNOWN
     last_at: float | None = None  # timestamp of the last valid reading
+    load: LoadDeviation = NOT_LOADED  # its voltage under load in the present discharge (not persisted)
 
     @property
     def soh(self) -> SohEstimate:
@@ -47,18 +49,33 @@ def step_cell(
     battery_voltage_v: float,
     resistance_uohm: float,
     params: AnalyticsParams,
+    reference_vpc: float | None = None,
 ) -> CellEstimate:
     """The cell after one valid reading (a scan without one is simply not stepped: the gap is
-    then seen as such and not integrated)."""
+    then seen as such and not integrated). `reference_vpc`: the string's median ohmic-free
+    voltage per cell this scan while it discharges (load_deviation.loaded_reference_vpc)."""
     battery = params.battery
     dt_s = 0.0 if cell.last_at is None else now - cell.last_at
     fresh = 0 < dt_s <= battery.max_gap_s
     vpc = battery.vpc(battery_voltage_v)
     soc = step_soc(cell.soc, current_a, vpc, dt_s if fresh else 0.0, battery, cell.capacity_fraction, now)
+    load, soc_pct = step_load_deviation(
+        cell.load,
+        soc.soc_pct,
+        current_a,
+        vpc,
+        resistance_uohm,
+        None if soc.anchored else reference_vpc,  # at its end voltage the count is anchored: better
+        dt_s if fresh else 0.0,
+        battery,
+        cell.capacity_fraction,
+    )
+    if soc_pct != soc.soc_pct:
+        soc = replace(soc, soc_pct=soc_pct)
     if not on_float(current_a, vpc, params):
         # Under a discharge or a recharge the reading carries polarisation, and an emptied
         # battery reads up to half again its full value: neither says how the battery aged.
-        return replace(cell, soc=soc, last_at=now)
+        return replace(cell, soc=soc, last_at=now, load=load)
     baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline)
     tau = params.soh.resistance_time_constant_s
     average = (
@@ -70,7 +87,7 @@ def step_cell(
     previous = cell.soh_resistance
     if previous.soh_pct is not None and soh_r.soh_pct is not None and abs(soh_r.soh_pct - previous.soh_pct) < 0.01:
         soh_r = previous  # unchanged to 0.01 %: its time is when it last changed
-    return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now)
+    return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now, load)
 
 
 def on_float(current_a: float, vpc: float, params: AnalyticsParams) -> bool:

@@ -20,7 +20,8 @@ class BatteryParams:
     rated_hours: float = 10.0  # H of the rating (C10: capacity_ah delivered in 10 h)
     peukert_k: float = 1.15  # Peukert exponent: VRLA 1.05–1.25
     charge_efficiency: float = 0.95  # Ah stored per Ah charged, below the knee
-    charge_acceptance_knee_pct: float = 80.0  # above this SOC the acceptance falls, to 0 at full
+    charge_acceptance_knee_pct: float = 80.0  # above this SOC the acceptance falls ...
+    charge_acceptance_full: float = 0.6  # ... linearly to this at 100 %: a recharge from empty returns 1.10 × C
     not_full_ceiling_pct: float = 99.0  # a charge count alone shows no more until "charged"
     # Charge state thresholds, volts per 2 V cell and fractions of C (A per Ah).
     float_min_vpc: float = 2.18
@@ -46,6 +47,12 @@ class BatteryParams:
     end_vpc: float = 1.75  # end-of-discharge voltage per cell under load (IEEE 450 test end)
     end_hold_s: float = 10.0  # at the end voltage this long under load: SOC is the rate's remainder
     peukert_min_ratio: float = 0.2  # below 0.2 × I_rated Peukert gives no more credit
+    # Voltage under load (load_deviation.py): a cell's departure from the string's median is taken
+    # as its offset once the discharge has settled, and its growth then corrects the count, weighed
+    # against the count's error: the capacity is unknown to this share until a test measured it.
+    deviation_settle_s: float = 300.0
+    deviation_knee_pct: float = 20.0  # the knee: the last 20 % of what the rate delivers
+    capacity_uncertainty: float = 0.10
 
     # Derived once per parameter set (cached_property writes past the frozen __setattr__).
     @cached_property

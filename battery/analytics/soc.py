@@ -11,9 +11,11 @@ string current, it is in series, and its own voltage per cell):
 - discharge: dSOC = −|I|·dt / C_avail (C_avail = C × capacity fraction, the capacity SOH
   when one was measured);
 - charge: dSOC = +η(SOC)·I·dt / C_avail. The charge acceptance η is the charge efficiency up to
-  `charge_acceptance_knee_pct` and then falls linearly to 0 at full: near full charge a growing
-  share of the current goes into gassing and recombination, and a full battery stores none of it.
-  A charge alone never shows more than `not_full_ceiling_pct`: "full" is for the next rule;
+  `charge_acceptance_knee_pct` and then falls linearly to `charge_acceptance_full` at full: near
+  full charge a growing share of the current goes into gassing and recombination, so that a
+  recharge returns the vendors' 1.05–1.15 × the Ah drawn (1.10 with these values). A charge
+  alone never shows more than `not_full_ceiling_pct`: "full", where nothing more is stored, is
+  for the next rule;
 - full charge: at float voltage with the current down to its tail for `tail_hold_s`, the battery
   is charged (battery monitors' "charged" detection) and SOC converges to 100 %;
 - end of discharge: a battery at its end voltage under load for `end_hold_s` can deliver nothing
@@ -67,15 +69,22 @@ def rate_remainder_pct(current_a: float, params: BatteryParams) -> float:
 
 def charged_soc(soc_pct: float, charged_pct: float, params: BatteryParams) -> float:
     """SOC after charging `charged_pct` (Ah in, in % of C_avail) with the charge acceptance
-    η(SOC): η up to the knee, then falling linearly to 0 at 100 % (solved exactly, so a long
-    scan adds what many short ones would)."""
+    η(SOC): η up to the knee, then falling linearly to `charge_acceptance_full` at 100 % (solved
+    exactly, so a long scan adds what many short ones would). Above 100 % nothing is stored."""
     eta, knee = params.charge_efficiency, params.charge_acceptance_knee_pct
     if soc_pct < knee:
         to_knee = (knee - soc_pct) / eta
         if charged_pct <= to_knee:
             return soc_pct + eta * charged_pct
         soc_pct, charged_pct = knee, charged_pct - to_knee
-    return 100.0 - max(0.0, 100.0 - soc_pct) * math.exp(-eta * charged_pct / max(100.0 - knee, 1e-9))
+    if soc_pct >= 100.0:
+        return soc_pct
+    # dSOC/dq = η(SOC) = eta − fall·(SOC − knee): an exponential approach to where η would be 0.
+    fall = max(eta - params.charge_acceptance_full, 0.0) / max(100.0 - knee, 1e-9)
+    acceptance = eta - fall * (soc_pct - knee)
+    if fall < 1e-12:
+        return min(100.0, soc_pct + acceptance * charged_pct)
+    return min(100.0, soc_pct + acceptance / fall * (1.0 - math.exp(-fall * charged_pct)))
 
 
 def step_soc(

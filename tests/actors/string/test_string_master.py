@@ -321,3 +321,21 @@ def test_insulation_resistance_and_balancing_bits_reach_the_string_status(tree):
     assert status.cell_balancing == (False, True, False, False)
     healthy = send_scan_and_wait(tree, insulation_kohm=20_000)
     assert not healthy.insulation_low and healthy.cell_balancing == ()
+
+
+def test_a_battery_sagging_below_the_others_under_load_is_shown_emptier(tree):
+    """The master hands its cells the string's median voltage under load; a battery whose voltage
+    falls ever further below it (less capacity than its count assumes) reads a lower SOC."""
+    send_scan_and_wait(tree, timestamp=2_100_000_000.0)
+    for k in range(1, 49):  # 48 minutes at 50 A (0.5 C): 40 % of C drawn
+        mv = 12600 - 9 * k
+        status = send_scan_and_wait(
+            tree,
+            current_ca=-5000,
+            voltage_cv=4 * mv // 10,
+            cell_voltage_mv=(mv, mv - 3 * k, mv + 2, mv - 2),
+            timestamp=2_100_000_000.0 + 60 * k,
+        )
+    others = (status.cell_soc_pct[0], status.cell_soc_pct[2], status.cell_soc_pct[3])
+    assert max(others) - min(others) <= 1
+    assert status.cell_soc_pct[1] <= min(others) - 3  # the count alone gives all four 60 %
