@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from battery.served_site import LinkState
 from protocols.uplink.host_state import HostState, HostWatch
@@ -32,7 +32,7 @@ from protocols.uplink.naming import (
     ups_birth_metrics,
     ups_device_id,
 )
-from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
+from protocols.uplink.payload import DataType, Metric, Payload, decode, encode, restamp
 from protocols.uplink.recorder import NODE, OutRecord, Recorder
 from protocols.uplink.sequence import BDSEQ_METRIC, REBIRTH_METRIC, MessageSequence, next_bdseq
 from protocols.uplink.topics import MessageType, Topic, state_topic
@@ -254,14 +254,9 @@ class EdgeNode:
         return now
 
     def _publish_record(self, session: MqttSession, record, seq: MessageSequence, birth_ms: int) -> int:
-        stored = decode(record.payload)
-        historical = record.created_ms < birth_ms
-        metrics = tuple(replace(m, is_historical=True) for m in stored.metrics) if historical else stored.metrics
-        payload = Payload(stored.timestamp_ms, metrics, seq.next())
-        if record.device == NODE:
-            mid = self._send(session, MessageType.NDATA, None, payload, qos=1)
-        else:
-            mid = self._send(session, MessageType.DDATA, record.device, payload, qos=1)
+        payload = restamp(record.payload, seq.next(), historical=record.created_ms < birth_ms)
+        kind, device = (MessageType.NDATA, None) if record.device == NODE else (MessageType.DDATA, record.device)
+        mid = session.publish(str(self._topic(kind, device)), payload, qos=1)
         if mid is None:
             raise SessionEnded("the connection did not take a message")
         return mid
