@@ -22,7 +22,7 @@ Measured:
 The machine runs the gateways, their simulators, the broker and PostgreSQL too: the figures
 are for all of it on one box. Last line: one JSON object.
 
-    python bench/aggregate.py [--gateways 4] [--outage-s 600] [--steady-s 60] [--broker-inflight 100]
+    python bench/aggregate.py [--gateways 4] [--outage-s 600] [--steady-s 60] [--broker-inflight 1000]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--broker-inflight",
         type=int,
-        default=100,
+        default=1000,
         help="the broker's max_inflight_messages: QoS 1 messages sent to the aggregator before its PUBACKs",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
