@@ -1,8 +1,8 @@
 """GatewayProxy: one actor per edge node, holding what the primary host knows of that gateway.
 
-It decodes the node's messages (aggregator/edge_node.py applies the Sparkplug rules), hands
-the records to the Store with the MQTT message ids (the broker's message is acknowledged once
-stored), asks for a rebirth through the Subscriber, raises and clears the off-line alarm, and
+It decodes the node's messages a batch at a time (aggregator/edge_batch.py; edge_node.py
+applies the Sparkplug rules), hands each batch's records to the Store as one StoreRecords with
+the batch's MQTT message ids (the broker's messages are acknowledged once stored), asks for a rebirth through the Subscriber, raises and clears the off-line alarm, and
 sends the web server the gateway's live view at most once a second.
 """
 
@@ -13,10 +13,12 @@ from datetime import timedelta
 
 from thespian.actors import ActorTypeDispatcher, WakeupMessage
 
+from aggregator.edge_batch import fold_batch
 from aggregator.edge_node import EdgeNode, Outcome
-from aggregator.messages import EdgeNodeView, Handled, InitProxy, OfflineAlarm, Publish, Received, StoreRecords
+from aggregator.messages import EdgeNodeView, Handled, InitProxy, OfflineAlarm, Publish, ReceivedBatch, StoreRecords
+from aggregator.records import Record
 from observability.log import configure_structlog, get_logger
-from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
+from protocols.uplink.payload import DataType, Metric, Payload, encode
 from protocols.uplink.sequence import REBIRTH_METRIC
 from protocols.uplink.topics import MessageType, Topic
 
@@ -32,7 +34,7 @@ class GatewayProxy(ActorTypeDispatcher):
         self.node: EdgeNode | None = None
         self.alarms: dict[int, dict] = {}
         self.view_due = False
-        self.early: list[Received] = []
+        self.early: list[ReceivedBatch] = []
 
     def receiveMsg_InitProxy(self, message: InitProxy, sender):
         if self.init is None:
@@ -40,54 +42,50 @@ class GatewayProxy(ActorTypeDispatcher):
             self.node = EdgeNode(message.edge_node, message.config.offline_after_s)
             self.wakeupAfter(TICK)
             early, self.early = self.early, []
-            for received in early:
-                self.receiveMsg_Received(received, sender)
+            for batch in early:
+                self.receiveMsg_ReceivedBatch(batch, sender)
 
-    def receiveMsg_Received(self, message: Received, sender):
+    def receiveMsg_ReceivedBatch(self, message: ReceivedBatch, sender):
         if self.node is None or self.init is None:
             # The subscriber's first messages can overtake the Aggregator's InitProxy (two
             # senders): kept, not dropped, since the broker's acknowledgements wait for each.
             self.early.append(message)
             return
-        try:
-            topic = Topic.parse(message.topic)
-            payload = decode(message.payload)
-        except ValueError as error:
-            self.log.warning("unreadable message dropped", topic=message.topic[:200], reason=str(error))
-            self.send(self.init.subscriber, Handled((message.mid,)))
-            return
-        out = self.node.receive(topic, payload, time.time())
-        if out.rebirth:
-            self._ask_rebirth(topic)
-        self._apply(out, message.mid)
+        folded = fold_batch(self.node, message.messages, time.time())
+        for topic, reason in folded.unreadable:
+            self.log.warning("unreadable message dropped", topic=topic, reason=reason)
+        if folded.rebirth_for:
+            self._ask_rebirth(folded.rebirth_for[-1])
+        for out in folded.outcomes:
+            self._follow(out)
+        self._store(folded.records, folded.alarm_events, folded.mids)
 
     def receiveMsg_WakeupMessage(self, message: WakeupMessage, sender):
         if self.node is None:
             return
-        self._apply(self.node.tick(time.time()), None)
+        self._follow(self.node.tick(time.time()))
         if self.view_due:
             self._send_view()
         self.wakeupAfter(TICK)
 
-    def _apply(self, out: Outcome, mid: int | None) -> None:
+    def _store(self, records: list[Record], alarm_events: list[dict], mids: list[int]) -> None:
+        """One StoreRecords for the batch; a batch with nothing to store is acknowledged at once."""
+        init = self.init
+        assert init is not None
+        if records or alarm_events:
+            events = tuple((init.edge_node, e) for e in alarm_events)
+            self.send(init.store, StoreRecords(tuple(records), events, tuple(mids), init.subscriber))
+        elif mids:
+            self.send(init.subscriber, Handled(tuple(mids)))
+
+    def _follow(self, out: Outcome) -> None:
+        """The gateway's alarms, its on-line state and the live view, after one message or tick."""
         init = self.init
         assert init is not None and self.node is not None
         for event in out.alarm_events:
             alarm_id = event.get("alarm_id")
             if isinstance(alarm_id, int):
                 self.alarms[alarm_id] = event
-        if out.records or out.alarm_events:
-            self.send(
-                init.store,
-                StoreRecords(
-                    tuple(out.records),
-                    tuple((init.edge_node, e) for e in out.alarm_events),
-                    () if mid is None else (mid,),
-                    init.subscriber,
-                ),
-            )
-        elif mid is not None:
-            self.send(init.subscriber, Handled((mid,)))
         now = time.time()
         if out.went_offline is not None:
             self.log.warning("gateway off-line", edge_node=init.edge_node, reason=out.went_offline)

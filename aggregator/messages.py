@@ -71,12 +71,20 @@ class ProxyFor:
 
 @dataclass(frozen=True)
 class Received:
-    """Subscriber -> GatewayProxy: one MQTT message, undecoded (the proxy decodes it)."""
+    """One MQTT message, undecoded (the proxy decodes it); it travels in a ReceivedBatch."""
 
     topic: str
     payload: bytes
     mid: int  # the message's ack token (aggregator/ack_order.py), 0 for QoS 0; acknowledged once handled
     received_at: float
+
+
+@dataclass(frozen=True)
+class ReceivedBatch:
+    """Subscriber -> GatewayProxy: one edge node's MQTT messages that arrived together, in
+    arrival order (aggregator/inbox.py): one Thespian message for many MQTT messages."""
+
+    messages: tuple[Received, ...]
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,9 @@ class Publish:
 
 @dataclass(frozen=True)
 class StoreRecords:
+    """GatewayProxy -> Store: what one ReceivedBatch holds to store; `mids` are acknowledged
+    (Handled to `reply_to`) once every record and event of it is stored, never before."""
+
     records: tuple[Record, ...]
     alarm_events: tuple[tuple[str, dict], ...]  # (edge node, event/alarm object)
     mids: tuple[int, ...]

@@ -17,9 +17,16 @@ import asyncpg
 from aggregator.records import Record
 from aggregator.schema import STATEMENTS, month_of, partition_statement
 
-INSERT = (
-    "INSERT INTO record (edge_node, device, ts, layout, nums, texts) VALUES ($1, $2, $3, $4, $5, $6) "
-    "ON CONFLICT DO NOTHING"
+# A batch goes to PostgreSQL in two round trips: COPY into a temporary staging table (binary,
+# no statement per row), then one INSERT ... SELECT that skips the keys stored already and a
+# key met twice in the batch, and says how many rows were new.
+STAGING = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS record_staging (edge_node text, device text, ts timestamptz, "
+    "layout integer, nums double precision[], texts text[]) ON COMMIT DELETE ROWS"
+)
+FROM_STAGING = (
+    "INSERT INTO record (edge_node, device, ts, layout, nums, texts) "
+    "SELECT edge_node, device, ts, layout, nums, texts FROM record_staging ON CONFLICT DO NOTHING"
 )
 
 
@@ -32,6 +39,7 @@ class RecordStore:
         self.db = connection
         self._layouts: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
         self._months: set[tuple[int, int]] = set()
+        self._staging = False
 
     @classmethod
     async def open(cls, dsn: str, password: str | None = None, timeout_s: float = 10.0) -> RecordStore:
@@ -53,7 +61,8 @@ class RecordStore:
         await self.db.close()
 
     async def store(self, records: Sequence[Record]) -> int:
-        """Insert the records in one transaction; return how many were new."""
+        """Insert the records in one transaction; return how many were new (a record met
+        twice, in the table or in `records`, is stored once)."""
         if not records:
             return 0
         rows = []
@@ -62,22 +71,13 @@ class RecordStore:
             await self._partition(ts)
             layout = await self._layout(r.numeric_names, r.text_names)
             rows.append((r.edge_node, r.device, ts, layout, list(r.nums), list(r.texts)))
+        if not self._staging:
+            await self.db.execute(STAGING)  # per connection: a temporary table lives in its session
+            self._staging = True
         async with self.db.transaction():
-            before = await self._count_keys(rows)
-            await self.db.executemany(INSERT, rows)
-        return len(rows) - before
-
-    async def _count_keys(self, rows: list[tuple]) -> int:
-        """How many of these keys are stored already (so the caller learns what was a replay)."""
-        found = await self.db.fetchval(
-            "SELECT count(*) FROM record r JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::integer[]) "
-            "AS k(edge_node, device, ts, layout) USING (edge_node, device, ts, layout)",
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-            [r[3] for r in rows],
-        )
-        return int(found)
+            await self.db.copy_records_to_table("record_staging", records=rows)
+            status = await self.db.execute(FROM_STAGING)
+        return int(status.split()[-1])  # "INSERT 0 <new rows>"
 
     async def _partition(self, ts: datetime) -> None:
         month = month_of(ts)

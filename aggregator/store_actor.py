@@ -1,8 +1,9 @@
 """StoreActor: the one writer of the aggregator's PostgreSQL (aggregator/store.py).
 
-Records arrive from every GatewayProxy; the actor's event loop writes whatever has queued in
-one transaction (a batch grows by itself when PostgreSQL is slower than the gateways), then
-tells the Subscriber which MQTT messages are now stored, so it acknowledges them to the broker:
+Batches of records arrive from every GatewayProxy (one StoreRecords per batch of MQTT
+messages); the actor's event loop writes whatever has queued in one go (aggregator/store_batch.py:
+the batch grows by itself when PostgreSQL is slower than the gateways), then tells the
+Subscriber which MQTT messages are now stored, so it acknowledges them to the broker:
 a message the aggregator did not store is delivered again after a crash. While PostgreSQL is
 unreachable the batch waits and is retried on a new connection; nothing is acknowledged meanwhile.
 """
@@ -16,23 +17,13 @@ import asyncpg
 from actors.base.protocol_actor import ProtocolActor, SendTo
 from aggregator.messages import Handled, InitService, OfflineAlarm, ServiceDown, ServiceUp, StoreRecords
 from aggregator.store import RecordStore
+from aggregator.store_batch import records_in, write_batch
 from observability.log import get_logger
 
 RETRY_S = 1.0
-MAX_BATCH = 2_000  # records per transaction
+MAX_BATCH = 2_000  # records per write, about; a StoreRecords is never split
 # What a lost or refused PostgreSQL connection raises (asyncpg's InterfaceError: a closed connection).
 CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
-# Of those, what passes: PostgreSQL away, restarting, shut down, out of disk. Any other error
-# of PostgreSQL is about the data, and writing the same data again would fail for ever.
-TRANSIENT_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
 
 
 class StoreActor(ProtocolActor):
@@ -95,7 +86,7 @@ class StoreActor(ProtocolActor):
         assert self.queue is not None
         while True:
             batch = [await self.queue.get()]
-            while not self.queue.empty() and len(batch) < MAX_BATCH:
+            while not self.queue.empty() and records_in(batch) < MAX_BATCH:
                 batch.append(self.queue.get_nowait())
             await self._write(batch)
 
@@ -111,61 +102,28 @@ class StoreActor(ProtocolActor):
         except CONNECTION_ERRORS as error:
             self.log.warning("records not stored at stop; the broker delivers them again", reason=str(error))
 
-    async def _write_one_by_one(self, batch: list) -> None:
-        """PostgreSQL refused the batch for its data: write each item alone, so one record it
-        can never take (a text with a NUL, say) is logged and passed over instead of holding
-        every later record and acknowledgement for ever."""
-        for item in batch:
-            try:
-                assert self.store is not None
-                await _write_once(self.store, [item])
-            except asyncpg.PostgresError as error:
-                if isinstance(error, TRANSIENT_ERRORS):
-                    raise
-                self.log.error("PostgreSQL refused a record; passed over", item=repr(item)[:300], reason=str(error))
-
     async def _write(self, batch: list, retry: bool = True) -> None:
-        """Write the batch in one go; while PostgreSQL is away (a broken connection, a restart)
-        reconnect every RETRY_S and write it again: inserts are idempotent."""
+        """Write the batch in one go, then acknowledge it; while PostgreSQL is away (a broken
+        connection, a restart) reconnect every RETRY_S and write it again: inserts are idempotent."""
         while True:
             try:
                 if self.store is None:
                     self.store = await self._open()
                     self.log.info("PostgreSQL connected", where=_where(self.dsn))
-                try:
-                    await _write_once(self.store, batch)
-                except asyncpg.PostgresError as error:
-                    if isinstance(error, TRANSIENT_ERRORS):
-                        raise
-                    await self._write_one_by_one(batch)
-                break
+                await write_batch(self.store, batch, self._acknowledge, self._refused)
+                return
             except CONNECTION_ERRORS as error:
                 if not retry:
                     raise
                 self.log.warning("PostgreSQL write failed; reconnecting", reason=str(error), items=len(batch))
                 await self._drop()
                 await asyncio.sleep(RETRY_S)
-        by_reply: list = []  # (address, mids): an ActorAddress is not hashable
-        for item in batch:
-            if isinstance(item, StoreRecords) and item.mids:
-                found = next((entry for entry in by_reply if entry[0] == item.reply_to), None)
-                if found is None:
-                    by_reply.append((item.reply_to, list(item.mids)))
-                else:
-                    found[1].extend(item.mids)
-        for reply_to, mids in by_reply:
-            self.post_command(SendTo(reply_to, Handled(tuple(mids))))
 
+    def _acknowledge(self, reply_to, mids: tuple[int, ...]) -> None:
+        self.post_command(SendTo(reply_to, Handled(mids)))
 
-async def _write_once(store: RecordStore, batch: list) -> None:
-    await store.store([r for item in batch if isinstance(item, StoreRecords) for r in item.records])
-    await store.store_alarm_events([e for item in batch if isinstance(item, StoreRecords) for e in item.alarm_events])
-    for item in batch:
-        if isinstance(item, OfflineAlarm):
-            if item.reason is None:
-                await store.clear_offline(item.edge_node, item.at)
-            else:
-                await store.raise_offline(item.edge_node, item.at, item.reason)
+    def _refused(self, item, reason: str) -> None:
+        self.log.error("PostgreSQL refused a record; passed over", item=repr(item)[:300], reason=reason)
 
 
 def _where(dsn: str) -> str:

@@ -8,8 +8,9 @@ aggregator is away the broker keeps its QoS 1 messages. Messages are acknowledge
 once stored (Handled from the Store), in the order they arrived (aggregator/ack_order.py): a
 message the aggregator never stored comes again.
 
-Each message goes, undecoded, to its edge node's GatewayProxy; messages of a node that has
-none yet wait here until the Aggregator created it.
+Messages go, undecoded, to their edge node's GatewayProxy in batches (aggregator/inbox.py):
+what arrived together is one ReceivedBatch per node. Messages of a node that has no proxy yet
+wait here until the Aggregator created it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ import paho.mqtt.client as mqtt
 from actors.base.protocol_actor import ProtocolActor
 from aggregator.ack_order import AckOrder
 from aggregator.config import AggregatorConfig
-from aggregator.messages import Handled, InitService, NeedProxy, ProxyFor, Publish, Received, ServiceUp
+from aggregator.inbox import Inbox
+from aggregator.messages import (
+    Handled,
+    InitService,
+    NeedProxy,
+    ProxyFor,
+    Publish,
+    Received,
+    ReceivedBatch,
+    ServiceUp,
+)
 from observability.log import get_logger
 from protocols.uplink.host_state import HostState
 from protocols.uplink.topics import NAMESPACE, state_topic
@@ -46,7 +57,8 @@ class MqttSubscriber(ProtocolActor):
         self.log = get_logger("btms.aggregator.mqtt")
         self.client: mqtt.Client | None = None
         self.proxies: dict = {}
-        self.waiting: dict[str, list[_Incoming]] = {}
+        self.waiting: dict[str, list[Received]] = {}
+        self.inbox = Inbox()
         self.root = None
         self.acks = AckOrder()
 
@@ -125,25 +137,35 @@ class MqttSubscriber(ProtocolActor):
             super().on_command(message)
 
     def _route(self, message: _Incoming) -> None:
-        message = _Incoming(message.topic, message.payload, self.acks.arrived(message.mid))
+        mid = self.acks.arrived(message.mid)
         parts = message.topic.split("/")
         if len(parts) < 4:
-            self._ack((message.mid,))
+            self._ack((mid,))
             return
         node = parts[3]
-        received = Received(message.topic, message.payload, message.mid, time.time())
+        full = self.inbox.add(node, Received(message.topic, message.payload, mid, time.time()))
+        if full is not None:
+            self._hand_over(node, full)
+
+    def on_commands_drained(self) -> None:
+        """Every MQTT message that queued meanwhile is in the inbox: one batch per node."""
+        for node, batch in self.inbox.take_all().items():
+            self._hand_over(node, batch)
+
+    def _hand_over(self, node: str, batch: list[Received]) -> None:
         proxy = self.proxies.get(node)
         if proxy is not None:
-            self.send(proxy, received)
+            self.send(proxy, ReceivedBatch(tuple(batch)))
             return
         if node not in self.waiting:
             self.send(self.root, NeedProxy(node))
-        self.waiting.setdefault(node, []).append(message)
+        self.waiting.setdefault(node, []).extend(batch)
 
     def receiveMsg_ProxyFor(self, message: ProxyFor, sender):
         self.proxies[message.edge_node] = message.proxy
-        for waiting in self.waiting.pop(message.edge_node, []):
-            self.send(message.proxy, Received(waiting.topic, waiting.payload, waiting.mid, time.time()))
+        waiting = self.waiting.pop(message.edge_node, [])
+        if waiting:
+            self.send(message.proxy, ReceivedBatch(tuple(waiting)))
         return self.watch()
 
     def receiveMsg_Handled(self, message: Handled, sender):

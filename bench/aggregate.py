@@ -22,7 +22,7 @@ Measured:
 The machine runs the gateways, their simulators, the broker and PostgreSQL too: the figures
 are for all of it on one box. Last line: one JSON object.
 
-    python bench/aggregate.py [--gateways 4] [--outage-s 600] [--steady-s 60]
+    python bench/aggregate.py [--gateways 4] [--outage-s 600] [--steady-s 60] [--broker-inflight 1000]
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--scan-s", type=float, default=1.0)
     parser.add_argument("--steady-s", type=float, default=60.0)
     parser.add_argument("--outage-s", type=float, default=600.0)
+    parser.add_argument(
+        "--broker-inflight",
+        type=int,
+        default=1000,
+        help="the broker's max_inflight_messages: QoS 1 messages sent to the aggregator before its PUBACKs",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     return parser.parse_args()
 
@@ -60,7 +66,7 @@ def main() -> int:
     try:
         cells = args.strings * args.cells
         print(f"starting: broker, PostgreSQL, aggregator, {args.gateways} gateways of {cells} batteries")
-        site = Site.start(tmp, args.gateways, args.strings, args.cells, args.scan_s)
+        site = Site.start(tmp, args.gateways, args.strings, args.cells, args.scan_s, args.broker_inflight)
         try:
             result = measure(site, args)
         finally:
@@ -136,6 +142,11 @@ def measure(site: Site, args: argparse.Namespace) -> dict:
         f"first stored {first_s - back:.1f} s after the broker was back (gateway reconnection back-off)"
     )
 
+    for node, (n, first, last) in sorted(site.stored_span_per_node(cut, back).items()):
+        print(
+            f"  {node}: {n} records stored from {first - back:.1f} s to {last - back:.1f} s after the broker was back"
+        )
+
     # lost and duplicated: stop the gateways, then compare what their outboxes sent
     for gateway in site.gateways.values():
         gateway.stop(timeout=60)
@@ -160,6 +171,7 @@ def measure(site: Site, args: argparse.Namespace) -> dict:
     return {
         "bench": "aggregate",
         "gateways": len(nodes),
+        "broker_inflight": args.broker_inflight,
         "cells_per_gateway": args.strings * args.cells,
         "scan_s": args.scan_s,
         "steady_s": round(end - start, 1),

@@ -37,8 +37,10 @@ class Site:
     gateways: dict[str, GatewayProcess] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, directory: Path, gateways: int, strings: int, cells: int, scan_s: float) -> Site:
-        broker = Broker.start(directory / "broker", max_inflight=100)
+    def start(
+        cls, directory: Path, gateways: int, strings: int, cells: int, scan_s: float, broker_inflight: int
+    ) -> Site:
+        broker = Broker.start(directory / "broker", max_inflight=broker_inflight)
         postgres = PostgresCluster.create()
         site = cls(directory, broker, postgres)
         try:
@@ -104,6 +106,14 @@ class Site:
         ).strip()
         n, first, last = row.split("|")
         return int(n), float(first) if first else None, float(last) if last else None
+
+    def stored_span_per_node(self, from_s: float, to_s: float) -> dict[str, tuple[int, float, float]]:
+        """stored_span per edge node: {node: (records, first stored_at, last stored_at)}."""
+        rows = self.postgres.psql(
+            "SELECT edge_node, count(*), extract(epoch FROM min(stored_at)), extract(epoch FROM max(stored_at)) "
+            f"FROM record WHERE ts >= to_timestamp({from_s}) AND ts < to_timestamp({to_s}) GROUP BY edge_node"
+        ).split()
+        return {node: (int(n), float(a), float(b)) for node, n, a, b in (r.split("|") for r in rows)}
 
     def duplicated(self) -> int:
         """Rows whose (node, device, scan time, metric names) another row has too."""

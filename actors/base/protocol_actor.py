@@ -178,18 +178,25 @@ class ProtocolActor(ActorTypeDispatcher):
                 pass
         except (BlockingIOError, OSError):
             pass
-        while True:
-            try:
-                message = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(message, _LoopEnded):
-                self._loop_ended(message.reason)
-                return
-            if isinstance(message, SendTo):
-                self.send(message.target, message.message)
-            else:
-                self.on_command(message)
+        try:
+            while True:
+                try:
+                    message = self._commands.get_nowait()
+                except queue.Empty:
+                    return
+                if isinstance(message, _LoopEnded):
+                    self._loop_ended(message.reason)
+                    return
+                if isinstance(message, SendTo):
+                    self.send(message.target, message.message)
+                else:
+                    self.on_command(message)
+        finally:
+            self.on_commands_drained()
+
+    def on_commands_drained(self) -> None:
+        """After every command that had queued was handled: where a subclass sends on what it
+        gathered from them (the aggregator's subscriber sends a batch of MQTT messages)."""
 
     def _loop_ended(self, reason: str) -> None:
         """The server's loop ended on its own: a dead server in a live actor would drop every

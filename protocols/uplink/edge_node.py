@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from battery.served_site import LinkState
 from protocols.uplink.host_state import HostState, HostWatch
@@ -32,14 +32,16 @@ from protocols.uplink.naming import (
     ups_birth_metrics,
     ups_device_id,
 )
-from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
+from protocols.uplink.payload import DataType, Metric, Payload, decode, encode, restamp
 from protocols.uplink.recorder import NODE, OutRecord, Recorder
 from protocols.uplink.sequence import BDSEQ_METRIC, REBIRTH_METRIC, MessageSequence, next_bdseq
 from protocols.uplink.topics import MessageType, Topic, state_topic
 from protocols.uplink.uplink_settings import UplinkSettings
 from storage.outbox import Dropped, Outbox
 
-WINDOW = 20  # records published and not yet acknowledged, at most
+# Records published and not yet acknowledged, at most: a replay streams at the rate the
+# broker acknowledges, not at one round trip per record.
+WINDOW = 100
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 BDSEQ_COUNTER = "bdseq"
 OUTBOX_RECORDS_METRIC = "uplink/outbox_records"
@@ -130,6 +132,7 @@ class EdgeNode:
             tls=s.tls,
             username=s.username,
             password=s.password,
+            max_inflight=WINDOW,
         )
         self._session = session
         session.start()
@@ -155,46 +158,52 @@ class EdgeNode:
         seq = MessageSequence()
         birth_ms = 0
         in_flight: dict[int, int] = {}  # mid -> record id
+        acknowledged: list[int] = []  # record ids to remove, together once no event waits
         last_sent = 0
-        while True:
-            if born and len(in_flight) < WINDOW:
-                for record in self.outbox.oldest(WINDOW - len(in_flight), after_id=last_sent):
-                    mid = self._publish_record(session, record, seq, birth_ms)
-                    in_flight[mid] = record.id
-                    last_sent = record.id
-            if s.primary_host_id is None and not born:
-                birth_ms = self._births(session, seq)
-                born = True
-                self._set_state(LinkState.CONNECTED, s.where)
-                continue
-            event = await self._next_event(session)
-            if event is None:
-                continue
-            if isinstance(event, Acknowledged):
-                if event.refused is not None:  # kept in the outbox: sent again when the broker allows it
-                    raise SessionEnded(f"the broker refused a record: {event.refused}")
-                record_id = in_flight.pop(event.mid, None)
-                if record_id is not None and (s.primary_host_id is None or host.online):
-                    self.outbox.remove([record_id])
-                    self._after_removal()
-            elif isinstance(event, Received):
-                if event.topic == str(self._topic(MessageType.NCMD)):
-                    if born and self._asks_rebirth(event.payload):
-                        birth_ms = self._births(session, seq)
-                elif s.primary_host_id is not None and event.topic == state_topic(s.primary_host_id):
-                    try:
-                        changed = host.received(HostState.decode(event.payload))
-                    except ValueError:
-                        continue  # not a STATE: nothing to act on
-                    if changed and host.online and not born:
-                        birth_ms = self._births(session, seq)
-                        born = True
-                        self._set_state(LinkState.CONNECTED, s.where)
-                    elif changed and not host.online and born:
-                        self._goodbye(session)
-                        raise SessionEnded(f"primary host {s.primary_host_id} went offline")
-            elif isinstance(event, Ended | Refused):
-                raise SessionEnded(event.reason)
+        try:
+            while True:
+                if acknowledged and session.events.empty():
+                    self._remove(acknowledged)
+                    acknowledged = []
+                if born and len(in_flight) < WINDOW:
+                    for record in self.outbox.oldest(WINDOW - len(in_flight), after_id=last_sent):
+                        mid = self._publish_record(session, record, seq, birth_ms)
+                        in_flight[mid] = record.id
+                        last_sent = record.id
+                if s.primary_host_id is None and not born:
+                    birth_ms = self._births(session, seq)
+                    born = True
+                    self._set_state(LinkState.CONNECTED, s.where)
+                    continue
+                event = await self._next_event(session)
+                if event is None:
+                    continue
+                if isinstance(event, Acknowledged):
+                    if event.refused is not None:  # kept in the outbox: sent again when the broker allows it
+                        raise SessionEnded(f"the broker refused a record: {event.refused}")
+                    record_id = in_flight.pop(event.mid, None)
+                    if record_id is not None and (s.primary_host_id is None or host.online):
+                        acknowledged.append(record_id)
+                elif isinstance(event, Received):
+                    if event.topic == str(self._topic(MessageType.NCMD)):
+                        if born and self._asks_rebirth(event.payload):
+                            birth_ms = self._births(session, seq)
+                    elif s.primary_host_id is not None and event.topic == state_topic(s.primary_host_id):
+                        try:
+                            changed = host.received(HostState.decode(event.payload))
+                        except ValueError:
+                            continue  # not a STATE: nothing to act on
+                        if changed and host.online and not born:
+                            birth_ms = self._births(session, seq)
+                            born = True
+                            self._set_state(LinkState.CONNECTED, s.where)
+                        elif changed and not host.online and born:
+                            self._goodbye(session)
+                            raise SessionEnded(f"primary host {s.primary_host_id} went offline")
+                elif isinstance(event, Ended | Refused):
+                    raise SessionEnded(event.reason)
+        finally:
+            self._remove(acknowledged)  # acknowledged while the host listened: delivered
 
     async def _next_event(self, session: MqttSession):
         """The session's next event, or None when new records were stored meanwhile."""
@@ -245,14 +254,9 @@ class EdgeNode:
         return now
 
     def _publish_record(self, session: MqttSession, record, seq: MessageSequence, birth_ms: int) -> int:
-        stored = decode(record.payload)
-        historical = record.created_ms < birth_ms
-        metrics = tuple(replace(m, is_historical=True) for m in stored.metrics) if historical else stored.metrics
-        payload = Payload(stored.timestamp_ms, metrics, seq.next())
-        if record.device == NODE:
-            mid = self._send(session, MessageType.NDATA, None, payload, qos=1)
-        else:
-            mid = self._send(session, MessageType.DDATA, record.device, payload, qos=1)
+        payload = restamp(record.payload, seq.next(), historical=record.created_ms < birth_ms)
+        kind, device = (MessageType.NDATA, None) if record.device == NODE else (MessageType.DDATA, record.device)
+        mid = session.publish(str(self._topic(kind, device)), payload, qos=1)
         if mid is None:
             raise SessionEnded("the connection did not take a message")
         return mid
@@ -275,7 +279,10 @@ class EdgeNode:
             return False
         return any(m.name == REBIRTH_METRIC and m.value is True for m in payload.metrics)
 
-    def _after_removal(self) -> None:
+    def _remove(self, record_ids: list[int]) -> None:
+        if not record_ids:
+            return
+        self.outbox.remove(record_ids)
         if self._overflowing and self.outbox.records == 0:
             self._overflowing = False
             self.on_overflow(False, Dropped())

@@ -74,6 +74,7 @@ class MqttSession:
         tls: ssl.SSLContext | None,
         username: str | None,
         password: str | None,
+        max_inflight: int = 20,
     ) -> None:
         self.host, self.port, self.keepalive_s = host, port, keepalive_s
         self.events: asyncio.Queue[Event] = asyncio.Queue()
@@ -93,7 +94,7 @@ class MqttSession:
         if username is not None:
             client.username_pw_set(username, password)
         client.will_set(will.topic, will.payload, qos=1, retain=False)
-        client.max_inflight_messages_set(20)
+        client.max_inflight_messages_set(max_inflight)  # QoS 1 publishes sent before their PUBACKs
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -102,6 +102,19 @@ def _fill(out: pb.Payload.Metric, metric: Metric) -> None:
     setattr(out, _FIELD[DataType(metric.datatype)], value)
 
 
+def restamp(data: bytes, seq: int, historical: bool) -> bytes:
+    """An encoded payload with its `seq` set and, when `historical`, every metric marked
+    is_historical: what the outbox stored, ready to send, without taking it apart into Metrics
+    (for a string of 120 batteries that costs 30 times as much as this)."""
+    message = pb.Payload()
+    message.ParseFromString(data)
+    message.seq = seq
+    if historical:
+        for metric in message.metrics:
+            metric.is_historical = True
+    return message.SerializeToString()
+
+
 def decode(data: bytes) -> Payload:
     """Raises ValueError for bytes that are not a Sparkplug B payload."""
     message = pb.Payload()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from protocols.uplink import sparkplug_b_pb2 as pb
-from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
+from protocols.uplink.payload import DataType, Metric, Payload, decode, encode, restamp
 
 
 def test_every_mapped_type_round_trips_with_its_flags():
@@ -30,6 +30,23 @@ def test_the_bytes_are_the_sparkplug_schema_a_host_decodes():
     assert (message.timestamp, message.seq) == (7, 3)
     assert (metric.name, metric.datatype, metric.double_value) == ("string.voltage", pb.Double, 540.25)
     assert metric.is_historical and metric.timestamp == 6
+
+
+def test_restamp_sets_the_seq_and_marks_every_metric_historical_and_changes_nothing_else():
+    metrics = (
+        Metric("string.voltage", DataType.DOUBLE, 540.25, 6, properties=(("engUnit", "V"),)),
+        Metric("string.state", DataType.STRING, "FLOAT", 6),
+        Metric("cell.voltage/3", DataType.DOUBLE, None, 6),
+    )
+    stored = encode(Payload(7, metrics))  # as the outbox keeps it: no seq
+    live = decode(restamp(stored, 42, historical=False))
+    assert live == Payload(7, metrics, seq=42)
+    history = decode(restamp(stored, 0, historical=True))
+    assert history.seq == 0
+    assert history.metrics == tuple(
+        Metric(m.name, m.datatype, m.value, m.timestamp_ms, is_historical=True, properties=m.properties)
+        for m in metrics
+    )
 
 
 def test_a_null_value_is_sent_as_is_null():
