@@ -14,7 +14,16 @@ from datetime import timedelta
 from thespian.actors import ActorTypeDispatcher, WakeupMessage
 
 from aggregator.edge_node import EdgeNode, Outcome
-from aggregator.messages import EdgeNodeView, Handled, InitProxy, OfflineAlarm, Publish, Received, StoreRecords
+from aggregator.messages import (
+    EdgeNodeView,
+    Handled,
+    InitProxy,
+    OfflineAlarm,
+    Publish,
+    Received,
+    StoreRecords,
+    ViewTo,
+)
 from observability.log import configure_structlog, get_logger
 from protocols.uplink.payload import DataType, Metric, Payload, decode, encode
 from protocols.uplink.sequence import REBIRTH_METRIC
@@ -33,6 +42,7 @@ class GatewayProxy(ActorTypeDispatcher):
         self.alarms: dict[int, dict] = {}
         self.view_due = False
         self.early: list[Received] = []
+        self.view_to: dict[str, object] = {}  # name -> address: who gets the view besides the web server
 
     def receiveMsg_InitProxy(self, message: InitProxy, sender):
         if self.init is None:
@@ -42,6 +52,10 @@ class GatewayProxy(ActorTypeDispatcher):
             early, self.early = self.early, []
             for received in early:
                 self.receiveMsg_Received(received, sender)
+
+    def receiveMsg_ViewTo(self, message: ViewTo, sender):
+        self.view_to[message.name] = message.target
+        self._send_view()
 
     def receiveMsg_Received(self, message: Received, sender):
         if self.node is None or self.init is None:
@@ -109,18 +123,18 @@ class GatewayProxy(ActorTypeDispatcher):
 
     def _send_view(self) -> None:
         node, init = self.node, self.init
-        if node is None or init is None or init.web is None:
+        targets = [t for t in (init.web if init else None, *self.view_to.values()) if t is not None]
+        if node is None or not targets:
             return
         self.view_due = False
-        self.send(
-            init.web,
-            EdgeNodeView(
-                node.name,
-                node.online,
-                node.offline_reason,
-                node.last_heard,
-                {d: dict(v) for d, v in node.latest.items()},
-                dict(node.latest_ms),
-                dict(self.alarms),
-            ),
+        view = EdgeNodeView(
+            node.name,
+            node.online,
+            node.offline_reason,
+            node.last_heard,
+            {d: dict(v) for d, v in node.latest.items()},
+            dict(node.latest_ms),
+            dict(self.alarms),
         )
+        for target in targets:
+            self.send(target, view)

@@ -70,6 +70,15 @@ class ProxyFor:
 
 
 @dataclass(frozen=True)
+class ViewTo:
+    """Aggregator -> GatewayProxy: send the live view to this actor too (the Modbus view), from
+    now on and once at once; sent again with the new address when that actor is re-created."""
+
+    name: str
+    target: Address
+
+
+@dataclass(frozen=True)
 class Received:
     """Subscriber -> GatewayProxy: one MQTT message, undecoded (the proxy decodes it)."""
 
@@ -113,7 +122,7 @@ class OfflineAlarm:
 
 @dataclass(frozen=True)
 class EdgeNodeView:
-    """GatewayProxy -> Web: the gateway as the site view shows it (latest values, online state)."""
+    """GatewayProxy -> Web (and ViewTo targets): the gateway as the site view shows it (latest values, online state)."""
 
     edge_node: str
     online: bool
