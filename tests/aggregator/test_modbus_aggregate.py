@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -122,3 +123,21 @@ def test_mbpoll_reads_the_site_from_a_real_aggregator_and_the_view_survives_its_
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+@pytest.mark.integration
+def test_a_modbus_port_in_use_stops_the_start_with_a_clear_message(tmp_path, postgres, broker) -> None:
+    config = write_aggregator_config(tmp_path, {"host": "127.0.0.1", "port": broker}, postgres.dsn)
+    settings = yaml.safe_load(config.read_text())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        settings["modbus"] = {"port": taken.getsockname()[1]}
+        config.write_text(yaml.safe_dump(settings))
+        process = AggregatorProcess.start(config)
+        try:
+            assert process.process.wait(60) == 1
+        finally:
+            process.end()
+    out = process.output.read_text()
+    assert "not started: modbus: Modbus TCP server: cannot listen on 127.0.0.1:" in out, out
