@@ -42,7 +42,7 @@ class GatewayProxy(ActorTypeDispatcher):
         self.alarms: dict[int, dict] = {}
         self.view_due = False
         self.early: list[Received] = []
-        self.view_to: dict[str, object] = {}  # name -> address: who gets the view besides the web server
+        self.view_to: dict[str, tuple] = {}  # name -> (address, with cells): who gets the view besides the web
 
     def receiveMsg_InitProxy(self, message: InitProxy, sender):
         if self.init is None:
@@ -54,7 +54,7 @@ class GatewayProxy(ActorTypeDispatcher):
                 self.receiveMsg_Received(received, sender)
 
     def receiveMsg_ViewTo(self, message: ViewTo, sender):
-        self.view_to[message.name] = message.target
+        self.view_to[message.name] = (message.target, message.cells)
         self._send_view()
 
     def receiveMsg_Received(self, message: Received, sender):
@@ -123,8 +123,7 @@ class GatewayProxy(ActorTypeDispatcher):
 
     def _send_view(self) -> None:
         node, init = self.node, self.init
-        targets = [t for t in (init.web if init else None, *self.view_to.values()) if t is not None]
-        if node is None or not targets:
+        if node is None or (not self.view_to and (init is None or init.web is None)):
             return
         self.view_due = False
         view = EdgeNodeView(
@@ -136,5 +135,8 @@ class GatewayProxy(ActorTypeDispatcher):
             dict(node.latest_ms),
             dict(self.alarms),
         )
-        for target in targets:
-            self.send(target, view)
+        if init is not None and init.web is not None:
+            self.send(init.web, view)
+        trimmed = view.without_cells() if self.view_to else view
+        for target, cells in self.view_to.values():
+            self.send(target, view if cells else trimmed)

@@ -221,3 +221,9 @@ def test_without_a_list_the_gateways_heard_of_are_served_sorted_by_id() -> None:
 
 def test_the_register_table_in_the_docs_is_the_registry() -> None:
     assert register_table() in (REPO / "docs" / "aggregator.md").read_text(encoding="utf-8")
+
+
+def test_the_view_the_modbus_actor_gets_leaves_the_batteries_out() -> None:
+    devices = {"UPS-A:S2": {"string.voltage": 409.87, "cell.voltage/1": 12.5, "cell.health/1": "OK"}, "": {"x/y": 1}}
+    trimmed = EdgeNodeView("gw-a", True, "", NOW, devices, {}, {}).without_cells()
+    assert trimmed.devices == {"UPS-A:S2": {"string.voltage": 409.87}, "": {"x/y": 1}}
