@@ -55,12 +55,14 @@ def put_text(words: list[int], name: str, text: str, index: int = 1) -> None:
     words[address : address + r.size] = encode_text(text, r.text_bytes)
 
 
-def _counts(name: str, value: object) -> int | None:
-    """A published value (in its quantity's unit) -> the counts of register `name` (its registry scale)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
+def _counts(name: str, metrics: Mapping[str, object]) -> int | None:
+    """The counts register `name` serves: the value the gateway published under the register's
+    quantity key (protocols/uplink/naming.py), at the registry's scale; None when not a number."""
     quantity = BY_NAME[name].quantity
     assert quantity is not None, name
+    value = metrics.get(quantity.key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
     return quantity.to_wire(value)
 
 
@@ -118,8 +120,8 @@ def render_gateway(
         fresh = _current(online, health)
         in_error |= status == Health.ERROR
         put(words, "ups_status", status, k)
-        for name, key in (("ups_voltage", "ups.voltage"), ("ups_current", "ups.current"), ("ups_soc", "ups.soc")):
-            put(words, name, _counts(name, metrics.get(key)) if fresh else None, k)
+        for name in ("ups_voltage", "ups_current", "ups_soc"):
+            put(words, name, _counts(name, metrics) if fresh else None, k)
         put(words, "ups_stale", 0 if fresh else 1, k)
         put(words, "ups_string_count", sum(1 for u, _ in strings if u == ups_id), k)
         put_text(words, "ups_id", ups_id, k)
@@ -132,13 +134,8 @@ def render_gateway(
         in_error |= status == Health.ERROR
         put(words, "string_ups", ups_order.index(ups_id) + 1 if ups_id in ups_order else 0, s)
         put(words, "string_status", status, s)
-        for name, key in (
-            ("string_voltage", "string.voltage"),
-            ("string_current", "string.current"),
-            ("string_soc", "string.soc"),
-            ("string_soh", "string.soh"),
-        ):
-            put(words, name, _counts(name, metrics.get(key)) if fresh else None, s)
+        for name in ("string_voltage", "string_current", "string_soc", "string_soh"):
+            put(words, name, _counts(name, metrics) if fresh else None, s)
         put(words, "string_state", _code(ChargeState, metrics.get(STRING_STATE_METRIC)) if fresh else None, s)
         put(words, "string_stale", 0 if fresh else 1, s)
         put_text(words, "string_id", string_id, s)
