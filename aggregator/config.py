@@ -1,4 +1,4 @@
-"""The aggregator's configuration file: broker, primary host, PostgreSQL, web server.
+"""The aggregator's configuration file: broker, primary host, PostgreSQL, web server, Modbus view.
 
 Read with the topology's YAML reader (topology/schema.py), so every problem names the file
 and the line (`FILE:LINE: what is wrong`) and a bad file is refused before anything starts.
@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from aggregator.modbus_config import ModbusViewConfig, read_modbus
 from protocols.uplink.topics import id_problem
 from topology.problems import ProblemLog, TopologyError
 from topology.schema import Section
 from topology.yaml_source import compose_file
 
-TOP_KEYS = ("aggregator", "broker", "postgres", "web")
+TOP_KEYS = ("aggregator", "broker", "postgres", "web", "modbus")
 AGGREGATOR_KEYS = ("host_id", "group_id", "admin_port", "offline_after_s", "storage")
 BROKER_KEYS = ("host", "port", "tls_ca", "tls_cert", "tls_key", "username", "password_file", "keepalive_s")
 POSTGRES_KEYS = ("dsn", "password_file")
@@ -59,6 +60,7 @@ class AggregatorConfig:
     postgres_dsn: str
     postgres_password: str | None
     web: AggregatorWeb
+    modbus: ModbusViewConfig | None = None  # the read-only Modbus TCP view (aggregator/modbus_config.py)
 
     def __repr__(self) -> str:
         return f"AggregatorConfig({self.source}, host_id={self.host_id!r}, group={self.group_id!r})"
@@ -106,6 +108,7 @@ def load_config(path: str | Path) -> AggregatorConfig:
             tls_key=_file(w, base, "tls_key"),
             metrics_cells=w.boolean("metrics_cells", False),  # type: ignore[arg-type]
         ),
+        modbus=read_modbus(top),
     )
     for s, one, other in ((b, "tls_cert", "tls_key"), (w, "tls_cert", "tls_key")):
         if s.has(one) != s.has(other):

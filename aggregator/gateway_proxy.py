@@ -15,7 +15,16 @@ from thespian.actors import ActorTypeDispatcher, WakeupMessage
 
 from aggregator.edge_batch import fold_batch
 from aggregator.edge_node import EdgeNode, Outcome
-from aggregator.messages import EdgeNodeView, Handled, InitProxy, OfflineAlarm, Publish, ReceivedBatch, StoreRecords
+from aggregator.messages import (
+    EdgeNodeView,
+    Handled,
+    InitProxy,
+    OfflineAlarm,
+    Publish,
+    ReceivedBatch,
+    StoreRecords,
+    ViewTo,
+)
 from aggregator.records import Record
 from observability.log import configure_structlog, get_logger
 from protocols.uplink.payload import DataType, Metric, Payload, encode
@@ -35,6 +44,7 @@ class GatewayProxy(ActorTypeDispatcher):
         self.alarms: dict[int, dict] = {}
         self.view_due = False
         self.early: list[ReceivedBatch] = []
+        self.view_to: dict[str, tuple] = {}  # name -> (address, with cells): who gets the view besides the web
 
     def receiveMsg_InitProxy(self, message: InitProxy, sender):
         if self.init is None:
@@ -44,6 +54,10 @@ class GatewayProxy(ActorTypeDispatcher):
             early, self.early = self.early, []
             for batch in early:
                 self.receiveMsg_ReceivedBatch(batch, sender)
+
+    def receiveMsg_ViewTo(self, message: ViewTo, sender):
+        self.view_to[message.name] = (message.target, message.cells)
+        self._send_view()
 
     def receiveMsg_ReceivedBatch(self, message: ReceivedBatch, sender):
         if self.node is None or self.init is None:
@@ -107,18 +121,20 @@ class GatewayProxy(ActorTypeDispatcher):
 
     def _send_view(self) -> None:
         node, init = self.node, self.init
-        if node is None or init is None or init.web is None:
+        if node is None or (not self.view_to and (init is None or init.web is None)):
             return
         self.view_due = False
-        self.send(
-            init.web,
-            EdgeNodeView(
-                node.name,
-                node.online,
-                node.offline_reason,
-                node.last_heard,
-                {d: dict(v) for d, v in node.latest.items()},
-                dict(node.latest_ms),
-                dict(self.alarms),
-            ),
+        view = EdgeNodeView(
+            node.name,
+            node.online,
+            node.offline_reason,
+            node.last_heard,
+            {d: dict(v) for d, v in node.latest.items()},
+            dict(node.latest_ms),
+            dict(self.alarms),
         )
+        if init is not None and init.web is not None:
+            self.send(init.web, view)
+        trimmed = view.without_cells() if self.view_to else view
+        for target, cells in self.view_to.values():
+            self.send(target, view if cells else trimmed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from actors.messages.address import Address
 from aggregator.config import AggregatorConfig
@@ -70,6 +70,16 @@ class ProxyFor:
 
 
 @dataclass(frozen=True)
+class ViewTo:
+    """Aggregator -> GatewayProxy: send the live view to this actor too (the Modbus view), from
+    now on and once at once; sent again with the new address when that actor is re-created."""
+
+    name: str
+    target: Address
+    cells: bool = False  # the batteries' values too (most of a view's size)
+
+
+@dataclass(frozen=True)
 class Received:
     """One MQTT message, undecoded (the proxy decodes it); it travels in a ReceivedBatch."""
 
@@ -124,7 +134,7 @@ class OfflineAlarm:
 
 @dataclass(frozen=True)
 class EdgeNodeView:
-    """GatewayProxy -> Web: the gateway as the site view shows it (latest values, online state)."""
+    """GatewayProxy -> Web (and ViewTo targets): the gateway as the site view shows it (latest values, online state)."""
 
     edge_node: str
     online: bool
@@ -133,3 +143,12 @@ class EdgeNodeView:
     devices: dict  # device -> {metric name: value}
     device_times_ms: dict  # device -> UNIX ms of its newest value
     alarms: dict  # gateway alarm number -> latest event/alarm object
+
+    def without_cells(self) -> EdgeNodeView:
+        """The view without the batteries' values (`cell.voltage/17` ...): a 120-battery string's
+        dozen own values instead of some 700 for a reader of UPSes and strings only."""
+        devices = {d: {k: v for k, v in m.items() if not k.startswith(CELL_PREFIX)} for d, m in self.devices.items()}
+        return replace(self, devices=devices)
+
+
+CELL_PREFIX = "cell."

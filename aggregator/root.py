@@ -1,10 +1,11 @@
 """Aggregator: the root of the aggregator's actor tree.
 
-It creates the Store, the web server and the MQTT subscriber (in that order: the subscriber
-only starts taking messages once there is somewhere to put them), one GatewayProxy per edge
-node the subscriber hears of, and answers the main program once every service is up. A child
-that dies is created again and given what it had (a proxy starts from the next birth: it asks
-for one, see edge_node.py).
+It creates the Store, the web server, the Modbus view if configured, and the MQTT subscriber
+(last: the subscriber only starts taking messages once there is somewhere to put them), one
+GatewayProxy per edge node the subscriber hears of, and answers the main program once every
+service is up. A child that dies is created again and given what it had (a proxy starts from
+the next birth: it asks for one, see edge_node.py; a new Modbus view is named to every proxy,
+which sends it its view at once).
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ from aggregator.messages import (
     ProxyFor,
     ServiceDown,
     ServiceUp,
+    ViewTo,
 )
+from aggregator.modbus_actor import AggregatorModbus
 from aggregator.store_actor import StoreActor
 from aggregator.subscriber import MqttSubscriber
 from aggregator.web_actor import AggregatorWeb
 from observability.log import configure_structlog, get_logger
 
 SERVICES = ("store", "web", "mqtt")
+KINDS = {"store": StoreActor, "web": AggregatorWeb, "mqtt": MqttSubscriber, "modbus": AggregatorModbus}
 
 
 class Aggregator(ActorTypeDispatcher):
@@ -53,12 +57,19 @@ class Aggregator(ActorTypeDispatcher):
         self.config, self.asker = message.config, sender
         self._start("store")
         self._start("web")
+        if message.config.modbus is not None:
+            self._start("modbus")
+
+    def _services(self) -> set[str]:
+        return {*SERVICES, "modbus"} if self.config is not None and self.config.modbus is not None else set(SERVICES)
 
     def _start(self, name: str) -> None:
-        kind = {"store": StoreActor, "web": AggregatorWeb, "mqtt": MqttSubscriber}[name]
-        child = self.createActor(kind)
+        child = self.createActor(KINDS[name])
         self.children[name] = child
         self.send(child, InitService(self.config, web=self.children.get("web"), store=self.children.get("store")))
+        if name == "modbus":
+            for proxy in self.proxies.values():
+                self.send(proxy, ViewTo("modbus", child))
 
     def receiveMsg_ServiceUp(self, message: ServiceUp, sender):
         first = message.name not in self.up
@@ -71,7 +82,7 @@ class Aggregator(ActorTypeDispatcher):
             and "mqtt" not in self.children
         ):
             self._start("mqtt")
-        if first and set(SERVICES) <= set(self.up) and self.asker is not None:
+        if first and self._services() <= set(self.up) and self.asker is not None:
             self.send(self.asker, AggregatorReady(self.up["web"]))
             self.asker = None
 
@@ -94,6 +105,8 @@ class Aggregator(ActorTypeDispatcher):
             proxy,
             InitProxy(edge_node, self.config, self.children["store"], self.children.get("web"), self.children["mqtt"]),
         )
+        if "modbus" in self.children:
+            self.send(proxy, ViewTo("modbus", self.children["modbus"]))
         return proxy
 
     def receiveMsg_Heartbeat(self, message: Heartbeat, sender):

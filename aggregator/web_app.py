@@ -13,6 +13,7 @@ from prometheus_client.registry import CollectorRegistry
 from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from aggregator.alarm_rules import gateway_alarm_active
 from aggregator.site_view import AggregatedSite, iso
 from aggregator.store import RecordStore
 from web.api_tokens import TokenVerifier
@@ -113,7 +114,7 @@ def create_aggregator_app(
                     }
                 )
             for a in gateway_alarms:
-                active = a.get("event") not in ("cleared", "closed") and a.get("to_time") is None
+                active = gateway_alarm_active(a)
                 if active_only and not active:
                     continue
                 rows.append(
