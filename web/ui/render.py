@@ -32,12 +32,22 @@ def install_template_helpers(app, ui: UiContext) -> None:
 
 
 async def render_page(ui: UiContext, template: str, level: Level, tab: str, **context) -> str:
+    return await render_in_frame(ui, template, tree(ui.topology), level, tab, TABS, **context)
+
+
+async def render_in_frame(ui, template: str, ui_tree, level, tab: str, tabs, **context) -> str:
+    """A page inside frame.html for any tree of levels (a gateway's site, an aggregator's gateways).
+
+    `ui` needs storage_dir and site_settings; a level needs title and url(tab); `account_url`
+    ("" for none) is where the user's name in the header leads.
+    """
+    context.setdefault("account_url", "/account")
     return await render_template(
         template,
-        ui_tree=tree(ui.topology),
+        ui_tree=ui_tree,
         level=level,
         tab=tab,
-        tabs=TABS,
+        tabs=tabs,
         crumbs=breadcrumb(level),
         who=identity(),
         site=site_settings(ui),
