@@ -284,11 +284,8 @@ def _alarm_settings(args) -> int:
 def _site(args) -> int:
     from btms.site_command import run_site
 
-    topology = _load_or_report(args.topology)
-    if topology is None:
-        return 1
-    storage = topology.storage_dir()
-    if not _storage_private(storage, f"btms site {args.site_command}"):
+    storage = _storage_of(args)
+    if storage is None or not _storage_private(storage, f"btms site {args.site_command}"):
         return 1
     return run_site(args, storage)
 
@@ -306,7 +303,7 @@ def _snmp(args) -> int:
 
 def _storage_of(args) -> Path | None:
     """The storage whose tokens or users a `btms token|user` command manages: a gateway's or an aggregator's."""
-    if args.aggregator is not None:
+    if getattr(args, "aggregator", None) is not None:  # `btms site logo` has no --aggregator
         from aggregator.config import load_config
         from topology.problems import TopologyError
 

@@ -101,24 +101,35 @@ def _newest_record(site: AggregatedSite, edge_node: str) -> float | None:
     return max(times) / 1000 if times else None
 
 
-def site_model(site: AggregatedSite, local: Local) -> dict[str, Any]:
+def _alarm_count(site: AggregatedSite, edge_node: str, active: dict[str, int] | None) -> list:
+    """The Alarm page's count (PostgreSQL); without it, the alarms heard since this aggregator started."""
+    if active is None:
+        count = site.active_alarms(edge_node)
+        why = "PostgreSQL is unreachable: counted from the alarms heard since the aggregator started"
+    else:
+        count, why = active.get(edge_node, 0), "Active alarms" if active.get(edge_node) else ""
+    shown = marks.text(str(count), marks.ALARM if count else "", why)
+    shown[1] = count
+    return shown
+
+
+def site_model(site: AggregatedSite, local: Local, active: dict[str, int] | None = None) -> dict[str, Any]:
+    """active: each gateway's active alarms as the Alarm page lists them; None when unknown."""
     rows, online, alarms, newest = [], 0, 0, None
     for edge_node in sorted(site.gateways):
         g = site.gateways[edge_node]
         body = site.gateway_json(edge_node)
         strings = sum(len(u["strings"]) for u in body["upses"])
-        active = site.active_alarms(edge_node)
+        alarm_cell = _alarm_count(site, edge_node, active)
         last = _newest_record(site, edge_node)
         online += g.online
-        alarms += active
+        alarms += alarm_cell[1]
         newest = last if newest is None or (last is not None and last > newest) else newest
         status = (
             marks.text("On-line")
             if g.online
             else marks.text("Off-line", marks.STALE, _offline_reason(site, edge_node, local))
         )
-        alarm_cell = marks.text(str(active), marks.ALARM if active else "", "Active alarms" if active else "")
-        alarm_cell[1] = active
         rows.append(
             {
                 "key": edge_node,

@@ -9,6 +9,7 @@ and /site/alarm?gateway=<gateway>&active=1 (or the Alarm tab of a gateway or a s
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from aggregator.ui.context import AggregatorUi
 from aggregator.ui.levels import SITE, TABS, gateway_level, string_level, tree
 from aggregator.ui.models import Local, gateway_model, site_model, string_model
 from web.errors import json_error
-from web.pages.realtime import DEFAULT_PAGE_SIZE, PAGE_SIZES
+from web.live.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES
 from web.ui.frame import Level
 from web.ui.local_time import local_iso
 from web.ui.render import render_in_frame, site_settings
@@ -69,7 +70,8 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
                 page_size=DEFAULT_PAGE_SIZE,
                 summary_download=True,
                 download_name=f"{shown.level.kind}-{shown.tab}",
-                account_url="",
+                account_url="",  # no account page: `btms user passwd NAME --aggregator FILE`
+                site_logo=False,  # no logo page either
                 **shown.extra,
             )
 
@@ -85,11 +87,18 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
             abort(404)
 
     async def site_page() -> Shown:
-        return Shown(SITE, "realtime", site_model(ui.site, local()))
+        active = None
+        if ui.reader is not None:
+            try:
+                active = Counter(r.gateway for r in await merged_alarms(ui.reader, active_only=True))
+            except DB_ERRORS:
+                pass  # the site is still shown, its alarm counts from what the proxies heard
+        return Shown(SITE, "realtime", site_model(ui.site, local(), active), extra={"time_label": "Newest record"})
 
     async def gateway_page(gateway: str) -> Shown:
         known_gateway(gateway)
-        return Shown(gateway_level(gateway), "realtime", gateway_model(ui.site, gateway, local()))
+        model = gateway_model(ui.site, gateway, local())
+        return Shown(gateway_level(gateway), "realtime", model, extra={"time_label": "Newest record"})
 
     async def string_page(gateway: str, ups_id: str, string_id: str) -> Shown:
         known_gateway(gateway)
@@ -111,7 +120,7 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
         where = f"string {ups_id} / {string_id} of {gateway}" if string_id else gateway or "every gateway"
         title = f"{'Active alarms' if active_only else 'Alarms'} of {where}"
         gateways = sorted(set(ui.site.gateways) | {r.gateway for r in rows} | ({gateway} if gateway else set()))
-        extra = {"gateways": gateways, "gateway": gateway, "active_only": active_only}
+        extra = {"gateways": gateways, "gateway": gateway, "active_only": active_only, "time_label": "Newest alarm"}
         return Shown(level, "alarm", alarm_model(rows, local(), title), "aggregator_alarm.html", extra)
 
     async def site_alarms() -> Shown:

@@ -184,6 +184,9 @@ def test_the_alarm_page_merges_every_gateways_alarms_newest_first_and_filters(tm
         assert 'data-poll="/api/v1/pages/site/alarm?gateway=gw2&amp;active=1"' in only_gw2
         gw1 = await (await client.get("/api/v1/pages/gateways/gw1/alarm?active=1")).get_json()
         assert [r["cells"][4][0] for r in gw1["model"]["table"]["rows"]] == ["Cell voltage high"]
+        site = await (await client.get("/api/v1/pages/site/realtime")).get_json()
+        counts = {r["key"]: r["cells"][6][1] for r in site["model"]["table"]["rows"]}
+        assert counts == {"gw1": 1, "gw2": 2}  # as the Alarm page counts them, not only what was heard live
         api = await (await client.get("/api/v1/alarms")).get_json()  # the same list, as the API serves it
         details = ["no message for 30 s", "Cell voltage high", "Cell temperature high", "Cell voltage low"]
         assert [a["detail"] for a in api["alarms"]] == details
@@ -191,23 +194,25 @@ def test_the_alarm_page_merges_every_gateways_alarms_newest_first_and_filters(tm
     run(two_gateways(), tmp_path, scenario, dsn=postgres.dsn)
 
 
-def test_the_first_admin_of_an_aggregator_is_made_with_btms_user_add(tmp_path) -> None:
-    config = write_aggregator_config(tmp_path, {"host": "127.0.0.1", "port": 1883}, "postgresql://u@127.0.0.1:1/db")
-    done = subprocess.run(
-        [sys.executable, "-m", "btms.cli", "user", "add", "root", "--admin", "--aggregator", str(config)],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
+def btms(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "btms.cli", *args], input=stdin, capture_output=True, text=True, cwd=REPO, timeout=60
     )
+
+
+def test_the_first_admin_and_the_time_zone_of_an_aggregator_are_set_with_btms(tmp_path) -> None:
+    config = write_aggregator_config(tmp_path, {"host": "127.0.0.1", "port": 1883}, "postgresql://u@127.0.0.1:1/db")
+    done = btms("user", "add", "root", "--admin", "--aggregator", str(config), stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert done.returncode == 0, done.stderr
     assert "added with the role admin" in done.stdout
+    done = btms("site", "set", "time_zone", "Europe/Ljubljana", "--aggregator", str(config))
+    assert done.returncode == 0, done.stderr
 
     async def scenario(client):
         answer = await logged_in(client, "root")
         assert answer.status_code == 303 and answer.headers["Location"] == "/site/realtime"
         html = await (await client.get("/site/realtime")).get_data(as_text=True)
         assert 'root <span class="role">(admin)</span>' in html
+        assert "Times are in Europe/Ljubljana." in html
 
     run(two_gateways(), tmp_path / "agg", scenario)

@@ -343,6 +343,6 @@
   drawSummary();
   drawTable();
   makePlot();
-  if (root.dataset.poll) setTimeout(poll, POLL_MS);
+  if (root.dataset.poll) poll();
   else connect();
 })();
