@@ -65,7 +65,7 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
                 TABS,
                 model=shown.model,
                 version=0,
-                poll=PAGES_API + request.full_path.rstrip("?"),
+                poll=_data_url(shown.level.url(shown.tab)),
                 page_sizes=PAGE_SIZES,
                 page_size=DEFAULT_PAGE_SIZE,
                 summary_download=True,
@@ -142,3 +142,9 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
     serve("/gateways/<gateway>/alarm", "gateway_alarm", gateway_alarms)
     serve(f"{one_string}/alarm", "string_alarm", string_alarms)
     return pages
+
+
+def _data_url(page_path: str) -> str:
+    """The page's data URL: its path as the level quotes it (request.path is decoded), its query."""
+    query = request.query_string.decode("ascii", "replace")
+    return PAGES_API + page_path + (f"?{query}" if query else "")

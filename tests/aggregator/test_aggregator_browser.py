@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from aggregator.site_view import AggregatedSite
 from tests.aggregator_ui_support import (
+    HOSTILE,
     NOW_MS,
     PASSWORD,
     add_user,
@@ -46,6 +47,7 @@ def aggregator(tmp_path_factory, postgres):
         gateway_view("gw-north", {"A1": string_metrics(12, null_cell=5), "A2": string_metrics(12, voltage=53.1)}),
         gateway_view("gw-south", {"S1": string_metrics(12)}, online=False),
         gateway_view("gw-east", {"E1": string_metrics(12)}),
+        gateway_view(HOSTILE, {HOSTILE: string_metrics(2)}),
     )
     with served(site, storage, postgres.dsn) as url:
         yield url, site
@@ -68,6 +70,14 @@ def test_an_operator_walks_site_gateway_string_and_alarms(aggregator, page, shoo
     expect(south.get_by_role("cell", name="Off-line")).to_have_class(re.compile("value-stale"))
     expect(page.get_by_role("status")).to_have_text("Live")  # the first poll answered
     shoot(page, "aggregator-site")
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    tree.get_by_role("link", name=HOSTILE, exact=True).click()  # a name from MQTT is text, never markup
+    expect(page.get_by_role("heading", name=f"Gateway {HOSTILE}")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Live")  # its page's data URL is quoted too
+    assert dialogs == []
+    tree.get_by_role("link", name="All gateways").click()
 
     gateways.get_by_role("link", name="gw-north").click()
     expect(page).to_have_url(re.compile(r"/gateways/gw-north/realtime$"))

@@ -146,6 +146,8 @@ def test_a_hostile_gateway_and_string_name_is_escaped_and_quoted(tmp_path) -> No
             answer = await client.get(path)
             assert answer.status_code == 200, path
             pages.append(await answer.get_data(as_text=True))
+        assert f'data-poll="/api/v1/pages{gateway_url}/realtime"' in pages[1]  # quoted, as the link
+        assert (await client.get(f"/api/v1/pages{gateway_url}/realtime")).status_code == 200
         for html in pages:
             assert "<img src=x" not in html
             assert "&lt;img src=x onerror=alert(1)&gt;" in html
