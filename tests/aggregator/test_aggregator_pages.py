@@ -69,6 +69,7 @@ def run(site, tmp_path, scenario, dsn=None):
 def test_pages_need_a_session_and_the_api_a_session_or_a_token(tmp_path) -> None:
     add_user(tmp_path, "olga", "operator")
     token = create_token(tmp_path, "scada", "viewer")
+    operator = create_token(tmp_path, "ops", "operator")
 
     async def scenario(client):
         for path in ("/site/realtime", "/gateways/gw1/realtime", "/site/alarm?gateway=gw1"):
@@ -79,6 +80,8 @@ def test_pages_need_a_session_and_the_api_a_session_or_a_token(tmp_path) -> None
         assert (await client.get("/api/v1/site", headers={"Authorization": f"Bearer {token}"})).status_code == 200
         refused = await client.post("/api/v1/site", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 403  # a viewer token never writes
+        refused = await client.post("/api/v1/site", headers={"Authorization": f"Bearer {operator}"})
+        assert refused.status_code == 405  # and the aggregator's API only reads
         wrong = await logged_in(client, password="not-the-password")
         assert wrong.status_code == 401
         answer = await logged_in(client, next_path="/gateways/gw1/realtime")
@@ -96,6 +99,8 @@ def test_a_post_with_a_session_needs_its_csrf_token(tmp_path) -> None:
     add_user(tmp_path, "olga", "operator")
 
     async def scenario(client):
+        forged = await client.post("/login", form={"username": "olga", "password": PASSWORD, "next": "/"})
+        assert forged.status_code == 403  # the log-in form's own token is missing
         await logged_in(client)
         html = await (await client.get("/site/realtime")).get_data(as_text=True)
         refused = await client.post("/logout", form={})
