@@ -1,4 +1,4 @@
-"""Which of the site's alarms are active: ONE rule for the JSON API and the Modbus view.
+"""Which of the site's alarms are active: ONE rule for the JSON API, the pages and the Modbus view.
 
 A gateway alarm is known by the latest event the gateway sent for its number
 (RecordStore.gateway_alarms); it is active until that event clears or closes it (an

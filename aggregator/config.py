@@ -20,7 +20,7 @@ TOP_KEYS = ("aggregator", "broker", "postgres", "web", "modbus")
 AGGREGATOR_KEYS = ("host_id", "group_id", "admin_port", "offline_after_s", "storage")
 BROKER_KEYS = ("host", "port", "tls_ca", "tls_cert", "tls_key", "username", "password_file", "keepalive_s")
 POSTGRES_KEYS = ("dsn", "password_file")
-WEB_KEYS = ("enabled", "host", "port", "tls_cert", "tls_key", "metrics_cells")
+WEB_KEYS = ("enabled", "host", "port", "tls_cert", "tls_key", "metrics_cells", "session_idle_min")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class AggregatorWeb:
     tls_cert: str | None
     tls_key: str | None
     metrics_cells: bool
+    session_idle_min: int = 30  # a browser session ends after this long without a request
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class AggregatorConfig:
     group_id: str  # the Sparkplug group whose edge nodes are aggregated
     admin_port: int
     offline_after_s: float
-    storage: Path  # API tokens and logs
+    storage: Path  # API tokens, users and sessions (settings.db), logs
     broker: BrokerConfig
     postgres_dsn: str
     postgres_password: str | None
@@ -107,6 +108,7 @@ def load_config(path: str | Path) -> AggregatorConfig:
             tls_cert=_file(w, base, "tls_cert"),
             tls_key=_file(w, base, "tls_key"),
             metrics_cells=w.boolean("metrics_cells", False),  # type: ignore[arg-type]
+            session_idle_min=w.integer("session_idle_min", 30, lo=1, hi=24 * 60),  # type: ignore[arg-type]
         ),
         modbus=read_modbus(top),
     )

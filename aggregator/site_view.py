@@ -7,11 +7,13 @@ the one a gateway's API uses for it (web/json_quantities.py), so a client reads 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from aggregator.alarm_rules import gateway_alarm_active
 from aggregator.messages import EdgeNodeView
 from protocols.uplink.naming import STRING_SEPARATOR
 from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
@@ -35,9 +37,19 @@ def _values(metrics: dict, level: str) -> dict:
 class AggregatedSite:
     def __init__(self) -> None:
         self.gateways: dict[str, EdgeNodeView] = {}
+        self.since: dict[str, float] = {}  # when each gateway went on- or off-line, as seen here
 
-    def apply(self, view: EdgeNodeView) -> None:
+    def apply(self, view: EdgeNodeView, now: float | None = None) -> None:
+        old = self.gateways.get(view.edge_node)
+        if old is None or old.online != view.online:
+            self.since[view.edge_node] = time.time() if now is None else now
         self.gateways[view.edge_node] = view
+
+    def active_alarms(self, edge_node: str) -> int:
+        """The gateway's alarms that are not over, and its off-line alarm while it is off-line."""
+        g = self.gateways[edge_node]
+        active = sum(1 for a in g.alarms.values() if gateway_alarm_active(a))
+        return active + (0 if g.online else 1)
 
     def site_json(self) -> dict:
         return {"gateways": [self.gateway_json(g) for g in sorted(self.gateways)]}

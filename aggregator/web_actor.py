@@ -1,4 +1,5 @@
-"""AggregatorWeb: the aggregator's web server (aggregator/web_app.py on Hypercorn) in an actor.
+"""AggregatorWeb: the aggregator's web server (aggregator/web_app.py on Hypercorn) in an actor:
+the browser UI and the JSON API.
 
 It receives each gateway's live view from its GatewayProxy and reads alarms from PostgreSQL
 over a connection of its own (the Store actor is the only writer).
@@ -17,6 +18,7 @@ from actors.base.protocol_actor import ProtocolActor
 from aggregator.messages import EdgeNodeView, InitService, ServiceDown, ServiceUp
 from aggregator.site_view import AggregatedSite
 from aggregator.store import RecordStore
+from aggregator.ui.context import AggregatorUi
 from aggregator.web_app import create_aggregator_app
 from web.api_tokens import TokenVerifier
 
@@ -41,7 +43,8 @@ class AggregatorWeb(ProtocolActor):
             except (OSError, asyncpg.PostgresError, TimeoutError) as error:
                 self.post_command(ServiceDown("web", f"PostgreSQL: {error}"))
                 return
-            app = create_aggregator_app(self.site, TokenVerifier(config.storage), reader, web.metrics_cells)
+            ui = AggregatorUi.open(self.site, reader, config.storage, web.session_idle_min, tls=bool(web.tls_cert))
+            app = create_aggregator_app(ui, TokenVerifier(config.storage), web.metrics_cells)
             hc = Config()
             hc.bind = [f"{web.host}:{web.port}"]
             hc.accesslog = hc.errorlog = None

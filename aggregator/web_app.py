@@ -1,11 +1,15 @@
-"""The aggregator's Quart app: the JSON API one level up and /metrics, behind API tokens.
+"""The aggregator's Quart app: the browser UI, the JSON API one level up and /metrics.
 
-Tokens are the gateway's kind (web/api_tokens.py), kept in the aggregator's storage directory
-(`btms token create NAME --aggregator FILE`); a client address that sends too many invalid
-tokens is throttled as on a gateway (web/auth_throttle.py).
+Who may ask what is the gateway's rule (web/access.py): the pages need a log-in session (users
+of the aggregator's settings.db: `btms user add NAME --admin --aggregator FILE`), the API and
+/metrics take a session or an API token of the gateway's kind (`btms token create NAME
+--aggregator FILE`); a client address that sends too many invalid tokens or failed log-ins is
+throttled as on a gateway. Every POST with a session needs its CSRF token; the API only reads.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import asyncpg
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -13,15 +17,20 @@ from prometheus_client.registry import CollectorRegistry
 from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from aggregator.alarm_rules import gateway_alarm_active
+import web
+from aggregator.alarm_list import AlarmRow, merged_alarms
 from aggregator.site_view import AggregatedSite, iso
-from aggregator.store import RecordStore
+from aggregator.ui.context import AggregatorUi
+from aggregator.ui.pages import aggregator_pages
+from web.access import AccessControl
 from web.api_tokens import TokenVerifier
-from web.auth_throttle import FailureWindow
 from web.errors import json_error
-from web.request_args import client_address
+from web.pages.login import login_pages
+from web.security_headers import add_security_headers
+from web.ui.render import install_template_helpers
 
 API = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024  # the largest form: the log-in
 
 
 class _Collector:
@@ -35,12 +44,28 @@ class _Collector:
         return self.site.families(self.cells)
 
 
-def create_aggregator_app(
-    site: AggregatedSite, verifier: TokenVerifier, reader: RecordStore | None, metrics_cells: bool
-) -> Quart:
-    app = Quart("btms-aggregator")
+def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cells: bool) -> Quart:
+    site, reader = ui.site, ui.reader
+    app = Quart("btms-aggregator", root_path=str(Path(web.__file__).parent))  # the gateway's static files
     app.json.sort_keys = False
-    failures = FailureWindow()
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    install_template_helpers(app, ui)
+    app.register_blueprint(login_pages(ui))
+    app.register_blueprint(aggregator_pages(ui))
+    access = AccessControl(verifier, ui.sessions)
+
+    @app.before_request
+    async def authenticate():
+        refused = await access.check()
+        if refused is not None:
+            return refused
+        if request.path.startswith(f"{API}/") and request.method not in ("GET", "HEAD"):
+            return json_error(405, "the aggregator's API only reads")
+        return None
+
+    @app.after_request
+    async def headers(response):
+        return add_security_headers(response, tls=ui.tls)
 
     @app.before_serving
     async def opened() -> None:
@@ -49,22 +74,7 @@ def create_aggregator_app(
     @app.after_serving
     async def closed() -> None:
         await verifier.close()
-
-    @app.before_request
-    async def authenticate():
-        address = client_address()
-        wait_s = failures.retry_after(address)
-        if wait_s:
-            return json_error(429, f"too many invalid API tokens from {address}: try again in {wait_s} s", wait_s)
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return json_error(401, "missing API token: send 'Authorization: Bearer <token>'")
-        if await verifier.identify(token.strip()) is None:
-            failures.failed(address)
-            return json_error(401, "invalid or revoked API token")
-        if request.method not in ("GET", "HEAD"):
-            return json_error(405, "the aggregator's API only reads")
-        return None
+        await ui.sessions.close()
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException):
@@ -90,49 +100,12 @@ def create_aggregator_app(
     @app.get(f"{API}/alarms")
     async def alarms():
         """Every gateway's alarms (their latest event) and the aggregator's off-line alarms, newest first."""
-        active_only = request.args.get("active") == "1"
-        rows = []
-        if reader is not None:
-            try:
-                offline, gateway_alarms = (
-                    await reader.offline_alarms(active_only=active_only),
-                    await reader.gateway_alarms(),
-                )
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                return json_error(503, f"PostgreSQL is unreachable: {type(error).__name__}")
-            for r in offline:
-                rows.append(
-                    {
-                        "gateway": r["edge_node"],
-                        "kind": "gateway_offline",
-                        "active": r["cleared_at"] is None,
-                        "from_time": r["raised_at"].isoformat(timespec="milliseconds"),
-                        "to_time": None
-                        if r["cleared_at"] is None
-                        else r["cleared_at"].isoformat(timespec="milliseconds"),
-                        "detail": r["reason"],
-                    }
-                )
-            for a in gateway_alarms:
-                active = gateway_alarm_active(a)
-                if active_only and not active:
-                    continue
-                rows.append(
-                    {
-                        "gateway": a["edge_node"],
-                        "kind": a.get("kind"),
-                        "active": active,
-                        "from_time": iso(a.get("from_time")),
-                        "to_time": iso(a.get("to_time")),
-                        "detail": a.get("title"),
-                        "alarm_id": a.get("alarm_id"),
-                        "ups_id": a.get("ups_id"),
-                        "string_id": a.get("string_id"),
-                        "cell_index": a.get("cell_index"),
-                    }
-                )
-        rows.sort(key=lambda r: r["from_time"] or "", reverse=True)
-        return jsonify({"alarms": rows, "total": len(rows)})
+        try:
+            rows = await merged_alarms(reader, active_only=request.args.get("active") == "1")
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            return json_error(503, f"PostgreSQL is unreachable: {type(error).__name__}")
+        shown = [_alarm_json(r) for r in rows]
+        return jsonify({"alarms": shown, "total": len(shown)})
 
     @app.get("/metrics")
     async def metrics():
@@ -141,3 +114,17 @@ def create_aggregator_app(
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _alarm_json(r: AlarmRow) -> dict:
+    out = {
+        "gateway": r.gateway,
+        "kind": r.kind,
+        "active": r.active,
+        "from_time": iso(r.from_time),
+        "to_time": iso(r.to_time),
+        "detail": r.detail,
+    }
+    if r.kind != "gateway_offline":
+        out.update(alarm_id=r.alarm_id, ups_id=r.ups_id, string_id=r.string_id, cell_index=r.cell_index)
+    return out

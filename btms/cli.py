@@ -259,11 +259,8 @@ def _storage_private(storage: Path, command: str) -> bool:
 def _user(args) -> int:
     from btms.user_command import run_user
 
-    topology = _load_or_report(args.topology)
-    if topology is None:
-        return 1
-    storage = topology.storage_dir()
-    if not _storage_private(storage, f"btms user {args.user_command}"):
+    storage = _storage_of(args)
+    if storage is None or not _storage_private(storage, f"btms user {args.user_command}"):
         return 1
     return run_user(args, storage)
 
@@ -287,11 +284,8 @@ def _alarm_settings(args) -> int:
 def _site(args) -> int:
     from btms.site_command import run_site
 
-    topology = _load_or_report(args.topology)
-    if topology is None:
-        return 1
-    storage = topology.storage_dir()
-    if not _storage_private(storage, f"btms site {args.site_command}"):
+    storage = _storage_of(args)
+    if storage is None or not _storage_private(storage, f"btms site {args.site_command}"):
         return 1
     return run_site(args, storage)
 
@@ -307,9 +301,9 @@ def _snmp(args) -> int:
     return run_snmp(args, topology.storage_dir(), topology.services.snmp, f"{getpass.getuser()} (btms snmp)")
 
 
-def _token_storage(args) -> Path | None:
-    """The storage whose tokens a `btms token` command manages: a gateway's or an aggregator's."""
-    if args.aggregator is not None:
+def _storage_of(args) -> Path | None:
+    """The storage whose tokens or users a `btms token|user` command manages: a gateway's or an aggregator's."""
+    if getattr(args, "aggregator", None) is not None:  # `btms site logo` has no --aggregator
         from aggregator.config import load_config
         from topology.problems import TopologyError
 
@@ -325,7 +319,7 @@ def _token_storage(args) -> Path | None:
 def _token(args) -> int:
     from web.api_tokens import TokenError, create_token, list_tokens, revoke_token
 
-    storage = _token_storage(args)
+    storage = _storage_of(args)
     if storage is None:
         return 1
     if not _storage_private(storage, f"btms token {args.token_command}"):

@@ -20,8 +20,14 @@ def add_site_parser(commands, default_topology: Path) -> None:
         parser.add_argument("--topology", type=Path, default=default_topology)
         return parser
 
-    with_topology(subs.add_parser("show", help="the project's settings"))
-    change = with_topology(subs.add_parser("set", help="set one: " + ", ".join(KEYS)))
+    def or_aggregator(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument(
+            "--aggregator", type=Path, help="an aggregator's configuration: its settings, not a gateway's"
+        )
+        return parser
+
+    or_aggregator(with_topology(subs.add_parser("show", help="the project's settings")))
+    change = or_aggregator(with_topology(subs.add_parser("set", help="set one: " + ", ".join(KEYS))))
     change.add_argument("key", choices=KEYS)
     change.add_argument("value", help="time_zone: an IANA name such as Europe/Ljubljana")
     logo = with_topology(subs.add_parser("logo", help="set the logo from a PNG or JPEG file (at most 256 kB)"))

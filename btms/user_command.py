@@ -1,7 +1,8 @@
 """`btms user add|list|set|passwd|remove`: the browser UI's users, for a headless install.
 
 The first administrator is made with `btms user add NAME --admin`; there is no default user and
-no default password. A password is asked twice on a terminal; from a script it is read as two
+no default password. With `--aggregator FILE` the command manages the users of that aggregator's
+browser UI (its storage's settings.db) instead of a gateway's. A password is asked twice on a terminal; from a script it is read as two
 lines of standard input, so it never appears in a command line or the shell's history.
 """
 
@@ -23,6 +24,9 @@ def add_user_parser(commands, default_topology: Path) -> None:
 
     def with_topology(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--topology", type=Path, default=default_topology)
+        parser.add_argument(
+            "--aggregator", type=Path, help="an aggregator's configuration: its browser users, not a gateway's"
+        )
         return parser
 
     def details(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ import os
 import queue
 import signal
 import time
+import urllib.request
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -104,6 +105,10 @@ def test_the_aggregator_stores_each_record_once_asks_for_rebirth_and_alarms_offl
         site = aggregator.get_json("/api/v1/site")
         assert site["gateways"][0]["id"] == NODE and site["gateways"][0]["online"] is True
         assert aggregator.get("/api/v1/site", "wrong")[0] == 401
+        pages = aggregator.get_json("/api/v1/pages/site/realtime")  # the browser UI's data, from the real tree
+        assert pages["model"]["table"]["rows"][0]["key"] == NODE
+        with urllib.request.urlopen(aggregator.url + "/login", timeout=5) as login:  # its users' log-in page
+            assert 'name="password"' in login.read().decode()
 
         def scraped() -> dict:
             status, text = aggregator.get("/metrics")

@@ -20,6 +20,8 @@ from web.live import marks
 from web.site_view import SiteView
 
 Row = dict[str, Any]
+PAGE_SIZES = (10, 25, 50, 100, 0)  # the table's "show N entries" choices; 0 = all
+DEFAULT_PAGE_SIZE = 25
 
 CELL = {k: quantity(f"cell.{k}") for k in ("voltage", "resistance", "temperature", "soc", "soh")}
 STRING = {

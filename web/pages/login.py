@@ -11,19 +11,31 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+from typing import Protocol
 
 from quart import Blueprint, make_response, redirect, render_template, request
 
 from observability.log import get_logger
 from web.access import SESSION_COOKIE
 from web.request_args import client_address
-from web.ui.context import UiContext
-from web.ui.render import site_settings
+from web.session.login_throttle import LoginThrottle
+from web.session.store import SessionStore
+from web.ui.render import FrameParts, site_settings
+from web.users.book import UserBook
 
 LOGIN_CSRF_COOKIE = "btms_login_csrf"
 MAX_FIELD = 256
 
 log = get_logger("btms.web")
+
+
+class LoginParts(FrameParts, Protocol):
+    """What log-in reads of a UI's context (web/ui/context.py, aggregator/ui/context.py)."""
+
+    users: UserBook
+    sessions: SessionStore
+    throttle: LoginThrottle
+    tls: bool
 
 
 def safe_next(target: str | None) -> str:
@@ -33,7 +45,7 @@ def safe_next(target: str | None) -> str:
     return target[:500]
 
 
-def login_pages(ui: UiContext) -> Blueprint:
+def login_pages(ui: LoginParts) -> Blueprint:
     pages = Blueprint("login", __name__)
 
     async def form(message: str = "", status: int = 200, retry_after: int = 0):

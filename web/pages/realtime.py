@@ -10,13 +10,11 @@ from __future__ import annotations
 from quart import Blueprint
 
 from web.live.changes import SITE, string_key, ups_key
+from web.live.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES
 from web.pages.levels import level_pages
 from web.ui.context import UiContext
 from web.ui.frame import Level
 from web.ui.render import render_page
-
-PAGE_SIZES = (10, 25, 50, 100, 0)  # 0 = all
-DEFAULT_PAGE_SIZE = 25
 
 
 def live_key(level: Level) -> str:

@@ -1,6 +1,7 @@
 // The Real-time tab: the level's table (sortable, "show N entries"), a bar graph of one parameter
 // across the children with its alarm limits, both downloadable as CSV, kept live by the level's
-// event stream. Everything is drawn from the model the server sends (web/live/tables.py): a shown
+// event stream (or, where the page names a data-poll URL instead, by fetching the model every
+// POLL_MS: the aggregator's pages). Everything is drawn from the model the server sends (web/live/tables.py): a shown
 // value is [text, number] or [text, number|null, mark, reason]; a marked value keeps its mark.
 "use strict";
 
@@ -14,6 +15,7 @@
   const paramSelect = $('select[name="parameter"]');
   state.size = Number(sizeSelect.value);
   const STALE_AFTER_MS = 25000; // two heartbeats missed: the stream is dead, whatever it last said
+  const POLL_MS = 5000;
 
   // -- drawing values -------------------------------------------------------------------------
 
@@ -129,7 +131,7 @@
   }
 
   function makePlot() {
-    if (typeof uPlot === "undefined") return;
+    if (typeof uPlot === "undefined" || !paramSelect || !paramSelect.value) return; // nothing to plot
     const { col, at, rows, data } = plotData();
     if (state.plot) state.plot.destroy();
     const names = rows.map((row) => row.cells[0][0]);
@@ -216,6 +218,15 @@
     return (state.model.time || "no-scan").replace(/[^0-9]/g, "").slice(0, 14);
   }
 
+  function downloadSummary() {
+    const summary = state.model.summary;
+    const lines = [summary.columns.map((c) => field(csvHeader(c), false)).join(",")];
+    for (const row of summary.rows) {
+      lines.push(row.cells.map((v, i) => field(v[0], summary.columns[i].numeric && v[1] !== null)).join(","));
+    }
+    download(`${root.dataset.name}-summary-${stamp()}.csv`, lines);
+  }
+
   function downloadTable() {
     const table = state.model.table;
     const lines = [table.columns.map((c) => field(csvHeader(c), false)).join(",")];
@@ -276,6 +287,29 @@
     };
   }
 
+  function poll() {
+    fetch(root.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => {
+        if (response.status === 401) throw new Error("stopped");
+        if (!response.ok) throw new Error("failed");
+        return response.json();
+      })
+      .then((message) => {
+        lastHeard = Date.now();
+        apply(message);
+        say("live", "Live");
+        setTimeout(poll, POLL_MS);
+      })
+      .catch((error) => {
+        if (error.message === "stopped") {
+          say("stopped", "Live updates stopped: reload the page (you may have to log in again). Values shown may be old.");
+        } else {
+          say("reconnecting", "Reconnecting to live updates… values shown may be old.");
+          setTimeout(poll, POLL_MS);
+        }
+      });
+  }
+
   setInterval(() => {
     if (Date.now() - lastHeard > STALE_AFTER_MS && status.dataset.live === "live") {
       say("silent", "No live update for a while: values shown may be old.");
@@ -299,13 +333,16 @@
   });
   $('[data-page="previous"]').addEventListener("click", () => { state.page -= 1; drawTable(); });
   $('[data-page="next"]').addEventListener("click", () => { state.page += 1; drawTable(); });
-  paramSelect.addEventListener("change", makePlot);
+  if (paramSelect) paramSelect.addEventListener("change", makePlot);
   $('[data-download="table"]').addEventListener("click", downloadTable);
-  $('[data-download="plot"]').addEventListener("click", downloadPlot);
+  if (paramSelect) $('[data-download="plot"]').addEventListener("click", downloadPlot);
+  const summaryButton = $('[data-download="summary"]');
+  if (summaryButton) summaryButton.addEventListener("click", downloadSummary);
   window.addEventListener("resize", () => state.plot && state.plot.setSize({ width: plotWidth(), height: 320 }));
 
   drawSummary();
   drawTable();
   makePlot();
-  connect();
+  if (root.dataset.poll) poll();
+  else connect();
 })();

@@ -1,0 +1,123 @@
+"""An operator at the aggregator in a real Chromium: log in, walk site -> gateway -> string ->
+alarms, see values refresh, filter the alarms by gateway and download what a table shows."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from aggregator.site_view import AggregatedSite
+from tests.aggregator_ui_support import (
+    HOSTILE,
+    NOW_MS,
+    PASSWORD,
+    add_user,
+    alarm_event,
+    apply_views,
+    gateway_view,
+    served,
+    store_alarms,
+    string_metrics,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def aggregator(tmp_path_factory, postgres):
+    storage = tmp_path_factory.mktemp("aggregator-ui")
+    add_user(storage, "olga", "operator")
+    asyncio.run(
+        store_alarms(
+            postgres.dsn,
+            [
+                ("gw-north", alarm_event(1, "Cell voltage high")),
+                ("gw-south", alarm_event(2, "Cell temperature high", string_id="S1", cell=7)),
+                ("gw-north", alarm_event(3, "Cell voltage low", event="cleared")),
+            ],
+            offline=[("gw-south", NOW_MS / 1000 - 30, "no message for 30 s")],
+        )
+    )
+    site = AggregatedSite()
+    apply_views(
+        site,
+        gateway_view("gw-north", {"A1": string_metrics(12, null_cell=5), "A2": string_metrics(12, voltage=53.1)}),
+        gateway_view("gw-south", {"S1": string_metrics(12)}, online=False),
+        gateway_view("gw-east", {"E1": string_metrics(12)}),
+        gateway_view(HOSTILE, {HOSTILE: string_metrics(2)}),
+    )
+    with served(site, storage, postgres.dsn) as url:
+        yield url, site
+
+
+def test_an_operator_walks_site_gateway_string_and_alarms(aggregator, page, shoot, tmp_path):
+    url, site = aggregator
+    page.goto(url + "/gateways/gw-north/realtime")
+    expect(page).to_have_url(re.compile(r"/login\?next=/gateways/gw-north/realtime$"))
+    page.get_by_label("User name").fill("olga")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/realtime$"))  # back where the bookmark pointed
+
+    tree = page.get_by_role("navigation", name="Data center")
+    tree.get_by_role("link", name="All gateways").click()
+    expect(page).to_have_url(re.compile(r"/site/realtime$"))
+    gateways = page.get_by_role("table", name="Gateways")
+    south = gateways.get_by_role("row").filter(has_text="gw-south")
+    expect(south.get_by_role("cell", name="Off-line")).to_have_class(re.compile("value-stale"))
+    expect(page.get_by_role("status")).to_have_text("Live")  # the first poll answered
+    shoot(page, "aggregator-site")
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    tree.get_by_role("link", name=HOSTILE, exact=True).click()  # a name from MQTT is text, never markup
+    expect(page.get_by_role("heading", name=f"Gateway {HOSTILE}")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Live")  # its page's data URL is quoted too
+    assert dialogs == []
+    tree.get_by_role("link", name="All gateways").click()
+
+    gateways.get_by_role("link", name="gw-north").click()
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/realtime$"))
+    strings = page.get_by_role("table", name="Strings")
+    a1 = strings.get_by_role("row").filter(has_text="UPS-A / A1")
+    expect(a1.get_by_role("cell", name="54.20")).to_be_visible()
+    changed = {"A1": string_metrics(12, voltage=55.5, null_cell=5), "A2": string_metrics(12, voltage=53.1)}
+    site.apply(gateway_view("gw-north", changed))
+    expect(a1.get_by_role("cell", name="55.50")).to_be_visible(timeout=15_000)  # refreshed by polling
+    shoot(page, "aggregator-gateway")
+
+    strings.get_by_role("link", name="UPS-A / A1").click()
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/strings/UPS-A/A1/realtime$"))
+    cells = page.get_by_role("table", name="Cells")
+    expect(cells.get_by_role("row").filter(has_text="#005").get_by_role("cell").nth(1)).to_have_class(
+        re.compile("value-implausible")
+    )  # the gateway sent no voltage of cell 5
+    shoot(page, "aggregator-string")
+
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Alarm").click()
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/strings/UPS-A/A1/alarm$"))
+    alarms = page.get_by_role("table", name="Alarms, newest first")
+    expect(alarms.get_by_role("row")).to_have_count(3)  # the header and gw-north's two A1 alarms
+
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="All gateways").click()
+    expect(page).to_have_url(re.compile(r"/site/alarm$"))
+    expect(alarms.get_by_role("row")).to_have_count(5)
+    expect(alarms.get_by_role("row").nth(1)).to_contain_text("Gateway off-line")  # newest first
+    page.get_by_label("Gateway").select_option("gw-south")
+    page.get_by_label("Active only").check()
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/site/alarm\?gateway=gw-south&active=1$"))  # bookmarkable
+    expect(alarms.get_by_role("row")).to_have_count(3)
+    expect(alarms).not_to_contain_text("gw-north")
+    shoot(page, "aggregator-alarms")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").nth(1).click()
+    csv_file = tmp_path / "alarms.csv"
+    download.value.save_as(csv_file)
+    lines = csv_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "Gateway,Raised,Cleared,State,Alarm,Where"
+    assert len(lines) == 3 and all(line.startswith("gw-south,") for line in lines[1:])
