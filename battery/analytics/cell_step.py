@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_baseline
 from battery.analytics.params import AnalyticsParams
 from battery.analytics.soc import SocState, step_soc
-from battery.analytics.soh import UNKNOWN, SohEstimate, preferred, resistance_rise, soh_from_resistance
+from battery.analytics.soh import UNKNOWN, SohEstimate, SohMethod, preferred, resistance_rise, resistance_soh_pct
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ def step_cell(
     if not on_float(current_a, vpc, params):
         # Under a discharge or a recharge the reading carries polarisation, and an emptied
         # battery reads up to half again its full value: neither says how the battery aged.
-        return replace(cell, soc=soc, last_at=now)
+        # The constructor, not dataclasses.replace: this runs per cell per scan, replace() costs
+        # several times as much.
+        return CellEstimate(soc, cell.baseline, cell.resistance_avg_uohm, cell.soh_resistance, cell.soh_capacity, now)
     baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline)
     tau = params.soh.resistance_time_constant_s
     average = (
@@ -66,10 +68,14 @@ def step_cell(
         if fresh and cell.resistance_avg_uohm is not None
         else float(resistance_uohm)
     )
-    soh_r = soh_from_resistance(average, baseline_uohm(baseline, params.baseline), now, params.soh)
+    soh_pct = resistance_soh_pct(average, baseline_uohm(baseline, params.baseline), params.soh)
     previous = cell.soh_resistance
-    if previous.soh_pct is not None and soh_r.soh_pct is not None and abs(soh_r.soh_pct - previous.soh_pct) < 0.01:
-        soh_r = previous  # unchanged to 0.01 %: its time is when it last changed
+    if soh_pct is None:
+        soh_r = UNKNOWN
+    elif previous.soh_pct is not None and abs(soh_pct - previous.soh_pct) < 0.01:
+        soh_r = previous  # unchanged to 0.01 %: its time is when it last changed (and no new object)
+    else:
+        soh_r = SohEstimate(soh_pct, SohMethod.RESISTANCE, now)
     return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now)
 
 
@@ -77,7 +83,7 @@ def on_float(current_a: float, vpc: float, params: AnalyticsParams) -> bool:
     """A reading taken on float: full, at float voltage, no more than the rest current flowing.
     IEEE 1188 compares ohmic values taken so, against a baseline taken so."""
     battery = params.battery
-    return abs(current_a) < battery.rest_current_c * battery.capacity_ah and vpc >= battery.float_min_vpc
+    return abs(current_a) < battery.rest_current_a and vpc >= battery.float_min_vpc
 
 
 def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:

@@ -57,6 +57,16 @@ class BatteryParams:
         """I_rated = C / H: the current at which the battery delivers exactly C."""
         return self.capacity_ah / self.rated_hours
 
+    @cached_property
+    def rest_current_a(self) -> float:
+        """|I| below this is "no current" (rest_current_c of C)."""
+        return self.rest_current_c * self.capacity_ah
+
+    @cached_property
+    def tail_current_a(self) -> float:
+        """The float current at which a battery counts as charged (tail_current_c of C)."""
+        return self.tail_current_c * self.capacity_ah
+
     def vpc(self, voltage_v: float, batteries: int = 1) -> float:
         """Volts per 2 V cell of `batteries` batteries in series measuring voltage_v together."""
         return voltage_v / (self.cells_per_battery * max(1, batteries))
