@@ -102,6 +102,13 @@ class CellView:
     resistance_rise: float | None = None  # R / baseline − 1
 
 
+def snapshot_view(soc_pct: float, soh_capacity: SohEstimate | None, resistance_rise: float | None) -> CellView:
+    """A cell's view from what its snapshot keeps (the string master has no CellEstimate):
+    a measured capacity sets its share, else the whole rated capacity."""
+    capacity = soh_capacity.soh_pct if soh_capacity is not None else None
+    return CellView(soc_pct, 1.0 if capacity is None else max(0.05, capacity / 100.0), resistance_rise)
+
+
 def view_of(cell: CellEstimate | None, params: AnalyticsParams) -> CellView | None:
     return None if cell is None else CellView(cell.soc.soc_pct, cell.capacity_fraction, rise_of(cell, params))
 
