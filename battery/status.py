@@ -15,6 +15,7 @@ from battery.analytics.soh import SohEstimate
 from battery.analytics.string_step import StringAnalytics
 from battery.analytics.weakest import WeakestCells
 from battery.codes import CellFault, ChargeState, Health
+from battery.fast_init import dict_init
 from battery.reprs import brief_repr
 
 if TYPE_CHECKING:  # the alarm evaluator imports the codes this module uses
@@ -80,6 +81,7 @@ class CellStatus:
         return snapshot_view(snap.soc_pct, snap.soh_capacity, snap.resistance_rise)
 
 
+@dict_init  # built twice per string every scan, with 37 fields: battery/fast_init.py
 @dataclass(frozen=True)
 class StringStatus:
     """String master -> UPS -> gateway -> subscribers: the string and all its cells."""

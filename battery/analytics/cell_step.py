@@ -13,8 +13,10 @@ from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_b
 from battery.analytics.params import AnalyticsParams
 from battery.analytics.soc import SocState, step_soc
 from battery.analytics.soh import UNKNOWN, SohEstimate, SohMethod, preferred, resistance_rise, resistance_soh_pct
+from battery.fast_init import dict_init
 
 
+@dict_init  # built per cell every scan: battery/fast_init.py
 @dataclass(frozen=True)
 class CellEstimate:
     soc: SocState = SocState()

@@ -34,8 +34,10 @@ import math
 from dataclasses import dataclass
 
 from battery.analytics.params import BatteryParams
+from battery.fast_init import dict_init
 
 
+@dict_init  # built per cell every scan: battery/fast_init.py
 @dataclass(frozen=True)
 class SocState:
     soc_pct: float = 100.0
