@@ -7,7 +7,7 @@ in-process cell system (simpleSystemBase, with its 120 CellSensor actors) runs f
 it sends out (status to the UPS, alarms, snapshots) is pickled as the TCP transport would, and
 dropped. The scans are made before the clock starts, so the figure is the master's own work.
 
-    python bench/string_master_step.py [--scans 300] [--rounds 3] [--baseline REV | --no-baseline]
+    python bench/string_master_step.py [--scans 200] [--rounds 5] [--baseline REV | --no-baseline]
 
 By default REV (main) is checked out into a temporary git worktree (bench/revision_tree.py) and
 measured in the same run, alternating with this tree, each in a fresh interpreter that imports
@@ -36,11 +36,11 @@ class _Outbox:
 
     def __init__(self, address) -> None:
         self.address = address
-        self.sent = 0
+        self.statuses = 0
 
     def actor_send(self, target, message) -> None:
         pickle.dumps((self.address, target, message))
-        self.sent += 1
+        self.statuses += type(message).__name__ == "StringStatus"
 
 
 def _scans(config, count: int, start: float) -> list:
@@ -90,18 +90,22 @@ def measure(root: Path, scans: int) -> float:
         config = load_topology(path).upses[0].strings[0]
     work = _scans(config, WARMUP_SCANS + scans, start=time.time() - WARMUP_SCANS - scans)
     master = StringMaster()
-    master._myRef = _Outbox(ActorAddress("string-master"))
+    master._myRef = outbox = _Outbox(ActorAddress("string-master"))
     ups, bus, alarms = ActorAddress("ups"), ActorAddress("bus"), ActorAddress("alarms")
     master.receiveMessage(InitStringMaster(config, bus, ups, None, alarms), ups)
     try:
         for scan in work[:WARMUP_SCANS]:
             master.receiveMessage(scan, bus)
+        outbox.statuses = 0
         started = time.process_time()
         for scan in work[WARMUP_SCANS:]:
             master.receiveMessage(scan, bus)
-        return (time.process_time() - started) * 1000.0 / scans
+        spent = time.process_time() - started
     finally:
         master.receiveMessage(ActorExitRequest(), ups)
+    if outbox.statuses != scans:  # every scan must have gone all the way to its status
+        raise RuntimeError(f"{outbox.statuses} string statuses sent for {scans} scans")
+    return spent * 1000.0 / scans
 
 
 def measure_in(root: Path, python: str, scans: int) -> float:
@@ -122,8 +126,8 @@ def measure_in(root: Path, python: str, scans: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scans", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scans", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)  # medians: a shared machine is noisy
     parser.add_argument("--baseline", default="main", metavar="REV")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--measure", metavar="ROOT", help=argparse.SUPPRESS)  # one side, in its own interpreter
