@@ -5,11 +5,10 @@ let a re-created actor resume (SOC, SOH references, alarm states).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from battery.analytics.baseline import ResistanceBaseline
-from battery.analytics.cell_step import CellView, snapshot_view
+from battery.analytics.cell_step import CellView
 from battery.analytics.discharge import DischargeEvent
 from battery.analytics.soh import SohEstimate
 from battery.analytics.string_step import StringAnalytics
@@ -71,14 +70,10 @@ class CellStatus:
     alarm_transitions: tuple[AlarmTransition, ...] = ()  # raised/cleared this scan
     soh_method: str = "none"  # battery.analytics.SohMethod value: which estimate soh_pct is
     soh_at: float | None = None  # when that estimate was made (capacity: the discharge's end)
-
-    @cached_property
-    def view(self) -> CellView:
-        """What the string's analytics need of this cell (string_analytics.cell_views). Built
-        once per status: a cell sends a new status only when it changed, so most scans reuse
-        every view instead of building 120 (cached_property writes past the frozen __setattr__)."""
-        snap = self.snapshot
-        return snapshot_view(snap.soc_pct, snap.soh_capacity, snap.resistance_rise)
+    # What the string's analytics need of this cell (cell_step.snapshot_view of its snapshot),
+    # built with the status: a cell sends a new status only when it changed, so most scans reuse
+    # every view instead of building 120. None: string_analytics builds it from the snapshot.
+    view: CellView | None = None
 
 
 @dict_init  # built twice per string every scan, with 37 fields: battery/fast_init.py

@@ -20,10 +20,11 @@ from battery.analytics import (
     StringMeasurement,
     step_string,
 )
+from battery.analytics.cell_step import snapshot_view
 from battery.codes import ChargeState
 from battery.quantities import quantity
 from battery.readings import CellBatch, StringScan
-from battery.status import CellStatus, StringStatus
+from battery.status import CellSnapshot, CellStatus, StringStatus
 
 CELL_TEMPERATURE = quantity("cell.temperature")
 # Per-cell columns are read with C-level getters: these loops run over 120 cells every scan.
@@ -32,10 +33,14 @@ _FAULTS, _SOH, _SOH_METHOD, _SOH_AT = (attrgetter(name) for name in ("faults", "
 
 def cell_views(cells: Sequence[CellStatus]) -> list[CellView | None]:
     """Each cell's SOC, capacity share and resistance rise, from its snapshot after this scan
-    (CellStatus.view; None for a cell whose reading is not valid). The rise is the cell's
-    average read on float (cell_step.on_float): this scan's reading, taken under a discharge,
-    would rank the emptiest cells, not the aged ones."""
-    return [None if c.faults else c.view for c in cells]
+    (the view its status carries; None for a cell whose reading is not valid). The rise is the
+    cell's average read on float (cell_step.on_float): this scan's reading, taken under a
+    discharge, would rank the emptiest cells, not the aged ones."""
+    return [None if c.faults else (c.view or _view_of_snapshot(c.snapshot)) for c in cells]
+
+
+def _view_of_snapshot(snap: CellSnapshot) -> CellView:
+    return snapshot_view(snap.soc_pct, snap.soh_capacity, snap.resistance_rise)
 
 
 def measurement(

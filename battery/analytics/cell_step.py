@@ -95,7 +95,7 @@ def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:
     return resistance_rise(cell.resistance_avg_uohm, baseline_uohm(cell.baseline, params.baseline))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per cell of every string: slots keep it small
 class CellView:
     """What the string step needs of a cell: its SOC, its capacity share and its resistance rise."""
 

@@ -8,7 +8,7 @@ are in docs/battery-math.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,10 @@ def params_for(nominal_voltage: int, capacity_ah: float, **overrides) -> Battery
     return replace(BatteryParams(nominal_voltage, float(capacity_ah)), **overrides)
 
 
+@lru_cache(maxsize=16)
 def analytics_params(battery) -> AnalyticsParams:
-    """The default parameters of a string's BatteryType (battery.site), as the gateway uses them."""
+    """The default parameters of a string's BatteryType (battery.site), as the gateway uses them.
+
+    One shared object per battery type (the parameters are frozen): the 120 cells of a string
+    then hold one copy, with its derived values computed once, instead of 120."""
     return AnalyticsParams(params_for(battery.nominal_voltage, battery.capacity_ah))
