@@ -11,7 +11,9 @@ dropped. The scans are made before the clock starts, so the figure is the master
 
 By default REV (main) is checked out into a temporary git worktree (bench/revision_tree.py) and
 measured in the same run, alternating with this tree, each in a fresh interpreter that imports
-only its own tree. The last line is one JSON object: this tree's median ms per scan and REV's.
+only its own tree. This script drives both sides, so REV must have the modules it imports (main
+has; a tree laid out otherwise, such as bd70257's, fails with a one-line error). The last line is
+one JSON object: this tree's median ms per scan and REV's.
 """
 
 from __future__ import annotations
