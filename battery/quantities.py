@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 
 
@@ -70,7 +71,10 @@ class Quantity:
     def level(self) -> Level:
         return Level(self.key.partition(".")[0])
 
-    @property
+    # Derived once per quantity (cached_property writes past the frozen __setattr__): from_wire
+    # runs twice per cell per scan, and a Decimal division each time was a measurable share of a
+    # string master's CPU.
+    @cached_property
     def wire_scale(self) -> int:
         """Counts per unit of the integer the value travels, is served and is stored as."""
         return int(1 / self.resolution)

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from battery.analytics.baseline import ResistanceBaseline
+from battery.analytics.cell_step import CellView
 from battery.analytics.discharge import DischargeEvent
 from battery.analytics.soh import SohEstimate
 from battery.analytics.string_step import StringAnalytics
 from battery.analytics.weakest import WeakestCells
 from battery.codes import CellFault, ChargeState, Health
+from battery.fast_init import dict_init
 from battery.reprs import brief_repr
 
 if TYPE_CHECKING:  # the alarm evaluator imports the codes this module uses
@@ -68,8 +70,13 @@ class CellStatus:
     alarm_transitions: tuple[AlarmTransition, ...] = ()  # raised/cleared this scan
     soh_method: str = "none"  # battery.analytics.SohMethod value: which estimate soh_pct is
     soh_at: float | None = None  # when that estimate was made (capacity: the discharge's end)
+    # What the string's analytics need of this cell (cell_step.snapshot_view of its snapshot),
+    # built with the status: a cell sends a new status only when it changed, so most scans reuse
+    # every view instead of building 120. None: string_analytics builds it from the snapshot.
+    view: CellView | None = None
 
 
+@dict_init  # built twice per string every scan, with 37 fields: battery/fast_init.py
 @dataclass(frozen=True)
 class StringStatus:
     """String master -> UPS -> gateway -> subscribers: the string and all its cells."""

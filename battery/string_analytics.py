@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from operator import attrgetter
 
 from battery.analytics import (
     AnalyticsParams,
@@ -19,45 +20,47 @@ from battery.analytics import (
     StringMeasurement,
     step_string,
 )
+from battery.analytics.cell_step import snapshot_view
 from battery.codes import ChargeState
 from battery.quantities import quantity
 from battery.readings import CellBatch, StringScan
-from battery.status import CellStatus, StringStatus
+from battery.status import CellSnapshot, CellStatus, StringStatus
 
 CELL_TEMPERATURE = quantity("cell.temperature")
+# Per-cell columns are read with C-level getters: these loops run over 120 cells every scan.
+_FAULTS, _SOH, _SOH_METHOD, _SOH_AT = (attrgetter(name) for name in ("faults", "soh_pct", "soh_method", "soh_at"))
 
 
 def cell_views(cells: Sequence[CellStatus]) -> list[CellView | None]:
-    """Each cell's SOC, capacity share and resistance rise, from its snapshot after this scan.
-    The rise is the cell's average read on float (cell_step.on_float): this scan's reading,
-    taken under a discharge, would rank the emptiest cells, not the aged ones."""
-    views: list[CellView | None] = []
-    for c in cells:
-        snap = c.snapshot
-        if c.faults:
-            views.append(None)
-            continue
-        capacity = snap.soh_capacity.soh_pct if snap.soh_capacity is not None else None
-        views.append(
-            CellView(snap.soc_pct, 1.0 if capacity is None else max(0.05, capacity / 100.0), snap.resistance_rise)
-        )
-    return views
+    """Each cell's SOC, capacity share and resistance rise, from its snapshot after this scan
+    (the view its status carries; None for a cell whose reading is not valid). The rise is the
+    cell's average read on float (cell_step.on_float): this scan's reading, taken under a
+    discharge, would rank the emptiest cells, not the aged ones."""
+    return [None if c.faults else (c.view or _view_of_snapshot(c.snapshot)) for c in cells]
+
+
+def _view_of_snapshot(snap: CellSnapshot) -> CellView:
+    return snapshot_view(snap.soc_pct, snap.soh_capacity, snap.resistance_rise)
 
 
 def measurement(
     scan: StringScan, batch: CellBatch, cells: Sequence[CellStatus], status: StringStatus
 ) -> StringMeasurement:
     """What the devices measured this scan; a cell value None where its reading is not valid."""
-    valid = [not c.faults for c in cells]
+    voltages, resistances = batch.voltage_mv, batch.resistance_uohm
+    temperatures = tuple(map(CELL_TEMPERATURE.from_wire, batch.temperature_dc))
+    if any(map(_FAULTS, cells)):  # per-column passes only when some reading is not valid
+        valid = [not c.faults for c in cells]
+        voltages, resistances, temperatures = (
+            tuple(v if ok else None for v, ok in zip(values, valid)) for values in (voltages, resistances, temperatures)
+        )
     return StringMeasurement(
         timestamp=scan.timestamp,
         voltage_v=status.voltage_v,
         current_a=status.current_a,
-        cell_voltage_mv=tuple(v if ok else None for v, ok in zip(batch.voltage_mv, valid)),
-        cell_resistance_uohm=tuple(r if ok else None for r, ok in zip(batch.resistance_uohm, valid)),
-        cell_temperature_c=tuple(
-            CELL_TEMPERATURE.from_wire(t) if ok else None for t, ok in zip(batch.temperature_dc, valid)
-        ),
+        cell_voltage_mv=voltages,
+        cell_resistance_uohm=resistances,
+        cell_temperature_c=temperatures,
         ambient_c=status.ambient_c,
         hall_ok=scan.hall_ok,
         relay_closed=scan.relay_closed,
@@ -81,7 +84,7 @@ def analysed(
     that a discharge ending with this scan measured, to hand to the cells with the next batch)."""
     state, r = step_string(state, measurement(scan, batch, cells, status), cell_views(cells), params)
     valid = [c for c in cells if not c.faults]
-    weakest_soh = min(valid, key=lambda c: c.soh_pct, default=None)
+    weakest_soh = min(valid, key=_SOH, default=None)
     n = len(cells)
     balancing = scan.cell_balancing
     status = replace(
@@ -98,9 +101,10 @@ def analysed(
         runaway=r.runaway.active,
         runaway_cells=r.runaway.hot_cells if r.runaway.active else (),
         weakest=r.weakest,
-        cell_soh_method=tuple(c.soh_method for c in cells),
-        cell_soh_at=tuple(c.soh_at for c in cells),
+        cell_soh_method=tuple(map(_SOH_METHOD, cells)),
+        cell_soh_at=tuple(map(_SOH_AT, cells)),
         cell_balancing=(balancing + (False,) * n)[:n] if balancing else (),
     )
-    capacity = r.capacity_soh if any(e is not None and e.soh_pct is not None for e in r.capacity_soh) else None
+    measured = any(r.capacity_soh) and any(e is not None and e.soh_pct is not None for e in r.capacity_soh)
+    capacity = r.capacity_soh if measured else None
     return state, status, capacity

@@ -7,6 +7,7 @@ is tested without any actor system.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from battery.analytics import BatteryParams, classify, loaded_reference_vpc, params_for
 from battery.analytics.load_deviation import discharging
@@ -23,6 +24,8 @@ STRING_VOLTAGE = quantity("string.voltage")
 STRING_CURRENT = quantity("string.current")
 AMBIENT = quantity("string.ambient_temperature")  # BM-TH range
 HUMIDITY = quantity("string.ambient_humidity")
+_FAULTS, _HEALTH, _SOC, _SOH = (attrgetter(name) for name in ("faults", "health", "soc_pct", "soh_pct"))
+_OK = int(Health.OK)
 
 
 def string_status(
@@ -45,24 +48,34 @@ def string_status(
     climate_fault = config.climate_sensor and (ambient_c is None or humidity is None)
 
     voltages, resistances, temperatures = batch.voltage_mv, batch.resistance_uohm, batch.temperature_dc
-    if any(c.faults & NO_RESPONSE for c in cells):
+    # Per-cell columns, each read once with a C-level getter: this runs over 120 cells every scan.
+    faults = tuple(map(int, map(_FAULTS, cells)))
+    if any(faults) and any(f & NO_RESPONSE for f in faults):
         # No answer (from the device or from a failed cell actor): no value to show.
-        answered = [not c.faults & NO_RESPONSE for c in cells]
+        answered = [not f & NO_RESPONSE for f in faults]
         voltages, resistances, temperatures = (
             tuple(v if ok else 0 for v, ok in zip(values, answered)) for values in (voltages, resistances, temperatures)
         )
+    healths = tuple(map(int, map(_HEALTH, cells)))
+    socs, sohs = tuple(map(_SOC, cells)), tuple(map(_SOH, cells))
     # Cells whose reading is a measurement. Not "health OK": a battery in alarm (health "error")
     # is exactly the one that must set the string's SOH, SOC and balance.
-    valid = [c for c in cells if not c.faults]
+    all_valid = not any(faults)
     vpc = volts_per_cell(voltage_v, config.battery.nominal_voltage, config.battery.count)
     # One scan's class; the string master replaces it by the tracker's (hysteresis, dwell).
     battery = params_for(config.battery.nominal_voltage, config.battery.capacity_ah)
     state = classify(current_a, vpc, battery, hall_ok=scan.hall_ok, relay_closed=scan.relay_closed)
     if string_sensor_fault:
         state = ChargeState.ABNORMAL
-    soc = weakest([c.soc_pct for c in valid], default=last_soc_pct)
-    soh = weakest([c.soh_pct for c in valid], default=0.0)
-    any_cell_error = any(c.health != Health.OK for c in cells)
+    if all_valid:
+        valid_socs, valid_sohs, valid_voltages = socs, sohs, voltages
+    else:
+        valid_socs = [v for v, f in zip(socs, faults) if not f]
+        valid_sohs = [v for v, f in zip(sohs, faults) if not f]
+        valid_voltages = [v for v, f in zip(voltages, faults) if not f]
+    soc = weakest(valid_socs, default=last_soc_pct)
+    soh = weakest(valid_sohs, default=0.0)
+    any_cell_error = healths.count(_OK) != len(healths)
     health = (
         Health.ERROR
         if any_cell_error or string_sensor_fault or climate_fault or not scan.hall_ok or not scan.relay_closed
@@ -80,18 +93,18 @@ def string_status(
         state=state,
         soc_pct=float(soc),
         soh_pct=float(soh),
-        balance_pct=round(balance_pct([v for v, c in zip(voltages, cells) if not c.faults]), 2),
+        balance_pct=round(balance_pct(valid_voltages), 2),
         ambient_c=ambient_c,
         humidity_pct=humidity,
         hall_ok=scan.hall_ok,
         relay_closed=scan.relay_closed,
-        cell_health=tuple(int(c.health) for c in cells),
-        cell_faults=tuple(int(c.faults) for c in cells),
+        cell_health=healths,
+        cell_faults=faults,
         cell_voltage_mv=voltages,
         cell_resistance_uohm=resistances,
         cell_temperature_dc=temperatures,
-        cell_soc_pct=tuple(c.soc_pct for c in cells),
-        cell_soh_pct=tuple(c.soh_pct for c in cells),
+        cell_soc_pct=socs,
+        cell_soh_pct=sohs,
     )
 
 

@@ -26,6 +26,7 @@ from actors.messages.up import CellFailed
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
 from battery.analytics import CellEstimate, SocState, analytics_params, rise_of, step_cell, with_capacity
 from battery.analytics.baseline import baseline_uohm, seeded
+from battery.analytics.cell_step import snapshot_view
 from battery.analytics.soh import UNKNOWN
 from battery.codes import CellFault, Health
 from battery.plausibility import health_of, reading_faults
@@ -161,8 +162,9 @@ class CellSensor(Actor):
         ):
             return last  # unchanged: an immutable message can be sent again (most scans, in float)
         soh = estimate.soh
+        view = snapshot_view(snapshot.soc_pct, snapshot.soh_capacity, snapshot.resistance_rise)
         status = self.last_status = CellStatus(
-            self.index, health, faults, soc_pct, soh_pct, snapshot, tuple(transitions), soh.method.value, soh.at
+            self.index, health, faults, soc_pct, soh_pct, snapshot, tuple(transitions), soh.method.value, soh.at, view
         )
         return status
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 # Imported here, not when the private cell system starts: the UPS imports this module before it
 # forks its string masters, so these pages are shared by all of them instead of copied 32 times.
 import thespian.system.simpleSystemBase  # noqa: F401
-from thespian.actors import ActorExitRequest, ActorSystem, ActorTypeDispatcher
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher
 
 from actors.base.alarm_sender import AlarmSender
 from actors.base.init_gate import InitGate
@@ -29,6 +29,7 @@ from actors.messages.down import (
 from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
 from actors.messages.up import CellBatchResult, StringMasterStarted, StringSnapshotSaved
 from actors.string.cell_bank import CellBank
+from actors.string.cell_system import start_cell_system
 from battery.alarms import (
     STRING_ALARMS_CLEAR,
     cell_limits_for_string,
@@ -90,7 +91,7 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
                 restored = message.snapshot.alarms  # an unpickled "all clear" is a copy of the singleton
                 self.string_alarms = STRING_ALARMS_CLEAR if restored == STRING_ALARMS_CLEAR else restored
         self.restart_counts = [0] * count
-        self.cells_system = ActorSystem("simpleSystemBase", transientUnique=True, logDefs=False)
+        self.cells_system = start_cell_system()
         self.bank = self.cells_system.createActor(CellBank)
         self.communication_lost_after_s = message.communication_lost_after_s
         cell_limits = self._limits_from_config()

@@ -13,9 +13,11 @@ from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_b
 from battery.analytics.load_deviation import NOT_LOADED, LoadDeviation, step_load_deviation
 from battery.analytics.params import AnalyticsParams
 from battery.analytics.soc import SocState, step_soc
-from battery.analytics.soh import UNKNOWN, SohEstimate, preferred, resistance_rise, soh_from_resistance
+from battery.analytics.soh import UNKNOWN, SohEstimate, SohMethod, preferred, resistance_rise, resistance_soh_pct
+from battery.fast_init import dict_init
 
 
+@dict_init  # built per cell every scan: battery/fast_init.py
 @dataclass(frozen=True)
 class CellEstimate:
     soc: SocState = SocState()
@@ -75,7 +77,11 @@ def step_cell(
     if not on_float(current_a, vpc, params):
         # Under a discharge or a recharge the reading carries polarisation, and an emptied
         # battery reads up to half again its full value: neither says how the battery aged.
-        return replace(cell, soc=soc, last_at=now, load=load)
+        # The constructor, not dataclasses.replace: this runs per cell per scan, replace() costs
+        # several times as much.
+        return CellEstimate(
+            soc, cell.baseline, cell.resistance_avg_uohm, cell.soh_resistance, cell.soh_capacity, now, load
+        )
     baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline)
     tau = params.soh.resistance_time_constant_s
     average = (
@@ -83,10 +89,14 @@ def step_cell(
         if fresh and cell.resistance_avg_uohm is not None
         else float(resistance_uohm)
     )
-    soh_r = soh_from_resistance(average, baseline_uohm(baseline, params.baseline), now, params.soh)
+    soh_pct = resistance_soh_pct(average, baseline_uohm(baseline, params.baseline), params.soh)
     previous = cell.soh_resistance
-    if previous.soh_pct is not None and soh_r.soh_pct is not None and abs(soh_r.soh_pct - previous.soh_pct) < 0.01:
-        soh_r = previous  # unchanged to 0.01 %: its time is when it last changed
+    if soh_pct is None:
+        soh_r = UNKNOWN
+    elif previous.soh_pct is not None and abs(soh_pct - previous.soh_pct) < 0.01:
+        soh_r = previous  # unchanged to 0.01 %: its time is when it last changed (and no new object)
+    else:
+        soh_r = SohEstimate(soh_pct, SohMethod.RESISTANCE, now)
     return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now, load)
 
 
@@ -94,7 +104,7 @@ def on_float(current_a: float, vpc: float, params: AnalyticsParams) -> bool:
     """A reading taken on float: full, at float voltage, no more than the rest current flowing.
     IEEE 1188 compares ohmic values taken so, against a baseline taken so."""
     battery = params.battery
-    return abs(current_a) < battery.rest_current_c * battery.capacity_ah and vpc >= battery.float_min_vpc
+    return abs(current_a) < battery.rest_current_a and vpc >= battery.float_min_vpc
 
 
 def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:
@@ -104,13 +114,20 @@ def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:
     return resistance_rise(cell.resistance_avg_uohm, baseline_uohm(cell.baseline, params.baseline))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per cell of every string: slots keep it small
 class CellView:
     """What the string step needs of a cell: its SOC, its capacity share and its resistance rise."""
 
     soc_pct: float
     capacity_fraction: float = 1.0
     resistance_rise: float | None = None  # R / baseline − 1
+
+
+def snapshot_view(soc_pct: float, soh_capacity: SohEstimate | None, resistance_rise: float | None) -> CellView:
+    """A cell's view from what its snapshot keeps (the string master has no CellEstimate):
+    a measured capacity sets its share, else the whole rated capacity."""
+    capacity = soh_capacity.soh_pct if soh_capacity is not None else None
+    return CellView(soc_pct, 1.0 if capacity is None else max(0.05, capacity / 100.0), resistance_rise)
 
 
 def view_of(cell: CellEstimate | None, params: AnalyticsParams) -> CellView | None:

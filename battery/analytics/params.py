@@ -8,7 +8,7 @@ are in docs/battery-math.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,16 @@ class BatteryParams:
     def rated_current_a(self) -> float:
         """I_rated = C / H: the current at which the battery delivers exactly C."""
         return self.capacity_ah / self.rated_hours
+
+    @cached_property
+    def rest_current_a(self) -> float:
+        """|I| below this is "no current" (rest_current_c of C)."""
+        return self.rest_current_c * self.capacity_ah
+
+    @cached_property
+    def tail_current_a(self) -> float:
+        """The float current at which a battery counts as charged (tail_current_c of C)."""
+        return self.tail_current_c * self.capacity_ah
 
     def vpc(self, voltage_v: float, batteries: int = 1) -> float:
         """Volts per 2 V cell of `batteries` batteries in series measuring voltage_v together."""
@@ -139,6 +149,10 @@ def params_for(nominal_voltage: int, capacity_ah: float, **overrides) -> Battery
     return replace(BatteryParams(nominal_voltage, float(capacity_ah)), **overrides)
 
 
+@lru_cache(maxsize=16)
 def analytics_params(battery) -> AnalyticsParams:
-    """The default parameters of a string's BatteryType (battery.site), as the gateway uses them."""
+    """The default parameters of a string's BatteryType (battery.site), as the gateway uses them.
+
+    One shared object per battery type (the parameters are frozen): the 120 cells of a string
+    then hold one copy, with its derived values computed once, instead of 120."""
     return AnalyticsParams(params_for(battery.nominal_voltage, battery.capacity_ah))

@@ -36,8 +36,10 @@ import math
 from dataclasses import dataclass
 
 from battery.analytics.params import BatteryParams
+from battery.fast_init import dict_init
 
 
+@dict_init  # built per cell every scan: battery/fast_init.py
 @dataclass(frozen=True)
 class SocState:
     soc_pct: float = 100.0
@@ -105,7 +107,7 @@ def step_soc(
         return SocState(state.soc_pct, 0.0, 0.0, state.ocv_corrected_at, 0.0, state.anchored)
     available_ah = max(params.capacity_ah * max(capacity_fraction, 0.05), 1e-6)
     drawn_pct = 100.0 * current_a * dt_s / 3600.0 / available_ah
-    rest = params.rest_current_c * params.capacity_ah
+    rest = params.rest_current_a
     soc = state.soc_pct
     rest_s = tail_s = end_s = 0.0
     corrected_at = state.ocv_corrected_at
@@ -127,13 +129,21 @@ def step_soc(
             target = min(max(soc, ocv_soc - params.ocv_band_pct), ocv_soc + params.ocv_band_pct)
             soc += (target - soc) * _weight(dt_s, params.ocv_time_constant_s)
             corrected_at = now
-    elif 0 <= current_a <= params.tail_current_c * params.capacity_ah and vpc >= params.float_min_vpc:
+    elif 0 <= current_a <= params.tail_current_a and vpc >= params.float_min_vpc:
         tail_s = min(state.tail_s + dt_s, params.tail_hold_s)
         if tail_s >= params.tail_hold_s:
             soc += (100.0 - soc) * _weight(dt_s, params.full_charge_time_constant_s)
     soc = min(100.0, max(0.0, soc))
-    new = SocState(soc, rest_s, tail_s, corrected_at, end_s, anchored)
-    return state if new == state else new
+    if (
+        soc == state.soc_pct
+        and rest_s == state.rest_s
+        and tail_s == state.tail_s
+        and corrected_at == state.ocv_corrected_at
+        and end_s == state.end_s
+        and anchored == state.anchored
+    ):
+        return state  # compared field by field before building: most scans in float change nothing
+    return SocState(soc, rest_s, tail_s, corrected_at, end_s, anchored)
 
 
 def _weight(dt_s: float, time_constant_s: float) -> float:

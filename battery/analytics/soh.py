@@ -48,11 +48,18 @@ def resistance_rise(resistance_uohm: float, baseline_uohm: float | None) -> floa
 def soh_from_resistance(
     resistance_uohm: float, baseline_uohm: float | None, at: float, params: SohParams
 ) -> SohEstimate:
+    soh_pct = resistance_soh_pct(resistance_uohm, baseline_uohm, params)
+    return UNKNOWN if soh_pct is None else SohEstimate(soh_pct, SohMethod.RESISTANCE, at)
+
+
+def resistance_soh_pct(resistance_uohm: float, baseline_uohm: float | None, params: SohParams) -> float | None:
+    """The resistance SOH in %, None without a baseline (the number alone: a cell compares it
+    with its last estimate before it builds a new one)."""
     rise = resistance_rise(resistance_uohm, baseline_uohm)
     if rise is None:
-        return UNKNOWN
+        return None
     soh = 100.0 * (1.0 - max(0.0, rise) / params.replace_rise)
-    return SohEstimate(min(100.0, max(0.0, soh)), SohMethod.RESISTANCE, at)
+    return min(100.0, max(0.0, soh))
 
 
 def soh_from_capacity(
