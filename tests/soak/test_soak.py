@@ -63,6 +63,14 @@ class TreeSample:
     pss_mib: float  # reported: the tree's real memory (summed RSS counts shared pages once per process)
 
 
+def last_lines(path: Path, count: int = 20) -> str:
+    """The end of the gateway's log: why it stopped, for the failure message (the tmp dir is rotated away)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-count:])
+    except OSError as error:
+        return f"(no log: {error})"
+
+
 def sample_tree(gateway: GatewayProcess, at_s: float) -> TreeSample:
     pids = frozenset(tree_pids(gateway))
     rss = fds = 0
@@ -118,7 +126,9 @@ def test_gateway_holds_steady_under_modbus_snmp_and_api_polling(tmp_path: Path) 
             poller.start()
         try:
             while (at_s := time.monotonic() - started) < SOAK_S:
-                assert gateway.process.poll() is None, f"btms run exited with {gateway.process.returncode}"
+                assert gateway.process.poll() is None, (
+                    f"btms run exited with {gateway.process.returncode} after {at_s:.0f} s: {last_lines(gateway.stderr)}"
+                )
                 samples.append(sample_tree(gateway, at_s))
                 time.sleep(min(SAMPLE_PERIOD_S, max(0.0, SOAK_S - at_s)))  # the sampler's period
             samples.append(sample_tree(gateway, time.monotonic() - started))
