@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,12 +29,6 @@ from tests.gateway_process import (
     write_demo_topology,
 )
 from tests.support import process_running, wait_for
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def save_topology(path: Path, data: dict) -> None:

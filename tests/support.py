@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import socket
 import subprocess
 import time
@@ -37,10 +38,48 @@ REPO = Path(__file__).resolve().parent.parent  # the repository's root
 TEST_DATA = REPO / "tests" / "data"
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+_EPHEMERAL_LOW, _EPHEMERAL_HIGH = _ephemeral_range()
+_PORTS_BELOW = 10000  # well-known and registered services stay below this in practice
+_handed_out: set[int] = set()
+
+
+def _unused_port(kind: socket.SocketKind) -> int:
+    """A port nobody listens on, chosen OUTSIDE the kernel's ephemeral range.
+
+    A port the kernel picked with bind(0) is in the ephemeral range, where every outgoing
+    connection and every Thespian actor (which binds port 0) also takes its ports: between the
+    test picking one and the gateway binding it, a starting actor tree could take it first
+    ("Address already in use"). Outside that range only explicit binds compete. Each port is
+    handed out once per test process."""
+    candidates = [p for p in range(_PORTS_BELOW, _EPHEMERAL_LOW) if p not in _handed_out]
+    if not candidates:  # a kernel whose ephemeral range starts low: the kernel's choice, as before
+        candidates = [0]
+    for port in random.sample(candidates, min(len(candidates), 200)):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            chosen = s.getsockname()[1]
+        _handed_out.add(chosen)
+        return chosen
+    raise RuntimeError(f"no free {kind.name} port on 127.0.0.1 below {_EPHEMERAL_LOW}")
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _unused_port(socket.SOCK_STREAM)
+
+
+def free_udp_port() -> int:
+    return _unused_port(socket.SOCK_DGRAM)
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> T:

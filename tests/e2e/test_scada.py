@@ -19,7 +19,6 @@ from actors.messages.service import InjectSimFault
 from protocols.scada import snmp_oids as so
 from sim.faults import DriftingSensor
 from tests.e2e_support import (
-    free_udp_port,
     int16,
     int32,
     mbpoll,
@@ -30,7 +29,7 @@ from tests.e2e_support import (
     uint32,
 )
 from tests.gateway_process import GatewayProcess, gateway_actor, write_demo_topology
-from tests.support import free_port, wait_for
+from tests.support import free_port, free_udp_port, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ import pytest
 from actors.messages.service import InjectSimFault
 from protocols.scada import snmp_oids as so
 from sim.faults import DriftingSensor
-from tests.e2e_support import free_udp_port, running_gateway, save_topology, snmptrapd
+from tests.e2e_support import running_gateway, save_topology, snmptrapd
 from tests.gateway_process import REPO, GatewayProcess, gateway_actor, write_demo_topology
-from tests.support import wait_for
+from tests.support import free_udp_port, wait_for
 from tests.ui_support import RawBrowser, add_user
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ import pytest
 from battery.alarms.records import AlarmNotice
 from battery.site import SnmpConfig, SnmpV3UserConfig
 from protocols.scada import snmp_oids as so
-from tests.e2e_support import free_udp_port, snmptrapd
+from tests.e2e_support import snmptrapd
 from tests.factories import sample_topology
 from tests.scada_support import AgentThread, varbinds
-from tests.support import wait_for
+from tests.support import free_udp_port, wait_for
 
 pytestmark = pytest.mark.integration
 OLD, NEW = "old-community-1", "new-community-2"
