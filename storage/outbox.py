@@ -161,8 +161,7 @@ class Outbox:
             return 0
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            count, size = self._measure(record_ids)
-            gone = self._delete(record_ids)
+            gone, size = self._delete(record_ids)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -170,29 +169,21 @@ class Outbox:
             raise
         # What left is subtracted: a count of the whole table at every PUBACK made a replay
         # of a long outage slower the more the outbox held.
-        self._count -= count
-        self._bytes -= size + count * ROW_ALLOWANCE
+        self._count -= gone
+        self._bytes -= size + gone * ROW_ALLOWANCE
         return gone
 
-    def _measure(self, record_ids: list[int]) -> tuple[int, int]:
-        """How many of these records there are, and their payloads' bytes."""
-        count = size = 0
+    def _delete(self, record_ids: list[int]) -> tuple[int, int]:
+        """Delete these records; how many there were, and their payloads' bytes."""
+        gone = size = 0
         for start in range(0, len(record_ids), 500):  # SQLite's bound-parameter limit
             chunk = record_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            n, b = self._db.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM records WHERE id IN ({marks})", chunk
-            ).fetchone()
-            count, size = count + int(n), size + int(b)
-        return count, size
-
-    def _delete(self, record_ids: list[int]) -> int:
-        gone = 0
-        for start in range(0, len(record_ids), 500):  # SQLite's bound-parameter limit
-            chunk = record_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            gone += self._db.execute(f"DELETE FROM records WHERE id IN ({marks})", chunk).rowcount
-        return gone
+            lengths = self._db.execute(
+                f"DELETE FROM records WHERE id IN ({marks}) RETURNING LENGTH(payload)", chunk
+            ).fetchall()
+            gone, size = gone + len(lengths), size + sum(length for (length,) in lengths)
+        return gone, size
 
     def _recount(self) -> None:
         count, size = self._db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM records").fetchone()
