@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aggregator.alarm_rules import gateway_alarm_active
+from aggregator.alarm_rules import active_alarm_counts, gateway_alarm_active
 from aggregator.store import RecordStore
 
 
@@ -75,3 +75,8 @@ async def merged_alarms(reader: RecordStore | None, active_only: bool = False) -
         )
     rows.sort(key=lambda r: r.from_time or 0.0, reverse=True)
     return rows
+
+
+async def active_alarms_by_gateway(reader: RecordStore) -> dict[str, int]:
+    """Edge node -> its active alarms, counted as the Alarm page and `?active=1` list them."""
+    return active_alarm_counts(await reader.gateway_alarms(), await reader.offline_alarms(active_only=True))

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
-
 from actors.base.protocol_actor import ProtocolActor
-from aggregator.alarm_rules import active_alarm_counts
+from aggregator.alarm_list import active_alarms_by_gateway
 from aggregator.messages import EdgeNodeView, InitService, ServiceDown, ServiceUp
 from aggregator.modbus_server import AggregatorModbusServer
-from aggregator.store import RecordStore
+from aggregator.store import CONNECTION_ERRORS, RecordStore
 from observability.log import get_logger
 from observability.throttled_log import ThrottledLog
 
 ALARM_POLL_S = 2.0
-_DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class AggregatorModbus(ProtocolActor):
@@ -52,10 +49,8 @@ class AggregatorModbus(ProtocolActor):
                     try:
                         if reader is None:
                             reader = await RecordStore.reader(config.postgres_dsn, config.postgres_password)
-                        gateway_alarms = await reader.gateway_alarms()
-                        offline = await reader.offline_alarms(active_only=True)
-                        server.set_alarm_counts(active_alarm_counts(gateway_alarms, offline))
-                    except _DB_ERRORS as error:
+                        server.set_alarm_counts(await active_alarms_by_gateway(reader))
+                    except CONNECTION_ERRORS as error:
                         server.set_alarm_counts(None)
                         problems.warning("Modbus view: alarms not readable from PostgreSQL", error=str(error))
                     await asyncio.sleep(ALARM_POLL_S)

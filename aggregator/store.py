@@ -17,6 +17,9 @@ import asyncpg
 from aggregator.records import Record
 from aggregator.schema import STATEMENTS, month_of, partition_statement
 
+# What a lost, restarting or refusing PostgreSQL raises: the callers wait, retry or answer 503.
+CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 # A batch goes to PostgreSQL in two round trips: COPY into a temporary staging table (binary,
 # no statement per row), then one INSERT ... SELECT that skips the keys stored already and a
 # key met twice in the batch, and says how many rows were new.

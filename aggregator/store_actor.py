@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
-
 from actors.base.protocol_actor import ProtocolActor, SendTo
 from aggregator.messages import Handled, InitService, OfflineAlarm, ServiceDown, ServiceUp, StoreRecords
-from aggregator.store import RecordStore
+from aggregator.store import CONNECTION_ERRORS, RecordStore
 from aggregator.store_batch import records_in, write_batch
 from observability.log import get_logger
 
 RETRY_S = 1.0
 MAX_BATCH = 2_000  # records per write, about; a StoreRecords is never split
 # What a lost or refused PostgreSQL connection raises (asyncpg's InterfaceError: a closed connection).
-CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class StoreActor(ProtocolActor):

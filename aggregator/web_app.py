@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncpg
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 from quart import Quart, Response, jsonify, request
@@ -20,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 import web
 from aggregator.alarm_list import AlarmRow, merged_alarms
 from aggregator.site_view import AggregatedSite, iso
+from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.context import AggregatorUi
 from aggregator.ui.pages import aggregator_pages
 from web.access import AccessControl
@@ -102,7 +102,7 @@ def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cel
         """Every gateway's alarms (their latest event) and the aggregator's off-line alarms, newest first."""
         try:
             rows = await merged_alarms(reader, active_only=request.args.get("active") == "1")
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except CONNECTION_ERRORS as error:
             return json_error(503, f"PostgreSQL is unreachable: {type(error).__name__}")
         shown = [_alarm_json(r) for r in rows]
         return jsonify({"alarms": shown, "total": len(shown)})

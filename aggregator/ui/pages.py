@@ -9,14 +9,13 @@ and /site/alarm?gateway=<gateway>&active=1 (or the Alarm tab of a gateway or a s
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import asyncpg
 from quart import Blueprint, abort, jsonify, request
 
-from aggregator.alarm_list import merged_alarms
+from aggregator.alarm_list import active_alarms_by_gateway, merged_alarms
+from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.alarm_model import alarm_model
 from aggregator.ui.context import AggregatorUi
 from aggregator.ui.levels import SITE, TABS, gateway_level, string_level, tree
@@ -29,7 +28,6 @@ from web.ui.render import render_in_frame, site_settings
 
 PAGES_API = "/api/v1/pages"  # + a page's path: its model, for realtime.js to poll
 MAX_FILTER = 200
-DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -90,8 +88,8 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
         active = None
         if ui.reader is not None:
             try:
-                active = Counter(r.gateway for r in await merged_alarms(ui.reader, active_only=True))
-            except DB_ERRORS:
+                active = await active_alarms_by_gateway(ui.reader)
+            except CONNECTION_ERRORS:
                 pass  # the site is still shown, its alarm counts from what the proxies heard
         return Shown(SITE, "realtime", site_model(ui.site, local(), active), extra={"time_label": "Newest record"})
 
@@ -111,7 +109,7 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
         active_only = request.args.get("active") == "1"
         try:
             rows = await merged_alarms(ui.reader, active_only)
-        except DB_ERRORS as error:
+        except CONNECTION_ERRORS as error:
             return json_error(503, f"PostgreSQL is unreachable: {type(error).__name__}")
         if gateway:
             rows = [r for r in rows if r.gateway == gateway]
