@@ -3,7 +3,7 @@
 Plain asyncio: the AggregatorModbus actor feeds it (`apply_view`, `set_alarm_counts`) from its
 loop thread. Connections, framing and their limits are the gateway's
 (protocols/scada/modbus_tcp_listener.py), and so are the request PDUs and the refusals
-(protocols/scada/modbus_tcp_server.py `request_refusal`) under a policy that allows no write:
+(protocols/scada/modbus_tcp_server.py `answer_request`) under a policy that allows no write:
 a write answers exception 1 (illegal function), as a gateway whose writes are off does; an
 unknown unit id answers exception 0x0A (gateway path unavailable).
 
@@ -21,9 +21,8 @@ from aggregator.modbus_config import ModbusViewConfig
 from aggregator.modbus_registers import GATEWAY_UNIT_SPAN, SITE_UNIT_ID, SITE_UNIT_SPAN
 from aggregator.modbus_view import gateway_order, render_gateway, render_site
 from observability.log import get_logger
-from protocols.scada.modbus_pdu import ExceptionCode, exception_response, parse_request
 from protocols.scada.modbus_tcp_listener import ConnectionLimits, ModbusTcpListener
-from protocols.scada.modbus_tcp_server import WritePolicy, request_refusal
+from protocols.scada.modbus_tcp_server import WritePolicy, answer_request
 from protocols.scada.modbus_units import RegisterUnit
 
 READ_ONLY = WritePolicy(enabled=False, clients=frozenset())
@@ -98,15 +97,8 @@ class AggregatorModbusServer:
 
     def answer(self, unit_id: int, pdu: bytes, client_ip: str) -> bytes:
         """The response PDU to one request PDU (called by the listener)."""
-        function = pdu[0]
         known = {SITE_UNIT_ID, *range(1, len(self.gateways) + 1)}
-        refusal = request_refusal(unit_id, function, client_ip, known, READ_ONLY)
-        if refusal is not None:
-            return exception_response(function, refusal)
-        request = parse_request(pdu)
-        if isinstance(request, ExceptionCode):
-            return exception_response(function, request)
-        return self.unit(unit_id).serve(request, client_ip)
+        return answer_request(unit_id, pdu, client_ip, known, READ_ONLY, self.unit)
 
     def unit(self, unit_id: int) -> RegisterUnit:
         """The unit, rendered if what it shows changed or is a second old."""

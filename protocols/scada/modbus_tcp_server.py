@@ -70,6 +70,26 @@ def request_refusal(
     return None
 
 
+def answer_request(
+    unit_id: int,
+    pdu: bytes,
+    client_ip: str,
+    known_units: frozenset[int] | set[int],
+    policy: WritePolicy,
+    unit_of: Callable[[int], RegisterUnit],
+) -> bytes:
+    """The response PDU to one request PDU: refused before parsing, refused by parsing (in the
+    specification's order), or served by its unit. Every Modbus TCP server here answers so."""
+    function = pdu[0]
+    refusal = request_refusal(unit_id, function, client_ip, known_units, policy)
+    if refusal is not None:
+        return exception_response(function, refusal)
+    request = parse_request(pdu)
+    if isinstance(request, ExceptionCode):
+        return exception_response(function, request)
+    return unit_of(unit_id).serve(request, client_ip)
+
+
 def acknowledge_commands(value: int, active: Mapping[int, AlarmNotice], who: str) -> list[AcknowledgeAlarm] | None:
     """A value written to alarm_acknowledge -> the acknowledgements, or None if invalid."""
     if value == mm.ACKNOWLEDGE_ALL:
@@ -167,14 +187,7 @@ class ScadaModbusServer(SiteRenderer):
     def answer(self, unit_id: int, pdu: bytes, client_ip: str) -> bytes:
         """The response PDU to one request PDU."""
         self.render_pending()  # every request, before registers are read
-        function = pdu[0]
-        refusal = request_refusal(unit_id, function, client_ip, self.units, self.policy)
-        if refusal is not None:
-            return exception_response(function, refusal)
-        request = parse_request(pdu)
-        if isinstance(request, ExceptionCode):
-            return exception_response(function, request)
-        return self._units[unit_id].serve(request, client_ip)
+        return answer_request(unit_id, pdu, client_ip, self.units, self.policy, self._units.__getitem__)
 
     # -- data in (apply, render_pending and tick are SiteRenderer's) ---------------------
 
