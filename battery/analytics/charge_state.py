@@ -40,7 +40,7 @@ def classify(
         return ChargeState.IDLE
     band_v = params.hysteresis_vpc
     band_i = params.hysteresis_current_c * params.capacity_ah
-    rest = params.rest_current_c * params.capacity_ah
+    rest = params.rest_current_a
     overcharge = params.overcharge_vpc - (band_v if previous == ChargeState.ABNORMAL else 0.0)
     if vpc >= overcharge:
         return ChargeState.ABNORMAL

@@ -58,7 +58,7 @@ def ohmic_free_vpc(current_a: float, vpc: float, resistance_uohm: float | None, 
 
 
 def discharging(current_a: float, params: BatteryParams) -> bool:
-    return current_a < -params.rest_current_c * params.capacity_ah
+    return current_a < -params.rest_current_a
 
 
 def loaded_reference_vpc(

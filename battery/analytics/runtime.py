@@ -28,7 +28,7 @@ def runtime_min(
     """Minutes left at this discharge current; None when not discharging or unknown."""
     if soc_pct is None or current_a is None or current_a >= 0:
         return None
-    if abs(current_a) < params.rest_current_c * params.capacity_ah:
+    if abs(current_a) < params.rest_current_a:
         return None
     capacity_ah = params.capacity_ah * max(capacity_fraction, 0.05)
     deliverable_ah = capacity_ah * max(0.0, (soc_pct - rate_remainder_pct(current_a, params)) / 100.0)
