@@ -44,7 +44,7 @@ class GatewayProxy(ActorTypeDispatcher):
         self.alarms: dict[int, dict] = {}
         self.view_due = False
         self.early: list[ReceivedBatch] = []
-        self.view_to: dict[str, tuple] = {}  # name -> (address, with cells): who gets the view besides the web
+        self.view_to: dict[str, tuple] = {}  # name -> (address, with cells): the services that show the gateway
 
     def receiveMsg_InitProxy(self, message: InitProxy, sender):
         if self.init is None:
@@ -120,8 +120,8 @@ class GatewayProxy(ActorTypeDispatcher):
         self.send(self.init.subscriber, Publish(str(command), body))
 
     def _send_view(self) -> None:
-        node, init = self.node, self.init
-        if node is None or (not self.view_to and (init is None or init.web is None)):
+        node = self.node
+        if node is None or not self.view_to:
             return
         self.view_due = False
         view = EdgeNodeView(
@@ -133,8 +133,8 @@ class GatewayProxy(ActorTypeDispatcher):
             dict(node.latest_ms),
             dict(self.alarms),
         )
-        if init is not None and init.web is not None:
-            self.send(init.web, view)
-        trimmed = view.without_cells() if self.view_to else view
+        trimmed = None
         for target, cells in self.view_to.values():
+            if not cells and trimmed is None:
+                trimmed = view.without_cells()
             self.send(target, view if cells else trimmed)

@@ -59,7 +59,6 @@ class InitProxy:
     edge_node: str
     config: AggregatorConfig
     store: Address
-    web: Address | None
     subscriber: Address
 
 
@@ -71,8 +70,9 @@ class ProxyFor:
 
 @dataclass(frozen=True)
 class ViewTo:
-    """Aggregator -> GatewayProxy: send the live view to this actor too (the Modbus view), from
-    now on and once at once; sent again with the new address when that actor is re-created."""
+    """Aggregator -> GatewayProxy: send the live view to this actor (the web server, the Modbus
+    view), from now on and once at once; sent again with the new address when that actor is
+    re-created."""
 
     name: str
     target: Address

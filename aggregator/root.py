@@ -36,6 +36,9 @@ from aggregator.web_actor import AggregatorWeb
 from observability.log import configure_structlog, get_logger
 
 SERVICES = ("store", "web", "mqtt")
+# The services each GatewayProxy sends its live view to, and whether with the batteries' values
+# (the web shows them; the Modbus view serves no battery, and they are most of a view's size).
+VIEWERS = {"web": True, "modbus": False}
 KINDS = {"store": StoreActor, "web": AggregatorWeb, "mqtt": MqttSubscriber, "modbus": AggregatorModbus}
 
 
@@ -67,9 +70,9 @@ class Aggregator(ActorTypeDispatcher):
         child = self.createActor(KINDS[name])
         self.children[name] = child
         self.send(child, InitService(self.config, web=self.children.get("web"), store=self.children.get("store")))
-        if name == "modbus":
+        if name in VIEWERS:
             for proxy in self.proxies.values():
-                self.send(proxy, ViewTo("modbus", child))
+                self.send(proxy, ViewTo(name, child, cells=VIEWERS[name]))
 
     def receiveMsg_ServiceUp(self, message: ServiceUp, sender):
         first = message.name not in self.up
@@ -103,10 +106,11 @@ class Aggregator(ActorTypeDispatcher):
         self.proxies[edge_node] = proxy
         self.send(
             proxy,
-            InitProxy(edge_node, self.config, self.children["store"], self.children.get("web"), self.children["mqtt"]),
+            InitProxy(edge_node, self.config, self.children["store"], self.children["mqtt"]),
         )
-        if "modbus" in self.children:
-            self.send(proxy, ViewTo("modbus", self.children["modbus"]))
+        for name, cells in VIEWERS.items():
+            if name in self.children:
+                self.send(proxy, ViewTo(name, self.children[name], cells))
         return proxy
 
     def receiveMsg_Heartbeat(self, message: Heartbeat, sender):

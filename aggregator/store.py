@@ -17,7 +17,8 @@ import asyncpg
 from aggregator.records import Record
 from aggregator.schema import STATEMENTS, month_of, partition_statement
 
-# What a lost, restarting or refusing PostgreSQL raises: the callers wait, retry or answer 503.
+# What a lost, restarting or refusing PostgreSQL raises (asyncpg's InterfaceError: a closed
+# connection): the callers wait, retry or answer 503.
 CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 # A batch goes to PostgreSQL in two round trips: COPY into a temporary staging table (binary,

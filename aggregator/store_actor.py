@@ -20,7 +20,6 @@ from observability.log import get_logger
 
 RETRY_S = 1.0
 MAX_BATCH = 2_000  # records per write, about; a StoreRecords is never split
-# What a lost or refused PostgreSQL connection raises (asyncpg's InterfaceError: a closed connection).
 
 
 class StoreActor(ProtocolActor):
