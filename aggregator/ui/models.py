@@ -17,6 +17,7 @@ from typing import Any
 from aggregator.site_view import AggregatedSite
 from aggregator.ui.levels import gateway_level, string_level
 from battery.quantities import quantity
+from web.json_quantities import STRING_JSON, UPS_JSON
 from web.live import marks
 from web.live.tables import (
     CELL,
@@ -31,20 +32,29 @@ from web.live.tables import (
 
 Local = Callable[[float | None], str]  # UNIX seconds -> the site's local time, with its offset
 
-UPS_COLUMNS = (
-    ("voltage", "voltage_v", "Voltage"),
-    ("current", "current_a", "Current"),
-    ("soc", "soc_pct", "SOC"),
-    ("runtime", "runtime_min", "Runtime"),
+
+def _with_json_keys(level: str, table: dict, columns: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    """(key, label) -> (key, the API's JSON name for it, label): the JSON names are the API's
+    own (web/json_quantities.py), not written again here."""
+    json_key = {q.key: prop for prop, q in table.items()}
+    return tuple((key, json_key[f"{level}.{key}"], label) for key, label in columns)
+
+
+UPS_COLUMNS = _with_json_keys(
+    "ups", UPS_JSON, (("voltage", "Voltage"), ("current", "Current"), ("soc", "SOC"), ("runtime", "Runtime"))
 )
-STRING_COLUMNS = (
-    ("voltage", "voltage_v", "Voltage"),
-    ("current", "current_a", "Current"),
-    ("soc", "soc_pct", "SOC"),
-    ("soh", "soh_pct", "SOH"),
-    ("balance", "balance_pct", "Balance"),
-    ("ambient_temperature", "ambient_temperature_c", "Ambient"),
-    ("ambient_humidity", "ambient_humidity_pct", "Humidity"),
+STRING_COLUMNS = _with_json_keys(
+    "string",
+    STRING_JSON,
+    (
+        ("voltage", "Voltage"),
+        ("current", "Current"),
+        ("soc", "SOC"),
+        ("soh", "SOH"),
+        ("balance", "Balance"),
+        ("ambient_temperature", "Ambient"),
+        ("ambient_humidity", "Humidity"),
+    ),
 )
 CELL_COLUMNS = tuple((key, json_key, CELL_LABELS[key]) for key, json_key, _ in CELL_FIELDS)
 NULL_REASON = "The gateway sent no value: its sensor did not answer or read something implausible"
