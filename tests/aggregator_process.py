@@ -10,6 +10,8 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,17 @@ class AggregatorProcess:
     output: Path
     token: str
     marker: str
+
+    @classmethod
+    @contextmanager
+    def serving(cls, config: Path) -> Iterator[AggregatorProcess]:
+        """Started, serving, and ended (with every actor process) when the block ends."""
+        process = cls.start(config)
+        try:
+            process.wait_serving()
+            yield process
+        finally:
+            process.end()
 
     @classmethod
     def start(cls, config: Path, name: str = "aggregate") -> AggregatorProcess:

@@ -118,7 +118,7 @@ def running_gateway(
         try:
             wait_serving(gateway, timeout=serving_within_s)
         except AssertionError as error:
-            raise AssertionError(f"{error}\n--- btms run stderr ---\n{_tail(gateway.stderr)}") from None
+            raise AssertionError(f"{error}\n--- btms run stderr ---\n{log_tail(gateway.stderr)}") from None
         pids = gateway.actor_pids()
         yield gateway
     finally:
@@ -136,7 +136,8 @@ def _living(pids: set[int]) -> set[int]:
     return {p for p in pids if process_running(p)}
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The end of a process's log, for a failure message (\"\" when there is none)."""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 

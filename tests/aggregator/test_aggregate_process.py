@@ -73,12 +73,8 @@ def stored_records(postgres) -> list[str]:
 def aggregator(tmp_path, postgres, broker):
     postgres.psql("DROP TABLE IF EXISTS record, metric_layout, offline_alarm, gateway_alarm_event CASCADE")
     config = write_aggregator_config(tmp_path, {"host": "127.0.0.1", "port": broker}, postgres.dsn)
-    process = AggregatorProcess.start(config)
-    try:
-        process.wait_serving()
+    with AggregatorProcess.serving(config) as process:
         yield process
-    finally:
-        process.end()
 
 
 @pytest.mark.integration

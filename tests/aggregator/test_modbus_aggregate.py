@@ -69,12 +69,8 @@ def aggregator(tmp_path, postgres, broker):
     settings = yaml.safe_load(config.read_text())
     settings["modbus"] = {"host": "127.0.0.1", "port": free_port(), "gateways": [NODE, "gw-absent"]}
     config.write_text(yaml.safe_dump(settings))
-    process = AggregatorProcess.start(config)
-    try:
-        process.wait_serving()
+    with AggregatorProcess.serving(config) as process:
         yield process
-    finally:
-        process.end()
 
 
 @pytest.mark.integration

@@ -22,7 +22,7 @@ import pytest
 
 from bench.bench_site import IO_MODULE, write_site
 from bench.scale import bus_stats, pss_mib, tree_pids
-from tests.e2e_support import running_gateway
+from tests.e2e_support import log_tail, running_gateway
 from tests.gateway_process import GatewayProcess
 from tests.soak.pollers import Poller, api_request, modbus_request, snmp_request, stop_all
 
@@ -61,14 +61,6 @@ class TreeSample:
     rss_bytes: int
     fds: int
     pss_mib: float  # reported: the tree's real memory (summed RSS counts shared pages once per process)
-
-
-def last_lines(path: Path, count: int = 20) -> str:
-    """The end of the gateway's log: why it stopped, for the failure message (the tmp dir is rotated away)."""
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-count:])
-    except OSError as error:
-        return f"(no log: {error})"
 
 
 def sample_tree(gateway: GatewayProcess, at_s: float) -> TreeSample:
@@ -127,7 +119,7 @@ def test_gateway_holds_steady_under_modbus_snmp_and_api_polling(tmp_path: Path) 
         try:
             while (at_s := time.monotonic() - started) < SOAK_S:
                 assert gateway.process.poll() is None, (
-                    f"btms run exited with {gateway.process.returncode} after {at_s:.0f} s: {last_lines(gateway.stderr)}"
+                    f"btms run exited with {gateway.process.returncode} after {at_s:.0f} s: {log_tail(gateway.stderr, 20)}"
                 )
                 samples.append(sample_tree(gateway, at_s))
                 time.sleep(min(SAMPLE_PERIOD_S, max(0.0, SOAK_S - at_s)))  # the sampler's period
