@@ -47,7 +47,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -96,6 +95,7 @@ from storage.notification_settings import NotificationSettings, SmtpSettings  # 
 from storage.notification_store import NotificationStore  # noqa: E402
 from storage.settings_db import settings_path  # noqa: E402
 from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
+from tests.support import free_port  # noqa: E402
 
 STRINGS, CELLS = 32, 120
 WINDOW_S = 1.0
@@ -134,12 +134,6 @@ def topology() -> Topology:
     )
     mc = MasterControllerConfig("b1", 50, tuple(IoModuleConfig(f"lc{m}", 60 + m) for m in range(1, 5)), outputs)
     return Topology(GatewayConfig("gw", "bench"), (BusConfig("b1", "sim://b1"),), upses, mc)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def run(tmp: Path, sink: Sink, smtp_port: int) -> dict:

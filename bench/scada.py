@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from battery.site import ModbusTcpConfig, SnmpConfig  # noqa: E402
 from protocols.scada import snmp_oids as so  # noqa: E402
 from tests.factories import sample_string_status, sample_topology, sample_ups_status  # noqa: E402
 from tests.scada_support import start_snmptrapd  # noqa: E402
+from tests.support import free_port, free_udp_port  # noqa: E402
 
 STRINGS, CELLS = 32, 120
 REGS_PER_REQUEST = 125
@@ -46,12 +46,6 @@ def site(modbus_port: int = 0, snmp_port: int = 0, trap_port: int | None = None)
             trap_receivers=(f"127.0.0.1:{trap_port}",) if trap_port else (),
         ),
     )
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- servers (child processes) ----------------------------------------------------------------
@@ -215,7 +209,7 @@ def main() -> None:
 
     results: dict[str, float] = {}
     for kind in ("modbus", "bare"):
-        port = free_port(socket.SOCK_STREAM)
+        port = free_port()
         p = start(kind, port)
         try:
             for n in (1, 16):
@@ -227,8 +221,8 @@ def main() -> None:
         finally:
             stop(p)
 
-    trap_port = free_port(socket.SOCK_DGRAM)
-    snmp_port = free_port(socket.SOCK_DGRAM)
+    trap_port = free_udp_port()
+    snmp_port = free_udp_port()
     with tempfile.TemporaryDirectory() as tmp:
         trapd, log = start_snmptrapd(trap_port, Path(tmp))
         agent = None
