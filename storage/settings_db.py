@@ -13,6 +13,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.async_sqlite import open_sqlite
+
 SETTINGS_FILE = "settings.db"
 OPEN_RETRY_S = 10.0  # how long opening keeps retrying a "database is locked"
 RETRY_PAUSE_S = 0.05
@@ -56,25 +58,27 @@ async def open_settings_async(path: str | Path, schema: str) -> aiosqlite.Connec
     the alarm actors each hold a connection to this one file.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(str(path))
-    deadline = time.monotonic() + OPEN_RETRY_S
-    while True:
-        try:
-            await db.execute("PRAGMA busy_timeout=5000")
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.executescript(schema)
-            for table, column, definition in _missing_columns(
-                [(t, [r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({t})")]) for t in _TABLES]
-            ):
-                await _add_column_async(db, table, column, definition)
-            await db.commit()
-            return db
-        except sqlite3.OperationalError as error:
-            if not _worth_retrying(error, deadline):
-                await db.close()
-                raise
-            await asyncio.sleep(RETRY_PAUSE_S)
+
+    async def prepare(db: aiosqlite.Connection) -> None:
+        deadline = time.monotonic() + OPEN_RETRY_S
+        while True:
+            try:
+                await db.execute("PRAGMA busy_timeout=5000")
+                await db.execute("PRAGMA journal_mode=WAL")
+                await db.execute("PRAGMA synchronous=NORMAL")
+                await db.executescript(schema)
+                for table, column, definition in _missing_columns(
+                    [(t, [r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({t})")]) for t in _TABLES]
+                ):
+                    await _add_column_async(db, table, column, definition)
+                await db.commit()
+                return
+            except sqlite3.OperationalError as error:
+                if not _worth_retrying(error, deadline):
+                    raise
+                await asyncio.sleep(RETRY_PAUSE_S)
+
+    return await open_sqlite(path, prepare)
 
 
 def _worth_retrying(error: sqlite3.OperationalError, deadline: float) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.async_sqlite import open_sqlite
 from storage.settings_db import open_settings, settings_path
 
 TOKEN_PREFIX = "btms_"
@@ -69,7 +70,7 @@ class TokenVerifier:
         self.db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        self.db = await aiosqlite.connect(self.path)
+        self.db = await open_sqlite(self.path)
 
     async def close(self) -> None:
         if self.db is not None:

@@ -35,6 +35,7 @@ import aiosqlite
 
 from battery.status import StringStatus
 from observability.log import get_logger
+from storage.async_sqlite import open_sqlite
 from storage.history import retention, schema
 from storage.history.discharge import DischargeTracker, Transition, summary_row
 from storage.history.disk_alarm import HistoryDiskAlarm
@@ -322,16 +323,17 @@ class HistoryWriter:
 
     @staticmethod
     async def _connect(path: Path, ddl: tuple[str, ...]) -> aiosqlite.Connection:
-        con = await aiosqlite.connect(path, isolation_level=None)
-        for stmt in ddl:
-            if stmt.startswith("PRAGMA page_size"):
-                await con.execute(stmt)
-        for p in schema.WRITER_PRAGMAS:
-            await con.execute(p)
-        for stmt in ddl:
-            if not stmt.startswith("PRAGMA"):
-                await con.execute(stmt)
-        return con
+        async def prepare(con: aiosqlite.Connection) -> None:
+            for stmt in ddl:
+                if stmt.startswith("PRAGMA page_size"):
+                    await con.execute(stmt)
+            for p in schema.WRITER_PRAGMAS:
+                await con.execute(p)
+            for stmt in ddl:
+                if not stmt.startswith("PRAGMA"):
+                    await con.execute(stmt)
+
+        return await open_sqlite(path, prepare, isolation_level=None)
 
     # ---------------------------------------------------------------- housekeeping
 

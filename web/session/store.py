@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.async_sqlite import open_sqlite
 from storage.settings_db import open_settings, settings_path
 
 MAX_AGE_S = 12 * 3600.0  # one shift; then the password again
@@ -44,6 +45,10 @@ class Session:
     created_at: float
 
 
+async def _wait_when_busy(db: aiosqlite.Connection) -> None:
+    await db.execute("PRAGMA busy_timeout=5000")
+
+
 def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
@@ -59,8 +64,7 @@ class SessionStore:
 
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
-            self._db = await aiosqlite.connect(self.path)
-            await self._db.execute("PRAGMA busy_timeout=5000")
+            self._db = await open_sqlite(self.path, _wait_when_busy)
         return self._db
 
     async def close(self) -> None:
