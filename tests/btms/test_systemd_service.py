@@ -25,7 +25,7 @@ import pytest
 
 from actors.messages.down import Heartbeat
 from actors.messages.up import HeartbeatAnswer
-from actors.runtime.tree_monitor import FRESH_S, PERIOD_S
+from actors.runtime.tree_monitor import FRESH_S, PERIOD_S, SILENCE_LIMIT_S
 from tests.gateway_process import (
     REPO,
     GatewayProcess,
@@ -160,7 +160,7 @@ def test_btms_run_notifies_ready_then_watchdog_pings_that_stop_when_the_gateway_
         assert isinstance(answer, HeartbeatAnswer)
         os.kill(answer.pid, signal.SIGSTOP)  # a hung gateway: the tree no longer answers
         hung_at = time.monotonic()
-        listener.until(lambda n: n.fields.get("STOPPING") == "1", timeout=15, what="STOPPING=1")
+        listener.until(lambda n: n.fields.get("STOPPING") == "1", timeout=SILENCE_LIMIT_S + 15, what="STOPPING=1")
         pings_after = [n.at - hung_at for n in listener.received if n.at > hung_at and "WATCHDOG" in n.fields]
         assert max(pings_after, default=0) <= FRESH_S + 2 * PERIOD_S + 0.5, pings_after
         assert gateway.process.wait(10) != 0
