@@ -1,5 +1,6 @@
 """An operator at the aggregator in a real Chromium: log in, walk site -> gateway -> string ->
-alarms, see values refresh, filter the alarms by gateway and download what a table shows."""
+alarms, see values refresh, filter the alarms by gateway and download what a table shows; a
+user changes their own password on the account page."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.integration
 def aggregator(tmp_path_factory, postgres):
     storage = tmp_path_factory.mktemp("aggregator-ui")
     add_user(storage, "olga", "operator")
+    add_user(storage, "ivan", "viewer")
     asyncio.run(
         store_alarms(
             postgres.dsn,
@@ -51,6 +53,35 @@ def aggregator(tmp_path_factory, postgres):
     )
     with served(site, storage, postgres.dsn) as url:
         yield url, site
+
+
+def log_in(page, url: str, name: str, password: str = PASSWORD) -> None:
+    page.goto(url + "/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/site/realtime$"))
+
+
+def test_a_user_changes_their_password_on_the_account_page(aggregator, page, shoot):
+    url, _ = aggregator
+    log_in(page, url, "ivan")
+    page.get_by_role("link", name=re.compile("^ivan")).click()  # the user name in the header
+    expect(page).to_have_url(re.compile(r"/account$"))
+    page.get_by_label("Present password").fill("not the password")
+    page.get_by_label("New password", exact=True).fill("second password 2")
+    page.get_by_label("New password again").fill("second password 2")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_have_text("The present password is not right.")
+    page.get_by_label("Present password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("second password 2")
+    page.get_by_label("New password again").fill("second password 2")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+    shoot(page, "aggregator-account")
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    log_in(page, url, "ivan", "second password 2")
 
 
 def test_an_operator_walks_site_gateway_string_and_alarms(aggregator, page, shoot, tmp_path):

@@ -3,11 +3,15 @@
 The present password is asked (a session left open on a shared screen must not be enough to
 take the account over) and counted by the log-in throttle, so this form cannot be used to guess
 it either. Changing it ends the user's other sessions and keeps the one in use.
+
+The aggregator serves this same page in its own frame (aggregator/ui/pages.py): it passes how
+a page is drawn there; the rules, the form and its CSRF check are the ones here.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from quart import Blueprint, redirect, request
 
@@ -23,16 +27,22 @@ from web.users.passwords import MIN_LENGTH
 
 log = get_logger("btms.web")
 
+Render = Callable[..., Awaitable[str]]  # (template, **context): a page in the UI's frame
 
-def account_pages(ui: UiContext) -> Blueprint:
+
+def account_pages(ui: UiContext, render: Render | None = None) -> Blueprint:
+    """ui: users, sessions and throttle are read; render: the gateway's frame at its site unless given."""
     pages = Blueprint("account", __name__)
+
+    async def in_gateway_frame(template: str, **context) -> str:
+        return await render_page(ui, template, site_level(ui.topology), "", **context)
+
+    draw = render or in_gateway_frame
 
     async def show(status: int = 200, error: str = ""):
         user = await asyncio.to_thread(ui.users.get, identity().name)
         done = "Your password is changed; your other sessions have ended." if request.args.get("saved") else ""
-        body = await render_page(
-            ui, "account.html", site_level(ui.topology), "", user=user, error=error, done=done, min_length=MIN_LENGTH
-        )
+        body = await draw("account.html", user=user, error=error, done=done, min_length=MIN_LENGTH)
         return body, status
 
     @pages.get("/account")
