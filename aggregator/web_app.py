@@ -21,7 +21,9 @@ from aggregator.alarm_list import AlarmRow, merged_alarms
 from aggregator.site_view import AggregatedSite, iso
 from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.context import AggregatorUi
-from aggregator.ui.levels import SITE, TABS, tree
+from aggregator.ui.frame import in_frame
+from aggregator.ui.history import history_pages
+from aggregator.ui.levels import SITE
 from aggregator.ui.pages import aggregator_pages
 from web.access import AccessControl
 from web.api_tokens import TokenVerifier
@@ -29,7 +31,7 @@ from web.errors import json_error
 from web.pages.account import account_pages
 from web.pages.login import login_pages
 from web.security_headers import add_security_headers
-from web.ui.render import install_template_helpers, render_in_frame
+from web.ui.render import install_template_helpers
 
 API = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024  # the largest form: the log-in or a password change
@@ -54,11 +56,12 @@ def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cel
     install_template_helpers(app, ui)
     app.register_blueprint(login_pages(ui))
     app.register_blueprint(aggregator_pages(ui))
+    app.register_blueprint(history_pages(ui))
 
-    async def in_frame(template: str, **context) -> str:
-        return await render_in_frame(ui, template, tree(ui.site), SITE, "", TABS, site_logo=False, **context)
+    async def at_site(template: str, **context) -> str:
+        return await in_frame(ui, template, SITE, "", **context)
 
-    app.register_blueprint(account_pages(ui, in_frame))  # the gateway's page: its rules, form and CSRF
+    app.register_blueprint(account_pages(ui, at_site))  # the gateway's page: its rules, form and CSRF
     access = AccessControl(verifier, ui.sessions)
 
     @app.before_request

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from aggregator.messages import EdgeNodeView
+from aggregator.records import Record
 from aggregator.site_view import AggregatedSite
 from aggregator.store import RecordStore
 from aggregator.ui.context import AggregatorUi
@@ -97,6 +98,20 @@ async def store_alarms(dsn: str, events: list[tuple[str, dict]], offline: list[t
         await store.store_alarm_events(events)
         for node, at, reason in offline:
             await store.raise_offline(node, at, reason)
+    finally:
+        await store.close()
+
+
+def record(edge_node: str, device: str, ts_ms: int, nums: dict, texts: dict | None = None) -> Record:
+    """One stored record as a GatewayProxy hands it to the store: its metrics' names and values."""
+    texts = texts or {}
+    return Record(edge_node, device, ts_ms, tuple(nums), tuple(nums.values()), tuple(texts), tuple(texts.values()))
+
+
+async def store_records(dsn: str, records: list[Record]) -> None:
+    store = await RecordStore.open(dsn)
+    try:
+        await store.store(records)
     finally:
         await store.close()
 

@@ -1,11 +1,12 @@
 """An operator at the aggregator in a real Chromium: log in, walk site -> gateway -> string ->
 alarms, see values refresh, filter the alarms by gateway and download what a table shows; a
-user changes their own password on the account page."""
+user changes their own password on the account page; a gateway's history is plotted and downloaded."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -19,8 +20,10 @@ from tests.aggregator_ui_support import (
     alarm_event,
     apply_views,
     gateway_view,
+    record,
     served,
     store_alarms,
+    store_records,
     string_metrics,
 )
 
@@ -43,6 +46,13 @@ def aggregator(tmp_path_factory, postgres):
             offline=[("gw-south", NOW_MS / 1000 - 30, "no message for 30 s")],
         )
     )
+    hour_ago_ms = int(time.time() - 3600) * 1000  # the History page opens on the last day
+    stored = [
+        record("gw-north", device, hour_ago_ms + k * 60_000, {key: base + k % 5})
+        for k in range(60)
+        for device, key, base in (("UPS-A", "ups.voltage", 400.0), ("UPS-A:A1", "string.voltage", 54.0))
+    ]
+    asyncio.run(store_records(postgres.dsn, stored))
     site = AggregatedSite()
     apply_views(
         site,
@@ -152,3 +162,30 @@ def test_an_operator_walks_site_gateway_string_and_alarms(aggregator, page, shoo
     lines = csv_file.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "Gateway,Raised,Cleared,State,Alarm,Where"
     assert len(lines) == 3 and all(line.startswith("gw-south,") for line in lines[1:])
+
+
+def test_a_gateways_history_is_plotted_and_downloaded(aggregator, page, shoot, tmp_path):
+    url, _ = aggregator
+    log_in(page, url, "olga")
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="History").click()
+    expect(page).to_have_url(re.compile(r"/site/history$"))
+    page.get_by_role("main").get_by_role("link", name="gw-north").click()  # the site's history is kept per gateway
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/history$"))
+    panel = page.locator("#history")
+    expect(panel).to_have_attribute("data-state", "drawn", timeout=20_000)  # the UPSes' voltage, the last day
+    expect(panel.locator("canvas")).to_have_count(1)
+    expect(panel).to_have_attribute("data-series", "1")  # UPS-A
+    expect(page.locator("#history-status")).to_contain_text("intervals in")
+    with page.expect_response(lambda r: "/api/v1/gateways/gw-north/series?" in r.url) as answer:
+        page.locator("#history-quantity").select_option(value="string:voltage")
+    expect(panel).to_have_attribute("data-series", "2", timeout=20_000)  # A1 and A2
+    assert answer.value.json()["points"]  # A1's hour
+    expect(panel.locator(".u-legend")).to_contain_text("UPS-A / A2")
+    shoot(page, "aggregator-history")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    csv_file = tmp_path / "history.csv"
+    download.value.save_as(csv_file)
+    lines = csv_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("time,UPS-A:A1 voltage min [V],UPS-A:A1 voltage avg [V],UPS-A:A1 voltage max [V],")
+    assert len(lines) > 2
