@@ -21,6 +21,7 @@ from aggregator.alarm_list import AlarmRow, merged_alarms
 from aggregator.site_view import AggregatedSite, iso
 from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.context import AggregatorUi
+from aggregator.ui.discharge import discharge_pages
 from aggregator.ui.frame import in_frame
 from aggregator.ui.history import history_pages
 from aggregator.ui.levels import SITE
@@ -57,6 +58,7 @@ def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cel
     app.register_blueprint(login_pages(ui))
     app.register_blueprint(aggregator_pages(ui))
     app.register_blueprint(history_pages(ui))
+    app.register_blueprint(discharge_pages(ui))
 
     async def at_site(template: str, **context) -> str:
         return await in_frame(ui, template, SITE, "", **context)

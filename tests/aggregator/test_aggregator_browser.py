@@ -1,10 +1,11 @@
 """An operator at the aggregator in a real Chromium: log in, walk site -> gateway -> string ->
 alarms, see values refresh, filter the alarms by gateway and download what a table shows; a
-user changes their own password on the account page; a gateway's history is plotted and downloaded."""
+user changes their own password on the account page; a gateway's history is plotted and downloaded; its discharge events listed."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 
@@ -52,6 +53,9 @@ def aggregator(tmp_path_factory, postgres):
         for k in range(60)
         for device, key, base in (("UPS-A", "ups.voltage", 400.0), ("UPS-A:A1", "string.voltage", 54.0))
     ]
+    for kind, at_ms in (("start", hour_ago_ms), ("end", hour_ago_ms + 1_800_000)):
+        body = json.dumps({"event": kind, "ups_id": "UPS-A", "string_id": "A1", "time": at_ms / 1000})
+        stored.append(record("gw-north", "", at_ms, {}, {"event/discharge": body}))
     asyncio.run(store_records(postgres.dsn, stored))
     site = AggregatedSite()
     apply_views(
@@ -189,3 +193,24 @@ def test_a_gateways_history_is_plotted_and_downloaded(aggregator, page, shoot, t
     lines = csv_file.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("time,UPS-A:A1 voltage min [V],UPS-A:A1 voltage avg [V],UPS-A:A1 voltage max [V],")
     assert len(lines) > 2
+
+
+def test_a_gateways_discharge_events_are_listed_and_downloaded(aggregator, page, shoot, tmp_path):
+    url, _ = aggregator
+    log_in(page, url, "olga")
+    page.get_by_role("navigation", name="Data center").get_by_role("link", name="gw-north").click()
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Discharge").click()
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/discharge$"))
+    events = page.get_by_role("table", name="Discharge events")
+    a1 = events.get_by_role("row").filter(has_text="A1")
+    expect(a1).to_have_count(1)
+    expect(a1.get_by_role("cell", name="0:30:00")).to_be_visible()  # its duration
+    expect(a1.get_by_role("cell", name="54.00", exact=True)).to_be_visible()  # its lowest string voltage
+    shoot(page, "aggregator-discharge")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    csv_file = tmp_path / "discharges.csv"
+    download.value.save_as(csv_file)
+    lines = csv_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("gateway,ups,string,start,end,duration [s],")
+    assert len(lines) == 2 and lines[1].startswith("gw-north,UPS-A,A1,") and ",1800.0," in lines[1]
