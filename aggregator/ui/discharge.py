@@ -25,8 +25,7 @@ from battery.quantities import quantity
 from storage.csv_text import spreadsheet_text
 from web.errors import json_error
 from web.history_csv import attachment
-from web.pages.discharge import duration_text
-from web.ui.local_time import local_iso
+from web.ui.local_time import duration_text, local_iso
 from web.ui.render import site_settings
 
 VOLTAGE, SOC = quantity("string.voltage"), quantity("string.soc")

@@ -28,9 +28,8 @@ from storage.history.schema import STRING_QUANTITIES, UPS_REGISTRY_QUANTITIES
 from web.errors import json_error
 from web.history_args import SeriesAsk, series_ask, time_zone
 from web.history_csv import attachment, series_csv
-from web.pages.history import RANGES
 from web.request_args import BadRequest, NotFound
-from web.ui.plot_config import string_quantities, ups_quantities
+from web.ui.plot_config import RANGES, string_quantities, ups_quantities
 from web.ui.render import site_settings
 
 CSV_TYPE = "text/csv; charset=utf-8"

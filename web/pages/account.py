@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from quart import Blueprint, redirect, request
 
 from observability.log import get_logger
 from web.access import SESSION_COOKIE, identity
-from web.pages.settings_common import field
+from web.form_fields import field
 from web.request_args import client_address
-from web.ui.context import UiContext
+from web.session.login_throttle import LoginThrottle
+from web.session.store import SessionStore
 from web.ui.frame import site_level
 from web.ui.render import render_page
-from web.users.book import UserError
+from web.users.book import UserBook, UserError
 from web.users.passwords import MIN_LENGTH
 
 log = get_logger("btms.web")
@@ -30,12 +32,21 @@ log = get_logger("btms.web")
 Render = Callable[..., Awaitable[str]]  # (template, **context): a page in the UI's frame
 
 
-def account_pages(ui: UiContext, render: Render | None = None) -> Blueprint:
-    """ui: users, sessions and throttle are read; render: the gateway's frame at its site unless given."""
+class AccountParts(Protocol):
+    """What the page reads of a UI's context (a gateway's web/ui/context.py, the aggregator's)."""
+
+    users: UserBook
+    sessions: SessionStore
+    throttle: LoginThrottle
+
+
+def account_pages(ui: AccountParts, render: Render | None = None) -> Blueprint:
+    """render: how a page is drawn; without it, in a gateway's frame at its site (ui is its UiContext)."""
     pages = Blueprint("account", __name__)
 
     async def in_gateway_frame(template: str, **context) -> str:
-        return await render_page(ui, template, site_level(ui.topology), "", **context)
+        gateway: Any = ui
+        return await render_page(gateway, template, site_level(gateway.topology), "", **context)
 
     draw = render or in_gateway_frame
 

@@ -14,6 +14,7 @@ from functools import wraps
 from quart import redirect, request
 
 from web.access import identity
+from web.form_fields import MAX_FIELD, checked, field  # noqa: F401  (the Settings sections import them from here)
 from web.ui.context import UiContext
 from web.ui.frame import site_level
 from web.ui.render import render_page
@@ -45,7 +46,6 @@ SAVED = {
     "export": "Export started.",
     "export-delete": "Export deleted.",
 }
-MAX_FIELD = 300  # no form field of these pages needs more; longer input is cut, then refused by its check
 
 
 def admin_only(ui: UiContext) -> Callable:
@@ -83,11 +83,3 @@ async def render_section(ui: UiContext, section: str, status: int = 200, errors:
 
 def saved(section: str, form: str, path: str = ""):
     return redirect(f"{path or '/site/settings/' + section}?saved={form}", 303)
-
-
-def field(form, name: str, default: str = "") -> str:
-    return (form.get(name) or default)[:MAX_FIELD]
-
-
-def checked(form, name: str) -> bool:
-    return form.get(name) in ("on", "1", "true")
