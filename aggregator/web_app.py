@@ -26,6 +26,7 @@ from aggregator.ui.frame import in_frame
 from aggregator.ui.history import history_pages
 from aggregator.ui.levels import SITE
 from aggregator.ui.pages import aggregator_pages
+from aggregator.ui.settings import settings_pages
 from web.access import AccessControl
 from web.api_tokens import TokenVerifier
 from web.errors import json_error
@@ -59,6 +60,7 @@ def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cel
     app.register_blueprint(aggregator_pages(ui))
     app.register_blueprint(history_pages(ui))
     app.register_blueprint(discharge_pages(ui))
+    app.register_blueprint(settings_pages(ui))
 
     async def at_site(template: str, **context) -> str:
         return await in_frame(ui, template, SITE, "", **context)

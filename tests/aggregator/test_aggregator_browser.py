@@ -1,6 +1,6 @@
 """An operator at the aggregator in a real Chromium: log in, walk site -> gateway -> string ->
 alarms, see values refresh, filter the alarms by gateway and download what a table shows; a
-user changes their own password on the account page; a gateway's history is plotted and downloaded; its discharge events listed."""
+user changes their own password on the account page; a gateway's history is plotted and downloaded; its discharge events listed; an administrator adds a user."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def aggregator(tmp_path_factory, postgres):
     storage = tmp_path_factory.mktemp("aggregator-ui")
     add_user(storage, "olga", "operator")
     add_user(storage, "ivan", "viewer")
+    add_user(storage, "root", "admin")
     asyncio.run(
         store_alarms(
             postgres.dsn,
@@ -214,3 +215,20 @@ def test_a_gateways_discharge_events_are_listed_and_downloaded(aggregator, page,
     lines = csv_file.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("gateway,ups,string,start,end,duration [s],")
     assert len(lines) == 2 and lines[1].startswith("gw-north,UPS-A,A1,") and ",1800.0," in lines[1]
+
+
+def test_an_administrator_adds_a_user_in_the_settings(aggregator, page, shoot):
+    url, _ = aggregator
+    log_in(page, url, "root")
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Settings").click()
+    expect(page).to_have_url(re.compile(r"/site/settings/users$"))
+    page.get_by_label("User name").fill("maja")
+    page.get_by_label("Role").select_option("operator")
+    page.get_by_label("Initial password").fill("maja password 1")
+    page.get_by_label("Password again").fill("maja password 1")
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_role("status")).to_have_text("User added.")
+    expect(page.get_by_role("row").filter(has_text="maja")).to_contain_text("operator")
+    shoot(page, "aggregator-settings-users")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, url, "maja", "maja password 1")
