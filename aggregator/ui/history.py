@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+import asyncpg
 from quart import Blueprint, Response, abort, jsonify, request
 
-from aggregator.series import device_series
+from aggregator.series import TIMEOUT_MS, device_series
 from aggregator.site_view import iso
 from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.context import AggregatorUi
@@ -150,6 +151,13 @@ def history_pages(ui: AggregatorUi) -> Blueprint:
     @pages.errorhandler(NotFound)
     async def not_found(error: NotFound):
         return json_error(404, str(error))
+
+    @pages.errorhandler(asyncpg.QueryCanceledError)
+    async def too_long(error: asyncpg.QueryCanceledError):
+        limit = TIMEOUT_MS // 1000
+        return json_error(
+            503, f"the range holds more records than PostgreSQL buckets in {limit} s: choose a shorter one"
+        )
 
     async def unreachable(error: Exception):
         return json_error(503, f"PostgreSQL did not answer: {type(error).__name__}")
