@@ -4,7 +4,7 @@ The present password is asked (a session left open on a shared screen must not b
 take the account over) and counted by the log-in throttle, so this form cannot be used to guess
 it either. Changing it ends the user's other sessions and keeps the one in use.
 
-The aggregator serves this same page in its own frame (aggregator/ui/pages.py): it passes how
+The aggregator serves this same page in its own frame (aggregator/web_app.py): it passes how
 a page is drawn there; the rules, the form and its CSRF check are the ones here.
 """
 

@@ -17,7 +17,7 @@ from functools import wraps
 from quart import redirect, request
 
 from web.access import identity
-from web.form_fields import MAX_FIELD, checked, field  # noqa: F401  (the Settings sections import them from here)
+from web.form_fields import checked, field  # noqa: F401  (the Settings sections import them from here)
 from web.ui.frame import site_level
 from web.ui.render import GatewayParts, render_page
 from web.users.roles import allows
