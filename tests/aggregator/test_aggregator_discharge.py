@@ -111,6 +111,10 @@ def test_the_discharge_list_pairs_the_stored_events_and_reads_their_depth(stored
         assert (await client.get("/gateways/nobody/discharge")).status_code == 404
         assert (await client.get("/gateways/gw1/strings/UPS-A/Z9/discharge")).status_code == 404
         assert (await client.get("/api/v1/discharges?gateway=nobody")).status_code == 404
+        a2_only = await (await client.get("/api/v1/discharges?gateway=gw1&ups=UPS-A&string=A2")).get_json()
+        assert [e["string_id"] for e in a2_only["discharges"]] == ["A2"]
+        other_ups = await (await client.get("/api/v1/discharges?ups=UPS-B")).get_json()
+        assert other_ups["discharges"] == []
 
         text = await (await client.get("/api/v1/discharges.csv")).get_data(as_text=True)
         rows = list(csv.reader(io.StringIO(text)))
