@@ -21,16 +21,22 @@ from aggregator.alarm_list import AlarmRow, merged_alarms
 from aggregator.site_view import AggregatedSite, iso
 from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.context import AggregatorUi
+from aggregator.ui.discharge import discharge_pages
+from aggregator.ui.frame import in_frame
+from aggregator.ui.history import history_pages
+from aggregator.ui.levels import SITE
 from aggregator.ui.pages import aggregator_pages
+from aggregator.ui.settings import settings_pages
 from web.access import AccessControl
 from web.api_tokens import TokenVerifier
 from web.errors import json_error
+from web.pages.account import account_pages
 from web.pages.login import login_pages
 from web.security_headers import add_security_headers
 from web.ui.render import install_template_helpers
 
 API = "/api/v1"
-MAX_BODY_BYTES = 64 * 1024  # the largest form: the log-in
+MAX_BODY_BYTES = 64 * 1024  # the largest form: the log-in or a password change
 
 
 class _Collector:
@@ -52,6 +58,14 @@ def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cel
     install_template_helpers(app, ui)
     app.register_blueprint(login_pages(ui))
     app.register_blueprint(aggregator_pages(ui))
+    app.register_blueprint(history_pages(ui))
+    app.register_blueprint(discharge_pages(ui))
+    app.register_blueprint(settings_pages(ui))
+
+    async def at_site(template: str, **context) -> str:
+        return await in_frame(ui, template, SITE, "", **context)
+
+    app.register_blueprint(account_pages(ui, at_site))  # the gateway's page: its rules, form and CSRF
     access = AccessControl(verifier, ui.sessions)
 
     @app.before_request

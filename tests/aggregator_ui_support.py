@@ -9,12 +9,14 @@ does that): the pages read only the AggregatedSite and the store, which are fed 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from aggregator.messages import EdgeNodeView
+from aggregator.records import Record
 from aggregator.site_view import AggregatedSite
 from aggregator.store import RecordStore
 from aggregator.ui.context import AggregatorUi
@@ -100,10 +102,49 @@ async def store_alarms(dsn: str, events: list[tuple[str, dict]], offline: list[t
         await store.close()
 
 
+def record(edge_node: str, device: str, ts_ms: int, nums: dict, texts: dict | None = None) -> Record:
+    """One stored record as a GatewayProxy hands it to the store: its metrics' names and values."""
+    texts = texts or {}
+    return Record(edge_node, device, ts_ms, tuple(nums), tuple(nums.values()), tuple(texts), tuple(texts.values()))
+
+
+async def store_records(dsn: str, records: list[Record]) -> None:
+    store = await RecordStore.open(dsn)
+    try:
+        await store.store(records)
+    finally:
+        await store.close()
+
+
 async def open_app(site: AggregatedSite, storage: Path, dsn: str | None):
     reader = await RecordStore.reader(dsn) if dsn else None
     ui = AggregatorUi.open(site, reader, storage, idle_min=30)
     return create_aggregator_app(ui, TokenVerifier(storage), metrics_cells=False), reader
+
+
+async def logged_in(client, name: str = "olga", password: str = PASSWORD, next_path: str = "/site/realtime"):
+    form = await (await client.get(f"/login?next={next_path}")).get_data(as_text=True)
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
+    return await client.post(
+        "/login", form={"username": name, "password": password, "login_csrf": token, "next": next_path}
+    )
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def run(site, tmp_path, scenario, dsn=None):
+    async def main():
+        app, reader = await open_app(site, tmp_path, dsn)
+        try:
+            async with app.test_app() as test_app:
+                return await scenario(test_app.test_client())
+        finally:
+            if reader is not None:
+                await reader.close()
+
+    return asyncio.run(main())
 
 
 @contextmanager

@@ -68,7 +68,6 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
                 page_size=DEFAULT_PAGE_SIZE,
                 summary_download=True,
                 download_name=f"{shown.level.kind}-{shown.tab}",
-                account_url="",  # no account page: `btms user passwd NAME --aggregator FILE`
                 site_logo=False,  # no logo page either
                 **shown.extra,
             )

@@ -1,10 +1,13 @@
 """An operator at the aggregator in a real Chromium: log in, walk site -> gateway -> string ->
-alarms, see values refresh, filter the alarms by gateway and download what a table shows."""
+alarms, see values refresh, filter the alarms by gateway and download what a table shows; a
+user changes their own password on the account page; a gateway's history is plotted and downloaded; its discharge events listed; an administrator adds a user."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -18,8 +21,10 @@ from tests.aggregator_ui_support import (
     alarm_event,
     apply_views,
     gateway_view,
+    record,
     served,
     store_alarms,
+    store_records,
     string_metrics,
 )
 
@@ -30,6 +35,8 @@ pytestmark = pytest.mark.integration
 def aggregator(tmp_path_factory, postgres):
     storage = tmp_path_factory.mktemp("aggregator-ui")
     add_user(storage, "olga", "operator")
+    add_user(storage, "ivan", "viewer")
+    add_user(storage, "root", "admin")
     asyncio.run(
         store_alarms(
             postgres.dsn,
@@ -41,6 +48,16 @@ def aggregator(tmp_path_factory, postgres):
             offline=[("gw-south", NOW_MS / 1000 - 30, "no message for 30 s")],
         )
     )
+    hour_ago_ms = int(time.time() - 3600) * 1000  # the History page opens on the last day
+    stored = [
+        record("gw-north", device, hour_ago_ms + k * 60_000, {key: base + k % 5})
+        for k in range(60)
+        for device, key, base in (("UPS-A", "ups.voltage", 400.0), ("UPS-A:A1", "string.voltage", 54.0))
+    ]
+    for kind, at_ms in (("start", hour_ago_ms), ("end", hour_ago_ms + 1_800_000)):
+        body = json.dumps({"event": kind, "ups_id": "UPS-A", "string_id": "A1", "time": at_ms / 1000})
+        stored.append(record("gw-north", "", at_ms, {}, {"event/discharge": body}))
+    asyncio.run(store_records(postgres.dsn, stored))
     site = AggregatedSite()
     apply_views(
         site,
@@ -51,6 +68,35 @@ def aggregator(tmp_path_factory, postgres):
     )
     with served(site, storage, postgres.dsn) as url:
         yield url, site
+
+
+def log_in(page, url: str, name: str, password: str = PASSWORD) -> None:
+    page.goto(url + "/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/site/realtime$"))
+
+
+def test_a_user_changes_their_password_on_the_account_page(aggregator, page, shoot):
+    url, _ = aggregator
+    log_in(page, url, "ivan")
+    page.get_by_role("link", name=re.compile("^ivan")).click()  # the user name in the header
+    expect(page).to_have_url(re.compile(r"/account$"))
+    page.get_by_label("Present password").fill("not the password")
+    page.get_by_label("New password", exact=True).fill("second password 2")
+    page.get_by_label("New password again").fill("second password 2")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_have_text("The present password is not right.")
+    page.get_by_label("Present password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("second password 2")
+    page.get_by_label("New password again").fill("second password 2")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+    shoot(page, "aggregator-account")
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    log_in(page, url, "ivan", "second password 2")
 
 
 def test_an_operator_walks_site_gateway_string_and_alarms(aggregator, page, shoot, tmp_path):
@@ -121,3 +167,68 @@ def test_an_operator_walks_site_gateway_string_and_alarms(aggregator, page, shoo
     lines = csv_file.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "Gateway,Raised,Cleared,State,Alarm,Where"
     assert len(lines) == 3 and all(line.startswith("gw-south,") for line in lines[1:])
+
+
+def test_a_gateways_history_is_plotted_and_downloaded(aggregator, page, shoot, tmp_path):
+    url, _ = aggregator
+    log_in(page, url, "olga")
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="History").click()
+    expect(page).to_have_url(re.compile(r"/site/history$"))
+    page.get_by_role("main").get_by_role("link", name="gw-north").click()  # the site's history is kept per gateway
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/history$"))
+    panel = page.locator("#history")
+    expect(panel).to_have_attribute("data-state", "drawn", timeout=20_000)  # the UPSes' voltage, the last day
+    expect(panel.locator("canvas")).to_have_count(1)
+    expect(panel).to_have_attribute("data-series", "1")  # UPS-A
+    expect(page.locator("#history-status")).to_contain_text("intervals in")
+    with page.expect_response(lambda r: "/api/v1/gateways/gw-north/series?" in r.url) as answer:
+        page.locator("#history-quantity").select_option(value="string:voltage")
+    expect(panel).to_have_attribute("data-series", "2", timeout=20_000)  # A1 and A2
+    assert answer.value.json()["points"]  # A1's hour
+    expect(panel.locator(".u-legend")).to_contain_text("UPS-A / A2")
+    shoot(page, "aggregator-history")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    csv_file = tmp_path / "history.csv"
+    download.value.save_as(csv_file)
+    lines = csv_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("time,UPS-A:A1 voltage min [V],UPS-A:A1 voltage avg [V],UPS-A:A1 voltage max [V],")
+    assert len(lines) > 2
+
+
+def test_a_gateways_discharge_events_are_listed_and_downloaded(aggregator, page, shoot, tmp_path):
+    url, _ = aggregator
+    log_in(page, url, "olga")
+    page.get_by_role("navigation", name="Data center").get_by_role("link", name="gw-north").click()
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Discharge").click()
+    expect(page).to_have_url(re.compile(r"/gateways/gw-north/discharge$"))
+    events = page.get_by_role("table", name="Discharge events")
+    a1 = events.get_by_role("row").filter(has_text="A1")
+    expect(a1).to_have_count(1)
+    expect(a1.get_by_role("cell", name="0:30:00")).to_be_visible()  # its duration
+    expect(a1.get_by_role("cell", name="54.00", exact=True)).to_be_visible()  # its lowest string voltage
+    shoot(page, "aggregator-discharge")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    csv_file = tmp_path / "discharges.csv"
+    download.value.save_as(csv_file)
+    lines = csv_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("gateway,ups,string,start,end,duration [s],")
+    assert len(lines) == 2 and lines[1].startswith("gw-north,UPS-A,A1,") and ",1800.0," in lines[1]
+
+
+def test_an_administrator_adds_a_user_in_the_settings(aggregator, page, shoot):
+    url, _ = aggregator
+    log_in(page, url, "root")
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Settings").click()
+    expect(page).to_have_url(re.compile(r"/site/settings/users$"))
+    page.get_by_label("User name").fill("maja")
+    page.get_by_label("Role").select_option("operator")
+    page.get_by_label("Initial password").fill("maja password 1")
+    page.get_by_label("Password again").fill("maja password 1")
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_role("status")).to_have_text("User added.")
+    expect(page.get_by_role("row").filter(has_text="maja")).to_contain_text("operator")
+    shoot(page, "aggregator-settings-users")
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, url, "maja", "maja password 1")

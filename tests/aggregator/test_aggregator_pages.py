@@ -22,8 +22,10 @@ from tests.aggregator_ui_support import (
     add_user,
     alarm_event,
     apply_views,
+    csrf_of,
     gateway_view,
-    open_app,
+    logged_in,
+    run,
     store_alarms,
     string_metrics,
 )
@@ -39,31 +41,6 @@ def two_gateways() -> AggregatedSite:
         gateway_view("gw2", {"B1": string_metrics(4, voltage=53.9)}, online=False),
     )
     return site
-
-
-async def logged_in(client, name: str = "olga", password: str = PASSWORD, next_path: str = "/site/realtime"):
-    form = await (await client.get(f"/login?next={next_path}")).get_data(as_text=True)
-    token = re.search(r'name="login_csrf" value="([^"]+)"', form).group(1)
-    return await client.post(
-        "/login", form={"username": name, "password": password, "login_csrf": token, "next": next_path}
-    )
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def run(site, tmp_path, scenario, dsn=None):
-    async def main():
-        app, reader = await open_app(site, tmp_path, dsn)
-        try:
-            async with app.test_app() as test_app:
-                return await scenario(test_app.test_client())
-        finally:
-            if reader is not None:
-                await reader.close()
-
-    return asyncio.run(main())
 
 
 def test_pages_need_a_session_and_the_api_a_session_or_a_token(tmp_path) -> None:

@@ -3,36 +3,57 @@
 The present password is asked (a session left open on a shared screen must not be enough to
 take the account over) and counted by the log-in throttle, so this form cannot be used to guess
 it either. Changing it ends the user's other sessions and keeps the one in use.
+
+The aggregator serves this same page in its own frame (aggregator/web_app.py): it passes how
+a page is drawn there; the rules, the form and its CSRF check are the ones here.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from quart import Blueprint, redirect, request
 
 from observability.log import get_logger
 from web.access import SESSION_COOKIE, identity
-from web.pages.settings_common import field
+from web.form_fields import field
 from web.request_args import client_address
-from web.ui.context import UiContext
+from web.session.login_throttle import LoginThrottle
+from web.session.store import SessionStore
 from web.ui.frame import site_level
 from web.ui.render import render_page
-from web.users.book import UserError
+from web.users.book import UserBook, UserError
 from web.users.passwords import MIN_LENGTH
 
 log = get_logger("btms.web")
 
+Render = Callable[..., Awaitable[str]]  # (template, **context): a page in the UI's frame
 
-def account_pages(ui: UiContext) -> Blueprint:
+
+class AccountParts(Protocol):
+    """What the page reads of a UI's context (a gateway's web/ui/context.py, the aggregator's)."""
+
+    users: UserBook
+    sessions: SessionStore
+    throttle: LoginThrottle
+
+
+def account_pages(ui: AccountParts, render: Render | None = None) -> Blueprint:
+    """render: how a page is drawn; without it, in a gateway's frame at its site (ui is its UiContext)."""
     pages = Blueprint("account", __name__)
+
+    async def in_gateway_frame(template: str, **context) -> str:
+        gateway: Any = ui
+        return await render_page(gateway, template, site_level(gateway.topology), "", **context)
+
+    draw = render or in_gateway_frame
 
     async def show(status: int = 200, error: str = ""):
         user = await asyncio.to_thread(ui.users.get, identity().name)
         done = "Your password is changed; your other sessions have ended." if request.args.get("saved") else ""
-        body = await render_page(
-            ui, "account.html", site_level(ui.topology), "", user=user, error=error, done=done, min_length=MIN_LENGTH
-        )
+        body = await draw("account.html", user=user, error=error, done=done, min_length=MIN_LENGTH)
         return body, status
 
     @pages.get("/account")

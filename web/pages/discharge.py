@@ -17,16 +17,9 @@ from web.json_quantities import DISCHARGE_JSON
 from web.pages.levels import level_pages
 from web.ui.context import UiContext
 from web.ui.frame import Level
+from web.ui.local_time import duration_text
 from web.ui.plot_config import discharge_config
 from web.ui.render import render_page, site_settings
-
-
-def duration_text(seconds: float | None) -> str:
-    """'1:30:05' (hours:minutes:seconds); '' when unknown."""
-    if seconds is None:
-        return ""
-    whole = round(seconds)
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 def discharge_pages(ui: UiContext) -> Blueprint:

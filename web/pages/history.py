@@ -12,16 +12,8 @@ from quart import Blueprint
 from web.pages.levels import level_pages
 from web.ui.context import UiContext
 from web.ui.frame import Level
-from web.ui.plot_config import history_config
+from web.ui.plot_config import RANGES, history_config
 from web.ui.render import render_page, site_settings
-
-RANGES = (
-    (3600, "1 hour"),
-    (86_400, "1 day"),
-    (7 * 86_400, "1 week"),
-    (30 * 86_400, "1 month"),
-    (365 * 86_400, "1 year"),
-)
 
 
 def history_pages(ui: UiContext) -> Blueprint:

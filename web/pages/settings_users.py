@@ -4,19 +4,21 @@ contacts, and removing a user (their browser sessions end with them).
 The rules live in UserBook (web/users/book.py): field checks, the password rule, and that the
 last administrator is neither removed nor demoted; its message is shown next to the form.
 A password is changed by its owner on the account page, or on the host with `btms user passwd`.
+The aggregator serves this section too, drawn in its own frame (aggregator/ui/settings.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Protocol
 
 from quart import Blueprint, abort, request
 
 from observability.log import get_logger
 from web.access import identity, requires
-from web.pages.settings_common import admin_only, checked, field, render_section, saved
-from web.ui.context import UiContext
-from web.users.book import User, UserError
+from web.pages.settings_common import SECTIONS, Draw, admin_only, checked, field, render_section, saved
+from web.session.store import SessionStore
+from web.users.book import User, UserBook, UserError
 from web.users.roles import ROLES
 
 log = get_logger("btms.web")
@@ -34,18 +36,30 @@ def user_from_form(form, name: str) -> User:
     )
 
 
-def users_routes(pages: Blueprint, ui: UiContext) -> None:
-    admin = admin_only(ui)
+class UsersParts(Protocol):
+    """What the section reads of a UI's context (a gateway's web/ui/context.py, the aggregator's)."""
+
+    users: UserBook
+    sessions: SessionStore
+
+
+def users_routes(pages: Blueprint, ui: UsersParts, draw: Draw | None = None, sections=SECTIONS) -> None:
+    """draw: how a page is drawn (the gateway's frame at its site without it); sections: the tab's sections."""
+    frame: Any = None if draw else ui  # only the gateway's frame needs the gateway's UiContext
+    admin = admin_only(frame, draw)
+
+    def section(name: str, status: int, errors: dict | None, **context):
+        return render_section(frame, name, status, errors, draw=draw, sections=sections, roles=ROLES, **context)
 
     async def listing(status: int = 200, errors: dict | None = None, draft: User | None = None):
         users = await asyncio.to_thread(ui.users.all)
-        return await render_section(ui, "users", status, errors, users=users, roles=ROLES, draft=draft)
+        return await section("users", status, errors, users=users, draft=draft)
 
     async def one(name: str, status: int = 200, errors: dict | None = None):
         user = await asyncio.to_thread(ui.users.get, name)
         if user is None:
             abort(404)
-        return await render_section(ui, "user", status, errors, user=user, roles=ROLES)
+        return await section("user", status, errors, user=user)
 
     @pages.get("/site/settings/users")
     @admin

@@ -18,3 +18,11 @@ def local_iso(timestamp: float | None, zone: ZoneInfo) -> str:
     if timestamp is None:
         return ""
     return datetime.fromtimestamp(timestamp, zone).isoformat(timespec="seconds")
+
+
+def duration_text(seconds: float | None) -> str:
+    """'1:30:05' (hours:minutes:seconds); '' when unknown."""
+    if seconds is None:
+        return ""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

@@ -12,6 +12,15 @@ from battery.site import Topology
 from storage.history.schema import CELL_QUANTITIES, STRING_QUANTITIES, UPS_REGISTRY_QUANTITIES
 from web.ui.frame import Level
 
+# The History tab's range buttons (a gateway's and an aggregator's): seconds back from now, label.
+RANGES = (
+    (3600, "1 hour"),
+    (86_400, "1 day"),
+    (7 * 86_400, "1 week"),
+    (30 * 86_400, "1 month"),
+    (365 * 86_400, "1 year"),
+)
+
 
 def quantity_json(level: str, name: str, q: Quantity) -> dict:
     return {"level": level, "name": name, "label": q.label, "unit": q.unit, "decimals": q.decimals}

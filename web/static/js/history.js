@@ -7,6 +7,9 @@
   if (!root) return;
   const config = JSON.parse(root.dataset.config);
   const zone = config.zone;
+  // Where the numbers come from: a gateway's own API, or an aggregator's for one of its gateways.
+  const seriesUrl = config.series_url || "/api/v1/series";
+  const csvUrl = config.csv_url || "/api/v1/series.csv";
   const quantitySelect = document.getElementById("history-quantity");
   const rangeButtons = [...root.querySelectorAll("button[data-range]")];
   const custom = document.getElementById("history-custom");
@@ -68,7 +71,7 @@
       const answers = [];
       for (const s of series) {
         const q = query(quantity, [s.id]);
-        answers.push(await btms.plots.getJson(`/api/v1/series?${q}`));
+        answers.push(await btms.plots.getJson(`${seriesUrl}?${q}`));
         if (mine !== generation) return;
       }
       const columns = btms.plots.envelopeColumns(answers.map((a) => a.points));
@@ -82,7 +85,7 @@
       });
       const buckets = answers.reduce((n, a) => n + a.points.length, 0);
       const ms = Math.round(performance.now() - started);
-      download.href = `/api/v1/series.csv?${query(quantity, series.map((s) => s.id))}`;
+      download.href = `${csvUrl}?${query(quantity, series.map((s) => s.id))}`;
       root.dataset.state = "drawn";
       root.dataset.buckets = String(buckets);
       root.dataset.series = String(series.length);
