@@ -52,6 +52,7 @@ class StoreActor(ProtocolActor):
             except CONNECTION_ERRORS as error:
                 self.post_command(ServiceDown("store", f"PostgreSQL {_where(self.dsn)}: {error}"))
                 return
+            self.log.info("PostgreSQL connected", where=_where(self.dsn))
             self.post_command(ServiceUp("store", _where(self.dsn)))
             try:
                 await self._write_forever()

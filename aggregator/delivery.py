@@ -1,0 +1,119 @@
+"""Delivery: one edge node's messages from the subscriber to its GatewayProxy, until stored.
+
+The broker's acknowledgements go in arrival order (aggregator/ack_order.py), so one message the
+aggregator loses stops every acknowledgement after it, and the broker stops sending. Whoever
+hands a message on must be able to hand it on again: the subscriber keeps each message it gave
+a proxy until the message is stored (Handled), and gives them all again, in arrival order, to
+the proxy that replaces a dead one, or (Replay) to a proxy whose Store died holding their records.
+
+A message that kills its proxy every time must not kill it for ever. After a death the messages
+the dead proxy held are suspects and go one at a time, each once the one before it is stored, so
+a death is the fault of the one message in hand; the new messages wait behind them. A message in
+hand at MAX_DEATHS deaths is given up on (skipped): the subscriber logs and acknowledges it. A
+batch the proxy could not handle (Thespian returns it as a PoisonMessage after two failed tries)
+goes again one message per batch; a message that comes back alone is skipped.
+
+Pure: no actor, no clock; QoS 0 messages (no ack token) are never kept.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from aggregator.inbox import MAX_BATCH
+from aggregator.messages import Received
+
+MAX_DEATHS = 3  # deaths of the proxy with one message in hand before it is skipped
+
+
+@dataclass
+class Step:
+    """What the subscriber does now: send these batches to the proxy, skip those messages (why)."""
+
+    batches: list[tuple[Received, ...]] = field(default_factory=list)
+    skipped: list[tuple[Received, str]] = field(default_factory=list)
+
+
+class Delivery:
+    def __init__(self) -> None:
+        self.given: list[Received] = []  # in the proxy's hands, not yet stored, arrival order
+        self.queued: deque[Received] = deque()  # behind the suspects, not yet given
+        self.suspects: set[int] = set()  # tokens a dead proxy held: given one at a time
+        self.deaths: dict[int, int] = {}  # token -> deaths with that message alone in hand
+
+    def give(self, batch: Sequence[Received]) -> Step:
+        """New messages: to the proxy at once, unless suspects go first."""
+        if self.suspects or self.queued:
+            self.queued.extend(batch)
+            return self._next()
+        self._keep(batch)
+        return Step([tuple(batch)])
+
+    def stored(self, tokens: Iterable[int]) -> Step:
+        """These are stored: forget them, and give the next suspect if it was waiting for them."""
+        done = set(tokens)
+        if not done:
+            return Step()
+        self.given = [m for m in self.given if m.mid not in done]
+        self.queued = deque(m for m in self.queued if m.mid not in done)
+        self.suspects -= done
+        for token in done:
+            self.deaths.pop(token, None)
+        return self._next()
+
+    def proxy_died(self) -> Step:
+        """The proxy is replaced: what it held goes to the new one, the oldest first."""
+        skipped = []
+        in_hand = [m for m in self.given if m.mid in self.suspects]
+        if len(in_hand) == 1:  # given alone: its fault (or a death from outside, counted alike)
+            token = in_hand[0].mid
+            self.deaths[token] = self.deaths.get(token, 0) + 1
+            if self.deaths[token] >= MAX_DEATHS:
+                skipped.append((in_hand[0], f"its gateway proxy died {MAX_DEATHS} times with it alone in hand"))
+                self._forget(in_hand[0])
+        self.suspects |= {m.mid for m in self.given}
+        self.queued = deque([*self.given, *self.queued])
+        self.given = []
+        step = self._next()
+        step.skipped[:0] = skipped
+        return step
+
+    def poisoned(self, batch: Sequence[Received]) -> Step:
+        """The proxy failed on this batch (and lives): a lone message is skipped, a batch's
+        messages go again one by one so that only the guilty one comes back."""
+        if len(batch) == 1:
+            self._forget(batch[0])
+            return Step(skipped=[(batch[0], "its gateway proxy failed on it alone twice (Thespian's PoisonMessage)")])
+        return Step([(m,) for m in batch])
+
+    def replay(self) -> list[tuple[Received, ...]]:
+        """Everything the proxy was given and that is not stored, for a Store that died with it."""
+        return _chunks(self.given)
+
+    def _keep(self, batch: Iterable[Received]) -> None:
+        self.given.extend(m for m in batch if m.mid)
+
+    def _forget(self, message: Received) -> None:
+        self.given = [m for m in self.given if m.mid != message.mid]
+        self.suspects.discard(message.mid)
+        self.deaths.pop(message.mid, None)
+
+    def _next(self) -> Step:
+        """Suspects one at a time, each once nothing else is in hand; then the rest at once."""
+        step = Step()
+        while self.queued and not self.given:
+            if not self.suspects:
+                rest, self.queued = list(self.queued), deque()
+                self._keep(rest)
+                step.batches.extend(_chunks(rest))
+                break
+            message = self.queued.popleft()
+            self._keep((message,))
+            step.batches.append((message,))
+        return step
+
+
+def _chunks(messages: Sequence[Received]) -> list[tuple[Received, ...]]:
+    return [tuple(messages[i : i + MAX_BATCH]) for i in range(0, len(messages), MAX_BATCH)]
