@@ -6,6 +6,8 @@ the batch's MQTT message ids (the broker's messages are acknowledged once stored
 rebirth through the Subscriber, raises and clears the off-line alarm, and sends the web server
 the gateway's live view at most once a second. It holds nothing the subscriber cannot give again
 (aggregator/delivery.py): a proxy that dies is replaced and given what it had not yet stored.
+It answers the subscriber that sent it the batch, so a re-created subscriber gets its
+acknowledgements (the broker gives it what the dead one had not acknowledged).
 """
 
 from __future__ import annotations
@@ -47,19 +49,21 @@ class GatewayProxy(ActorTypeDispatcher):
         self.node: EdgeNode | None = None
         self.alarms: dict[int, dict] = {}
         self.view_due = False
-        self.early: list[ReceivedBatch] = []
+        self.early: list[tuple[ReceivedBatch, object]] = []  # (batch, its sender) before InitProxy
         self.store = None  # the Store's address: InitProxy's, or a re-created Store's (StoreAt)
+        self.subscriber = None  # who sent the last batch: a re-created subscriber is answered, not the dead one
         self.view_to: dict[str, tuple] = {}  # name -> (address, with cells): the services that show the gateway
 
     def receiveMsg_InitProxy(self, message: InitProxy, sender):
         if self.init is None:
             self.init = message
             self.store = self.store or message.store  # a StoreAt may overtake InitProxy (two senders)
+            self.subscriber = self.subscriber or message.subscriber
             self.node = EdgeNode(message.edge_node, message.config.offline_after_s)
             self.wakeupAfter(TICK)
             early, self.early = self.early, []
-            for batch in early:
-                self.receiveMsg_ReceivedBatch(batch, sender)
+            for batch, batch_sender in early:
+                self.receiveMsg_ReceivedBatch(batch, batch_sender)
 
     def receiveMsg_ViewTo(self, message: ViewTo, sender):
         self.view_to[message.name] = (message.target, message.cells)
@@ -72,8 +76,10 @@ class GatewayProxy(ActorTypeDispatcher):
         if self.node is None or self.init is None:
             # The subscriber's first messages can overtake the Aggregator's InitProxy (two
             # senders): kept, not dropped, since the broker's acknowledgements wait for each.
-            self.early.append(message)
+            self.early.append((message, sender))
+            self.subscriber = sender
             return
+        self.subscriber = sender
         if message.replay:
             replayed = replay_batch(self.node, message.messages)
             self._set_aside(replayed)
@@ -111,7 +117,7 @@ class GatewayProxy(ActorTypeDispatcher):
                 failed.reason,
                 time.time(),
                 mids,
-                init.subscriber,
+                self.subscriber,
             )
             self.send(self.store, skipped)
 
@@ -129,9 +135,9 @@ class GatewayProxy(ActorTypeDispatcher):
         assert init is not None
         if records or alarm_events:
             events = tuple((init.edge_node, e) for e in alarm_events)
-            self.send(self.store, StoreRecords(tuple(records), events, tuple(mids), init.subscriber))
+            self.send(self.store, StoreRecords(tuple(records), events, tuple(mids), self.subscriber))
         elif mids:
-            self.send(init.subscriber, Handled(tuple(mids)))
+            self.send(self.subscriber, Handled(tuple(mids)))
 
     def _follow(self, out: Outcome) -> None:
         """The gateway's alarms, its on-line state and the live view, after one message or tick."""
@@ -158,7 +164,7 @@ class GatewayProxy(ActorTypeDispatcher):
         command = Topic(topic.group_id, MessageType.NCMD, topic.edge_node_id)
         body = encode(Payload(int(time.time() * 1000), (Metric(REBIRTH_METRIC, DataType.BOOLEAN, True),)))
         self.log.info("rebirth requested", edge_node=topic.edge_node_id, gaps=self.node.gaps if self.node else 0)
-        self.send(self.init.subscriber, Publish(str(command), body))
+        self.send(self.subscriber, Publish(str(command), body))
 
     def _send_view(self) -> None:
         node = self.node

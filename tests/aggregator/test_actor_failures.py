@@ -121,14 +121,14 @@ def kill_holding(aggregator: AggregatorProcess, edge: Edge, pid: int, numbers: r
         os.kill(pid, signal.SIGKILL)
 
 
-def assert_all_stored_without_restart(aggregator, edge: Edge, postgres, start: int) -> None:
+def assert_all_stored_without_restart(aggregator, edge: Edge, postgres, start: int, connections: int = 1) -> None:
     edge.data(range(start, start + 2 * INFLIGHT))  # more than the broker sends unacknowledged
     total = start + 2 * INFLIGHT
     wait_for(lambda: len(stored(postgres)) >= total, timeout=40, what=f"{total} records stored")
     assert stored(postgres) == expected(total)
     assert postgres.psql(f"SELECT count(*) FROM record WHERE edge_node = '{NODE}'").strip() == str(total)
     assert aggregator.process.poll() is None
-    assert sum(e.get("event") == "connected to the broker" for e in log_events(aggregator)) == 1
+    assert sum(e.get("event") == "connected to the broker" for e in log_events(aggregator)) == connections
 
 
 @pytest.mark.integration
@@ -156,6 +156,29 @@ def test_a_store_killed_holding_records_is_replaced_and_they_are_stored(aggregat
         store = actor_pid(aggregator, "btms.aggregator.store")
         kill_holding(aggregator, edge, store, range(5, 15))
         assert_all_stored_without_restart(aggregator, edge, postgres, 15)
+    finally:
+        edge.stop()
+
+
+@pytest.mark.integration
+def test_a_subscriber_killed_holding_messages_is_replaced_and_the_proxies_answer_the_new_one(
+    aggregator, postgres, broker
+) -> None:
+    """The broker gives the new subscriber (the same persistent session) what the dead one had
+    not acknowledged; the proxies must send the new one its acknowledgements."""
+    edge = Edge(broker)
+    try:
+        edge.birth()
+        edge.data(range(5))
+        wait_for(lambda: len(stored(postgres)) == 5, timeout=20, what="five records stored")
+        subscriber = actor_pid(aggregator, "btms.aggregator.mqtt")
+        kill_holding(aggregator, edge, subscriber, range(5, 15))
+        wait_for(
+            lambda: sum(e.get("event") == "connected to the broker" for e in log_events(aggregator)) == 2,
+            timeout=20,
+            what="the new subscriber to connect",
+        )
+        assert_all_stored_without_restart(aggregator, edge, postgres, 15, connections=2)
     finally:
         edge.stop()
 
