@@ -38,7 +38,7 @@ class Step:
 
 class Delivery:
     def __init__(self) -> None:
-        self.given: list[Received] = []  # in the proxy's hands, not yet stored, arrival order
+        self.given: dict[int, Received] = {}  # token -> message in the proxy's hands, arrival order
         self.queued: deque[Received] = deque()  # behind the suspects, not yet given
         self.suspects: set[int] = set()  # tokens a dead proxy held: given one at a time
         self.deaths: dict[int, int] = {}  # token -> deaths with that message alone in hand
@@ -54,28 +54,27 @@ class Delivery:
     def stored(self, tokens: Iterable[int]) -> Step:
         """These are stored: forget them, and give the next suspect if it was waiting for them."""
         done = set(tokens)
-        if not done:
-            return Step()
-        self.given = [m for m in self.given if m.mid not in done]
-        self.queued = deque(m for m in self.queued if m.mid not in done)
-        self.suspects -= done
         for token in done:
+            self.given.pop(token, None)
             self.deaths.pop(token, None)
+        if self.queued:
+            self.queued = deque(m for m in self.queued if m.mid not in done)
+        self.suspects -= done
         return self._next()
 
     def proxy_died(self) -> Step:
         """The proxy is replaced: what it held goes to the new one, the oldest first."""
         skipped = []
-        in_hand = [m for m in self.given if m.mid in self.suspects]
+        in_hand = [m for m in self.given.values() if m.mid in self.suspects]
         if len(in_hand) == 1:  # given alone: its fault (or a death from outside, counted alike)
             token = in_hand[0].mid
             self.deaths[token] = self.deaths.get(token, 0) + 1
             if self.deaths[token] >= MAX_DEATHS:
                 skipped.append((in_hand[0], f"its gateway proxy died {MAX_DEATHS} times with it alone in hand"))
                 self._forget(in_hand[0])
-        self.suspects |= {m.mid for m in self.given}
-        self.queued = deque([*self.given, *self.queued])
-        self.given = []
+        self.suspects |= set(self.given)
+        self.queued = deque([*self.given.values(), *self.queued])
+        self.given = {}
         step = self._next()
         step.skipped[:0] = skipped
         return step
@@ -90,13 +89,13 @@ class Delivery:
 
     def replay(self) -> list[tuple[Received, ...]]:
         """Everything the proxy was given and that is not stored, for a Store that died with it."""
-        return _chunks(self.given)
+        return _chunks(list(self.given.values()))
 
     def _keep(self, batch: Iterable[Received]) -> None:
-        self.given.extend(m for m in batch if m.mid)
+        self.given.update((m.mid, m) for m in batch if m.mid)
 
     def _forget(self, message: Received) -> None:
-        self.given = [m for m in self.given if m.mid != message.mid]
+        self.given.pop(message.mid, None)
         self.suspects.discard(message.mid)
         self.deaths.pop(message.mid, None)
 
