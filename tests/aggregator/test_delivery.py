@@ -16,26 +16,37 @@ def tokens(batches) -> list[list[int]]:
     return [[m.mid for m in batch] for batch in batches]
 
 
-def test_a_dead_proxys_messages_go_again_one_at_a_time_and_the_new_ones_wait_behind_them() -> None:
+def test_a_dead_proxys_messages_go_again_at_once_in_arrival_order() -> None:
     d = Delivery()
     assert tokens(d.give([msg(1), msg(2)]).batches) == [[1, 2]]
     assert tokens(d.give([msg(3)]).batches) == [[3]]
     assert d.stored([1]).batches == []  # the dead proxy had handed message 1 on
     step = d.proxy_died()
-    assert tokens(step.batches) == [[2]] and step.skipped == []
+    assert tokens(step.batches) == [[2, 3]] and step.skipped == []
+    assert tokens(d.give([msg(4)]).batches) == [[4]]
+    assert d.stored([2, 3]).batches == [] and d.stored([2]).batches == []  # a second report changes nothing
+    assert list(d.given) == [4] and d.suspects == set()
+
+
+def test_a_second_death_with_suspects_in_hand_gives_them_one_at_a_time_and_new_ones_wait() -> None:
+    d = Delivery()
+    d.give([msg(1), msg(2), msg(3)])
+    d.proxy_died()
+    assert tokens(d.proxy_died().batches) == [[1]]
     assert d.give([msg(4), msg(5)]).batches == []  # behind the suspects
+    assert tokens(d.stored([1]).batches) == [[2]]
     assert tokens(d.stored([2]).batches) == [[3]]
-    assert d.stored([2]).batches == []  # a second report of the same message changes nothing
     assert tokens(d.stored([3]).batches) == [[4, 5]]  # no suspect left: the rest at once
     assert tokens(d.give([msg(6)]).batches) == [[6]]
-    assert list(d.given) == [4, 5, 6]
+    assert list(d.given) == [4, 5, 6] and d.deaths == {}
 
 
-def test_a_message_that_kills_every_proxy_is_skipped_and_the_stream_goes_on() -> None:
+def test_a_message_that_kills_every_proxy_is_skipped_after_max_deaths_alone_in_hand() -> None:
     d = Delivery()
     d.give([msg(1), msg(2), msg(3)])
     d.give([msg(4)])
-    assert tokens(d.proxy_died().batches) == [[1]]  # the first death blames nobody
+    d.proxy_died()  # all four go again at once
+    assert tokens(d.proxy_died().batches) == [[1]]  # died again holding them: one at a time
     assert tokens(d.stored([1]).batches) == [[2]]
     for _ in range(MAX_DEATHS - 1):
         step = d.proxy_died()
@@ -44,12 +55,13 @@ def test_a_message_that_kills_every_proxy_is_skipped_and_the_stream_goes_on() ->
     assert [m.mid for m, _ in step.skipped] == [2]
     assert tokens(step.batches) == [[3]]
     assert tokens(d.stored([3]).batches) == [[4]]
+    assert tokens(d.stored([4]).batches) == [] and not d.one_at_a_time
 
 
-def test_only_deaths_with_one_suspect_alone_in_hand_count_and_a_stored_message_is_forgiven() -> None:
+def test_deaths_count_only_with_one_suspect_alone_in_hand_and_a_stored_message_is_forgiven() -> None:
     d = Delivery()
     d.give([msg(1)])
-    d.proxy_died()  # the proxy held it with others perhaps: no fault yet
+    d.proxy_died()  # not yet a suspect when it died: no fault
     assert d.deaths == {}
     for _ in range(MAX_DEATHS - 1):
         assert d.proxy_died().skipped == []
