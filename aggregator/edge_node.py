@@ -92,6 +92,13 @@ class EdgeNode:
             self._refresh(device, payload, out)
         return out
 
+    def records_of(self, topic: Topic, payload: Payload) -> Outcome:
+        """The records and alarm events of a data message taken before, without taking it again."""
+        out = Outcome()
+        if topic.message_type in (MessageType.NDATA, MessageType.DDATA):
+            self._data(topic.device_id or "", payload, out)
+        return out
+
     def tick(self, now: float) -> Outcome:
         """The off-line check, once a second."""
         out = Outcome()

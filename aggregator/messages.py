@@ -92,9 +92,21 @@ class Received:
 @dataclass(frozen=True)
 class ReceivedBatch:
     """Subscriber -> GatewayProxy: one edge node's MQTT messages that arrived together, in
-    arrival order (aggregator/inbox.py): one Thespian message for many MQTT messages."""
+    arrival order (aggregator/inbox.py): one Thespian message for many MQTT messages.
+
+    `replay`: messages this proxy already took, whose records the Store lost when it died; only
+    their records go to the (new) Store, the gateway's state is not touched again."""
 
     messages: tuple[Received, ...]
+    replay: bool = False
+
+
+@dataclass(frozen=True)
+class StoreAt:
+    """Aggregator -> Subscriber -> each GatewayProxy: the Store was re-created and is up, here;
+    the subscriber sends it on to each proxy before the messages whose records it must replay."""
+
+    store: Address
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,22 @@ class StoreRecords:
 
     records: tuple[Record, ...]
     alarm_events: tuple[tuple[str, dict], ...]  # (edge node, event/alarm object)
+    mids: tuple[int, ...]
+    reply_to: Address
+
+
+@dataclass(frozen=True)
+class SkippedMessage:
+    """Subscriber -> Store: a message its gateway proxy failed on every time
+    (aggregator/delivery.py), kept as it came in `skipped_message`; `mids` are acknowledged
+    (Handled to `reply_to`) once it is written there, so the stream goes on without it."""
+
+    edge_node: str
+    topic: str
+    payload: bytes
+    seq: int | None
+    reason: str
+    at: float
     mids: tuple[int, ...]
     reply_to: Address
 

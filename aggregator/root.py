@@ -3,9 +3,12 @@
 It creates the Store, the web server, the Modbus view if configured, and the MQTT subscriber
 (last: the subscriber only starts taking messages once there is somewhere to put them), one
 GatewayProxy per edge node the subscriber hears of, and answers the main program once every
-service is up. A child that dies is created again and given what it had (a proxy starts from
-the next birth: it asks for one, see edge_node.py; a new Modbus view is named to every proxy,
-which sends it its view at once).
+service is up. A child that dies is created again and given what it had: a new proxy is named
+to the subscriber, which gives it every message the dead one held that is not stored yet (it
+asks for a birth, see edge_node.py); a new Store, once connected, is named to the subscriber,
+which names it to every proxy and gives them again what the dead Store held
+(aggregator/delivery.py); a new Modbus view is named to every proxy, which sends it its view at
+once.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from aggregator.messages import (
     ProxyFor,
     ServiceDown,
     ServiceUp,
+    StoreAt,
     ViewTo,
 )
 from aggregator.modbus_actor import AggregatorModbus
@@ -78,6 +82,9 @@ class Aggregator(ActorTypeDispatcher):
         first = message.name not in self.up
         self.up[message.name] = message.where
         self.log.info("service up", service=message.name, where=message.where)
+        if not first and message.name == "store" and "mqtt" in self.children:
+            # a re-created Store: the subscriber names it to the proxies and replays what the dead one held
+            self.send(self.children["mqtt"], StoreAt(self.children["store"]))
         if (
             first
             and message.name in ("store", "web")

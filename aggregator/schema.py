@@ -52,6 +52,17 @@ STATEMENTS = (
         body jsonb NOT NULL,               -- the event/alarm object as the gateway sent it
         PRIMARY KEY (edge_node, alarm_id, event)
     )""",
+    # A message the aggregator could not take (its gateway proxy failed on it every time,
+    # aggregator/delivery.py), kept as it came so that nothing is dropped unseen.
+    """CREATE TABLE IF NOT EXISTS skipped_message (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        edge_node text NOT NULL,
+        topic text NOT NULL,
+        seq integer,                       -- the Sparkplug seq, if the payload could be read
+        payload bytea NOT NULL,            -- the MQTT payload as it came
+        reason text NOT NULL,
+        skipped_at timestamptz NOT NULL
+    )""",
     "CREATE INDEX IF NOT EXISTS offline_alarm_open ON offline_alarm (edge_node) WHERE cleared_at IS NULL",
 )
 

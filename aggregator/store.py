@@ -129,6 +129,18 @@ class RecordStore:
         )
         return [{"edge_node": r["edge_node"], **json.loads(r["body"])} for r in rows]
 
+    async def store_skipped(self, skipped: Sequence) -> None:
+        """Messages the aggregator gave up on (aggregator/messages.py SkippedMessage), as they came."""
+        if skipped:
+            await self.db.executemany(
+                "INSERT INTO skipped_message (edge_node, topic, seq, payload, reason, skipped_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                [
+                    (m.edge_node, m.topic, m.seq, m.payload, m.reason, datetime.fromtimestamp(m.at, UTC))
+                    for m in skipped
+                ],
+            )
+
     # -- the off-line alarm -----------------------------------------------------------------
 
     async def raise_offline(self, edge_node: str, at: float, reason: str) -> bool:

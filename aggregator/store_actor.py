@@ -13,7 +13,15 @@ from __future__ import annotations
 import asyncio
 
 from actors.base.protocol_actor import ProtocolActor, SendTo
-from aggregator.messages import Handled, InitService, OfflineAlarm, ServiceDown, ServiceUp, StoreRecords
+from aggregator.messages import (
+    Handled,
+    InitService,
+    OfflineAlarm,
+    ServiceDown,
+    ServiceUp,
+    SkippedMessage,
+    StoreRecords,
+)
 from aggregator.store import CONNECTION_ERRORS, RecordStore
 from aggregator.store_batch import records_in, write_batch
 from observability.log import get_logger
@@ -44,6 +52,7 @@ class StoreActor(ProtocolActor):
             except CONNECTION_ERRORS as error:
                 self.post_command(ServiceDown("store", f"PostgreSQL {_where(self.dsn)}: {error}"))
                 return
+            self.log.info("PostgreSQL connected", where=_where(self.dsn))
             self.post_command(ServiceUp("store", _where(self.dsn)))
             try:
                 await self._write_forever()
@@ -55,6 +64,10 @@ class StoreActor(ProtocolActor):
         return self.watch()
 
     def receiveMsg_StoreRecords(self, message: StoreRecords, sender):
+        self._enqueue(message)
+        return self.watch()
+
+    def receiveMsg_SkippedMessage(self, message: SkippedMessage, sender):
         self._enqueue(message)
         return self.watch()
 

@@ -1,7 +1,8 @@
 """What the Store writes in one go, and the acknowledgements it owes once it is written.
 
 A batch is every StoreRecords and OfflineAlarm that queued while the last one was written
-(each StoreRecords is itself a batch of MQTT messages, aggregator/edge_batch.py). Its message
+(each StoreRecords is itself a batch of MQTT messages, aggregator/edge_batch.py), and the
+SkippedMessages the subscriber gave up on. Its message
 ids are acknowledged only after all of it is stored: a write that fails acknowledges nothing,
 and the Store writes the whole batch again (inserts are idempotent), so the broker never
 forgets a message the aggregator did not store.
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 import asyncpg
 
 from actors.messages.address import Address
-from aggregator.messages import OfflineAlarm, StoreRecords
+from aggregator.messages import OfflineAlarm, SkippedMessage, StoreRecords
 from aggregator.store import RecordStore
 
 # What passes: PostgreSQL away, restarting, shut down, out of disk. Any other error of
@@ -58,7 +59,7 @@ def acknowledgements(batch: Sequence) -> list[tuple[Address, tuple[int, ...]]]:
     """The batch's message ids per reply_to, in batch order (an ActorAddress is not hashable)."""
     by_reply: list[tuple[Address, list[int]]] = []
     for item in batch:
-        if isinstance(item, StoreRecords) and item.mids:
+        if isinstance(item, StoreRecords | SkippedMessage) and item.mids:
             found = next((entry for entry in by_reply if entry[0] == item.reply_to), None)
             if found is None:
                 by_reply.append((item.reply_to, list(item.mids)))
@@ -70,6 +71,7 @@ def acknowledgements(batch: Sequence) -> list[tuple[Address, tuple[int, ...]]]:
 async def _write(store: RecordStore, batch: Sequence) -> None:
     await store.store([r for item in batch if isinstance(item, StoreRecords) for r in item.records])
     await store.store_alarm_events([e for item in batch if isinstance(item, StoreRecords) for e in item.alarm_events])
+    await store.store_skipped([item for item in batch if isinstance(item, SkippedMessage)])
     for item in batch:
         if isinstance(item, OfflineAlarm):
             await _offline(store, item)
@@ -87,6 +89,8 @@ async def _write_one_by_one(store: RecordStore, batch: Sequence, refused: Refuse
         if isinstance(item, StoreRecords):
             writes = [(r, store.store, [r]) for r in item.records]
             writes += [(e, store.store_alarm_events, [e]) for e in item.alarm_events]
+        elif isinstance(item, SkippedMessage):
+            writes = [(item, store.store_skipped, [item])]
         else:
             writes = [(item, lambda one: _offline(store, one[0]), [item])]
         for what, write, argument in writes:

@@ -10,7 +10,12 @@ message the aggregator never stored comes again.
 
 Messages go, undecoded, to their edge node's GatewayProxy in batches (aggregator/inbox.py):
 what arrived together is one ReceivedBatch per node. Messages of a node that has no proxy yet
-wait here until the Aggregator created it.
+wait here until the Aggregator created it. Each message given to a proxy is kept until it is
+stored (aggregator/delivery.py): a proxy that died is replaced (ProxyFor with a new address) and
+the new one given them again; a re-created Store (StoreAt) is named to every proxy, which is
+then given again what the dead Store held; a message that kills its proxy over and over, or
+that its proxy cannot handle, is logged, kept in PostgreSQL as it came (`skipped_message`) and
+then acknowledged, so that the stream goes on without it.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ import time
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from thespian.actors import PoisonMessage
 
 from actors.base.protocol_actor import ProtocolActor
 from aggregator.ack_order import AckOrder
 from aggregator.config import AggregatorConfig
+from aggregator.delivery import Delivery, Step
 from aggregator.inbox import Inbox
 from aggregator.messages import (
     Handled,
@@ -33,9 +40,12 @@ from aggregator.messages import (
     Received,
     ReceivedBatch,
     ServiceUp,
+    SkippedMessage,
+    StoreAt,
 )
 from observability.log import get_logger
 from protocols.uplink.host_state import HostState
+from protocols.uplink.payload import decode
 from protocols.uplink.topics import NAMESPACE, state_topic
 
 
@@ -58,6 +68,9 @@ class MqttSubscriber(ProtocolActor):
         self.client: mqtt.Client | None = None
         self.proxies: dict = {}
         self.waiting: dict[str, list[Received]] = {}
+        self.deliveries: dict[str, Delivery] = {}
+        self.skipping: dict[int, SkippedMessage] = {}  # token -> given up on, until the Store kept it
+        self.store = None
         self.inbox = Inbox()
         self.root = None
         self.acks = AckOrder()
@@ -65,7 +78,7 @@ class MqttSubscriber(ProtocolActor):
     def receiveMsg_InitService(self, message: InitService, sender):
         if self.client is not None:
             return self.watch()
-        self.root = sender
+        self.root, self.store = sender, message.store
         self.client = self._client(message.config)
         config = message.config
 
@@ -132,6 +145,8 @@ class MqttSubscriber(ProtocolActor):
             else:
                 self.log.info("connected to the broker")
                 self.acks.connected()
+                self.deliveries.clear()  # the broker sends again what was not acknowledged
+                self.skipping.clear()
                 self.send(self.root, ServiceUp("mqtt", "connected"))
         else:
             super().on_command(message)
@@ -153,24 +168,90 @@ class MqttSubscriber(ProtocolActor):
             self._hand_over(node, batch)
 
     def _hand_over(self, node: str, batch: list[Received]) -> None:
-        proxy = self.proxies.get(node)
-        if proxy is not None:
-            self.send(proxy, ReceivedBatch(tuple(batch)))
+        if node in self.proxies:
+            self._follow(node, self._delivery(node).give(batch))
             return
         if node not in self.waiting:
             self.send(self.root, NeedProxy(node))
         self.waiting.setdefault(node, []).extend(batch)
 
     def receiveMsg_ProxyFor(self, message: ProxyFor, sender):
-        self.proxies[message.edge_node] = message.proxy
-        waiting = self.waiting.pop(message.edge_node, [])
+        node = message.edge_node
+        before = self.proxies.get(node)
+        self.proxies[node] = message.proxy
+        if before is not None and before != message.proxy:
+            delivery = self._delivery(node)
+            self.log.warning(
+                "gateway proxy replaced; giving it again what it held", edge_node=node, messages=len(delivery.given)
+            )
+            self._follow(node, delivery.proxy_died())
+        waiting = self.waiting.pop(node, [])
         if waiting:
-            self.send(message.proxy, ReceivedBatch(tuple(waiting)))
+            self._follow(node, self._delivery(node).give(waiting))
+        return self.watch()
+
+    def receiveMsg_StoreAt(self, message: StoreAt, sender):
+        """The Store died holding records: every proxy gets the new one, then what it lost."""
+        self.store = message.store
+        for skipped in self.skipping.values():
+            self.send(self.store, skipped)
+        for node, proxy in self.proxies.items():
+            self.send(proxy, message)
+            for batch in self._delivery(node).replay():
+                self.send(proxy, ReceivedBatch(batch, replay=True))
+        return self.watch()
+
+    def receiveMsg_PoisonMessage(self, message: PoisonMessage, sender):
+        """A proxy failed on a batch twice (Thespian gives it back): its messages one by one."""
+        batch = message.poisonMessage
+        if isinstance(batch, ReceivedBatch) and batch.messages and not batch.replay:
+            node = next((n for n, proxy in self.proxies.items() if proxy == sender), None)
+            if node is not None:
+                self.log.warning(
+                    "gateway proxy failed on a batch",
+                    edge_node=node,
+                    messages=len(batch.messages),
+                    details=str(message.details)[-500:],
+                )
+                self._follow(node, self._delivery(node).poisoned(batch.messages))
         return self.watch()
 
     def receiveMsg_Handled(self, message: Handled, sender):
         self._ack(message.mids)
+        for token in message.mids:
+            self.skipping.pop(token, None)
+        for node, delivery in self.deliveries.items():
+            self._follow(node, delivery.stored(message.mids))
         return self.watch()
+
+    def _delivery(self, node: str) -> Delivery:
+        return self.deliveries.setdefault(node, Delivery())
+
+    def _follow(self, node: str, step: Step) -> None:
+        for batch in step.batches:
+            self.send(self.proxies[node], ReceivedBatch(batch))
+        for message, reason in step.skipped:
+            self._skip(node, message, reason)
+
+    def _skip(self, node: str, message: Received, reason: str) -> None:
+        """Given up on: logged, kept in PostgreSQL as it came, then acknowledged (by the Store)."""
+        seq = _seq(message.payload)
+        self.log.error(
+            "message skipped",
+            edge_node=node,
+            topic=message.topic[:200],
+            seq=seq,
+            bytes=len(message.payload),
+            reason=reason,
+        )
+        skipped = SkippedMessage(
+            node, message.topic, message.payload, seq, reason, time.time(), (message.mid,), self.myAddress
+        )
+        if message.mid:
+            self.skipping[message.mid] = skipped
+        if self.store is not None:
+            self.send(self.store, skipped)
+        self._follow(node, self._delivery(node).stored((message.mid,)))
 
     def receiveMsg_Publish(self, message: Publish, sender):
         if self.client is not None:
@@ -181,3 +262,10 @@ class MqttSubscriber(ProtocolActor):
         for mid in self.acks.handled(tokens):
             if self.client is not None:
                 self.client.ack(mid, 1)
+
+
+def _seq(payload: bytes) -> int | None:
+    try:
+        return decode(payload).seq
+    except ValueError:
+        return None

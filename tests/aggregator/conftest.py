@@ -27,7 +27,12 @@ def broker(tmp_path):
 
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n")
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n"
+        # Mosquitto's default, said here: the unacknowledged messages it sends a client, so a
+        # subscriber whose acknowledgements stall gets nothing past it
+        "max_inflight_messages 20\n"
+    )
     with open(tmp_path / "mosquitto.log", "w") as log:
         process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
     import socket

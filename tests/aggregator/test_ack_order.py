@@ -30,3 +30,15 @@ def test_a_late_store_of_a_lost_connections_message_acknowledges_nothing_on_the_
     new = acks.arrived(5)
     assert acks.handled((old,)) == []
     assert acks.handled((new,)) == [5]
+
+
+def test_a_message_reported_stored_twice_does_not_mark_a_later_one_with_its_id() -> None:
+    acks = AckOrder()
+    acks.connected()
+    first = acks.arrived(5)
+    assert acks.handled((first,)) == [5]
+    again = acks.arrived(5)  # the broker reuses the id on the same connection
+    after = acks.arrived(6)
+    assert acks.handled((first,)) == []  # the late second report of the first message 5
+    assert acks.handled((after,)) == []  # still waits for the second message 5, not yet stored
+    assert acks.handled((again,)) == [5, 6]

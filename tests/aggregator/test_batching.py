@@ -4,7 +4,7 @@ message of a batch is acknowledged with it."""
 
 from __future__ import annotations
 
-from aggregator.edge_batch import fold_batch
+from aggregator.edge_batch import fold_batch, replay_batch
 from aggregator.edge_node import EdgeNode
 from aggregator.inbox import Inbox
 from aggregator.messages import Received
@@ -75,3 +75,26 @@ def test_qos_0_messages_carry_no_acknowledgement() -> None:
     node = EdgeNode(NODE, offline_after_s=30)
     folded = fold_batch(node, [birth(0), voltage(1, 500.0, 0), voltage(2, 501.0, 9)], now=1.0)
     assert folded.mids == [9]
+
+
+def test_a_replay_for_a_new_store_gives_the_records_again_and_leaves_the_node_as_it_was() -> None:
+    node = EdgeNode(NODE, offline_after_s=30)
+    batch = [birth(1), voltage(1, 500.0, 2), voltage(2, 501.0, 3)]
+    fold_batch(node, batch, now=1.0)
+    before = (node.last_seq, node.gaps, node.bdseq, node.online, node.last_heard)
+    replayed = replay_batch(node, batch)
+    assert [r.nums for r in replayed.records] == [(500.0,), (501.0,)]
+    assert replayed.mids == [1, 2, 3]
+    assert (node.last_seq, node.gaps, node.bdseq, node.online, node.last_heard) == before
+    assert fold_batch(node, [voltage(3, 502.0, 4)], now=2.0).rebirth_for == []  # the seq check goes on
+
+
+def test_a_message_the_rules_fail_on_is_set_aside_and_the_rest_of_its_batch_goes_on_in_order() -> None:
+    node = EdgeNode(NODE, offline_after_s=30)
+    death = received(MessageType.NDEATH, None, [Metric("bdSeq", DataType.STRING, "one")], 32)  # int("one") raises
+    folded = fold_batch(node, [birth(30), voltage(1, 500.0, 31), death, voltage(2, 501.0, 33)], now=1.0)
+    assert [(f.message.mid, f.seq) for f in folded.failed] == [(32, None)]
+    assert folded.failed[0].reason.startswith("ValueError")
+    assert folded.mids == [30, 31, 33]  # its own acknowledgement waits until it is kept aside
+    assert [r.nums for r in folded.records] == [(500.0,), (501.0,)]
+    assert node.online and folded.rebirth_for == []

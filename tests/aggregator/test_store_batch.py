@@ -9,7 +9,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from aggregator.messages import OfflineAlarm, StoreRecords
+from aggregator.messages import OfflineAlarm, SkippedMessage, StoreRecords
 from aggregator.records import Record
 from aggregator.store import RecordStore
 from aggregator.store_batch import write_batch
@@ -100,3 +100,20 @@ def test_a_record_postgresql_refuses_is_passed_over_and_the_rest_of_its_batch_st
     assert refused == [bad]
     assert stored(postgres, "gwr") == ["1000|501", "3000|503"]
     assert acknowledged == [(SUBSCRIBER, (1, 2, 3))]
+
+
+def test_a_skipped_message_is_kept_as_it_came_and_acknowledged_in_batch_order(postgres) -> None:
+    payload = b"\x00\xffnot a record"
+    skipped = SkippedMessage(
+        "gws", "spBv1.0/btms/DDATA/gws/UPS-A:A1", payload, 17, "its proxy died", 1_000.0, (2,), SUBSCRIBER
+    )
+    batch = [StoreRecords((record("gws", 1),), (), (1,), SUBSCRIBER), skipped, StoreRecords((), (), (3,), SUBSCRIBER)]
+    acknowledged, refused = run_batch(postgres, batch)
+    assert acknowledged == [(SUBSCRIBER, (1, 2, 3))] and refused == []
+    assert (
+        postgres.psql(
+            "SELECT topic, seq, encode(payload, 'hex'), reason, skipped_at = to_timestamp(1000) "
+            "FROM skipped_message WHERE edge_node = 'gws'"
+        ).strip()
+        == f"spBv1.0/btms/DDATA/gws/UPS-A:A1|17|{payload.hex()}|its proxy died|t"
+    )
