@@ -141,6 +141,11 @@ class RecordStore:
                 ],
             )
 
+    async def skipped_counts(self) -> dict[str, int]:
+        """How many messages each gateway had skipped: a count above 0 is something to look into."""
+        rows = await self.db.fetch("SELECT edge_node, count(*) AS n FROM skipped_message GROUP BY edge_node")
+        return {r["edge_node"]: r["n"] for r in rows}
+
     # -- the off-line alarm -----------------------------------------------------------------
 
     async def raise_offline(self, edge_node: str, at: float, reason: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 from quart import Quart, Response, jsonify, request
@@ -40,14 +41,23 @@ MAX_BODY_BYTES = 64 * 1024  # the largest form: the log-in or a password change
 
 
 class _Collector:
-    def __init__(self, site: AggregatedSite, cells: bool) -> None:
-        self.site, self.cells = site, cells
+    def __init__(self, site: AggregatedSite, cells: bool, skipped: dict[str, int] | None) -> None:
+        self.site, self.cells, self.skipped = site, cells, skipped
 
     def describe(self):
         return []
 
     def collect(self):
-        return self.site.families(self.cells)
+        yield from self.site.families(self.cells)
+        if self.skipped is not None:  # None: PostgreSQL did not answer, so no figure rather than a wrong 0
+            family = GaugeMetricFamily(
+                "btms_aggregator_skipped_messages",
+                "Messages of a gateway the aggregator gave up on, kept as they came in PostgreSQL (skipped_message)",
+                labels=["gateway"],
+            )
+            for edge_node in sorted(set(self.site.gateways) | set(self.skipped)):
+                family.add_metric([edge_node], self.skipped.get(edge_node, 0))
+            yield family
 
 
 def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cells: bool) -> Quart:
@@ -123,8 +133,12 @@ def create_aggregator_app(ui: AggregatorUi, verifier: TokenVerifier, metrics_cel
 
     @app.get("/metrics")
     async def metrics():
+        try:
+            skipped = await reader.skipped_counts() if reader is not None else None
+        except CONNECTION_ERRORS:
+            skipped = None
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector(site, metrics_cells))
+        registry.register(_Collector(site, metrics_cells, skipped))
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     return app

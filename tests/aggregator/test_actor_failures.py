@@ -13,6 +13,7 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from protocols.uplink.payload import DataType, Metric, Payload, encode
 from protocols.uplink.topics import MessageType, Topic
@@ -198,5 +199,11 @@ def test_a_message_the_proxy_fails_on_is_kept_aside_and_the_rest_is_stored(aggre
         ]
         skipped = [e for e in log_events(aggregator) if e.get("event") == "message skipped"]
         assert [(e["topic"], e["seq"], e["edge_node"]) for e in skipped] == [(topic, None, NODE)]
+        status, text = aggregator.get("/metrics")
+        assert status == 200
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert [(s.labels, s.value) for s in families["btms_aggregator_skipped_messages"].samples] == [
+            ({"gateway": NODE}, 1.0)
+        ]
     finally:
         edge.stop()
