@@ -10,5 +10,4 @@ from web.ui.render import render_in_frame
 
 async def in_frame(ui: AggregatorUi, template: str, level: Level, tab: str, **context) -> str:
     """`template` (one of the gateway's or aggregator/ui/templates) at `level`, under `tab` ("" for none)."""
-    context.setdefault("site_logo", False)  # the aggregator has no logo page
     return await render_in_frame(ui, template, tree(ui.site), level, tab, TABS, **context)

@@ -18,13 +18,14 @@ from aggregator.alarm_list import active_alarms_by_gateway, merged_alarms
 from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.alarm_model import alarm_model
 from aggregator.ui.context import AggregatorUi
-from aggregator.ui.levels import SITE, TABS, gateway_level, string_level, tree
+from aggregator.ui.frame import in_frame
+from aggregator.ui.levels import SITE, gateway_level, string_level
 from aggregator.ui.models import Local, gateway_model, site_model, string_model
 from web.errors import json_error
 from web.live.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES
 from web.ui.frame import Level
 from web.ui.local_time import local_iso
-from web.ui.render import render_in_frame, site_settings
+from web.ui.render import site_settings
 
 PAGES_API = "/api/v1/pages"  # + a page's path: its model, for realtime.js to poll
 MAX_FILTER = 200
@@ -54,13 +55,11 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
             shown = await build(**kwargs)
             if not isinstance(shown, Shown):
                 return shown  # an error answer
-            return await render_in_frame(
+            return await in_frame(
                 ui,
                 shown.template,
-                tree(ui.site),
                 shown.level,
                 shown.tab,
-                TABS,
                 model=shown.model,
                 version=0,
                 poll=_data_url(shown.level.url(shown.tab)),
@@ -68,7 +67,6 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
                 page_size=DEFAULT_PAGE_SIZE,
                 summary_download=True,
                 download_name=f"{shown.level.kind}-{shown.tab}",
-                site_logo=False,  # no logo page either
                 **shown.extra,
             )
 

@@ -8,16 +8,17 @@ rules as `btms site`); a page reads them fresh, so a change shows on the next pa
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Protocol
 from zoneinfo import available_timezones
 
 from quart import Blueprint, Response, abort, request
 
 from observability.log import get_logger
 from web.access import identity, requires
-from web.pages.settings_common import admin_only, field, render_section, saved
-from web.ui.context import UiContext
+from web.pages.settings_common import SECTIONS, Draw, admin_only, field, render_section, saved
 from web.ui.site_logo import MAX_LOGO_BYTES, TYPES, LogoError, delete_logo, logo_file, save_logo
-from web.ui.site_settings import KEYS
+from web.ui.site_settings import KEYS, SiteSettingsBook
 
 ZONES = tuple(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
 ZONES = ("UTC", *ZONES)
@@ -25,15 +26,26 @@ ZONES = ("UTC", *ZONES)
 log = get_logger("btms.web")
 
 
-def project_routes(pages: Blueprint, ui: UiContext) -> None:
-    admin = admin_only(ui)
+class ProjectParts(Protocol):
+    """What the section uses of a server's UI context (a gateway's or an aggregator's)."""
+
+    storage_dir: Path
+    site_settings: SiteSettingsBook
+
+
+def project_routes(pages: Blueprint, ui: ProjectParts, draw: Draw | None = None, sections=SECTIONS) -> None:
+    """draw: how a page is drawn (the gateway's frame at its site without it); sections: the tab's sections."""
+    frame = None if draw else ui  # only the gateway's frame needs the gateway's UiContext
+    admin = admin_only(frame, draw)  # type: ignore[arg-type]
 
     async def show(status: int = 200, errors: dict | None = None, draft: dict | None = None):
         return await render_section(
-            ui,
+            frame,  # type: ignore[arg-type]
             "project",
             status,
             errors,
+            draw=draw,
+            sections=sections,
             draft=draft or {},
             zones=ZONES,
             has_logo=logo_file(ui.storage_dir) is not None,
