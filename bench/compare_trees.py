@@ -173,8 +173,11 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def compare(repo: Path, rev: str, rounds: int, seconds: float, strings: int, cells: int) -> int:
-    """Run both sides alternately for `rounds` rounds; print per-round figures, medians, and the JSON line."""
+def compare(
+    repo: Path, rev: str, rounds: int, seconds: float, strings: int, cells: int, by_process: bool = False
+) -> int:
+    """Run both sides alternately for `rounds` rounds; print per-round figures, medians, and the JSON line.
+    by_process adds --by-process to this tree's runs only: REV's bench may not know the option."""
     bench_args = ["--seconds", str(seconds), "--strings", str(strings), "--cells", str(cells)]
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM cleans up as a Ctrl-C does
     runs: dict[str, list[dict]] = {rev: [], TODAY: []}
@@ -185,7 +188,8 @@ def compare(repo: Path, rev: str, rounds: int, seconds: float, strings: int, cel
                 for side in side_order(round_no, rev):
                     print(f"round {round_no}/{rounds}: {side}", flush=True)
                     python, root = sides[side]
-                    run = run_side(f"{side} r{round_no}", python, root, bench_args, seconds, Path(work))
+                    extra = ["--by-process"] if by_process and side == TODAY else []
+                    run = run_side(f"{side} r{round_no}", python, root, [*bench_args, *extra], seconds, Path(work))
                     runs[side].append(run)
                     print(figures_line(side, run), flush=True)
         summary = summarize(rev, runs[TODAY], runs[rev])
