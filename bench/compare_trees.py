@@ -6,7 +6,7 @@ working directory and as PYTHONPATH, so that it imports its own packages and sta
 flips every round (REV then this tree, this tree then REV, ...): a load that drifts on a shared
 machine then weighs on both sides, not on whichever always runs second. The result is each side's
 median over the rounds, and the ratios this tree / REV of those medians. A run that fails (on a
-loaded machine a niced gateway can miss its start-up deadline) is run again, three runs at most.
+loaded machine a niced gateway can miss its start-up deadline) is run again, five runs at most, 20 s apart.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ STDERR_TAIL_LINES = 15
 # A side whose gateway did not start is run again: on a loaded machine a niced `btms run` can miss
 # its services' start-up deadline (8 s) and exit before it measures anything. Bounded: a tree that
 # cannot run at all still ends the comparison.
-SIDE_ATTEMPTS = 3
+SIDE_ATTEMPTS = 5
+RETRY_PAUSE_S = 20.0  # between two runs of a side: a burst of load on a shared machine passes
 
 
 def last_json_object(stdout: str, label: str) -> dict:
@@ -166,6 +167,7 @@ def run_side_attempts(
     seconds: float,
     work: Path,
     attempts: int = SIDE_ATTEMPTS,
+    pause_s: float = RETRY_PAUSE_S,
 ) -> dict:
     """run_side, run again after a failure up to `attempts` runs in all; the last failure is raised."""
     for attempt in range(1, attempts + 1):
@@ -177,6 +179,7 @@ def run_side_attempts(
             if attempt == attempts:
                 raise
             print(f"  [{label}] {error}; running it again ({attempt + 1} of {attempts})", flush=True)
+            time.sleep(pause_s)  # pacing between runs, not a synchronisation
     raise AssertionError("unreachable")
 
 

@@ -23,7 +23,7 @@ runs alternately with the same --seconds/--strings/--cells, at least two rounds 
 bench/compare_trees.py). The last line is this tree's figures (median CPU and PSS, fewest scans
 done, worst lag) with "baseline": REV, "cpu_ratio" and "pss_ratio" (this tree / REV, medians),
 REV's medians and the number of rounds. Exit status 2, with a one-line error, if git does not
-know REV or a side's run fails three times in a row (a gateway that did not start is run again).
+know REV or a side's run fails five times in a row (a gateway that did not start is run again).
 
     python bench/scale.py --compare REV [--rounds 2] [--seconds 60] [--strings 32] [--cells 120] [--by-process]
 

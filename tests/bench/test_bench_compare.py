@@ -234,9 +234,9 @@ def test_a_side_whose_gateway_did_not_start_is_run_again_a_bounded_number_of_tim
     tree = tmp_path / "tree"
     (tree / "bench").mkdir(parents=True)
     (tree / "bench" / "scale.py").write_text(FAILS_ONCE)
-    run = run_side_attempts("v1 r1", sys.executable, tree, [], 20.0, tmp_path)
+    run = run_side_attempts("v1 r1", sys.executable, tree, [], 20.0, tmp_path, pause_s=0.0)
     assert run["cells"] == 960
     assert "[v1 r1] v1 r1's run failed with exit status 1" in capsys.readouterr().out
     broken = stand_in_tree(tmp_path / "broken", cells=123, fail=True)
     with pytest.raises(CompareError, match="^v1 r2 try 2's run failed"):
-        run_side_attempts("v1 r2", sys.executable, broken, [], 20.0, tmp_path, attempts=2)
+        run_side_attempts("v1 r2", sys.executable, broken, [], 20.0, tmp_path, attempts=2, pause_s=0.0)
