@@ -5,7 +5,8 @@ actor process after its class (and address) when the setproctitle package is ins
 test extras install it): "StringMaster ActorAddr-(T|:4711)" counts as StringMaster, Thespian's
 admin as MultiprocAdmin... and its log director as "logger". The main program keeps its own
 command line and counts as "btms (main program)". Without setproctitle every forked process
-shows the main program's command line and is counted as "unnamed", which the table says.
+shows the main program's command line and is counted as "unnamed", which the table says. The
+gateway sets SPT_NOENV, so that a title never overwrites what /proc/PID/environ shows.
 CPU is user + system seconds over the measured window (utime + stime of /proc/PID/stat); PSS
 is from /proc/PID/smaps_rollup at the sample where the tree's total PSS peaked.
 """

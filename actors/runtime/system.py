@@ -41,6 +41,10 @@ def prepare_process(log_dir: Path) -> None:
     os.environ.setdefault("THESPLOG_FILE", str(log_dir / "thespian-internal.log"))
     os.environ.setdefault("THESPLOG_THRESHOLD", "WARNING")
     os.environ.setdefault("THESPLOG_FILE_MAXSIZE", str(1024 * 1024))
+    # Thespian titles each actor process with its class through setproctitle when it is installed;
+    # by default that overwrites the memory /proc/PID/environ shows, and what finds the
+    # processes of a run by their environment (tests/gateway_process.py) then finds none.
+    os.environ.setdefault("SPT_NOENV", "1")
     bind_thespian_to("127.0.0.1")
     use_poll_selector()
     use_quiet_identify()

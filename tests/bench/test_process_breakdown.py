@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from bench.process_breakdown import MAIN_LABEL, UNNAMED, Row, breakdown, cpu_seconds, label, pss_kib, report
 from tests.support import wait_for
 
@@ -18,10 +20,16 @@ TITLED = (
 
 
 def test_an_actor_process_is_labelled_by_its_class_and_a_plain_fork_as_unnamed():
-    child = subprocess.Popen([sys.executable, "-c", TITLED], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pytest.importorskip("setproctitle")
+    env = {**os.environ, "SPT_NOENV": "1", "MARKED": "yes"}  # as the gateway sets it: environ kept
+    child = subprocess.Popen(
+        [sys.executable, "-c", TITLED], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert child.stdout.readline() == "titled\n"
         assert wait_for(lambda: label(child.pid, main_pid=0) == "StringMaster", what="the child's title")
+        with open(f"/proc/{child.pid}/environ", "rb") as f:
+            assert b"MARKED=yes" in f.read()
         assert label(child.pid, main_pid=child.pid) == MAIN_LABEL
         assert label(os.getpid(), main_pid=0) == UNNAMED  # pytest keeps python's command line
         assert cpu_seconds(child.pid) is not None and pss_kib(child.pid) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import thespian.actors
 
@@ -32,3 +33,14 @@ def test_the_heap_is_frozen_when_thespian_forks_its_admin(tmp_path, monkeypatch)
     finally:
         gc.unfreeze()  # the test process goes on collecting its own garbage
     assert frozen_at_fork and frozen_at_fork[0] > 0
+
+
+def test_process_titles_may_not_overwrite_the_environment_tests_find_a_run_by(tmp_path, monkeypatch):
+    from actors.runtime.system import prepare_process
+
+    monkeypatch.setenv("SPT_NOENV", "")  # recorded, so that the test's own setting is undone
+    monkeypatch.delenv("SPT_NOENV")
+    for name in ("THESPLOG_FILE", "THESPLOG_THRESHOLD", "THESPLOG_FILE_MAXSIZE"):
+        monkeypatch.setenv(name, "1024")
+    prepare_process(tmp_path)
+    assert os.environ["SPT_NOENV"] == "1"
