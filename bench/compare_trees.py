@@ -5,7 +5,8 @@ working directory and as PYTHONPATH, so that it imports its own packages and sta
 `btms run`; both get the same --seconds/--strings/--cells. The sides alternate and their order
 flips every round (REV then this tree, this tree then REV, ...): a load that drifts on a shared
 machine then weighs on both sides, not on whichever always runs second. The result is each side's
-median over the rounds, and the ratios this tree / REV of those medians.
+median over the rounds, and the ratios this tree / REV of those medians. A run that fails (on a
+loaded machine a niced gateway can miss its start-up deadline) is run again, five runs at most, 20 s apart.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ POLL_S = 0.5  # how often a running side's output is echoed
 START_MARGIN_S = 240  # token, start-up (up to 60 s), warm-up and stop of a side, around its --seconds
 STOP_GRACE_S = 60  # for an interrupted side to stop its gateway
 STDERR_TAIL_LINES = 15
+# A side whose gateway did not start is run again: on a loaded machine a niced `btms run` can miss
+# its services' start-up deadline (8 s) and exit before it measures anything. Bounded: a tree that
+# cannot run at all still ends the comparison.
+SIDE_ATTEMPTS = 5
+RETRY_PAUSE_S = 20.0  # between two runs of a side: a burst of load on a shared machine passes
 
 
 def last_json_object(stdout: str, label: str) -> dict:
@@ -153,6 +159,30 @@ def run_side(label: str, python: str, root: Path, bench_args: list[str], seconds
     return last_json_object(out.read_text(), label)
 
 
+def run_side_attempts(
+    label: str,
+    python: str,
+    root: Path,
+    bench_args: list[str],
+    seconds: float,
+    work: Path,
+    attempts: int = SIDE_ATTEMPTS,
+    pause_s: float = RETRY_PAUSE_S,
+) -> dict:
+    """run_side, run again after a failure up to `attempts` runs in all; the last failure is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return run_side(
+                label if attempt == 1 else f"{label} try {attempt}", python, root, bench_args, seconds, work
+            )
+        except CompareError as error:
+            if attempt == attempts:
+                raise
+            print(f"  [{label}] {error}; running it again ({attempt + 1} of {attempts})", flush=True)
+            time.sleep(pause_s)  # pacing between runs, not a synchronisation
+    raise AssertionError("unreachable")
+
+
 def stop(process: subprocess.Popen, label: str) -> None:
     """Interrupt a side still running so that its own clean-up stops its gateway; kill it if it hangs."""
     if process.poll() is not None:
@@ -173,8 +203,11 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def compare(repo: Path, rev: str, rounds: int, seconds: float, strings: int, cells: int) -> int:
-    """Run both sides alternately for `rounds` rounds; print per-round figures, medians, and the JSON line."""
+def compare(
+    repo: Path, rev: str, rounds: int, seconds: float, strings: int, cells: int, by_process: bool = False
+) -> int:
+    """Run both sides alternately for `rounds` rounds; print per-round figures, medians, and the JSON line.
+    by_process adds --by-process to this tree's runs only: REV's bench may not know the option."""
     bench_args = ["--seconds", str(seconds), "--strings", str(strings), "--cells", str(cells)]
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM cleans up as a Ctrl-C does
     runs: dict[str, list[dict]] = {rev: [], TODAY: []}
@@ -185,7 +218,9 @@ def compare(repo: Path, rev: str, rounds: int, seconds: float, strings: int, cel
                 for side in side_order(round_no, rev):
                     print(f"round {round_no}/{rounds}: {side}", flush=True)
                     python, root = sides[side]
-                    run = run_side(f"{side} r{round_no}", python, root, bench_args, seconds, Path(work))
+                    extra = ["--by-process"] if by_process and side == TODAY else []
+                    label = f"{side} r{round_no}"
+                    run = run_side_attempts(label, python, root, [*bench_args, *extra], seconds, Path(work))
                     runs[side].append(run)
                     print(figures_line(side, run), flush=True)
         summary = summarize(rev, runs[TODAY], runs[rev])

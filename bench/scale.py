@@ -10,7 +10,11 @@ actor process of its actor system):
   summed RSS would overstate).
 Last line: one JSON object with the keys below.
 
-    python bench/scale.py [--seconds 60] [--strings 32] [--cells 120]
+    python bench/scale.py [--seconds 60] [--strings 32] [--cells 120] [--by-process]
+
+With `--by-process`, also prints, before the JSON line, the tree's CPU over the window and its
+PSS at the peak summed per actor class (bench/process_breakdown.py: needs setproctitle, from the
+test extras, for Thespian to name each actor process after its class).
 
 With `--compare REV [--rounds 2]`, measures another revision against this tree: REV is checked
 out into a temporary git worktree (removed afterwards), gets a temporary virtual environment only
@@ -19,9 +23,11 @@ runs alternately with the same --seconds/--strings/--cells, at least two rounds 
 bench/compare_trees.py). The last line is this tree's figures (median CPU and PSS, fewest scans
 done, worst lag) with "baseline": REV, "cpu_ratio" and "pss_ratio" (this tree / REV, medians),
 REV's medians and the number of rounds. Exit status 2, with a one-line error, if git does not
-know REV or a side's run fails.
+know REV or a side's run fails five times in a row (a gateway that did not start is run again).
 
-    python bench/scale.py --compare REV [--rounds 2] [--seconds 60] [--strings 32] [--cells 120]
+    python bench/scale.py --compare REV [--rounds 2] [--seconds 60] [--strings 32] [--cells 120] [--by-process]
+
+With both, only this tree's runs print the breakdown (REV's own bench may not know the option).
 """
 
 from __future__ import annotations
@@ -34,12 +40,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from actors.messages.service import BusStats, GetBusStats  # noqa: E402
+from bench import process_breakdown  # noqa: E402
 from bench.bench_site import IO_MODULE, write_site  # noqa: E402
 from bench.compare_trees import MIN_ROUNDS, compare  # noqa: E402
 from tests.gateway_process import GatewayProcess, gateway_actor, kill_all, wait_serving  # noqa: E402
@@ -56,28 +61,14 @@ def tree_pids(gateway: GatewayProcess) -> set[int]:
 
 
 def cpu_seconds(pids: set[int]) -> dict[int, float]:
-    out = {}
-    for pid in pids:
-        try:
-            t = psutil.Process(pid).cpu_times()
-            out[pid] = t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return out
+    """User + system CPU seconds of each process still alive."""
+    readings = {pid: process_breakdown.cpu_seconds(pid) for pid in pids}
+    return {pid: s for pid, s in readings.items() if s is not None}
 
 
-def pss_mib(pids: set[int]) -> float:
-    total_kib = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total_kib += int(line.split()[1])
-                        break
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            pass
-    return total_kib / 1024.0
+def pss_by_pid(pids: set[int]) -> dict[int, int]:
+    """Each process's PSS in KiB: forked actors share pages, so summed RSS would overstate."""
+    return {pid: process_breakdown.pss_kib(pid) for pid in pids}
 
 
 BUS_STATS_ASKS = 4  # a loaded machine can leave one ask unanswered for its whole timeout
@@ -110,6 +101,7 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, help=f"runs of each side with --compare (default and minimum {MIN_ROUNDS})"
     )
+    parser.add_argument("--by-process", action="store_true", help="also print CPU and PSS per actor class")
     args = parser.parse_args()
     if args.rounds is not None and args.compare is None:
         parser.error("--rounds applies only with --compare REV")
@@ -117,13 +109,14 @@ def main() -> int:
         rounds = MIN_ROUNDS if args.rounds is None else args.rounds
         if rounds < MIN_ROUNDS:
             parser.error(f"--rounds {rounds}: at least {MIN_ROUNDS} rounds are needed to compare")
-        return compare(REPO, args.compare, rounds, args.seconds, args.strings, args.cells)
+        return compare(REPO, args.compare, rounds, args.seconds, args.strings, args.cells, args.by_process)
 
     with tempfile.TemporaryDirectory(prefix="btms-scale-") as tmp_name:
         tmp = Path(tmp_name)
         path, data = topology(tmp, args.strings, args.cells)
         gateway = GatewayProcess.start(tmp, path, data)
         pids: set[int] = set()
+        labels: dict[int, str] = {}
         try:
             started = time.monotonic()
             wait_serving(gateway, timeout=60)
@@ -137,11 +130,14 @@ def main() -> int:
                 bus_stats(gateway.admin_port),
                 time.monotonic(),
             )
-            peak_pss = pss_mib(pids)
+            peak = pss_by_pid(pids)
             while time.monotonic() - t0 < args.seconds:
                 time.sleep(2)  # sampling period of the PSS measurement
                 pids |= tree_pids(gateway)
-                peak_pss = max(peak_pss, pss_mib(pids))
+                labels |= {pid: process_breakdown.label(pid, gateway.process.pid) for pid in pids - labels.keys()}
+                sample = pss_by_pid(pids)
+                if sum(sample.values()) > sum(peak.values()):
+                    peak = sample
             elapsed = time.monotonic() - t0
             cpu1, scans1, stats1 = cpu_seconds(pids), string_scans(gateway), bus_stats(gateway.admin_port)
         finally:
@@ -150,6 +146,10 @@ def main() -> int:
             kill_all(pids)
 
     cpu = sum(cpu1.get(p, 0.0) - cpu0.get(p, 0.0) for p in cpu1)
+    peak_pss = sum(peak.values()) / 1024.0
+    if args.by_process:
+        rows = process_breakdown.breakdown(cpu0, cpu1, peak, labels)
+        print("\n".join(process_breakdown.report(rows, elapsed)))
     expected = round(elapsed / 1.0)  # scan starts in the window, at a 1 s period
     done = stats1.scans_done - stats0.scans_done
     lagging = {s: scans1[s] - scans0[s] for s in scans1 if scans1[s] - scans0[s] < expected - 1}

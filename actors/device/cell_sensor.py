@@ -26,7 +26,7 @@ from actors.messages.up import CellFailed
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
 from battery.analytics import CellEstimate, SocState, analytics_params, rise_of, step_cell, with_capacity
 from battery.analytics.baseline import baseline_uohm, seeded
-from battery.analytics.cell_step import snapshot_view
+from battery.analytics.cell_step import judge_phase, snapshot_view
 from battery.analytics.soh import UNKNOWN
 from battery.codes import CellFault, Health
 from battery.plausibility import health_of, reading_faults
@@ -90,6 +90,7 @@ class CellSensor(Actor):
                 self.alarms = CELL_ALARMS_CLEAR if restored == CELL_ALARMS_CLEAR else restored
                 self.in_alarm = bool(self.alarms.active_kinds())
             self.snapshot = message.snapshot
+        self.estimate = replace(self.estimate, judge_phase_s=judge_phase(self.index, self.params))
 
     def evaluate(self, batch: CellBatch) -> CellStatus:
         """This cell's status from its entries in the scan (position index - 1)."""
@@ -181,8 +182,9 @@ class CellSensor(Actor):
         self.soc_pct = estimate.soc.soc_pct
         soh = estimate.soh.soh_pct
         self.soh_pct = 100.0 if soh is None else soh  # no baseline yet: nothing says it aged
-        reference = baseline_uohm(estimate.baseline, self.params.baseline)
-        self.reference_uohm = 0 if reference is None else round(reference)
+        if estimate.judged_at == batch.timestamp:  # the baseline moves only when it is judged
+            reference = baseline_uohm(estimate.baseline, self.params.baseline)
+            self.reference_uohm = 0 if reference is None else round(reference)
 
 
 def restored_estimate(snapshot: CellSnapshot) -> CellEstimate:

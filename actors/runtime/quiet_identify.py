@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import logging
 
+from thespian.system import utilis
+
 _installed = False
 
 
 def _debug_log_written() -> bool:
-    from thespian.system import utilis
-
+    """Read on every call: thesplog_control rebinds the settings. Imported once above: a
+    `from ... import` here ran the import machinery twice per message (a tenth of a string
+    master's CPU under py-spy)."""
     return utilis._thesplog_control_settings[0] <= logging.DEBUG
 
 

@@ -20,6 +20,7 @@ import socket
 import threading
 from pathlib import Path
 
+from actors.base.forking import prepare_to_fork
 from actors.runtime.errors import CannotStart
 from actors.runtime.gateway_lock import LOCK_FILE, GatewayLock
 from actors.runtime.loopback import bind_thespian_to
@@ -40,6 +41,10 @@ def prepare_process(log_dir: Path) -> None:
     os.environ.setdefault("THESPLOG_FILE", str(log_dir / "thespian-internal.log"))
     os.environ.setdefault("THESPLOG_THRESHOLD", "WARNING")
     os.environ.setdefault("THESPLOG_FILE_MAXSIZE", str(1024 * 1024))
+    # Thespian titles each actor process with its class through setproctitle when it is installed;
+    # by default that overwrites the memory /proc/PID/environ shows, and what finds the
+    # processes of a run by their environment (tests/gateway_process.py) then finds none.
+    os.environ.setdefault("SPT_NOENV", "1")
     bind_thespian_to("127.0.0.1")
     use_poll_selector()
     use_quiet_identify()
@@ -123,6 +128,10 @@ def start_actor_system(admin_port: int, log_dir: Path, level: int = logging.INFO
     prepare_process(log_dir)
     from thespian.actors import ActorSystem
 
+    # Thespian forks its admin from this process, and the admin forks its log process, the
+    # watchdog and the gateway: without a freeze each of them copied every page of this heap
+    # at its first full collection.
+    prepare_to_fork()
     try:
         return ActorSystem(
             BASE, {"Admin Port": admin_port}, logDefs=thespian_log_defs(log_dir, level), transientUnique=True

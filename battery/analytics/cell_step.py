@@ -2,7 +2,9 @@
 
 A CellEstimate is what a cell must remember (and persist, so SOC and the baseline survive a
 restart): its SOC integrator, its resistance baseline and average, and its two SOH values.
-The resistance (baseline, average, SOH) learns only from readings on float (`on_float`).
+The resistance (baseline, average, SOH) learns only from readings on float (`on_float`): the
+average every scan, the baseline and SOH every `SohParams.judge_every_s` on a per-cell phase,
+so that the cells of a string do not all judge in the same scan.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class CellEstimate:
     soh_capacity: SohEstimate = UNKNOWN
     last_at: float | None = None  # timestamp of the last valid reading
     load: LoadDeviation = NOT_LOADED  # its voltage under load in the present discharge (not persisted)
+    judged_at: float | None = None  # when the baseline and SOH were last judged from the average
+    rise: float | None = None  # the average's rise over the baseline then (rise_of)
+    judge_phase_s: float = 0.0  # this cell's offset in the judging period (judge_phase)
 
     @property
     def soh(self) -> SohEstimate:
@@ -80,16 +85,40 @@ def step_cell(
         # The constructor, not dataclasses.replace: this runs per cell per scan, replace() costs
         # several times as much.
         return CellEstimate(
-            soc, cell.baseline, cell.resistance_avg_uohm, cell.soh_resistance, cell.soh_capacity, now, load
+            soc,
+            cell.baseline,
+            cell.resistance_avg_uohm,
+            cell.soh_resistance,
+            cell.soh_capacity,
+            now,
+            load,
+            cell.judged_at,
+            cell.rise,
+            cell.judge_phase_s,
         )
-    baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline)
     tau = params.soh.resistance_time_constant_s
     average = (
         cell.resistance_avg_uohm + (resistance_uohm - cell.resistance_avg_uohm) * dt_s / (tau + dt_s)
         if fresh and cell.resistance_avg_uohm is not None
         else float(resistance_uohm)
     )
-    soh_pct = resistance_soh_pct(average, baseline_uohm(baseline, params.baseline), params.soh)
+    period, phase = params.soh.judge_every_s, cell.judge_phase_s
+    if fresh and cell.judged_at is not None and (now + phase) // period == (cell.judged_at + phase) // period:
+        return CellEstimate(
+            soc,
+            cell.baseline,
+            average,
+            cell.soh_resistance,
+            cell.soh_capacity,
+            now,
+            load,
+            cell.judged_at,
+            cell.rise,
+            phase,
+        )
+    baseline = step_baseline(cell.baseline, resistance_uohm, now, params.baseline)
+    reference = baseline_uohm(baseline, params.baseline)
+    soh_pct = resistance_soh_pct(average, reference, params.soh)
     previous = cell.soh_resistance
     if soh_pct is None:
         soh_r = UNKNOWN
@@ -97,7 +126,15 @@ def step_cell(
         soh_r = previous  # unchanged to 0.01 %: its time is when it last changed (and no new object)
     else:
         soh_r = SohEstimate(soh_pct, SohMethod.RESISTANCE, now)
-    return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now, load)
+    rise = resistance_rise(average, reference)
+    return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now, load, now, rise, phase)
+
+
+def judge_phase(index: int, params: AnalyticsParams) -> float:
+    """Cell `index`'s offset in the judging period: consecutive cells a second apart, so that
+    at a 1 s scan a tenth of a string's cells judge in each scan rather than all in one."""
+    period = params.soh.judge_every_s
+    return float(index % max(1, int(period)))
 
 
 def on_float(current_a: float, vpc: float, params: AnalyticsParams) -> bool:
@@ -108,9 +145,12 @@ def on_float(current_a: float, vpc: float, params: AnalyticsParams) -> bool:
 
 
 def rise_of(cell: CellEstimate | None, params: AnalyticsParams) -> float | None:
-    """The cell's averaged resistance rise over its baseline (0.2 = +20 %), None if unknown."""
+    """The cell's averaged resistance rise over its baseline (0.2 = +20 %) when it was last
+    judged (at most `judge_every_s` ago), None if unknown."""
     if cell is None or cell.resistance_avg_uohm is None:
         return None
+    if cell.judged_at is not None:
+        return cell.rise
     return resistance_rise(cell.resistance_avg_uohm, baseline_uohm(cell.baseline, params.baseline))
 
 

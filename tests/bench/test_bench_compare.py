@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.compare_trees import FIGURES, TODAY, last_json_object, ratio, run_side, side_order, summarize
+from bench.compare_trees import (
+    FIGURES,
+    TODAY,
+    last_json_object,
+    ratio,
+    run_side,
+    run_side_attempts,
+    side_order,
+    summarize,
+)
 from bench.revision_tree import CompareError, checked_out, dependencies_differ, project_requirements
 
 DEPENDENCIES = '["thespian==4.0.1", "PyYAML>=6.0"]'
@@ -207,3 +216,27 @@ def test_a_failed_side_is_one_line_with_its_stderr_tail(tmp_path, capsys):
     ):
         run_side("v1 r2", sys.executable, tree, [], 20.0, tmp_path)
     assert "  [v1 r2 stderr] Traceback: the gateway did not start" in capsys.readouterr().err
+
+
+FAILS_ONCE = """\
+import json, pathlib, sys
+tried = pathlib.Path("tried")
+if not tried.exists():
+    tried.write_text("")
+    print("btms run exited with 1 before serving", file=sys.stderr)
+    sys.exit(1)
+print(json.dumps({"bench": "scale", "cells": 960, "scans_expected": 20, "scans_done": 20,
+                  "worst_lag_ms": 1.0, "cpu_s_per_s": 0.1, "pss_mib": 100.0}))
+"""
+
+
+def test_a_side_whose_gateway_did_not_start_is_run_again_a_bounded_number_of_times(tmp_path, capsys):
+    tree = tmp_path / "tree"
+    (tree / "bench").mkdir(parents=True)
+    (tree / "bench" / "scale.py").write_text(FAILS_ONCE)
+    run = run_side_attempts("v1 r1", sys.executable, tree, [], 20.0, tmp_path, pause_s=0.0)
+    assert run["cells"] == 960
+    assert "[v1 r1] v1 r1's run failed with exit status 1" in capsys.readouterr().out
+    broken = stand_in_tree(tmp_path / "broken", cells=123, fail=True)
+    with pytest.raises(CompareError, match="^v1 r2 try 2's run failed"):
+        run_side_attempts("v1 r2", sys.executable, broken, [], 20.0, tmp_path, attempts=2, pause_s=0.0)

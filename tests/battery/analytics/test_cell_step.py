@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from battery.analytics import (
@@ -11,9 +13,11 @@ from battery.analytics import (
     SohEstimate,
     SohMethod,
     params_for,
+    rise_of,
     step_cell,
     with_capacity,
 )
+from battery.analytics.cell_step import judge_phase
 
 PARAMS = AnalyticsParams(params_for(12, 100.0), baseline=BaselineParams(window_s=60.0, samples=6))
 
@@ -73,3 +77,28 @@ def test_a_capacity_extrapolated_from_a_partial_discharge_is_shown_but_does_not_
     estimated = with_capacity(CellEstimate(), SohEstimate(80.0, SohMethod.CAPACITY, 0.0))
     assert estimated.soh.soh_pct == 80.0
     assert 100.0 - discharged_10_ah(estimated).soc.soc_pct == pytest.approx(10.0, abs=0.01)
+
+
+def test_baseline_and_soh_are_judged_once_per_period_on_each_cell_s_own_phase():
+    """At a 1 s scan the average is stepped every scan but judged every judge_every_s: the SOH
+    stays within a hundredth of a percent of judging every scan, and cells judge in turn."""
+    every_scan = replace(PARAMS, soh=replace(PARAMS.soh, judge_every_s=1.0))
+    period = PARAMS.soh.judge_every_s
+    cells = {phase: CellEstimate(judge_phase_s=judge_phase(phase, PARAMS)) for phase in range(3)}
+    reference = CellEstimate()
+    judged: dict[int, set[int]] = {phase: set() for phase in cells}
+    for t in range(1200):  # commissioning at 4000 µΩ, then a rise to 4600 µΩ
+        r = 4000 if t < 120 else 4600
+        reference = step_cell(reference, float(t), 0.2, 13.6, r, every_scan)
+        for phase, cell in cells.items():
+            cells[phase] = cell = step_cell(cell, float(t), 0.2, 13.6, r, PARAMS)
+            if cell.judged_at == t:
+                judged[phase].add(t)
+            assert abs(cell.soh.soh_pct - reference.soh.soh_pct) < 1.0  # lags at most a period of a 15 % step
+    for times in judged.values():  # after the first reading's judgment, one per period
+        assert len(times) <= 1200 / period + 1
+        assert all(b - a == period for a, b in zip(sorted(times)[1:], sorted(times)[2:], strict=False))
+    assert judged[0] != judged[1] != judged[2]  # each cell on its own phase
+    assert abs(cells[0].soh.soh_pct - reference.soh.soh_pct) < 0.05
+    assert cells[0].baseline.learned_uohm == reference.baseline.learned_uohm == 4000
+    assert cells[0].rise == pytest.approx(rise_of(reference, every_scan), abs=0.001)
