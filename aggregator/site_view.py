@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from aggregator.alarm_rules import gateway_alarm_active
 from aggregator.messages import EdgeNodeView
 from protocols.uplink.naming import STRING_SEPARATOR
+from web.iso_time import iso as iso_time
 from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
 from web.metric_names import METRIC_NAMES
 
@@ -23,7 +23,7 @@ _PROP = {q.key: prop for table in (UPS_JSON, STRING_JSON, CELL_JSON) for prop, q
 
 
 def iso(seconds: float | None) -> str | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return None if seconds is None else iso_time(seconds)
 
 
 def _values(metrics: dict, level: str) -> dict:

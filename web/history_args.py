@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from web.iso_time import iso
 from web.request_args import BadRequest, choice, integer, timestamp
 
 DAY_S = 86_400.0
@@ -48,6 +49,20 @@ def series_ask(args, many: bool = False) -> SeriesAsk:
         raise BadRequest("'from' must be before 'to'")
     points = integer(args, "points", 500, 1, MAX_POINTS)
     return SeriesAsk(level, ids, quantity, start, end, points)
+
+
+def series_answer(ask: SeriesAsk, rows, **about) -> dict:
+    """The JSON of one series: what was asked (`about` first, e.g. the gateway) and its buckets."""
+    return {
+        **about,
+        "level": ask.level,
+        "id": ask.ids[0],
+        "quantity": ask.quantity,
+        "from": iso(ask.start),
+        "to": iso(ask.end),
+        "columns": ["time", "min", "avg", "max"],
+        "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows],
+    }
 
 
 def cells(args, name: str = "cell", most: int = 120) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ from storage.history.cancel import QueryCancelled
 from storage.history.reader import HistoryReader, UnknownItem
 from web.discharge_json import discharge_json
 from web.errors import json_error
-from web.history_args import DAY_S, series_ask
+from web.history_args import DAY_S, series_answer, series_ask
 from web.history_series import site_series
 from web.query_slots import RETRY_AFTER_S, QuerySlot, QuerySlots, TooManyQueries
 from web.request_args import (
@@ -68,17 +68,7 @@ def history_routes(
             rows = await site_series(
                 reader, topology, ask.level, ask.ids[0], ask.quantity, ask.start, ask.end, ask.points
             )
-        return jsonify(
-            {
-                "level": ask.level,
-                "id": ask.ids[0],
-                "quantity": ask.quantity,
-                "from": iso(ask.start),
-                "to": iso(ask.end),
-                "columns": ["time", "min", "avg", "max"],
-                "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows],
-            }
-        )
+        return jsonify(series_answer(ask, rows))
 
     @bp.get("/strings/<string_id>/snapshot")
     async def snapshot(string_id: str):

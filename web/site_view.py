@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from actors.messages.up import UpsUpdate
@@ -32,12 +31,8 @@ from web.analytics_json import (
     string_analytics,
     ups_analytics,
 )
+from web.iso_time import iso
 from web.json_quantities import CELL_JSON, STRING_JSON, UPS_JSON
-
-
-def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
-
 
 _HEALTH_NAMES = {int(h): h.name.lower() for h in Health}
 _FAULT_NAMES = tuple((int(f), f.name.lower()) for f in CellFault if f)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aggregator.ui.context import AggregatorUi
-from aggregator.ui.levels import TABS, tree
-from web.ui.frame import Level
+from aggregator.ui.levels import tree
+from web.ui.frame import TABS, Level
 from web.ui.render import render_in_frame
 
 

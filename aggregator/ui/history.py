@@ -27,7 +27,7 @@ from battery.quantities import Quantity
 from protocols.uplink.naming import STRING_SEPARATOR, string_device_id
 from storage.history.schema import STRING_QUANTITIES, UPS_REGISTRY_QUANTITIES
 from web.errors import json_error
-from web.history_args import SeriesAsk, series_ask, time_zone
+from web.history_args import SeriesAsk, series_answer, series_ask, time_zone
 from web.history_csv import attachment, series_csv
 from web.request_args import BadRequest, NotFound
 from web.ui.plot_config import RANGES, string_quantities, ups_quantities
@@ -121,18 +121,7 @@ def history_pages(ui: AggregatorUi) -> Blueprint:
         """One quantity of one UPS or string over [from, to): at most `points` buckets of the stored part."""
         ask, q = asked(gateway, many=False)
         rows = await buckets(gateway, ask.ids[0], ask, q)
-        return jsonify(
-            {
-                "gateway": gateway,
-                "level": ask.level,
-                "id": ask.ids[0],
-                "quantity": ask.quantity,
-                "from": iso(ask.start),
-                "to": iso(ask.end),
-                "columns": ["time", "min", "avg", "max"],
-                "points": [[iso(t), lo, avg, hi] for t, lo, avg, hi in rows],
-            }
-        )
+        return jsonify(series_answer(ask, rows, gateway=gateway))
 
     @pages.get("/api/v1/gateways/<gateway>/series.csv")
     async def series_csv_download(gateway: str):

@@ -12,13 +12,6 @@ from aggregator.site_view import AggregatedSite
 from protocols.uplink.naming import STRING_SEPARATOR
 from web.ui.frame import Level, TreeNode
 
-TABS = (
-    ("realtime", "Real-time"),
-    ("history", "History"),
-    ("discharge", "Discharge"),
-    ("alarm", "Alarm"),
-    ("settings", "Settings"),
-)
 SITE = Level("site", "", "All gateways", "/site")
 
 
