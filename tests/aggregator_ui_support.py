@@ -200,3 +200,10 @@ def served(site: AggregatedSite, storage: Path, dsn: str | None) -> Iterator[str
 def apply_views(site: AggregatedSite, *views: EdgeNodeView, now: Callable[[], float] | None = None) -> None:
     for view in views:
         site.apply(view, now() if now else NOW_MS / 1000 - 3600)
+
+
+def one_gateway_site() -> AggregatedSite:
+    """A site of one gateway, gw1, with its default strings."""
+    site = AggregatedSite()
+    apply_views(site, gateway_view("gw1"))
+    return site

@@ -6,23 +6,23 @@ from __future__ import annotations
 
 import asyncio
 
-from aggregator.site_view import AggregatedSite
-from tests.aggregator_ui_support import PASSWORD, add_user, apply_views, csrf_of, gateway_view, logged_in, open_app
+from tests.aggregator_ui_support import (
+    PASSWORD,
+    add_user,
+    csrf_of,
+    logged_in,
+    one_gateway_site,
+    open_app,
+)
 
 NEW = "Another-pw-22"
-
-
-def a_site() -> AggregatedSite:
-    site = AggregatedSite()
-    apply_views(site, gateway_view("gw1"))
-    return site
 
 
 def test_a_user_changes_their_own_password_and_their_other_sessions_end(tmp_path) -> None:
     add_user(tmp_path, "olga", "operator")
 
     async def main():
-        app, _ = await open_app(a_site(), tmp_path, None)
+        app, _ = await open_app(one_gateway_site(), tmp_path, None)
         async with app.test_app() as test_app:
             me, elsewhere = test_app.test_client(), test_app.test_client()
             for client in (me, elsewhere):
@@ -66,7 +66,7 @@ def test_wrong_present_passwords_are_throttled_like_failed_log_ins(tmp_path) -> 
     add_user(tmp_path, "olga", "operator")
 
     async def main():
-        app, _ = await open_app(a_site(), tmp_path, None)
+        app, _ = await open_app(one_gateway_site(), tmp_path, None)
         async with app.test_app() as test_app:
             client = test_app.test_client()
             await logged_in(client)

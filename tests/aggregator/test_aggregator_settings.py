@@ -9,24 +9,24 @@ import io
 
 from werkzeug.datastructures import FileStorage
 
-from aggregator.site_view import AggregatedSite
-from tests.aggregator_ui_support import PASSWORD, add_user, apply_views, csrf_of, gateway_view, logged_in, open_app
+from tests.aggregator_ui_support import (
+    PASSWORD,
+    add_user,
+    csrf_of,
+    logged_in,
+    one_gateway_site,
+    open_app,
+)
 from web.users.book import UserBook
 
 NEW_PW = "Initial-pw-33"
-
-
-def a_site() -> AggregatedSite:
-    site = AggregatedSite()
-    apply_views(site, gateway_view("gw1"))
-    return site
 
 
 def test_an_admin_adds_changes_and_removes_a_user(tmp_path) -> None:
     add_user(tmp_path, "root", "admin")
 
     async def main():
-        app, _ = await open_app(a_site(), tmp_path, None)
+        app, _ = await open_app(one_gateway_site(), tmp_path, None)
         async with app.test_app() as test_app:
             admin, newcomer = test_app.test_client(), test_app.test_client()
             await logged_in(admin, "root")
@@ -68,7 +68,7 @@ def test_the_settings_are_for_administrators_only(tmp_path) -> None:
     add_user(tmp_path, "olga", "operator")
 
     async def main():
-        app, _ = await open_app(a_site(), tmp_path, None)
+        app, _ = await open_app(one_gateway_site(), tmp_path, None)
         async with app.test_app() as test_app:
             client = test_app.test_client()
             await logged_in(client)
@@ -97,7 +97,7 @@ def test_an_admin_names_the_project_sets_its_time_zone_and_logo(tmp_path) -> Non
     add_user(tmp_path, "root", "admin")
 
     async def main():
-        app, _ = await open_app(a_site(), tmp_path, None)
+        app, _ = await open_app(one_gateway_site(), tmp_path, None)
         async with app.test_app() as test_app:
             admin = test_app.test_client()
             await logged_in(admin, "root")
