@@ -77,7 +77,9 @@ from observability.log import configure_structlog, get_logger
 from storage.history.disk_alarm import HistoryDiskAlarm
 from storage.snapshot_file import load_snapshots, save_snapshots
 
-READY_TIMEOUT_S = 8.0
+# A service that fails says so at once (a taken port); this bounds only a silent one. 8 s was too
+# short on a 2-core box under load, where a healthy SNMP agent took longer to start listening.
+READY_TIMEOUT_S = 30.0
 # If some UPSes have not reported a scan this long after the first did, publish what we have.
 PUBLISH_AFTER_S = 0.3
 SNAPSHOT_SAVE_PERIOD_S = 60.0
