@@ -15,8 +15,16 @@ from storage.async_sqlite import open_sqlite
 pytestmark = pytest.mark.timeout(60)
 
 
-def _aiosqlite_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+def _aiosqlite_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
+
+def _wait_for_threads_to_end(before: set[threading.Thread]) -> set[threading.Thread]:
+    """The connection threads started since `before` (other tests' are not this one's) still alive after a while."""
+    deadline = time.monotonic() + 20
+    while (left := _aiosqlite_threads() - before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return left
 
 
 def _open_then_cancel(path, steps: int) -> None:
@@ -42,21 +50,22 @@ def _open_then_cancel(path, steps: int) -> None:
 
 def test_a_cancelled_open_finishes_and_closes_before_the_loop_closes(tmp_path):
     failures: list[BaseException | None] = []
+    before = _aiosqlite_threads()
     previous = threading.excepthook
     threading.excepthook = lambda args: failures.append(args.exc_value)
     try:
         for attempt in range(30):
             _open_then_cancel(tmp_path / "cancelled.db", steps=attempt % 6)
-        deadline = time.monotonic() + 20
-        while _aiosqlite_threads() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        left = _wait_for_threads_to_end(before)
     finally:
         threading.excepthook = previous
     assert failures == []
-    assert _aiosqlite_threads() == []
+    assert left == set()
 
 
 def test_a_failing_preparation_closes_the_connection(tmp_path):
+    before = _aiosqlite_threads()
+
     async def bad_schema(db) -> None:
         await db.execute("CREATE TABLE broken (")
 
@@ -65,7 +74,4 @@ def test_a_failing_preparation_closes_the_connection(tmp_path):
             await open_sqlite(tmp_path / "bad.db", bad_schema)
 
     asyncio.run(run())
-    deadline = time.monotonic() + 20
-    while _aiosqlite_threads() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _aiosqlite_threads() == []
+    assert _wait_for_threads_to_end(before) == set()
