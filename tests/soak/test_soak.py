@@ -149,7 +149,7 @@ def test_gateway_holds_steady_under_modbus_snmp_and_api_polling(tmp_path: Path) 
         "pss_mib_warm": round(warm.pss_mib, 1), "pss_mib_end": round(end.pss_mib, 1),
         "pss_growth_pct": round(100 * growth(warm.pss_mib, end.pss_mib), 2),
         "scans_expected": scans_expected, "scans_done": scans_done, "worst_lag_ms": round(last_stats.worst_lag_ms, 1),
-        **{p.label: {"requests": p.requests, "errors": p.errors} for p in pollers},
+        **{p.label: {"requests": p.requests, "errors": p.errors, "first_errors": p.first_errors} for p in pollers},
     }  # fmt: skip
     print(json.dumps(summary))
 
