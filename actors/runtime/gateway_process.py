@@ -35,7 +35,8 @@ from actors.runtime.system import (
 from actors.runtime.tree_monitor import PERIOD_S, TreeMonitor
 
 WATCHDOG_TIMEOUT_S = 2.0
-READY_TIMEOUT_S = 45.0  # beyond the gateway's own wait for its services (30 s), within the unit's TimeoutStartSec (60 s)
+# Beyond the gateway's own wait for its services (30 s), within the unit's TimeoutStartSec (60 s).
+READY_TIMEOUT_S = 45.0
 
 
 class TreeLost(Exception):
