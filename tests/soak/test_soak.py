@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from bench.bench_site import IO_MODULE, write_site
-from bench.scale import bus_stats, pss_mib, tree_pids
+from bench.scale import bus_stats, pss_by_pid, tree_pids
 from tests.e2e_support import log_tail, running_gateway
 from tests.gateway_process import GatewayProcess
 from tests.soak.pollers import Poller, api_request, modbus_request, snmp_request, stop_all
@@ -74,7 +74,7 @@ def sample_tree(gateway: GatewayProcess, at_s: float) -> TreeSample:
                 fds += process.num_fds()
         except psutil.NoSuchProcess:
             pass  # an actor that ended between the listing and the reading: the pid sets show it
-    return TreeSample(at_s, pids, rss, fds, pss_mib(set(pids)))
+    return TreeSample(at_s, pids, rss, fds, sum(pss_by_pid(set(pids)).values()) / 1024.0)
 
 
 def window(samples: list[TreeSample], start_s: float, end_s: float) -> TreeSample:
