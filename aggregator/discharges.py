@@ -86,15 +86,14 @@ def paired(messages: Iterable[Message]) -> list[DischargeEvent]:
         by_string.setdefault((m.gateway, m.ups_id, m.string_id), []).append(m)
     events = []
     for (gateway, ups_id, string_id), found in by_string.items():
-        started: float | None = None
-        opened = False
+        started: float | None = None  # the open event's start; None: none open
         for m in sorted(found, key=lambda m: (m.time, m.event != "end")):
-            if m.event == "start" and not opened:
-                started, opened = m.time, True
+            if m.event == "start" and started is None:
+                started = m.time
             elif m.event == "end":
-                events.append(DischargeEvent(gateway, ups_id, string_id, started if opened else None, m.time))
-                started, opened = None, False
-        if opened:
+                events.append(DischargeEvent(gateway, ups_id, string_id, started, m.time))
+                started = None
+        if started is not None:
             events.append(DischargeEvent(gateway, ups_id, string_id, started, None))
 
     def newest(e: DischargeEvent) -> tuple:
@@ -104,11 +103,23 @@ def paired(messages: Iterable[Message]) -> list[DischargeEvent]:
 
 
 async def discharge_events(
-    db: asyncpg.Pool | asyncpg.Connection, gateways: list[str], now: float, limit: int = MAX_EVENTS
+    db: asyncpg.Pool | asyncpg.Connection,
+    gateways: list[str],
+    now: float,
+    ups_id: str = "",
+    string_id: str = "",
+    limit: int = MAX_EVENTS,
 ) -> list[DischargeEvent]:
-    """The newest `limit` events of the gateways, each with its depth (an ongoing one: until `now`)."""
+    """The newest `limit` events of the gateways (of one UPS or string if given), each with its
+    depth (an ongoing one: until `now`). The UPS and string are chosen before the limit, so that a
+    string's list is not emptied by newer events of other strings."""
     rows = await db.fetch(_MESSAGES, gateways, DISCHARGE_METRIC, _MAX_MESSAGES)
-    messages = [m for r in rows for m in messages_of(r["edge_node"], r["ts"].timestamp(), r["text_names"], r["texts"])]
+    messages = [
+        m
+        for r in rows
+        for m in messages_of(r["edge_node"], r["ts"].timestamp(), r["text_names"], r["texts"])
+        if (not ups_id or m.ups_id == ups_id) and (not string_id or m.string_id == string_id)
+    ]
     events = paired(messages)[:limit]
     return [await _with_depth(db, e, now) for e in events]
 

@@ -49,8 +49,7 @@ def discharge_pages(ui: AggregatorUi) -> Blueprint:
         gateways = [gateway] if gateway else sorted(ui.site.gateways)
         if ui.reader is None or not gateways:
             return []
-        found = await discharge_events(ui.reader.db, gateways, time.time())
-        return [e for e in found if (not ups_id or e.ups_id == ups_id) and (not string_id or e.string_id == string_id)]
+        return await discharge_events(ui.reader.db, gateways, time.time(), ups_id, string_id)
 
     async def show(level, gateway: str = "", ups_id: str = "", string_id: str = ""):
         missing = ""
