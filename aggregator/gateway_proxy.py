@@ -26,12 +26,12 @@ from aggregator.messages import (
     OfflineAlarm,
     Publish,
     ReceivedBatch,
-    SkippedMessage,
     StoreAt,
     StoreRecords,
     ViewTo,
 )
 from aggregator.records import Record
+from aggregator.skipping import give_up
 from observability.log import configure_structlog, get_logger
 from protocols.uplink.payload import DataType, Metric, Payload, encode
 from protocols.uplink.sequence import REBIRTH_METRIC
@@ -100,25 +100,7 @@ class GatewayProxy(ActorTypeDispatcher):
         init = self.init
         assert init is not None
         for failed in folded.failed:
-            message = failed.message
-            self.log.error(
-                "message skipped",
-                edge_node=init.edge_node,
-                topic=message.topic[:200],
-                seq=failed.seq,
-                reason=failed.reason,
-            )
-            mids = (message.mid,) if message.mid else ()
-            skipped = SkippedMessage(
-                init.edge_node,
-                message.topic,
-                message.payload,
-                failed.seq,
-                failed.reason,
-                time.time(),
-                mids,
-                self.subscriber,
-            )
+            skipped = give_up(self.log, init.edge_node, failed.message, failed.seq, failed.reason, self.subscriber)
             self.send(self.store, skipped)
 
     def receiveMsg_WakeupMessage(self, message: WakeupMessage, sender):

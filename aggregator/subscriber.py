@@ -43,6 +43,7 @@ from aggregator.messages import (
     SkippedMessage,
     StoreAt,
 )
+from aggregator.skipping import give_up
 from observability.log import get_logger
 from protocols.uplink.host_state import HostState
 from protocols.uplink.payload import decode
@@ -235,18 +236,7 @@ class MqttSubscriber(ProtocolActor):
 
     def _skip(self, node: str, message: Received, reason: str) -> None:
         """Given up on: logged, kept in PostgreSQL as it came, then acknowledged (by the Store)."""
-        seq = _seq(message.payload)
-        self.log.error(
-            "message skipped",
-            edge_node=node,
-            topic=message.topic[:200],
-            seq=seq,
-            bytes=len(message.payload),
-            reason=reason,
-        )
-        skipped = SkippedMessage(
-            node, message.topic, message.payload, seq, reason, time.time(), (message.mid,), self.myAddress
-        )
+        skipped = give_up(self.log, node, message, _seq(message.payload), reason, self.myAddress)
         if message.mid:
             self.skipping[message.mid] = skipped
         if self.store is not None:
