@@ -20,7 +20,7 @@ from aggregator.site_view import iso
 from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.context import AggregatorUi
 from aggregator.ui.frame import in_frame
-from aggregator.ui.levels import SITE, gateway_level, string_level, strings_of
+from aggregator.ui.levels import SITE, gateway_level, known_gateway, string_level, strings_of
 from battery.quantities import quantity
 from storage.csv_text import spreadsheet_text
 from web.errors import json_error
@@ -72,22 +72,18 @@ def discharge_pages(ui: AggregatorUi) -> Blueprint:
             soc=SOC,
         )
 
-    def known_gateway(gateway: str) -> None:
-        if gateway not in ui.site.gateways:
-            abort(404)
-
     @pages.get("/site/discharge")
     async def site_discharge():
         return await show(SITE)
 
     @pages.get("/gateways/<gateway>/discharge")
     async def gateway_discharge(gateway: str):
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         return await show(gateway_level(gateway), gateway)
 
     @pages.get("/gateways/<gateway>/strings/<ups_id>/<string_id>/discharge")
     async def string_discharge(gateway: str, ups_id: str, string_id: str):
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         if (ups_id, string_id) not in strings_of(ui.site, gateway):
             abort(404)
         return await show(string_level(gateway, ups_id, string_id), gateway, ups_id, string_id)

@@ -22,7 +22,7 @@ from aggregator.site_view import iso
 from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.context import AggregatorUi
 from aggregator.ui.frame import in_frame
-from aggregator.ui.levels import SITE, gateway_level, string_level, strings_of
+from aggregator.ui.levels import SITE, gateway_level, known_gateway, string_level, strings_of
 from battery.quantities import Quantity
 from protocols.uplink.naming import STRING_SEPARATOR, string_device_id
 from storage.history.schema import STRING_QUANTITIES, UPS_REGISTRY_QUANTITIES
@@ -49,10 +49,6 @@ def upses_of(ui: AggregatorUi, gateway: str) -> list[str]:
 def history_pages(ui: AggregatorUi) -> Blueprint:
     pages = Blueprint("aggregator_history", __name__, template_folder="templates")
 
-    def known_gateway(gateway: str) -> None:
-        if gateway not in ui.site.gateways:
-            abort(404)
-
     def config(gateway: str, kind: str, ident: str, series: dict, quantities: list[dict]) -> dict:
         api = f"/api/v1/gateways/{quote(gateway, safe='')}"
         return {
@@ -73,7 +69,7 @@ def history_pages(ui: AggregatorUi) -> Blueprint:
 
     @pages.get("/gateways/<gateway>/history")
     async def gateway_history(gateway: str):
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         series = {
             "ups": [{"id": u, "label": u} for u in upses_of(ui, gateway)],
             "string": [{"id": string_device_id(u, s), "label": f"{u} / {s}"} for u, s in strings_of(ui.site, gateway)],
@@ -84,7 +80,7 @@ def history_pages(ui: AggregatorUi) -> Blueprint:
 
     @pages.get("/gateways/<gateway>/strings/<ups_id>/<string_id>/history")
     async def string_history(gateway: str, ups_id: str, string_id: str):
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         if (ups_id, string_id) not in strings_of(ui.site, gateway):
             abort(404)
         device = string_device_id(ups_id, string_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from quart import abort
+
 from aggregator.site_view import AggregatedSite
 from protocols.uplink.naming import STRING_SEPARATOR
 from web.ui.frame import Level, TreeNode
@@ -31,6 +33,12 @@ def string_level(edge_node: str, ups_id: str, string_id: str) -> Level:
         f"/gateways/{_part(edge_node)}/strings/{_part(ups_id)}/{_part(string_id)}",
         gateway_level(edge_node),
     )
+
+
+def known_gateway(site: AggregatedSite, edge_node: str) -> None:
+    """A page of a gateway that never spoke to this aggregator is 404."""
+    if edge_node not in site.gateways:
+        abort(404)
 
 
 def strings_of(site: AggregatedSite, edge_node: str) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from aggregator.store import CONNECTION_ERRORS
 from aggregator.ui.alarm_model import alarm_model
 from aggregator.ui.context import AggregatorUi
 from aggregator.ui.frame import in_frame
-from aggregator.ui.levels import SITE, gateway_level, string_level
+from aggregator.ui.levels import SITE, gateway_level, known_gateway, string_level
 from aggregator.ui.models import Local, gateway_model, site_model, string_model
 from web.errors import json_error
 from web.live.tables import DEFAULT_PAGE_SIZE, PAGE_SIZES
@@ -77,10 +77,6 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
         pages.add_url_rule(rule, name, html)
         pages.add_url_rule(PAGES_API + rule, f"{name}_data", data)
 
-    def known_gateway(gateway: str) -> None:
-        if gateway not in ui.site.gateways:
-            abort(404)
-
     async def site_page() -> Shown:
         active = None
         if ui.reader is not None:
@@ -91,12 +87,12 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
         return Shown(SITE, "realtime", site_model(ui.site, local(), active), extra={"time_label": "Newest record"})
 
     async def gateway_page(gateway: str) -> Shown:
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         model = gateway_model(ui.site, gateway, local())
         return Shown(gateway_level(gateway), "realtime", model, extra={"time_label": "Newest record"})
 
     async def string_page(gateway: str, ups_id: str, string_id: str) -> Shown:
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         model = string_model(ui.site, gateway, ups_id, string_id, local())
         if model is None:
             abort(404)
@@ -122,11 +118,11 @@ def aggregator_pages(ui: AggregatorUi) -> Blueprint:
         return await alarms(SITE, request.args.get("gateway", "")[:MAX_FILTER])
 
     async def gateway_alarms(gateway: str) -> Shown:
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         return await alarms(gateway_level(gateway), gateway)
 
     async def string_alarms(gateway: str, ups_id: str, string_id: str) -> Shown:
-        known_gateway(gateway)
+        known_gateway(ui.site, gateway)
         return await alarms(string_level(gateway, ups_id, string_id), gateway, ups_id, string_id)
 
     one_string = "/gateways/<gateway>/strings/<ups_id>/<string_id>"
