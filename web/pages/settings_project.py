@@ -16,7 +16,7 @@ from quart import Blueprint, Response, abort, request
 
 from observability.log import get_logger
 from web.access import identity, requires
-from web.pages.settings_common import SECTIONS, Draw, admin_only, field, render_section, saved
+from web.pages.settings_common import SECTIONS, Draw, admin_only, field, in_gateway_frame, render_section, saved
 from web.ui.site_logo import MAX_LOGO_BYTES, TYPES, LogoError, delete_logo, logo_file, save_logo
 from web.ui.site_settings import KEYS, SiteSettingsBook
 
@@ -35,16 +35,16 @@ class ProjectParts(Protocol):
 
 def project_routes(pages: Blueprint, ui: ProjectParts, draw: Draw | None = None, sections=SECTIONS) -> None:
     """draw: how a page is drawn (the gateway's frame at its site without it); sections: the tab's sections."""
-    frame = None if draw else ui  # only the gateway's frame needs the gateway's UiContext
-    admin = admin_only(frame, draw)  # type: ignore[arg-type]
+    drawn: Draw = draw or in_gateway_frame(ui)  # type: ignore[arg-type]
+    admin = admin_only(None, drawn)
 
     async def show(status: int = 200, errors: dict | None = None, draft: dict | None = None):
         return await render_section(
-            frame,  # type: ignore[arg-type]
+            None,
             "project",
             status,
             errors,
-            draw=draw,
+            draw=drawn,
             sections=sections,
             draft=draft or {},
             zones=ZONES,

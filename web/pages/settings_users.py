@@ -10,13 +10,22 @@ The aggregator serves this section too, drawn in its own frame (aggregator/ui/se
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Protocol
 
 from quart import Blueprint, abort, request
 
 from observability.log import get_logger
 from web.access import identity, requires
-from web.pages.settings_common import SECTIONS, Draw, admin_only, checked, field, render_section, saved
+from web.pages.settings_common import (
+    SECTIONS,
+    Draw,
+    admin_only,
+    checked,
+    field,
+    in_gateway_frame,
+    render_section,
+    saved,
+)
 from web.session.store import SessionStore
 from web.users.book import User, UserBook, UserError
 from web.users.roles import ROLES
@@ -45,11 +54,11 @@ class UsersParts(Protocol):
 
 def users_routes(pages: Blueprint, ui: UsersParts, draw: Draw | None = None, sections=SECTIONS) -> None:
     """draw: how a page is drawn (the gateway's frame at its site without it); sections: the tab's sections."""
-    frame: Any = None if draw else ui  # only the gateway's frame needs the gateway's UiContext
-    admin = admin_only(frame, draw)
+    drawn: Draw = draw or in_gateway_frame(ui)  # type: ignore[arg-type]
+    admin = admin_only(None, drawn)
 
     def section(name: str, status: int, errors: dict | None, **context):
-        return render_section(frame, name, status, errors, draw=draw, sections=sections, roles=ROLES, **context)
+        return render_section(None, name, status, errors, draw=drawn, sections=sections, roles=ROLES, **context)
 
     async def listing(status: int = 200, errors: dict | None = None, draft: User | None = None):
         users = await asyncio.to_thread(ui.users.all)
