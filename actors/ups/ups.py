@@ -16,9 +16,9 @@ from datetime import timedelta
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher
 
+from actors.base.alarm_sender import AlarmSender
 from actors.base.private_system import start_private_system
 from actors.messages.down import (
-    AlarmManagerChanged,
     AttachString,
     BusAddressChanged,
     InitStringMaster,
@@ -40,7 +40,7 @@ FLUSH_AFTER_S = 0.3
 HOST_ASK_TIMEOUT_S = 10.0  # a scan of a 120-cell string takes milliseconds
 
 
-class Ups(ActorTypeDispatcher):
+class Ups(AlarmSender, ActorTypeDispatcher):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         configure_structlog()
@@ -92,7 +92,7 @@ class Ups(ActorTypeDispatcher):
             if kind is StringStatus:
                 self._string_status(out)
             elif kind is AlarmRaised or kind is AlarmCleared:
-                self._to_alarm_manager(out)
+                self._raise_or_clear(out)
             elif kind is StringSnapshotSaved:
                 self.snapshots[out.string_id] = out.snapshot
                 self.send(self.gateway, out)  # the gateway keeps them on disk and for a re-created UPS
@@ -102,12 +102,6 @@ class Ups(ActorTypeDispatcher):
                 self.send(self.gateway, StringMasterStarted(out.string_id, self.myAddress, os.getpid()))
             elif asker is not None:  # an answer to whoever asked (CellRestarts)
                 self.send(asker, out)
-
-    def _to_alarm_manager(self, event) -> None:
-        if self.alarms is None:
-            self.log.error("alarm event with no alarm manager to take it", kind=event.kind)
-            return
-        self.send(self.alarms, event)
 
     def _attach(self, string_id: str) -> None:
         """Scans of this string come to this UPS, which hands them to its string master."""
@@ -127,9 +121,6 @@ class Ups(ActorTypeDispatcher):
         for string in self.config.strings:
             if string.bus == message.bus_id:
                 self._attach(string.id)
-
-    def receiveMsg_AlarmManagerChanged(self, message: AlarmManagerChanged, sender):
-        self.alarms = message.address
 
     def receiveMsg_SetAlarmLimits(self, message: SetAlarmLimits, sender):
         """Kept in the configuration (as the string host keeps them for a re-created string master)
