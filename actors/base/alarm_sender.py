@@ -1,8 +1,9 @@
 """AlarmSender: an actor that raises and clears alarms sends them straight to the AlarmManager.
 
 Its address comes in the actor's Init message and again in AlarmManagerChanged when the
-AlarmManager is re-created (as a re-created bus is announced), so the levels in between (UPS,
-gateway) never relay alarm events.
+AlarmManager is re-created (as a re-created bus is announced), so the gateway never relays
+alarm events. A UPS sends those of the string masters it hosts in its process (their events
+reach it in-process, with no hop between processes).
 """
 
 from __future__ import annotations

@@ -79,10 +79,11 @@ class InitCellBank:
 
 @dataclass(frozen=True)
 class AttachString:
-    """String master -> its FieldBus: send my scans to me (sent again after every restart)."""
+    """UPS -> the FieldBus of a string's bus: send this string's scans to me (sent again after
+    every restart of its string master, and to a re-created FieldBus)."""
 
     string_id: str
-    master: Address
+    master: Address  # where the scans go: the UPS that hosts the string master
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class AttachMasterController:
 
 @dataclass(frozen=True)
 class BusAddressChanged:
-    """Gateway -> UPS -> string master: a FieldBus actor was re-created; attach again."""
+    """Gateway -> UPSes and master controller: a FieldBus actor was re-created; attach again."""
 
     bus_id: str
     address: Address
@@ -233,8 +234,8 @@ class SetSnmpConfig:
 
 @dataclass(frozen=True)
 class AlarmManagerChanged:
-    """Gateway -> UPSes -> string masters, and -> master controller: the AlarmManager was
-    re-created; send alarm events to this address from now on."""
+    """Gateway -> UPSes and master controller: the AlarmManager was re-created; send alarm events
+    to this address from now on."""
 
     address: Address
 

@@ -75,9 +75,10 @@ class StringLocation:
 
 @dataclass(frozen=True)
 class GetCellRestarts:
-    """Ask a string master how often each of its cell sensor actors was re-created."""
+    """Ask a UPS how often each cell sensor actor of one of its strings was re-created."""
 
     request_id: int
+    string_id: str
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,12 @@ class CellRestarts:
 class CrashForTest:
     """Fault injection for tests: the receiving actor raises while handling this message.
 
-    Sent to a string master with a cell index, it is forwarded to that cell sensor actor.
+    Sent to a UPS with a string id, it is forwarded to that string master, and with a cell
+    index as well, on to that cell sensor actor.
     """
 
     cell_index: int | None = None
+    string_id: str | None = None
 
 
 @dataclass(frozen=True)

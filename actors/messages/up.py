@@ -109,7 +109,8 @@ class ServiceFailed:
 
 @dataclass(frozen=True)
 class StringMasterStarted:
-    """String master -> its UPS -> gateway, after every (re)start: where and which process I am."""
+    """String master -> its UPS -> gateway, after every (re)start: where its scans go and which
+    process it runs in (both its UPS's)."""
 
     string_id: str
     address: Address
@@ -136,3 +137,33 @@ class HeartbeatAnswer:
     responder: str
     pid: int
     parent_pid: int
+
+
+@dataclass(frozen=True)
+class StringMasterFailed:
+    """String master -> its string host (in-process): handling a message raised; re-create me.
+
+    Reported rather than raised, as CellFailed, so the host re-creates it within the same ask."""
+
+    message: str  # the type of the message it failed on
+    error: str
+
+
+@dataclass(frozen=True)
+class StringRoundEnd:
+    """String host -> itself (in-process): the string masters have had the UPS's message, and
+    (pass 1) what they sent meanwhile is in; the same two passes as CellRoundEnd."""
+
+    pass_no: int
+
+
+@dataclass(frozen=True)
+class StringOutbox:
+    """String host -> its UPS (in-process): everything the string masters sent during one ask, in
+    order: statuses, snapshots, alarm events, attachments and answers, for the UPS to handle or
+    send on."""
+
+    messages: tuple
+
+    def __repr__(self) -> str:
+        return f"StringOutbox({', '.join(type(m).__name__ for m in self.messages)})"

@@ -28,6 +28,7 @@ from actors.runtime.poll_selector import use_poll_selector
 from actors.runtime.proc_scan import open_paths, pids_listening_on
 from actors.runtime.quiet_identify import use_quiet_identify
 from actors.runtime.same_user_only import accept_only_own_user
+from actors.runtime.stack_room import use_stack_room
 from observability.log import thespian_log_defs
 
 BASE = "multiprocTCPBase"
@@ -48,6 +49,7 @@ def prepare_process(log_dir: Path) -> None:
     bind_thespian_to("127.0.0.1")
     use_poll_selector()
     use_quiet_identify()
+    use_stack_room()
     accept_only_own_user()
 
 

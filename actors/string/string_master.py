@@ -1,4 +1,4 @@
-"""StringMaster: the actor of one BM-SS and its string (a process of its own).
+"""StringMaster: the actor of one BM-SS and its string (in its UPS's process, actors/ups/string_host.py).
 
 Per scan it receives one StringScan from its FieldBus, lets its cells (in a private in-process
 actor system, see cell_bank.py) check and estimate their batteries, computes the string's
@@ -11,25 +11,24 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-# Imported here, not when the private cell system starts: the UPS imports this module before it
-# forks its string masters, so these pages are shared by all of them instead of copied 32 times.
+# Imported here, not when the private cell system starts: the gateway imports this module (through
+# actors/ups) before it forks its UPSes, so these pages are shared by all of them, not copied in each.
 import thespian.system.simpleSystemBase  # noqa: F401
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher
 
 from actors.base.alarm_sender import AlarmSender
 from actors.base.init_gate import InitGate
+from actors.base.private_system import start_private_system
 from actors.messages.down import (
     AttachString,
-    BusAddressChanged,
     ChangeCellLimits,
     InitCellBank,
     InitStringMaster,
     SetAlarmLimits,
 )
 from actors.messages.service import CellRestarts, CrashForTest, GetCellRestarts
-from actors.messages.up import CellBatchResult, StringMasterStarted, StringSnapshotSaved
+from actors.messages.up import CellBatchResult, StringMasterFailed, StringMasterStarted, StringSnapshotSaved
 from actors.string.cell_bank import CellBank
-from actors.string.cell_system import start_cell_system
 from battery.alarms import (
     STRING_ALARMS_CLEAR,
     cell_limits_for_string,
@@ -74,6 +73,18 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
         self.communication_lost_after_s: float | None = None
         self.log = get_logger("btms.string_master")
 
+    def receiveMessage(self, message, sender):
+        """A message this master fails on is reported to its host (its UPS's side), which
+        re-creates it from its last snapshot within the same ask; raised, Thespian would retry
+        the message twice before handing back a PoisonMessage."""
+        try:
+            return super().receiveMessage(message, sender)
+        except Exception as error:  # noqa: BLE001 - any failure: the host re-creates this master
+            if self.ups is None:
+                raise
+            self.send(self.ups, StringMasterFailed(type(message).__name__, f"{type(error).__name__}: {error}"))
+            return None
+
     def receiveMsg_InitStringMaster(self, message: InitStringMaster, sender):
         self.config = message.string
         self.bus = message.bus
@@ -91,7 +102,7 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
                 restored = message.snapshot.alarms  # an unpickled "all clear" is a copy of the singleton
                 self.string_alarms = STRING_ALARMS_CLEAR if restored == STRING_ALARMS_CLEAR else restored
         self.restart_counts = [0] * count
-        self.cells_system = start_cell_system()
+        self.cells_system = start_private_system()
         self.bank = self.cells_system.createActor(CellBank)
         self.communication_lost_after_s = message.communication_lost_after_s
         cell_limits = self._limits_from_config()
@@ -128,11 +139,6 @@ class StringMaster(AlarmSender, InitGate, ActorTypeDispatcher):
             return
         self.cells_system.ask(self.bank, ChangeCellLimits(cell_limits), CELL_ASK_TIMEOUT_S)
         self.log.info("alarm limits changed", overrides=dict(message.overrides))
-
-    def receiveMsg_BusAddressChanged(self, message: BusAddressChanged, sender):
-        if message.bus_id == self.config.bus:
-            self.bus = message.address
-            self.send(self.bus, AttachString(self.config.id, self.myAddress))
 
     def receiveMsg_StringScan(self, scan: StringScan, sender):
         transitions: list = []  # (cell index or None, AlarmTransition)

@@ -1,34 +1,46 @@
 """Ups: the actor of one UPS's battery strings (a process of its own).
 
-It creates and supervises one StringMaster per string (re-created from its last snapshot when
-its process dies), aggregates its strings (voltage average, current sum, SOC average), and
-sends the gateway ONE UpsUpdate per scan carrying the UPS status and its strings' statuses:
-cross-process messages cost per message, not per byte.
+It hosts one StringMaster per string in its private in-process actor system (string_host.py
+says why), routes each string's scans and commands to it, aggregates its strings (voltage
+average, current sum, SOC average), and sends the gateway ONE UpsUpdate per scan carrying the
+UPS status and its strings' statuses: cross-process messages cost per message, not per byte.
+Its string masters' alarm events go from here straight to the AlarmManager.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from datetime import timedelta
 
-from thespian.actors import ActorExitRequest, ActorTypeDispatcher, ChildActorExited
+from thespian.actors import ActorExitRequest, ActorTypeDispatcher
 
-from actors.base.forking import prepare_to_fork
-from actors.base.supervision import RestartPolicy, child_named, find_name, replace_child
-from actors.messages.down import AlarmManagerChanged, BusAddressChanged, InitStringMaster, InitUps, SetAlarmLimits
-from actors.messages.up import StringMasterStarted, StringSnapshotSaved, UpsUpdate
-from actors.string.string_master import StringMaster
+from actors.base.alarm_sender import AlarmSender
+from actors.base.private_system import start_private_system
+from actors.messages.down import (
+    AttachString,
+    BusAddressChanged,
+    InitStringMaster,
+    InitUps,
+    SetAlarmLimits,
+)
+from actors.messages.service import CrashForTest, GetCellRestarts
+from actors.messages.up import StringMasterStarted, StringOutbox, StringSnapshotSaved, UpsUpdate
+from actors.ups.string_host import StringHost
+from battery.alarms.records import AlarmCleared, AlarmRaised
 from battery.codes import Health
+from battery.readings import StringScan
 from battery.status import StringStatus, UpsStatus
 from battery.ups_math import aggregate, discharge_of
 from observability.log import configure_structlog, get_logger
 
 # If some strings have not reported this long after the first one did, publish what we have.
 FLUSH_AFTER_S = 0.3
+HOST_ASK_TIMEOUT_S = 10.0  # a scan of a 120-cell string takes milliseconds
 
 
-class Ups(ActorTypeDispatcher):
+class Ups(AlarmSender, ActorTypeDispatcher):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         configure_structlog()
@@ -38,13 +50,12 @@ class Ups(ActorTypeDispatcher):
         self.buses: dict[str, object] = {}
         self.lost_after: dict[str, float] = {}
         self.stale_after_s = 10.0
-        self.masters: list[tuple[str, object]] = []
+        self.strings_system = None
+        self.host = None
         self.snapshots: dict = {}
         self.latest: dict[str, StringStatus] = {}
         self.pending: dict[str, StringStatus] = {}
         self.flush_armed = False
-        self.policy = RestartPolicy()
-        self.exiting = False  # after ActorExitRequest, children exit for good: never re-create them
         self.log = get_logger("btms.ups")
 
     def receiveMsg_InitUps(self, message: InitUps, sender):
@@ -56,74 +67,78 @@ class Ups(ActorTypeDispatcher):
         self.lost_after = dict(message.communication_lost_after_s)
         self.stale_after_s = message.stale_after_s
         self.log = get_logger("btms.ups", ups=self.config.id)
-        self.log.info("ups started", strings=len(self.config.strings))
+        self.strings_system = start_private_system()
+        self.host = self.strings_system.createActor(StringHost)
         for string in self.config.strings:
-            self._spawn(string.id)
-
-    def _spawn(self, string_id: str) -> None:
-        string = next(s for s in self.config.strings if s.id == string_id)
-        prepare_to_fork()
-        address = self.createActor(StringMaster)
-        replace_child(self.masters, string_id, address)
-        self.send(
-            address,
-            InitStringMaster(
+            init = InitStringMaster(
                 string,
                 self.buses[string.bus],
                 self.myAddress,
-                self.snapshots.get(string_id),
+                self.snapshots.get(string.id),
                 self.alarms,
                 self.lost_after.get(string.bus),
-            ),
-        )
+            )
+            self._ask_host(init)
+        self.log.info("ups started", strings=len(self.config.strings))
 
-    def receiveMsg_ChildActorExited(self, message: ChildActorExited, sender):
-        string_id = find_name(self.masters, message.childAddress)
-        if string_id is None or self.exiting:
-            return  # the duplicate exit notice of an address already replaced
-        delay = self.policy.delay_before_restart(string_id, time.monotonic())
-        self.log.warning("string master exited, re-creating it", string=string_id, delay_s=delay)
-        replace_child(self.masters, string_id, None)
-        if delay:
-            self.wakeupAfter(timedelta(seconds=delay), payload=("restart", string_id))
-        else:
-            self._spawn(string_id)
+    def _ask_host(self, message, asker=None) -> None:
+        """Hand `message` to the string masters in-process; handle or send on what they sent."""
+        outbox = self.strings_system.ask(self.host, message, HOST_ASK_TIMEOUT_S)
+        if not isinstance(outbox, StringOutbox):
+            self.log.error("string host did not answer", message=type(message).__name__, answer=repr(outbox))
+            return
+        for out in outbox.messages:
+            kind = type(out)
+            if kind is StringStatus:
+                self._string_status(out)
+            elif kind is AlarmRaised or kind is AlarmCleared:
+                self._raise_or_clear(out)
+            elif kind is StringSnapshotSaved:
+                self.snapshots[out.string_id] = out.snapshot
+                self.send(self.gateway, out)  # the gateway keeps them on disk and for a re-created UPS
+            elif kind is AttachString:
+                self._attach(out.string_id)
+            elif kind is StringMasterStarted:  # this process is where the string master is
+                self.send(self.gateway, StringMasterStarted(out.string_id, self.myAddress, os.getpid()))
+            elif asker is not None:  # an answer to whoever asked (CellRestarts)
+                self.send(asker, out)
+
+    def _attach(self, string_id: str) -> None:
+        """Scans of this string come to this UPS, which hands them to its string master."""
+        bus = next(s.bus for s in self.config.strings if s.id == string_id)
+        self.send(self.buses[bus], AttachString(string_id, self.myAddress))
+
+    def receiveMsg_StringScan(self, scan: StringScan, sender):
+        self._ask_host(scan)
 
     def receiveMsg_WakeupMessage(self, message, sender):
         if message.payload == "flush":
             self.flush_armed = False
             self._flush()
-        elif isinstance(message.payload, tuple) and message.payload[0] == "restart":
-            self._spawn(message.payload[1])
 
     def receiveMsg_BusAddressChanged(self, message: BusAddressChanged, sender):
         self.buses[message.bus_id] = message.address
-        for _, master in self.masters:
-            if master is not None:
-                self.send(master, message)
-
-    def receiveMsg_AlarmManagerChanged(self, message: AlarmManagerChanged, sender):
-        self.alarms = message.address
-        for _, master in self.masters:
-            if master is not None:
-                self.send(master, message)
+        for string in self.config.strings:
+            if string.bus == message.bus_id:
+                self._attach(string.id)
 
     def receiveMsg_SetAlarmLimits(self, message: SetAlarmLimits, sender):
-        """Kept in the configuration (a re-created string master starts with them) and passed on."""
+        """Kept in the configuration (as the string host keeps them for a re-created string master)
+        and passed on."""
         strings = tuple(
             replace(s, alarm_overrides=message.overrides) if s.id == message.string_id else s
             for s in self.config.strings
         )
         self.config = replace(self.config, strings=strings)
-        master = child_named(self.masters, message.string_id)
-        if master is not None:
-            self.send(master, message)
+        self._ask_host(message)
 
-    def receiveMsg_StringSnapshotSaved(self, message: StringSnapshotSaved, sender):
-        self.snapshots[message.string_id] = message.snapshot
-        self.send(self.gateway, message)  # the gateway keeps them on disk and for a re-created UPS
+    def receiveMsg_GetCellRestarts(self, message: GetCellRestarts, sender):
+        self._ask_host(message, asker=sender)
 
-    def receiveMsg_StringStatus(self, status: StringStatus, sender):
+    def receiveMsg_CrashForTest(self, message: CrashForTest, sender):
+        self._ask_host(message)
+
+    def _string_status(self, status: StringStatus) -> None:
         self.latest[status.string_id] = status
         self.pending[status.string_id] = status
         if len(self.pending) >= len(self.config.strings):
@@ -174,7 +189,7 @@ class Ups(ActorTypeDispatcher):
         )
 
     def receiveMsg_ActorExitRequest(self, message: ActorExitRequest, sender):
-        self.exiting = True
-
-    def receiveMsg_StringMasterStarted(self, message: StringMasterStarted, sender):
-        self.send(self.gateway, message)
+        if self.strings_system is not None:
+            self.strings_system.tell(self.host, ActorExitRequest())
+            self.strings_system.shutdown()
+            self.strings_system = None

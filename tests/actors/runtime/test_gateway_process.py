@@ -89,7 +89,7 @@ def test_every_listening_socket_is_on_loopback(gateway):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_everything_within_five_seconds(gateway, signum):
     pids = gateway.actor_pids()
-    assert len(pids) >= 8  # admin, logger, watchdog, gateway, bus, 2 UPS, 4 masters, MC, web
+    assert len(pids) >= 8  # admin, logger, watchdog, gateway, bus, 2 UPS (with their string masters), MC, web
     sent = time.monotonic()
     gateway.process.send_signal(signum)
     gateway.process.wait(5)
@@ -169,7 +169,8 @@ def test_new_run_replaces_the_tree_of_a_gateway_that_died(gateway, tmp_path):
             kill_all(fresh.processes())
 
 
-def test_killed_string_master_is_recreated_and_serving_within_two_seconds(gateway):
+def test_a_killed_ups_process_is_recreated_and_its_strings_serving_within_two_seconds(gateway):
+    """A UPS hosts its string masters in its own process: the process of string A2 is its UPS's."""
     asys, gw = gateway_actor(gateway.admin_port)
     before = asys.ask(gw, LocateString(1, "A2"), 5)
     assert isinstance(before, StringLocation) and before.pid
@@ -185,7 +186,7 @@ def test_killed_string_master_is_recreated_and_serving_within_two_seconds(gatewa
         code, body = gateway.get("/api/v1/strings/A2")
         return code == 200 and not body["stale"] and body["scan_no"] > last_scan + 1 and body
 
-    wait_for(serving_again, timeout=4, interval=0.05, what="a new string master serving A2")
+    wait_for(serving_again, timeout=4, interval=0.05, what="a new UPS process serving A2")
     assert time.monotonic() - killed < 2.0
     assert not psutil.pid_exists(before.pid) or psutil.Process(before.pid).status() == psutil.STATUS_ZOMBIE
 
@@ -216,7 +217,7 @@ def test_battery_references_survive_a_restart(tmp_path):
             lambda: (loc := asys.ask(gw, LocateString(7, "A1"), 5)) and loc.address and loc, what="A1's string master"
         )
         restarts = wait_for(
-            lambda: (r := asys.ask(location.address, GetCellRestarts(8), 5)) and r.snapshots and r,
+            lambda: (r := asys.ask(location.address, GetCellRestarts(8, "A1"), 5)) and r.snapshots and r,
             what="A1's cell snapshots",
         )
         assert [c.reference_resistance_uohm for c in restarts.snapshots] == references

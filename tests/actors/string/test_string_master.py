@@ -129,11 +129,11 @@ def test_discharge_lowers_cell_soc(tree):
 def test_crashing_cell_sensor_is_recreated_with_its_last_good_state(tree):
     asys, recorder, master = tree
     send_scan_and_wait(tree)
-    before = asys.ask(master, GetCellRestarts(1), 5)
+    before = asys.ask(master, GetCellRestarts(1, "U1S1"), 5)
     assert isinstance(before, CellRestarts)
-    asys.tell(master, CrashForTest(cell_index=2))
+    asys.tell(master, CrashForTest(cell_index=2, string_id="U1S1"))
     after = wait_for(
-        lambda: (r := asys.ask(master, GetCellRestarts(2), 5)) and r.counts[1] == 1 and r,
+        lambda: (r := asys.ask(master, GetCellRestarts(2, "U1S1"), 5)) and r.counts[1] == 1 and r,
         what="cell 2 to be re-created",
     )
     assert after.counts == (0, 1, 0, 0)
@@ -236,8 +236,10 @@ def test_a_recreated_cell_resumes_its_alarm_and_clears_it_when_the_condition_end
         return [m for m in _recorded(asys, recorder) if isinstance(m, kind) and m.kind == "cell_voltage_high"]
 
     wait_for(lambda: events(AlarmRaised), what="cell 2's voltage alarm")
-    asys.tell(master, CrashForTest(cell_index=2))
-    wait_for(lambda: (r := asys.ask(master, GetCellRestarts(3), 5)) and r.counts[1] == 1, what="cell 2 re-created")
+    asys.tell(master, CrashForTest(cell_index=2, string_id="U1S1"))
+    wait_for(
+        lambda: (r := asys.ask(master, GetCellRestarts(3, "U1S1"), 5)) and r.counts[1] == 1, what="cell 2 re-created"
+    )
     for k in range(3):
         send_scan_and_wait(tree, timestamp=t0 + 40 + 12 * k)
     cleared = wait_for(lambda: events(AlarmCleared), what="the alarm to clear after the restart")
@@ -339,3 +341,48 @@ def test_a_battery_sagging_below_the_others_under_load_is_shown_emptier(tree):
     others = (status.cell_soc_pct[0], status.cell_soc_pct[2], status.cell_soc_pct[3])
     assert max(others) - min(others) <= 1
     assert status.cell_soc_pct[1] <= min(others) - 3  # the count alone gives all four 60 %
+
+
+def test_a_string_master_that_fails_is_recreated_in_process_from_its_last_snapshot(tree):
+    """The UPS hosts its string masters in-process: one that fails is re-created by the UPS's
+    string host from the snapshot it saved, and the UPS's next scan is served by the new one."""
+    from actors.messages.up import StringMasterStarted
+
+    asys, recorder, ups = tree
+    send_scan_and_wait(tree)  # the first scan saves a snapshot
+    before = asys.ask(ups, GetCellRestarts(4, "U1S1"), 5)
+    asys.tell(ups, CrashForTest(string_id="U1S1"))
+
+    def started() -> list:
+        return [m for m in _recorded(asys, recorder) if isinstance(m, StringMasterStarted)]
+
+    wait_for(lambda: len(started()) == 2, what="the string master to start again")
+    assert all(m.address == ups for m in started())  # where its scans go: the UPS's process
+    status = send_scan_and_wait(tree)
+    assert status.health == Health.OK
+    after = asys.ask(ups, GetCellRestarts(5, "U1S1"), 5)
+    assert [c.reference_resistance_uohm for c in after.snapshots] == [
+        c.reference_resistance_uohm for c in before.snapshots
+    ]
+
+
+def test_a_recreated_string_master_keeps_the_limits_changed_at_run_time(tree):
+    """The string host re-creates a string master from how it was created: with the limits an
+    operator changed since, not topology.yaml's (14.7 V for a 12 V battery)."""
+    from actors.messages.down import SetAlarmLimits
+    from actors.messages.up import StringMasterStarted
+    from battery.alarms.records import AlarmRaised
+
+    asys, recorder, ups = tree
+    asys.tell(ups, SetAlarmLimits("U1S1", (("cell_voltage_high_v", 14.0),)))
+    send_scan_and_wait(tree)
+    asys.tell(ups, CrashForTest(string_id="U1S1"))
+    wait_for(
+        lambda: sum(isinstance(m, StringMasterStarted) for m in _recorded(asys, recorder)) == 2,
+        what="the string master to start again",
+    )
+    t0 = 2_300_000_000.0
+    for k in range(3):  # battery 2 at 14.2 V, one scan every 11 s: past the on-delay
+        send_scan_and_wait(tree, cell_voltage_mv=(13600, 14200, 13610, 13600), timestamp=t0 + 11 * k)
+    raised = [m for m in _recorded(asys, recorder) if isinstance(m, AlarmRaised) and m.kind == "cell_voltage_high"]
+    assert [m.cell_index for m in raised] == [2]

@@ -1,4 +1,4 @@
-"""The cell system (actors/string/cell_system.py): simpleSystemBase's behaviour, less its per-message costs.
+"""The private in-process system (actors/base/private_system.py): simpleSystemBase's behaviour, less its per-message costs.
 
 It subclasses a Thespian internal; these tests fail if the pinned version's internals move under it.
 """
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from thespian.actors import Actor, PoisonMessage, WakeupMessage
 
-from actors.string.cell_system import CellSystemBase, start_cell_system
+from actors.base.private_system import PrivateSystemBase, start_private_system
 
 
 class Echo(Actor):
@@ -34,14 +34,14 @@ class Sleeper(Actor):
 
 @pytest.fixture
 def system():
-    asys = start_cell_system()
+    asys = start_private_system()
     yield asys
     asys.shutdown()
 
 
 def test_cells_are_handed_their_messages_directly(system):
     address = system.createActor(Echo)
-    assert isinstance(system._systemBase, CellSystemBase)
+    assert isinstance(system._systemBase, PrivateSystemBase)
     actor = system._systemBase.actorRegistry[address.actorAddressString].instance
     assert actor._receive == actor.receiveMessage  # no per-message logger lookup in between
     assert system.ask(address, "hello", 5) == "HELLO"
