@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 from datetime import timedelta
 
 from thespian.actors import ActorExitRequest, ActorTypeDispatcher
@@ -48,11 +47,9 @@ class Ups(AlarmSender, ActorTypeDispatcher):
         self.gateway = None
         self.alarms = None
         self.buses: dict[str, object] = {}
-        self.lost_after: dict[str, float] = {}
         self.stale_after_s = 10.0
         self.strings_system = None
         self.host = None
-        self.snapshots: dict = {}
         self.latest: dict[str, StringStatus] = {}
         self.pending: dict[str, StringStatus] = {}
         self.flush_armed = False
@@ -63,20 +60,21 @@ class Ups(AlarmSender, ActorTypeDispatcher):
         self.gateway = message.gateway
         self.alarms = message.alarms
         self.buses = dict(message.bus_addresses)
-        self.snapshots.update(dict(message.string_snapshots))
-        self.lost_after = dict(message.communication_lost_after_s)
         self.stale_after_s = message.stale_after_s
         self.log = get_logger("btms.ups", ups=self.config.id)
         self.strings_system = start_private_system()
         self.host = self.strings_system.createActor(StringHost)
+        # The host keeps each master's Init, with its newest snapshot and limits, to re-create it.
+        snapshots = dict(message.string_snapshots)
+        lost_after = dict(message.communication_lost_after_s)
         for string in self.config.strings:
             init = InitStringMaster(
                 string,
                 self.buses[string.bus],
                 self.myAddress,
-                self.snapshots.get(string.id),
+                snapshots.get(string.id),
                 self.alarms,
-                self.lost_after.get(string.bus),
+                lost_after.get(string.bus),
             )
             self._ask_host(init)
         self.log.info("ups started", strings=len(self.config.strings))
@@ -94,7 +92,6 @@ class Ups(AlarmSender, ActorTypeDispatcher):
             elif kind is AlarmRaised or kind is AlarmCleared:
                 self._raise_or_clear(out)
             elif kind is StringSnapshotSaved:
-                self.snapshots[out.string_id] = out.snapshot
                 self.send(self.gateway, out)  # the gateway keeps them on disk and for a re-created UPS
             elif kind is AttachString:
                 self._attach(out.string_id)
@@ -123,13 +120,7 @@ class Ups(AlarmSender, ActorTypeDispatcher):
                 self._attach(string.id)
 
     def receiveMsg_SetAlarmLimits(self, message: SetAlarmLimits, sender):
-        """Kept in the configuration (as the string host keeps them for a re-created string master)
-        and passed on."""
-        strings = tuple(
-            replace(s, alarm_overrides=message.overrides) if s.id == message.string_id else s
-            for s in self.config.strings
-        )
-        self.config = replace(self.config, strings=strings)
+        """Passed on: the string host keeps them for a re-created string master."""
         self._ask_host(message)
 
     def receiveMsg_GetCellRestarts(self, message: GetCellRestarts, sender):
