@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 
 from hypercorn.asyncio.run import worker_serve
-from hypercorn.config import Config
+from hypercorn.config import Config, Sockets
 from hypercorn.utils import wrap_app
 
 from battery.alarms.records import AlarmNotice
@@ -23,6 +23,7 @@ from battery.status import StringStatus, UpsStatus
 from storage.history.reader import HistoryReader
 from web.api_tokens import TokenVerifier
 from web.app import create_app
+from web.open_connections import TrackingListener, tracking
 from web.routes_alarms import AlarmAccess
 from web.session.store import SessionStore
 from web.site_view import SiteView
@@ -31,7 +32,10 @@ from web.ui.context import UiContext
 from web.ui.site_settings import SiteSettingsBook
 from web.users.book import UserBook
 
-STOP_TIMEOUT_S = 5.0
+# After Hypercorn's graceful period (config.graceful_timeout) the connections still open are
+# hung up on; then the server has this long to end its tasks.
+HANG_UP_GRACE_S = 0.25
+STOP_TIMEOUT_S = 1.0
 # Kernel send buffer of every connection (accepted sockets inherit the listener's). Linux would
 # grow it to 4 MiB for a client that does not read, and that buffer is a queue of old live
 # events; at this size a stalled browser holds a few scans, then its stream skips versions.
@@ -73,6 +77,7 @@ class WebService:
             self.config.keyfile = web.tls_key
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._listeners: list[TrackingListener] = []
 
     async def start(self) -> None:
         """Load TLS and bind, or raise OSError saying which file or port; then serve."""
@@ -93,6 +98,9 @@ class WebService:
             # soon as this returns, and a client that connects then must queue, not be refused.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
             sock.listen(self.config.backlog)
+        self._listeners = tracking(sockets.secure_sockets) + tracking(sockets.insecure_sockets)
+        secure = self._listeners[: len(sockets.secure_sockets)]
+        sockets = Sockets(secure, self._listeners[len(secure) :], sockets.quic_sockets)
         app = wrap_app(self.app, self.config.wsgi_max_body_size, None)
         self._task = asyncio.get_running_loop().create_task(
             worker_serve(app, self.config, sockets=sockets, shutdown_trigger=self._stopping.wait)
@@ -101,17 +109,25 @@ class WebService:
     async def finished(self) -> None:
         """Returns when Hypercorn stops serving (after stop(), or on its own)."""
         if self._task is not None:
-            await self._task
+            # Shielded: a cancelled actor loop ends the server through stop(), gracefully.
+            await asyncio.shield(self._task)
 
     async def stop(self) -> None:
+        """Bounded: in-flight requests get the graceful period, then every connection is hung up on."""
         self.history.stop()  # a query's worker thread must not keep the process alive
         self.live.close()  # open event streams end now, not after Hypercorn's graceful timeout
         self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, STOP_TIMEOUT_S)
-            except (TimeoutError, asyncio.CancelledError):
-                pass
+        if self._task is None:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=self.config.graceful_timeout + HANG_UP_GRACE_S)
+        if done:
+            return
+        for listener in self._listeners:
+            listener.hang_up()
+        try:
+            await asyncio.wait_for(self._task, STOP_TIMEOUT_S)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
 
     def apply(self, message: UpsStatus | StringStatus | AlarmNotice | UplinkLink) -> None:
         if isinstance(message, UplinkLink):
