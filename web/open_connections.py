@@ -28,12 +28,10 @@ class TrackingListener(socket.socket):
         """Shut every accepted connection still open down, both ways; returns how many."""
         count = 0
         for connection in list(self.accepted):
-            if connection.fileno() < 0:
-                continue
             try:
                 connection.shutdown(socket.SHUT_RDWR)
                 count += 1
-            except OSError:  # the peer went away meanwhile
+            except OSError:  # closed already, or the peer went away meanwhile
                 pass
         return count
 

@@ -98,9 +98,8 @@ class WebService:
             # soon as this returns, and a client that connects then must queue, not be refused.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
             sock.listen(self.config.backlog)
-        self._listeners = tracking(sockets.secure_sockets) + tracking(sockets.insecure_sockets)
-        secure = self._listeners[: len(sockets.secure_sockets)]
-        sockets = Sockets(secure, self._listeners[len(secure) :], sockets.quic_sockets)
+        sockets = Sockets(tracking(sockets.secure_sockets), tracking(sockets.insecure_sockets), sockets.quic_sockets)
+        self._listeners = sockets.secure_sockets + sockets.insecure_sockets
         app = wrap_app(self.app, self.config.wsgi_max_body_size, None)
         self._task = asyncio.get_running_loop().create_task(
             worker_serve(app, self.config, sockets=sockets, shutdown_trigger=self._stopping.wait)
