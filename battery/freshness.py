@@ -3,8 +3,10 @@
 A string master scans its string every `scan_period_s` of its bus. Data older than three scan
 periods means at least two scans were missed, so it is no longer current; 10 s is the floor so
 that a fast bus does not flap to stale on one slow scan (a 120-cell string takes a few seconds).
-The servers measure age from when a status arrived (monotonic clock, ticked every second);
-the web view from the status' scan start time, at request time. Both call `is_stale_by_age`.
+Ages are counted on the monotonic clock, so a step of the wall clock changes no freshness. The
+SCADA servers count from when a status arrived (ticked every second); the web view lets a status
+arrive as old as its scan and judges at request time (battery/served_site.py). Both call
+`is_stale_by_age`.
 """
 
 from __future__ import annotations

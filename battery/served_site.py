@@ -4,10 +4,12 @@ Each server holds its own ServedSite (actors share no mutable state) and keeps o
 code: register packing, OID rows, JSON. From the UpsStatus, StringStatus and AlarmNotice
 messages the gateway publishes, a ServedSite keeps:
 - the latest status of every configured UPS and string (a status of anything else is refused);
-- freshness, by the one rule of battery/freshness.py. The SCADA servers count a status' age from
-  its arrival on a monotonic clock and learn once a second (`went_stale`) what to re-render; the
-  web view, which renders per request, counts it from the scan's own start time on the wall
-  clock (`AgeFrom`);
+- freshness, by the one rule of battery/freshness.py, with ages counted on a monotonic clock so
+  that a step of the wall clock (NTP correcting a gateway that booted without a valid clock, a
+  virtual machine resumed) neither ages nor refreshes data. The SCADA servers count a status'
+  age from its arrival and learn once a second (`went_stale`) what to re-render. The web view,
+  which renders per request and may be given old statuses again when it restarts, lets a status
+  arrive as old as its scan was on the wall clock then (`wall_clock`);
 - when each string and UPS last sent fresh data (kept while stale: when it was last heard of),
   and the newest fresh string data of the site;
 - the active alarms (battery/alarms/active.py) and each string's active alarm kinds, its own and
@@ -29,13 +31,6 @@ from battery.codes import Health
 from battery.freshness import freshness_trackers
 from battery.site import Topology
 from battery.status import StringStatus, UpsStatus
-
-
-class AgeFrom(Enum):
-    """What a status' age is counted from, and so which clock a ServedSite is given."""
-
-    ARRIVAL = "arrival"  # when it was applied; clock: monotonic seconds (the SCADA servers)
-    SCAN = "scan"  # the scan's start time; clock: UNIX seconds (the web view)
 
 
 @dataclass(frozen=True)
@@ -104,21 +99,24 @@ class GatewayStatus:
 
 
 class ServedSite:
-    """The latest state of the site as one server serves it. Pure: no I/O, the clock is given."""
+    """The latest state of the site as one server serves it. Pure: no I/O, the clocks are given."""
 
     def __init__(
         self,
         topology: Topology,
         clock: Callable[[], float],
         *,
-        age_from: AgeFrom = AgeFrom.ARRIVAL,
+        wall_clock: Callable[[], float] | None = None,
         stale_after_s: float | None = None,
     ) -> None:
-        """`stale_after_s`: one threshold for every string and UPS (tests); by default each
+        """`clock`: monotonic seconds, which every age is counted on.
+        `wall_clock`: UNIX seconds. Given, a status arrives already as old as its scan (wall now
+        minus the scan's start, never below 0); without it, a status is new when it arrives.
+        `stale_after_s`: one threshold for every string and UPS (tests); by default each
         string's comes from its bus' scan period (battery/freshness.py)."""
         self.topology = topology
         self.clock = clock
-        self.age_from = age_from
+        self.wall_clock = wall_clock
         self._string_freshness, self._ups_freshness = freshness_trackers(topology, stale_after_s)
         self._strings: dict[str, StringStatus | None] = {s.id: None for s in topology.strings}
         self._upses: dict[str, UpsStatus | None] = {u.id: None for u in topology.upses}
@@ -133,6 +131,7 @@ class ServedSite:
         self.uplink = UplinkLink(LinkState.DOWN, 0, 0, "not reported yet") if configured else NO_UPLINK
 
     def now(self) -> float:
+        """Monotonic seconds now: what `is_*_stale` and `went_stale` compare with."""
         return self.clock()
 
     # -- data in ---------------------------------------------------------------------------
@@ -180,7 +179,11 @@ class ServedSite:
         return True
 
     def _arrival(self, scan_timestamp: float) -> float:
-        return scan_timestamp if self.age_from is AgeFrom.SCAN else self.clock()
+        """When, on the monotonic clock, the data of a scan started at `scan_timestamp` was new."""
+        now = self.clock()
+        if self.wall_clock is None:
+            return now
+        return now - max(0.0, self.wall_clock() - scan_timestamp)
 
     def _alarms_of(self, string_id: str) -> StringAlarms:
         count = self._cell_counts[string_id]

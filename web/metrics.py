@@ -79,7 +79,7 @@ class SiteCollector:
         unanswered = _gauge(
             "btms_string_cells_unanswered", "Batteries of the string that did not answer its last scan", STRING_LABELS
         )
-        now = site.now()
+        now = view.wall_clock()
         for u in view.topology.upses:
             body = view.ups_json(u.id, with_strings=False)
             upses.add(body, [gw, u.id])

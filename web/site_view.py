@@ -4,9 +4,9 @@ Updated in the web server's event loop from actor messages, read by request hand
 same loop: no locks, no asks into the actor tree on the request path.
 Stale data is never served as current: a value the gateway could not read is null, and the
 object says "stale": true with the time of the last scan. Data also goes stale by age, with the
-threshold the Modbus and SNMP servers use, measured from the scan's start time when a request
-reads it (`AgeFrom.SCAN`): the web server may stop receiving updates while it still answers
-requests. A cell that did not answer is stale (battery/plausibility.py), an implausible cell
+threshold the Modbus and SNMP servers use, judged when a request reads it: the web server may
+stop receiving updates while it still answers requests. A status arrives as old as its scan
+(wall clock) and ages on the monotonic clock, so a step of the wall clock changes no freshness. A cell that did not answer is stale (battery/plausibility.py), an implausible cell
 reading is null (protocols/scada/served_values.py).
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from actors.messages.up import UpsUpdate
 from battery.codes import CellFault, ChargeState, Health
 from battery.plausibility import cell_answered
-from battery.served_site import AgeFrom, LinkState, ServedSite
+from battery.served_site import LinkState, ServedSite
 from battery.site import Topology
 from battery.status import StringStatus, UpsStatus
 from protocols.scada.served_values import served_cell_values
@@ -44,10 +44,17 @@ def fault_names(faults: int) -> list[str]:
 
 
 class SiteView:
-    def __init__(self, topology: Topology, clock: Callable[[], float] = time.time) -> None:
-        """`clock`: UNIX seconds now (the statuses' timestamps are UNIX seconds)."""
+    def __init__(
+        self,
+        topology: Topology,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`wall_clock`: UNIX seconds (the statuses' timestamps are UNIX seconds);
+        `monotonic_clock`: what ages are counted on."""
         self.topology = topology
-        self.site = ServedSite(topology, clock, age_from=AgeFrom.SCAN)
+        self.wall_clock = wall_clock
+        self.site = ServedSite(topology, monotonic_clock, wall_clock=wall_clock)
 
     def apply(self, update: UpsUpdate) -> None:
         """A UPS and its strings; a UPS or string not configured is not served, so not kept."""

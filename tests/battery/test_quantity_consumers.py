@@ -205,7 +205,7 @@ def test_the_site_view_serves_exactly_the_described_properties_at_the_registry_r
     from actors.messages.up import UpsUpdate
 
     t, s, u = _sample()
-    view = SiteView(t, clock=lambda: s.timestamp)
+    view = SiteView(t, wall_clock=lambda: s.timestamp)
     view.apply(UpsUpdate(ups=u, strings=(s,)))
     schemas = openapi_document()["components"]["schemas"]
     bodies = {

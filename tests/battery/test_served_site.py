@@ -8,7 +8,7 @@ import pytest
 
 from battery.alarms.records import AlarmNotice
 from battery.codes import Health
-from battery.served_site import AgeFrom, LastFresh, LinkState, ServedSite, UplinkLink
+from battery.served_site import LastFresh, LinkState, ServedSite, UplinkLink
 from battery.site import ServicesConfig, Topology, UplinkConfig
 from tests.factories import sample_string_status, sample_topology, sample_ups_status
 
@@ -113,16 +113,38 @@ def test_a_stale_status_is_stale_at_once_and_the_last_fresh_scan_stays() -> None
     assert s.ups_last_fresh("ups2") is None
 
 
-def test_age_from_scan_counts_from_the_scans_start_time_on_the_wall_clock() -> None:
-    clock = Clock(T0 + 9.9)
-    t, s = served(clock, age_from=AgeFrom.SCAN)
+def test_with_a_wall_clock_a_status_arrives_as_old_as_its_scan() -> None:
+    monotonic, wall = Clock(500.0), Clock(T0 + 9.9)
+    t, s = served(monotonic, wall_clock=wall)
     s.apply_string(sample_string_status(t, "s1", timestamp=T0))
     s.apply_ups(dataclasses.replace(sample_ups_status(t, "ups1"), timestamp=T0))
     assert not s.is_string_stale("s1") and not s.is_ups_stale("ups1")
-    clock.now = T0 + 10.1
+    monotonic.now += 0.2
     assert s.is_string_stale("s1") and s.is_ups_stale("ups1")
     s.apply_string(sample_string_status(t, "s2", timestamp=T0 - 60))  # arrives now, scanned a minute ago
     assert s.is_string_stale("s2")
+
+
+@pytest.mark.parametrize("step_s", [3600.0, -3600.0])
+def test_a_step_of_the_wall_clock_neither_ages_nor_refreshes_data(step_s: float) -> None:
+    monotonic, wall = Clock(500.0), Clock(T0 + 1)
+    t, s = served(monotonic, wall_clock=wall)
+    s.apply_string(sample_string_status(t, "s1", timestamp=T0))
+    wall.now += step_s  # NTP corrects the clock, or a virtual machine resumes
+    assert not s.is_string_stale("s1")
+    assert s.went_stale().strings == ()
+    monotonic.now += 9.5  # 10.5 s after the scan: past the 10 s threshold, whatever the wall says
+    assert s.is_string_stale("s1")
+    s.apply_string(sample_string_status(t, "s1", scan_no=2, timestamp=wall.now - 1))  # scanned after the step
+    assert not s.is_string_stale("s1")
+
+
+def test_a_scan_stamped_ahead_of_the_wall_clock_is_new_not_younger() -> None:
+    monotonic, wall = Clock(500.0), Clock(T0)
+    t, s = served(monotonic, wall_clock=wall)
+    s.apply_string(sample_string_status(t, "s1", timestamp=T0 + 3600))  # the wall clock stepped back since
+    monotonic.now += 10.1
+    assert s.is_string_stale("s1")
 
 
 def test_one_threshold_for_all_replaces_the_bus_ones() -> None:

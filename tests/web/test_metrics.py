@@ -39,7 +39,7 @@ def site(cells_metrics: bool, now: float):
     t = dataclasses.replace(
         t, services=dataclasses.replace(t.services, web=WebConfig(port=0, metrics_cells=cells_metrics))
     )
-    view = SiteView(t, clock=lambda: now)
+    view = SiteView(t, wall_clock=lambda: now)
     fresh = sample_string_status(t, "s1", timestamp=T0)
     old = sample_string_status(t, "s2", timestamp=T0 - 600)  # ten minutes old: stale
     ups = dataclasses.replace(sample_ups_status(t, "ups1"), timestamp=T0)
@@ -71,7 +71,7 @@ def test_values_are_named_and_scaled_from_the_registry_and_stale_ones_left_out()
 
 def test_resistance_is_served_in_ohms() -> None:
     t = sample_topology(upses=1, strings_per_ups=1, cells=2)
-    view = SiteView(t, clock=lambda: T0 + 1)
+    view = SiteView(t, wall_clock=lambda: T0 + 1)
     s = dataclasses.replace(sample_string_status(t, "s1", timestamp=T0), cell_resistance_uohm=(4_500, 12_000))
     view.apply(UpsUpdate(ups=dataclasses.replace(sample_ups_status(t, "ups1"), timestamp=T0), strings=(s,)))
     ohms = samples(families(exposition(view, cells=True))["btms_cell_resistance_ohms"])

@@ -32,7 +32,7 @@ def slow_bus_site() -> Topology:
 
 
 def view_with(t: Topology, clock: Clock, **cell_changes: object) -> SiteView:
-    view = SiteView(t, clock=clock)
+    view = SiteView(t, wall_clock=clock, monotonic_clock=clock)  # one clock: no step
     s = sample_string_status(t, "s1", timestamp=T0)
     s = dataclasses.replace(s, **cell_changes)  # type: ignore[arg-type]
     ups = dataclasses.replace(sample_ups_status(t, "ups1"), timestamp=T0)
