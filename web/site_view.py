@@ -6,8 +6,9 @@ Stale data is never served as current: a value the gateway could not read is nul
 object says "stale": true with the time of the last scan. Data also goes stale by age, with the
 threshold the Modbus and SNMP servers use, judged when a request reads it: the web server may
 stop receiving updates while it still answers requests. A status arrives as old as its scan
-(wall clock) and ages on the monotonic clock, so a step of the wall clock changes no freshness. A cell that did not answer is stale (battery/plausibility.py), an implausible cell
-reading is null (protocols/scada/served_values.py).
+(wall clock) and ages on the monotonic clock, so a step of the wall clock changes no freshness.
+A cell that did not answer is stale (battery/plausibility.py), an implausible cell reading is
+null (protocols/scada/served_values.py).
 """
 
 from __future__ import annotations
