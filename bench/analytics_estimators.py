@@ -3,7 +3,8 @@
 Everything the benchmark knows about the estimators' interface is here, so when that interface
 changes only this module follows. It drives them exactly as the gateway does per scan
 (actors/device/cell_sensor.py for each cell, battery/string_analytics.py for the string):
-every valid cell is stepped with the string current and its own voltage and resistance, then
+every valid cell is stepped (paced, on its own phase) with the string current and its own
+voltage and resistance, then
 the string with the cells' views; a capacity SOH that a finished discharge measured reaches
 the cells with the next scan. The estimators see only what the devices measured: the scaled
 integers of one BM-SS scan (sim.string_model.StringMeasurement), converted as the gateway
@@ -23,12 +24,13 @@ from battery.analytics import (
     StringResult,
     analytics_params,
     loaded_reference_vpc,
-    step_cell,
+    step_cell_paced,
     step_string,
     view_of,
     with_capacity,
 )
 from battery.analytics import StringMeasurement as MeasuredString
+from battery.analytics.cell_step import HeldReadings, judge_phase
 from battery.plausibility import reading_faults
 from battery.site import BatteryType
 from sim.string_model import StringMeasurement
@@ -58,7 +60,8 @@ class GatewayEstimators:
     def __init__(self, battery: BatteryType, params: AnalyticsParams | None = None) -> None:
         self.battery = battery
         self.params = params if params is not None else analytics_params(battery)
-        self.cells = [CellEstimate() for _ in range(battery.count)]
+        self.cells = [CellEstimate(judge_phase_s=judge_phase(i, self.params)) for i in range(1, battery.count + 1)]
+        self.held: list[HeldReadings | None] = [None] * battery.count
         self.string = StringAnalytics()
         self._capacity: tuple[SohEstimate | None, ...] | None = None
 
@@ -82,11 +85,14 @@ class GatewayEstimators:
             m.cell_resistance_uohm,
             params.battery,
         )
-        cells = [
-            step_cell(c, timestamp, current_a, mv / 1000.0, r, params, reference) if ok else replace(c, last_at=None)
-            for c, ok, mv, r in zip(cells, valid, m.cell_voltage_mv, m.cell_resistance_uohm)
+        stepped = [
+            step_cell_paced(c, h, timestamp, current_a, mv / 1000.0, r, params, reference)
+            if ok
+            else (replace(c, last_at=None), None)
+            for c, h, ok, mv, r in zip(cells, self.held, valid, m.cell_voltage_mv, m.cell_resistance_uohm)
         ]
-        self.cells = cells
+        self.cells = cells = [c for c, _ in stepped]
+        self.held = [h for _, h in stepped]
         measured = MeasuredString(
             timestamp=timestamp,
             voltage_v=m.voltage_cv / 100.0,

@@ -4,8 +4,9 @@ It lives in its string master's private in-process actor system (ARCHITECTURE.md
 processes would cost ~16 GB). Each scan the master's cell bank tells it its reading; it checks
 plausibility, steps its estimators (battery/analytics: SOC by coulomb counting, corrected during a
 discharge by its voltage under load against the string's median that the batch carries,
-the resistance baseline of its commissioning window, SOH) and answers its status. It never sets timers (the in-process system only runs inside the master's
-ask). What it must remember across a restart travels in CellSnapshot. It answers only when its
+the resistance baseline of its commissioning window, SOH; on float once per judging period, with
+the readings in between held, see step_cell_paced) and answers its status. It never sets timers
+(the in-process system only runs inside the master's ask). What it must remember across a restart travels in CellSnapshot. It answers only when its
 status changed (most scans in float charge it did not); cell_bank.py says how the bank knows
 the scan is complete. A reading it cannot evaluate is reported (CellFailed), not raised.
 
@@ -24,9 +25,9 @@ from actors.messages.down import ChangeCellLimits, InitCell
 from actors.messages.service import CrashForTest
 from actors.messages.up import CellFailed
 from battery.alarms import CELL_ALARMS_CLEAR, evaluate_cell
-from battery.analytics import CellEstimate, SocState, analytics_params, rise_of, step_cell, with_capacity
+from battery.analytics import CellEstimate, SocState, analytics_params, rise_of, step_cell_paced, with_capacity
 from battery.analytics.baseline import baseline_uohm, seeded
-from battery.analytics.cell_step import judge_phase, snapshot_view
+from battery.analytics.cell_step import HeldReadings, judge_phase, snapshot_view
 from battery.analytics.soh import UNKNOWN
 from battery.codes import CellFault, Health
 from battery.plausibility import health_of, reading_faults
@@ -49,6 +50,7 @@ class CellSensor(Actor):
         self.reference_uohm = 0
         self.params = None  # battery.analytics.AnalyticsParams of the string's battery type
         self.estimate = CellEstimate()  # SOC, baseline and SOH estimators (battery/analytics)
+        self.held: HeldReadings | None = None  # float readings not stepped yet (step_cell_paced)
         self.limits = None
         self.alarms = CELL_ALARMS_CLEAR
         self.in_alarm = False  # any alarm of this cell active (recomputed only when one changes)
@@ -106,6 +108,7 @@ class CellSensor(Actor):
             self._update_estimates(batch, voltage_mv, resistance_uohm)
         else:  # do not integrate current across a gap of bad data
             self.estimate = replace(self.estimate, last_at=None)
+            self.held = None
         transitions: list = []
         if self.limits is not None:
             self.alarms, transitions = evaluate_cell(
@@ -170,8 +173,9 @@ class CellSensor(Actor):
         return status
 
     def _update_estimates(self, batch: CellBatch, voltage_mv: int, resistance_uohm: int) -> None:
-        estimate = self.estimate = step_cell(
+        estimate, self.held = step_cell_paced(
             self.estimate,
+            self.held,
             batch.timestamp,
             STRING_CURRENT.from_wire(batch.string_current_ca),
             CELL_VOLTAGE.from_wire(voltage_mv),
@@ -179,6 +183,9 @@ class CellSensor(Actor):
             self.params,
             batch.loaded_reference_vpc,  # the string's median under load: this cell's departure from it
         )
+        if estimate is self.estimate:  # a float reading held for the next step: nothing moved
+            return
+        self.estimate = estimate
         self.soc_pct = estimate.soc.soc_pct
         soh = estimate.soh.soh_pct
         self.soh_pct = 100.0 if soh is None else soh  # no baseline yet: nothing says it aged

@@ -19,6 +19,8 @@ Driving a string, per scan (what the string master does, and the bench):
     for scan in scans:                      # scan: timestamp, string V and I, per-cell V/R/T
         ref = loaded_reference_vpc(I, cell_mv, cell_r_uohm, params.battery)  # None unless discharging
         cells = [step_cell(c, t, I, cell_v, cell_r_uohm, params, ref) if valid else c for ...]
+        # (the gateway calls step_cell_paced(c, held, t, ...) -> (c, held) instead: the same
+        # steps, but on float once per SohParams.judge_every_s with the readings held between)
         views = [view_of(c, params) for c in cells]  # SOC, capacity share, resistance rise
         string, result = step_string(string, StringMeasurement(...), views, params)
         cells = [with_capacity(c, e) for c, e in zip(cells, result.capacity_soh)]
@@ -62,7 +64,16 @@ The single estimators, usable alone:
 
 from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_baseline
 from battery.analytics.capacity import CapacityRun, finish_run, start_run, step_run
-from battery.analytics.cell_step import CellEstimate, CellView, rise_of, step_cell, view_of, with_capacity
+from battery.analytics.cell_step import (
+    CellEstimate,
+    CellView,
+    HeldReadings,
+    rise_of,
+    step_cell,
+    step_cell_paced,
+    view_of,
+    with_capacity,
+)
 from battery.analytics.charge_state import ChargeStateTracker, classify, step_charge_state
 from battery.analytics.discharge import DischargeEvent, DischargeState, DischargeTally, step_discharge
 from battery.analytics.insulation import insulation_low
@@ -92,6 +103,7 @@ __all__ = [
     "CapacityRun",
     "CellEstimate",
     "CellView",
+    "HeldReadings",
     "ChargeStateTracker",
     "DischargeEvent",
     "DischargeParams",
@@ -129,6 +141,7 @@ __all__ = [
     "start_run",
     "step_baseline",
     "step_cell",
+    "step_cell_paced",
     "step_charge_state",
     "step_discharge",
     "step_load_deviation",

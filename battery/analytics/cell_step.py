@@ -1,15 +1,18 @@
-"""One cell's estimators together, stepped once per scan with its valid reading.
+"""One cell's estimators together, stepped with its valid readings.
 
 A CellEstimate is what a cell must remember (and persist, so SOC and the baseline survive a
 restart): its SOC integrator, its resistance baseline and average, and its two SOH values.
-The resistance (baseline, average, SOH) learns only from readings on float (`on_float`): the
-average every scan, the baseline and SOH every `SohParams.judge_every_s` on a per-cell phase,
-so that the cells of a string do not all judge in the same scan.
+The resistance (baseline, average, SOH) learns only from readings on float (`on_float`).
+step_cell steps every estimator with one reading; the baseline and SOH are judged every
+`SohParams.judge_every_s` on a per-cell phase, so that the cells of a string do not all judge
+in the same scan. step_cell_paced is how the gateway drives it: every scan off float, once per
+judging period on float, with the mean of the resistances read in between.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from battery.analytics.baseline import ResistanceBaseline, baseline_uohm, step_baseline
 from battery.analytics.load_deviation import NOT_LOADED, LoadDeviation, step_load_deviation
@@ -128,6 +131,67 @@ def step_cell(
         soh_r = SohEstimate(soh_pct, SohMethod.RESISTANCE, now)
     rise = resistance_rise(average, reference)
     return CellEstimate(soc, baseline, average, soh_r, cell.soh_capacity, now, load, now, rise, phase)
+
+
+class HeldReadings(NamedTuple):
+    """The float readings a paced cell has not stepped with yet (step_cell_paced): the newest one,
+    and the sum and count of their resistances, whose mean the next step learns from."""
+
+    at: float
+    current_a: float
+    battery_voltage_v: float
+    resistance_sum_uohm: float
+    count: int
+
+    @property
+    def resistance_uohm(self) -> float:
+        return self.resistance_sum_uohm / self.count
+
+
+def step_cell_paced(
+    cell: CellEstimate,
+    held: HeldReadings | None,
+    now: float,
+    current_a: float,
+    battery_voltage_v: float,
+    resistance_uohm: float,
+    params: AnalyticsParams,
+    reference_vpc: float | None = None,
+) -> tuple[CellEstimate, HeldReadings | None]:
+    """(the cell, the readings it holds) after one valid reading, stepped as step_cell but, on
+    float, only once per judging period, on the cell's own phase.
+
+    Why: on float nothing a cell estimates moves within seconds (its SOC sits at full, its
+    resistance is a 5-minute average judged every `judge_every_s`), yet stepping every cell
+    every scan was the larger part of a string master's CPU. What pacing keeps:
+    - the readings in between are held, not dropped: the step learns from the mean of their
+      resistances (each one counts, as when every scan was stepped) and integrates the charge
+      from the last stepped reading to now at the present current, which on float is the
+      steady tail current;
+    - a reading off float (a discharge, a recharge, a rest) is stepped at once, every scan, after
+      the held readings are stepped up to the last of them: the charge of a discharge is counted
+      from its first scan, not from the last float step;
+    - a gap (a reading more than `max_gap_s` after the last step) is stepped at once, as step_cell
+      treats any gap."""
+    last = cell.last_at
+    if (
+        last is not None
+        and 0 < now - last <= params.battery.max_gap_s
+        and on_float(current_a, params.battery.vpc(battery_voltage_v), params)
+    ):
+        period, phase = params.soh.judge_every_s, cell.judge_phase_s
+        if (now + phase) // period == (last + phase) // period:  # not yet this cell's turn
+            if held is None:
+                return cell, HeldReadings(now, current_a, battery_voltage_v, resistance_uohm, 1)
+            return cell, HeldReadings(
+                now, current_a, battery_voltage_v, held.resistance_sum_uohm + resistance_uohm, held.count + 1
+            )
+        if held is not None and held.at > last:
+            resistance_uohm = (held.resistance_sum_uohm + resistance_uohm) / (held.count + 1)
+        return step_cell(cell, now, current_a, battery_voltage_v, resistance_uohm, params, reference_vpc), None
+    if held is not None and last is not None and held.at > last:  # off float, or after a gap
+        cell = step_cell(cell, held.at, held.current_a, held.battery_voltage_v, held.resistance_uohm, params)
+    return step_cell(cell, now, current_a, battery_voltage_v, resistance_uohm, params, reference_vpc), None
 
 
 def judge_phase(index: int, params: AnalyticsParams) -> float:

@@ -95,9 +95,10 @@ class SohParams:
     warn_rise: float = 0.20  # resistance rise over baseline that calls for attention (20–30 %)
     replace_rise: float = 0.50  # at +50 % the battery is due for replacement: SOH 0 %
     resistance_time_constant_s: float = 300.0  # SOH follows a 5-minute average of R
-    # The average is stepped every scan, but the baseline and SOH are judged from it this often
-    # (cell_step.py): the 5-minute average moves by a few hundredths of a percent between two
-    # judgments, and judging was about a tenth of a string master's CPU at a 1 s scan.
+    # The baseline and SOH are judged from the average this often (cell_step.py): the 5-minute
+    # average moves by a few hundredths of a percent between two judgments. On float a cell is
+    # stepped only this often too (step_cell_paced), with the mean of the resistances read since:
+    # stepping every cell every scan was the larger part of a string master's CPU at a 1 s scan.
     judge_every_s: float = 10.0
     min_depth: float = 0.5  # capacity SOH only after a discharge of ≥ 50 % of C (normalised Ah)
 

@@ -15,6 +15,7 @@ from battery.analytics import (
     params_for,
     rise_of,
     step_cell,
+    step_cell_paced,
     with_capacity,
 )
 from battery.analytics.cell_step import judge_phase
@@ -102,3 +103,51 @@ def test_baseline_and_soh_are_judged_once_per_period_on_each_cell_s_own_phase():
     assert abs(cells[0].soh.soh_pct - reference.soh.soh_pct) < 0.05
     assert cells[0].baseline.learned_uohm == reference.baseline.learned_uohm == 4000
     assert cells[0].rise == pytest.approx(rise_of(reference, every_scan), abs=0.001)
+
+
+def test_paced_on_float_steps_once_per_period_and_learns_from_every_reading():
+    """On float a paced cell steps once per judging period, on its phase, and stays with a cell
+    stepped every scan: its average learns from the mean of the readings held in between (one
+    reading of ten would settle on 4195 or 4215 µΩ of this scatter, not 4205)."""
+    period = PARAMS.soh.judge_every_s
+    every_scan = CellEstimate(judge_phase_s=judge_phase(3, PARAMS))
+    paced, held, steps = every_scan, None, 0
+    for t in range(2400):  # commissioning at 4000 µΩ, then ±10 µΩ around 4205 µΩ
+        r = 4000 if t < 120 else (4195 if t % 2 else 4215)
+        every_scan = step_cell(every_scan, float(t), 0.2, 13.6, r, PARAMS)
+        before = paced
+        paced, held = step_cell_paced(paced, held, float(t), 0.2, 13.6, r, PARAMS)
+        steps += paced is not before
+    assert steps <= 2400 / period + 1
+    assert paced.baseline.learned_uohm == every_scan.baseline.learned_uohm == 4000
+    assert paced.resistance_avg_uohm == pytest.approx(every_scan.resistance_avg_uohm, abs=1.0)
+    assert paced.resistance_avg_uohm == pytest.approx(4205, abs=1.0)
+    assert paced.soh.soh_pct == pytest.approx(every_scan.soh.soh_pct, abs=0.05)
+    assert paced.soc.soc_pct == every_scan.soc.soc_pct == 100.0
+
+
+def test_paced_cell_counts_a_discharge_from_its_first_scan():
+    """A reading off float is stepped every scan, after the held float readings: the charge of a
+    discharge that starts between two float steps is counted from its first scan, as when every
+    scan was stepped (stepped from the last float step instead, it would count up to nine
+    seconds of 50 A too many)."""
+    every_scan = paced = CellEstimate(judge_phase_s=judge_phase(7, PARAMS))
+    held = None
+    for t in range(200):  # float, then 0.5 C from t = 96
+        current_a, battery_v = (0.2, 13.6) if t < 96 else (-50.0, 12.0)
+        every_scan = step_cell(every_scan, float(t), current_a, battery_v, 4000, PARAMS)
+        paced, held = step_cell_paced(paced, held, float(t), current_a, battery_v, 4000, PARAMS)
+        if t >= 96:
+            assert paced.last_at == t and held is None
+            assert paced.soc.soc_pct == pytest.approx(every_scan.soc.soc_pct, abs=1e-9)
+    assert every_scan.soc.soc_pct < 99.0  # the discharge was counted (1.4 Ah of 100)
+
+
+def test_paced_cell_steps_a_reading_after_a_gap_at_once():
+    cell, held = step_cell_paced(CellEstimate(), None, 0.0, 0.2, 13.6, 4000, PARAMS)
+    cell, held = step_cell_paced(cell, held, 1.0, 0.2, 13.6, 4100, PARAMS)
+    assert held is not None and cell.last_at == 0.0  # held: not yet this cell's turn
+    after_gap = PARAMS.battery.max_gap_s + 10.0
+    cell, held = step_cell_paced(cell, held, after_gap, 0.2, 13.6, 4400, PARAMS)
+    assert held is None and cell.last_at == after_gap
+    assert cell.resistance_avg_uohm == 4400.0  # a gap restarts the average with the new reading
