@@ -6,9 +6,9 @@ plausibility, steps its estimators (battery/analytics: SOC by coulomb counting, 
 discharge by its voltage under load against the string's median that the batch carries,
 the resistance baseline of its commissioning window, SOH; on float once per judging period, with
 the readings in between held, see step_cell_paced) and answers its status. It never sets timers
-(the in-process system only runs inside the master's ask). What it must remember across a restart travels in CellSnapshot. It answers only when its
-status changed (most scans in float charge it did not); cell_bank.py says how the bank knows
-the scan is complete. A reading it cannot evaluate is reported (CellFailed), not raised.
+(the in-process system only runs inside the master's ask). What it must remember across a
+restart travels in CellSnapshot. It answers only when its status changed (most scans in float
+charge it did not); cell_bank.py says how the bank knows the scan is complete. A reading it cannot evaluate is reported (CellFailed), not raised.
 
 It dispatches on the message type itself rather than through ActorTypeDispatcher: that
 dispatcher walks two class hierarchies per message, and a cell gets one message per scan in
