@@ -66,3 +66,21 @@ def test_a_cell_that_cannot_evaluate_its_reading_is_recreated_within_the_scan(ba
     assert [s.health for i, s in enumerate(broken.statuses) if i != 1] == [Health.OK] * 3
     healed = round_of(bank, batch(3))
     assert healed.restarted == () and healed.statuses[1].health == Health.OK
+
+
+def test_a_discharge_after_held_float_scans_is_counted_from_its_first_scan(bank):
+    """On float a cell steps its estimators once per judging period and holds the readings in
+    between (battery/analytics step_cell_paced); a discharge that follows is counted from its
+    first scan, on every scan, whatever each cell's phase."""
+    float_statuses = [round_of(bank, batch(n)).statuses for n in range(1, 26)]
+    assert all(s.snapshot.soc_pct == 100.0 for scan in float_statuses for s in scan)
+    per_scan_pct = 50.0 / 3600.0 / 100.0 * 100.0  # 50 A for 1 s of 100 Ah
+    previous = [s.snapshot.soc_pct for s in float_statuses[-1]]
+    for n in range(26, 31):  # 0.5 C: 12.2 V per battery, far from float
+        discharge = CellBatch(
+            n, 1_700_000_000.0 + n, -5000, (True,) * CELLS, (12200,) * CELLS, (4000,) * CELLS, (250,) * CELLS
+        )
+        socs = [s.snapshot.soc_pct for s in round_of(bank, discharge).statuses]
+        for soc, before in zip(socs, previous, strict=True):
+            assert before - soc == pytest.approx(per_scan_pct, rel=1e-6)  # this second's charge, no more
+        previous = socs
