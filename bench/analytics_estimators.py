@@ -4,9 +4,8 @@ Everything the benchmark knows about the estimators' interface is here, so when 
 changes only this module follows. It drives them exactly as the gateway does per scan
 (actors/device/cell_sensor.py for each cell, battery/string_analytics.py for the string):
 every valid cell is stepped (paced, on its own phase) with the string current and its own
-voltage and resistance, then
-the string with the cells' views; a capacity SOH that a finished discharge measured reaches
-the cells with the next scan. The estimators see only what the devices measured: the scaled
+voltage and resistance, then the string with the cells' views; a capacity SOH that a finished
+discharge measured reaches the cells with the next scan. The estimators see only what the devices measured: the scaled
 integers of one BM-SS scan (sim.string_model.StringMeasurement), converted as the gateway
 converts them, never the simulator's truth.
 """

@@ -8,7 +8,8 @@ the resistance baseline of its commissioning window, SOH; on float once per judg
 the readings in between held, see step_cell_paced) and answers its status. It never sets timers
 (the in-process system only runs inside the master's ask). What it must remember across a
 restart travels in CellSnapshot. It answers only when its status changed (most scans in float
-charge it did not); cell_bank.py says how the bank knows the scan is complete. A reading it cannot evaluate is reported (CellFailed), not raised.
+charge it did not); cell_bank.py says how the bank knows the scan is complete. A reading it
+cannot evaluate is reported (CellFailed), not raised.
 
 It dispatches on the message type itself rather than through ActorTypeDispatcher: that
 dispatcher walks two class hierarchies per message, and a cell gets one message per scan in

@@ -105,8 +105,8 @@ def step_cell(
         if fresh and cell.resistance_avg_uohm is not None
         else float(resistance_uohm)
     )
-    period, phase = params.soh.judge_every_s, cell.judge_phase_s
-    if fresh and cell.judged_at is not None and (now + phase) // period == (cell.judged_at + phase) // period:
+    phase = cell.judge_phase_s
+    if fresh and cell.judged_at is not None and same_judging_period(now, cell.judged_at, phase, params):
         return CellEstimate(
             soc,
             cell.baseline,
@@ -179,19 +179,22 @@ def step_cell_paced(
         and 0 < now - last <= params.battery.max_gap_s
         and on_float(current_a, params.battery.vpc(battery_voltage_v), params)
     ):
-        period, phase = params.soh.judge_every_s, cell.judge_phase_s
-        if (now + phase) // period == (last + phase) // period:  # not yet this cell's turn
-            if held is None:
-                return cell, HeldReadings(now, current_a, battery_voltage_v, resistance_uohm, 1)
-            return cell, HeldReadings(
-                now, current_a, battery_voltage_v, held.resistance_sum_uohm + resistance_uohm, held.count + 1
-            )
+        if same_judging_period(now, last, cell.judge_phase_s, params):  # not yet this cell's turn
+            total, count = (0.0, 0) if held is None else (held.resistance_sum_uohm, held.count)
+            return cell, HeldReadings(now, current_a, battery_voltage_v, total + resistance_uohm, count + 1)
         if held is not None and held.at > last:
             resistance_uohm = (held.resistance_sum_uohm + resistance_uohm) / (held.count + 1)
         return step_cell(cell, now, current_a, battery_voltage_v, resistance_uohm, params, reference_vpc), None
     if held is not None and last is not None and held.at > last:  # off float, or after a gap
         cell = step_cell(cell, held.at, held.current_a, held.battery_voltage_v, held.resistance_uohm, params)
     return step_cell(cell, now, current_a, battery_voltage_v, resistance_uohm, params, reference_vpc), None
+
+
+def same_judging_period(now: float, then: float, phase_s: float, params: AnalyticsParams) -> bool:
+    """Whether two times fall in the same judging period of a cell with this phase: a cell judges
+    (step_cell) and, on float, steps (step_cell_paced) once per period."""
+    period = params.soh.judge_every_s
+    return (now + phase_s) // period == (then + phase_s) // period
 
 
 def judge_phase(index: int, params: AnalyticsParams) -> float:
